@@ -1,0 +1,28 @@
+"""ASGI entry point: a Channels router.
+
+``/mcp`` goes to the gateway (the MCP SDK's Streamable HTTP transport behind mcprag's bearer
+check); everything else goes to Django.
+"""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mcprag_site.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.urls import re_path  # noqa: E402
+
+from mcp_gateway.transports.streamable_http import mcp_asgi_app  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": URLRouter(
+            [
+                re_path(r"^mcp/?$", mcp_asgi_app),
+                re_path(r"", django_asgi_app),
+            ]
+        ),
+    }
+)

@@ -1,0 +1,294 @@
+"""mcprag settings: the only module that reads the environment.
+
+Environment variables (all optional on a development machine):
+
+``MCPRAG_PUBLIC_URL``
+    The origin clients use, e.g. ``https://mcp.example.com``. The OAuth issuer is this URL and
+    the MCP resource (RFC 8707 audience) is ``<MCPRAG_PUBLIC_URL>/mcp``. Default
+    ``http://127.0.0.1:8000``. Plain ``http`` is accepted only for a loopback host.
+``DATABASE_URL``
+    ``sqlite:///path`` or ``postgres://user:pass@host:port/db``. Default: ``db.sqlite3`` in the
+    project folder.
+``REDIS_URL``
+    ``redis://host:port/db``. Unset: in-memory channel layer, local-memory cache, Celery tasks run
+    eagerly in the calling process.
+``SECRET_KEY``
+    Django's signing key. Unset on a loopback URL: generated once and kept in
+    ``.mcprag-secret-key``. Required for any other URL.
+``DEBUG``
+    ``true``/``false`` (default ``false``).
+
+A bad value stops start-up with one line naming the variable and the reason.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+class _ConfigError(Exception):
+    def __init__(self, variable: str, reason: str):
+        super().__init__(f"{variable}: {reason}")
+
+
+def _stop(error: _ConfigError) -> None:
+    """Print one clear line and stop the process (exit status 2)."""
+    print(f"mcprag: configuration error: {error}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def _is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _public_url(raw: str) -> tuple[str, str, bool]:
+    """Validate ``MCPRAG_PUBLIC_URL``; return (canonical origin, host, is_loopback)."""
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _ConfigError("MCPRAG_PUBLIC_URL", f"must be an absolute http(s) URL, got {raw!r}")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+        raise _ConfigError("MCPRAG_PUBLIC_URL", "must be an origin such as https://mcp.example.com (no path, query or credentials)")
+    host = parts.hostname.lower()
+    loopback = _is_loopback_host(host)
+    if parts.scheme == "http" and not loopback:
+        raise _ConfigError("MCPRAG_PUBLIC_URL", f"plain http is only allowed for a loopback host; use https://{host}")
+    try:
+        port = parts.port
+    except ValueError:
+        raise _ConfigError("MCPRAG_PUBLIC_URL", "has an invalid port") from None
+    default_port = 443 if parts.scheme == "https" else 80
+    netloc = f"[{host}]" if ":" in host else host
+    if port and port != default_port:
+        netloc = f"{netloc}:{port}"
+    return f"{parts.scheme}://{netloc}", host, loopback
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise _ConfigError(name, f"must be true or false, got {raw!r}")
+
+
+def _database(raw: str | None) -> dict:
+    import dj_database_url
+
+    if not raw:
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}
+    scheme = raw.split(":", 1)[0].lower()
+    if scheme not in ("sqlite", "postgres", "postgresql", "pgsql"):
+        raise _ConfigError("DATABASE_URL", f"unsupported scheme {scheme!r}; use sqlite:///PATH or postgres://…")
+    try:
+        config = dj_database_url.parse(raw, conn_max_age=60, conn_health_checks=True)
+    except Exception as exc:  # dj_database_url raises several types for malformed URLs
+        raise _ConfigError("DATABASE_URL", f"cannot be parsed ({exc.__class__.__name__})") from None
+    if not config.get("NAME"):
+        raise _ConfigError("DATABASE_URL", "names no database")
+    return config
+
+
+def _redis(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("redis", "rediss", "unix") or (parts.scheme != "unix" and not parts.hostname):
+        raise _ConfigError("REDIS_URL", "must look like redis://host:port/db")
+    return raw
+
+
+def _secret_key(loopback: bool) -> str:
+    raw = os.environ.get("SECRET_KEY", "")
+    if raw:
+        if len(raw) < 32:
+            raise _ConfigError("SECRET_KEY", "must be at least 32 characters")
+        return raw
+    if not loopback:
+        raise _ConfigError("SECRET_KEY", "must be set when MCPRAG_PUBLIC_URL is not a loopback address")
+    key_file = BASE_DIR / ".mcprag-secret-key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key = secrets.token_urlsafe(50)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+try:
+    PUBLIC_URL, _PUBLIC_HOST, _LOOPBACK = _public_url(os.environ.get("MCPRAG_PUBLIC_URL") or "http://127.0.0.1:8000")
+    DEBUG = _bool("DEBUG", False)
+    DATABASES = {"default": _database(os.environ.get("DATABASE_URL"))}
+    REDIS_URL = _redis(os.environ.get("REDIS_URL"))
+    SECRET_KEY = _secret_key(_LOOPBACK)
+except _ConfigError as _error:
+    _stop(_error)
+
+# ---------------------------------------------------------------------------------------------
+# mcprag's own knobs (read through each app's app_settings module)
+# ---------------------------------------------------------------------------------------------
+MCPRAG_PUBLIC_URL = PUBLIC_URL
+MCPRAG_ISSUER = PUBLIC_URL
+MCPRAG_MCP_URL = f"{PUBLIC_URL}/mcp"
+MCPRAG_SCOPES = {
+    "code:read": "Search and read the code of repositories you can see",
+    "code:write": "Generate code and send feedback on search results",
+    "index:admin": "Manage repositories and index jobs",
+}
+MCPRAG_DEFAULT_SCOPES = ["code:read"]
+MCPRAG_MAX_FILE_BYTES = 1_000_000
+MCPRAG_TESTING = "pytest" in sys.modules
+
+ALLOWED_HOSTS = [_PUBLIC_HOST]
+if _LOOPBACK:
+    ALLOWED_HOSTS += ["127.0.0.1", "localhost", "[::1]", "::1"]
+CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "oauth2_provider",
+    "oauth_app",
+    "mcp_gateway",
+    "codeindex",
+    "console",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "mcprag_site.urls"
+ASGI_APPLICATION = "mcprag_site.asgi.application"
+WSGI_APPLICATION = "mcprag_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = ["oauth_app.login_backends.UsernameOrEmailBackend"]
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = not _LOOPBACK
+CSRF_COOKIE_SECURE = not _LOOPBACK
+X_FRAME_OPTIONS = "DENY"
+
+# ---------------------------------------------------------------------------------------------
+# Cache, channel layer, Celery: Redis when REDIS_URL is set, in-process otherwise
+# ---------------------------------------------------------------------------------------------
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_TASK_ALWAYS_EAGER = False
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CELERY_BROKER_URL = "memory://"
+    CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+
+# ---------------------------------------------------------------------------------------------
+# Authorization server: django-oauth-toolkit, extended at its documented hook points
+# ---------------------------------------------------------------------------------------------
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth_app.Application"
+OAUTH2_PROVIDER = {
+    "OIDC_ISS_ENDPOINT": MCPRAG_ISSUER,
+    "SCOPES": MCPRAG_SCOPES,
+    "DEFAULT_SCOPES": MCPRAG_DEFAULT_SCOPES,
+    "SCOPES_BACKEND_CLASS": "oauth_app.scopes.TierScopes",
+    "OAUTH2_VALIDATOR_CLASS": "oauth_app.validators.MCPRAGValidator",
+    "OAUTH2_SERVER_CLASS": "oauth_app.server.AuthorizationServer",
+    "PKCE_REQUIRED": True,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REQUEST_APPROVAL_PROMPT": "force",
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["none", "client_secret_basic", "client_secret_post"],
+    "OAUTH2_PROTECTED_RESOURCE_IDENTIFIER": MCPRAG_MCP_URL,
+    "OAUTH2_PROTECTED_RESOURCE_AUTHORIZATION_SERVERS": [MCPRAG_ISSUER],
+    "OAUTH2_PROTECTED_RESOURCE_NAME": "mcprag",
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "DCR_ENABLED": True,
+    "DCR_REGISTRATION_PERMISSION_CLASSES": ("oauth2_provider.dcr.AllowAllDCRPermission",),
+    "REFRESH_TOKEN_GENERATOR": "oauthlib.oauth2.rfc6749.tokens.random_token_generator",
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "mcp": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,19 @@
+"""Root URL configuration: each app's routes, included once; well-known routes at the root."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from oauth_app.urls import account_urlpatterns
+from mcp_gateway.views import home
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("", include("oauth_app.urls")),
+    path("", include((account_urlpatterns, "accounts"))),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "mcp_gateway.views.bad_request"
+handler403 = "mcp_gateway.views.permission_denied"
+handler404 = "mcp_gateway.views.page_not_found"
+handler500 = "mcp_gateway.views.server_error"

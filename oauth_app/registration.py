@@ -1,0 +1,135 @@
+"""OAuth 2.0 Dynamic Client Registration Protocol — RFC 7591, https://www.rfc-editor.org/rfc/rfc7591
+
+Registration is open (MCP clients register themselves) but narrow: only **public** clients using
+the authorization-code grant with PKCE, and only redirect URIs that are ``https``, loopback
+``http`` (RFC 8252 §7.3, any port), or a private-use scheme listed in
+``MCPRAG_PRIVATE_URI_SCHEMES`` (RFC 8252 §7.1). Anything else is refused with
+``invalid_redirect_uri`` or ``invalid_client_metadata`` (RFC 7591 §3.2.2).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+__all__ = ["RegistrationError", "ClientMetadata", "validate_client_metadata", "is_loopback_redirect"]
+
+_ALLOWED_GRANTS = {"authorization_code", "refresh_token"}
+_KEPT_FIELDS = (
+    "client_name", "client_uri", "logo_uri", "scope", "contacts", "tos_uri", "policy_uri",
+    "software_id", "software_version", "application_type", "redirect_uris", "grant_types",
+    "response_types", "token_endpoint_auth_method",
+)
+
+
+class RegistrationError(Exception):
+    """An RFC 7591 §3.2.2 error: ``error`` is the wire code, the message its description."""
+
+    def __init__(self, error: str, description: str):
+        super().__init__(description)
+        self.error = error
+        self.description = description
+
+
+@dataclass(frozen=True)
+class ClientMetadata:
+    """Validated metadata: ``document`` is what DOT stores and what we echo back."""
+
+    document: dict
+
+
+def _is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def is_loopback_redirect(uri: str) -> bool:
+    """True for ``http://127.0.0.1…``, ``http://[::1]…`` and ``http://localhost…`` redirect URIs."""
+    parts = urlsplit(uri)
+    return parts.scheme == "http" and bool(parts.hostname) and _is_loopback_host(parts.hostname)
+
+
+def validate_redirect_uri(uri) -> None:
+    """One redirect URI: https, loopback http, or an allowed private-use scheme; no fragment."""
+    if not isinstance(uri, str) or not uri:
+        raise RegistrationError("invalid_redirect_uri", "Each redirect URI must be a non-empty string.")
+    parts = urlsplit(uri)
+    if parts.fragment or "#" in uri:
+        # RFC 6749 §3.1.2: "The endpoint URI MUST NOT include a fragment component."
+        raise RegistrationError("invalid_redirect_uri", f"Redirect URI {uri!r} must not contain a fragment.")
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and parts.hostname and _is_loopback_host(parts.hostname):
+        return  # RFC 8252 §7.3 loopback interface redirection
+    if parts.scheme in getattr(settings, "MCPRAG_PRIVATE_URI_SCHEMES", ()):
+        return  # RFC 8252 §7.1 private-use URI scheme
+    raise RegistrationError(
+        "invalid_redirect_uri",
+        f"Redirect URI {uri!r} is not allowed: use https, a loopback http address (127.0.0.1, [::1]) "
+        "or an allowed private-use scheme.",
+    )
+
+
+def validate_client_metadata(data: dict) -> ClientMetadata:
+    """Check an RFC 7591 §2 metadata document and return the normalised document to register.
+
+    :raises RegistrationError: ``invalid_redirect_uri`` or ``invalid_client_metadata``.
+    """
+    document = {k: data[k] for k in _KEPT_FIELDS if k in data}
+    document["redirect_uris"] = _validate_redirect_uris(data.get("redirect_uris"))
+    document["grant_types"] = _validate_grant_types(data.get("grant_types"))
+    document["response_types"] = _validate_response_types(data.get("response_types"))
+    document["token_endpoint_auth_method"] = _validate_auth_method(data.get("token_endpoint_auth_method"))
+    for field in ("client_name", "client_uri", "logo_uri", "software_id", "software_version"):
+        if field in document and not isinstance(document[field], str):
+            raise RegistrationError("invalid_client_metadata", f"{field} must be a string.")
+    if "client_name" in document:
+        document["client_name"] = document["client_name"][:255]
+    return ClientMetadata(document=document)
+
+
+def _validate_redirect_uris(value) -> list[str]:
+    if not isinstance(value, list) or not value:
+        raise RegistrationError("invalid_redirect_uri", "redirect_uris must be a non-empty array.")
+    for uri in value:
+        validate_redirect_uri(uri)
+    return list(value)
+
+
+def _validate_grant_types(value) -> list[str]:
+    grants = value if value is not None else ["authorization_code", "refresh_token"]
+    if not isinstance(grants, list) or not all(isinstance(g, str) for g in grants):
+        raise RegistrationError("invalid_client_metadata", "grant_types must be an array of strings.")
+    unsupported = sorted(set(grants) - _ALLOWED_GRANTS)
+    if unsupported or "authorization_code" not in grants:
+        raise RegistrationError(
+            "invalid_client_metadata",
+            "Only the authorization_code and refresh_token grant types can be registered.",
+        )
+    return grants
+
+
+def _validate_response_types(value) -> list[str]:
+    types = value if value is not None else ["code"]
+    if types != ["code"]:
+        raise RegistrationError("invalid_client_metadata", 'response_types must be ["code"].')
+    return types
+
+
+def _validate_auth_method(value) -> str:
+    # MCP clients are public clients (OAuth 2.1 §2.1); an absent method is taken as "none".
+    method = value if value is not None else "none"
+    if method != "none":
+        raise RegistrationError(
+            "invalid_client_metadata",
+            'Only public clients can register (token_endpoint_auth_method "none"); '
+            "ask an operator for a service client instead.",
+        )
+    return method

@@ -1,0 +1,43 @@
+"""Tiers of people and service clients, and the scopes each tier may be granted.
+
+Tiers are defined here and nowhere else (DESIGN §5).
+
+=========  =====================================  ==========================================
+tier       who                                    scopes it may be granted
+=========  =====================================  ==========================================
+public     any signed-in person                   ``code:read``
+developer  allowed email domains, or an operator  ``code:read code:write``
+admin      operators, MFA verified                ``code:read code:write index:admin``
+service    client-credentials apps                as set on the app
+=========  =====================================  ==========================================
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+__all__ = ["Tier", "TIER_SCOPES", "scopes_for_tier"]
+
+SCOPE_CODE_READ = "code:read"
+SCOPE_CODE_WRITE = "code:write"
+SCOPE_INDEX_ADMIN = "index:admin"
+
+
+class Tier(models.TextChoices):
+    PUBLIC = "public", "Public"
+    DEVELOPER = "developer", "Developer"
+    ADMIN = "admin", "Admin"
+    SERVICE = "service", "Service"
+
+
+TIER_SCOPES: dict[str, frozenset[str]] = {
+    Tier.PUBLIC: frozenset({SCOPE_CODE_READ}),
+    Tier.DEVELOPER: frozenset({SCOPE_CODE_READ, SCOPE_CODE_WRITE}),
+    Tier.ADMIN: frozenset({SCOPE_CODE_READ, SCOPE_CODE_WRITE, SCOPE_INDEX_ADMIN}),
+    Tier.SERVICE: frozenset({SCOPE_CODE_READ, SCOPE_CODE_WRITE, SCOPE_INDEX_ADMIN}),
+}
+
+
+def scopes_for_tier(tier: str) -> frozenset[str]:
+    """Scopes a subject of ``tier`` may hold; an unknown tier may hold none."""
+    return TIER_SCOPES.get(tier, frozenset())

@@ -1,0 +1,54 @@
+"""RFC 7591 registration endpoint: DOT's view, narrowed by :mod:`oauth_app.registration`."""
+
+from __future__ import annotations
+
+import json
+
+from django.db import transaction
+from django.http import JsonResponse
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_exempt
+from oauth2_provider.compat import login_not_required
+from oauth2_provider.views import DynamicClientRegistrationView
+
+from ..models import Application
+from ..registration import RegistrationError, validate_client_metadata
+
+
+def _error(error: str, description: str, status: int = 400) -> JsonResponse:
+    response = JsonResponse({"error": error, "error_description": description}, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+@method_decorator(login_not_required, name="dispatch")
+class RegistrationView(DynamicClientRegistrationView):
+    """``POST /register/``: validate, let DOT create the client, then keep the full metadata."""
+
+    def post(self, request, *args, **kwargs):
+        try:
+            data = json.loads(request.body)
+        except (ValueError, UnicodeDecodeError):
+            return _error("invalid_client_metadata", "Request body must be a JSON object.")
+        if not isinstance(data, dict):
+            return _error("invalid_client_metadata", "Request body must be a JSON object.")
+        try:
+            metadata = validate_client_metadata(data)
+        except RegistrationError as exc:
+            return _error(exc.error, exc.description)
+        request._body = json.dumps(metadata.document).encode()
+        with transaction.atomic():
+            response = super().post(request, *args, **kwargs)
+            if response.status_code == 201:
+                self._keep_metadata(json.loads(response.content), metadata.document)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @staticmethod
+    def _keep_metadata(created: dict, document: dict) -> None:
+        app = Application.objects.get(client_id=created["client_id"])
+        app.registration_metadata = document
+        app.client_uri = document.get("client_uri", "") if str(document.get("client_uri", "")).startswith("https://") else ""
+        app.logo_uri = document.get("logo_uri", "") if str(document.get("logo_uri", "")).startswith("https://") else ""
+        app.save(update_fields=["registration_metadata", "client_uri", "logo_uri"])
