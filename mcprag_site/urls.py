@@ -9,6 +9,7 @@ from mcp_gateway.views import home
 urlpatterns = [
     path("", home, name="home"),
     path("", include("oauth_app.urls")),
+    path("", include("mcp_gateway.urls")),
     path("", include((account_urlpatterns, "accounts"))),
     path("admin/", admin.site.urls),
 ]

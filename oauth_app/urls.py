@@ -12,7 +12,9 @@ from .views import authorize, login, registration
 
 app_name = "oauth2_provider"
 
-urlpatterns = dot_urls.metadata_urlpatterns + [
+_AS_METADATA_NAMES = {"oauth-server-metadata", "oauth-server-metadata-issuer"}
+
+urlpatterns = [p for p in dot_urls.metadata_urlpatterns if p.name in _AS_METADATA_NAMES] + [
     path("authorize/", authorize.AuthorizeView.as_view(), name="authorize"),
     path("token/", dot_views.TokenView.as_view(), name="token"),
     path("revoke_token/", dot_views.RevokeTokenView.as_view(), name="revoke-token"),

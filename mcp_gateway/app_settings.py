@@ -1,0 +1,25 @@
+"""Gateway settings, read lazily from Django settings (only mcprag_site.settings reads the environment)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+__all__ = ["mcp_url", "issuer", "resource_metadata_url", "max_request_body_bytes"]
+
+
+def mcp_url() -> str:
+    """The MCP endpoint, also the RFC 8707 resource and the JWT audience: ``<base>/mcp``."""
+    return settings.MCPRAG_MCP_URL
+
+
+def issuer() -> str:
+    return settings.MCPRAG_ISSUER
+
+
+def resource_metadata_url() -> str:
+    """RFC 9728 §3.1 path-suffixed metadata URL for ``/mcp``."""
+    return f"{settings.MCPRAG_PUBLIC_URL}/.well-known/oauth-protected-resource/mcp"
+
+
+def max_request_body_bytes() -> int:
+    return getattr(settings, "MCPRAG_MAX_REQUEST_BODY_BYTES", 1_048_576)

@@ -1,0 +1,45 @@
+"""``WWW-Authenticate`` challenges for the MCP endpoint — RFC 6750 §3 and RFC 9728 §5.1.
+
+* No credentials: 401, ``Bearer resource_metadata="…", scope="…"`` with no ``error``
+  (RFC 6750 §3.1: SHOULD NOT include an error code when the request had no authentication).
+* Invalid, expired, revoked or foreign-audience token: 401 with ``error="invalid_token"``.
+* Valid token lacking a scope: 403 with ``error="insufficient_scope"`` and the needed ``scope``
+  (MCP authorization, "Scope Challenge Handling"; RFC 6750 §3.1).
+"""
+
+from __future__ import annotations
+
+import json
+
+from .. import app_settings
+
+__all__ = ["bearer_challenge", "challenge_response"]
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def bearer_challenge(*, error: str | None = None, description: str | None = None, scope: str | None = None) -> str:
+    """Build the header value, e.g. ``Bearer error="invalid_token", resource_metadata="…"``."""
+    params: list[tuple[str, str]] = []
+    if error:
+        params.append(("error", error))
+    if description:
+        params.append(("error_description", description))
+    if scope:
+        params.append(("scope", scope))
+    params.append(("resource_metadata", app_settings.resource_metadata_url()))
+    return "Bearer " + ", ".join(f"{k}={_quote(v)}" for k, v in params)
+
+
+def challenge_response(status: int, *, error: str | None, description: str, scope: str | None = None):
+    """An ASGI-ready (status, headers, body) triple for a 401/403 answer from the gateway."""
+    body = json.dumps({"error": error or "invalid_request", "error_description": description}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"www-authenticate", bearer_challenge(error=error, description=description, scope=scope).encode()),
+        (b"cache-control", b"no-store"),
+    ]
+    return status, headers, body

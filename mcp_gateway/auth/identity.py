@@ -1,0 +1,49 @@
+"""The :class:`Caller`: who is calling a tool, resolved from a verified token.
+
+Tools receive a Caller, never a token or an HTTP request (STYLE, smell 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["Caller", "CALLER_SCOPE_KEY", "caller_from_context"]
+
+#: Key under which the bearer check stores the Caller in the ASGI scope.
+CALLER_SCOPE_KEY = "mcprag.caller"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A verified principal.
+
+    :ivar user_id: the Django user's primary key, or None for a service client.
+    :ivar username: for display and audit.
+    :ivar client_id: the OAuth client (agent) the token was issued to.
+    :ivar scopes: the token's scopes ∩ the subject's current tier (see mcp_gateway.permissions).
+    :ivar tier: the subject's tier at verification time.
+    :ivar token_id: database id of the access token (never the token itself).
+    """
+
+    user_id: int | None
+    username: str
+    client_id: str
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    tier: str = "public"
+    token_id: int | None = None
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+def caller_from_context(ctx, default: Caller | None = None) -> Caller | None:
+    """The Caller of the MCP request ``ctx`` (an SDK ``Context`` or ``ServerRequestContext``).
+
+    HTTP transports put it in the ASGI scope; stdio has no request and uses ``default``.
+    """
+    request_context = getattr(ctx, "request_context", ctx)
+    request = getattr(request_context, "request", None)
+    scope = getattr(request, "scope", None)
+    if isinstance(scope, dict) and CALLER_SCOPE_KEY in scope:
+        return scope[CALLER_SCOPE_KEY]
+    return default

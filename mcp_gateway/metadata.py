@@ -1,0 +1,35 @@
+"""OAuth 2.0 Protected Resource Metadata — RFC 9728, https://www.rfc-editor.org/rfc/rfc9728
+
+Served by DOT's view at ``/.well-known/oauth-protected-resource`` and at the path-suffixed
+``/.well-known/oauth-protected-resource/mcp`` (RFC 9728 §3.1), both describing the resource
+``<base>/mcp`` with ``authorization_servers = [<issuer>]``. The values come from the
+``OAUTH2_PROTECTED_RESOURCE_*`` settings in ``mcprag_site/settings.py``.
+"""
+
+from django.http import JsonResponse
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import cache_control
+from oauth2_provider.views import OAuthProtectedResourceMetadataView
+
+from oauth_app.resource_indicators import mcp_resource
+
+from . import app_settings
+
+__all__ = ["ProtectedResourceMetadataView"]
+
+
+@method_decorator(cache_control(max_age=300, public=True), name="dispatch")
+class ProtectedResourceMetadataView(OAuthProtectedResourceMetadataView):
+    """The RFC 9728 §2 document for ``/mcp``; ``resource`` is exactly the MCP URL (§3.3)."""
+
+    def get_resource(self, request):
+        return mcp_resource()
+
+    def get_authorization_servers(self, request):
+        return [app_settings.issuer()]
+
+    def get(self, request, *args, **kwargs):
+        resource_path = kwargs.get("resource_path")
+        if resource_path is not None and resource_path.strip("/") != "mcp":
+            return JsonResponse({"error": "not_found", "error_description": "No protected resource here."}, status=404)
+        return super().get(request, *args, **kwargs)

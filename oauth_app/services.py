@@ -1,0 +1,38 @@
+"""State changes of the authorization server that other apps and commands call."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from .models import Profile
+from .tiers import Tier
+
+__all__ = ["create_or_update_account", "set_tier"]
+
+
+@transaction.atomic
+def create_or_update_account(username: str, *, email: str = "", password: str | None = None, tier: str = Tier.PUBLIC):
+    """Create the local account ``username`` (or update it) with a tier; returns ``(user, created)``.
+
+    :raises ValueError: unknown tier.
+    """
+    if tier not in Tier.values:
+        raise ValueError(f"Unknown tier {tier!r}; choose one of {', '.join(Tier.values)}.")
+    User = get_user_model()
+    user, created = User.objects.get_or_create(username=username, defaults={"email": email})
+    if email and user.email != email:
+        user.email = email
+    if password is not None:
+        user.set_password(password)
+    user.save()
+    set_tier(user, tier)
+    return user, created
+
+
+def set_tier(user, tier: str) -> Profile:
+    """Set a person's tier; it applies to their very next tool call (DESIGN §5)."""
+    if tier not in Tier.values:
+        raise ValueError(f"Unknown tier {tier!r}; choose one of {', '.join(Tier.values)}.")
+    profile, _ = Profile.objects.update_or_create(user=user, defaults={"tier": tier})
+    return profile
