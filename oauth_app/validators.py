@@ -9,14 +9,28 @@ from .resource_indicators import resolve_resources
 __all__ = ["MCPRAGValidator"]
 
 
-class MCPRAGValidator(OAuth2Validator):
-    def _check_and_set_request_resource(self, request):
-        """RFC 8707 at the token endpoint: only this server's MCP URL, and never none.
+def _requested_resources(request) -> list[str]:
+    """Every ``resource`` value of a token request (RFC 8707 §2 allows repeating it)."""
+    values = [v for k, v in (getattr(request, "decoded_body", None) or []) if k == "resource"]
+    current = getattr(request, "resource", None)
+    if not values and current:
+        values = current if isinstance(current, list) else [current]
+    return values
 
-        A token request may omit ``resource`` (it then inherits the grant's, which is always the
-        MCP URL); naming another resource fails with ``invalid_target``.
-        """
-        resolve_resources(getattr(request, "resource", None), request)
+
+class MCPRAGValidator(OAuth2Validator):
+    def validate_code(self, client_id, code, client, request, *args, **kwargs):
+        # RFC 8707 §2: refuse a foreign resource while validating the token request, so the error
+        # is an ordinary RFC 6749 §5.2 JSON answer and nothing is issued.
+        resolve_resources(_requested_resources(request), request)
+        return super().validate_code(client_id, code, client, request, *args, **kwargs)
+
+    def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
+        resolve_resources(_requested_resources(request), request)
+        return super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
+
+    def _check_and_set_request_resource(self, request):
+        """RFC 8707 at token issuance: the audience is always exactly this server's MCP URL."""
         super()._check_and_set_request_resource(request)
         request.resource = resolve_resources(request.resource, request)
 
@@ -24,3 +38,14 @@ class MCPRAGValidator(OAuth2Validator):
         # The grant always records the audience, also when the client sent no ``resource``.
         request.resource = resolve_resources(getattr(request, "resource", None), request)
         return super()._create_authorization_code(request, code, expires)
+
+    def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):
+        """Grant requested ∩ allowed scopes (RFC 6749 §3.3 lets the server issue fewer)."""
+        from .scopes import TierScopes
+
+        available = set(TierScopes().get_available_scopes(application=client, request=request))
+        granted = [s for s in scopes if s in available]
+        if not granted:
+            return False
+        request.scopes = granted
+        return True

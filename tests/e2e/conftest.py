@@ -1,0 +1,29 @@
+"""E2E fixtures: one real server per test session, with a person and a real third-party codebase."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dateutil
+import pytest
+
+from tests.support.live_server import make_live_server
+
+#: A real third-party codebase, installed in the virtualenv: python-dateutil.
+THIRD_PARTY_SOURCE = Path(dateutil.__file__).resolve().parent
+THIRD_PARTY_NAME = "dateutil"
+
+
+@pytest.fixture(scope="session")
+def live_server_e2e(tmp_path_factory):
+    server = make_live_server(tmp_path_factory.mktemp("e2e-server"))
+    server.username = "ada"
+    server.password = secrets.token_urlsafe(12)
+    server.manage("create_account", server.username, "--email", "ada@example.com", "--password", server.password, "--tier", "developer")
+    server.manage("index_repo", str(THIRD_PARTY_SOURCE), "--name", THIRD_PARTY_NAME)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

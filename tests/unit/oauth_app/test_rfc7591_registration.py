@@ -1,0 +1,80 @@
+"""RFC 7591 dynamic client registration, narrowed to public clients with safe redirect URIs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from oauth_app.models import Application
+
+pytestmark = pytest.mark.django_db
+
+
+def test_public_client_with_loopback_redirect_is_registered_with_its_metadata(register):
+    response = register(client_uri="https://agent.example", logo_uri="https://agent.example/logo.png", software_id="x-1")
+    assert response.status_code == 201
+    body = response.json()
+    assert body["token_endpoint_auth_method"] == "none"
+    assert "client_secret" not in body
+    app = Application.objects.get(client_id=body["client_id"])
+    assert app.client_type == Application.CLIENT_PUBLIC
+    assert app.registration_metadata["software_id"] == "x-1"
+    assert app.logo_uri == "https://agent.example/logo.png"
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_absent_auth_method_registers_a_public_client(register):
+    response = register(token_endpoint_auth_method=None)
+    assert response.status_code == 201
+    assert response.json()["token_endpoint_auth_method"] == "none"
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "http://evil.example/callback",  # plain http off loopback
+        "http://10.0.0.5/cb",
+        "https://ok.example/cb#frag",  # fragment (RFC 6749 §3.1.2)
+        "javascript:alert(1)",
+        "ftp://127.0.0.1/cb",
+        "",
+    ],
+)
+def test_unsafe_redirect_uri_is_refused_and_nothing_is_stored(register, uri):
+    response = register(redirect_uris=[uri])
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_redirect_uri"
+    assert not Application.objects.exists()
+
+
+def test_https_and_ipv6_loopback_redirects_are_accepted(register):
+    response = register(redirect_uris=["https://app.example/cb", "http://[::1]:8123/cb"])
+    assert response.status_code == 201, response.content
+
+
+def test_confidential_registration_is_refused(register):
+    response = register(token_endpoint_auth_method="client_secret_basic")
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_client_metadata"
+    assert not Application.objects.exists()
+
+
+@pytest.mark.parametrize("grants", [["client_credentials"], ["password"], ["implicit"], ["refresh_token"]])
+def test_grant_types_other_than_authorization_code_are_refused(register, grants):
+    response = register(grant_types=grants)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_client_metadata"
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[]", b'"x"', b"\xff\xfe"])
+def test_malformed_body_gets_invalid_client_metadata(client, body):
+    response = client.post("/register/", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_client_metadata"
+
+
+def test_missing_redirect_uris_is_refused(client):
+    response = client.post("/register/", data=json.dumps({"client_name": "x"}), content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_redirect_uri"

@@ -1,0 +1,59 @@
+"""RFC 7636 PKCE, S256 only: refused before the consent page, never a code."""
+
+from __future__ import annotations
+
+import pytest
+from oauth2_provider.models import get_grant_model
+
+from .conftest import authorize_query, pkce_pair, redirect_params
+
+pytestmark = pytest.mark.django_db
+
+
+def test_authorize_without_code_challenge_redirects_with_invalid_request_and_no_code(client, person, public_client):
+    client.force_login(person)
+    params = redirect_params(client.get(authorize_query(public_client["client_id"], None)))
+    assert params["error"] == "invalid_request"
+    assert params["state"] == "st-123"
+    assert "code" not in params
+    assert not get_grant_model().objects.exists()
+
+
+@pytest.mark.parametrize("method", ["plain", None])
+def test_plain_or_omitted_method_is_refused_before_consent(client, person, public_client, method):
+    client.force_login(person)
+    _, challenge = pkce_pair()
+    url = authorize_query(public_client["client_id"], None, code_challenge=challenge, code_challenge_method=method)
+    params = redirect_params(client.get(url))
+    assert params["error"] == "invalid_request"
+    assert "S256" in params.get("error_description", "") or method is None
+    assert not get_grant_model().objects.exists()
+
+
+def test_s256_challenge_shows_the_consent_page(client, person, public_client):
+    client.force_login(person)
+    _, challenge = pkce_pair()
+    response = client.get(authorize_query(public_client["client_id"], challenge))
+    assert response.status_code == 200
+    assert b'id="authorizationForm"' in response.content
+    assert b"Test Agent" in response.content
+
+
+def test_wrong_code_verifier_gets_invalid_grant(client, public_client, obtain_code):
+    code, _verifier, _ = obtain_code(public_client["client_id"])
+    wrong, _ = pkce_pair()
+    response = client.post("/token/", {
+        "grant_type": "authorization_code", "code": code, "redirect_uri": "http://127.0.0.1:43110/callback",
+        "client_id": public_client["client_id"], "code_verifier": wrong,
+    })
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
+
+
+def test_unregistered_redirect_uri_shows_an_error_page_and_never_redirects(client, person, public_client):
+    client.force_login(person)
+    _, challenge = pkce_pair()
+    url = authorize_query(public_client["client_id"], challenge, redirect_uri="https://evil.example/cb")
+    response = client.get(url)
+    assert response.status_code == 400
+    assert "Location" not in response
