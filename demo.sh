@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# One command for a fresh machine: virtualenv, install, migrate, a demo account, index a repository
+# (default: this repository's own source; pass a PATH to index another), then serve on
+# http://127.0.0.1:8000 with the embedded defaults (SQLite, no other services).
+set -euo pipefail
+cd "$(dirname "$0")"
+SOURCE="${1:-$(pwd)}"
+PYTHON="${PYTHON:-python3}"
+PORT="${MCPRAG_PORT:-8000}"
+export MCPRAG_PUBLIC_URL="${MCPRAG_PUBLIC_URL:-http://127.0.0.1:${PORT}}"
+
+if [ ! -d "$SOURCE" ]; then
+  echo "demo.sh: $SOURCE is not a directory" >&2
+  exit 2
+fi
+if [ ! -x .venv/bin/python ]; then
+  echo "==> creating .venv"
+  "$PYTHON" -m venv .venv
+fi
+if ! .venv/bin/python -c "import django, oauth2_provider, mcp, daphne" 2>/dev/null \
+   || [ requirements.txt -nt .venv/.requirements-installed ]; then
+  echo "==> installing requirements (first run takes a minute)"
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -r requirements.txt
+  touch .venv/.requirements-installed
+fi
+PY=.venv/bin/python
+echo "==> migrating the database"
+$PY manage.py migrate --noinput >/dev/null
+echo "==> demo account"
+$PY manage.py create_account demo --email demo@example.com --random-password --tier developer
+NAME="$(basename "$(cd "$SOURCE" && pwd)")"
+echo "==> indexing $SOURCE as '$NAME'"
+$PY manage.py index_repo "$SOURCE" --name "$NAME"
+cat <<MSG
+
+mcprag is starting on ${MCPRAG_PUBLIC_URL}
+Connect Claude Code:   claude mcp add --transport http mcprag ${MCPRAG_PUBLIC_URL}/mcp
+Sign in as 'demo' with the password printed above when your agent opens the browser.
+Stop with Ctrl-C.
+
+MSG
+exec $PY -m daphne -b 127.0.0.1 -p "$PORT" mcprag_site.asgi:application

@@ -1,0 +1,56 @@
+"""Settings come from the environment; a bad value stops start-up with one line naming it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+PROBE = "import django; django.setup(); from django.conf import settings; print(settings.MCPRAG_MCP_URL, settings.MCPRAG_ISSUER)"
+
+
+def run_with(**env_overrides) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("MCPRAG_PUBLIC_URL", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG")}
+    env["DJANGO_SETTINGS_MODULE"] = "mcprag_site.settings"
+    env["SECRET_KEY"] = "k" * 40
+    env.update(env_overrides)
+    return subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_defaults_give_a_loopback_issuer_and_mcp_url():
+    result = run_with()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["http://127.0.0.1:8000/mcp", "http://127.0.0.1:8000"]
+
+
+def test_public_url_is_canonicalised():
+    result = run_with(MCPRAG_PUBLIC_URL="HTTPS://MCP.Example.COM:443/")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["https://mcp.example.com/mcp", "https://mcp.example.com"]
+
+
+@pytest.mark.parametrize(
+    ("env", "variable", "reason"),
+    [
+        ({"MCPRAG_PUBLIC_URL": "http://mcp.example.com"}, "MCPRAG_PUBLIC_URL", "loopback"),
+        ({"MCPRAG_PUBLIC_URL": "ftp://x"}, "MCPRAG_PUBLIC_URL", "absolute http(s) URL"),
+        ({"MCPRAG_PUBLIC_URL": "https://h.example/sub"}, "MCPRAG_PUBLIC_URL", "no path"),
+        ({"DATABASE_URL": "mysql://u@h/db"}, "DATABASE_URL", "unsupported scheme"),
+        ({"REDIS_URL": "http://x"}, "REDIS_URL", "redis://"),
+        ({"DEBUG": "maybe"}, "DEBUG", "true or false"),
+        ({"SECRET_KEY": "short"}, "SECRET_KEY", "at least 32"),
+        ({"MCPRAG_PUBLIC_URL": "https://mcp.example.com", "SECRET_KEY": ""}, "SECRET_KEY", "must be set"),
+    ],
+)
+def test_bad_value_stops_with_one_clear_line(env, variable, reason):
+    result = run_with(**env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"mcprag: configuration error: {variable}:")
+    assert reason in lines[0]
+    assert "Traceback" not in result.stderr
