@@ -35,3 +35,24 @@ class Profile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.tier})"
+
+
+class SigningKey(models.Model):
+    """A key that signs RFC 9068 access tokens; see :mod:`oauth_app.keys`.
+
+    The private key is stored encrypted with a key derived from ``SECRET_KEY``. A retired key
+    signs nothing new but stays published in the JWKS until the tokens it signed have expired.
+    """
+
+    kid = models.CharField(max_length=64, unique=True)
+    algorithm = models.CharField(max_length=16, default="RS256")
+    private_key_encrypted = models.TextField()
+    public_jwk = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kid} ({'retired' if self.retired_at else 'active'})"

@@ -5,16 +5,17 @@ document, so the endpoints keep those names.
 """
 
 from django.urls import path
-from oauth2_provider import urls as dot_urls
 from oauth2_provider import views as dot_views
 
+from .metadata import AuthorizationServerMetadataView, JWKSView
 from .views import authorize, login, registration
 
 app_name = "oauth2_provider"
 
-_AS_METADATA_NAMES = {"oauth-server-metadata", "oauth-server-metadata-issuer"}
-
-urlpatterns = [p for p in dot_urls.metadata_urlpatterns if p.name in _AS_METADATA_NAMES] + [
+urlpatterns = [
+    path(".well-known/oauth-authorization-server", AuthorizationServerMetadataView.as_view(), name="oauth-server-metadata"),
+    path(".well-known/openid-configuration", AuthorizationServerMetadataView.as_view(), name="openid-configuration"),
+    path(".well-known/jwks.json", JWKSView.as_view(), name="jwks-info"),
     path("authorize/", authorize.AuthorizeView.as_view(), name="authorize"),
     path("token/", dot_views.TokenView.as_view(), name="token"),
     path("revoke_token/", dot_views.RevokeTokenView.as_view(), name="revoke-token"),

@@ -1,0 +1,57 @@
+"""JSON Web Token (JWT) Profile for OAuth 2.0 Access Tokens — RFC 9068,
+https://www.rfc-editor.org/rfc/rfc9068
+
+DOT's ``ACCESS_TOKEN_GENERATOR``. Each access token is a JWT signed with the active key of
+:mod:`oauth_app.keys`, with header ``typ: at+jwt`` (RFC 9068 §2.1) and the claims of §2.2:
+``iss``, ``sub``, ``aud`` (always this server's MCP URL, RFC 8707), ``client_id``, ``scope``,
+``exp``, ``iat``, ``jti``. DOT still stores the token row (by checksum), so revocation is
+immediate wherever the row is checked.
+
+Example claims::
+
+    {"iss": "https://mcp.example.com", "sub": "42", "aud": "https://mcp.example.com/mcp",
+     "client_id": "Xy…", "scope": "code:read", "iat": 1764403200, "exp": 1764406800, "jti": "…"}
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import jwt
+from django.conf import settings
+
+from .keys import active_key
+from .resource_indicators import mcp_resource
+
+__all__ = ["generate_access_token", "ACCESS_TOKEN_TYPE"]
+
+ACCESS_TOKEN_TYPE = "at+jwt"
+
+
+def subject_of(request) -> str:
+    """``sub``: the person's id, or the client id for a client-credentials token (RFC 9068 §2.2)."""
+    user = getattr(request, "user", None)
+    if user is not None and getattr(user, "pk", None) is not None:
+        return str(user.pk)
+    return request.client_id or request.client.client_id
+
+
+def generate_access_token(request) -> str:
+    """oauthlib token generator: ``request`` is an oauthlib request after grant validation."""
+    key = active_key()
+    now = int(time.time())
+    claims = {
+        "iss": settings.MCPRAG_ISSUER,
+        "sub": subject_of(request),
+        "aud": mcp_resource(),
+        "client_id": request.client.client_id,
+        "scope": " ".join(request.scopes or []),
+        "iat": now,
+        "exp": now + int(request.expires_in),
+        "jti": uuid.uuid4().hex,
+    }
+    amr = getattr(request, "mcprag_amr", None)
+    if amr:
+        claims["amr"] = list(amr)
+    return jwt.encode(claims, key.private_pem, algorithm=key.algorithm, headers={"kid": key.kid, "typ": ACCESS_TOKEN_TYPE})

@@ -1,0 +1,100 @@
+"""The resource server's token check (mcp_gateway.auth.bearer) against real issued tokens."""
+
+from __future__ import annotations
+
+import datetime
+import time
+import uuid
+
+import jwt
+import pytest
+from django.utils import timezone
+from oauth2_provider.models import get_access_token_model
+
+from mcp_gateway.auth.bearer import InvalidToken, verify_access_token
+from oauth_app.keys import active_key
+from oauth_app.services import set_tier
+from tests.unit.oauth_app.conftest import REDIRECT_URI
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def token(client, public_client, obtain_code):
+    code, verifier, _ = obtain_code(public_client["client_id"], scope="code:read code:write")
+    response = client.post("/token/", {
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
+        "client_id": public_client["client_id"], "code_verifier": verifier,
+    })
+    return response.json()["access_token"]
+
+
+def test_valid_token_gives_the_caller_with_tier_scopes(token, person, public_client):
+    caller = verify_access_token(token)
+    assert caller.user_id == person.pk
+    assert caller.client_id == public_client["client_id"]
+    assert caller.scopes == {"code:read", "code:write"}
+
+
+def test_lowering_the_tier_narrows_the_very_next_check(token, person):
+    set_tier(person, "public")
+    assert verify_access_token(token).scopes == {"code:read"}
+
+
+def test_revoked_token_is_refused_immediately(token):
+    get_access_token_model().objects.filter(token=token).delete()
+    with pytest.raises(InvalidToken, match="revoked"):
+        verify_access_token(token)
+
+
+def test_disabled_person_is_refused(token, person):
+    person.is_active = False
+    person.save()
+    with pytest.raises(InvalidToken, match="disabled"):
+        verify_access_token(token)
+
+
+def _forge(claims_update: dict, *, key_pem=None, kid=None, typ="at+jwt", alg="RS256"):
+    key = active_key()
+    now = int(time.time())
+    claims = {"iss": "http://127.0.0.1:8000", "sub": "1", "aud": "http://127.0.0.1:8000/mcp", "client_id": "c",
+              "scope": "code:read", "iat": now, "exp": now + 60, "jti": uuid.uuid4().hex}
+    claims.update(claims_update)
+    return jwt.encode(claims, key_pem or key.private_pem, algorithm=alg, headers={"kid": kid or key.kid, "typ": typ})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"claims_update": {"exp": int(time.time()) - 10}}, "expired"),
+        ({"claims_update": {"iss": "https://evil.example"}}, "invalid"),
+        ({"claims_update": {"aud": "https://other.example/mcp"}}, "not issued for this resource"),
+        ({"claims_update": {}, "typ": "JWT"}, "RFC 9068"),
+        ({"claims_update": {}, "kid": "unknown-kid"}, "not signed by this server"),
+    ],
+)
+def test_forged_or_foreign_jwts_are_refused(db, kwargs, message):
+    with pytest.raises(InvalidToken, match=message):
+        verify_access_token(_forge(**kwargs))
+
+
+def test_token_signed_with_another_key_is_refused(db):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    with pytest.raises(InvalidToken, match="invalid"):
+        verify_access_token(_forge({}, key_pem=other))
+
+
+def test_hs256_token_using_the_public_key_as_secret_is_refused(db):
+    """Algorithm confusion: only RS256 is accepted."""
+    with pytest.raises(InvalidToken):
+        verify_access_token(_forge({}, key_pem=b"k" * 32, alg="HS256"))
+
+
+def test_expired_row_is_refused_even_with_a_valid_signature(token):
+    get_access_token_model().objects.filter(token=token).update(expires=timezone.now() - datetime.timedelta(seconds=1))
+    with pytest.raises(InvalidToken, match="expired"):
+        verify_access_token(token)
