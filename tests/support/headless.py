@@ -7,7 +7,7 @@ client's redirect URI (``code``, ``state``, ``iss``) without ever touching the t
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import httpx2
 from mcp.shared.auth import AuthorizationCodeResult
@@ -67,7 +67,11 @@ class HeadlessPerson:
 
     async def _submit(self, browser, response, action, data):
         target = urljoin(str(response.url), action or str(response.url))
-        return await browser.post(target, data=data, headers={"Referer": str(response.url)})
+        return await browser.post(
+            target,
+            content=urlencode(data),
+            headers={"Referer": str(response.url), "Content-Type": "application/x-www-form-urlencoded"},
+        )
 
     async def callback_handler(self) -> AuthorizationCodeResult:
         if self.result is None:
