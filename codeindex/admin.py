@@ -1,0 +1,51 @@
+"""Django admin for the index: repositories editable by name, files and chunks read-only.
+
+Files and chunks are written only by ``services.index_repository``; the admin shows them.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from .models import Chunk, Repository, SourceFile
+
+__all__ = ["RepositoryAdmin", "SourceFileAdmin", "ChunkAdmin"]
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    """View-only: rows come from indexing runs, never from hand edits."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Repository)
+class RepositoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "root_path", "file_count", "chunk_count", "skipped_count", "last_indexed_at"]
+    search_fields = ["name", "root_path"]
+    readonly_fields = ["created_at", "last_indexed_at", "file_count", "chunk_count", "skipped_counts"]
+
+
+@admin.register(SourceFile)
+class SourceFileAdmin(_ReadOnlyAdmin):
+    list_display = ["path", "repository", "language", "line_count", "size_bytes", "indexed_at"]
+    list_filter = ["repository", "language"]
+    list_select_related = ["repository"]
+    search_fields = ["path"]
+    show_full_result_count = False
+
+
+@admin.register(Chunk)
+class ChunkAdmin(_ReadOnlyAdmin):
+    list_display = ["path", "symbol", "kind", "start_line", "end_line", "repository", "language"]
+    list_filter = ["repository", "language", "kind"]
+    list_select_related = ["repository"]
+    search_fields = ["path", "symbol"]
+    exclude = ["search_path", "search_symbol", "search_text"]
+    show_full_result_count = False
