@@ -152,6 +152,13 @@ MCPRAG_SCOPES = {
 }
 MCPRAG_DEFAULT_SCOPES = ["code:read"]
 MCPRAG_MAX_FILE_BYTES = 1_000_000
+MCPRAG_PRIVATE_URI_SCHEMES: list[str] = []  # RFC 8252 §7.1 schemes DCR may register, e.g. ["cursor", "vscode"]
+MCPRAG_RATE_LIMITS = {  # action: (max requests, window in seconds), per client IP (and per account for login)
+    "register": (30, 3600),
+    "login_ip": (30, 300),
+    "login_account": (10, 300),
+    "token": (120, 60),
+}
 MCPRAG_TESTING = "pytest" in sys.modules
 
 ALLOWED_HOSTS = [_PUBLIC_HOST]
@@ -263,8 +270,8 @@ OAUTH2_PROVIDER = {
     "ROTATE_REFRESH_TOKEN": True,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "REQUEST_APPROVAL_PROMPT": "force",
-    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
-    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"] + MCPRAG_PRIVATE_URI_SCHEMES,
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token", "client_credentials"],
     "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
     "OAUTH2_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["none", "client_secret_basic", "client_secret_post"],
     "OAUTH2_PROTECTED_RESOURCE_IDENTIFIER": MCPRAG_MCP_URL,

@@ -22,9 +22,21 @@ class Application(AbstractApplication):
     registration_metadata = models.JSONField(default=dict, blank=True)
     logo_uri = models.URLField(max_length=2000, blank=True, default="")
     client_uri = models.URLField(max_length=2000, blank=True, default="")
+    allowed_scopes = models.TextField(
+        blank=True, default="", help_text="Service clients only: the scopes its tokens may carry (space-separated)."
+    )
+    disabled_at = models.DateTimeField(null=True, blank=True, help_text="A disabled client gets no tokens and its tokens stop working.")
 
     class Meta(AbstractApplication.Meta):
         swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
+
+    @property
+    def is_service_client(self) -> bool:
+        return self.authorization_grant_type == self.GRANT_CLIENT_CREDENTIALS
+
+    def is_usable(self, request) -> bool:
+        """DOT hook: a disabled client can neither authorize nor use its tokens."""
+        return self.disabled_at is None and super().is_usable(request)
 
 
 class Profile(models.Model):
@@ -56,3 +68,62 @@ class SigningKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kid} ({'retired' if self.retired_at else 'active'})"
+
+
+class Consent(models.Model):
+    """A person's standing consent for an agent: (user, client, scopes, resource).
+
+    While it is active (``revoked_at`` is null) the consent page is skipped for requests asking
+    no more than ``scopes`` for ``resource`` — except for loopback redirect URIs, which always ask
+    (see :mod:`oauth_app.flows.consent`).
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mcprag_consents")
+    application = models.ForeignKey(settings.OAUTH2_PROVIDER_APPLICATION_MODEL, on_delete=models.CASCADE, related_name="consents")
+    scopes = models.TextField(help_text="Space-separated, sorted.")
+    resource = models.CharField(max_length=2000)
+    granted_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-granted_at"]
+        indexes = [models.Index(fields=["user", "application", "revoked_at"])]
+
+    def scope_set(self) -> frozenset[str]:
+        return frozenset(self.scopes.split())
+
+
+class AuthEvent(models.Model):
+    """One authorization-server event (sign-in, consent, registration, token, refusal).
+
+    Never holds token values, codes, secrets or passwords: only identifiers (client id, user id,
+    jti) and the OAuth error code.
+    """
+
+    class Kind(models.TextChoices):
+        SIGN_IN = "sign_in", "Sign-in succeeded"
+        SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
+        REGISTRATION = "registration", "Client registered"
+        CONSENT_GRANTED = "consent_granted", "Consent granted"
+        CONSENT_REMEMBERED = "consent_remembered", "Consent remembered"
+        CONSENT_DENIED = "consent_denied", "Consent denied"
+        CONSENT_REVOKED = "consent_revoked", "Consent revoked"
+        TOKEN_ISSUED = "token_issued", "Token issued"
+        TOKEN_REFRESHED = "token_refreshed", "Token refreshed"
+        TOKEN_REVOKED = "token_revoked", "Token revoked"
+        REFRESH_REUSE = "refresh_reuse", "Refresh token reuse detected"
+        REFUSED = "refused", "Request refused"
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    client_id = models.CharField(max_length=255, blank=True, default="")
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    error = models.CharField(max_length=64, blank=True, default="")
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.kind} {self.client_id}"

@@ -32,6 +32,10 @@ class TierScopes(BaseScopes):
         return settings.MCPRAG_SCOPES
 
     def get_available_scopes(self, application=None, request=None, *args, **kwargs):
+        if application is not None and getattr(application, "is_service_client", False):
+            # Client credentials: the scopes an operator set on the service client.
+            allowed = set(application.allowed_scopes.split()) & scopes_for_tier(Tier.SERVICE)
+            return [s for s in settings.MCPRAG_SCOPES if s in allowed]
         user = getattr(request, "user", None)
         if user is None or not getattr(user, "is_authenticated", False):
             # Token endpoint (no person in the request): the grant already holds vetted scopes.
@@ -39,4 +43,6 @@ class TierScopes(BaseScopes):
         return [s for s in settings.MCPRAG_SCOPES if s in scopes_for_tier(tier_of(user))]
 
     def get_default_scopes(self, application=None, request=None, *args, **kwargs):
+        if application is not None and getattr(application, "is_service_client", False):
+            return self.get_available_scopes(application, request)
         return list(settings.MCPRAG_DEFAULT_SCOPES)

@@ -21,7 +21,14 @@ def _require_this_resource(request) -> dict:
     return {}
 
 
+def _require_this_resource_for_token(request) -> None:
+    """RFC 8707 §2 at the token endpoint for the client-credentials grant."""
+    values = [v for k, v in (getattr(request, "decoded_body", None) or []) if k == "resource"]
+    resolve_resources(values or getattr(request, "resource", None), request)
+
+
 class AuthorizationServer(Server):
     def __init__(self, request_validator, *args, **kwargs):
         super().__init__(request_validator, *args, **kwargs)
         self.auth_grant.custom_validators.pre_auth.extend([require_s256, _require_this_resource])
+        self.credentials_grant.custom_validators.pre_token.append(_require_this_resource_for_token)

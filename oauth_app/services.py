@@ -36,3 +36,31 @@ def set_tier(user, tier: str) -> Profile:
         raise ValueError(f"Unknown tier {tier!r}; choose one of {', '.join(Tier.values)}.")
     profile, _ = Profile.objects.update_or_create(user=user, defaults={"tier": tier})
     return profile
+
+
+def create_service_client(name: str, scopes: list[str]):
+    """Create a confidential client-credentials client (service tier); returns ``(application, secret)``.
+
+    The secret is returned once and stored hashed (DOT ``hash_client_secret``).
+
+    :raises ValueError: an unknown scope or an empty scope list.
+    """
+    from django.conf import settings
+    from oauth2_provider.generators import generate_client_secret
+
+    from .models import Application
+
+    unknown = sorted(set(scopes) - set(settings.MCPRAG_SCOPES))
+    if unknown or not scopes:
+        raise ValueError(f"Unknown or missing scopes: {', '.join(unknown) or '(none given)'}; "
+                         f"choose from {', '.join(settings.MCPRAG_SCOPES)}.")
+    secret = generate_client_secret()
+    application = Application.objects.create(
+        name=name,
+        client_type=Application.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
+        client_secret=secret,
+        hash_client_secret=True,
+        allowed_scopes=" ".join(sorted(set(scopes))),
+    )
+    return application, secret

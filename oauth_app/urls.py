@@ -8,7 +8,7 @@ from django.urls import path
 from oauth2_provider import views as dot_views
 
 from .metadata import AuthorizationServerMetadataView, JWKSView
-from .views import authorize, login, registration
+from .views import authorize, introspection, login, registration
 
 app_name = "oauth2_provider"
 
@@ -19,6 +19,7 @@ urlpatterns = [
     path("authorize/", authorize.AuthorizeView.as_view(), name="authorize"),
     path("token/", dot_views.TokenView.as_view(), name="token"),
     path("revoke_token/", dot_views.RevokeTokenView.as_view(), name="revoke-token"),
+    path("introspect/", introspection.IntrospectionView.as_view(), name="introspect"),
     path("register/", registration.RegistrationView.as_view(), name="dcr-register"),
     path(
         "register/<str:client_id>/",

@@ -120,6 +120,8 @@ def verify_access_token(raw_token: str) -> Caller:
 
 def _caller_for(token, scopes: set[str]) -> Caller:
     application = token.application
+    if application.disabled_at is not None:
+        raise InvalidToken("This client has been disabled by an operator.")
     user = token.user
     if user is None:
         if application.authorization_grant_type != application.GRANT_CLIENT_CREDENTIALS:

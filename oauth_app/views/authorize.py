@@ -1,16 +1,22 @@
 """Authorization endpoint with mcprag's consent page (RFC 6749 §4.1.1, RFC 8707, RFC 9207).
 
-DOT's :class:`~oauth2_provider.views.AuthorizationView` does the protocol work; this subclass only
-chooses the template, adds what the consent page shows (client, redirect host, resource, scopes in
-plain words, narrowed to the person's tier) and ignores a client-supplied ``approval_prompt``.
+DOT's :class:`~oauth2_provider.views.AuthorizationView` does the protocol work; this subclass
+
+* ignores a client-supplied ``approval_prompt`` (a client must not skip consent);
+* shows what the consent page needs: client name, logo (https only), website host, redirect
+  host, the resource, and the scopes in plain words — narrowed to the person's tier;
+* skips the page when a remembered consent covers the request (:mod:`oauth_app.flows.consent`);
+* records every grant and denial as an audit event.
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.views import AuthorizationView
 
+from ..flows import consent as consent_flow
 from ..resource_indicators import mcp_resource
 from ..scopes import scope_labels, tier_of
 from ..tiers import scopes_for_tier
@@ -19,27 +25,67 @@ from ..tiers import scopes_for_tier
 class AuthorizeView(AuthorizationView):
     template_name = "oauth/consent.html"
 
+    def _allowed(self) -> frozenset[str]:
+        return scopes_for_tier(tier_of(self.request.user))
+
     def get(self, request, *args, **kwargs):
         if "approval_prompt" in request.GET:
-            # A client must not be able to skip the consent page (DOT lets it by default).
             query = request.GET.copy()
             query.pop("approval_prompt")
             request.GET = query
         return super().get(request, *args, **kwargs)
 
+    def render_to_response(self, context, **response_kwargs):
+        remembered = self._try_remembered_consent(context)
+        return remembered or super().render_to_response(context, **response_kwargs)
+
+    def _try_remembered_consent(self, context):
+        application = context.get("application")
+        if application is None or context.get("error") or self.request.method != "GET":
+            return None
+        scopes = [s for s in context.get("scopes") or [] if s in self._allowed()]
+        if not scopes or not consent_flow.is_covered(
+            self.request.user, application, scopes, mcp_resource(), context.get("redirect_uri") or ""
+        ):
+            return None
+        credentials = {k: context[k] for k in ("client_id", "redirect_uri", "response_type", "state",
+                                                "code_challenge", "code_challenge_method") if context.get(k)}
+        credentials["resource"] = [mcp_resource()]
+        try:
+            uri, _headers, _body, _status = self.create_authorization_response(
+                request=self.request, scopes=" ".join(scopes), credentials=credentials, allow=True
+            )
+        except OAuthToolkitError as error:
+            return self.error_response(error, application)
+        return self.redirect(uri, application)
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        allowed = scopes_for_tier(tier_of(self.request.user))
         requested = kwargs.get("scopes") or []
-        context["scope_items"] = scope_labels([s for s in requested if s in allowed])
-        context["withheld_scopes"] = scope_labels([s for s in requested if s not in allowed])
+        context["scope_items"] = scope_labels([s for s in requested if s in self._allowed()])
+        context["withheld_scopes"] = scope_labels([s for s in requested if s not in self._allowed()])
         context["redirect_host"] = urlsplit(kwargs.get("redirect_uri") or "").netloc
         context["resource_display"] = mcp_resource()
+        application = kwargs.get("application")
+        if application is not None and application.client_uri:
+            context["client_host"] = urlsplit(application.client_uri).netloc
         return context
 
     def form_valid(self, form):
-        # Never grant more than the signed-in person's tier allows (DESIGN §5).
-        allowed = scopes_for_tier(tier_of(self.request.user))
+        allowed = self._allowed()
         scopes = [s for s in (form.cleaned_data.get("scope") or "").split() if s in allowed]
         form.cleaned_data["scope"] = " ".join(scopes)
-        return super().form_valid(form)
+        response = super().form_valid(form)
+        application = self._application(form)
+        if application is not None and response.status_code in (301, 302):
+            if form.cleaned_data.get("allow") and "code=" in response.get("Location", ""):
+                consent_flow.remember(self.request.user, application, scopes, mcp_resource(), request=self.request)
+            elif not form.cleaned_data.get("allow"):
+                consent_flow.deny(self.request.user, application, scopes, request=self.request)
+        return response
+
+    @staticmethod
+    def _application(form):
+        from ..models import Application
+
+        return Application.objects.filter(client_id=form.cleaned_data.get("client_id")).first()

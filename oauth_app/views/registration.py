@@ -11,7 +11,10 @@ from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider.compat import login_not_required
 from oauth2_provider.views import DynamicClientRegistrationView
 
-from ..models import Application
+from .. import audit
+from ..audit import client_ip
+from ..models import Application, AuthEvent
+from ..ratelimit import retry_after, too_many_requests
 from ..registration import RegistrationError, validate_client_metadata
 
 
@@ -27,6 +30,9 @@ class RegistrationView(DynamicClientRegistrationView):
     """``POST /register/``: validate, let DOT create the client, then keep the full metadata."""
 
     def post(self, request, *args, **kwargs):
+        wait = retry_after("register", client_ip(request) or "unknown")
+        if wait:
+            return too_many_requests(wait, "Too many client registrations from this address; try again later.")
         try:
             data = json.loads(request.body)
         except (ValueError, UnicodeDecodeError):
@@ -36,12 +42,16 @@ class RegistrationView(DynamicClientRegistrationView):
         try:
             metadata = validate_client_metadata(data)
         except RegistrationError as exc:
+            audit.record(AuthEvent.Kind.REFUSED, request=request, error=exc.error, endpoint="register")
             return _error(exc.error, exc.description)
         request._body = json.dumps(metadata.document).encode()
         with transaction.atomic():
             response = super().post(request, *args, **kwargs)
             if response.status_code == 201:
-                self._keep_metadata(json.loads(response.content), metadata.document)
+                created = json.loads(response.content)
+                self._keep_metadata(created, metadata.document)
+                audit.record(AuthEvent.Kind.REGISTRATION, client_id=created["client_id"], request=request,
+                             client_name=metadata.document.get("client_name", ""))
         response["Cache-Control"] = "no-store"
         return response
 

@@ -78,3 +78,12 @@ def test_missing_redirect_uris_is_refused(client):
     response = client.post("/register/", data=json.dumps({"client_name": "x"}), content_type="application/json")
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_redirect_uri"
+
+
+def test_registration_is_rate_limited_per_ip_with_retry_after(register, settings):
+    settings.MCPRAG_RATE_LIMITS = {**settings.MCPRAG_RATE_LIMITS, "register": (3, 3600)}
+    assert [register().status_code for _ in range(3)] == [201, 201, 201]
+    refused = register()
+    assert refused.status_code == 429
+    assert 0 < int(refused["Retry-After"]) <= 3600
+    assert Application.objects.count() == 3

@@ -1,0 +1,42 @@
+"""OAuth 2.0 Token Introspection — RFC 7662, https://www.rfc-editor.org/rfc/rfc7662
+
+Only **service clients** (confidential, client-credentials, enabled) authenticated with their
+secret may introspect (RFC 7662 §2.1: "the endpoint MUST also require some form of
+authorization"); public clients and bearer tokens never can. POST only, so tokens never travel
+in a query string.
+"""
+
+from __future__ import annotations
+
+from django.http import JsonResponse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from oauth2_provider.compat import login_not_required
+from oauth2_provider.views import IntrospectTokenView
+
+from ..client_auth import authenticated_client
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+@method_decorator(login_not_required, name="dispatch")
+@method_decorator(never_cache, name="dispatch")
+class IntrospectionView(View):
+    http_method_names = ["post"]
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        response = JsonResponse({"error": "invalid_request", "error_description": "Use POST."}, status=405)
+        response["Allow"] = "POST"
+        return response
+
+    def post(self, request, *args, **kwargs):
+        client = authenticated_client(request)
+        if client is None or not client.is_service_client:
+            response = JsonResponse(
+                {"error": "invalid_client", "error_description": "Introspection requires a service client's credentials."},
+                status=401,
+            )
+            response["WWW-Authenticate"] = 'Basic realm="mcprag"'
+            return response
+        return IntrospectTokenView.get_token_response(request.POST.get("token"))
