@@ -282,6 +282,8 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
     "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
     "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "CIMD_ENABLED": True,
+    "CIMD_METADATA_FETCHER": "oauth_app.client_metadata.MetadataFetcher",
     "DCR_ENABLED": True,
     "DCR_REGISTRATION_PERMISSION_CLASSES": ("oauth2_provider.dcr.AllowAllDCRPermission",),
     "ACCESS_TOKEN_GENERATOR": "oauth_app.jwt_access_tokens.generate_access_token",

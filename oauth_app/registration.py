@@ -15,7 +15,9 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-__all__ = ["RegistrationError", "ClientMetadata", "validate_client_metadata", "is_loopback_redirect"]
+__all__ = [
+    "RegistrationError", "ClientMetadata", "validate_client_metadata", "is_loopback_redirect", "keep_client_metadata",
+]
 
 _ALLOWED_GRANTS = {"authorization_code", "refresh_token"}
 _KEPT_FIELDS = (
@@ -133,3 +135,15 @@ def _validate_auth_method(value) -> str:
             "ask an operator for a service client instead.",
         )
     return method
+
+
+def _https_or_blank(value) -> str:
+    return value if isinstance(value, str) and value.startswith("https://") and len(value) <= 2000 else ""
+
+
+def keep_client_metadata(application, document: dict) -> None:
+    """Store the registered metadata on ``application``; logo and site are kept only if https."""
+    application.registration_metadata = {k: document[k] for k in _KEPT_FIELDS + ("client_id",) if k in document}
+    application.client_uri = _https_or_blank(document.get("client_uri"))
+    application.logo_uri = _https_or_blank(document.get("logo_uri"))
+    application.save(update_fields=["registration_metadata", "client_uri", "logo_uri"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
+from .client_metadata import take_fetched_document
+from .registration import keep_client_metadata
 from .resource_indicators import resolve_resources
 
 __all__ = ["MCPRAGValidator"]
@@ -19,6 +21,16 @@ def _requested_resources(request) -> list[str]:
 
 
 class MCPRAGValidator(OAuth2Validator):
+    def _load_application(self, client_id, request):
+        """DOT loads (and, for a metadata-document URL, fetches and registers) the client; we keep
+        the whole fetched document so the consent page can show it."""
+        application = super()._load_application(client_id, request)
+        if application is not None and application.registration_source == application.RegistrationSource.CIMD:
+            document = take_fetched_document(client_id)
+            if document is not None:
+                keep_client_metadata(application, document)
+        return application
+
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
         # RFC 8707 §2: refuse a foreign resource while validating the token request, so the error
         # is an ordinary RFC 6749 §5.2 JSON answer and nothing is issued.

@@ -15,7 +15,7 @@ from .. import audit
 from ..audit import client_ip
 from ..models import Application, AuthEvent
 from ..ratelimit import retry_after, too_many_requests
-from ..registration import RegistrationError, validate_client_metadata
+from ..registration import RegistrationError, keep_client_metadata, validate_client_metadata
 
 
 def _error(error: str, description: str, status: int = 400) -> JsonResponse:
@@ -57,8 +57,4 @@ class RegistrationView(DynamicClientRegistrationView):
 
     @staticmethod
     def _keep_metadata(created: dict, document: dict) -> None:
-        app = Application.objects.get(client_id=created["client_id"])
-        app.registration_metadata = document
-        app.client_uri = document.get("client_uri", "") if str(document.get("client_uri", "")).startswith("https://") else ""
-        app.logo_uri = document.get("logo_uri", "") if str(document.get("logo_uri", "")).startswith("https://") else ""
-        app.save(update_fields=["registration_metadata", "client_uri", "logo_uri"])
+        keep_client_metadata(Application.objects.get(client_id=created["client_id"]), document)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import socket
@@ -51,6 +52,13 @@ class LiveServer:
     process: subprocess.Popen | None = None
     log_path: Path | None = None
     _drop_db: callable = field(default=lambda: None)
+
+    def publish_client_metadata(self, client_id: str, document: dict) -> None:
+        """Make the server's (test) CIMD fetcher serve ``document`` for ``client_id``."""
+        path = Path(self.env["MCPRAG_TEST_CIMD_DOCUMENTS"])
+        documents = json.loads(path.read_text()) if path.exists() else {}
+        documents[client_id] = document
+        path.write_text(json.dumps(documents))
 
     @property
     def mcp_url(self) -> str:
@@ -105,6 +113,8 @@ def make_live_server(workdir: Path) -> LiveServer:
         SECRET_KEY=secrets.token_urlsafe(40),
         DEBUG="false",
         PYTHONUNBUFFERED="1",
+        DJANGO_SETTINGS_MODULE="tests.support.e2e_settings",
+        MCPRAG_TEST_CIMD_DOCUMENTS=str(workdir / "cimd-documents.json"),
     )
     server = LiveServer(base_url=f"http://127.0.0.1:{port}", env=env, workdir=workdir, _drop_db=drop)
     server.manage("migrate", "--noinput")

@@ -1,0 +1,41 @@
+"""Fixtures for codeindex tests: real directory trees in ``tmp_path`` and a realistic corpus."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from .corpus import WEBKIT
+
+TreeFactory = Callable[..., Path]
+
+
+def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:
+    """Create ``root`` holding ``files`` (relative posix path → text or bytes); return ``root``."""
+    root.mkdir(parents=True, exist_ok=True)
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def make_tree(tmp_path) -> TreeFactory:
+    """``make_tree({"a.py": "..."}, name="repo")`` writes a tree under tmp_path and returns its root."""
+
+    def make(files: dict[str, str | bytes], name: str = "repo") -> Path:
+        return write_tree(tmp_path / name, files)
+
+    return make
+
+
+@pytest.fixture
+def webkit_tree(make_tree) -> Path:
+    """The small realistic Python + Markdown corpus in ``corpus.WEBKIT``, on disk."""
+    return make_tree(WEBKIT, name="webkit")

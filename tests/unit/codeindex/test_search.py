@@ -1,0 +1,142 @@
+"""search(): plain-English ranking, filters, result shape, and refusing bad queries cleanly."""
+
+from __future__ import annotations
+
+import pytest
+
+from codeindex.choices import ChunkKind, Language
+from codeindex.exceptions import InvalidQuery, RepositoryNotFound
+from codeindex.services import SNIPPET_MAX_CHARS, SNIPPET_MAX_LINES, index_repository, search
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def webkit(webkit_tree):
+    index_repository(webkit_tree, "webkit")
+    return webkit_tree
+
+
+@pytest.mark.parametrize(
+    ("query", "path", "symbol"),
+    [
+        ("parse an HTTP date header", "webkit/http.py", "parse_http_date"),
+        ("parseHttpDate", "webkit/http.py", "parse_http_date"),
+        ("format a timestamp as an HTTP date", "webkit/http.py", "http_date"),
+        ("was the file modified since the client last downloaded it", "webkit/cache.py", "was_modified_since"),
+        ("turn a WSGI environ key into a header name", "webkit/request.py", "HttpHeaders.parse_header_name"),
+        ("truncate text after a number of words", "webkit/text.py", "Truncator.words"),
+        ("parse a duration string into a timedelta", "webkit/dates.py", "parse_duration"),
+        ("wrap a string in quotes to make a strong etag", "webkit/http.py", "quote_etag"),
+    ],
+)
+def test_plain_english_query_ranks_the_right_function_first(webkit, query, path, symbol):
+    top = search(query, max_results=5)[0]
+    assert (top.path, top.symbol) == (path, symbol)
+
+
+def test_hits_are_ordered_by_descending_score(webkit):
+    hits = search("parse date", max_results=20)
+    assert len(hits) > 3
+    scores = [h.score for h in hits]
+    assert scores == sorted(scores, reverse=True)
+    assert all(isinstance(s, float) for s in scores)
+
+
+def test_a_hit_carries_location_symbol_kind_language_and_a_snippet(webkit):
+    hit = search("parse an HTTP date header")[0]
+    lines = (webkit / "webkit/http.py").read_text().split("\n")
+    assert hit.repository == "webkit"
+    assert lines[hit.start_line - 1] == "def parse_http_date(date):"
+    assert lines[hit.end_line - 1] == "    return calendar.timegm(result.utctimetuple())"
+    assert (hit.kind, hit.language) == (ChunkKind.FUNCTION, Language.PYTHON)
+    assert hit.snippet == "\n".join(lines[hit.start_line - 1 : hit.start_line - 1 + SNIPPET_MAX_LINES])
+
+
+def test_snippets_are_cut_to_the_line_and_character_limits(make_tree):
+    root = make_tree({"long.txt": "".join(f"zebra line {n}\n" for n in range(40)), "wide.txt": "zebra " + "w" * 3000 + "\n"})
+    index_repository(root, "limits")
+    hits = {h.path: h for h in search("zebra")}
+    assert hits["long.txt"].snippet.split("\n") == [f"zebra line {n}" for n in range(SNIPPET_MAX_LINES)]
+    assert len(hits["wide.txt"].snippet) <= SNIPPET_MAX_CHARS and hits["wide.txt"].snippet.endswith("…")
+
+
+def test_max_results_caps_the_number_of_hits(webkit):
+    assert len(search("parse", max_results=2)) == 2
+    assert len(search("parse", max_results=50)) > 2
+
+
+def test_repository_filter_returns_only_that_repository(webkit, make_tree):
+    index_repository(make_tree({"dates.py": "def parse_http_date(value):\n    return 0\n"}, name="other"), "other")
+    assert {h.repository for h in search("parse_http_date")} == {"webkit", "other"}
+    assert {h.repository for h in search("parse_http_date", repository="other")} == {"other"}
+    assert {h.repository for h in search("parse_http_date", repository="webkit")} == {"webkit"}
+
+
+def test_language_filter_returns_only_that_language(webkit):
+    assert {h.language for h in search("parse_http_date")} == {Language.PYTHON, Language.MARKDOWN}
+    markdown = search("parse_http_date", language="markdown")
+    assert [(h.path, h.kind) for h in markdown] == [("README.md", ChunkKind.WINDOW)]
+    assert {h.language for h in search("parse_http_date", language="python")} == {Language.PYTHON}
+    assert search("parse_http_date", language="rust") == []
+
+
+def test_an_unknown_repository_raises_repository_not_found(webkit):
+    with pytest.raises(RepositoryNotFound, match="no repository named 'webkti' is indexed"):
+        search("parse", repository="webkti")
+
+
+@pytest.mark.parametrize("query", ["", "   ", "\n\t"])
+def test_an_empty_query_is_invalid(webkit, query):
+    with pytest.raises(InvalidQuery, match="empty"):
+        search(query)
+
+
+@pytest.mark.parametrize("query", ["*", "()", '" "', "!!! ???", "the of and to", "- + ^ :"])
+def test_a_query_with_no_searchable_words_is_invalid(webkit, query):
+    with pytest.raises(InvalidQuery, match="no searchable words"):
+        search(query)
+
+
+@pytest.mark.parametrize("max_results", [0, 51, -1, True, 2.5, "10", None])
+def test_max_results_outside_one_to_fifty_is_invalid(webkit, max_results):
+    with pytest.raises(InvalidQuery, match="max_results"):
+        search("parse", max_results=max_results)
+
+
+def test_an_unknown_language_is_invalid(webkit):
+    with pytest.raises(InvalidQuery, match="unknown language 'klingon'"):
+        search("parse", language="klingon")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        'foo"bar',
+        "a AND (",
+        "parse*",
+        "NEAR(parse date, 2)",
+        "search_text: parse",
+        "^parse",
+        "parse OR",
+        "NOT date",
+        '"unterminated',
+        "'; DROP TABLE codeindex_chunk; --",
+        "parse & date | !http <-> (",
+        "date:* & pars:A",
+        "e\u0301t\u00e9 \ufb01le",
+        "parse\x00date",
+        "x" * 5000,
+        " ".join(f"word{n}" for n in range(200)),
+    ],
+)
+def test_query_syntax_characters_never_reach_the_database(webkit, query):
+    try:
+        hits = search(query)
+    except InvalidQuery:
+        return
+    assert isinstance(hits, list)
+
+
+def test_punctuation_in_a_query_still_finds_the_words(webkit):
+    assert search('parse"http*date(')[0].symbol == "parse_http_date"
