@@ -47,5 +47,5 @@ class ChunkAdmin(_ReadOnlyAdmin):
     list_filter = ["repository", "language", "kind"]
     list_select_related = ["repository"]
     search_fields = ["path", "symbol"]
-    exclude = ["search_path", "search_symbol", "search_text"]
+    exclude = ["search_context", "search_name", "search_text"]
     show_full_result_count = False

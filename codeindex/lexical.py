@@ -1,18 +1,26 @@
 """The lexical index: the database's own full-text engine, chosen by ``connection.vendor``.
 
-Every chunk is indexed as three word streams (``document_fields``): its *path*, its *symbol* and
-its *text* (content), each with identifiers split so ``getUserName``, ``get_user_name`` and
-"get user name" meet. The streams are indexed separately, so each is length-normalised on its
-own: a long body no longer drowns a matching name. A chunk's score is the weighted sum of its
-per-stream scores (a BM25F-like blend; weights below).
+Every chunk is indexed as three word streams (``document_fields``), identifiers split so
+``getUserName``, ``get_user_name`` and "get user name" meet:
+
+* *context*: the file path and the enclosing names (``webkit/text.py Truncator``),
+* *name*: the symbol's own name (``words`` for ``Truncator.words``; empty for windows),
+* *text*: the chunk's content.
+
+Each stream is indexed on its own, so each is length-normalised on its own (a long body no
+longer drowns a matching name), and a chunk's score is the weighted sum of its stream scores, a
+BM25F-like blend. That sum is then multiplied by ``1 + NAME_COVERAGE_BONUS × coverage``, where
+coverage is the share of the name's words the query contains: for "parse an HTTP date header",
+``parse_http_date`` (3 of 3) beats its wrapper ``parse_http_date_safe`` (3 of 4) and
+``parse_header_name`` (2 of 3), which plain BM25 ranks above it for their shorter bodies.
 
 ==========  ===================================================================================
-SQLite      FTS5 tables ``codeindex_chunk_{path_,symbol_,}fts`` (``porter unicode61``); the
-            score of each stream is ``-bm25()`` (BM25, k1 = 1.2, b = 0.75).
-PostgreSQL  generated ``tsvector`` columns ``search_{path_,symbol_,}vector`` + GIN indexes,
-            ``english`` configuration; the score of each stream is Σ over query terms of
-            IDF(term) × ``ts_rank(stream, term, 1)``, IDF taken BM25-style from GIN counts,
-            since ``ts_rank``/``ts_rank_cd`` alone ignore how rare a word is.
+SQLite      FTS5 tables ``codeindex_chunk_{context_,name_,}fts`` (``porter unicode61``); a
+            stream's score is ``-bm25()`` (BM25, k1 = 1.2, b = 0.75).
+PostgreSQL  generated ``tsvector`` columns ``search_{context_,name_,}vector`` + GIN indexes,
+            ``english`` configuration; a stream's score is Σ over query terms of IDF(term) ×
+            ``ts_rank(stream, term)``, IDF taken BM25-style from GIN counts, since
+            ``ts_rank``/``ts_rank_cd`` alone ignore how rare a word is.
 ==========  ===================================================================================
 
 Both are created by migration ``0002_lexical_index`` and kept current by the database itself
@@ -21,17 +29,18 @@ transaction.
 
 Queries are reduced to plain words (``query_terms``): identifiers split, lower-cased, a short list
 of English stop words dropped, then OR-ed, so "parse an HTTP date header" becomes
-``parse OR http OR date OR header`` and the chunk covering the rarest words best ranks first.
-User text never reaches either engine's query syntax: each term is quoted as an FTS5 string, or
-passed to PostgreSQL as a bound parameter of ``plainto_tsquery``.
+``parse OR http OR date OR header``. User text never reaches either engine's query syntax: each
+term is quoted as an FTS5 string, or passed to PostgreSQL as a bound parameter of
+``plainto_tsquery``.
 
 Why ``english`` rather than ``simple`` on PostgreSQL: questions use inflected words ("parsing",
 "headers", "dates") while code names use stems (``parse``, ``header``, ``date``); stemming both
 sides lets them meet, and matches SQLite's ``porter`` tokenizer so both backends agree. The stop
-words it drops are ones a code query rarely needs (we drop most of them anyway). Measured on
-Django 5.2 (21 plain-English questions whose answer is one function, mean reciprocal rank of the
-answer in the top 10): PostgreSQL ``english`` 0.50, ``simple`` 0.43; SQLite ``porter`` 0.54.
-The same set chose the stream weights: one blended stream (path + symbol + text) scored 0.41.
+words it drops are ones a code query rarely needs (we drop most of them anyway).
+Weights were chosen on Django 5.2: 21 plain-English questions whose answer is one function, mean
+reciprocal rank of the answer in the top 10. One blended stream (path + symbol + content, as most
+setups do) scored 0.41 on SQLite; these three streams with the name bonus score 0.52 on SQLite and
+0.57 on PostgreSQL (``simple`` instead of ``english``: 0.51).
 """
 
 from __future__ import annotations
@@ -48,6 +57,7 @@ __all__ = [
     "STOP_WORDS",
     "MAX_QUERY_TERMS",
     "MAX_INDEX_TEXT_CHARS",
+    "NAME_COVERAGE_BONUS",
     "IndexFields",
     "RankedChunk",
     "document_fields",
@@ -66,6 +76,9 @@ STOP_WORDS = frozenset(
 #: Queries are cut to this many distinct terms (after splitting), bounding their cost.
 MAX_QUERY_TERMS = 16
 
+#: How much a query that contains every word of a chunk's name multiplies its score (see above).
+NAME_COVERAGE_BONUS = 1.0
+
 #: Each indexed word stream is cut to this many characters. PostgreSQL refuses a tsvector over
 #: 1 MB; a chunk of minified code could otherwise come near it.
 MAX_INDEX_TEXT_CHARS = 200_000
@@ -75,8 +88,8 @@ MAX_INDEX_TEXT_CHARS = 200_000
 class IndexFields:
     """The three word streams stored on a chunk for the lexical index."""
 
-    path: str
-    symbol: str
+    context: str
+    name: str
     text: str
 
 
@@ -89,14 +102,17 @@ class RankedChunk:
 
 
 def document_fields(path: str, symbol: str, content: str) -> IndexFields:
-    """The word streams to store on a chunk of ``path`` named ``symbol`` holding ``content``.
+    """The word streams to store on a chunk of ``path`` with qualified ``symbol`` holding ``content``.
 
-    >>> document_fields("utils/http.py", "parse_http_date", "def parse_http_date(date):")
-    IndexFields(path='utils http py', symbol='parsehttpdate parse http date', text='def parsehttpdate parse http date date')
+    >>> document_fields("utils/text.py", "Truncator.words", "def words(self, num):")
+    IndexFields(context='utils text py truncator', name='words', text='def words self num')
+    >>> document_fields("utils/http.py", "parse_http_date", "").name
+    'parsehttpdate parse http date'
     """
+    owner, _, name = symbol.rpartition(".")
     return IndexFields(
-        path=_cut_words(search_text_for(path)),
-        symbol=_cut_words(search_text_for(symbol)),
+        context=_cut_words(search_text_for(f"{path} {owner}")),
+        name=_cut_words(search_text_for(name)),
         text=_cut_words(search_text_for(content)),
     )
 
@@ -149,14 +165,27 @@ def _filters(repository_id: int | None, language: str | None) -> tuple[list[str]
     return clauses, params
 
 
+def _name_coverage_sql(matched: str, least: str) -> str:
+    """SQL for the share of a chunk's name words that ``matched`` query terms cover, 0.0 … 1.0.
+
+    The name stream holds the joined key and then the parts when a name has several parts
+    (``parsehttpdate parse http date``), else the one word; so with k space-separated tokens the
+    name has k − 1 words when k > 1, else k.
+    """
+    tokens = "(length(c.search_name) - length(replace(c.search_name, ' ', '')) + 1)"
+    words = f"(CASE WHEN {tokens} > 1 THEN {tokens} - 1 ELSE {tokens} END)"
+    return f"(CASE WHEN c.search_name = '' THEN 0.0 ELSE {least}({matched}, {words}) * 1.0 / {words} END)"
+
+
 # -- SQLite FTS5 ----------------------------------------------------------------------------
 
 # (FTS5 table, weight of its bm25 score)
 _SQLITE_STREAMS = (
-    ("codeindex_chunk_path_fts", 0.25),
-    ("codeindex_chunk_symbol_fts", 1.0),
+    ("codeindex_chunk_context_fts", 0.25),
+    ("codeindex_chunk_name_fts", 1.0),
     ("codeindex_chunk_fts", 1.0),
 )
+_SQLITE_NAME_TABLE = "codeindex_chunk_name_fts"
 
 
 def _fts5_string(term: str) -> str:
@@ -172,30 +201,39 @@ def _rank_sqlite(terms: list[str], clauses: list[str], params: list, limit: int)
         for i, (table, _) in enumerate(_SQLITE_STREAMS)
     )
     union = " UNION ALL ".join(f"SELECT id, -bm25 * %s AS s FROM hits{i}" for i in range(len(_SQLITE_STREAMS)))
+    per_term = " UNION ALL ".join(
+        f"SELECT rowid AS id FROM {_SQLITE_NAME_TABLE} WHERE {_SQLITE_NAME_TABLE} MATCH %s" for _ in terms
+    )
+    coverage = _name_coverage_sql("coalesce(named.matched, 0)", "min")
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
     sql = (
-        f"WITH {hits}, scores AS (SELECT id, sum(s) AS score FROM ({union}) GROUP BY id)"
-        f" SELECT c.id, scores.score FROM scores JOIN codeindex_chunk c ON c.id = scores.id{where}"
-        " ORDER BY scores.score DESC, c.id LIMIT %s"
+        f"WITH {hits}, scores AS (SELECT id, sum(s) AS score FROM ({union}) GROUP BY id),"
+        f" named AS (SELECT id, count(*) AS matched FROM ({per_term}) GROUP BY id)"
+        f" SELECT c.id, scores.score * (1 + %s * {coverage}) AS score"
+        " FROM scores JOIN codeindex_chunk c ON c.id = scores.id LEFT JOIN named ON named.id = c.id"
+        f"{where} ORDER BY score DESC, c.id LIMIT %s"
     )
     weights = [weight for _, weight in _SQLITE_STREAMS]
+    values = [match] * len(_SQLITE_STREAMS) + weights + [_fts5_string(term) for term in terms]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*([match] * len(_SQLITE_STREAMS)), *weights, *params, limit])
+        cursor.execute(sql, [*values, NAME_COVERAGE_BONUS, *params, limit])
         return [RankedChunk(chunk_id, float(score)) for chunk_id, score in cursor.fetchall()]
 
 
 # -- PostgreSQL tsvector --------------------------------------------------------------------
 
-# (tsvector column, weight of its score)
+# (tsvector column, weight of its score): the same weights as SQLite's.
 _PG_STREAMS = (
-    ("search_path_vector", 0.25),
-    ("search_symbol_vector", 2.0),
+    ("search_context_vector", 0.25),
+    ("search_name_vector", 1.0),
     ("search_vector", 1.0),
 )
+_PG_NAME_VECTOR = "search_name_vector"
 # The text search configuration; must match the generated columns of migration 0002.
 _PG_CONFIG = "english"
-# ts_rank normalization 1: divide by 1 + log(stream length), so long chunks do not win on bulk.
-_PG_NORMALIZATION = 1
+# ts_rank normalization 0 (none): ts_rank already saturates with repetition, and the streams are
+# ranked separately, so dividing by length only punished long but relevant bodies (measured).
+_PG_NORMALIZATION = 0
 
 
 def _rank_postgresql(terms: list[str], clauses: list[str], params: list, limit: int) -> list[RankedChunk]:
@@ -206,14 +244,16 @@ def _rank_postgresql(terms: list[str], clauses: list[str], params: list, limit: 
     any_term = " || ".join(f"q.t{i}" for i in range(len(terms)))
     matches = " OR ".join(f"c.{column} @@ ({any_term})" for column, _ in _PG_STREAMS)
     score = " + ".join(f"%s * ts_rank(c.{column}, q.t{i}, {_PG_NORMALIZATION})" for column, i, _ in weights)
+    matched = " + ".join(f"(c.{_PG_NAME_VECTOR} @@ q.t{i})::int" for i in range(len(terms)))
+    coverage = _name_coverage_sql(f"({matched})", "LEAST")
     sql = (
         f"WITH q AS (SELECT {term_queries})"
-        f" SELECT c.id, ({score}) AS score FROM codeindex_chunk c, q"
+        f" SELECT c.id, ({score}) * (1 + %s * {coverage}) AS score FROM codeindex_chunk c, q"
         f" WHERE ({matches}){''.join(f' AND {clause}' for clause in clauses)}"
         " ORDER BY score DESC, c.id LIMIT %s"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*terms, *(weight for _, _, weight in weights), *params, limit])
+        cursor.execute(sql, [*terms, *(weight for _, _, weight in weights), NAME_COVERAGE_BONUS, *params, limit])
         return [RankedChunk(chunk_id, float(score)) for chunk_id, score in cursor.fetchall()]
 
 

@@ -68,8 +68,9 @@ class Chunk(models.Model):
 
     ``symbol`` is the qualified name (``Outer.method``) for syntax chunks and "" for windows and
     module-level code. ``path`` and ``language`` repeat the file's so search filters need no join.
-    ``search_path``, ``search_symbol`` and ``search_text`` are the word streams the lexical index
-    reads (``lexical.document_fields``): path, symbol and content with identifiers split.
+    ``search_context`` (path and enclosing names), ``search_name`` (the symbol's own name) and
+    ``search_text`` (content) are the word streams the lexical index reads, identifiers split
+    (``lexical.document_fields``).
     """
 
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="chunks")
@@ -81,8 +82,8 @@ class Chunk(models.Model):
     start_line = models.PositiveIntegerField()
     end_line = models.PositiveIntegerField()
     content = models.TextField()
-    search_path = models.TextField(blank=True, default="")
-    search_symbol = models.TextField(blank=True, default="")
+    search_context = models.TextField(blank=True, default="")
+    search_name = models.TextField(blank=True, default="")
     search_text = models.TextField(blank=True, default="")
 
     class Meta:

@@ -267,8 +267,8 @@ def _chunk(repository: Repository, file: SourceFile, piece: ChunkPiece) -> Chunk
         start_line=piece.start_line,
         end_line=piece.end_line,
         content=piece.content,
-        search_path=fields.path,
-        search_symbol=fields.symbol,
+        search_context=fields.context,
+        search_name=fields.name,
         search_text=fields.text,
     )
 

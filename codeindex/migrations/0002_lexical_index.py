@@ -1,9 +1,9 @@
 """The lexical index over ``codeindex_chunk``, in the database's own full-text engine.
 
-Each chunk has three word streams (``search_path``, ``search_symbol``, ``search_text``), indexed
+Each chunk has three word streams (``search_context``, ``search_name``, ``search_text``), indexed
 separately so each is length-normalised on its own (a long body must not drown a matching name).
 
-SQLite: one FTS5 table per stream, ``codeindex_chunk_path_fts``, ``codeindex_chunk_symbol_fts``
+SQLite: one FTS5 table per stream, ``codeindex_chunk_context_fts``, ``codeindex_chunk_name_fts``
 and ``codeindex_chunk_fts``, each using the chunk table as external content (rowid = chunk id,
 tokenizer ``porter unicode61``), kept in step by three triggers on ``codeindex_chunk``. A chunk
 row and its index entries therefore change in the same transaction. Needs SQLite 3.35+ (search
@@ -24,8 +24,8 @@ This SQL is frozen here on purpose; ``lexical.py`` only reads what it creates.
 from django.db import migrations
 
 _STREAMS = {  # FTS5 table → chunk column it indexes
-    "codeindex_chunk_path_fts": "search_path",
-    "codeindex_chunk_symbol_fts": "search_symbol",
+    "codeindex_chunk_context_fts": "search_context",
+    "codeindex_chunk_name_fts": "search_name",
     "codeindex_chunk_fts": "search_text",
 }
 
@@ -65,8 +65,8 @@ _SQLITE_FORWARDS = [
 ]
 
 _PG_VECTORS = {  # generated column → chunk column it indexes
-    "search_path_vector": "search_path",
-    "search_symbol_vector": "search_symbol",
+    "search_context_vector": "search_context",
+    "search_name_vector": "search_name",
     "search_vector": "search_text",
 }
 

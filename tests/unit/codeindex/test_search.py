@@ -74,7 +74,7 @@ def test_repository_filter_returns_only_that_repository(webkit, make_tree):
 
 
 def test_language_filter_returns_only_that_language(webkit):
-    assert {h.language for h in search("parse_http_date")} == {Language.PYTHON, Language.MARKDOWN}
+    assert {h.language for h in search("parse_http_date", max_results=50)} == {Language.PYTHON, Language.MARKDOWN}
     markdown = search("parse_http_date", language="markdown")
     assert [(h.path, h.kind) for h in markdown] == [("README.md", ChunkKind.WINDOW)]
     assert {h.language for h in search("parse_http_date", language="python")} == {Language.PYTHON}
