@@ -116,8 +116,7 @@ def _first_line(node: Node) -> int:
 
 
 def _last_line(node: Node) -> int:
-    row, column = node.end_point
-    return row if column == 0 and row > node.start_point.row else row + 1
+    return node.end_point.row + 1
 
 
 def _definition(node: Node) -> Node:

@@ -125,11 +125,13 @@ def query_terms(query: str) -> list[str]:
     >>> query_terms('getUserName "a AND (*')
     ['getusername', 'get', 'user', 'name']
     """
-    terms: list[str] = []
+    terms: dict[str, None] = {}  # an ordered set
     for word in search_text_for(query).split():
-        if word not in STOP_WORDS and word not in terms:
-            terms.append(word)
-    return terms[:MAX_QUERY_TERMS]
+        if word not in STOP_WORDS:
+            terms[word] = None
+            if len(terms) == MAX_QUERY_TERMS:
+                break
+    return list(terms)
 
 
 def rank_chunks(terms: list[str], *, repository_id: int | None = None, language: str | None = None, limit: int = 10) -> list[RankedChunk]:

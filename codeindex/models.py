@@ -87,7 +87,6 @@ class Chunk(models.Model):
     search_text = models.TextField(blank=True, default="")
 
     class Meta:
-        ordering = ["repository", "path", "start_line"]
         indexes = [models.Index(fields=["repository", "language"], name="codeindex_chunk_repo_lang")]
         constraints = [
             models.CheckConstraint(

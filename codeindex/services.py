@@ -57,11 +57,11 @@ _BATCH_MAX_BYTES = 4_000_000
 class IndexReport:
     """What one ``index_repository`` run did.
 
-    ``files_seen`` counts every file ``.gitignore`` let through; it equals ``files_new +
-    files_changed + files_unchanged`` plus the skipped ones. ``files_skipped`` maps a
-    ``SkipReason`` value to a count (``{"binary": 3}``); ``errors`` lists ``(path, message)`` for
-    files that could not be read (each also counted as skipped ``unreadable``) and bad
-    ``.gitignore`` lines. ``duration_ms`` is wall-clock time.
+    ``files_seen`` counts every entry ``.gitignore`` let through, indexed or skipped: it equals
+    ``files_new + files_changed + files_unchanged + sum(files_skipped.values())``.
+    ``files_skipped`` maps a ``SkipReason`` value to a count (``{"binary": 3}``); ``errors`` lists
+    ``(path, message)`` for files that could not be read (each also counted as skipped
+    ``unreadable``) and for bad ``.gitignore`` lines. ``duration_ms`` is wall-clock time.
     """
 
     repository: str
@@ -124,9 +124,9 @@ def index_repository(path: str | Path, name: str, *, progress: ProgressCallback 
     tree = SourceTree(root)
     indexed = _index_files(repository, tree, report, progress)
     report.files_deleted = _delete_missing(repository, indexed)
-    report.files_skipped = dict(tree.skipped)
+    report.files_skipped = {str(reason): count for reason, count in sorted(tree.skipped.items())}
     report.errors = list(tree.errors)
-    report.files_seen = len(tree.paths())
+    report.files_seen = report.files_new + report.files_changed + report.files_unchanged + tree.skipped.total()
     _record_run(repository, root, report)
     report.duration_ms = round((time.monotonic() - started) * 1000)
     return report

@@ -124,8 +124,10 @@ class SourceTree:
 
     def _load_gitignore(self, rel_dir: str) -> GitIgnoreSpec:
         rel = f"{rel_dir}/{GITIGNORE}" if rel_dir else GITIGNORE
+        full = self.root / rel
         try:
-            lines = (self.root / rel).read_text(encoding="utf-8", errors="replace").splitlines()
+            inside = not full.is_symlink() or self._inside_root(full)
+            lines = full.read_text(encoding="utf-8", errors="replace").splitlines() if inside else []
         except OSError as exc:
             self.errors.append((rel, f"cannot read: {exc.strerror or exc}"))
             lines = []

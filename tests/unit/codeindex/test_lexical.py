@@ -1,0 +1,80 @@
+"""The lexical index itself: query words, indexed streams, and the database keeping them in step."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from codeindex.lexical import MAX_INDEX_TEXT_CHARS, MAX_QUERY_TERMS, document_fields, query_terms, rank_chunks
+from codeindex.models import Chunk
+from codeindex.services import index_repository
+
+
+def test_query_terms_split_identifiers_lowercase_and_drop_stop_words():
+    assert query_terms("How do I parse an HTTP date header?") == ["parse", "http", "date", "header"]
+    assert query_terms("getUserName") == ["getusername", "get", "user", "name"]
+    assert query_terms("date DATE Date dates") == ["date", "dates"]
+
+
+def test_query_terms_keep_only_words_whatever_the_punctuation():
+    assert query_terms('foo"bar AND (baz* OR -qux)') == ["foo", "bar", "baz", "qux"]
+    assert query_terms("* ( ) \" ' : ^ -") == []
+    assert query_terms("the of and to") == []
+
+
+def test_query_terms_are_capped():
+    assert len(query_terms(" ".join(f"word{n}" for n in range(100)))) == MAX_QUERY_TERMS
+
+
+def test_document_fields_separate_context_name_and_text():
+    fields = document_fields("webkit/text.py", "Truncator.words", "def words(self, num):\n    return self.text")
+    assert fields.context == "webkit text py truncator"
+    assert fields.name == "words"
+    assert fields.text == "def words self num return self text"
+
+
+def test_document_fields_are_cut_to_the_size_limit_on_a_word_boundary():
+    fields = document_fields("min.js", "", "abc " * (MAX_INDEX_TEXT_CHARS // 2))
+    assert len(fields.text) <= MAX_INDEX_TEXT_CHARS
+    assert set(fields.text.split()) == {"abc"}
+
+
+@pytest.mark.django_db
+def test_rank_chunks_with_no_terms_returns_nothing():
+    assert rank_chunks([]) == []
+
+
+@pytest.mark.django_db
+def test_the_index_follows_chunk_rows_through_insert_update_and_delete(make_tree):
+    index_repository(make_tree({"a.py": "def alpha():\n    return 'kumquat'\n"}), "fruit")
+    chunk = Chunk.objects.get(symbol="alpha")
+    assert [hit.chunk_id for hit in rank_chunks(["kumquat"])] == [chunk.id]
+
+    chunk.search_text = "persimmon"
+    chunk.save()
+    assert rank_chunks(["kumquat"]) == []
+    assert [hit.chunk_id for hit in rank_chunks(["persimmon"])] == [chunk.id]
+
+    chunk.delete()
+    assert rank_chunks(["persimmon"]) == []
+    assert rank_chunks(["alpha"]) == []
+
+
+@pytest.mark.django_db
+def test_the_vendor_objects_exist():
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT name FROM sqlite_master WHERE name LIKE 'codeindex_chunk%fts' ORDER BY name")
+            names = [row[0] for row in cursor.fetchall()]
+            assert names == ["codeindex_chunk_context_fts", "codeindex_chunk_fts", "codeindex_chunk_name_fts"]
+        else:
+            cursor.execute(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 'codeindex_chunk' AND indexdef LIKE '%USING gin%'"
+                " ORDER BY indexname"
+            )
+            names = [row[0] for row in cursor.fetchall()]
+            assert names == [
+                "codeindex_chunk_search_context_vector",
+                "codeindex_chunk_search_name_vector",
+                "codeindex_chunk_search_vector",
+            ]
