@@ -264,6 +264,7 @@ OAUTH2_PROVIDER = {
     "SCOPES_BACKEND_CLASS": "oauth_app.scopes.TierScopes",
     "OAUTH2_VALIDATOR_CLASS": "oauth_app.validators.MCPRAGValidator",
     "OAUTH2_SERVER_CLASS": "oauth_app.server.AuthorizationServer",
+    "OAUTH2_BACKEND_CLASS": "oauth_app.backends.MCPRAGOAuthLibCore",
     "PKCE_REQUIRED": True,
     "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
     "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,

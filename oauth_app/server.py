@@ -8,6 +8,7 @@ before the consent page is rendered.
 from __future__ import annotations
 
 from oauthlib.oauth2 import Server
+from oauthlib.oauth2.rfc6749 import errors
 
 from .pkce import require_s256
 from .resource_indicators import resolve_resources
@@ -27,8 +28,30 @@ def _require_this_resource_for_token(request) -> None:
     resolve_resources(values or getattr(request, "resource", None), request)
 
 
+_SINGLE_VALUED = ("code", "code_verifier", "refresh_token", "scope", "client_secret")
+
+
+def _refuse_duplicate_parameters(request) -> None:
+    """RFC 6749 §3.1/§3.2: "Request and response parameters MUST NOT be included more than once."
+
+    (``resource`` may repeat: RFC 8707 §2.)"""
+    duplicated = sorted(set(request.duplicate_params) & set(_SINGLE_VALUED))
+    if duplicated:
+        raise errors.InvalidRequestError(description=f"Duplicate {duplicated[0]} parameter.", request=request)
+
+
+#: OAuth 2.1 drops the implicit and password grants (RFC 9700 §2.1.2, §2.4); mcprag offers only these.
+TOKEN_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+
+
 class AuthorizationServer(Server):
     def __init__(self, request_validator, *args, **kwargs):
         super().__init__(request_validator, *args, **kwargs)
+        self._grant_types = {k: v for k, v in self._grant_types.items() if k in TOKEN_GRANT_TYPES}
+        self._response_types = {"code": self.auth_grant}
         self.auth_grant.custom_validators.pre_auth.extend([require_s256, _require_this_resource])
-        self.credentials_grant.custom_validators.pre_token.append(_require_this_resource_for_token)
+        self.auth_grant.custom_validators.pre_token.append(_refuse_duplicate_parameters)
+        self.refresh_grant.custom_validators.pre_token.append(_refuse_duplicate_parameters)
+        self.credentials_grant.custom_validators.pre_token.extend(
+            [_refuse_duplicate_parameters, _require_this_resource_for_token]
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from .models import Profile
 from .tiers import Tier
@@ -64,3 +65,28 @@ def create_service_client(name: str, scopes: list[str]):
         allowed_scopes=" ".join(sorted(set(scopes))),
     )
     return application, secret
+
+
+@transaction.atomic
+def revoke_agent(user, application, request=None) -> int:
+    """Withdraw ``user``'s consent for ``application`` and revoke every token of that pair.
+
+    The one path every "revoke" takes (connected-agents page, console, tests): the agent's next
+    call gets 401. Returns the number of access tokens revoked.
+    """
+    from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+
+    from . import audit
+    from .flows.consent import withdraw
+    from .models import AuthEvent
+
+    withdraw(user, application, request=request)
+    access = get_access_token_model().objects.filter(user=user, application=application)
+    count = access.count()
+    get_refresh_token_model().objects.filter(user=user, application=application, revoked__isnull=True).update(
+        revoked=timezone.now()
+    )
+    access.delete()
+    audit.record(AuthEvent.Kind.TOKEN_REVOKED, user=user, client_id=application.client_id, request=request,
+                 access_tokens=count, reason="agent revoked")
+    return count

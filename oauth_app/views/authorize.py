@@ -11,7 +11,9 @@ DOT's :class:`~oauth2_provider.views.AuthorizationView` does the protocol work; 
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
+
+from django.conf import settings
 
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.views import AuthorizationView
@@ -58,6 +60,15 @@ class AuthorizeView(AuthorizationView):
         except OAuthToolkitError as error:
             return self.error_response(error, application)
         return self.redirect(uri, application)
+
+    def error_response(self, error, application, **kwargs):
+        """RFC 9207 §2: the ``iss`` parameter is part of error responses too (mix-up defence)."""
+        response = super().error_response(error, application, **kwargs)
+        location = response.get("Location") if response.status_code in (301, 302) else None
+        if location and "iss=" not in urlsplit(location).query:
+            separator = "&" if urlsplit(location).query else "?"
+            response["Location"] = f"{location}{separator}{urlencode({'iss': settings.MCPRAG_ISSUER})}"
+        return response
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

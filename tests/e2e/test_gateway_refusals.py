@@ -110,3 +110,67 @@ def test_a_token_signed_by_this_server_for_this_audience_is_accepted(live_server
     token = _mint(live_server_e2e, live_server_e2e.mcp_url, f'["{live_server_e2e.mcp_url}"]')
     response = httpx2.post(live_server_e2e.mcp_url, json=INIT, headers={**HEADERS, "Authorization": f"Bearer {token}"})
     assert response.status_code == 200, response.text
+
+
+def _token_via_flow(server) -> tuple[str, str]:
+    from tests.e2e.test_conformance import _access_token
+
+    token = _access_token(server)
+    return token, jwt_client_id(token)
+
+
+def jwt_client_id(token: str) -> str:
+    import jwt
+
+    return jwt.decode(token, options={"verify_signature": False})["client_id"]
+
+
+def _call(server, token, **headers):
+    return httpx2.post(server.mcp_url, json=INIT, headers={**HEADERS, "Authorization": f"Bearer {token}", **headers})
+
+
+def test_unsupported_protocol_version_gets_400(live_server_e2e):
+    token, _ = _token_via_flow(live_server_e2e)
+    response = _call(live_server_e2e, token, **{"MCP-Protocol-Version": "1999-01-01"})
+    assert response.status_code == 400
+
+
+def test_oversized_body_gets_413(live_server_e2e):
+    token, _ = _token_via_flow(live_server_e2e)
+    big = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "search_code", "arguments": {"query": "x" * 2_000_000}}}
+    response = httpx2.post(live_server_e2e.mcp_url, json=big, headers={**HEADERS, "Authorization": f"Bearer {token}"})
+    assert response.status_code == 413
+
+
+def test_registration_access_token_is_refused_at_mcp(live_server_e2e):
+    reg = httpx2.post(f"{live_server_e2e.base_url}/register/", json={
+        "redirect_uris": ["http://127.0.0.1:9/cb"], "token_endpoint_auth_method": "none"}).json()
+    response = _call(live_server_e2e, reg["registration_access_token"])
+    assert response.status_code == 401
+    assert 'error="invalid_token"' in _challenge(response)
+
+
+def test_revoking_the_token_at_the_endpoint_stops_the_next_call(live_server_e2e):
+    token, client_id = _token_via_flow(live_server_e2e)
+    assert _call(live_server_e2e, token).status_code == 200
+    revoke = httpx2.post(f"{live_server_e2e.base_url}/revoke_token/", data={"token": token, "client_id": client_id})
+    assert revoke.status_code == 200
+    response = _call(live_server_e2e, token)
+    assert response.status_code == 401
+    assert "revoked" in response.json()["error_description"]
+
+
+_REVOKE_AGENT = """
+from django.contrib.auth import get_user_model
+from oauth_app.models import Application
+from oauth_app.services import revoke_agent
+print(revoke_agent(get_user_model().objects.get(username="{user}"), Application.objects.get(client_id="{client_id}")))
+"""
+
+
+def test_revoking_the_consent_stops_the_next_call(live_server_e2e):
+    token, client_id = _token_via_flow(live_server_e2e)
+    assert _call(live_server_e2e, token).status_code == 200
+    out = live_server_e2e.manage("shell", "-c", _REVOKE_AGENT.format(user=live_server_e2e.username, client_id=client_id)).stdout
+    assert out.strip().splitlines()[-1] == "1"
+    assert _call(live_server_e2e, token).status_code == 401
