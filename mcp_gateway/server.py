@@ -7,13 +7,17 @@ no transport can show or run a tool the caller may not use.
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult, ListToolsResult, TextContent
 
 from . import tools as _tools  # noqa: F401  (fills the registry)
-from .auth.identity import Caller, caller_from_context
+from .audit import record_tool_call
+from .auth.identity import TRANSPORT_SCOPE_KEY, Caller, caller_from_context
+from .models import ToolCall
 from .permissions import allowed_tools, missing_scope
 from .registry import registry
 
@@ -26,37 +30,98 @@ INSTRUCTIONS = (
 
 
 class PermissionMiddleware:
-    """SDK server middleware: filter ``tools/list`` and refuse ``tools/call`` beyond permissions."""
+    """SDK server middleware: filter ``tools/list``, refuse ``tools/call`` beyond permissions, and
+    write one audit row per ``tools/call`` (succeeded, failed or refused)."""
 
-    def __init__(self, default_caller: Caller | None):
+    def __init__(self, default_caller: Caller | None, transport: str):
         self.default_caller = default_caller
+        self.transport = transport
 
     async def __call__(self, ctx, call_next) -> Any:
         caller = caller_from_context(ctx, self.default_caller)
         if ctx.method == "tools/call":
-            name = (ctx.params or {}).get("name") if isinstance(ctx.params, dict) else None
-            needed = missing_scope(caller, name) if name else None
-            if needed:
-                return CallToolResult(
-                    content=[TextContent(type="text", text=f"insufficient_scope: calling {name} needs the {needed!r} scope.")],
-                    is_error=True,
-                )
+            return await self._call_tool(ctx, call_next, caller)
         result = await call_next(ctx)
-        if ctx.method == "tools/list" and isinstance(result, ListToolsResult):
-            names = {spec.name for spec in allowed_tools(caller)}
-            result = result.model_copy(update={"tools": [t for t in result.tools if t.name in names]})
+        if ctx.method == "tools/list":
+            result = _only_allowed_tools(result, {spec.name for spec in allowed_tools(caller)})
         return result
 
+    async def _call_tool(self, ctx, call_next, caller):
+        params = ctx.params if isinstance(ctx.params, dict) else {}
+        name = str(params.get("name") or "")
+        transport = transport_of(ctx, self.transport)
+        started = time.perf_counter()
+        outcome, error_class, result = ToolCall.Outcome.ERROR, "", None
+        try:
+            needed = missing_scope(caller, name) if name else None
+            if needed:
+                outcome, error_class = ToolCall.Outcome.REFUSED, "insufficient_scope"
+                return refused_result(name, needed)
+            result = await call_next(ctx)
+            is_error = bool(result.get("isError")) if isinstance(result, dict) else bool(getattr(result, "is_error", False))
+            outcome = ToolCall.Outcome.ERROR if is_error else ToolCall.Outcome.OK
+            error_class = "ToolError" if is_error else ""
+            return result
+        except BaseException as exc:
+            error_class = type(exc).__name__
+            raise
+        finally:
+            await record_tool_call(
+                caller=caller, tool=name, transport=transport, arguments=params.get("arguments"), outcome=outcome,
+                error_class=error_class, duration_ms=(time.perf_counter() - started) * 1000,
+                result_bytes=_result_size(result),
+            )
 
-def build_server(default_caller: Caller | None = None) -> MCPServer:
-    """A new MCP server with every registered tool. ``default_caller`` serves stdio (no HTTP)."""
+
+def _only_allowed_tools(result, names: set[str]):
+    """Filter a ``tools/list`` result, which the SDK hands middleware as a model or as wire JSON."""
+    if isinstance(result, ListToolsResult):
+        return result.model_copy(update={"tools": [t for t in result.tools if t.name in names]})
+    if isinstance(result, dict) and isinstance(result.get("tools"), list):
+        return {**result, "tools": [t for t in result["tools"] if isinstance(t, dict) and t.get("name") in names]}
+    return result
+
+
+def refused_result(name: str, needed: str) -> CallToolResult:
+    return CallToolResult(
+        content=[TextContent(type="text", text=f"insufficient_scope: calling {name} needs the {needed!r} scope.")],
+        is_error=True,
+    )
+
+
+def transport_of(ctx, default: str) -> str:
+    request_context = getattr(ctx, "request_context", ctx)
+    scope = getattr(getattr(request_context, "request", None), "scope", None)
+    if isinstance(scope, dict):
+        return scope.get(TRANSPORT_SCOPE_KEY, default)
+    return default
+
+
+def _result_size(result) -> int:
+    """Size in bytes of the result's JSON (0 when there is none)."""
+    try:
+        if isinstance(result, dict):
+            return len(json.dumps(result, separators=(",", ":"), default=str))
+        if hasattr(result, "model_dump_json"):
+            return len(result.model_dump_json(by_alias=True, exclude_none=True))
+    except (TypeError, ValueError):
+        pass
+    return 0
+
+
+def build_server(default_caller: Caller | None = None, transport: str = "streamable_http") -> MCPServer:
+    """A new MCP server with every registered tool.
+
+    ``default_caller`` is the identity of a transport without HTTP requests (stdio);
+    ``transport`` names it in audit rows when the request does not say.
+    """
     registry.freeze()
     server = MCPServer(
         name="mcprag",
         title="mcprag code search",
         instructions=INSTRUCTIONS,
         version=_version(),
-        middleware=[PermissionMiddleware(default_caller)],
+        middleware=[PermissionMiddleware(default_caller, transport)],
     )
     for spec in registry.all():
         server.add_tool(spec.fn, name=spec.name, title=spec.title, annotations=spec.annotations)

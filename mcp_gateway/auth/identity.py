@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Caller", "CALLER_SCOPE_KEY", "caller_from_context"]
+__all__ = ["Caller", "CALLER_SCOPE_KEY", "TRANSPORT_SCOPE_KEY", "caller_from_context"]
 
 #: Key under which the bearer check stores the Caller in the ASGI scope.
 CALLER_SCOPE_KEY = "mcprag.caller"
+#: Key naming the transport ("streamable_http", "sse") in the ASGI scope, for audit rows.
+TRANSPORT_SCOPE_KEY = "mcprag.transport"
 
 
 @dataclass(frozen=True)

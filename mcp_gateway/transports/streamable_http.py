@@ -31,7 +31,9 @@ from starlette.requests import Request
 from .. import app_settings
 from ..auth.bearer import InvalidToken, bearer_token_from_headers, verify_access_token
 from ..auth.challenge import challenge_response
-from ..auth.identity import CALLER_SCOPE_KEY
+from ..audit import record_tool_call
+from ..auth.identity import CALLER_SCOPE_KEY, TRANSPORT_SCOPE_KEY
+from ..models import ToolCall
 from ..permissions import missing_scope
 from ..server import build_server
 
@@ -87,16 +89,17 @@ async def _read_body(receive, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _tool_name(body: bytes) -> str | None:
+def _tool_call(body: bytes) -> tuple[str | None, object]:
+    """``(tool name, arguments)`` of a ``tools/call`` message, or ``(None, None)``."""
     try:
         message = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return None
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None, None
     if isinstance(message, dict) and message.get("method") == "tools/call":
         params = message.get("params")
         if isinstance(params, dict) and isinstance(params.get("name"), str):
-            return params["name"]
-    return None
+            return params["name"], params.get("arguments")
+    return None, None
 
 
 class StreamableHTTPGateway:
@@ -159,15 +162,18 @@ class StreamableHTTPGateway:
             await _send(send, 413, [(b"content-type", b"application/json")],
                         json.dumps({"error": "request_too_large", "error_description": "The request body is too large."}).encode())
             return
-        tool_name = _tool_name(body) if scope["method"] == "POST" else None
+        tool_name, arguments = _tool_call(body) if scope["method"] == "POST" else (None, None)
         needed = missing_scope(caller, tool_name) if tool_name else None
         if needed:
+            await record_tool_call(caller=caller, tool=tool_name, transport="streamable_http", arguments=arguments,
+                                   outcome=ToolCall.Outcome.REFUSED, error_class="insufficient_scope")
             wanted = " ".join(sorted(set(caller.scopes) | {needed}))
             await _send(send, *challenge_response(
                 403, error="insufficient_scope", description=f"Calling {tool_name} needs the {needed} scope.", scope=wanted))
             return
         scope = dict(scope)
         scope[CALLER_SCOPE_KEY] = caller
+        scope[TRANSPORT_SCOPE_KEY] = "streamable_http"
         manager = await self._session_manager()
         await manager.handle_request(scope, _replay(body, receive), send)
 
