@@ -12,7 +12,9 @@ longer drowns a matching name), and a chunk's score is the weighted sum of its s
 BM25F-like blend. That sum is then multiplied by ``1 + NAME_COVERAGE_BONUS × coverage``, where
 coverage is the share of the name's words the query contains: for "parse an HTTP date header",
 ``parse_http_date`` (3 of 3) beats its wrapper ``parse_http_date_safe`` (3 of 4) and
-``parse_header_name`` (2 of 3), which plain BM25 ranks above it for their shorter bodies.
+``parse_header_name`` (2 of 3), which plain BM25 ranks above it for their shorter bodies. A query
+that is itself a (qualified) name, such as ``QuerySet.bulk_create``, multiplies the score of the
+chunks so named by ``1 + EXACT_SYMBOL_BONUS`` (``query_symbol``).
 
 ==========  ===================================================================================
 SQLite      FTS5 tables ``codeindex_chunk_{context_,name_,}fts`` (``porter unicode61``); a
@@ -46,6 +48,7 @@ setups do) scored 0.41 on SQLite; these three streams with the name bonus score 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
@@ -58,10 +61,12 @@ __all__ = [
     "MAX_QUERY_TERMS",
     "MAX_INDEX_TEXT_CHARS",
     "NAME_COVERAGE_BONUS",
+    "EXACT_SYMBOL_BONUS",
     "IndexFields",
     "RankedChunk",
     "document_fields",
     "query_terms",
+    "query_symbol",
     "rank_chunks",
 ]
 
@@ -78,6 +83,11 @@ MAX_QUERY_TERMS = 16
 
 #: How much a query that contains every word of a chunk's name multiplies its score (see above).
 NAME_COVERAGE_BONUS = 1.0
+
+#: How much a chunk whose symbol is the query itself (``QuerySet.bulk_create``, or its tail
+#: ``bulk_create``) multiplies its score: a name typed out exactly asks for its definition, so
+#: ×10 puts such chunks ahead of the (often shorter) chunks that merely mention the name.
+EXACT_SYMBOL_BONUS = 9.0
 
 #: Each indexed word stream is cut to this many characters. PostgreSQL refuses a tsvector over
 #: 1 MB; a chunk of minified code could otherwise come near it.
@@ -134,12 +144,33 @@ def query_terms(query: str) -> list[str]:
     return list(terms)
 
 
-def rank_chunks(terms: list[str], *, repository_id: int | None = None, language: str | None = None, limit: int = 10) -> list[RankedChunk]:
+_QUALIFIED_NAME = re.compile(r"[^\W\d]\w*(?:\.[^\W\d]\w*)*")
+
+
+def query_symbol(query: str) -> str | None:
+    """The query as a (qualified) name to look up exactly, lower-cased, or None if it is not one.
+
+    >>> query_symbol(" QuerySet.bulk_create "), query_symbol("bulk create"), query_symbol("a.b(")
+    ('queryset.bulk_create', None, None)
+    """
+    name = query.strip()
+    return name.lower() if _QUALIFIED_NAME.fullmatch(name) else None
+
+
+def rank_chunks(
+    terms: list[str],
+    *,
+    symbol: str | None = None,
+    repository_id: int | None = None,
+    language: str | None = None,
+    limit: int = 10,
+) -> list[RankedChunk]:
     """The best ``limit`` chunks matching any of ``terms`` (from ``query_terms``), best first.
 
-    ``repository_id`` and ``language`` restrict the chunks returned (word rarity is still
-    measured over the whole index). Raises ``ImproperlyConfigured`` on a database other than
-    SQLite or PostgreSQL.
+    ``symbol`` (from ``query_symbol``) favours chunks whose qualified symbol is it or ends with
+    ``.symbol``. ``repository_id`` and ``language`` restrict the chunks returned (word rarity is
+    still measured over the whole index). Raises ``ImproperlyConfigured`` on a database other
+    than SQLite or PostgreSQL.
     """
     if not terms:
         return []
@@ -147,7 +178,8 @@ def rank_chunks(terms: list[str], *, repository_id: int | None = None, language:
     if rank is None:
         raise ImproperlyConfigured(f"codeindex search needs SQLite or PostgreSQL, not {connection.vendor}")
     clauses, params = _filters(repository_id, language)
-    return rank(terms, clauses, params, limit)
+    boost_sql, boost_params = _boosts(symbol)
+    return rank(terms, boost_sql, boost_params, clauses, params, limit)
 
 
 def _cut_words(words: str) -> str:
@@ -165,6 +197,21 @@ def _filters(repository_id: int | None, language: str | None) -> tuple[list[str]
         clauses.append("c.language = %s")
         params.append(language)
     return clauses, params
+
+
+def _boosts(symbol: str | None) -> tuple[str, list]:
+    """SQL multiplying a chunk's score by 1 + EXACT_SYMBOL_BONUS when its symbol is ``symbol``.
+
+    Written with ``lower``, ``length`` and ``substr``, which SQLite and PostgreSQL share.
+    """
+    if symbol is None:
+        return "1", []
+    tail = f".{symbol}"
+    matches = (
+        "(lower(c.symbol) = %s OR (length(c.symbol) > %s"
+        " AND substr(lower(c.symbol), length(c.symbol) - %s + 1) = %s))"
+    )
+    return f"(CASE WHEN {matches} THEN %s ELSE 1 END)", [symbol, len(tail), len(tail), tail, 1 + EXACT_SYMBOL_BONUS]
 
 
 def _name_coverage_sql(matched: str, least: str) -> str:
@@ -195,7 +242,7 @@ def _fts5_string(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def _rank_sqlite(terms: list[str], clauses: list[str], params: list, limit: int) -> list[RankedChunk]:
+def _rank_sqlite(terms: list[str], boost: str, boost_params: list, clauses: list[str], params: list, limit: int) -> list[RankedChunk]:
     # MATERIALIZED keeps SQLite from flattening the CTEs, which bm25() does not allow.
     match = " OR ".join(_fts5_string(term) for term in terms)
     hits = ", ".join(
@@ -211,14 +258,14 @@ def _rank_sqlite(terms: list[str], clauses: list[str], params: list, limit: int)
     sql = (
         f"WITH {hits}, scores AS (SELECT id, sum(s) AS score FROM ({union}) GROUP BY id),"
         f" named AS (SELECT id, count(*) AS matched FROM ({per_term}) GROUP BY id)"
-        f" SELECT c.id, scores.score * (1 + %s * {coverage}) AS score"
+        f" SELECT c.id, scores.score * (1 + %s * {coverage}) * {boost} AS score"
         " FROM scores JOIN codeindex_chunk c ON c.id = scores.id LEFT JOIN named ON named.id = c.id"
         f"{where} ORDER BY score DESC, c.id LIMIT %s"
     )
     weights = [weight for _, weight in _SQLITE_STREAMS]
     values = [match] * len(_SQLITE_STREAMS) + weights + [_fts5_string(term) for term in terms]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*values, NAME_COVERAGE_BONUS, *params, limit])
+        cursor.execute(sql, [*values, NAME_COVERAGE_BONUS, *boost_params, *params, limit])
         return [RankedChunk(chunk_id, float(score)) for chunk_id, score in cursor.fetchall()]
 
 
@@ -238,7 +285,7 @@ _PG_CONFIG = "english"
 _PG_NORMALIZATION = 0
 
 
-def _rank_postgresql(terms: list[str], clauses: list[str], params: list, limit: int) -> list[RankedChunk]:
+def _rank_postgresql(terms: list[str], boost: str, boost_params: list, clauses: list[str], params: list, limit: int) -> list[RankedChunk]:
     weights = _pg_term_weights(terms)
     if not weights:
         return []
@@ -250,12 +297,13 @@ def _rank_postgresql(terms: list[str], clauses: list[str], params: list, limit: 
     coverage = _name_coverage_sql(f"({matched})", "LEAST")
     sql = (
         f"WITH q AS (SELECT {term_queries})"
-        f" SELECT c.id, ({score}) * (1 + %s * {coverage}) AS score FROM codeindex_chunk c, q"
+        f" SELECT c.id, ({score}) * (1 + %s * {coverage}) * {boost} AS score FROM codeindex_chunk c, q"
         f" WHERE ({matches}){''.join(f' AND {clause}' for clause in clauses)}"
         " ORDER BY score DESC, c.id LIMIT %s"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*terms, *(weight for _, _, weight in weights), NAME_COVERAGE_BONUS, *params, limit])
+        values = [*terms, *(weight for _, _, weight in weights), NAME_COVERAGE_BONUS, *boost_params]
+        cursor.execute(sql, [*values, *params, limit])
         return [RankedChunk(chunk_id, float(score)) for chunk_id, score in cursor.fetchall()]
 
 

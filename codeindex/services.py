@@ -144,7 +144,8 @@ def search(query: str, *, repository: str | None = None, language: str | None = 
     _check_max_results(max_results)
     repository_id = _repository_id(repository)
     _check_language(language)
-    ranked = lexical.rank_chunks(terms, repository_id=repository_id, language=language, limit=max_results)
+    symbol = lexical.query_symbol(query)
+    ranked = lexical.rank_chunks(terms, symbol=symbol, repository_id=repository_id, language=language, limit=max_results)
     chunks = Chunk.objects.select_related("repository").in_bulk([hit.chunk_id for hit in ranked])
     return [_hit(chunks[hit.chunk_id], hit.score) for hit in ranked if hit.chunk_id in chunks]
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from codeindex.lexical import MAX_INDEX_TEXT_CHARS, MAX_QUERY_TERMS, document_fields, query_terms, rank_chunks
+from codeindex.lexical import (
+    MAX_INDEX_TEXT_CHARS,
+    MAX_QUERY_TERMS,
+    document_fields,
+    query_symbol,
+    query_terms,
+    rank_chunks,
+)
 from codeindex.models import Chunk
 from codeindex.services import index_repository
 
@@ -24,6 +31,23 @@ def test_query_terms_keep_only_words_whatever_the_punctuation():
 
 def test_query_terms_are_capped():
     assert len(query_terms(" ".join(f"word{n}" for n in range(100)))) == MAX_QUERY_TERMS
+
+
+@pytest.mark.parametrize(
+    ("query", "symbol"),
+    [
+        ("QuerySet.bulk_create", "queryset.bulk_create"),
+        ("  get_host\n", "get_host"),
+        ("ÉtatInitial", "étatinitial"),
+        ("bulk create", None),
+        ("a.b(", None),
+        ("3d_model", None),
+        ("a..b", None),
+        ("", None),
+    ],
+)
+def test_query_symbol_recognises_a_qualified_name(query, symbol):
+    assert query_symbol(query) == symbol
 
 
 def test_document_fields_separate_context_name_and_text():

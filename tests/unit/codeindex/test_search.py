@@ -35,6 +35,53 @@ def test_plain_english_query_ranks_the_right_function_first(webkit, query, path,
     assert (top.path, top.symbol) == (path, symbol)
 
 
+@pytest.mark.parametrize(
+    ("query", "symbol"),
+    [
+        ("Truncator.chars", "Truncator.chars"),
+        ("chars", "Truncator.chars"),
+        ("parse_etags", "parse_etags"),
+        ("HttpRequest.get_host", "HttpRequest.get_host"),
+        ("get_host", "HttpRequest.get_host"),
+    ],
+)
+def test_a_name_typed_out_exactly_ranks_its_definition_first(webkit, query, symbol):
+    assert search(query)[0].symbol == symbol
+
+
+REQUESTS_PY = '''\
+class HttpRequest:
+    """A basic HTTP request."""
+
+    def get_host(self):
+        """Return the HTTP host using the environment or request headers."""
+        host = self._get_raw_host()
+        allowed_hosts = settings.ALLOWED_HOSTS
+        if settings.DEBUG and not allowed_hosts:
+            allowed_hosts = [".localhost", "127.0.0.1", "[::1]"]
+        domain, port = split_domain_port(host)
+        if domain and validate_host(domain, allowed_hosts):
+            return host
+        msg = "Invalid HTTP_HOST header: %r." % host
+        if domain:
+            msg += " You may need to add %r to ALLOWED_HOSTS." % domain
+        else:
+            msg += " The domain name provided is not valid according to RFC 1034/1035."
+        raise DisallowedHost(msg)
+
+
+class FakeRequest(HttpRequest):
+    def get_host(self):
+        return "testserver"
+'''
+
+
+@pytest.mark.parametrize("query", ["HttpRequest.get_host", "httprequest.get_host"])
+def test_a_qualified_name_typed_out_beats_a_shorter_namesake(make_tree, query):
+    index_repository(make_tree({"http/request.py": REQUESTS_PY}), "web")
+    assert search(query)[0].symbol == "HttpRequest.get_host"
+
+
 def test_hits_are_ordered_by_descending_score(webkit):
     hits = search("parse date", max_results=20)
     assert len(hits) > 3
