@@ -28,6 +28,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, path: str, name: str | None, **options):
         name = name or Path(path).expanduser().resolve().name
+        # tqdm draws with "\r" on the raw stream: Django's OutputWrapper would add a newline to
+        # every write. disable=None turns the bar off when stderr is not a terminal (logs, CI).
         with tqdm(desc=f"indexing {name}", unit="file", file=self.stderr._out, disable=None) as bar:
             try:
                 report = index_repository(path, name, progress=_updater(bar))
