@@ -113,6 +113,27 @@ def _redis(raw: str | None) -> str | None:
     return raw
 
 
+def _list(name: str) -> list[str]:
+    """A comma-separated environment list, e.g. ``MCPRAG_DEVELOPER_DOMAINS=example.com,example.org``."""
+    return [item.strip().lower() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def _stytch(loopback: bool) -> tuple[str, str, str | None]:
+    project_id = os.environ.get("STYTCH_PROJECT_ID", "").strip()
+    secret = os.environ.get("STYTCH_SECRET", "").strip()
+    base_url = os.environ.get("STYTCH_API_BASE_URL", "").strip() or None
+    if bool(project_id) != bool(secret):
+        raise _ConfigError("STYTCH_PROJECT_ID" if not project_id else "STYTCH_SECRET",
+                           "set both STYTCH_PROJECT_ID and STYTCH_SECRET, or neither")
+    if base_url:
+        parts = urlsplit(base_url)
+        if parts.scheme == "http" and not (loopback and parts.hostname and _is_loopback_host(parts.hostname)):
+            raise _ConfigError("STYTCH_API_BASE_URL", "must be https (plain http only for a local test server)")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise _ConfigError("STYTCH_API_BASE_URL", "must be an absolute https URL")
+    return project_id, secret, base_url
+
+
 def _secret_key(loopback: bool) -> str:
     raw = os.environ.get("SECRET_KEY", "")
     if raw:
@@ -136,6 +157,9 @@ try:
     DATABASES = {"default": _database(os.environ.get("DATABASE_URL"))}
     REDIS_URL = _redis(os.environ.get("REDIS_URL"))
     SECRET_KEY = _secret_key(_LOOPBACK)
+    STYTCH_PROJECT_ID, STYTCH_SECRET, STYTCH_API_BASE_URL = _stytch(_LOOPBACK)
+    MCPRAG_DEVELOPER_DOMAINS = _list("MCPRAG_DEVELOPER_DOMAINS")
+    MCPRAG_ADMIN_EMAILS = _list("MCPRAG_ADMIN_EMAILS")
 except _ConfigError as _error:
     _stop(_error)
 
@@ -175,6 +199,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "oauth2_provider",
     "oauth_app",
     "mcp_gateway",
@@ -219,7 +246,23 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 AUTHENTICATION_BACKENDS = ["oauth_app.login_backends.UsernameOrEmailBackend"]
 LOGIN_URL = "/login/"
-LOGIN_REDIRECT_URL = "/"
+LOGIN_REDIRECT_URL = "/account/"
+#: Stytch email magic links replace local passwords when both are set (see README "Signing in").
+MCPRAG_STYTCH_ENABLED = bool(STYTCH_PROJECT_ID and STYTCH_SECRET)
+MCPRAG_MAGIC_LINK_MINUTES = 15
+OTP_TOTP_ISSUER = "mcprag"
+
+# Email (password reset for local accounts): the console backend unless EMAIL_HOST is set.
+if os.environ.get("EMAIL_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ["EMAIL_HOST"]
+    EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587") or 587)
+    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "true").lower() in ("1", "true", "yes", "on")
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"mcprag <no-reply@{_PUBLIC_HOST}>")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

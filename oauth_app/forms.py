@@ -12,3 +12,14 @@ class SignInForm(AuthenticationForm):
         max_length=254,
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
     )
+
+
+class EmailForm(forms.Form):
+    email = forms.EmailField(label="Email address", max_length=254,
+                             widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}))
+
+
+class TOTPForm(forms.Form):
+    code = forms.CharField(label="Code", max_length=32,
+                           widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "one-time-code",
+                                                         "inputmode": "numeric"}))

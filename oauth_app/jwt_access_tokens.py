@@ -24,9 +24,31 @@ from django.conf import settings
 from .keys import active_key
 from .resource_indicators import mcp_resource
 
-__all__ = ["generate_access_token", "ACCESS_TOKEN_TYPE"]
+__all__ = ["generate_access_token", "ACCESS_TOKEN_TYPE", "sanitize_amr"]
 
 ACCESS_TOKEN_TYPE = "at+jwt"
+#: RFC 8176 authentication method references mcprag issues ("email" marks a magic link).
+KNOWN_AMR = ("pwd", "email", "otp")
+
+
+def sanitize_amr(values) -> list[str]:
+    """Known ``amr`` values only, in a stable order."""
+    values = values if isinstance(values, list) else []
+    return [v for v in KNOWN_AMR if v in values]
+
+
+def _amr(request) -> list[str]:
+    """The grant's methods (code exchange), or those of the token being refreshed."""
+    if getattr(request, "mcprag_amr", None) is not None:
+        return request.mcprag_amr
+    refresh = getattr(request, "refresh_token_instance", None)
+    previous = getattr(refresh, "access_token", None) if refresh is not None else None
+    if previous is not None and previous.token:
+        try:
+            return sanitize_amr(jwt.decode(previous.token, options={"verify_signature": False}).get("amr"))
+        except jwt.InvalidTokenError:
+            return []
+    return []
 
 
 def subject_of(request) -> str:
@@ -51,7 +73,7 @@ def generate_access_token(request) -> str:
         "exp": now + int(request.expires_in),
         "jti": uuid.uuid4().hex,
     }
-    amr = getattr(request, "mcprag_amr", None)
+    amr = _amr(request) if getattr(request, "user", None) is not None else []
     if amr:
-        claims["amr"] = list(amr)
+        claims["amr"] = amr
     return jwt.encode(claims, key.private_pem, algorithm=key.algorithm, headers={"kid": key.kid, "typ": ACCESS_TOKEN_TYPE})

@@ -26,6 +26,11 @@ class Application(AbstractApplication):
         blank=True, default="", help_text="Service clients only: the scopes its tokens may carry (space-separated)."
     )
     disabled_at = models.DateTimeField(null=True, blank=True, help_text="A disabled client gets no tokens and its tokens stop working.")
+    allowed_repositories = models.TextField(
+        blank=True, default="",
+        help_text="Service clients only: names of the repositories it may see (space-separated); empty = every "
+                  "repository visible to everyone.",
+    )
 
     class Meta(AbstractApplication.Meta):
         swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
@@ -44,6 +49,9 @@ class Profile(models.Model):
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mcprag_profile")
     tier = models.CharField(max_length=16, choices=Tier.choices, default=Tier.PUBLIC)
+    stytch_user_id = models.CharField(max_length=128, blank=True, default="", db_index=True)
+    stytch_totp_id = models.CharField(max_length=128, blank=True, default="")
+    mfa_enrolled_at = models.DateTimeField(null=True, blank=True, help_text="When TOTP enrolment was confirmed.")
 
     def __str__(self) -> str:
         return f"{self.user} ({self.tier})"
@@ -127,3 +135,22 @@ class AuthEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.kind} {self.client_id}"
+
+
+class TierRule(models.Model):
+    """How a new person's tier is decided (DESIGN §5): an email domain or an exact address.
+
+    ``pattern`` is ``@example.com`` (a domain) or ``ada@example.com`` (one person). The most
+    specific matching rule wins (exact address before domain); no match means ``public``.
+    Rules apply when an account is created; operators change existing tiers explicitly.
+    """
+
+    pattern = models.CharField(max_length=254, unique=True)
+    tier = models.CharField(max_length=16, choices=Tier.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pattern"]
+
+    def __str__(self) -> str:
+        return f"{self.pattern} → {self.tier}"

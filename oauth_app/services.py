@@ -6,10 +6,70 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Profile
+from .models import Profile, TierRule
 from .tiers import Tier
 
-__all__ = ["create_or_update_account", "set_tier"]
+__all__ = [
+    "create_or_update_account", "set_tier", "tier_for_new_person", "ensure_profile", "create_service_client",
+    "revoke_agent", "person_for_verified_email",
+]
+
+
+def tier_for_new_person(email: str) -> str:
+    """The tier a new person starts with (DESIGN §5).
+
+    Order: an exact-address rule or ``MCPRAG_ADMIN_EMAILS`` (admin), then a domain rule or
+    ``MCPRAG_DEVELOPER_DOMAINS`` (developer); otherwise ``public``.
+    """
+    from django.conf import settings
+
+    email = (email or "").strip().lower()
+    if not email or "@" not in email:
+        return Tier.PUBLIC
+    domain = "@" + email.rsplit("@", 1)[1]
+    exact = TierRule.objects.filter(pattern__iexact=email).first()
+    if exact is not None:
+        return exact.tier
+    if email in settings.MCPRAG_ADMIN_EMAILS:
+        return Tier.ADMIN
+    by_domain = TierRule.objects.filter(pattern__iexact=domain).first()
+    if by_domain is not None:
+        return by_domain.tier
+    if domain[1:] in settings.MCPRAG_DEVELOPER_DOMAINS:
+        return Tier.DEVELOPER
+    return Tier.PUBLIC
+
+
+def ensure_profile(user) -> Profile:
+    """The person's profile, created with the rule-based tier on first sight."""
+    profile = Profile.objects.filter(user=user).first()
+    if profile is None:
+        profile, _ = Profile.objects.get_or_create(user=user, defaults={"tier": tier_for_new_person(user.email)})
+    return profile
+
+
+@transaction.atomic
+def person_for_verified_email(email: str, *, stytch_user_id: str = ""):
+    """The account for an email address a sign-in provider has verified; created if new.
+
+    Matching is by Stytch user id first, then by email (case-insensitive). Returns the user.
+    """
+    User = get_user_model()
+    email = email.strip().lower()
+    profile = Profile.objects.select_related("user").filter(stytch_user_id=stytch_user_id).first() if stytch_user_id else None
+    user = profile.user if profile else User.objects.filter(email__iexact=email).order_by("id").first()
+    if user is None:
+        username = email
+        while User.objects.filter(username=username).exists():
+            username = f"{email}+{User.objects.count()}"
+        user = User.objects.create_user(username=username[:150], email=email)
+        user.set_unusable_password()
+        user.save()
+    profile = ensure_profile(user)
+    if stytch_user_id and profile.stytch_user_id != stytch_user_id:
+        profile.stytch_user_id = stytch_user_id
+        profile.save(update_fields=["stytch_user_id"])
+    return user
 
 
 @transaction.atomic

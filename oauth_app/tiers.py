@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from django.db import models
 
-__all__ = ["Tier", "TIER_SCOPES", "scopes_for_tier"]
+__all__ = ["Tier", "TIER_SCOPES", "MFA_SCOPES", "scopes_for_tier"]
 
 SCOPE_CODE_READ = "code:read"
 SCOPE_CODE_WRITE = "code:write"
@@ -36,6 +36,10 @@ TIER_SCOPES: dict[str, frozenset[str]] = {
     Tier.ADMIN: frozenset({SCOPE_CODE_READ, SCOPE_CODE_WRITE, SCOPE_INDEX_ADMIN}),
     Tier.SERVICE: frozenset({SCOPE_CODE_READ, SCOPE_CODE_WRITE, SCOPE_INDEX_ADMIN}),
 }
+
+
+#: Scopes granted to a person only in an MFA-verified sign-in (``otp`` in ``amr``).
+MFA_SCOPES: frozenset[str] = frozenset({SCOPE_INDEX_ADMIN})
 
 
 def scopes_for_tier(tier: str) -> frozenset[str]:

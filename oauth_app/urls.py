@@ -4,11 +4,12 @@ DOT's views reverse their own URL names (``oauth2_provider:token`` …) when the
 document, so the endpoints keep those names.
 """
 
+from django.contrib.auth import views as auth_views
 from django.urls import path
 from oauth2_provider import views as dot_views
 
 from .metadata import AuthorizationServerMetadataView, JWKSView
-from .views import authorize, introspection, login, registration
+from .views import account, authorize, introspection, login, registration
 
 app_name = "oauth2_provider"
 
@@ -30,5 +31,17 @@ urlpatterns = [
 
 account_urlpatterns = [
     path("login/", login.SignInView.as_view(), name="login"),
+    path("login/magic-link/", login.MagicLinkCallbackView.as_view(), name="magic-link-callback"),
+    path("login/verify/", login.SecondFactorView.as_view(), name="second-factor"),
     path("logout/", login.SignOutView.as_view(), name="logout"),
+    path("password-reset/", login.PasswordResetView.as_view(), name="password_reset"),
+    path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(template_name="oauth/password_reset_sent.html"),
+         name="password_reset_done"),
+    path("reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(
+        template_name="oauth/password_reset_confirm.html", success_url="/reset/done/"), name="password_reset_confirm"),
+    path("reset/done/", auth_views.PasswordResetCompleteView.as_view(template_name="oauth/password_reset_complete.html"),
+         name="password_reset_complete"),
+    path("account/", account.AccountView.as_view(), name="account"),
+    path("account/mfa/", account.MFAEnrolView.as_view(), name="mfa"),
+    path("account/mfa/verify/", account.MFAStepUpView.as_view(), name="mfa-verify"),
 ]

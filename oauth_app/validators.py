@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
+import json
+
 from .client_metadata import take_fetched_document
+from .jwt_access_tokens import sanitize_amr
 from .registration import keep_client_metadata
 from .resource_indicators import resolve_resources
 
@@ -20,7 +23,21 @@ def _requested_resources(request) -> list[str]:
     return values
 
 
+def _claims_dict(claims) -> dict:
+    if isinstance(claims, str):
+        try:
+            claims = json.loads(claims)
+        except ValueError:
+            return {}
+        if isinstance(claims, str):  # DOT stores the form's JSON string JSON-encoded once more
+            return _claims_dict(claims)
+    return claims if isinstance(claims, dict) else {}
+
+
 class MCPRAGValidator(OAuth2Validator):
+    """RFC 8707 is refused while *validating* token requests (``validate_code`` /
+    ``validate_refresh_token``), so errors are ordinary RFC 6749 §5.2 answers and nothing is issued."""
+
     def _load_application(self, client_id, request):
         """DOT loads (and, for a metadata-document URL, fetches and registers) the client; we keep
         the whole fetched document so the consent page can show it."""
@@ -30,12 +47,6 @@ class MCPRAGValidator(OAuth2Validator):
             if document is not None:
                 keep_client_metadata(application, document)
         return application
-
-    def validate_code(self, client_id, code, client, request, *args, **kwargs):
-        # RFC 8707 §2: refuse a foreign resource while validating the token request, so the error
-        # is an ordinary RFC 6749 §5.2 JSON answer and nothing is issued.
-        resolve_resources(_requested_resources(request), request)
-        return super().validate_code(client_id, code, client, request, *args, **kwargs)
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
         resolve_resources(_requested_resources(request), request)
@@ -47,9 +58,18 @@ class MCPRAGValidator(OAuth2Validator):
         request.resource = resolve_resources(request.resource, request)
 
     def _create_authorization_code(self, request, code, expires=None):
-        # The grant always records the audience, also when the client sent no ``resource``.
+        # The grant always records the audience, also when the client sent no ``resource``,
+        # and the sign-in's authentication methods (set by our authorization view, never by the client).
         request.resource = resolve_resources(getattr(request, "resource", None), request)
+        request.claims = {"amr": sanitize_amr(_claims_dict(getattr(request, "claims", None)).get("amr"))}
         return super()._create_authorization_code(request, code, expires)
+
+    def validate_code(self, client_id, code, client, request, *args, **kwargs):
+        resolve_resources(_requested_resources(request), request)
+        valid = super().validate_code(client_id, code, client, request, *args, **kwargs)
+        if valid:
+            request.mcprag_amr = sanitize_amr(_claims_dict(getattr(request, "claims", None)).get("amr"))
+        return valid
 
     def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):
         """Grant requested ∩ allowed scopes (RFC 6749 §3.3 lets the server issue fewer)."""

@@ -21,17 +21,17 @@ from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 from oauth2_provider.settings import oauth2_settings
 
-from oauth_app.jwt_access_tokens import ACCESS_TOKEN_TYPE
+from oauth_app.jwt_access_tokens import ACCESS_TOKEN_TYPE, sanitize_amr
 from oauth_app.keys import published_keys
 from oauth_app.resource_indicators import is_this_resource, mcp_resource
 from oauth_app.scopes import tier_of
-from oauth_app.tiers import Tier
+from oauth_app.tiers import MFA_SCOPES, Tier
 
 from .. import app_settings
 from ..permissions import effective_scopes
 from .identity import Caller
 
-__all__ = ["InvalidToken", "verify_access_token", "bearer_token_from_headers"]
+__all__ = ["InvalidToken", "verify_access_token", "bearer_token_from_headers", "service_caller"]
 
 _KEY_CACHE_SECONDS = 60
 _keys: dict[str, object] = {}
@@ -115,27 +115,50 @@ def verify_access_token(raw_token: str) -> Caller:
         raise InvalidToken("A registration access token cannot be used here.")
     if token.application is None or token.application.client_id != claims["client_id"]:
         raise InvalidToken("The access token is invalid.")
-    return _caller_for(token, scopes)
+    return _caller_for(token, scopes, claims)
 
 
-def _caller_for(token, scopes: set[str]) -> Caller:
+def _caller_for(token, scopes: set[str], claims: dict) -> Caller:
     application = token.application
     if application.disabled_at is not None:
         raise InvalidToken("This client has been disabled by an operator.")
     user = token.user
+    amr = tuple(sanitize_amr(claims.get("amr")))
     if user is None:
         if application.authorization_grant_type != application.GRANT_CLIENT_CREDENTIALS:
             raise InvalidToken("The access token has no subject.")
-        tier, user_id, username = Tier.SERVICE, None, f"service:{application.name or application.client_id}"
-    else:
-        if not user.is_active:
-            raise InvalidToken("The account behind this token is disabled.")
-        tier, user_id, username = tier_of(user), user.pk, user.get_username()
+        return service_caller(application, scopes, token_id=token.pk)
+    if not user.is_active:
+        raise InvalidToken("The account behind this token is disabled.")
+    tier = tier_of(user)
+    granted = effective_scopes(scopes, tier)
+    if "otp" not in amr:
+        granted = granted - MFA_SCOPES  # admin tools need an MFA-verified sign-in (DESIGN §4)
     return Caller(
-        user_id=user_id,
-        username=username,
+        user_id=user.pk,
+        username=user.get_username(),
         client_id=application.client_id,
-        scopes=effective_scopes(scopes, tier),
+        scopes=granted,
         tier=tier,
         token_id=token.pk,
+        amr=amr,
+        groups=frozenset(user.groups.values_list("name", flat=True)),
+    )
+
+
+def service_caller(application, scopes=None, *, token_id: int | None = None) -> Caller:
+    """The Caller of a service client (client credentials, or stdio as that client).
+
+    ``scopes`` defaults to the client's ``allowed_scopes``.
+    """
+    granted = set(application.allowed_scopes.split()) if scopes is None else set(scopes)
+    names = frozenset(application.allowed_repositories.split())
+    return Caller(
+        user_id=None,
+        username=f"service:{application.name or application.client_id}",
+        client_id=application.client_id,
+        scopes=effective_scopes(granted & set(application.allowed_scopes.split()), Tier.SERVICE),
+        tier=Tier.SERVICE,
+        token_id=token_id,
+        repositories=names or None,
     )

@@ -25,6 +25,9 @@ class Caller:
     :ivar scopes: the token's scopes ∩ the subject's current tier (see mcp_gateway.permissions).
     :ivar tier: the subject's tier at verification time.
     :ivar token_id: database id of the access token (never the token itself).
+    :ivar amr: RFC 8176 authentication methods of the sign-in behind the token, e.g. ``("pwd", "otp")``.
+    :ivar groups: names of the person's Django groups (per-repository access).
+    :ivar repositories: for a service client, the repository names it may see; None = no list.
     """
 
     user_id: int | None
@@ -33,6 +36,9 @@ class Caller:
     scopes: frozenset[str] = field(default_factory=frozenset)
     tier: str = "public"
     token_id: int | None = None
+    amr: tuple[str, ...] = ()
+    groups: frozenset[str] = field(default_factory=frozenset)
+    repositories: frozenset[str] | None = None
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes

@@ -11,24 +11,35 @@ DOT's :class:`~oauth2_provider.views.AuthorizationView` does the protocol work; 
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
+from django.urls import reverse
 
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.views import AuthorizationView
 
 from ..flows import consent as consent_flow
+from ..flows.login import session_amr
 from ..resource_indicators import mcp_resource
 from ..scopes import scope_labels, tier_of
-from ..tiers import scopes_for_tier
+from ..tiers import MFA_SCOPES, scopes_for_tier
 
 
 class AuthorizeView(AuthorizationView):
     template_name = "oauth/consent.html"
 
     def _allowed(self) -> frozenset[str]:
-        return scopes_for_tier(tier_of(self.request.user))
+        """Scopes this sign-in may grant: the person's tier, and admin scopes only after TOTP."""
+        allowed = scopes_for_tier(tier_of(self.request.user))
+        if "otp" not in session_amr(self.request):
+            allowed = allowed - MFA_SCOPES
+        return allowed
+
+    def _claims(self) -> str:
+        """What the grant remembers of this sign-in: its RFC 8176 ``amr`` (never client input)."""
+        return json.dumps({"amr": session_amr(self.request)})
 
     def get(self, request, *args, **kwargs):
         if "approval_prompt" in request.GET:
@@ -53,6 +64,7 @@ class AuthorizeView(AuthorizationView):
         credentials = {k: context[k] for k in ("client_id", "redirect_uri", "response_type", "state",
                                                 "code_challenge", "code_challenge_method") if context.get(k)}
         credentials["resource"] = [mcp_resource()]
+        credentials["claims"] = self._claims()
         try:
             uri, _headers, _body, _status = self.create_authorization_response(
                 request=self.request, scopes=" ".join(scopes), credentials=credentials, allow=True
@@ -77,6 +89,9 @@ class AuthorizeView(AuthorizationView):
         context["withheld_scopes"] = scope_labels([s for s in requested if s not in self._allowed()])
         context["redirect_host"] = urlsplit(kwargs.get("redirect_uri") or "").netloc
         context["resource_display"] = mcp_resource()
+        tier_scopes = scopes_for_tier(tier_of(self.request.user))
+        context["needs_mfa"] = [s for s in requested if s in MFA_SCOPES and s in tier_scopes and s not in self._allowed()]
+        context["step_up_url"] = f"{reverse('accounts:mfa-verify')}?{urlencode({'next': self.request.get_full_path()})}"
         application = kwargs.get("application")
         if application is not None and application.client_uri:
             context["client_host"] = urlsplit(application.client_uri).netloc
@@ -86,6 +101,7 @@ class AuthorizeView(AuthorizationView):
         allowed = self._allowed()
         scopes = [s for s in (form.cleaned_data.get("scope") or "").split() if s in allowed]
         form.cleaned_data["scope"] = " ".join(scopes)
+        form.cleaned_data["claims"] = self._claims()  # the posted hidden field is ignored
         response = super().form_valid(form)
         application = self._application(form)
         if application is not None and response.status_code in (301, 302):

@@ -1,22 +1,134 @@
-"""Sign-in and sign-out pages for local accounts."""
+"""Sign-in pages: local password or Stytch magic link, then the TOTP step, then ``next``.
+
+Views stay thin: validate the form, call one flow step (:mod:`oauth_app.flows`), redirect.
+"""
 
 from __future__ import annotations
 
+from django import forms
+from django.conf import settings
+from django.contrib.auth import authenticate
 from django.contrib.auth import views as auth_views
+from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views import View
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
-from ..forms import SignInForm
+from ..audit import client_ip
+from ..flows import login as login_flow
+from ..flows import magic_link, mfa
+from ..forms import EmailForm, SignInForm, TOTPForm
+from ..login_backends import MagicLinkRejected, SignInServiceUnavailable
+from ..ratelimit import retry_after, too_many_requests
+from ..services import person_for_verified_email
 
 
-@method_decorator(sensitive_post_parameters("password"), name="dispatch")
-class SignInView(auth_views.LoginView):
-    """``/login/``: username or email + password; returns to ``next`` (e.g. the pending authorize)."""
+def _limited(request, account: str | None):
+    """429 when this IP or this account has tried too often (RFC 6585 §4), else None."""
+    wait = retry_after("login_ip", client_ip(request) or "unknown")
+    if not wait and account:
+        wait = retry_after("login_account", account.strip().lower())
+    if wait:
+        response = render(request, "oauth/too_many.html", {"wait": wait}, status=429)
+        response["Retry-After"] = str(wait)
+        return response
+    return None
 
-    template_name = "oauth/login.html"
-    authentication_form = SignInForm
-    redirect_authenticated_user = False
+
+@method_decorator([never_cache, sensitive_post_parameters("password")], name="dispatch")
+class SignInView(View):
+    """``/login/``: a password form for local accounts, or an email form for Stytch magic links."""
+
+    def get(self, request):
+        next_url = login_flow.safe_next(request, request.GET.get("next"))
+        if settings.MCPRAG_STYTCH_ENABLED:
+            return render(request, "oauth/login_email.html", {"form": EmailForm(), "next": next_url})
+        return render(request, "oauth/login.html", {"form": SignInForm(request), "next": next_url})
+
+    @method_decorator(sensitive_variables("password"))
+    def post(self, request):
+        next_url = login_flow.safe_next(request, request.POST.get("next"))
+        if settings.MCPRAG_STYTCH_ENABLED:
+            return self._send_magic_link(request, next_url)
+        form = SignInForm(request, data=request.POST)
+        limited = _limited(request, request.POST.get("username"))
+        if limited:
+            return limited
+        if not form.is_valid():
+            return render(request, "oauth/login.html", {"form": form, "next": next_url}, status=200)
+        return redirect(login_flow.first_factor_passed(request, form.get_user(), "pwd", next_url))
+
+    def _send_magic_link(self, request, next_url):
+        form = EmailForm(request.POST)
+        if not form.is_valid():
+            return render(request, "oauth/login_email.html", {"form": form, "next": next_url})
+        email = form.cleaned_data["email"]
+        limited = _limited(request, email)
+        if limited:
+            return limited
+        try:
+            magic_link.send(request, email, next_url)
+        except SignInServiceUnavailable:
+            return render(request, "oauth/sign_in_unavailable.html", {"next": next_url}, status=503)
+        # The same page whether or not the address has an account.
+        return render(request, "oauth/check_email.html", {"email": email, "next": next_url})
+
+
+@method_decorator(never_cache, name="dispatch")
+class MagicLinkCallbackView(View):
+    """``/login/magic-link/?token=…``: Stytch's link lands here; complete the sign-in."""
+
+    def get(self, request):
+        try:
+            identity, next_url = magic_link.verify(request, request.GET.get("token", ""))
+        except MagicLinkRejected:
+            return render(request, "oauth/magic_link_invalid.html", status=400)
+        except SignInServiceUnavailable:
+            return render(request, "oauth/sign_in_unavailable.html", {"next": "/login/"}, status=503)
+        user = person_for_verified_email(identity.email, stytch_user_id=identity.stytch_user_id)
+        if not user.is_active:
+            return render(request, "oauth/magic_link_invalid.html", status=403)
+        return redirect(login_flow.first_factor_passed(request, user, "email", login_flow.safe_next(request, next_url)))
+
+
+@method_decorator(never_cache, name="dispatch")
+class SecondFactorView(View):
+    """``/login/verify/``: the TOTP (or recovery) code of a person who passed the first factor."""
+
+    def get(self, request):
+        if login_flow.pending_user(request) is None:
+            return redirect("accounts:login")
+        return render(request, "oauth/verify_totp.html", {"form": TOTPForm()})
+
+    def post(self, request):
+        user = login_flow.pending_user(request)
+        if user is None:
+            return redirect("accounts:login")
+        limited = _limited(request, f"otp:{user.pk}")
+        if limited:
+            return limited
+        form = TOTPForm(request.POST)
+        if form.is_valid() and mfa.verify(user, form.cleaned_data["code"]):
+            return redirect(login_flow.second_factor_passed(request, user))
+        form.add_error("code", "That code is not valid. Try the current code from your app, or a recovery code.")
+        return render(request, "oauth/verify_totp.html", {"form": form}, status=200)
 
 
 class SignOutView(auth_views.LogoutView):
     template_name = "oauth/logged_out.html"
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "oauth/password_reset.html"
+    email_template_name = "oauth/password_reset_email.txt"
+    subject_template_name = "oauth/password_reset_subject.txt"
+    success_url = "/password-reset/sent/"
+
+    def dispatch(self, request, *args, **kwargs):
+        if settings.MCPRAG_STYTCH_ENABLED:
+            return redirect("accounts:login")  # no passwords with Stytch sign-in
+        return super().dispatch(request, *args, **kwargs)
+
+
+__all__ = ["SignInView", "MagicLinkCallbackView", "SecondFactorView", "SignOutView", "PasswordResetView", "forms"]

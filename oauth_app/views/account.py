@@ -1,0 +1,76 @@
+"""The signed-in person's own pages: overview and TOTP enrolment (``/account/mfa/``)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.views import View
+
+from ..flows import login as login_flow
+from ..flows import mfa
+from ..forms import TOTPForm
+from ..login_backends import SignInServiceUnavailable
+from ..scopes import tier_of
+
+ENROLMENT_KEY = "mcprag_mfa_enrolment"
+
+
+def _agents_url() -> str | None:
+    """The connected-agents page, if the console app serves it."""
+    for name in ("account:agents", "console:connected-agents", "connected-agents"):
+        try:
+            return reverse(name)
+        except NoReverseMatch:
+            continue
+    return None
+
+
+class AccountView(LoginRequiredMixin, View):
+    def get(self, request):
+        return render(request, "oauth/account.html", {
+            "tier": tier_of(request.user), "mfa_enrolled": mfa.is_enrolled(request.user),
+            "amr": login_flow.session_amr(request), "agents_url": _agents_url(),
+        })
+
+
+class MFAEnrolView(LoginRequiredMixin, View):
+    """Show a QR code (rendered on the server) and confirm the first code; then the recovery codes."""
+
+    def get(self, request):
+        try:
+            enrolment = mfa.start_enrolment(request.user)
+        except SignInServiceUnavailable:
+            return render(request, "oauth/sign_in_unavailable.html", {"next": "/account/"}, status=503)
+        request.session[ENROLMENT_KEY] = True
+        return render(request, "oauth/mfa_enrol.html", {
+            "qr_svg": mfa.qr_svg(enrolment.otpauth_uri), "secret": enrolment.secret_base32,
+            "recovery_codes": enrolment.recovery_codes, "form": TOTPForm(), "already": mfa.is_enrolled(request.user),
+        })
+
+    def post(self, request):
+        form = TOTPForm(request.POST)
+        codes = mfa.confirm_enrolment(request.user, form.data.get("code", "")) if request.session.get(ENROLMENT_KEY) else None
+        if codes is None:
+            return render(request, "oauth/mfa_failed.html", status=400)
+        request.session.pop(ENROLMENT_KEY, None)
+        login_flow.step_up(request, request.user)
+        return render(request, "oauth/mfa_done.html", {"recovery_codes": codes})
+
+
+class MFAStepUpView(LoginRequiredMixin, View):
+    """``/account/mfa/verify/``: an enrolled, signed-in person proves a code now (for admin scopes)."""
+
+    def get(self, request):
+        if not mfa.is_enrolled(request.user):
+            return redirect("accounts:mfa")
+        return render(request, "oauth/verify_totp.html", {"form": TOTPForm(), "next": login_flow.safe_next(request, request.GET.get("next"))})
+
+    def post(self, request):
+        next_url = login_flow.safe_next(request, request.POST.get("next"))
+        form = TOTPForm(request.POST)
+        if form.is_valid() and mfa.verify(request.user, form.cleaned_data["code"]):
+            login_flow.step_up(request, request.user)
+            return redirect(next_url)
+        form.add_error("code", "That code is not valid.")
+        return render(request, "oauth/verify_totp.html", {"form": form, "next": next_url})
