@@ -118,10 +118,6 @@ def verify(user, code: str) -> bool:
         except MagicLinkRejected:
             return False
         return True
-    for device in TOTPDevice.objects.filter(user=user, confirmed=True):
-        if device.verify_is_allowed()[0] and device.verify_token(code):
-            return True
-    for device in StaticDevice.objects.filter(user=user, confirmed=True):
-        if device.verify_token(code):
-            return True
-    return False
+    # Six digits are a TOTP code; anything else is a recovery code (each device throttles its own failures).
+    devices = TOTPDevice if (code.isdigit() and len(code) == 6) else StaticDevice
+    return any(device.verify_token(code) for device in devices.objects.filter(user=user, confirmed=True))

@@ -1,0 +1,168 @@
+"""Local accounts: sign-in stages, TOTP enrolment and verification (django-otp), recovery codes,
+admin scopes only after MFA, amr in tokens, rate limits, password reset, tier rules."""
+
+from __future__ import annotations
+
+import jwt
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from mcp_gateway.auth.bearer import verify_access_token
+from oauth_app.models import TierRule
+from oauth_app.scopes import tier_of
+from oauth_app.services import create_or_update_account, ensure_profile, person_for_verified_email
+
+from .conftest import REDIRECT_URI, authorize_query, pkce_pair, redirect_params
+
+pytestmark = pytest.mark.django_db
+PASSWORD = "s3cret-pass-word"
+
+
+def current_code(user) -> str:
+    device = TOTPDevice.objects.filter(user=user).order_by("-id").first()
+    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
+
+
+def sign_in(client, username="grace", password=PASSWORD, next_url="/account/"):
+    return client.post("/login/", {"username": username, "password": password, "next": next_url})
+
+
+def enrol(client, user) -> list[str]:
+    page = client.get("/account/mfa/")
+    assert page.status_code == 200 and b"<svg" in page.content
+    done = client.post("/account/mfa/", {"code": current_code(user)})
+    assert done.status_code == 200
+    return done.context["recovery_codes"]
+
+
+def test_password_sign_in_without_mfa_records_pwd(client, person):
+    response = sign_in(client)
+    assert response.status_code == 302 and response["Location"] == "/account/"
+    assert client.session["mcprag_amr"] == ["pwd"]
+
+
+def test_email_address_works_as_username(client, person):
+    assert sign_in(client, username="GRACE@example.com").status_code == 302
+
+
+def test_wrong_password_stays_on_the_form(client, person):
+    response = sign_in(client, password="nope")
+    assert response.status_code == 200 and "_auth_user_id" not in client.session
+
+
+def test_enrolled_person_must_give_a_code_before_being_signed_in(client, person):
+    sign_in(client)
+    recovery = enrol(client, person)
+    assert len(recovery) == 10
+    client.logout()
+    first = sign_in(client)
+    assert first["Location"] == "/login/verify/" and "_auth_user_id" not in client.session
+    assert client.post("/login/verify/", {"code": "000000"}).status_code == 200
+    assert "_auth_user_id" not in client.session
+    done = client.post("/login/verify/", {"code": recovery[0]})
+    assert done.status_code == 302 and client.session["mcprag_amr"] == ["pwd", "otp"]
+    client.logout()
+    sign_in(client)
+    # A recovery code works once.
+    assert client.post("/login/verify/", {"code": recovery[0]}).status_code == 200
+    assert "_auth_user_id" not in client.session
+
+
+def test_wrong_enrolment_code_changes_nothing(client, person):
+    sign_in(client)
+    client.get("/account/mfa/")
+    assert client.post("/account/mfa/", {"code": "000000"}).status_code == 400
+    assert not ensure_profile(person).mfa_enrolled_at
+
+
+def _consent_scopes(client, client_id):
+    _, challenge = pkce_pair()
+    page = client.get(authorize_query(client_id, challenge, scope="code:read code:write index:admin"))
+    return [s for s, _ in page.context["scope_items"]], page
+
+
+def test_admin_scope_is_offered_only_after_mfa_and_the_token_carries_amr(client, public_client, django_user_model):
+    admin, _ = create_or_update_account("root", email="root@example.com", password=PASSWORD, tier="admin")
+    sign_in(client, "root")
+    offered, page = _consent_scopes(client, public_client["client_id"])
+    assert "index:admin" not in offered and page.context["needs_mfa"] == ["index:admin"]
+    enrol(client, admin)  # confirming enrolment verifies a code: this session now has otp
+    offered, page = _consent_scopes(client, public_client["client_id"])
+    assert "index:admin" in offered
+    verifier, challenge = pkce_pair()
+    page = client.get(authorize_query(public_client["client_id"], challenge, scope="code:read index:admin"))
+    form = page.context["form"]
+    data = {name: (form.initial.get(name) or "") for name in form.fields}
+    data.update(allow="Authorize", claims='{"amr": ["pwd", "otp", "hacked"]}')
+    params = redirect_params(client.post(page.request["PATH_INFO"] + "?" + page.request["QUERY_STRING"], data))
+    body = client.post("/token/", {"grant_type": "authorization_code", "code": params["code"], "redirect_uri": REDIRECT_URI,
+                                   "client_id": public_client["client_id"], "code_verifier": verifier}).json()
+    claims = jwt.decode(body["access_token"], options={"verify_signature": False})
+    assert claims["amr"] == ["pwd", "otp"]
+    assert "index:admin" in verify_access_token(body["access_token"]).scopes
+    # The amr survives a refresh.
+    refreshed = client.post("/token/", {"grant_type": "refresh_token", "refresh_token": body["refresh_token"],
+                                        "client_id": public_client["client_id"]}).json()
+    assert jwt.decode(refreshed["access_token"], options={"verify_signature": False})["amr"] == ["pwd", "otp"]
+
+
+def test_posted_claims_cannot_forge_otp(client, public_client):
+    create_or_update_account("root2", email="root2@example.com", password=PASSWORD, tier="admin")
+    sign_in(client, "root2")
+    verifier, challenge = pkce_pair()
+    page = client.get(authorize_query(public_client["client_id"], challenge, scope="code:read index:admin"))
+    form = page.context["form"]
+    data = {name: (form.initial.get(name) or "") for name in form.fields}
+    data.update(allow="Authorize", claims='{"amr": ["pwd", "otp"]}', scope="code:read index:admin")
+    params = redirect_params(client.post(page.request["PATH_INFO"] + "?" + page.request["QUERY_STRING"], data))
+    body = client.post("/token/", {"grant_type": "authorization_code", "code": params["code"], "redirect_uri": REDIRECT_URI,
+                                   "client_id": public_client["client_id"], "code_verifier": verifier}).json()
+    claims = jwt.decode(body["access_token"], options={"verify_signature": False})
+    assert claims["amr"] == ["pwd"] and "index:admin" not in claims["scope"]
+    assert "index:admin" not in verify_access_token(body["access_token"]).scopes
+
+
+def test_sign_in_is_rate_limited_per_account_with_retry_after(client, person, settings):
+    settings.MCPRAG_RATE_LIMITS = {**settings.MCPRAG_RATE_LIMITS, "login_account": (3, 300)}
+    for _ in range(3):
+        sign_in(client, password="wrong")
+    refused = sign_in(client)  # even the right password waits
+    assert refused.status_code == 429 and 0 < int(refused["Retry-After"]) <= 300
+    assert "_auth_user_id" not in client.session
+
+
+def test_password_reset_sends_an_email_with_a_working_link(client, person):
+    response = client.post("/password-reset/", {"email": "grace@example.com"})
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1 and "grace@example.com" in mail.outbox[0].to
+    link = next(line for line in mail.outbox[0].body.splitlines() if "/reset/" in line)
+    path = link.split("testserver", 1)[1]
+    form_page = client.get(path, follow=True)
+    assert form_page.status_code == 200 and form_page.context["validlink"]
+    done = client.post(form_page.redirect_chain[-1][0], {"new_password1": "another-Long-pass-42", "new_password2": "another-Long-pass-42"})
+    assert done.status_code == 302
+    assert sign_in(client, password="another-Long-pass-42").status_code == 302
+
+
+def test_tier_rules_decide_a_new_persons_tier(settings):
+    settings.MCPRAG_DEVELOPER_DOMAINS = ["dev.example"]
+    settings.MCPRAG_ADMIN_EMAILS = ["boss@dev.example"]
+    TierRule.objects.create(pattern="@partner.example", tier="developer")
+    TierRule.objects.create(pattern="ops@partner.example", tier="admin")
+    assert tier_of(person_for_verified_email("a@dev.example")) == "developer"
+    assert tier_of(person_for_verified_email("boss@dev.example")) == "admin"
+    assert tier_of(person_for_verified_email("b@partner.example")) == "developer"
+    assert tier_of(person_for_verified_email("ops@partner.example")) == "admin"
+    assert tier_of(person_for_verified_email("c@elsewhere.example")) == "public"
+
+
+def test_set_tier_command_changes_the_next_check(person, client, public_client, obtain_code):
+    code, verifier, _ = obtain_code(public_client["client_id"], scope="code:read code:write")
+    token = client.post("/token/", {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
+                                    "client_id": public_client["client_id"], "code_verifier": verifier}).json()["access_token"]
+    assert "code:write" in verify_access_token(token).scopes
+    call_command("set_tier", "grace@example.com", "public")
+    assert verify_access_token(token).scopes == {"code:read"}
