@@ -1,4 +1,7 @@
-"""Cutting a file's text into chunks: syntax units for Python, windows of lines for the rest.
+"""Cutting a file's text into chunks: syntax units where we have a grammar, windows of lines for the rest.
+
+JavaScript, TypeScript, Go, Rust, Java, C, C++, C#, Ruby and PHP are cut by ``syntax.definition_spans``
+(functions, methods and containers with qualified names); Python by the walker below:
 
 Python (tree-sitter) gives one chunk per top-level function (``function``), per method
 (``method``, symbol ``Class.method``, nested classes ``Outer.Inner.method``) and per class
@@ -28,6 +31,7 @@ from tree_sitter import Language as TreeSitterLanguage
 from tree_sitter import Node, Parser
 
 from .choices import ChunkKind, Language
+from .syntax import definition_spans
 
 __all__ = ["ChunkPiece", "chunk_text", "line_count", "WINDOW_LINES", "WINDOW_OVERLAP", "MAX_UNIT_LINES"]
 
@@ -65,10 +69,9 @@ def chunk_text(text: str, language: str) -> list[ChunkPiece]:
     Returns pieces in line order; a file with no visible text gives ``[]``.
     """
     lines = text.split("\n")[: line_count(text)]
-    if language == Language.PYTHON:
-        spans = _python_spans(text)
-        if spans is not None:
-            return [piece for span in spans for piece in _cut(lines, *span)]
+    spans = _python_spans(text) if language == Language.PYTHON else definition_spans(text, language)
+    if spans is not None:
+        return [piece for span in spans for piece in _cut(lines, *span)]
     return [
         piece
         for piece in _cut(lines, ChunkKind.WINDOW, "", 1, len(lines), limit=WINDOW_LINES)
