@@ -22,6 +22,7 @@ from oauth2_provider.views import AuthorizationView
 
 from ..flows import consent as consent_flow
 from ..flows.login import session_amr
+from ..registration import is_loopback_redirect
 from ..resource_indicators import mcp_resource
 from ..scopes import scope_labels, tier_of
 from ..tiers import MFA_SCOPES, scopes_for_tier
@@ -88,6 +89,7 @@ class AuthorizeView(AuthorizationView):
         context["scope_items"] = scope_labels([s for s in requested if s in self._allowed()])
         context["withheld_scopes"] = scope_labels([s for s in requested if s not in self._allowed()])
         context["redirect_host"] = urlsplit(kwargs.get("redirect_uri") or "").netloc
+        context["redirect_is_loopback"] = is_loopback_redirect(kwargs.get("redirect_uri") or "")
         context["resource_display"] = mcp_resource()
         tier_scopes = scopes_for_tier(tier_of(self.request.user))
         context["needs_mfa"] = [s for s in requested if s in MFA_SCOPES and s in tier_scopes and s not in self._allowed()]
