@@ -1,0 +1,236 @@
+"""The checks every MCP HTTP endpoint (``/mcp``, ``/sse``, ``/messages/``) runs before the SDK
+transport sees a request — one module, so the rules cannot drift apart between transports.
+
+Order (first failure answers; MCP 2025-11-25 "Transports" §Security Warning and §Protocol Version
+Header, MCP authorization "Token Usage", RFC 6750 §3):
+
+1. ``Host`` and ``Origin`` (DNS-rebinding protection, the SDK's own check): a foreign ``Host``
+   gets 421, a foreign ``Origin`` 403 ("MUST respond with HTTP 403 Forbidden").
+2. A token in the query string is refused with 401 (MCP authorization: "MUST NOT").
+3. ``Authorization: Bearer`` is verified (:mod:`mcp_gateway.auth.bearer`); otherwise 401 with a
+   ``WWW-Authenticate`` challenge naming the protected-resource metadata.
+4. ``MCP-Protocol-Version``, when sent, must be a version the SDK serves; otherwise 400 with the
+   JSON-RPC error ``-32022`` and the supported list ("MUST respond with 400 Bad Request").
+5. A POST body is read under a size cap (413) and must be exactly one JSON-RPC message: a JSON
+   array (a batch, removed in 2025-06-18) gets 400.
+6. Streamable HTTP only: a ``tools/call`` beyond the caller's permissions gets 403
+   ``insufficient_scope`` naming the scope to ask for (step-up), and an audit row. SSE answers
+   on an already-open stream, so there the permission middleware's ``isError`` result refuses.
+
+An admitted request carries in its ASGI scope the verified :class:`Caller`
+(``CALLER_SCOPE_KEY``), the transport's name (``TRANSPORT_SCOPE_KEY``, for audit rows) and an
+SDK ``AuthenticatedUser`` (``scope["user"]``), which the SDK uses to bind an SSE session to the
+principal that opened it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import close_old_connections
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.auth.provider import AccessToken
+from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
+from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
+from mcp_types import INVALID_REQUEST, UNSUPPORTED_PROTOCOL_VERSION, ErrorData, JSONRPCError
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope
+
+from .. import app_settings
+from ..audit import record_tool_call
+from ..auth.bearer import InvalidToken, bearer_token_from_headers, verify_access_token
+from ..auth.challenge import challenge_response
+from ..auth.identity import CALLER_SCOPE_KEY, TRANSPORT_SCOPE_KEY, Caller
+from ..models import ToolCall
+from ..permissions import missing_scope
+
+__all__ = ["Admitted", "HttpGuard", "SUPPORTED_PROTOCOL_VERSIONS", "transport_security_settings"]
+
+#: Every ``MCP-Protocol-Version`` the SDK serves: the handshake era and the 2026-07-28 era.
+SUPPORTED_PROTOCOL_VERSIONS: tuple[str, ...] = (*HANDSHAKE_PROTOCOL_VERSIONS, *MODERN_PROTOCOL_VERSIONS)
+
+
+def transport_security_settings() -> TransportSecuritySettings:
+    """Allowed Host and Origin values: the public origin, plus loopback names on a loopback URL."""
+    public = urlsplit(settings.MCPRAG_PUBLIC_URL)
+    hosts = [public.netloc, public.hostname]
+    origins = [settings.MCPRAG_PUBLIC_URL]
+    if any(h in ("127.0.0.1", "localhost", "[::1]", "::1") for h in settings.ALLOWED_HOSTS):
+        for name in ("127.0.0.1", "localhost", "[::1]"):
+            hosts += [name, f"{name}:*"]
+            origins += [f"http://{name}", f"http://{name}:*"]
+    return TransportSecuritySettings(allowed_hosts=hosts, allowed_origins=origins)
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """A request that passed every check: the scope to hand on and a ``receive`` replaying the body."""
+
+    scope: Scope
+    receive: Receive
+    caller: Caller
+
+
+class _Refused(Exception):
+    def __init__(self, response: Response):
+        self.response = response
+
+
+def _challenge(status: int, *, error: str | None, description: str, scope: str | None = None) -> _Refused:
+    status, headers, body = challenge_response(status, error=error, description=description, scope=scope)
+    return _Refused(Response(body, status_code=status, headers={k.decode(): v.decode() for k, v in headers}))
+
+
+def _jsonrpc_refusal(status: int, code: int, message: str, data=None) -> _Refused:
+    error = JSONRPCError(jsonrpc="2.0", id=None, error=ErrorData(code=code, message=message, data=data))
+    return _Refused(Response(error.model_dump_json(by_alias=True, exclude_none=True), status_code=status,
+                             media_type="application/json"))
+
+
+def _verify(token: str) -> Caller:
+    close_old_connections()
+    try:
+        return verify_access_token(token)
+    finally:
+        close_old_connections()
+
+
+def _principal(caller: Caller) -> AuthenticatedUser:
+    """The SDK's view of the caller: (client_id, iss, sub) identify the principal; no token material."""
+    subject = str(caller.user_id) if caller.user_id is not None else None
+    return AuthenticatedUser(AccessToken(token="", client_id=caller.client_id, scopes=sorted(caller.scopes),
+                                         subject=subject, claims={"iss": app_settings.issuer()}))
+
+
+def _tool_call(body: bytes) -> tuple[str | None, object]:
+    """``(tool name, arguments)`` of a ``tools/call`` message, or ``(None, None)``."""
+    try:
+        message = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None, None
+    if isinstance(message, dict) and message.get("method") == "tools/call":
+        params = message.get("params")
+        if isinstance(params, dict) and isinstance(params.get("name"), str):
+            return params["name"], params.get("arguments")
+    return None, None
+
+
+class HttpGuard:
+    """The checks above, for one transport.
+
+    :param transport: its name in audit rows and in the ASGI scope ("streamable_http", "sse").
+    :param step_up: answer a ``tools/call`` beyond the caller's permissions with HTTP 403 (only
+        where the reply to a POST is the JSON-RPC response, i.e. Streamable HTTP).
+    """
+
+    def __init__(self, *, transport: str, step_up: bool) -> None:
+        self.transport = transport
+        self.step_up = step_up
+        self._security = TransportSecurityMiddleware(transport_security_settings())
+
+    async def admit(self, scope: Scope, receive: Receive, send) -> Admitted | None:
+        """Run every check; answer a refusal and return None, or return the admitted request."""
+        try:
+            await self._check_host_and_origin(scope)
+            self._check_no_query_token(scope)
+            caller = await self._authenticate(scope)
+            self._check_protocol_version(scope)
+            body = await self._read_body(scope, receive) if scope["method"] == "POST" else b""
+            self._check_single_message(body)
+            await self._check_permission(caller, body)
+        except _Refused as refused:
+            await refused.response(scope, receive, send)
+            return None
+        scope = {**scope, CALLER_SCOPE_KEY: caller, TRANSPORT_SCOPE_KEY: self.transport, "user": _principal(caller)}
+        return Admitted(scope=scope, receive=_replay(body, receive) if scope["method"] == "POST" else receive, caller=caller)
+
+    async def _check_host_and_origin(self, scope: Scope) -> None:
+        rejection = await self._security.validate_request(Request(scope), is_post=False)
+        if rejection is not None:
+            raise _Refused(rejection)
+
+    def _check_no_query_token(self, scope: Scope) -> None:
+        if "access_token" in parse_qs(scope.get("query_string", b"").decode("latin-1")):
+            raise _challenge(401, error="invalid_request", description="Access tokens are not accepted in the query string.")
+
+    async def _authenticate(self, scope: Scope) -> Caller:
+        token = bearer_token_from_headers(scope.get("headers", []))
+        if token is None:
+            # RFC 6750 §3.1: no error code when the request carried no credentials.
+            hint = " ".join(getattr(settings, "MCPRAG_DEFAULT_SCOPES", ["code:read"]))
+            raise _challenge(401, error=None, description="Authentication required.", scope=hint)
+        try:
+            return await sync_to_async(_verify, thread_sensitive=False)(token)
+        except InvalidToken as exc:
+            raise _challenge(401, error="invalid_token", description=str(exc)) from None
+
+    def _check_protocol_version(self, scope: Scope) -> None:
+        wanted = MCP_PROTOCOL_VERSION_HEADER.lower().encode("latin-1")
+        version = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == wanted), None)
+        if version is not None and version not in SUPPORTED_PROTOCOL_VERSIONS:
+            # MCP 2025-11-25 §Protocol Version Header: invalid or unsupported → MUST 400.
+            raise _jsonrpc_refusal(400, UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version",
+                                   {"supported": list(SUPPORTED_PROTOCOL_VERSIONS), "requested": version})
+
+    async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
+        limit = app_settings.max_request_body_bytes()
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise _too_large()
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise _too_large()
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    def _check_single_message(self, body: bytes) -> None:
+        if body.lstrip()[:1] == b"[":
+            # MCP 2025-06-18 removed JSON-RPC batching: one message per POST.
+            raise _jsonrpc_refusal(400, INVALID_REQUEST, "Send one JSON-RPC message per request; batches are not supported.")
+
+    async def _check_permission(self, caller: Caller, body: bytes) -> None:
+        if not self.step_up or not body:
+            return
+        tool_name, arguments = _tool_call(body)
+        needed = missing_scope(caller, tool_name) if tool_name else None
+        if not needed:
+            return
+        await record_tool_call(caller=caller, tool=tool_name, transport=self.transport, arguments=arguments,
+                               outcome=ToolCall.Outcome.REFUSED, error_class="insufficient_scope")
+        wanted = " ".join(sorted(set(caller.scopes) | {needed}))
+        # MCP authorization "Scope Challenge Handling"; RFC 6750 §3.1 insufficient_scope.
+        raise _challenge(403, error="insufficient_scope", description=f"Calling {tool_name} needs the {needed} scope.",
+                         scope=wanted)
+
+
+def _too_large() -> _Refused:
+    body = json.dumps({"error": "request_too_large", "error_description": "The request body is too large."})
+    return _Refused(Response(body, status_code=413, media_type="application/json"))
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that yields the already-read body once, then defers to the real one."""
+    sent = False
+
+    async def replay():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
