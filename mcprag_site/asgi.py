@@ -1,7 +1,8 @@
 """ASGI entry point: a Channels router.
 
-``/mcp`` goes to the gateway (the MCP SDK's Streamable HTTP transport behind mcprag's bearer
-check); everything else goes to Django.
+``/mcp`` (Streamable HTTP), ``/sse`` and ``/messages/`` (legacy HTTP+SSE) go to the gateway: the
+MCP SDK's transports behind mcprag's HTTP guard, all serving one tool registry. Everything else
+goes to Django.
 """
 
 import os
@@ -14,6 +15,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
+from mcp_gateway.transports.sse import sse_asgi_app  # noqa: E402
 from mcp_gateway.transports.streamable_http import mcp_asgi_app  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -21,6 +23,8 @@ application = ProtocolTypeRouter(
         "http": URLRouter(
             [
                 re_path(r"^mcp/?$", mcp_asgi_app),
+                re_path(r"^sse/?$", sse_asgi_app),
+                re_path(r"^messages/?$", sse_asgi_app),
                 re_path(r"", django_asgi_app),
             ]
         ),
