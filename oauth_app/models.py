@@ -154,3 +154,15 @@ class TierRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pattern} → {self.tier}"
+
+
+class TokenFamilyContext(models.Model):
+    """How the person signed in (RFC 8176 ``amr``) for one refresh-token family.
+
+    Token values are stored hashed only (RFC 9700 §4), so a refreshed access token takes its
+    ``amr`` from here rather than from the previous token.
+    """
+
+    token_family = models.UUIDField(unique=True)
+    amr = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)

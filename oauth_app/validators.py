@@ -8,6 +8,7 @@ import json
 
 from .client_metadata import take_fetched_document
 from .jwt_access_tokens import sanitize_amr
+from .models import TokenFamilyContext
 from .registration import keep_client_metadata
 from .resource_indicators import resolve_resources
 
@@ -50,7 +51,19 @@ class MCPRAGValidator(OAuth2Validator):
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
         resolve_resources(_requested_resources(request), request)
-        return super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
+        valid = super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
+        instance = getattr(request, "refresh_token_instance", None)
+        if valid and instance is not None:
+            context = TokenFamilyContext.objects.filter(token_family=instance.token_family).first()
+            request.mcprag_amr = sanitize_amr(context.amr) if context else []
+        return valid
+
+    def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
+        refresh_token = super()._create_refresh_token(request, refresh_token_code, access_token, previous_refresh_token)
+        if previous_refresh_token is None and getattr(request, "mcprag_amr", None):
+            TokenFamilyContext.objects.get_or_create(token_family=refresh_token.token_family,
+                                                     defaults={"amr": request.mcprag_amr})
+        return refresh_token
 
     def _check_and_set_request_resource(self, request):
         """RFC 8707 at token issuance: the audience is always exactly this server's MCP URL."""

@@ -1,0 +1,84 @@
+"""Liveness and readiness probes for operators and orchestrators.
+
+* ``GET /healthz`` — the process answers (no dependencies checked): ``200 {"status": "ok"}``.
+* ``GET /readyz`` — every part a request needs answers: the database, Redis (when configured),
+  a usable signing key, and the search index. ``200`` with each part ``"ok"``, or ``503`` naming
+  the failing part(s), e.g. ``{"status": "unavailable", "failing": ["redis"], "checks": {...}}``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+__all__ = ["healthz", "readyz", "readiness_checks"]
+
+logger = logging.getLogger(__name__)
+
+
+def _database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _redis() -> None:
+    if not settings.REDIS_URL:
+        return
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        client.ping()
+    finally:
+        client.close()
+
+
+def _signing_key() -> None:
+    from oauth_app.keys import active_key
+
+    active_key()
+
+
+def _search_index() -> None:
+    from codeindex import services
+
+    services.status()
+
+
+_CHECKS = {"database": _database, "redis": _redis, "signing_key": _signing_key, "search_index": _search_index}
+
+
+def readiness_checks() -> dict[str, str]:
+    """``{part: "ok" | "error: <ExceptionClass>"}`` for every part."""
+    results = {}
+    for name, check in _CHECKS.items():
+        try:
+            check()
+            results[name] = "ok"
+        except Exception as exc:  # a probe reports every failure; it must never raise
+            logger.warning("readiness check %s failed: %s", name, exc.__class__.__name__)
+            results[name] = f"error: {exc.__class__.__name__}"
+            if isinstance(exc, DatabaseError) and name != "database":
+                connection.close()
+    return results
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_GET
+def readyz(request):
+    checks = readiness_checks()
+    failing = [name for name, result in checks.items() if result != "ok"]
+    if failing:
+        return JsonResponse({"status": "unavailable", "failing": failing, "checks": checks}, status=503)
+    return JsonResponse({"status": "ok", "checks": checks})
