@@ -13,12 +13,15 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.locmem import LocMemCache
 from django.http import JsonResponse
 
 __all__ = ["retry_after", "too_many_requests"]
 
 logger = logging.getLogger(__name__)
 _warned = False
+#: Per-process counters used while the shared cache (Redis) is unreachable.
+_fallback = LocMemCache("mcprag-ratelimit-fallback", {"OPTIONS": {"MAX_ENTRIES": 100_000}})
 
 
 def retry_after(action: str, key: str) -> int | None:
@@ -35,11 +38,12 @@ def retry_after(action: str, key: str) -> int | None:
     try:
         cache.add(cache_key, 0, timeout=window + 1)
         count = cache.incr(cache_key)
-    except Exception:  # the cache being down must not take sign-in or registration down with it
+    except Exception:  # Redis down must not take sign-in, tokens or tools down with it
         if not _warned:
-            logger.warning("Rate-limit store unavailable; requests are not being rate limited.")
+            logger.warning("Rate-limit store unavailable; counting in this process until it is back.")
             _warned = True
-        return None
+        _fallback.add(cache_key, 0, timeout=window + 1)
+        count = _fallback.incr(cache_key)
     if count > max_requests:
         return max(1, window_start + window - now)
     return None

@@ -9,7 +9,7 @@ from django.urls import path
 from oauth2_provider import views as dot_views
 
 from .metadata import AuthorizationServerMetadataView, JWKSView
-from .views import account, authorize, introspection, login, registration
+from .views import account, authorize, introspection, login, registration, token
 
 app_name = "oauth2_provider"
 
@@ -18,7 +18,7 @@ urlpatterns = [
     path(".well-known/openid-configuration", AuthorizationServerMetadataView.as_view(), name="openid-configuration"),
     path(".well-known/jwks.json", JWKSView.as_view(), name="jwks-info"),
     path("authorize/", authorize.AuthorizeView.as_view(), name="authorize"),
-    path("token/", dot_views.TokenView.as_view(), name="token"),
+    path("token/", token.TokenView.as_view(), name="token"),
     path("revoke_token/", dot_views.RevokeTokenView.as_view(), name="revoke-token"),
     path("introspect/", introspection.IntrospectionView.as_view(), name="introspect"),
     path("register/", registration.RegistrationView.as_view(), name="dcr-register"),
