@@ -7,11 +7,12 @@ service clients. Secrets are compared with Django's password hashers (constant t
 from __future__ import annotations
 
 import base64
+import functools
 import binascii
 import secrets
 from urllib.parse import unquote_plus
 
-from django.contrib.auth.hashers import check_password
+from django.contrib.auth.hashers import check_password, make_password
 
 from .models import Application
 
@@ -33,6 +34,11 @@ def _credentials(request) -> tuple[str, str] | None:
     return (client_id, secret) if client_id and secret else None
 
 
+@functools.lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return make_password(secrets.token_urlsafe(16))
+
+
 def authenticated_client(request) -> Application | None:
     """The confidential, enabled client whose credentials the request carries, or None."""
     credentials = _credentials(request)
@@ -41,7 +47,7 @@ def authenticated_client(request) -> Application | None:
     client_id, secret = credentials
     app = Application.objects.filter(client_id=client_id, client_type=Application.CLIENT_CONFIDENTIAL).first()
     if app is None or app.disabled_at is not None or not secret:
-        check_password(secret or "x", None)  # spend the same time as a real check
+        check_password(secret or "x", _dummy_hash())  # spend the same time as a real check
         return None
     if app.hash_client_secret:
         return app if check_password(secret, app.client_secret) else None

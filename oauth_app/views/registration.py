@@ -18,6 +18,10 @@ from ..ratelimit import retry_after, too_many_requests
 from ..registration import RegistrationError, keep_client_metadata, validate_client_metadata
 
 
+#: RFC 7591 documents are small; a larger body is refused before parsing.
+MAX_METADATA_BYTES = 64 * 1024
+
+
 def _error(error: str, description: str, status: int = 400) -> JsonResponse:
     response = JsonResponse({"error": error, "error_description": description}, status=status)
     response["Cache-Control"] = "no-store"
@@ -33,9 +37,11 @@ class RegistrationView(DynamicClientRegistrationView):
         wait = retry_after("register", client_ip(request) or "unknown")
         if wait:
             return too_many_requests(wait, "Too many client registrations from this address; try again later.")
+        if len(request.body) > MAX_METADATA_BYTES:
+            return _error("invalid_client_metadata", f"Client metadata must be at most {MAX_METADATA_BYTES} bytes.", 413)
         try:
             data = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return _error("invalid_client_metadata", "Request body must be a JSON object.")
         if not isinstance(data, dict):
             return _error("invalid_client_metadata", "Request body must be a JSON object.")
