@@ -6,6 +6,8 @@ through ``app_settings`` here, e.g. ``app_settings.MAX_FILE_BYTES``.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.conf import settings
 
 __all__ = ["app_settings"]
@@ -18,6 +20,38 @@ class _AppSettings:
     def MAX_FILE_BYTES(self) -> int:
         """Files larger than this many bytes are skipped (reason ``too_large``)."""
         return int(getattr(settings, "MCPRAG_MAX_FILE_BYTES", _DEFAULT_MAX_FILE_BYTES))
+
+    @property
+    def EMBEDDINGS(self) -> str:
+        """Embedding provider: ``local`` (MiniLM shipped in a PyPI package), ``openai`` or ``none``."""
+        return str(getattr(settings, "MCPRAG_EMBEDDINGS", "local"))
+
+    @property
+    def EMBEDDINGS_URL(self) -> str:
+        """Base URL of an OpenAI-compatible server (``POST <url>/v1/embeddings``)."""
+        return str(getattr(settings, "MCPRAG_EMBEDDINGS_URL", "")).rstrip("/")
+
+    @property
+    def EMBEDDINGS_MODEL(self) -> str:
+        return str(getattr(settings, "MCPRAG_EMBEDDINGS_MODEL", "text-embedding-3-small"))
+
+    @property
+    def EMBEDDINGS_API_KEY(self) -> str:
+        return str(getattr(settings, "MCPRAG_EMBEDDINGS_API_KEY", ""))
+
+    @property
+    def EMBEDDING_BATCH_SIZE(self) -> int:
+        return int(getattr(settings, "MCPRAG_EMBEDDING_BATCH_SIZE", 32))
+
+    @property
+    def FUSION_DENSE_WEIGHT(self) -> float:
+        """Weight of the dense signal in linear min-max fusion (chosen on bench/retrieval.py)."""
+        return float(getattr(settings, "MCPRAG_FUSION_DENSE_WEIGHT", 0.7))
+
+    @property
+    def CLONE_DIR(self) -> Path:
+        """Where git repositories are cloned, one directory per repository name."""
+        return Path(getattr(settings, "MCPRAG_CLONE_DIR", Path(settings.BASE_DIR) / "var" / "clones"))
 
 
 app_settings = _AppSettings()

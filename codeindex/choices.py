@@ -10,7 +10,21 @@ from pathlib import PurePosixPath
 
 from django.db import models
 
-__all__ = ["Language", "ChunkKind", "SkipReason", "LANGUAGE_BY_EXTENSION", "LANGUAGE_BY_FILENAME", "language_for_path"]
+__all__ = [
+    "Language",
+    "ChunkKind",
+    "SkipReason",
+    "JobStatus",
+    "ACTIVE_JOB_STATUSES",
+    "JobKind",
+    "Visibility",
+    "FeedbackKind",
+    "QueryIntent",
+    "DetailLevel",
+    "LANGUAGE_BY_EXTENSION",
+    "LANGUAGE_BY_FILENAME",
+    "language_for_path",
+]
 
 
 class Language(models.TextChoices):
@@ -61,6 +75,56 @@ class SkipReason(models.TextChoices):
     OUTSIDE_ROOT = "outside_root", "Symbolic link pointing outside the repository"
     NOT_REGULAR = "not_regular", "Not a regular file (socket, FIFO, device)"
     UNREADABLE = "unreadable", "Could not be read (see errors)"
+    GENERATED = "generated", "Generated or minified (lock files, *_pb2.py, *.min.js, 'DO NOT EDIT' headers)"
+
+
+class JobStatus(models.TextChoices):
+    """An index job's lifecycle: queued → running → complete | failed. Only ``jobs`` sets these."""
+
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    COMPLETE = "complete", "Complete"
+    FAILED = "failed", "Failed"
+
+
+#: Statuses of a job that has not ended; at most one such job per repository.
+ACTIVE_JOB_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+class JobKind(models.TextChoices):
+    """What an index job does."""
+
+    FULL = "full", "Index the whole tree (only changed files are re-chunked)"
+    CHANGED_FILES = "changed_files", "Re-index the listed files only"
+    EMBEDDINGS = "embeddings", "Embed chunks that have no vector for the current model"
+
+
+class Visibility(models.TextChoices):
+    """Who may see a repository: every signed-in person, or only members of its groups."""
+
+    EVERYONE = "everyone", "Everyone signed in"
+    GROUPS = "groups", "Only the listed groups"
+
+
+class FeedbackKind(models.TextChoices):
+    """A signal about one search result: opened, solved the task (or not), or rated."""
+
+    CLICK = "click", "Result opened"
+    OUTCOME = "outcome", "Task outcome with this result"
+    RATING = "rating", "Explicit rating"
+
+
+class QueryIntent(models.TextChoices):
+    """What a query looks like, which decides the signals used (see ``query.py``)."""
+
+    IDENTIFIER = "identifier", "A name (getUserName, QuerySet.filter): exact lexical lookup"
+    PATH = "path", "A file path or name: lexical over paths"
+    NATURAL_LANGUAGE = "natural_language", "Plain words: lexical and dense, fused"
+
+
+class DetailLevel(models.TextChoices):
+    FULL = "full", "Location, symbol and a snippet"
+    COMPACT = "compact", "Location, symbol and the first line only"
 
 
 LANGUAGE_BY_EXTENSION: dict[str, str] = {

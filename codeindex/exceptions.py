@@ -3,11 +3,25 @@
 Every message is one line written for the person (or agent) who made the request, e.g.
 ``no repository named 'djngo' is indexed``. The gateway turns these into tool errors in one
 place (``mcp_gateway/errors.py``); the ``index_repo`` command prints them as they are.
+Errors that end an index job (``IndexJobError`` and its subclasses) are recorded on the job row
+by the runner (``jobs.py``).
 """
 
 from __future__ import annotations
 
-__all__ = ["CodeIndexError", "SourceNotFound", "RepositoryNotFound", "InvalidQuery", "InvalidRepositoryName"]
+__all__ = [
+    "CodeIndexError",
+    "SourceNotFound",
+    "RepositoryNotFound",
+    "FileNotIndexed",
+    "InvalidQuery",
+    "InvalidRepositoryName",
+    "InvalidArgument",
+    "JobAlreadyRunning",
+    "IndexJobError",
+    "CloneFailed",
+    "EmbeddingsUnavailable",
+]
 
 
 class CodeIndexError(Exception):
@@ -19,7 +33,11 @@ class SourceNotFound(CodeIndexError):
 
 
 class RepositoryNotFound(CodeIndexError):
-    """A repository filter names no indexed repository."""
+    """A repository name that is not indexed, or that the caller may not see (the same message)."""
+
+
+class FileNotIndexed(CodeIndexError):
+    """A path that is not an indexed file of a repository the caller may see."""
 
 
 class InvalidQuery(CodeIndexError):
@@ -28,3 +46,23 @@ class InvalidQuery(CodeIndexError):
 
 class InvalidRepositoryName(CodeIndexError):
     """A repository name that is not slug-like (letters, digits, ``-`` and ``_``; at most 100)."""
+
+
+class InvalidArgument(CodeIndexError):
+    """Any other argument out of range or of the wrong form (a page number, a rating, a path)."""
+
+
+class JobAlreadyRunning(CodeIndexError):
+    """An index job for this repository is already queued or running."""
+
+
+class IndexJobError(CodeIndexError):
+    """An error that ends an index job; the runner records it as the job's message."""
+
+
+class CloneFailed(IndexJobError):
+    """``git clone`` or ``git fetch`` failed (the message carries git's last line, never credentials)."""
+
+
+class EmbeddingsUnavailable(CodeIndexError):
+    """The configured embedding provider cannot embed (not installed, turned off, server down)."""

@@ -64,6 +64,8 @@ __all__ = [
     "EXACT_SYMBOL_BONUS",
     "IndexFields",
     "RankedChunk",
+    "ChunkFilter",
+    "matching_chunk_ids",
     "document_fields",
     "query_terms",
     "query_symbol",
@@ -157,6 +159,20 @@ def query_symbol(query: str) -> str | None:
     return name.lower() if _QUALIFIED_NAME.fullmatch(name) else None
 
 
+@dataclass(frozen=True)
+class ChunkFilter:
+    """Restrictions applied inside the ranking query, before any ordering or limit.
+
+    ``repository_ids`` None means every repository; ``path_regex`` comes from
+    ``query.glob_regex``; each ``exact`` string must occur verbatim (case-sensitive) in the code.
+    """
+
+    repository_ids: tuple[int, ...] | None = None
+    language: str | None = None
+    path_regex: str | None = None
+    exact: tuple[str, ...] = ()
+
+
 def rank_chunks(
     terms: list[str],
     *,
@@ -164,22 +180,43 @@ def rank_chunks(
     repository_id: int | None = None,
     language: str | None = None,
     limit: int = 10,
+    where: ChunkFilter | None = None,
 ) -> list[RankedChunk]:
     """The best ``limit`` chunks matching any of ``terms`` (from ``query_terms``), best first.
 
     ``symbol`` (from ``query_symbol``) favours chunks whose qualified symbol is it or ends with
-    ``.symbol``. ``repository_id`` and ``language`` restrict the chunks returned (word rarity is
-    still measured over the whole index). Raises ``ImproperlyConfigured`` on a database other
-    than SQLite or PostgreSQL.
+    ``.symbol``. ``where`` (or the older ``repository_id`` and ``language``) restricts the chunks
+    returned (word rarity is still measured over the whole index). Raises
+    ``ImproperlyConfigured`` on a database other than SQLite or PostgreSQL.
     """
     if not terms:
         return []
+    rank = _backend()
+    where = where or ChunkFilter(repository_ids=None if repository_id is None else (repository_id,), language=language)
+    if where.repository_ids is not None and not where.repository_ids:
+        return []
+    clauses, params = _filters(where)
+    boost_sql, boost_params = _boosts(symbol)
+    return rank(terms, boost_sql, boost_params, clauses, params, limit)
+
+
+def matching_chunk_ids(where: ChunkFilter) -> set[int]:
+    """Ids of every chunk passing ``where`` (used to apply exact terms to the dense signal)."""
+    _backend()
+    if where.repository_ids is not None and not where.repository_ids:
+        return set()
+    clauses, params = _filters(where)
+    sql = "SELECT c.id FROM codeindex_chunk c" + (f" WHERE {' AND '.join(clauses)}" if clauses else "")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _backend():
     rank = _BACKENDS.get(connection.vendor)
     if rank is None:
         raise ImproperlyConfigured(f"codeindex search needs SQLite or PostgreSQL, not {connection.vendor}")
-    clauses, params = _filters(repository_id, language)
-    boost_sql, boost_params = _boosts(symbol)
-    return rank(terms, boost_sql, boost_params, clauses, params, limit)
+    return rank
 
 
 def _cut_words(words: str) -> str:
@@ -188,14 +225,21 @@ def _cut_words(words: str) -> str:
     return words[:MAX_INDEX_TEXT_CHARS].rsplit(" ", 1)[0]
 
 
-def _filters(repository_id: int | None, language: str | None) -> tuple[list[str], list]:
+def _filters(where: ChunkFilter) -> tuple[list[str], list]:
     clauses, params = [], []
-    if repository_id is not None:
-        clauses.append("c.repository_id = %s")
-        params.append(repository_id)
-    if language is not None:
+    postgres = connection.vendor == "postgresql"
+    if where.repository_ids is not None:
+        clauses.append(f"c.repository_id IN ({', '.join(['%s'] * len(where.repository_ids))})")
+        params.extend(where.repository_ids)
+    if where.language is not None:
         clauses.append("c.language = %s")
-        params.append(language)
+        params.append(where.language)
+    if where.path_regex is not None:
+        clauses.append("c.path ~ %s" if postgres else "c.path REGEXP %s")  # Django registers REGEXP on SQLite
+        params.append(where.path_regex)
+    for text in where.exact:
+        clauses.append("strpos(c.content, %s) > 0" if postgres else "instr(c.content, %s) > 0")
+        params.append(text)
     return clauses, params
 
 

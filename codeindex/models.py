@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from django.db import models
 
-from .choices import ChunkKind, Language
+from .choices import ACTIVE_JOB_STATUSES, ChunkKind, FeedbackKind, JobKind, JobStatus, Language, Visibility
 
-__all__ = ["Repository", "SourceFile", "Chunk"]
+__all__ = ["Repository", "SourceFile", "Chunk", "ChunkVector", "ImportEdge", "IndexJob", "SearchFeedback"]
 
 
 class Repository(models.Model):
@@ -30,6 +30,15 @@ class Repository(models.Model):
     file_count = models.PositiveIntegerField(default=0)
     chunk_count = models.PositiveIntegerField(default=0)
     skipped_counts = models.JSONField(default=dict, blank=True)
+    source_url = models.TextField(blank=True, default="", help_text="Git URL the tree is cloned from; empty for a local directory.")
+    visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.EVERYONE)
+    groups = models.ManyToManyField(
+        "auth.Group", blank=True, related_name="code_repositories",
+        help_text="With visibility 'groups': the Django groups whose members may see this repository.",
+    )
+    generation = models.PositiveBigIntegerField(
+        default=0, help_text="Bumped whenever chunks or vectors change; in-memory caches reload on a new value."
+    )
 
     class Meta:
         ordering = ["name"]
@@ -98,3 +107,103 @@ class Chunk(models.Model):
     def __str__(self) -> str:
         where = f"{self.path}:{self.start_line}-{self.end_line}"
         return f"{where} {self.symbol}" if self.symbol else where
+
+
+class ChunkVector(models.Model):
+    """A chunk's embedding: ``dim`` float32 values (little-endian bytes), L2-normalised.
+
+    ``text_hash`` is the sha256 of the text that was embedded (path, qualified name and code), so
+    a re-chunked file reuses the vectors of unchanged pieces and ``validate_embeddings`` can tell
+    stale vectors. ``model`` names the provider's model; vectors of another model are ignored.
+    """
+
+    chunk = models.OneToOneField(Chunk, primary_key=True, on_delete=models.CASCADE, related_name="vector")
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="+")
+    model = models.CharField(max_length=100)
+    dim = models.PositiveSmallIntegerField()
+    text_hash = models.CharField(max_length=64)
+    vector = models.BinaryField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["repository", "model"], name="codeindex_vector_repo_model"),
+            models.Index(fields=["repository", "text_hash"], name="codeindex_vector_repo_hash"),
+        ]
+
+
+class ImportEdge(models.Model):
+    """``source`` imports ``module`` (as written: ``..utils``, ``./router``, ``net/http``); ``target``
+    is the indexed file it resolves to, or None for a third-party or unresolved import."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="+")
+    source = models.ForeignKey(SourceFile, on_delete=models.CASCADE, related_name="imports")
+    module = models.TextField()
+    target = models.ForeignKey(SourceFile, null=True, blank=True, on_delete=models.SET_NULL, related_name="imported_by")
+
+    class Meta:
+        indexes = [models.Index(fields=["repository", "target"], name="codeindex_import_repo_target")]
+
+
+class IndexJob(models.Model):
+    """One indexing run of a repository, from queued to complete or failed.
+
+    Only ``codeindex.jobs`` writes ``status`` (``JobStatus``); ``complete`` is set by the runner's
+    terminate step alone, after the work has finished. Progress counts (``*_done`` of
+    ``*_total``) are written while it runs; ``errors`` lists ``{"path", "message"}`` per file that
+    could not be indexed; ``timings`` maps a phase (``walk``, ``chunk``, ``embed``, ``imports``)
+    to milliseconds; ``report`` holds the final ``IndexReport`` as JSON. At most one queued or
+    running job exists per repository (a partial unique constraint).
+    """
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="jobs")
+    kind = models.CharField(max_length=16, choices=JobKind.choices, default=JobKind.FULL)
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    source = models.TextField(help_text="Directory or git URL indexed.")
+    paths = models.JSONField(default=list, blank=True, help_text="For changed_files jobs: the relative paths.")
+    requested_by = models.CharField(max_length=150, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last progress write while running.")
+    files_total = models.PositiveIntegerField(default=0)
+    files_done = models.PositiveIntegerField(default=0)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    current_path = models.TextField(blank=True, default="")
+    errors = models.JSONField(default=list, blank=True)
+    timings = models.JSONField(default=dict, blank=True)
+    report = models.JSONField(default=dict, blank=True)
+    message = models.TextField(blank=True, default="", help_text="Why it failed, or a one-line summary.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["repository"], condition=models.Q(status__in=ACTIVE_JOB_STATUSES),
+                name="codeindex_indexjob_one_active_per_repository",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} job {self.pk} on {self.repository_id}: {self.status}"
+
+
+class SearchFeedback(models.Model):
+    """One signal about a search result, identified by repository, path and symbol (chunk ids
+    change on re-index). ``value`` is +1 / -1 for clicks and outcomes, -1.0 … +1.0 for ratings.
+    ``query_key`` is the sha256 of the query's search terms, so one query's feedback counts
+    more for that query than for others."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="feedback")
+    query = models.TextField()
+    query_key = models.CharField(max_length=64)
+    path = models.TextField()
+    symbol = models.TextField(blank=True, default="")
+    kind = models.CharField(max_length=16, choices=FeedbackKind.choices)
+    value = models.FloatField()
+    comment = models.TextField(blank=True, default="")
+    actor = models.CharField(max_length=150, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["repository", "path"], name="codeindex_feedback_repo_path")]

@@ -210,6 +210,8 @@ MCPRAG_RATE_LIMITS = {  # action: (max requests, window in seconds), per client 
     "login_ip": (30, 300),
     "login_account": (10, 300),
     "token": (120, 60),
+    "token_client": (60, 60),
+    "mcp_client": (1200, 60),
 }
 MCPRAG_AUDIT_RETENTION_DAYS = 90  # tool-call and auth-event rows older than this are purged daily
 MCPRAG_TESTING = "pytest" in sys.modules

@@ -39,3 +39,23 @@ def make_tree(tmp_path) -> TreeFactory:
 def webkit_tree(make_tree) -> Path:
     """The small realistic Python + Markdown corpus in ``corpus.WEBKIT``, on disk."""
     return make_tree(WEBKIT, name="webkit")
+
+
+@pytest.fixture(autouse=True)
+def _lexical_only_unless_asked(request, settings):
+    """Embedding with the real model costs ~25 ms a chunk on two cores; tests that are about the
+    dense signal ask for ``dense_embeddings`` (the model then loads once per session)."""
+    if "dense_embeddings" not in request.fixturenames:
+        settings.MCPRAG_EMBEDDINGS = "none"
+
+
+@pytest.fixture
+def dense_embeddings(settings):
+    """The real local model (all-MiniLM-L6-v2, offline); skips when the package is not installed."""
+    from codeindex.embeddings import get_provider
+
+    settings.MCPRAG_EMBEDDINGS = "local"
+    ok, reason = get_provider().available()
+    if not ok:
+        pytest.skip(reason)
+    return get_provider()

@@ -1,0 +1,352 @@
+"""The indexing engine: walk, chunk, embed and write one repository's files, incrementally.
+
+``jobs.py`` runs this inside an ``IndexJob``; nothing else calls it. A run:
+
+1. lists the candidate files (the whole tree, or the paths of a ``changed_files`` job),
+2. reads each one and compares its sha256 with the stored one; only new and changed files go on,
+3. per batch of files: chunks them, reads their imports, embeds the chunk texts whose vectors
+   cannot be reused (same text hash already stored), then in **one transaction** per batch
+   replaces each file's row, chunks, vectors and import edges, so a search sees a file's old
+   pieces or its new ones, never a mix,
+4. removes files that are gone (full runs) or were listed but no longer exist,
+5. resolves import edges to indexed files, embeds any chunk still lacking a vector for the
+   current model, and bumps the repository's ``generation`` so in-memory vectors reload.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from . import lexical
+from .chunking import ChunkPiece, chunk_text, line_count
+from .choices import language_for_path
+from .embeddings import EmbeddingProvider, document_text, get_provider, text_hash, to_bytes
+from .exceptions import EmbeddingsUnavailable, InvalidArgument
+from .imports import PathIndex, extract_imports, resolve
+from .models import Chunk, ChunkVector, ImportEdge, Repository, SourceFile
+from .sources import SourceText, SourceTree
+
+__all__ = ["IndexReport", "Progress", "index_tree", "embed_missing", "clear_documents", "normalize_paths"]
+
+#: ``progress(stage, done, total, path)``: stage "files" (files handled) or "embed" (chunks embedded).
+Progress = Callable[[str, int, int, str], None]
+
+# A write transaction holds at most this many changed files or bytes of source.
+_BATCH_MAX_FILES = 200
+_BATCH_MAX_BYTES = 4_000_000
+_EMBED_BATCH = 256
+
+
+@dataclass
+class IndexReport:
+    """What one indexing run did.
+
+    ``files_seen`` counts every entry the ignore files let through, indexed or skipped: it equals
+    ``files_new + files_changed + files_unchanged + sum(files_skipped.values())``.
+    ``files_skipped`` maps a ``SkipReason`` value to a count (``{"binary": 3}``); ``errors`` lists
+    ``(path, message)`` for files that could not be read and bad ignore-file lines.
+    ``vectors_written`` counts newly embedded chunks, ``vectors_reused`` chunks whose text was
+    already embedded; ``embedding_error`` says why no vectors were written, if so.
+    ``timings_ms`` maps a phase to milliseconds.
+    """
+
+    repository: str
+    files_seen: int = 0
+    files_new: int = 0
+    files_changed: int = 0
+    files_unchanged: int = 0
+    files_deleted: int = 0
+    files_skipped: dict[str, int] = field(default_factory=dict)
+    chunks_written: int = 0
+    lines_written: int = 0
+    vectors_written: int = 0
+    vectors_reused: int = 0
+    embedding_error: str = ""
+    imports_resolved: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    timings_ms: dict[str, int] = field(default_factory=dict)
+    duration_ms: int = 0
+
+    def as_json(self) -> dict:
+        data = asdict(self)
+        data["errors"] = [{"path": p, "message": m} for p, m in self.errors]
+        return data
+
+
+class _Timer:
+    def __init__(self, report: IndexReport, phase: str):
+        self.report, self.phase = report, phase
+
+    def __enter__(self):
+        self.started = time.monotonic()
+
+    def __exit__(self, *exc):
+        spent = round((time.monotonic() - self.started) * 1000)
+        self.report.timings_ms[self.phase] = self.report.timings_ms.get(self.phase, 0) + spent
+
+
+def normalize_paths(paths: list[str]) -> list[str]:
+    """Relative posix paths from user input; refuses absolute paths and ``..``."""
+    out: dict[str, None] = {}
+    for raw in paths:
+        if not isinstance(raw, str) or not raw.strip():
+            raise InvalidArgument("paths must be non-empty strings")
+        path = posixpath.normpath(raw.strip().replace("\\", "/"))
+        if path.startswith("/") or path in (".", "..") or path.startswith("../"):
+            raise InvalidArgument(f"{raw[:80]!r} is not a path inside the repository")
+        out[path] = None
+    return list(out)
+
+
+def index_tree(repository: Repository, tree: SourceTree, report: IndexReport, *, paths: list[str] | None = None,
+               progress: Progress | None = None) -> None:
+    """Index ``tree`` into ``repository`` (all files, or only ``paths``), filling ``report``."""
+    provider = _usable_provider(report)
+    with _Timer(report, "walk"):
+        candidates = tree.paths()
+        listed = set(candidates)
+        if paths is not None:
+            candidates = [p for p in paths if p in listed]
+    known = dict(repository.files.values_list("path", "content_hash"))
+    batch = _WriteBatch(repository, report, provider, progress)
+    indexed: set[str] = set()
+    for done, path in enumerate(candidates, start=1):
+        with _Timer(report, "read"):
+            source = tree.read(path)
+        if source is not None:
+            indexed.add(path)
+            previous = known.get(path)
+            if previous == source.sha256:
+                report.files_unchanged += 1
+            else:
+                report.files_new += previous is None
+                report.files_changed += previous is not None
+                batch.add(source)
+        if progress is not None:
+            progress("files", done, len(candidates), path)
+    batch.flush()
+    gone = [p for p in known if p not in indexed] if paths is None else [p for p in paths if p in known and p not in indexed]
+    with _Timer(report, "delete"):
+        report.files_deleted = _delete_files(repository, gone)
+    report.files_skipped = {str(reason): count for reason, count in sorted(tree.skipped.items())}
+    report.errors = list(tree.errors)
+    report.files_seen = report.files_new + report.files_changed + report.files_unchanged + tree.skipped.total()
+    with _Timer(report, "imports"):
+        report.imports_resolved = _resolve_imports(repository, batch.changed_file_ids)
+    if provider is not None:
+        embed_missing(repository, report, provider, progress)
+    bump_generation(repository)
+
+
+def _usable_provider(report: IndexReport) -> EmbeddingProvider | None:
+    provider = get_provider()
+    ok, reason = provider.available()
+    if not ok:
+        report.embedding_error = reason
+        return None
+    return provider
+
+
+def bump_generation(repository: Repository) -> None:
+    Repository.objects.filter(pk=repository.pk).update(generation=F("generation") + 1)
+
+
+@dataclass
+class _WriteBatch:
+    """Changed files waiting to be written, several per transaction (one commit per file is slow)."""
+
+    repository: Repository
+    report: IndexReport
+    provider: EmbeddingProvider | None
+    progress: Progress | None
+    sources: list[SourceText] = field(default_factory=list)
+    size_bytes: int = 0
+    changed_file_ids: list[int] = field(default_factory=list)
+
+    def add(self, source: SourceText) -> None:
+        self.sources.append(source)
+        self.size_bytes += source.size_bytes
+        if len(self.sources) >= _BATCH_MAX_FILES or self.size_bytes >= _BATCH_MAX_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.sources:
+            return
+        with _Timer(self.report, "chunk"):
+            prepared = [_Prepared.of(source) for source in self.sources]
+        vectors = self.vectors(prepared)
+        with _Timer(self.report, "write"), transaction.atomic():
+            for item in prepared:
+                self.changed_file_ids.append(_replace_file(self.repository, item, vectors, self.provider))
+        self.report.chunks_written += sum(len(item.pieces) for item in prepared)
+        self.report.lines_written += sum(item.lines for item in prepared)
+        self.sources, self.size_bytes = [], 0
+
+    def vectors(self, prepared: list[_Prepared]) -> dict[str, bytes]:
+        """text hash → vector bytes for every piece: reused from stored vectors, else embedded now."""
+        if self.provider is None:
+            return {}
+        texts = {h: t for item in prepared for h, t in zip(item.hashes, item.texts)}
+        with _Timer(self.report, "embed"):
+            found = _stored_vectors(self.repository, self.provider.model, list(texts))
+            self.report.vectors_reused += sum(1 for item in prepared for h in item.hashes if h in found)
+            missing = [h for h in texts if h not in found]
+            try:
+                found.update(_embed(self.provider, [(h, texts[h]) for h in missing], self.progress))
+            except EmbeddingsUnavailable as exc:
+                self.report.embedding_error = str(exc)
+                self.provider = None
+                return {}
+            self.report.vectors_written += len(missing)
+        return found
+
+
+@dataclass
+class _Prepared:
+    source: SourceText
+    language: str
+    pieces: list[ChunkPiece]
+    texts: list[str]
+    hashes: list[str]
+    imports: list[str]
+    lines: int
+
+    @classmethod
+    def of(cls, source: SourceText) -> _Prepared:
+        language = language_for_path(source.path)
+        pieces = chunk_text(source.text, language)
+        texts = [document_text(source.path, p.symbol, p.content) for p in pieces]
+        return cls(source, language, pieces, texts, [text_hash(t) for t in texts], extract_imports(source.text, language), line_count(source.text))
+
+
+def _stored_vectors(repository: Repository, model: str, hashes: list[str]) -> dict[str, bytes]:
+    found: dict[str, bytes] = {}
+    for start in range(0, len(hashes), 500):
+        rows = ChunkVector.objects.filter(repository=repository, model=model, text_hash__in=hashes[start : start + 500])
+        for digest, vector in rows.values_list("text_hash", "vector"):
+            found.setdefault(digest, bytes(vector))
+    return found
+
+
+def _embed(provider: EmbeddingProvider, items: list[tuple[str, str]], progress: Progress | None) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    for start in range(0, len(items), _EMBED_BATCH):
+        part = items[start : start + _EMBED_BATCH]
+        matrix = provider.embed_documents([text for _, text in part])
+        out.update((digest, to_bytes(row)) for (digest, _), row in zip(part, matrix))
+        if progress is not None:
+            progress("embed", start + len(part), len(items), "")
+    return out
+
+
+def _replace_file(repository: Repository, item: _Prepared, vectors: dict[str, bytes], provider: EmbeddingProvider | None) -> int:
+    """Store one file's row, replacing its chunks, vectors and import edges. Runs in the caller's transaction."""
+    source = item.source
+    file, created = SourceFile.objects.update_or_create(
+        repository=repository, path=source.path,
+        defaults={"language": item.language, "content_hash": source.sha256, "size_bytes": source.size_bytes,
+                  "line_count": item.lines, "indexed_at": timezone.now()},
+    )
+    if not created:
+        ChunkVector.objects.filter(chunk__file=file).delete()
+        file.chunks.all().delete()
+        file.imports.all().delete()
+    chunks = Chunk.objects.bulk_create([_chunk(repository, file, piece) for piece in item.pieces], batch_size=500)
+    if provider is not None and vectors:
+        ChunkVector.objects.bulk_create(
+            [ChunkVector(chunk_id=chunk.pk, repository=repository, model=provider.model, dim=len(vectors[h]) // 4,
+                         text_hash=h, vector=vectors[h]) for chunk, h in zip(chunks, item.hashes) if h in vectors],
+            batch_size=500,
+        )
+    ImportEdge.objects.bulk_create([ImportEdge(repository=repository, source=file, module=m) for m in item.imports], batch_size=500)
+    return file.pk
+
+
+def _chunk(repository: Repository, file: SourceFile, piece: ChunkPiece) -> Chunk:
+    fields = lexical.document_fields(file.path, piece.symbol, piece.content)
+    return Chunk(
+        repository=repository, file=file, path=file.path, language=file.language, kind=piece.kind, symbol=piece.symbol,
+        start_line=piece.start_line, end_line=piece.end_line, content=piece.content,
+        search_context=fields.context, search_name=fields.name, search_text=fields.text,
+    )
+
+
+def _delete_files(repository: Repository, paths: list[str]) -> int:
+    """Remove files (and, by cascade, their chunks, vectors and import edges)."""
+    ids = list(repository.files.filter(path__in=paths).values_list("pk", flat=True)) if paths else []
+    for start in range(0, len(ids), 500):
+        with transaction.atomic():
+            part = ids[start : start + 500]
+            ChunkVector.objects.filter(chunk__file_id__in=part).delete()
+            Chunk.objects.filter(file_id__in=part).delete()
+            SourceFile.objects.filter(pk__in=part).delete()
+    return len(ids)
+
+
+def _resolve_imports(repository: Repository, changed_ids: list[int]) -> int:
+    """Point import edges of changed files, and every unresolved edge, at the files they name."""
+    files = dict(repository.files.values_list("path", "pk"))
+    index = PathIndex(files)
+    edges = ImportEdge.objects.filter(repository=repository).filter(Q(source_id__in=changed_ids) | Q(target__isnull=True))
+    updates = []
+    for edge in edges.select_related("source").only("id", "module", "target_id", "source__path", "source__language"):
+        target_path = resolve(edge.source.path, edge.module, edge.source.language, index)
+        target = files.get(target_path) if target_path and target_path != edge.source.path else None
+        if target != edge.target_id:
+            edge.target_id = target
+            updates.append(edge)
+    ImportEdge.objects.bulk_update(updates, ["target"], batch_size=500)
+    return ImportEdge.objects.filter(repository=repository, target__isnull=False).count()
+
+
+def embed_missing(repository: Repository, report: IndexReport, provider: EmbeddingProvider | None = None,
+                  progress: Progress | None = None) -> None:
+    """Embed the chunks of ``repository`` that have no vector for the current model."""
+    provider = provider or _usable_provider(report)
+    if provider is None:
+        return
+    pending = Chunk.objects.filter(repository=repository).filter(Q(vector__isnull=True) | ~Q(vector__model=provider.model))
+    rows = list(pending.values_list("pk", "path", "symbol", "content"))
+    if not rows:
+        return
+    with _Timer(report, "embed"):
+        for start in range(0, len(rows), _EMBED_BATCH):
+            part = rows[start : start + _EMBED_BATCH]
+            texts = [document_text(path, symbol, content) for _, path, symbol, content in part]
+            try:
+                matrix = provider.embed_documents(texts)
+            except EmbeddingsUnavailable as exc:
+                report.embedding_error = str(exc)
+                return
+            with transaction.atomic():
+                ids = [pk for pk, *_ in part]
+                alive = set(Chunk.objects.filter(pk__in=ids).values_list("pk", flat=True))  # a re-index may have replaced some
+                ChunkVector.objects.filter(chunk_id__in=ids).delete()
+                ChunkVector.objects.bulk_create([
+                    ChunkVector(chunk_id=pk, repository=repository, model=provider.model, dim=len(row),
+                                text_hash=text_hash(text), vector=to_bytes(row))
+                    for pk, text, row in zip(ids, texts, matrix)
+                    if pk in alive
+                ])
+            report.vectors_written += len(part)
+            if progress is not None:
+                progress("embed", start + len(part), len(rows), "")
+
+
+def clear_documents(repository: Repository) -> int:
+    """Delete every file, chunk, vector and import edge of ``repository``; keep the repository."""
+    count = repository.files.count()
+    with transaction.atomic():
+        ChunkVector.objects.filter(repository=repository).delete()
+        ImportEdge.objects.filter(repository=repository).delete()
+        Chunk.objects.filter(repository=repository).delete()
+        SourceFile.objects.filter(repository=repository).delete()
+        Repository.objects.filter(pk=repository.pk).update(file_count=0, chunk_count=0, skipped_counts={}, generation=F("generation") + 1)
+    return count

@@ -1,0 +1,159 @@
+"""The index job runner: it alone moves an ``IndexJob`` through its states.
+
+    queued ──start──▶ running ──terminate──▶ complete | failed
+
+``create_job`` inserts a queued job (the partial unique constraint refuses a second active job
+on the same repository: ``JobAlreadyRunning``); ``IndexJobRunner(job_id).handle()`` claims it
+(queued → running, under a row lock), does the work, and ``terminate`` writes the outcome. Only
+``terminate`` ever writes ``complete``, and only after the work returned, so no reader can see a
+running job reported complete. Progress is written (throttled) to the job row while it runs.
+
+The runner is the one place a broad ``except`` is allowed: anything unexpected is logged with
+its traceback and recorded as the job's message, and the job fails instead of hanging.
+
+``tasks.run_index_job`` (Celery) calls ``run_job`` in one line.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .choices import ACTIVE_JOB_STATUSES, JobKind, JobStatus
+from .exceptions import CodeIndexError, IndexJobError, JobAlreadyRunning
+from .indexing import IndexReport, Progress, embed_missing, index_tree
+from .models import IndexJob, Repository
+from .sources import SourceTree, checkout, is_git_url, local_root
+
+__all__ = ["create_job", "run_job", "IndexJobRunner", "ABANDONED_AFTER"]
+
+log = logging.getLogger(__name__)
+
+#: A running job that wrote no progress for this long is taken as dead (its worker was killed).
+ABANDONED_AFTER = timedelta(minutes=15)
+_PROGRESS_EVERY_S = 0.25
+
+
+def create_job(repository: Repository, kind: str, source: str, *, paths: list[str] | None = None, requested_by: str = "") -> IndexJob:
+    """A new queued job, or ``JobAlreadyRunning`` when the repository has an active one."""
+    _fail_abandoned(repository)
+    try:
+        with transaction.atomic():
+            return IndexJob.objects.create(
+                repository=repository, kind=kind, source=source, paths=paths or [], requested_by=requested_by[:150],
+            )
+    except IntegrityError:
+        active = IndexJob.objects.filter(repository=repository, status__in=ACTIVE_JOB_STATUSES).first()
+        which = f" (job {active.pk}, {active.status})" if active else ""
+        raise JobAlreadyRunning(f"an index job for {repository.name!r} is already queued or running{which}") from None
+
+
+def _fail_abandoned(repository: Repository) -> None:
+    stale = timezone.now() - ABANDONED_AFTER
+    IndexJob.objects.filter(repository=repository, status=JobStatus.RUNNING, heartbeat_at__lt=stale).update(
+        status=JobStatus.FAILED, finished_at=timezone.now(), message="abandoned: no progress for 15 minutes (worker stopped?)"
+    )
+
+
+def run_job(job_id: int, progress: Progress | None = None) -> IndexJob | None:
+    """Run a queued job to its end; returns the finished job (None if it was not queued)."""
+    return IndexJobRunner(job_id, progress).handle()
+
+
+class IndexJobRunner:
+    """Claims one queued job, runs it, and records how it ended. ``error`` keeps a
+    ``CodeIndexError`` that ended it, so a synchronous caller can re-raise it."""
+
+    def __init__(self, job_id: int, progress: Progress | None = None):
+        self.job_id = job_id
+        self.relay = progress
+        self.error: CodeIndexError | None = None
+        self._last_write = 0.0
+        self._counts: dict[str, int] = {}
+
+    def handle(self) -> IndexJob | None:
+        job = self.start()
+        if job is None:
+            return None
+        report = IndexReport(repository=job.repository.name)
+        started = time.monotonic()
+        try:
+            self.run(job, report)
+        except IndexJobError as exc:
+            self.error = exc
+            self.terminate(job, JobStatus.FAILED, report, started, message=str(exc))
+        except CodeIndexError as exc:
+            self.error = exc
+            self.terminate(job, JobStatus.FAILED, report, started, message=str(exc))
+        except Exception as exc:  # the runner records what it caught (STYLE: Jobs)
+            log.exception("index job %s failed", job.pk)
+            self.terminate(job, JobStatus.FAILED, report, started, message=f"internal error ({exc.__class__.__name__}); see the worker log")
+        except BaseException:  # interrupted (Ctrl-C, worker shutdown): record it, then let it go on
+            self.terminate(job, JobStatus.FAILED, report, started, message="interrupted before it finished")
+            raise
+        else:
+            self.terminate(job, JobStatus.COMPLETE, report, started)
+        return IndexJob.objects.select_related("repository").get(pk=job.pk)
+
+    def start(self) -> IndexJob | None:
+        with transaction.atomic():
+            job = IndexJob.objects.select_for_update().select_related("repository").filter(pk=self.job_id).first()
+            if job is None or job.status != JobStatus.QUEUED:
+                return None
+            job.status = JobStatus.RUNNING
+            job.started_at = job.heartbeat_at = timezone.now()
+            job.save(update_fields=["status", "started_at", "heartbeat_at"])
+        return job
+
+    def run(self, job: IndexJob, report: IndexReport) -> None:
+        repository = job.repository
+        if job.kind == JobKind.EMBEDDINGS:
+            embed_missing(repository, report, progress=self.progress)
+            from .indexing import bump_generation
+
+            bump_generation(repository)
+            return
+        root = checkout(job.source, repository.name) if is_git_url(job.source) else local_root(job.source)
+        tree = SourceTree(root)
+        paths = job.paths if job.kind == JobKind.CHANGED_FILES else None
+        index_tree(repository, tree, report, paths=paths, progress=self.progress)
+        _record_run(repository, root, job, report)
+
+    def progress(self, stage: str, done: int, total: int, path: str) -> None:
+        if stage == "files":
+            self._counts.update(files_done=done, files_total=total)
+            self._counts["current_path"] = path[-500:]
+        else:
+            self._counts.update(chunks_done=done, chunks_total=total)
+        now = time.monotonic()
+        if now - self._last_write >= _PROGRESS_EVERY_S or done == total:
+            self._last_write = now
+            IndexJob.objects.filter(pk=self.job_id, status=JobStatus.RUNNING).update(heartbeat_at=timezone.now(), **self._counts)
+        if self.relay is not None:
+            self.relay(stage, done, total, path)
+
+    def terminate(self, job: IndexJob, status: str, report: IndexReport, started: float, *, message: str = "") -> None:
+        """The only writer of a finished status: ``complete`` or ``failed``, with the report."""
+        report.duration_ms = round((time.monotonic() - started) * 1000)
+        if status == JobStatus.COMPLETE and not message:
+            message = (f"{report.files_new} new, {report.files_changed} changed, {report.files_deleted} deleted; "
+                       f"{report.chunks_written} chunks, {report.vectors_written} vectors written")
+        IndexJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
+            status=status, finished_at=timezone.now(), heartbeat_at=timezone.now(), message=message[:2000],
+            report=report.as_json(), errors=[{"path": p, "message": m} for p, m in report.errors[:500]],
+            timings=report.timings_ms, **{**self._counts, "current_path": ""},
+        )
+
+
+def _record_run(repository: Repository, root, job: IndexJob, report: IndexReport) -> None:
+    repository.root_path = str(root)
+    repository.file_count = repository.files.count()
+    repository.chunk_count = repository.chunks.count()
+    if job.kind == JobKind.FULL:
+        repository.skipped_counts = report.files_skipped
+    repository.last_indexed_at = timezone.now()
+    repository.save(update_fields=["root_path", "file_count", "chunk_count", "skipped_counts", "last_indexed_at"])
