@@ -1,0 +1,148 @@
+"""Transport hygiene on ``/mcp``, ``GET /sse`` and ``POST /messages/``, against the real server
+(MCP 2025-11-25 "Transports": Origin and Host validation, ``MCP-Protocol-Version``, one message
+per POST; plus the body cap and the bearer check). Every probe carries a valid token, so the
+status code is the rule under test, not a missing credential.
+
+The probes are raw HTTP on purpose: they send what a well-behaved SDK client never would. The
+``/messages/`` probes target a real SSE session held open by the SDK's ``sse_client``.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import asynccontextmanager
+
+import anyio
+import httpx2
+import pytest
+from mcp.client.sse import sse_client
+
+from tests.e2e.test_transport_parity import client_credentials_token, create_service_client
+
+pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
+
+INIT = {
+    "jsonrpc": "2.0", "id": 1, "method": "initialize",
+    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "probe", "version": "0"}},
+}
+PING = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
+JSON_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def token(live_server_e2e):
+    client_id, secret = create_service_client(live_server_e2e, "hygiene-probe", "code:read")
+    return anyio.run(client_credentials_token, live_server_e2e, client_id, secret)
+
+
+@asynccontextmanager
+async def sse_session(server, token):
+    """A live SSE session opened by the SDK client; yields its ``/messages/`` URL."""
+    created: list[str] = []
+    async with sse_client(f"{server.base_url}/sse", headers={"Authorization": f"Bearer {token}"},
+                          on_session_created=created.append):
+        with anyio.fail_after(10):
+            while not created:
+                await anyio.sleep(0.05)
+        yield f"{server.base_url}/messages/?session_id={created[0]}"
+
+
+async def _post(url: str, token: str | None, body: bytes | None = None, **headers) -> httpx2.Response:
+    auth = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx2.AsyncClient(timeout=30) as http:
+        return await http.post(url, content=body if body is not None else json.dumps(INIT).encode(),
+                               headers={**JSON_HEADERS, **auth, **headers})
+
+
+async def _get_sse(server, token: str | None, **headers) -> httpx2.Response:
+    """``GET /sse``: a refusal is read whole; an accepted stream is closed as soon as it opens."""
+    auth = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx2.AsyncClient(timeout=30) as http:
+        async with http.stream("GET", f"{server.base_url}/sse", headers={"Accept": "text/event-stream", **auth, **headers}) as response:
+            if response.status_code != 200:
+                await response.aread()
+            return response
+
+
+async def _probe(server, token, endpoint: str, **kwargs) -> httpx2.Response:
+    if endpoint == "/mcp":
+        return await _post(server.mcp_url, token, **kwargs)
+    if endpoint == "/sse":
+        kwargs.pop("body", None)
+        return await _get_sse(server, token, **kwargs)
+    async with sse_session(server, token) as messages_url:
+        return await _post(messages_url, token, **kwargs)
+
+
+ENDPOINTS = ["/mcp", "/sse", "/messages/"]
+POST_ENDPOINTS = ["/mcp", "/messages/"]
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+async def test_a_well_formed_request_is_accepted(live_server_e2e, token, endpoint):
+    """Control case for the refusals below."""
+    response = await _probe(live_server_e2e, token, endpoint, body=json.dumps(PING if endpoint == "/messages/" else INIT).encode())
+    assert response.status_code == {"/mcp": 200, "/sse": 200, "/messages/": 202}[endpoint]
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+async def test_no_token_gets_401_with_the_resource_metadata_challenge(live_server_e2e, endpoint):
+    if endpoint == "/messages/":
+        response = await _post(f"{live_server_e2e.base_url}/messages/?session_id=0123456789abcdef0123456789abcdef", None)
+    else:
+        response = await _probe(live_server_e2e, None, endpoint)
+    assert response.status_code == 401
+    challenge = response.headers["www-authenticate"]
+    assert challenge.startswith("Bearer ") and "resource_metadata=" in challenge and "error=" not in challenge
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+async def test_foreign_origin_gets_403(live_server_e2e, token, endpoint):
+    response = await _probe(live_server_e2e, token, endpoint, Origin="https://evil.example")
+    assert response.status_code == 403
+    assert "Origin" in response.text
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+async def test_foreign_host_gets_421(live_server_e2e, token, endpoint):
+    response = await _probe(live_server_e2e, token, endpoint, Host="evil.example")
+    assert response.status_code == 421
+    assert "Host" in response.text
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+async def test_unsupported_protocol_version_gets_400(live_server_e2e, token, endpoint):
+    response = await _probe(live_server_e2e, token, endpoint, **{"MCP-Protocol-Version": "1999-01-01"})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == -32022
+    assert "2025-11-25" in error["data"]["supported"] and error["data"]["requested"] == "1999-01-01"
+
+
+@pytest.mark.parametrize("endpoint", POST_ENDPOINTS)
+async def test_oversized_body_gets_413(live_server_e2e, token, endpoint):
+    big = {"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+           "params": {"name": "search_code", "arguments": {"query": "x" * 2_000_000}}}
+    response = await _probe(live_server_e2e, token, endpoint, body=json.dumps(big).encode())
+    assert response.status_code == 413
+    assert response.json()["error"] == "request_too_large"
+
+
+@pytest.mark.parametrize("endpoint", POST_ENDPOINTS)
+async def test_a_json_rpc_batch_gets_400(live_server_e2e, token, endpoint):
+    response = await _probe(live_server_e2e, token, endpoint, body=json.dumps([PING, {**PING, "id": 4}]).encode())
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == -32600
+
+
+async def test_an_sse_session_answers_only_the_principal_that_opened_it(live_server_e2e, token):
+    client_id, secret = create_service_client(live_server_e2e, "hygiene-intruder", "code:read")
+    intruder = await client_credentials_token(live_server_e2e, client_id, secret)
+    async with sse_session(live_server_e2e, token) as messages_url:
+        assert (await _post(messages_url, intruder, json.dumps(PING).encode())).status_code == 404
+        assert (await _post(messages_url, token, json.dumps(PING).encode())).status_code == 202

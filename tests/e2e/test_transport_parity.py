@@ -1,0 +1,224 @@
+"""One registry, one permission check, one audit path on all three transports.
+
+The same identity — a service client — connects over Streamable HTTP (``/mcp``, client
+credentials token), legacy HTTP+SSE (``/sse`` + ``/messages/``, the same token) and stdio
+(``manage.py mcp_stdio --client NAME`` as a real subprocess), each through the official SDK
+client, and must see the same ``tools/list``, get the same ``search_code`` result and be refused
+the same way for a tool beyond its permissions.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import asynccontextmanager
+
+import httpx2
+import pytest
+from mcp.client import Client
+from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
+from mcp.client.sse import sse_client
+from mcp.client.stdio import StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+
+from tests.e2e.test_mcp_client_flow import MemoryStorage
+from tests.support.live_server import ROOT
+
+pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
+
+TRANSPORTS = ("streamable_http", "sse", "stdio")
+QUERY = {"query": "compute the date of Easter Sunday for a given year", "max_results": 5}
+#: The permission middleware's refusal (mcp_gateway.server.refused_result), the same on SSE and stdio.
+REFUSAL_TEXT = "insufficient_scope: calling search_code needs the 'code:read' scope."
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+def create_service_client(server, name: str, scopes: str) -> tuple[str, str]:
+    """``manage.py create_service_client``; returns (client_id, client_secret)."""
+    out = server.manage("create_service_client", name, "--scopes", scopes).stdout
+    values = dict(line.split(":", 1) for line in out.splitlines() if line.startswith(("client_id", "client_secret")))
+    return values["client_id"].strip(), values["client_secret"].strip()
+
+
+async def client_credentials_token(server, client_id: str, secret: str) -> str:
+    """A bearer token for the service client, obtained by the SDK's client-credentials provider."""
+    storage = MemoryStorage()
+    provider = ClientCredentialsOAuthProvider(server_url=server.mcp_url, storage=storage, client_id=client_id,
+                                              client_secret=secret, issuer=server.base_url)
+    async with httpx2.AsyncClient(auth=provider, timeout=60) as http:
+        async with Client(streamable_http_client(server.mcp_url, http_client=http), mode="legacy") as client:
+            await client.list_tools()
+    return storage.tokens.access_token
+
+
+class Identity:
+    """One service client, reachable over every transport."""
+
+    def __init__(self, server, name: str, token: str):
+        self.server, self.name, self.token = server, name, token
+        self.http_responses: list[httpx2.Response] = []
+
+    @asynccontextmanager
+    async def client(self, transport: str):
+        """A connected SDK ``Client`` for this identity over ``transport``."""
+        headers = {"Authorization": f"Bearer {self.token}"}
+        if transport == "streamable_http":
+            async def remember(response):
+                self.http_responses.append(response)
+
+            async with httpx2.AsyncClient(headers=headers, timeout=60, event_hooks={"response": [remember]}) as http:
+                async with Client(streamable_http_client(self.server.mcp_url, http_client=http), mode="legacy") as client:
+                    yield client
+            return
+        if transport == "sse":
+            server = sse_client(f"{self.server.base_url}/sse", headers=headers)
+        else:
+            server = StdioServerParameters(command=sys.executable, args=["manage.py", "mcp_stdio", "--client", self.name],
+                                           cwd=str(ROOT), env=self.server.env)
+        async with Client(server, mode="legacy") as client:
+            yield client
+
+
+@pytest.fixture(scope="module")
+def reader(live_server_e2e):
+    """A service client allowed ``code:read``."""
+    import anyio
+
+    client_id, secret = create_service_client(live_server_e2e, "parity-reader", "code:read")
+    token = anyio.run(client_credentials_token, live_server_e2e, client_id, secret)
+    return Identity(live_server_e2e, "parity-reader", token)
+
+
+_NARROW = """
+from oauth_app.models import Application
+print(Application.objects.filter(client_id="{client_id}").update(allowed_scopes="code:write"))
+"""
+
+
+@pytest.fixture(scope="module")
+def narrowed(live_server_e2e):
+    """A service client whose scopes lack ``code:read``.
+
+    The SDK's client-credentials provider asks for the scope of the server's 401 challenge
+    (``code:read``), which the authorization server refuses to a client not allowed it; so the
+    token is obtained while the client may read, then an operator narrows the client to
+    ``code:write``. Effective permissions are re-evaluated on every call (DESIGN §5), so this
+    token, the SSE session and the stdio process all lack ``code:read`` from then on.
+    """
+    import anyio
+
+    client_id, secret = create_service_client(live_server_e2e, "parity-narrowed", "code:read")
+    token = anyio.run(client_credentials_token, live_server_e2e, client_id, secret)
+    out = live_server_e2e.manage("shell", "-c", _NARROW.format(client_id=client_id)).stdout
+    assert out.strip().splitlines()[-1] == "1"
+    identity = Identity(live_server_e2e, "parity-narrowed", token)
+    identity.client_id = client_id
+    return identity
+
+
+def _tool_view(tool) -> dict:
+    return tool.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+async def test_tools_list_is_identical_on_every_transport(reader):
+    listings = {}
+    for transport in TRANSPORTS:
+        async with reader.client(transport) as client:
+            listings[transport] = [_tool_view(t) for t in (await client.list_tools()).tools]
+    names = [t["name"] for t in listings["streamable_http"]]
+    assert {"search_code", "index_status", "health_check"} <= set(names)
+    assert all(t.get("description") and t.get("inputSchema") and t.get("outputSchema") for t in listings["stdio"])
+    assert listings["sse"] == listings["streamable_http"]
+    assert listings["stdio"] == listings["streamable_http"]
+
+
+async def test_search_code_gives_the_same_result_on_every_transport(reader):
+    results = {}
+    for transport in TRANSPORTS:
+        async with reader.client(transport) as client:
+            result = await client.call_tool("search_code", QUERY)
+        assert not result.is_error, (transport, result.content)
+        results[transport] = (result.structured_content, [block.text for block in result.content])
+    assert results["streamable_http"][0]["hits"][0]["path"] == "easter.py"
+    assert results["sse"] == results["streamable_http"]
+    assert results["stdio"] == results["streamable_http"]
+
+
+_AUDIT = """
+import json
+from mcp_gateway.models import ToolCall
+rows = ToolCall.objects.filter(client_id="{client_id}", tool="search_code").order_by("id")
+print(json.dumps([[r.transport, r.outcome, r.error_class] for r in rows]))
+"""
+
+
+async def test_a_tool_beyond_the_permissions_is_refused_on_every_transport(narrowed):
+    refusals = {}
+    listings = {}
+    for transport in TRANSPORTS:
+        async with narrowed.client(transport) as client:
+            listings[transport] = [t.name for t in (await client.list_tools()).tools]
+            try:
+                refusals[transport] = await client.call_tool("search_code", QUERY)
+            except MCPError as exc:
+                refusals[transport] = exc
+    # tools/list hides what the caller may not call, identically everywhere.
+    assert listings["streamable_http"] == listings["sse"] == listings["stdio"]
+    assert "search_code" not in listings["stdio"]
+    # Streamable HTTP: the documented step-up refusal, HTTP 403 insufficient_scope naming the scope.
+    assert isinstance(refusals["streamable_http"], MCPError)
+    forbidden = [r for r in narrowed.http_responses if r.status_code == 403]
+    assert len(forbidden) == 1
+    challenge = forbidden[0].headers["www-authenticate"]
+    assert 'error="insufficient_scope"' in challenge and 'scope="code:read"' in challenge
+    assert "resource_metadata=" in challenge
+    # SSE and stdio: the permission middleware's isError result, word for word the same.
+    for transport in ("sse", "stdio"):
+        result = refusals[transport]
+        assert result.is_error and result.structured_content is None, transport
+        assert [block.text for block in result.content] == [REFUSAL_TEXT], transport
+    # One audit path: every refusal wrote one row naming its transport.
+    out = narrowed.server.manage("shell", "-c", _AUDIT.format(client_id=narrowed.client_id)).stdout
+    rows = json.loads(out.strip().splitlines()[-1])
+    assert sorted(rows) == sorted([[t, "refused", "insufficient_scope"] for t in TRANSPORTS])
+
+
+async def test_stdio_writes_nothing_but_json_rpc_to_stdout(reader, tmp_path):
+    """stdout is teed to a file while the SDK client searches (which logs an audit line)."""
+    copy = tmp_path / "stdout.jsonl"
+    command = f'"{sys.executable}" manage.py mcp_stdio --client {reader.name} | tee "{copy}"'
+    params = StdioServerParameters(command="/bin/sh", args=["-c", command], cwd=str(ROOT), env=reader.server.env)
+    async with Client(params, mode="legacy") as client:
+        result = await client.call_tool("search_code", QUERY)
+    assert not result.is_error
+    lines = copy.read_text().splitlines()
+    assert len(lines) >= 3  # initialize, tools/call (and any list) responses
+    for line in lines:
+        assert json.loads(line)["jsonrpc"] == "2.0", line
+
+
+_DISABLE = """
+from django.utils import timezone
+from oauth_app.models import Application
+Application.objects.filter(name="{name}").update(disabled_at=timezone.now())
+"""
+
+
+@pytest.mark.parametrize("case", ["unknown", "disabled"])
+def test_stdio_refuses_an_unknown_or_disabled_client_with_one_line(live_server_e2e, case):
+    name = "parity-no-such-client"
+    if case == "disabled":
+        name = "parity-disabled"
+        create_service_client(live_server_e2e, name, "code:read")
+        live_server_e2e.manage("shell", "-c", _DISABLE.format(name=name))
+    completed = live_server_e2e.manage("mcp_stdio", "--client", name, check=False)
+    assert completed.returncode != 0
+    assert completed.stdout == ""
+    lines = [line for line in completed.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, completed.stderr
+    assert name in lines[0] and (("disabled" in lines[0]) if case == "disabled" else ("No service client" in lines[0]))
