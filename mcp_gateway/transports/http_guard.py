@@ -42,6 +42,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope
 
+from mcprag_site.observability import bind, new_request_id
+from oauth_app.ratelimit import retry_after
+
 from .. import app_settings
 from ..audit import record_tool_call
 from ..auth.bearer import InvalidToken, bearer_token_from_headers, verify_access_token
@@ -136,10 +139,13 @@ class HttpGuard:
 
     async def admit(self, scope: Scope, receive: Receive, send) -> Admitted | None:
         """Run every check; answer a refusal and return None, or return the admitted request."""
+        bind(request_id=new_request_id(_header(scope, b"x-request-id")), user_id="-", client_id="-")
         try:
             await self._check_host_and_origin(scope)
             self._check_no_query_token(scope)
             caller = await self._authenticate(scope)
+            bind(user_id=caller.user_id if caller.user_id is not None else "-", client_id=caller.client_id)
+            await self._check_rate(caller)
             self._check_protocol_version(scope)
             body = await self._read_body(scope, receive) if scope["method"] == "POST" else b""
             self._check_single_message(body)
@@ -169,6 +175,14 @@ class HttpGuard:
             return await sync_to_async(_verify, thread_sensitive=False)(token)
         except InvalidToken as exc:
             raise _challenge(401, error="invalid_token", description=str(exc)) from None
+
+    async def _check_rate(self, caller: Caller) -> None:
+        """Per-client request budget (``MCPRAG_RATE_LIMITS["mcp_client"]``): 429 with Retry-After."""
+        wait = await sync_to_async(retry_after, thread_sensitive=False)("mcp_client", caller.client_id)
+        if wait:
+            raise _Refused(Response(json.dumps({"error": "too_many_requests",
+                                                "error_description": "Too many requests from this client; slow down."}),
+                                    status_code=429, media_type="application/json", headers={"Retry-After": str(wait)}))
 
     def _check_protocol_version(self, scope: Scope) -> None:
         wanted = MCP_PROTOCOL_VERSION_HEADER.lower().encode("latin-1")
@@ -215,6 +229,13 @@ class HttpGuard:
         # MCP authorization "Scope Challenge Handling"; RFC 6750 §3.1 insufficient_scope.
         raise _challenge(403, error="insufficient_scope", description=f"Calling {tool_name} needs the {needed} scope.",
                          scope=wanted)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
 
 
 def _too_large() -> _Refused:
