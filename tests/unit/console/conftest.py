@@ -1,0 +1,60 @@
+"""Console fixtures: an operator, a person with an authorized agent, tool-call rows."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from mcp_gateway.models import ToolCall
+from oauth_app.services import create_or_update_account
+from tests.unit.oauth_app.conftest import REDIRECT_URI, obtain_code, person, public_client, register  # noqa: F401
+
+OPERATOR_PASSWORD = "op-Pass-4f1c9e-word"
+
+
+@pytest.fixture
+def operator(db):
+    user, _ = create_or_update_account("olga", email="olga@example.com", password=OPERATOR_PASSWORD, tier="public")
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    return user
+
+
+@pytest.fixture
+def operator_client(operator):
+    """The operator's own browser (the ``client`` fixture is the person's, used by ``tokens``)."""
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(operator)
+    return browser
+
+
+@pytest.fixture
+def tokens(client, public_client, obtain_code):
+    """A token pair for ``person`` (grace, developer) and ``public_client``, issued through the real flow."""
+
+    def issue(scope: str = "code:read"):
+        code, verifier, _ = obtain_code(public_client["client_id"], scope=scope)
+        response = client.post("/token/", {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
+                                           "client_id": public_client["client_id"], "code_verifier": verifier})
+        assert response.status_code == 200, response.content
+        return response.json()
+
+    return issue
+
+
+def make_call(*, tool="search_code", outcome="ok", ms=10.0, at=None, user=None, client_id="agent-1", **extra):
+    """Insert one ToolCall row (``at`` is auto_now_add, so it is set after creation)."""
+    call = ToolCall.objects.create(tool=tool, outcome=outcome, duration_ms=ms, user=user, client_id=client_id,
+                                   username=user.get_username() if user else "svc", **extra)
+    if at is not None:
+        ToolCall.objects.filter(pk=call.pk).update(at=at)
+        call.refresh_from_db()
+    return call
+
+
+def days_ago(n: int):
+    return timezone.now() - timedelta(days=n, minutes=1)
