@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from console.urls import account_urlpatterns as agent_account_urlpatterns
 from oauth_app.urls import account_urlpatterns
 from mcp_gateway.views import home
 
@@ -11,6 +12,8 @@ urlpatterns = [
     path("", include("oauth_app.urls")),
     path("", include("mcp_gateway.urls")),
     path("", include((account_urlpatterns, "accounts"))),
+    path("console/", include("console.urls")),
+    path("account/", include((agent_account_urlpatterns, "account"))),
     path("admin/", admin.site.urls),
 ]
 

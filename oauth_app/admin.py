@@ -10,9 +10,10 @@ from __future__ import annotations
 from django.contrib import admin
 from oauth2_provider.admin import ApplicationAdmin as DOTApplicationAdmin
 
-from .models import Application, AuthEvent, Consent, Profile, SigningKey
+from .models import Application, AuthEvent, Consent, Profile, SigningKey, TierRule, TokenFamilyContext
 
-__all__ = ["ApplicationAdmin", "ProfileAdmin", "SigningKeyAdmin", "ConsentAdmin", "AuthEventAdmin"]
+__all__ = ["ApplicationAdmin", "ProfileAdmin", "SigningKeyAdmin", "ConsentAdmin", "AuthEventAdmin", "TierRuleAdmin",
+           "TokenFamilyContextAdmin"]
 
 
 class _ReadOnlyAdmin(admin.ModelAdmin):
@@ -75,3 +76,17 @@ class AuthEventAdmin(_ReadOnlyAdmin):
     search_fields = ("client_id", "user__username")
     date_hierarchy = "at"
     show_full_result_count = False
+
+
+@admin.register(TierRule)
+class TierRuleAdmin(admin.ModelAdmin):
+    """Rules for a new person's tier (an email domain or one address); they apply at account creation."""
+
+    list_display = ("pattern", "tier", "created_at")
+    list_filter = ("tier",)
+    search_fields = ("pattern",)
+
+
+@admin.register(TokenFamilyContext)
+class TokenFamilyContextAdmin(_ReadOnlyAdmin):
+    list_display = ("token_family", "amr", "created_at")

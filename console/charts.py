@@ -1,0 +1,167 @@
+"""Server-rendered SVG charts: this module computes the geometry, ``console/_chart.html`` draws it.
+
+No JavaScript library and nothing from a CDN: every bar is an SVG ``<rect>`` carrying its data
+(``data-series``, ``data-label``, ``data-value``) and a ``<title>`` tooltip, so the chart reads
+without scripts and tests can find the data points.
+
+    chart = stacked_bars("calls-per-day", "Calls per day", ["05-01", "05-02"],
+                         {"search_code": [3, 5], "index_status": [1, 0]})
+    chart.bars[0].series, chart.bars[0].value        # ('search_code', 3)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+__all__ = ["Bar", "Label", "Line", "Chart", "stacked_bars", "grouped_hbars", "nice_ceiling", "PALETTE"]
+
+#: Colour-blind-safe palette (Okabe–Ito), cycled over series.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+
+WIDTH, HEIGHT = 720, 260
+LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 36
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    color: str
+    series: str
+    label: str
+    value: float
+    display: str
+
+
+@dataclass(frozen=True)
+class Label:
+    x: float
+    y: float
+    text: str
+    anchor: str = "middle"
+
+
+@dataclass(frozen=True)
+class Line:
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+
+@dataclass
+class Chart:
+    id: str
+    title: str
+    width: int = WIDTH
+    height: int = HEIGHT
+    bars: list[Bar] = field(default_factory=list)
+    labels: list[Label] = field(default_factory=list)
+    gridlines: list[Line] = field(default_factory=list)
+    legend: list[tuple[str, str]] = field(default_factory=list)
+    unit: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return not any(bar.value for bar in self.bars)
+
+
+def nice_ceiling(value: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 × 10ⁿ at or above ``value`` (at least 1): a readable axis top."""
+    if value <= 1:
+        return 1
+    power = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 2.5, 5, 10):
+        if value <= step * power:
+            return step * power
+    return 10 * power
+
+
+def _fmt(value: float, unit: str) -> str:
+    text = f"{value:,.0f}" if value >= 100 or float(value).is_integer() else f"{value:,.1f}"
+    return f"{text}{unit}"
+
+
+def _value_axis(chart: Chart, top_value: float, ticks: int = 4) -> None:
+    plot_h = chart.height - TOP - BOTTOM
+    for n in range(ticks + 1):
+        value = top_value * n / ticks
+        y = chart.height - BOTTOM - plot_h * n / ticks
+        chart.gridlines.append(Line(LEFT, y, chart.width - RIGHT, y))
+        chart.labels.append(Label(LEFT - 6, y + 4, _fmt(value, chart.unit), "end"))
+
+
+def stacked_bars(chart_id: str, title: str, categories: list[str], series: dict[str, list[float]],
+                 *, unit: str = "", colors: dict[str, str] | None = None) -> Chart:
+    """Vertical bars, one per category (a day), stacked by series (a tool)."""
+    chart = Chart(chart_id, title, unit=unit)
+    colors = colors or {name: PALETTE[n % len(PALETTE)] for n, name in enumerate(series)}
+    chart.legend = [(name, colors[name]) for name in series]
+    totals = [sum(values[i] for values in series.values()) for i in range(len(categories))]
+    top = nice_ceiling(max(totals, default=0))
+    _value_axis(chart, top)
+    plot_w, plot_h = chart.width - LEFT - RIGHT, chart.height - TOP - BOTTOM
+    slot = plot_w / max(len(categories), 1)
+    every = max(1, math.ceil(len(categories) / 12))
+    for i, category in enumerate(categories):
+        base = chart.height - BOTTOM
+        for name, values in series.items():
+            height = plot_h * values[i] / top
+            if values[i]:
+                chart.bars.append(Bar(LEFT + i * slot + slot * 0.15, base - height, slot * 0.7, height, colors[name],
+                                      name, category, values[i], _fmt(values[i], unit)))
+            base -= height
+        if i % every == 0:
+            chart.labels.append(Label(LEFT + (i + 0.5) * slot, chart.height - BOTTOM + 16, category))
+    return chart
+
+
+def grouped_hbars(chart_id: str, title: str, categories: list[str], series: dict[str, list[float | None]],
+                  *, unit: str = "") -> Chart:
+    """Horizontal bars, one group per category (a tool), one bar per series (p50, p95)."""
+    row = 40
+    chart = Chart(chart_id, title, height=TOP + BOTTOM + row * max(len(categories), 1), unit=unit)
+    colors = {name: PALETTE[n % len(PALETTE)] for n, name in enumerate(series)}
+    chart.legend = [(name, colors[name]) for name in series]
+    left = 150
+    top = nice_ceiling(max((v or 0 for values in series.values() for v in values), default=0))
+    plot_w = chart.width - left - RIGHT
+    for n in range(5):
+        x = left + plot_w * n / 4
+        chart.gridlines.append(Line(x, TOP, x, chart.height - BOTTOM))
+        chart.labels.append(Label(x, chart.height - BOTTOM + 16, _fmt(top * n / 4, unit)))
+    bar_h = (row * 0.7) / max(len(series), 1)
+    for i, category in enumerate(categories):
+        y0 = TOP + i * row + row * 0.15
+        chart.labels.append(Label(left - 8, y0 + row * 0.35 + 4, category, "end"))
+        for j, (name, values) in enumerate(series.items()):
+            value = values[i]
+            if value is None:
+                continue
+            chart.bars.append(Bar(left, y0 + j * bar_h, max(plot_w * value / top, 1), bar_h * 0.9, colors[name],
+                                  name, category, value, _fmt(value, unit)))
+    return chart
+
+
+def overview_charts(report) -> dict[str, Chart]:
+    """The overview page's three charts from a :class:`console.metrics.Overview`."""
+    days = [f"{day:%m-%d}" for day in report.days]
+    calls = stacked_bars("calls-per-day", "Calls per day, by tool", days,
+                         {tool: [report.calls_by_day[day].get(tool, 0) for day in report.days] for tool in report.tools})
+    tools = [t for t in report.tools if report.latency[t].p50_ms is not None]
+    latency = grouped_hbars("latency-per-tool", "Latency per tool", tools,
+                            {"p50": [report.latency[t].p50_ms for t in tools],
+                             "p95": [report.latency[t].p95_ms for t in tools]}, unit=" ms")
+
+    def share(part: int, total: int) -> float:
+        return round(100 * part / total, 1) if total else 0
+
+    outcomes = [report.outcomes_by_day[day] for day in report.days]
+    errors = stacked_bars("error-rate-per-day", "Failed and refused calls, % of calls per day", days,
+                          {"tool error": [share(o.errors, o.total) for o in outcomes],
+                           "refused": [share(o.refused, o.total) for o in outcomes]},
+                          unit="%", colors={"tool error": "#D55E00", "refused": "#E69F00"})
+    return {"calls": calls, "latency": latency, "errors": errors}

@@ -1,0 +1,61 @@
+"""Display helpers for console and account templates (no queries, no state)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django import template
+
+from ..connections import safe_logo_uri
+
+register = template.Library()
+
+
+@register.filter
+def agent_source(application) -> str:
+    """How a client came to exist: "Dynamic registration", "Metadata document", "Service client"…"""
+    if getattr(application, "is_service_client", False):
+        return "Service client"
+    return {"dcr": "Dynamic registration", "cimd": "Metadata document", "manual": "Manual"}.get(
+        getattr(application, "registration_source", ""), getattr(application, "registration_source", "") or "—")
+
+
+@register.filter
+def redirect_hosts(application) -> list[str]:
+    """Distinct hosts of the client's redirect URIs, e.g. ``["127.0.0.1:33418", "claude.ai"]``."""
+    hosts = []
+    for uri in (getattr(application, "redirect_uris", "") or "").split():
+        parts = urlsplit(uri)
+        host = parts.netloc or f"{parts.scheme}:"
+        if host not in hosts:
+            hosts.append(host)
+    return hosts
+
+
+@register.filter
+def logo(application) -> str:
+    return safe_logo_uri(application)
+
+
+@register.filter
+def host_of(url: str) -> str:
+    return urlsplit(url or "").netloc
+
+
+@register.filter
+def ms(value) -> str:
+    """``12.345`` → ``"12.3 ms"``; ``1234`` → ``"1.23 s"``; None → ``"—"``."""
+    if value is None:
+        return "—"
+    value = float(value)
+    return f"{value / 1000:.2f} s" if value >= 1000 else f"{value:.1f} ms"
+
+
+@register.filter
+def percent(value) -> str:
+    return f"{100 * float(value or 0):.1f}%"
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key) if hasattr(mapping, "get") else None

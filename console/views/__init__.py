@@ -1,0 +1,6 @@
+"""Console and account pages: one module per model section (STYLE: per-model console pages).
+
+Views stay thin: they validate a form, call one function of :mod:`console.services` (or
+``oauth_app.services``), and render. Every console view starts with
+:class:`console.permissions.OperatorRequiredMixin`.
+"""

@@ -1,0 +1,111 @@
+"""Overview numbers (calls per day by tool, nearest-rank p50/p95, error rates) and their SVG charts."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from http import HTTPStatus
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from console import metrics
+from console.charts import nice_ceiling, overview_charts, stacked_bars
+
+from .conftest import days_ago, make_call
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def calls(person):
+    for ms in (10, 20, 30, 40, 50, 60, 70, 80, 90, 100):
+        make_call(tool="search_code", ms=ms, at=days_ago(1), user=person)
+    make_call(tool="search_code", outcome="error", ms=500, at=days_ago(1), user=person)
+    make_call(tool="search_code", outcome="refused", ms=0.1, at=days_ago(2), client_id="agent-2")
+    make_call(tool="index_status", ms=5, at=days_ago(2), client_id="agent-2")
+    make_call(tool="index_status", ms=5, at=days_ago(40))  # outside the default range
+
+
+def test_overview_counts_calls_per_day_by_tool(calls):
+    today = timezone.localdate()
+    report = metrics.overview(today - timedelta(days=13), today)
+    assert len(report.days) == 14
+    assert report.calls_by_day[today - timedelta(days=1)] == {"search_code": 11}
+    assert report.calls_by_day[today - timedelta(days=2)] == {"search_code": 1, "index_status": 1}
+    assert report.tools == ["search_code", "index_status"]  # busiest first
+    assert (report.total_calls, report.total_errors, report.total_refused) == (13, 1, 1)
+    assert (report.active_agents, report.active_people) == (2, 1)
+
+
+def test_latency_is_nearest_rank_over_calls_that_ran(calls):
+    today = timezone.localdate()
+    latency = metrics.overview(today - timedelta(days=13), today).latency["search_code"]
+    # 11 calls ran (10..100 and one 500 ms error); the refused one is excluded.
+    assert (latency.calls, latency.errors, latency.refused) == (12, 1, 1)
+    assert latency.p50_ms == 60  # rank ⌈0.5·11⌉ = 6
+    assert latency.p95_ms == 500  # rank ⌈0.95·11⌉ = 11
+    assert latency.error_rate == pytest.approx(1 / 12)
+
+
+def test_percentile_of_nothing_is_none(db):
+    from mcp_gateway.models import ToolCall
+
+    assert metrics.percentile(ToolCall.objects.all(), 0.5, 0) is None
+
+
+@pytest.mark.parametrize(("value", "ceiling"), [(0, 1), (1, 1), (3, 5), (7, 10), (11, 20), (240, 250), (1001, 2000)])
+def test_axis_tops_are_round_numbers(value, ceiling):
+    assert nice_ceiling(value) == ceiling
+
+
+def test_stacked_bars_stack_series_and_keep_their_data():
+    chart = stacked_bars("c", "Calls", ["05-01", "05-02"], {"a": [3, 0], "b": [1, 4]})
+    assert [(b.series, b.label, b.value) for b in chart.bars] == [("a", "05-01", 3), ("b", "05-01", 1), ("b", "05-02", 4)]
+    a, b = chart.bars[0], chart.bars[1]
+    assert b.y + b.height == pytest.approx(a.y)  # b sits on top of a
+    assert not chart.empty
+
+
+def test_overview_page_renders_svg_charts_with_data_points(operator_client, calls):
+    response = operator_client.get(reverse("console:overview"))
+    assert response.status_code == HTTPStatus.OK
+    html = response.content.decode()
+    assert '<svg class="chart" id="chart-calls-per-day"' in html
+    points = re.findall(r'<rect class="bar"[^>]*data-series="search_code" data-label="[0-9-]+" data-value="(\d+)"', html)
+    assert "11" in points
+    assert 'id="chart-latency-per-tool"' in html and 'id="chart-error-rate-per-day"' in html
+    assert "<script src=\"/console/console.js\"" in html and "<script>" not in html  # no inline script (CSP)
+
+
+def test_overview_date_range_form(operator_client, calls):
+    today = timezone.localdate()
+    start = (today - timedelta(days=45)).isoformat()
+    response = operator_client.get(reverse("console:overview"), {"start": start, "end": today.isoformat()})
+    assert response.context["report"].total_calls == 14
+    backwards = operator_client.get(reverse("console:overview"), {"start": today.isoformat(), "end": start})
+    assert "The start date is after the end date." in backwards.content.decode()
+    assert len(backwards.context["report"].days) == 14  # falls back to the last 14 days
+
+
+def test_overview_shows_index_freshness(operator_client, tmp_path):
+    from codeindex import services
+
+    (tmp_path / "a.py").write_text("def f():\n    return 1\n")
+    services.index_repository(tmp_path, "tiny")
+    html = operator_client.get(reverse("console:overview")).content.decode()
+    assert "tiny" in html and "ago" in html
+
+
+def test_empty_overview_says_so(operator_client):
+    today = timezone.localdate()
+    charts = overview_charts(metrics.overview(today, today))
+    assert charts["calls"].empty and charts["latency"].bars == []
+    assert "No data in this range" in operator_client.get(reverse("console:overview")).content.decode()
+
+
+def test_console_script_is_served_same_origin(operator_client):
+    response = operator_client.get(reverse("console:script"))
+    assert response["Content-Type"].startswith("text/javascript")
+    assert b"chart-wrap" in response.content
