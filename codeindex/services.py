@@ -288,7 +288,7 @@ def start_index_job(source: str, name: str, *, access: RepositoryAccess, kind: s
     repository = _existing_or_none(name, access)
     if not source:
         if repository is None:
-            raise RepositoryNotFound(f"no repository named {name!r} is indexed; give a path or git URL to index it")
+            raise RepositoryNotFound(f"no repository named {name!r} is indexed")  # give a source to create it
         source = repository.source_url or repository.root_path
     source = source if is_git_url(source) else str(local_root(source))
     if kind == JobKind.CHANGED_FILES:

@@ -7,6 +7,25 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 
+class SignalModel(BaseModel):
+    rank: int | None = Field(None, description="1-based rank among this signal's own results; null when it did not rank the chunk.")
+    score: float | None = Field(None, description="Raw score of this signal (lexical: BM25-like; dense: cosine similarity).")
+    normalized: float = Field(description="Score after min-max normalisation, 0..1.")
+
+
+class FeedbackSignalModel(BaseModel):
+    boost: float = Field(description="Factor applied for feedback on this result (1.0 = none; bounded 0.8..1.25).")
+    events: int = Field(description="Feedback events counted for this result.")
+
+
+class SignalsModel(BaseModel):
+    lexical: SignalModel
+    dense: SignalModel
+    dense_weight: float = Field(description="Weight w of the dense signal: fused = (1-w)·lexical + w·dense.")
+    fused: float = Field(description="Fused score before feedback.")
+    feedback: FeedbackSignalModel
+
+
 class SearchHitModel(BaseModel):
     repository: str
     path: str = Field(description="File path relative to the repository root (POSIX separators).")
@@ -15,21 +34,85 @@ class SearchHitModel(BaseModel):
     symbol: str | None = Field(None, description="Qualified name of the function/class/method, if any.")
     kind: str = Field(description="function, method, class, module or window.")
     language: str
-    snippet: str = Field(description="The first lines of the chunk.")
+    snippet: str = Field(description="The first lines of the chunk (the first line only with detail_level=compact).")
     score: float = Field(description="Relevance; higher is better. Comparable only within one result list.")
+    signals: SignalsModel | None = Field(None, description="Why it ranked here (per-signal ranks and scores).")
 
 
 class SearchResults(BaseModel):
     query: str
-    total: int = Field(description="Number of hits returned.")
+    total: int = Field(description="Number of hits returned on this page.")
+    page: int = 1
+    next_page: int | None = Field(None, description="Pass as page to get more results; null on the last page.")
+    intent: str = Field("natural_language", description="identifier, path or natural_language.")
+    signals_used: list[str] = Field(default_factory=list, description="Signals that ranked this query.")
+    dense_note: str = Field("", description="Why the dense signal was not used, if it was not.")
     hits: list[SearchHitModel]
+
+
+class ExplainedHit(BaseModel):
+    position: int
+    repository: str
+    path: str
+    start_line: int
+    end_line: int
+    symbol: str | None
+    score: float
+    signals: SignalsModel
+
+
+class RankingExplanation(BaseModel):
+    query: str
+    intent: str
+    signals_used: list[str]
+    dense_note: str
+    dense_weight: float
+    formula: str
+    results: list[ExplainedHit]
+
+
+class QueryPreviewModel(BaseModel):
+    query: str
+    text: str = Field(description="The query text after inline filters and quoted terms were taken out.")
+    tokens: list[str] = Field(description="Words sent to the lexical index (identifiers split, stop words dropped).")
+    intent: str
+    symbol: str | None = Field(None, description="The name that gets the exact-name bonus, if the query is a name.")
+    rewrites: list[str]
+    filters: dict
+    signals: list[str]
+    dense_note: str
+
+
+class JobModel(BaseModel):
+    id: int
+    repository: str
+    kind: str
+    status: str = Field(description="queued, running, complete or failed.")
+    files_done: int
+    files_total: int
+    chunks_done: int = Field(description="Chunks embedded so far in the embedding phase.")
+    chunks_total: int
+    current_path: str
+    message: str
+    error_count: int
+    errors: list[dict]
+    timings_ms: dict
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
 
 
 class RepositoryStatusModel(BaseModel):
     name: str
     file_count: int
     chunk_count: int
+    embedded_chunks: int = 0
     last_indexed_at: datetime | None
+    source_url: str = ""
+    visibility: str = "everyone"
+    skipped_counts: dict = Field(default_factory=dict)
+    active_job: JobModel | None = None
+    last_job: JobModel | None = None
 
 
 class IndexStatus(BaseModel):
@@ -40,5 +123,100 @@ class HealthStatus(BaseModel):
     status: str = Field(description='"ok" when every component answered, else "degraded".')
     database: str
     lexical_index: str
+    embeddings: str = Field("ok", description='"ok", or "unavailable: <reason>" (search then runs lexically).')
+    embedding_provider: str = ""
+    embedding_model: str = ""
     repositories: int
+    chunks: int = 0
+    embedded_chunks: int = 0
     version: str
+
+
+class ImportModel(BaseModel):
+    module: str
+    path: str | None = Field(None, description="The indexed file it resolves to; null for third-party or unresolved.")
+
+
+class SymbolModel(BaseModel):
+    symbol: str
+    kind: str
+    start_line: int
+    end_line: int
+
+
+class FileContextModel(BaseModel):
+    repository: str
+    path: str
+    language: str
+    line_count: int
+    imports: list[ImportModel]
+    symbols: list[SymbolModel]
+    depends_on: list[str]
+    depended_on_by: list[str]
+
+
+class ExampleModel(BaseModel):
+    repository: str
+    path: str
+    symbol: str
+    start_line: int
+    end_line: int
+    code: str
+
+
+class GeneratedCode(BaseModel):
+    description: str
+    language: str
+    generated: bool = Field(description="True when the client's model wrote code (MCP sampling); false when none was available.")
+    code: str | None = None
+    model: str | None = None
+    note: str
+    conventions: list[str]
+    examples: list[ExampleModel]
+    context: FileContextModel | None = None
+
+
+class FeedbackReceiptModel(BaseModel):
+    id: int
+    kind: str
+    value: float
+    repository: str
+    path: str
+    symbol: str
+    net_for_result: float = Field(description="Sum of feedback values for this result (this query's count double).")
+    boost_now: float = Field(description="The ranking factor this result gets now.")
+
+
+class CacheStats(BaseModel):
+    vectors: dict
+    query_vectors: dict
+    embedding_provider: str
+    embedding_model: str
+
+
+class CacheCleared(BaseModel):
+    cleared: CacheStats
+
+
+class RepositoryList(BaseModel):
+    action: str
+    repositories: list[RepositoryStatusModel]
+    deleted: str | None = None
+    files_removed: int = 0
+
+
+class ClearedDocuments(BaseModel):
+    repository: str
+    files_removed: int
+
+
+class EmbeddingValidation(BaseModel):
+    repository: str
+    model: str
+    chunks: int
+    current: int
+    missing: int
+    other_model: int
+    wrong_dimension: int
+    stale: int
+    ok: bool

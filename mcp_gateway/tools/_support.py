@@ -1,0 +1,75 @@
+"""Shared helpers of the tools: who is calling, their repository access, and result building."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from mcp_types import CallToolResult, TextContent
+
+from codeindex.access import RepositoryAccess
+
+from ..access import repository_access
+from ..auth.identity import Caller, caller_from_context
+from ..errors import ToolError
+from .schemas import JobModel, RepositoryStatusModel, SearchHitModel, SignalsModel
+
+__all__ = ["caller_of", "access_of", "result", "hit_model", "job_model", "repository_model", "actor_of"]
+
+
+def caller_of(ctx) -> Caller:
+    """The Caller of this request: from the HTTP scope, else the server's default (stdio, in-process)."""
+    caller = caller_from_context(ctx) if ctx is not None else None
+    if caller is None and ctx is not None:
+        for middleware in getattr(ctx.mcp_server, "middleware", None) or []:
+            caller = getattr(middleware, "default_caller", None)
+            if caller is not None:
+                break
+    if caller is None:
+        raise ToolError("this tool needs a signed-in caller")
+    return caller
+
+
+def access_of(ctx) -> RepositoryAccess:
+    return repository_access(caller_of(ctx))
+
+
+def actor_of(ctx) -> str:
+    caller = caller_of(ctx)
+    return f"{caller.username or '-'} via {caller.client_id}"
+
+
+def result(model, text: str) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=model.model_dump(mode="json"))
+
+
+def hit_model(hit, *, with_signals: bool = True) -> SearchHitModel:
+    return SearchHitModel(
+        repository=hit.repository, path=hit.path, start_line=hit.start_line, end_line=hit.end_line,
+        symbol=hit.symbol or None, kind=hit.kind, language=hit.language, snippet=hit.snippet, score=hit.score,
+        signals=SignalsModel(**hit.signals) if with_signals and hit.signals else None,
+    )
+
+
+def job_model(job) -> JobModel | None:
+    if job is None:
+        return None
+    data = dataclasses.asdict(job)
+    return JobModel(**{k: v for k, v in data.items() if k in JobModel.model_fields})
+
+
+def repository_model(r) -> RepositoryStatusModel:
+    return RepositoryStatusModel(
+        name=r.name, file_count=r.file_count, chunk_count=r.chunk_count, embedded_chunks=r.embedded_chunks,
+        last_indexed_at=r.last_indexed_at, source_url=r.source_url, visibility=r.visibility, skipped_counts=r.skipped_counts,
+        active_job=job_model(r.active_job), last_job=job_model(r.last_job),
+    )
+
+
+def job_line(job) -> str:
+    if job is None:
+        return ""
+    progress = f"{job.files_done}/{job.files_total} files"
+    if job.chunks_total:
+        progress += f", {job.chunks_done}/{job.chunks_total} chunks embedded"
+    tail = f": {job.message}" if job.message else ""
+    return f"job {job.id} ({job.kind}) {job.status}, {progress}{tail}"

@@ -1,0 +1,129 @@
+"""Indexing tools: start index jobs (Celery tasks) and follow them with MCP progress notifications."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Annotated
+
+from django.db import DatabaseError
+from mcp.server.mcpserver import Context
+from mcp_types import CallToolResult
+from pydantic import Field
+
+from codeindex import services
+from codeindex.choices import JobKind
+from oauth_app.tiers import SCOPE_INDEX_ADMIN
+
+from ..errors import run_service
+from ..registry import tool
+from ._support import access_of, actor_of, job_line, job_model, result
+from .schemas import EmbeddingValidation, JobModel
+
+__all__ = ["index_repository", "index_changed_files", "backfill_embeddings", "validate_embeddings"]
+
+Name = Annotated[str, Field(description="Repository name (letters, digits, '-' and '_').")]
+Wait = Annotated[int, Field(ge=0, le=600, description="Seconds to wait for the job to finish while reporting progress (0: return at once).")]
+_POLL_S = 0.3
+
+
+async def _start_and_follow(ctx, wait: int, start, *args, **kwargs) -> CallToolResult:
+    """Start a job, relay its progress as MCP progress notifications until it ends or ``wait`` passes.
+
+    With eager Celery (no REDIS_URL) the job runs inside the start call, so the latest job of
+    the repository is polled while the start call runs."""
+    access = access_of(ctx)
+    name = kwargs.get("name") or args[1]
+    starting = asyncio.ensure_future(run_service(start, *args, access=access, requested_by=actor_of(ctx), **kwargs))
+    deadline = time.monotonic() + wait
+    last, job = None, None
+    while True:
+        if starting.done():
+            job = job or starting.result()  # raises the start's ToolError, if any
+        latest = await _latest(name, access, job.id if job else None)
+        if latest is not None and (job is None or latest.id == job.id):
+            last = await _report(ctx, latest, last)
+            if latest.finished and starting.done():
+                job = latest
+                break
+        if starting.done() and (time.monotonic() >= deadline or wait == 0):
+            job = latest or job
+            break
+        await asyncio.sleep(_POLL_S)
+    await starting
+    return result(job_model(job), job_line(job) + ("" if job.finished else " — still going; see index_status"))
+
+
+async def _latest(name: str, access, job_id: int | None):
+    try:
+        if job_id is not None:
+            return await run_service(services.job, job_id, access=access)
+        found = await run_service(services.jobs, access=access, repository=name, limit=1)
+        return found[0] if found else None
+    except DatabaseError:  # the writer holds SQLite's lock for a moment; try again next tick
+        return None
+    except Exception as exc:  # noqa: BLE001  (a repository created by this very call may not exist yet)
+        from ..errors import ToolError
+
+        if isinstance(exc, ToolError):
+            return None
+        raise
+
+
+async def _report(ctx, job, last):
+    state = (job.status, job.files_done, job.files_total, job.chunks_done, job.chunks_total)
+    if state != last and ctx is not None:
+        total = job.files_total + job.chunks_total
+        done = job.files_done + job.chunks_done
+        await ctx.report_progress(done, total or None, f"{job.status}: {job.files_done}/{job.files_total} files"
+                                  + (f", {job.chunks_done}/{job.chunks_total} chunks embedded" if job.chunks_total else ""))
+    return state
+
+
+@tool(kind="indexing", scope=SCOPE_INDEX_ADMIN, title="Index a repository", read_only=False, idempotent=True)
+async def index_repository(
+    name: Name,
+    source: Annotated[str | None, Field(description="Directory on the server or git URL (https://, ssh://, file://). Omit to refresh an indexed repository from its own source.")] = None,
+    groups: Annotated[list[str] | None, Field(description="For a new repository: only members of these Django groups may see it (default: everyone signed in).")] = None,
+    wait: Wait = 120,
+    ctx: Context | None = None,
+) -> Annotated[CallToolResult, JobModel]:
+    """Index (or refresh) a repository from a directory or git URL as a background job.
+
+    Only files whose content changed are re-chunked and re-embedded. Reports progress while it
+    waits and returns the job (queued, running, complete or failed, with file counts, errors and
+    timings). One job per repository runs at a time."""
+    return await _start_and_follow(ctx, wait, services.start_index_job, source or "", name, groups=groups)
+
+
+@tool(kind="indexing", scope=SCOPE_INDEX_ADMIN, title="Re-index changed files", read_only=False, idempotent=True)
+async def index_changed_files(
+    name: Name,
+    paths: Annotated[list[str], Field(min_length=1, max_length=5000, description="Paths relative to the repository root that changed, were added or deleted.")],
+    wait: Wait = 60,
+    ctx: Context | None = None,
+) -> Annotated[CallToolResult, JobModel]:
+    """Re-index only the listed files of a repository (changed, new or deleted), e.g. after a commit."""
+    return await _start_and_follow(ctx, wait, services.start_index_job, "", name, kind=JobKind.CHANGED_FILES, paths=paths)
+
+
+@tool(kind="indexing", scope=SCOPE_INDEX_ADMIN, title="Backfill embeddings", read_only=False, idempotent=True)
+async def backfill_embeddings(name: Name, wait: Wait = 120, ctx: Context | None = None) -> Annotated[CallToolResult, JobModel]:
+    """Embed every chunk of a repository that has no vector for the current embedding model
+    (after the model was unavailable, or after switching models)."""
+    return await _start_and_follow(ctx, wait, _backfill, "", name)
+
+
+def _backfill(source, name, *, access, requested_by):
+    return services.backfill_embeddings(name, access=access, requested_by=requested_by)
+
+
+@tool(kind="indexing", scope=SCOPE_INDEX_ADMIN, title="Validate embeddings")
+async def validate_embeddings(name: Name, ctx: Context | None = None) -> Annotated[CallToolResult, EmbeddingValidation]:
+    """Check a repository's vectors: chunks missing a vector, vectors of another model or size,
+    and stale vectors whose chunk text changed. Run backfill_embeddings to repair."""
+    check = await run_service(services.validate_embeddings, name, access=access_of(ctx))
+    text = (f"{check.repository} ({check.model}): {check.chunks} chunks, {check.current} with current vectors, "
+            f"{check.missing} missing, {check.other_model} of another model, {check.wrong_dimension} wrong size, "
+            f"{check.stale} stale — {'ok' if check.ok else 'needs backfill_embeddings'}")
+    return result(EmbeddingValidation(**check.__dict__), text)

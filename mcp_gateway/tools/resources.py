@@ -1,0 +1,52 @@
+"""Indexed files as MCP resources (``repo://NAME/PATH``), and prompts for common searches.
+
+Reading a resource needs the ``code:read`` scope and applies the same per-repository access as
+the tools: a file of a repository the caller may not see is "not found", like a missing one.
+"""
+
+from __future__ import annotations
+
+from mcp.server.mcpserver import Context
+
+from codeindex import services
+from oauth_app.tiers import SCOPE_CODE_READ
+
+from ..errors import ToolError, run_service
+from ..registry import prompt, resource
+from ._support import access_of, caller_of
+
+__all__ = ["repository_file", "find_implementation", "trace_dependencies"]
+
+
+@resource("repo://{repository}/{+path}", title="Indexed source file", mime_type="text/plain")
+async def repository_file(repository: str, path: str, ctx: Context) -> str:
+    """The current text of an indexed file, e.g. repo://shop/billing/invoice.py."""
+    if not caller_of(ctx).has_scope(SCOPE_CODE_READ):
+        raise ToolError("insufficient_scope: reading files needs the 'code:read' scope")
+    found = await run_service(services.read_file, repository, path, access=access_of(ctx))
+    return found.text
+
+
+@prompt(title="Find where something is implemented")
+def find_implementation(what: str, repository: str | None = None) -> str:
+    """Find the code that implements a behaviour, then read it."""
+    scope = f" in repository {repository!r}" if repository else ""
+    return (
+        f"Find where this is implemented{scope}: {what}\n\n"
+        "1. Call search_code with a short plain-words description (and repository if given).\n"
+        "2. If the top results look wrong, call explain_ranking with the same query, then retry with an "
+        "identifier or a path_glob filter.\n"
+        "3. Read the best hit through its repo://REPOSITORY/PATH resource at the given lines, and call "
+        "track_search_outcome to say whether it was the answer.\n"
+        "Answer with the file, the line range and a one-paragraph explanation."
+    )
+
+
+@prompt(title="Trace what depends on a file")
+def trace_dependencies(repository: str, path: str) -> str:
+    """See what a file uses and what would break if it changed."""
+    return (
+        f"Call analyze_context for {repository}:{path}. List the files it depends on and the files that depend on "
+        "it, then search_code for the symbols it defines that those dependents use, and summarise the impact of "
+        "changing each symbol."
+    )

@@ -1,0 +1,358 @@
+"""Every retrieval tool through the real SDK client (in-process): happy path, bad input, scopes,
+per-repository access (a private repository never leaks), progress notifications and sampling."""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+
+import pytest
+from django.contrib.auth.models import Group
+from mcp.client import Client
+from mcp_types import CreateMessageResult, TextContent
+
+from codeindex import services
+from codeindex.choices import JobStatus
+from codeindex.models import IndexJob, Repository
+from mcp_gateway.auth.identity import Caller
+from mcp_gateway.registry import register_resources_and_prompts
+from mcp_gateway.server import build_server
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ALL = frozenset({"code:read", "code:write", "index:admin"})
+READER = Caller(user_id=None, username="reader", client_id="agent-r", scopes=frozenset({"code:read"}), tier="public")
+DEV = Caller(user_id=None, username="dev", client_id="agent-d", scopes=frozenset({"code:read", "code:write"}), tier="developer")
+ADMIN = Caller(user_id=None, username="admin", client_id="agent-a", scopes=ALL, tier="admin")
+INSIDER = Caller(user_id=None, username="insider", client_id="agent-i", scopes=ALL, tier="admin", groups=frozenset({"vault-team"}))
+SERVICE = Caller(user_id=None, username="", client_id="ci", scopes=ALL, tier="service", repositories=frozenset({"vault"}))
+
+SECRET = "zanzibar_cipher_rotation"
+
+
+def run(caller, method, *args, sampling=None, **kwargs):
+    """Connect the real SDK client to a freshly built server in-process and call one method.
+
+    Sampling is a server-to-client request, which needs the session-based (legacy) protocol era."""
+
+    async def go():
+        server = build_server(default_caller=caller, transport="test")
+        register_resources_and_prompts(server)
+        options = {"sampling_callback": sampling, "mode": "legacy"} if sampling else {}
+        async with Client(server, **options) as client:
+            return await getattr(client, method)(*args, **kwargs)
+
+    return asyncio.run(go())
+
+
+def call(caller, tool, arguments, **kwargs):
+    return run(caller, "call_tool", tool, arguments, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery_and_lexical(settings):
+    """Jobs run in-process (even when REDIS_URL makes Celery non-eager); no model unless asked."""
+    from mcprag_site.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    settings.MCPRAG_EMBEDDINGS = "none"
+    yield
+    app.conf.task_always_eager = before
+
+
+@pytest.fixture
+def repos(tmp_path):
+    shop = tmp_path / "shop"
+    (shop / "billing").mkdir(parents=True)
+    (shop / "billing" / "invoice.py").write_text(textwrap.dedent('''
+        from .tax import tax_for
+
+
+        def compute_invoice_total(lines, tax_rate):
+            """Sum the invoice lines and add tax."""
+            subtotal = sum(line.amount for line in lines)
+            return subtotal + tax_for(subtotal, tax_rate)
+    '''))
+    (shop / "billing" / "tax.py").write_text("def tax_for(amount, rate):\n    return amount * rate\n")
+    (shop / "mailer.js").write_text("export function sendReminderEmail(customer) {\n  return `Dear ${customer.name}`;\n}\n")
+    vault = tmp_path / "vault"
+    vault.mkdir()
+    (vault / "crypto.py").write_text(f"def {SECRET}(key):\n    '''Rotate the vault cipher.'''\n    return key[::-1]\n")
+    services.index_repository(shop, "shop")
+    services.index_repository(vault, "vault")
+    group = Group.objects.create(name="vault-team")
+    repo = Repository.objects.get(name="vault")
+    repo.visibility = "groups"
+    repo.save()
+    repo.groups.add(group)
+    return tmp_path
+
+
+def text_of(result) -> str:
+    return result.content[0].text
+
+
+def assert_one_line_error(result, *words):
+    assert result.is_error, result.content
+    text = text_of(result).strip()
+    assert "\n" not in text and "Traceback" not in text
+    for word in words:
+        assert word in text, text
+
+
+# -- listing and scopes ---------------------------------------------------------------------
+
+
+def test_tools_list_follows_scopes():
+    reader = {t.name for t in run(READER, "list_tools").tools}
+    dev = {t.name for t in run(DEV, "list_tools").tools}
+    admin = {t.name: t for t in run(ADMIN, "list_tools").tools}
+    assert reader == {"search_code", "explain_ranking", "preview_query_processing", "index_status", "health_check"}
+    assert dev - reader == {"analyze_context", "generate_code", "submit_feedback", "track_search_click", "track_search_outcome"}
+    assert set(admin) - dev == {"index_repository", "index_changed_files", "backfill_embeddings", "validate_embeddings",
+                                "cache_stats", "cache_clear", "clear_repository_documents", "manage_index"}
+    assert admin["manage_index"].annotations.destructive_hint is True
+    assert admin["search_code"].annotations.read_only_hint is True
+    assert "query" in admin["search_code"].input_schema["properties"]
+    assert admin["search_code"].input_schema["properties"]["path_glob"]["description"]
+
+
+# -- happy paths ----------------------------------------------------------------------------
+
+
+def test_search_code_with_filters_pagination_and_compact_detail(repos):
+    result = call(READER, "search_code", {"query": "invoice total with tax", "language": "python", "max_results": 1})
+    assert not result.is_error, text_of(result)
+    data = result.structured_content
+    assert data["hits"][0]["symbol"] == "compute_invoice_total" and data["next_page"] == 2
+    assert data["hits"][0]["signals"]["lexical"]["rank"] == 1
+    page2 = call(READER, "search_code", {"query": "invoice total with tax", "max_results": 1, "page": 2, "detail_level": "compact"})
+    assert page2.structured_content["page"] == 2 and "\n" not in page2.structured_content["hits"][0]["snippet"]
+    js = call(READER, "search_code", {"query": "reminder email", "path_glob": "*.js"}).structured_content
+    assert [h["path"] for h in js["hits"]] == ["mailer.js"]
+    exact = call(READER, "search_code", {"query": "amount", "exact": ["amount * rate"]}).structured_content
+    assert {h["path"] for h in exact["hits"]} == {"billing/tax.py"}
+
+
+def test_explain_ranking_and_preview(repos):
+    explained = call(READER, "explain_ranking", {"query": "sum the invoice lines"})
+    assert not explained.is_error
+    first = explained.structured_content["results"][0]
+    assert first["signals"]["lexical"]["score"] > 0 and "score =" in explained.structured_content["formula"]
+    preview = call(READER, "preview_query_processing", {"query": 'lang:python "tax_rate" getInvoiceTotal'})
+    data = preview.structured_content
+    assert data["intent"] == "identifier" and data["filters"]["language"] == "python" and data["filters"]["exact"] == ["tax_rate"]
+    assert {"getinvoicetotal", "invoice"} <= set(data["tokens"])
+
+
+def test_index_status_and_health(repos):
+    status = call(READER, "index_status", {}).structured_content
+    shop = next(r for r in status["repositories"] if r["name"] == "shop")
+    assert shop["file_count"] == 3 and shop["last_job"]["status"] == JobStatus.COMPLETE
+    health = call(READER, "health_check", {})
+    assert health.structured_content["database"] == "ok"
+    assert health.structured_content["embeddings"].startswith("unavailable") and "lexical" in text_of(health)
+
+
+def test_analyze_context_shows_the_import_graph(repos):
+    result = call(DEV, "analyze_context", {"repository": "shop", "path": "billing/invoice.py"})
+    data = result.structured_content
+    assert data["depends_on"] == ["billing/tax.py"]
+    assert {"symbol": "compute_invoice_total", "kind": "function", "start_line": 5, "end_line": 8} in data["symbols"]
+    back = call(DEV, "analyze_context", {"repository": "shop", "path": "billing/tax.py"}).structured_content
+    assert back["depended_on_by"] == ["billing/invoice.py"]
+
+
+def test_generate_code_without_sampling_returns_grounded_context(repos):
+    data = call(DEV, "generate_code", {"description": "compute the invoice total", "language": "python"}).structured_content
+    assert data["generated"] is False and "No model was available" in data["note"]
+    assert data["examples"][0]["symbol"] == "compute_invoice_total"
+    assert any(c.startswith("indentation") for c in data["conventions"])
+
+
+def test_generate_code_asks_the_client_model_through_sampling(repos):
+    seen = {}
+
+    async def sampling(context, params):
+        seen["prompt"] = params.messages[0].content.text
+        return CreateMessageResult(role="assistant", content=TextContent(type="text", text="def refund(): pass"), model="fake-llm")
+
+    data = call(DEV, "generate_code", {"description": "refund an invoice", "language": "python", "repository": "shop",
+                                       "context_path": "billing/invoice.py"}, sampling=sampling).structured_content
+    assert data["generated"] is True and data["code"] == "def refund(): pass" and data["model"] == "fake-llm"
+    assert "compute_invoice_total" in seen["prompt"] and "billing/invoice.py" in seen["prompt"]
+
+
+def test_feedback_tools_change_the_ranking_within_bounds(repos):
+    args = {"query": "amount", "repository": "shop"}
+    before = call(READER, "explain_ranking", {"query": "amount"}).structured_content["results"]
+    target = before[-1]
+    for _ in range(3):
+        call(DEV, "track_search_outcome", {**args, "path": target["path"], "symbol": target["symbol"], "helpful": True})
+    click = call(DEV, "track_search_click", {**args, "path": target["path"], "symbol": target["symbol"]})
+    rating = call(DEV, "submit_feedback", {**args, "path": target["path"], "symbol": target["symbol"], "rating": 5})
+    assert not click.is_error and rating.structured_content["boost_now"] <= 1.25
+    after = call(READER, "explain_ranking", {"query": "amount"}).structured_content["results"]
+    boosted = next(r for r in after if r["path"] == target["path"] and r["symbol"] == target["symbol"])
+    assert 1.0 < boosted["signals"]["feedback"]["boost"] <= 1.25 and boosted["signals"]["feedback"]["events"] == 5
+
+
+def test_index_repository_reports_progress_and_index_changed_files(repos, tmp_path):
+    events = []
+
+    async def progress(done, total, message):
+        events.append((done, total, message))
+
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    for n in range(5):
+        (fresh / f"m{n}.py").write_text(f"def f{n}():\n    return {n}\n")
+    result = call(ADMIN, "index_repository", {"name": "fresh", "source": str(fresh)}, progress_callback=progress)
+    assert not result.is_error, text_of(result)
+    assert result.structured_content["status"] == "complete" and result.structured_content["files_done"] == 5
+    assert events and events[-1][0] == events[-1][1] == 5
+    (fresh / "m0.py").unlink()
+    (fresh / "m9.py").write_text("def f9():\n    return 9\n")
+    changed = call(ADMIN, "index_changed_files", {"name": "fresh", "paths": ["m0.py", "m9.py"]}).structured_content
+    assert changed["status"] == "complete"
+    paths = {h["path"] for h in call(READER, "search_code", {"query": "f9", "repository": "fresh"}).structured_content["hits"]}
+    assert paths == {"m9.py"}
+    assert "m0.py" not in text_of(call(READER, "search_code", {"query": "f0", "repository": "fresh"}))
+
+
+def test_admin_tools(repos):
+    assert not call(ADMIN, "cache_stats", {}).is_error
+    assert not call(ADMIN, "cache_clear", {}).is_error
+    listed = call(ADMIN, "manage_index", {"action": "list"}).structured_content
+    assert [r["name"] for r in listed["repositories"]] == ["shop"]
+    check = call(ADMIN, "validate_embeddings", {"name": "shop"}).structured_content
+    assert check["chunks"] > 0 and check["missing"] == check["chunks"]
+    cleared = call(ADMIN, "clear_repository_documents", {"name": "shop"}).structured_content
+    assert cleared["files_removed"] == 3
+    assert call(READER, "search_code", {"query": "invoice", "repository": "shop"}).structured_content["hits"] == []
+    deleted = call(ADMIN, "manage_index", {"action": "delete", "name": "shop"}).structured_content
+    assert deleted["deleted"] == "shop" and deleted["repositories"] == []
+
+
+def test_backfill_embeddings_without_a_model_is_a_clear_error(repos):
+    assert_one_line_error(call(ADMIN, "backfill_embeddings", {"name": "shop"}), "embeddings are turned off")
+
+
+def test_resources_and_prompts(repos):
+    read = run(READER, "read_resource", "repo://shop/billing/tax.py")
+    assert "def tax_for" in read.contents[0].text
+    prompt = run(READER, "get_prompt", "find_implementation", {"what": "invoice totals"})
+    assert "search_code" in prompt.messages[0].content.text
+
+
+# -- bad input ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("caller", "tool", "arguments", "words"),
+    [
+        (READER, "search_code", {"query": "   "}, ["empty"]),
+        (READER, "search_code", {"query": "x", "repository": "nope"}, ["nope"]),
+        (READER, "search_code", {"query": "tax", "language": "klingon"}, ["klingon"]),
+        (READER, "explain_ranking", {"query": "?!"}, ["no searchable words"]),
+        (READER, "preview_query_processing", {"query": "tax", "repository": "nope"}, ["nope"]),
+        (READER, "index_status", {"repository": "nope"}, ["nope"]),
+        (DEV, "analyze_context", {"repository": "shop", "path": "missing.py"}, ["missing.py"]),
+        (DEV, "generate_code", {"description": "", "language": "python"}, ["empty"]),
+        (DEV, "generate_code", {"description": "x y", "language": "python", "context_path": "a.py"}, ["repository"]),
+        (DEV, "submit_feedback", {"query": "tax", "repository": "shop", "path": "nope.py", "rating": 4}, ["nope.py"]),
+        (DEV, "track_search_click", {"query": "tax", "repository": "shop", "path": "billing/tax.py", "symbol": "ghost"}, ["ghost"]),
+        (DEV, "track_search_outcome", {"query": "", "repository": "shop", "path": "billing/tax.py", "helpful": True}, ["query"]),
+        (ADMIN, "index_repository", {"name": "bad name!", "source": "/tmp"}, ["not valid"]),
+        (ADMIN, "index_repository", {"name": "ghost", "source": "/definitely/not/here"}, ["no such directory"]),
+        (ADMIN, "index_repository", {"name": "ghost"}, ["ghost"]),
+        (ADMIN, "index_changed_files", {"name": "shop", "paths": ["../etc/passwd"]}, ["not a path inside"]),
+        (ADMIN, "validate_embeddings", {"name": "nope"}, ["nope"]),
+        (ADMIN, "clear_repository_documents", {"name": "nope"}, ["nope"]),
+        (ADMIN, "manage_index", {"action": "delete"}, ["name"]),
+        (ADMIN, "backfill_embeddings", {"name": "nope"}, []),
+    ],
+)
+def test_bad_input_is_a_one_line_tool_error(repos, caller, tool, arguments, words):
+    assert_one_line_error(call(caller, tool, arguments), *words)
+
+
+@pytest.mark.parametrize("tool", ["cache_stats", "cache_clear", "health_check", "index_status"])
+def test_argument_free_tools_refuse_unknown_shapes_cleanly(repos, tool):
+    result = call(ADMIN, tool, {"unexpected": 1})
+    assert not result.is_error or "Traceback" not in text_of(result)
+
+
+def test_schema_violations_are_refused_by_the_sdk_before_the_tool_runs(repos):
+    for caller, tool, arguments in [
+        (READER, "search_code", {"query": "tax", "max_results": 500}),
+        (DEV, "submit_feedback", {"query": "tax", "repository": "shop", "path": "billing/tax.py", "rating": 9}),
+    ]:
+        result = call(caller, tool, arguments)
+        assert result.is_error and "Traceback" not in text_of(result)
+
+
+def test_a_second_job_on_the_same_repository_is_refused(repos):
+    repo = Repository.objects.get(name="shop")
+    IndexJob.objects.create(repository=repo, source=str(repos / "shop"), status=JobStatus.RUNNING)
+    assert_one_line_error(call(ADMIN, "index_repository", {"name": "shop"}), "already queued or running")
+
+
+# -- a private repository never leaks ---------------------------------------------------------
+
+
+LEAK_CHECKS = [
+    ("search_code", {"query": SECRET}),
+    ("search_code", {"query": "rotate the vault cipher"}),
+    ("search_code", {"query": "cipher", "repository": "vault"}),
+    ("explain_ranking", {"query": SECRET}),
+    ("preview_query_processing", {"query": "cipher", "repository": "vault"}),
+    ("index_status", {}),
+    ("index_status", {"repository": "vault"}),
+    ("health_check", {}),
+    ("analyze_context", {"repository": "vault", "path": "crypto.py"}),
+    ("generate_code", {"description": "rotate a vault cipher key", "language": "python"}),
+    ("submit_feedback", {"query": "cipher", "repository": "vault", "path": "crypto.py", "rating": 5}),
+    ("track_search_click", {"query": "cipher", "repository": "vault", "path": "crypto.py"}),
+    ("track_search_outcome", {"query": "cipher", "repository": "vault", "path": "crypto.py", "helpful": True}),
+    ("index_repository", {"name": "vault"}),
+    ("index_changed_files", {"name": "vault", "paths": ["crypto.py"]}),
+    ("backfill_embeddings", {"name": "vault"}),
+    ("validate_embeddings", {"name": "vault"}),
+    ("cache_stats", {}),
+    ("cache_clear", {}),
+    ("clear_repository_documents", {"name": "vault"}),
+    ("manage_index", {"action": "list"}),
+    ("manage_index", {"action": "delete", "name": "vault"}),
+]
+
+
+@pytest.mark.parametrize(("tool", "arguments"), LEAK_CHECKS)
+def test_a_private_repository_never_leaks_through_any_tool(repos, tool, arguments):
+    result = call(ADMIN, tool, arguments)  # every scope, but not in the vault's group
+    text = text_of(result) + str(result.structured_content or "")
+    for value in arguments.values():  # the tool may echo what it was asked
+        text = text.replace(str(value), "")
+    assert SECRET not in text and "crypto.py" not in text and "cipher" not in text.lower()
+    if "vault" in str(arguments.get("repository", "")) + str(arguments.get("name", "")):
+        assert result.is_error
+        unknown = call(ADMIN, tool, {**arguments, **{k: "nosuchrepo" for k in ("repository", "name") if k in arguments}})
+        assert text_of(result).replace("vault", "X") == text_of(unknown).replace("nosuchrepo", "X")
+    assert Repository.objects.filter(name="vault").exists()
+    assert Repository.objects.get(name="vault").file_count == 1
+
+
+def test_private_repository_files_are_not_resources_for_outsiders(repos):
+    with pytest.raises(Exception) as caught:
+        run(ADMIN, "read_resource", "repo://vault/crypto.py")
+    assert SECRET not in str(caught.value)
+    assert SECRET in run(INSIDER, "read_resource", "repo://vault/crypto.py").contents[0].text
+
+
+def test_group_members_and_listed_service_clients_see_the_private_repository(repos):
+    for caller in (INSIDER, SERVICE):
+        hits = call(caller, "search_code", {"query": SECRET}).structured_content["hits"]
+        assert hits and hits[0]["repository"] == "vault"
+    service_repos = [r["name"] for r in call(SERVICE, "index_status", {}).structured_content["repositories"]]
+    assert service_repos == ["vault"]  # a service client's list is all it sees
