@@ -22,6 +22,8 @@ Environment variables (all optional on a development machine):
     trusts it for ``request.is_secure()``. Set ``false`` when mcprag terminates TLS itself.
 ``MCPRAG_HSTS_INCLUDE_SUBDOMAINS`` / ``MCPRAG_HSTS_PRELOAD``
     HSTS flags on an https URL (defaults ``true`` / ``false``).
+``MCPRAG_MCP_RATE_LIMIT``
+    Tool requests per minute per OAuth client on /mcp and /sse (default 1200; 0 = no limit).
 ``MCPRAG_LOG_FORMAT``
     ``text`` (default) or ``json`` (one JSON object per line with request id, user id, client id).
 ``MCPRAG_EMBEDDINGS``
@@ -172,6 +174,9 @@ try:
     SECRET_KEY = _secret_key(_LOOPBACK)
     _BEHIND_PROXY = _bool("MCPRAG_BEHIND_PROXY", not _LOOPBACK)
     _HSTS_SUBDOMAINS = _bool("MCPRAG_HSTS_INCLUDE_SUBDOMAINS", True)
+    _MCP_RATE = os.environ.get("MCPRAG_MCP_RATE_LIMIT", "1200").strip()
+    if not _MCP_RATE.isdigit():
+        raise _ConfigError("MCPRAG_MCP_RATE_LIMIT", f"must be a whole number of requests per minute (0 = off), got {_MCP_RATE!r}")
     _HSTS_PRELOAD = _bool("MCPRAG_HSTS_PRELOAD", False)
     MCPRAG_LOG_FORMAT = (os.environ.get("MCPRAG_LOG_FORMAT") or "text").strip().lower()
     if MCPRAG_LOG_FORMAT not in ("text", "json"):
@@ -211,8 +216,9 @@ MCPRAG_RATE_LIMITS = {  # action: (max requests, window in seconds), per client 
     "login_account": (10, 300),
     "token": (120, 60),
     "token_client": (60, 60),
-    "mcp_client": (1200, 60),
 }
+if int(_MCP_RATE):
+    MCPRAG_RATE_LIMITS["mcp_client"] = (int(_MCP_RATE), 60)
 MCPRAG_AUDIT_RETENTION_DAYS = 90  # tool-call and auth-event rows older than this are purged daily
 MCPRAG_TESTING = "pytest" in sys.modules
 
@@ -353,6 +359,8 @@ else:
     CELERY_BROKER_URL = "memory://"
     CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
+# One queue per deployment (or per e2e server, so test workers never take each other's jobs).
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("MCPRAG_CELERY_QUEUE", "").strip() or "celery"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE = {
