@@ -1,0 +1,77 @@
+"""Fault tests against the real server: Redis unreachable, PostgreSQL restarted.
+
+Each test stops by itself and touches only loopback services. The PostgreSQL test really restarts
+the local cluster (``pg_ctlcluster``); it runs only when DATABASE_URL names PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+
+import httpx2
+import pytest
+
+from tests.support.live_server import free_port, make_live_server
+from tests.support.load import mint_tokens
+
+pytestmark = pytest.mark.e2e
+HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json", "MCP-Protocol-Version": "2025-11-25"}
+CALL = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "index_status", "arguments": {}}}
+
+
+def _call(server, token):
+    return httpx2.post(server.mcp_url, json=CALL, headers={**HEADERS, "Authorization": f"Bearer {token}"}, timeout=30)
+
+
+def test_redis_down_tool_calls_are_still_served(tmp_path):
+    closed = free_port()  # nothing listens here: Redis is "down"
+    server = make_live_server(tmp_path)
+    server.env["REDIS_URL"] = f"redis://127.0.0.1:{closed}/0"
+    server.env["MCPRAG_EMBEDDINGS"] = "none"
+    token = mint_tokens(server.env, 1)[0]
+    server.start()
+    try:
+        responses = [_call(server, token) for _ in range(5)]
+        assert [r.status_code for r in responses] == [200] * 5, responses[-1].text
+        assert '"isError":false' in responses[-1].text.replace(" ", "")
+        ready = httpx2.get(f"{server.base_url}/readyz")
+        assert ready.status_code == 503 and ready.json()["failing"] == ["redis"]
+        log = server.log()
+        assert log.count("Rate-limit store unavailable") == 1  # logged once, not per request
+    finally:
+        server.stop()
+
+
+def _pg_cluster() -> tuple[str, str] | None:
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres") or not shutil.which("pg_ctlcluster"):
+        return None
+    versions = os.listdir("/etc/postgresql") if os.path.isdir("/etc/postgresql") else []
+    return (sorted(versions)[-1], "main") if versions else None
+
+
+@pytest.mark.skipif(_pg_cluster() is None, reason="needs the local PostgreSQL cluster (DATABASE_URL=postgres://…)")
+def test_postgresql_restart_is_survived_without_restarting_the_server(tmp_path):
+    version, cluster = _pg_cluster()
+    server = make_live_server(tmp_path)
+    server.env["MCPRAG_EMBEDDINGS"] = "none"
+    token = mint_tokens(server.env, 1)[0]
+    server.start()
+    try:
+        assert _call(server, token).status_code == 200
+        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, cluster, "restart", "-m", "fast"],
+                       check=True, capture_output=True, timeout=120)
+        deadline = time.monotonic() + 60
+        while subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"]).returncode != 0 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        statuses = []
+        for _ in range(6):
+            statuses.append(_call(server, token).status_code)
+            time.sleep(0.2)
+        # Every request after the restart is served: stale connections are replaced, not reused.
+        assert statuses == [200] * 6, (statuses, server.log()[-3000:])
+        assert server.process.poll() is None
+    finally:
+        server.stop()
