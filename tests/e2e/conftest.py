@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -22,7 +23,12 @@ def live_server_e2e(tmp_path_factory):
     server.password = secrets.token_urlsafe(12)
     server.manage("create_account", server.username, "--email", "ada@example.com", "--password", server.password, "--tier", "developer")
     server.manage("index_repo", str(THIRD_PARTY_SOURCE), "--name", THIRD_PARTY_NAME)
+    if os.environ.get("REDIS_URL"):
+        # The queue must be in the server's environment before it starts (its jobs go there).
+        server.env.setdefault("MCPRAG_CELERY_QUEUE", f"e2e-{secrets.token_hex(4)}")
     server.start()
+    if os.environ.get("REDIS_URL"):
+        server.start_worker()  # Celery is not eager with Redis: index jobs need a real worker
     try:
         yield server
     finally:

@@ -51,6 +51,7 @@ class LiveServer:
     workdir: Path
     process: subprocess.Popen | None = None
     log_path: Path | None = None
+    worker: subprocess.Popen | None = None
     _drop_db: callable = field(default=lambda: None)
 
     def publish_client_metadata(self, client_id: str, document: dict) -> None:
@@ -90,10 +91,39 @@ class LiveServer:
             time.sleep(0.2)
         raise RuntimeError(f"server did not start:\n{self.log()}")
 
+    def start_worker(self) -> None:
+        """A real Celery worker (solo pool) on this server's own queue, for runs with REDIS_URL set
+        (Celery is then not eager, so index jobs need a worker)."""
+        queue = self.env.setdefault("MCPRAG_CELERY_QUEUE", f"e2e-{secrets.token_hex(4)}")
+        log = open(self.workdir / "worker.log", "wb")
+        self.worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "mcprag_site", "worker", "--pool=solo", "-Q", queue,
+             "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.worker.poll() is not None:
+                raise RuntimeError(f"celery worker exited early:\n{self.worker_log()}")
+            if "ready." in self.worker_log():
+                return
+            time.sleep(0.3)
+        raise RuntimeError(f"celery worker did not start:\n{self.worker_log()}")
+
+    def worker_log(self) -> str:
+        path = self.workdir / "worker.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
 
     def stop(self) -> None:
+        if self.worker and self.worker.poll() is None:
+            self.worker.terminate()
+            try:
+                self.worker.wait(20)
+            except subprocess.TimeoutExpired:
+                self.worker.kill()
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:

@@ -1,0 +1,71 @@
+"""Retrieval tools over real HTTP: a service client (client credentials) indexes a repository as
+a background job (a real Celery worker when REDIS_URL is set) with progress notifications, then
+searches it and asks why the results ranked as they did."""
+
+from __future__ import annotations
+
+import pytest
+from mcp.client import Client
+from mcp.client.streamable_http import streamable_http_client
+
+import httpx2
+
+from tests.e2e.test_transport_parity import client_credentials_token, create_service_client
+
+pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.fixture
+def admin_token(live_server_e2e):
+    import anyio
+
+    client_id, secret = create_service_client(live_server_e2e, "e2e-indexer", "code:read index:admin")
+    return anyio.run(client_credentials_token, live_server_e2e, client_id, secret)
+
+
+async def _client_call(server, token, tool, arguments, **kwargs):
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx2.AsyncClient(headers=headers, timeout=300) as http:
+        async with Client(streamable_http_client(server.mcp_url, http_client=http), mode="legacy") as client:
+            return await client.call_tool(tool, arguments, **kwargs)
+
+
+async def test_index_repository_search_and_explain_over_http(live_server_e2e, admin_token, tmp_path):
+    server = live_server_e2e
+    source = tmp_path / "ledger"
+    (source / "ledger").mkdir(parents=True)
+    (source / "ledger" / "rates.py").write_text(
+        "def convert_currency(amount, rate):\n    '''Convert an amount with an exchange rate.'''\n    return amount * rate\n"
+    )
+    (source / "ledger" / "book.py").write_text("from .rates import convert_currency\n\n\ndef post_entry(book, entry):\n    book.append(entry)\n")
+    events = []
+
+    async def progress(done, total, message):
+        events.append((done, total, message))
+
+    indexed = await _client_call(server, admin_token, "index_repository", {"name": "ledger", "source": str(source), "wait": 240},
+                                 progress_callback=progress)
+    assert not indexed.is_error, indexed.content
+    assert indexed.structured_content["status"] == "complete", server.log()[-3000:]
+    assert indexed.structured_content["files_done"] == 2
+    assert events, "no progress notification arrived"
+
+    found = await _client_call(server, admin_token, "search_code", {"query": "convert money with an exchange rate", "repository": "ledger"})
+    assert not found.is_error, found.content
+    assert found.structured_content["hits"][0]["symbol"] == "convert_currency"
+
+    explained = await _client_call(server, admin_token, "explain_ranking", {"query": "compute the date of Easter", "repository": "dateutil"})
+    assert not explained.is_error, explained.content
+    top = explained.structured_content["results"][0]
+    assert top["path"] == "easter.py" and top["signals"]["lexical"]["rank"] is not None
+    assert "score =" in explained.structured_content["formula"]
+
+
+async def test_bad_input_over_http_is_a_one_line_tool_error(live_server_e2e, admin_token):
+    result = await _client_call(live_server_e2e, admin_token, "search_code", {"query": "x", "repository": "no-such-repo"})
+    assert result.is_error and "no-such-repo" in result.content[0].text and "Traceback" not in result.content[0].text
