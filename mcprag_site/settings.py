@@ -365,6 +365,7 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE = {
     "purge-audit": {"task": "console.tasks.purge_audit", "schedule": 24 * 3600},  # daily; MCPRAG_AUDIT_RETENTION_DAYS
+    "clear-expired-tokens": {"task": "oauth_app.tasks.clear_expired_tokens", "schedule": 3600},  # hourly
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,26 @@
+"""Periodic authorization-server housekeeping (Celery beat; see CELERY_BEAT_SCHEDULE)."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+__all__ = ["clear_expired_tokens"]
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="oauth_app.tasks.clear_expired_tokens")
+def clear_expired_tokens() -> int:
+    """Delete expired access/refresh tokens and grants (DOT ``clear_expired``), then the sign-in
+    contexts of refresh-token families that no longer exist. Returns contexts deleted."""
+    from oauth2_provider.models import clear_expired, get_refresh_token_model
+
+    from .models import TokenFamilyContext
+
+    clear_expired()
+    live = get_refresh_token_model().objects.values("token_family")
+    deleted, _ = TokenFamilyContext.objects.exclude(token_family__in=live).delete()
+    logger.info("cleared expired tokens and grants; %d stale sign-in contexts", deleted)
+    return deleted
