@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from .models import Chunk, Repository, SourceFile
+from .models import Chunk, ChunkVector, ImportEdge, IndexJob, Repository, SearchFeedback, SourceFile
 
-__all__ = ["RepositoryAdmin", "SourceFileAdmin", "ChunkAdmin"]
+__all__ = ["RepositoryAdmin", "SourceFileAdmin", "ChunkAdmin", "ChunkVectorAdmin", "ImportEdgeAdmin", "IndexJobAdmin", "SearchFeedbackAdmin"]
 
 
 class _ReadOnlyAdmin(admin.ModelAdmin):
@@ -27,9 +27,11 @@ class _ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Repository)
 class RepositoryAdmin(admin.ModelAdmin):
-    list_display = ["name", "root_path", "file_count", "chunk_count", "skipped_count", "last_indexed_at"]
-    search_fields = ["name", "root_path"]
-    readonly_fields = ["created_at", "last_indexed_at", "file_count", "chunk_count", "skipped_counts"]
+    list_display = ["name", "visibility", "root_path", "file_count", "chunk_count", "skipped_count", "last_indexed_at"]
+    list_filter = ["visibility"]
+    search_fields = ["name", "root_path", "source_url"]
+    filter_horizontal = ["groups"]
+    readonly_fields = ["created_at", "last_indexed_at", "file_count", "chunk_count", "skipped_counts", "generation"]
 
 
 @admin.register(SourceFile)
@@ -49,3 +51,37 @@ class ChunkAdmin(_ReadOnlyAdmin):
     search_fields = ["path", "symbol"]
     exclude = ["search_context", "search_name", "search_text"]
     show_full_result_count = False
+
+
+@admin.register(ChunkVector)
+class ChunkVectorAdmin(_ReadOnlyAdmin):
+    list_display = ["chunk_id", "repository", "model", "dim"]
+    list_filter = ["repository", "model"]
+    exclude = ["vector"]
+    show_full_result_count = False
+
+
+@admin.register(ImportEdge)
+class ImportEdgeAdmin(_ReadOnlyAdmin):
+    list_display = ["source", "module", "target", "repository"]
+    list_filter = ["repository"]
+    list_select_related = ["source", "target", "repository"]
+    search_fields = ["module"]
+    show_full_result_count = False
+
+
+@admin.register(IndexJob)
+class IndexJobAdmin(_ReadOnlyAdmin):
+    """Jobs are written only by ``codeindex.jobs``; the console follows them."""
+
+    list_display = ["id", "repository", "kind", "status", "files_done", "files_total", "created_at", "finished_at"]
+    list_filter = ["status", "kind", "repository"]
+    list_select_related = ["repository"]
+
+
+@admin.register(SearchFeedback)
+class SearchFeedbackAdmin(_ReadOnlyAdmin):
+    list_display = ["created_at", "repository", "path", "symbol", "kind", "value", "actor"]
+    list_filter = ["kind", "repository"]
+    list_select_related = ["repository"]
+    search_fields = ["query", "path", "symbol"]
