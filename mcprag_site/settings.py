@@ -24,6 +24,8 @@ Environment variables (all optional on a development machine):
     HSTS flags on an https URL (defaults ``true`` / ``false``).
 ``MCPRAG_MCP_RATE_LIMIT``
     Tool requests per minute per OAuth client on /mcp and /sse (default 1200; 0 = no limit).
+``MCPRAG_CONSOLE_REQUIRE_MFA``
+    Operators must verify a TOTP code before using /console/ (default ``true`` on an https URL).
 ``MCPRAG_LOG_FORMAT``
     ``text`` (default) or ``json`` (one JSON object per line with request id, user id, client id).
 ``MCPRAG_EMBEDDINGS``
@@ -174,6 +176,7 @@ try:
     SECRET_KEY = _secret_key(_LOOPBACK)
     _BEHIND_PROXY = _bool("MCPRAG_BEHIND_PROXY", not _LOOPBACK)
     _HSTS_SUBDOMAINS = _bool("MCPRAG_HSTS_INCLUDE_SUBDOMAINS", True)
+    MCPRAG_CONSOLE_REQUIRE_MFA = _bool("MCPRAG_CONSOLE_REQUIRE_MFA", not _LOOPBACK)
     _MCP_RATE = os.environ.get("MCPRAG_MCP_RATE_LIMIT", "1200").strip()
     if not _MCP_RATE.isdigit():
         raise _ConfigError("MCPRAG_MCP_RATE_LIMIT", f"must be a whole number of requests per minute (0 = off), got {_MCP_RATE!r}")

@@ -42,7 +42,7 @@ class MFAEnrolView(LoginRequiredMixin, View):
             enrolment = mfa.start_enrolment(request.user)
         except SignInServiceUnavailable:
             return render(request, "oauth/sign_in_unavailable.html", {"next": "/account/"}, status=503)
-        request.session[ENROLMENT_KEY] = True
+        request.session[ENROLMENT_KEY] = login_flow.safe_next(request, request.GET.get("next"))
         return render(request, "oauth/mfa_enrol.html", {
             "qr_svg": mfa.qr_svg(enrolment.otpauth_uri), "secret": enrolment.secret_base32,
             "recovery_codes": enrolment.recovery_codes, "form": TOTPForm(), "already": mfa.is_enrolled(request.user),
@@ -53,9 +53,9 @@ class MFAEnrolView(LoginRequiredMixin, View):
         codes = mfa.confirm_enrolment(request.user, form.data.get("code", "")) if request.session.get(ENROLMENT_KEY) else None
         if codes is None:
             return render(request, "oauth/mfa_failed.html", status=400)
-        request.session.pop(ENROLMENT_KEY, None)
+        next_url = request.session.pop(ENROLMENT_KEY, None) or "/account/"
         login_flow.step_up(request, request.user)
-        return render(request, "oauth/mfa_done.html", {"recovery_codes": codes})
+        return render(request, "oauth/mfa_done.html", {"recovery_codes": codes, "next": next_url})
 
 
 class MFAStepUpView(LoginRequiredMixin, View):
