@@ -15,7 +15,7 @@ from codeindex import services
 from codeindex.choices import JobKind
 from oauth_app.tiers import SCOPE_INDEX_ADMIN
 
-from ..errors import run_service
+from ..errors import ToolError, run_service
 from ..registry import tool
 from ._support import access_of, actor_of, job_line, job_model, result
 from .schemas import EmbeddingValidation, JobModel
@@ -62,12 +62,8 @@ async def _latest(name: str, access, job_id: int | None):
         return found[0] if found else None
     except DatabaseError:  # the writer holds SQLite's lock for a moment; try again next tick
         return None
-    except Exception as exc:  # noqa: BLE001  (a repository created by this very call may not exist yet)
-        from ..errors import ToolError
-
-        if isinstance(exc, ToolError):
-            return None
-        raise
+    except ToolError:  # the repository this very call creates may not exist yet
+        return None
 
 
 async def _report(ctx, job, last):
