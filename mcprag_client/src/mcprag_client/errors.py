@@ -1,0 +1,136 @@
+"""What can go wrong, as one-line messages with documented exit codes (see ``mcprag --help``)."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import httpx2
+from mcp.client.auth.exceptions import OAuthFlowError
+from mcp.shared.exceptions import MCPError
+
+__all__ = [
+    "ExitCode", "ClientError", "NotLoggedIn", "LoginNoLongerValid", "ServerUnreachable", "InsufficientScope",
+    "LoginFailed", "ToolFailed", "ServerError", "UsageError", "find_client_error", "find_oauth_error",
+]
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FAILURE = 1  # the tool reported an error, or anything not listed below
+    USAGE = 2  # bad command line (argparse)
+    NOT_LOGGED_IN = 3
+    LOGIN_NO_LONGER_VALID = 4  # token revoked or expired beyond refresh
+    SERVER_UNREACHABLE = 5
+    INSUFFICIENT_SCOPE = 6
+    LOGIN_FAILED = 7  # consent denied, timed out, or the server refused the sign-in
+
+
+EXIT_CODE_HELP = """\
+exit codes:
+  0  success
+  1  the tool reported an error, or another failure
+  2  bad command line
+  3  not logged in to that server (run: mcprag login URL)
+  4  the login was revoked or has expired beyond refresh (run: mcprag login URL)
+  5  the server is unreachable
+  6  insufficient scope: the login lacks the scope the tool needs (the message names it)
+  7  sign-in failed (denied at the consent page, timed out, or refused by the server)"""
+
+
+class ClientError(Exception):
+    """An error with a one-line message for the user and an exit code."""
+
+    exit_code = ExitCode.FAILURE
+
+
+class NotLoggedIn(ClientError):
+    exit_code = ExitCode.NOT_LOGGED_IN
+
+    def __init__(self, url: str | None):
+        where = f"to {url}" if url else "to any mcprag server"
+        super().__init__(f"not logged in {where}; run: mcprag login {url or 'https://HOST'}")
+
+
+class LoginNoLongerValid(ClientError):
+    exit_code = ExitCode.LOGIN_NO_LONGER_VALID
+
+    def __init__(self, url: str, reason: str):
+        super().__init__(f"your login for {url} is no longer valid ({reason}); run: mcprag login {url}")
+
+
+class ServerUnreachable(ClientError):
+    exit_code = ExitCode.SERVER_UNREACHABLE
+
+    def __init__(self, url: str, detail: str = ""):
+        super().__init__(f"cannot reach {url}" + (f" ({detail})" if detail else ""))
+
+
+class InsufficientScope(ClientError):
+    exit_code = ExitCode.INSUFFICIENT_SCOPE
+
+    def __init__(self, url: str, needed: list[str], description: str | None = None):
+        self.needed = needed
+        scopes = ", ".join(repr(s) for s in needed) or "a scope it does not name"
+        what = f"{description.rstrip('.')}: " if description else ""
+        super().__init__(f"{what}insufficient scope; this needs {scopes}, which your login for {url} does not "
+                         f"grant (ask an operator for a tier that allows it, then run: mcprag login {url})")
+
+
+class UsageError(ClientError):
+    exit_code = ExitCode.USAGE
+
+
+class LoginFailed(ClientError):
+    exit_code = ExitCode.LOGIN_FAILED
+
+
+class ToolFailed(ClientError):
+    exit_code = ExitCode.FAILURE
+
+
+class ServerError(ClientError):
+    """The server answered a request with a JSON-RPC error (``mcp_error`` keeps it for relaying)."""
+
+    exit_code = ExitCode.FAILURE
+
+    def __init__(self, mcp_error):
+        self.mcp_error = mcp_error
+        super().__init__(f"the server answered with an error: {mcp_error.message} (code {mcp_error.code})")
+
+
+def _walk(exc: BaseException):
+    """``exc``, its causes and contexts, and the members of exception groups, depth first."""
+    seen: set[int] = set()
+    stack = [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        if isinstance(current, BaseExceptionGroup):
+            stack.extend(current.exceptions)
+        stack.extend([current.__cause__, current.__context__])
+
+
+def find_client_error(exc: BaseException, url: str) -> ClientError | None:
+    """The :class:`ClientError` behind ``exc`` (the SDK wraps errors of its auth flow and its
+    transport tasks in exception groups); a connection failure becomes :class:`ServerUnreachable`."""
+    found = list(_walk(exc))
+    for error in found:
+        if isinstance(error, ClientError):
+            return error
+    for error in found:
+        if isinstance(error, MCPError):
+            return ServerError(error)
+    for error in found:
+        if isinstance(error, (httpx2.ConnectError, httpx2.ConnectTimeout)):
+            return ServerUnreachable(url, "connection refused or timed out")
+        if isinstance(error, httpx2.TransportError):
+            return ServerUnreachable(url, type(error).__name__)
+    return None
+
+
+def find_oauth_error(exc: BaseException) -> OAuthFlowError | None:
+    """The SDK auth-flow error behind ``exc`` (registration, token exchange, state/iss checks), if any."""
+    return next((error for error in _walk(exc) if isinstance(error, OAuthFlowError)), None)

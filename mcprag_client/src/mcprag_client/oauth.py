@@ -1,0 +1,240 @@
+"""OAuth 2.1 for the command-line client, on top of the SDK's ``OAuthClientProvider``.
+
+The SDK does discovery (RFC 9728, RFC 8414), registration (client ID metadata document or
+RFC 7591), PKCE S256, ``state`` and ``iss`` checks, RFC 8707 ``resource``, the token exchange,
+refresh with rotation, and the 403 ``insufficient_scope`` step-up. What a command-line tool adds:
+
+* :class:`LoginStorage` — the SDK's ``TokenStorage`` backed by the keyring or the 0600 file, plus
+  the absolute expiry of the access token.
+* :class:`ResumingOAuthProvider` — a new process resumes a stored login: it restores the token
+  expiry and the discovered metadata, so an expired access token is refreshed **before** use
+  (at the token endpoint the server published), and it adopts tokens another mcprag process
+  (a running bridge) refreshed meanwhile instead of replaying a rotated refresh token, which
+  the server would treat as reuse and answer by revoking the whole family.
+* :class:`ChallengeWatcher` — watches the ``WWW-Authenticate`` challenges; when the SDK would
+  send the person to the browser during a non-interactive command, it raises the matching
+  one-line error instead (revoked login, insufficient scope naming the scope).
+* :func:`revoke_tokens` — RFC 7009 token revocation for ``mcprag logout`` (the SDK client has
+  no revocation call; this is one form POST to the endpoint the server's metadata names).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+
+import httpx2
+from mcp.client.auth import OAuthClientProvider
+from mcp.client.auth.utils import (
+    build_oauth_authorization_server_metadata_discovery_urls,
+    create_oauth_metadata_request,
+    extract_field_from_www_auth,
+    handle_auth_metadata_response,
+)
+from mcp.shared.auth import OAuthClientInformationFull, OAuthMetadata, OAuthToken, ProtectedResourceMetadata
+
+from .config import ServerRecord, ServerRegistry
+from .credentials import StoredTokens, TokenStore
+from .errors import InsufficientScope, LoginNoLongerValid
+
+__all__ = ["LoginStorage", "ResumingOAuthProvider", "ChallengeWatcher", "revoke_tokens"]
+
+
+class LoginStorage:
+    """The SDK ``TokenStorage`` for one server: tokens in ``store``, the registration in ``servers.json``.
+
+    ``fresh=True`` (``mcprag login``) hides the tokens stored so far, so the SDK signs in anew.
+    """
+
+    def __init__(self, record: ServerRecord, registry: ServerRegistry, store: TokenStore, *, fresh: bool = False):
+        self.record = record
+        self.registry = registry
+        self.store = store
+        self._fresh = fresh
+
+    def stored(self) -> StoredTokens | None:
+        return None if self._fresh else self.store.load(self.record.url)
+
+    async def get_tokens(self) -> OAuthToken | None:
+        stored = self.stored()
+        return stored.tokens if stored else None
+
+    async def set_tokens(self, tokens: OAuthToken) -> None:
+        self.store.save(self.record.url, StoredTokens.issued_now(tokens))
+        self._fresh = False
+        if self.record.token_store != self.store.kind:
+            self.record.token_store = self.store.kind
+            self.registry.save(self.record)
+
+    async def get_client_info(self) -> OAuthClientInformationFull | None:
+        info = self.record.client_info
+        return OAuthClientInformationFull.model_validate(info) if info else None
+
+    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
+        self.record.client_info = client_info.model_dump(mode="json", exclude_none=True)
+        self.registry.save(self.record)
+
+    def expire_access_token(self) -> None:
+        """Mark the stored access token expired, so the next request refreshes it first."""
+        stored = self.stored()
+        if stored is not None:  # a past time, not 0: the SDK reads a falsy expiry as "never expires"
+            self.store.save(self.record.url, StoredTokens(tokens=stored.tokens, expires_at=time.time() - 1))
+
+    def remember_metadata(self, oauth_metadata: OAuthMetadata | None, prm: ProtectedResourceMetadata | None) -> None:
+        if oauth_metadata is not None:
+            self.record.oauth_metadata = oauth_metadata.model_dump(mode="json", exclude_none=True)
+        if prm is not None:
+            self.record.protected_resource_metadata = prm.model_dump(mode="json", exclude_none=True)
+        self.registry.save(self.record)
+
+
+class ResumingOAuthProvider(OAuthClientProvider):
+    """``OAuthClientProvider`` that resumes a login stored by an earlier process (see module doc).
+
+    It overrides the SDK's ``_initialize`` (pinned to mcp 2.3.0), which loads tokens but not their
+    expiry, and wraps ``async_auth_flow`` to adopt tokens refreshed by another process.
+    """
+
+    def __init__(self, *args, login_storage: LoginStorage, **kwargs):
+        super().__init__(*args, storage=login_storage, **kwargs)
+        self.login_storage = login_storage
+
+    async def _initialize(self) -> None:
+        await super()._initialize()
+        stored = self.login_storage.stored()
+        self.context.token_expiry_time = stored.expires_at if stored else None
+        record = self.login_storage.record
+        if self.context.oauth_metadata is None and record.oauth_metadata:
+            self.context.oauth_metadata = OAuthMetadata.model_validate(record.oauth_metadata)
+        if self.context.protected_resource_metadata is None and record.protected_resource_metadata:
+            prm = ProtectedResourceMetadata.model_validate(record.protected_resource_metadata)
+            self.context.protected_resource_metadata = prm
+            self.context.auth_server_url = str(prm.authorization_servers[0])
+
+    async def _adopt_tokens_refreshed_elsewhere(self) -> None:
+        async with self.context.lock:
+            if not self._initialized or self.context.is_token_valid():
+                return
+            stored = self.login_storage.stored()
+            current = self.context.current_tokens
+            if stored is None or (current is not None and stored.tokens.access_token == current.access_token):
+                return
+            if stored.expires_at is None or stored.expires_at > time.time():
+                self.context.current_tokens = stored.tokens
+                self.context.token_expiry_time = stored.expires_at
+
+    async def async_auth_flow(self, request: httpx2.Request) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
+        await self._adopt_tokens_refreshed_elsewhere()
+        flow = super().async_auth_flow(request)
+        try:
+            outgoing = await flow.__anext__()
+            while True:
+                response = yield outgoing
+                outgoing = await flow.asend(response)
+        except StopAsyncIteration:
+            return
+        finally:
+            await flow.aclose()
+
+
+@dataclass(frozen=True)
+class Challenge:
+    status: int
+    error: str | None
+    description: str | None
+    scope: str | None
+
+
+class ChallengeWatcher:
+    """An ``httpx2`` response hook that remembers the last bearer challenge and refresh outcome.
+
+    :meth:`refuse_sign_in` is the SDK ``redirect_handler`` of non-interactive commands: reaching
+    it means the stored login cannot be used as is, and the challenge says why.
+    """
+
+    def __init__(self, url: str, granted_scope: str | None):
+        self.url = url
+        self.granted = set((granted_scope or "").split())
+        self.challenge: Challenge | None = None
+        self.refresh_attempted = False
+        self.refresh_refused = False
+
+    async def on_response(self, response: httpx2.Response) -> None:
+        if response.status_code in (401, 403) and response.headers.get("www-authenticate"):
+            self.challenge = Challenge(
+                status=response.status_code,
+                error=extract_field_from_www_auth(response, "error"),
+                description=extract_field_from_www_auth(response, "error_description"),
+                scope=extract_field_from_www_auth(response, "scope"),
+            )
+        if _is_refresh(response.request):
+            self.refresh_attempted = True
+            self.refresh_refused = response.status_code != 200
+
+    def explain(self) -> InsufficientScope | LoginNoLongerValid:
+        challenge = self.challenge
+        if challenge is not None and challenge.status == 403 and challenge.error == "insufficient_scope":
+            asked = (challenge.scope or "").split()
+            needed = [s for s in asked if s not in self.granted] or asked
+            return InsufficientScope(self.url, needed, challenge.description)
+        if self.refresh_refused:
+            return LoginNoLongerValid(self.url, "the server refused to refresh it: it was revoked or has expired")
+        if challenge is not None and challenge.description:
+            return LoginNoLongerValid(self.url, challenge.description.rstrip(".").lower())
+        return LoginNoLongerValid(self.url, "the server asks to sign in again")
+
+    async def refuse_sign_in(self, authorization_url: str) -> None:
+        raise self.explain()
+
+    async def no_callback(self):
+        """The SDK ``callback_handler`` of non-interactive commands; :meth:`refuse_sign_in` runs first."""
+        raise self.explain()
+
+
+def _is_refresh(request: httpx2.Request) -> bool:
+    if request.method != "POST":
+        return False
+    try:
+        return b"grant_type=refresh_token" in request.content
+    except httpx2.RequestNotRead:
+        return False
+
+
+async def _authorization_server_metadata(http: httpx2.AsyncClient, record: ServerRecord) -> OAuthMetadata | None:
+    """The stored RFC 8414 metadata, or discover it again (the SDK's discovery URL order)."""
+    if record.oauth_metadata:
+        return OAuthMetadata.model_validate(record.oauth_metadata)
+    issuer = None
+    if record.protected_resource_metadata:
+        issuer = str(ProtectedResourceMetadata.model_validate(record.protected_resource_metadata).authorization_servers[0])
+    for url in build_oauth_authorization_server_metadata_discovery_urls(issuer, record.url):
+        ok, metadata = await handle_auth_metadata_response(await http.send(create_oauth_metadata_request(url)))
+        if metadata is not None:
+            return metadata
+        if not ok:
+            break
+    return None
+
+
+async def revoke_tokens(record: ServerRecord, tokens: OAuthToken) -> list[str]:
+    """RFC 7009 §2.1 revocation of the refresh token, then the access token, as the public
+    client the tokens were issued to. Returns problems (empty when both were revoked).
+
+    RFC 7009 §2.2: the server answers 200 also for tokens it no longer knows, so revoking the
+    refresh token first (which ends its access token too on mcprag) is harmless.
+    """
+    client_id = (record.client_info or {}).get("client_id")
+    problems: list[str] = []
+    async with httpx2.AsyncClient(timeout=30) as http:
+        metadata = await _authorization_server_metadata(http, record)
+        endpoint = str(metadata.revocation_endpoint) if metadata and metadata.revocation_endpoint else None
+        if endpoint is None or client_id is None:
+            return ["the server publishes no revocation endpoint"]
+        for token, hint in ((tokens.refresh_token, "refresh_token"), (tokens.access_token, "access_token")):
+            if not token:
+                continue
+            response = await http.post(endpoint, data={"token": token, "token_type_hint": hint, "client_id": client_id})
+            if response.status_code != 200:
+                problems.append(f"revoking the {hint.replace('_', ' ')} returned HTTP {response.status_code}")
+    return problems
