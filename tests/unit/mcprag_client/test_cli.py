@@ -1,0 +1,71 @@
+"""The ``mcprag`` command line: help, usage errors, the not-logged-in message, argument typing, output."""
+
+from __future__ import annotations
+
+import pytest
+
+from mcprag_client.cli import _parse_arguments, build_parser, main
+from mcprag_client.display import search_table
+from mcprag_client.errors import ClientError, ExitCode
+
+
+@pytest.fixture(autouse=True)
+def _config(monkeypatch, tmp_path):
+    monkeypatch.setenv("MCPRAG_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("MCPRAG_TOKEN_STORE", "file")
+
+
+def test_help_documents_every_exit_code(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for code in ExitCode:
+        assert f"\n  {int(code)}  " in text, code
+    for command in ("login", "logout", "status", "tools", "search", "call", "bridge"):
+        assert command in text
+
+
+def test_not_logged_in_is_one_line_and_exit_3(capsys):
+    assert main(["search", "anything"]) == ExitCode.NOT_LOGGED_IN
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("mcprag: not logged in") and "mcprag login" in err
+    assert main(["tools", "--server", "https://mcp.example.com"]) == ExitCode.NOT_LOGGED_IN
+    assert "mcprag login https://mcp.example.com/mcp" in capsys.readouterr().err
+
+
+def test_a_bad_server_address_is_a_usage_error(capsys):
+    assert main(["login", "ftp://mcp.example.com"]) == ExitCode.USAGE
+    assert capsys.readouterr().err.startswith("mcprag: 'ftp://mcp.example.com' is not a server address")
+
+
+def test_search_options_parse():
+    args = build_parser().parse_args(["search", "parse dates", "--repo", "dateutil", "--lang", "python", "-n", "3", "--json"])
+    assert (args.query, args.repo, args.lang, args.n, args.json) == ("parse dates", "dateutil", "python", 3, True)
+
+
+SCHEMA = {"properties": {
+    "query": {"type": "string"},
+    "max_results": {"type": "integer"},
+    "repository": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+}}
+
+
+def test_call_arguments_are_typed_by_the_input_schema():
+    arguments = _parse_arguments(["query=123", "max_results=3", "repository=null-island", "flag=true", "text=a=b"], SCHEMA)
+    assert arguments == {"query": "123", "max_results": 3, "repository": "null-island", "flag": True, "text": "a=b"}
+    assert _parse_arguments(["max_results=3"], None) == {"max_results": 3}
+    with pytest.raises(ClientError, match="KEY=VALUE"):
+        _parse_arguments(["novalue"], SCHEMA)
+
+
+def test_search_results_read_as_a_table():
+    text = search_table({"query": "easter", "hits": [
+        {"repository": "dateutil", "path": "easter.py", "start_line": 16, "end_line": 89, "kind": "function",
+         "symbol": "easter", "score": 39.3571},
+    ]})
+    header, columns, row = text.splitlines()
+    assert header == "1 result(s) for 'easter':"
+    assert columns.split() == ["#", "SCORE", "LOCATION", "KIND", "SYMBOL"]
+    assert row.split() == ["1", "39.357", "dateutil:easter.py:16-89", "function", "easter"]
+    assert search_table({"query": "nothing", "hits": []}) == "No code matched 'nothing'."
