@@ -20,8 +20,8 @@ event                    hook
 
 from __future__ import annotations
 
-import contextvars
 import logging
+import threading
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -70,7 +70,8 @@ def _sign_in_failed(sender, credentials, request=None, **kwargs) -> None:
 # --- tokens -------------------------------------------------------------------------------------
 
 def _jti(access_token) -> str:
-    """The ``jti`` claim of an RFC 9068 access token (read without verifying: we just minted it)."""
+    """The ``jti`` claim of an RFC 9068 access token (read without verifying: we just minted it);
+    "" when only the token's hash is stored (``COMPLIANT_BCP_RFC9700_TOKEN_STORAGE``)."""
     try:
         return str(jwt.decode(access_token.token or "", options={"verify_signature": False}).get("jti") or "")
     except jwt.InvalidTokenError:
@@ -81,9 +82,11 @@ def _token_issued(sender, request, token, **kwargs) -> None:
     grant_type = request.POST.get("grant_type", "") if request is not None else ""
     kind = AuthEvent.Kind.TOKEN_REFRESHED if grant_type == "refresh_token" else AuthEvent.Kind.TOKEN_ISSUED
     application = token.application
-    audit.record(kind, user=token.user, client_id=application.client_id if application else "", request=request,
-                 grant_type=grant_type, scope=token.scope, jti=_jti(token), access_token_id=token.pk,
-                 expires=token.expires.isoformat())
+    detail = {"grant_type": grant_type, "scope": token.scope, "access_token_id": token.pk, "expires": token.expires.isoformat()}
+    jti = _jti(token)
+    if jti:
+        detail["jti"] = jti
+    audit.record(kind, user=token.user, client_id=application.client_id if application else "", request=request, **detail)
 
 
 # --- revocation at /revoke_token/ ---------------------------------------------------------------
@@ -91,7 +94,14 @@ def _token_issued(sender, request, token, **kwargs) -> None:
 @dataclass
 class _Revocation:
     """What one ``/revoke_token/`` request revoked; its first change writes the event, later ones
-    (a refresh token's access token, then the refresh token) add their ids to the same row."""
+    (a refresh token's access token, then the refresh token) add their ids to the same row.
+
+    It lives in a thread-local, not a ContextVar: under ASGI, Django sends ``request_started`` to
+    sync receivers from a task of its own (``Signal.asend`` gathers them), so a ContextVar set
+    there never reaches the view. The thread is the right scope: sync receivers and the sync
+    view of one request run on that request's own thread (asgiref ``ThreadSensitiveContext``;
+    under WSGI and the test client it is simply the request's thread).
+    """
 
     ip: str | None
     event: AuthEvent | None = None
@@ -99,7 +109,11 @@ class _Revocation:
     refresh_token_ids: list[int] = field(default_factory=list)
 
 
-_revocation: contextvars.ContextVar[_Revocation | None] = contextvars.ContextVar("mcprag_revocation", default=None)
+_local = threading.local()
+
+
+def _current() -> _Revocation | None:
+    return getattr(_local, "revocation", None)
 
 
 def _revoke_path() -> str | None:
@@ -115,15 +129,15 @@ def _request_started(sender, environ=None, scope=None, **kwargs) -> None:
         path, ip = scope.get("path", ""), (scope.get("client") or [None])[0]
     else:
         path, ip = (environ or {}).get("PATH_INFO", ""), (environ or {}).get("REMOTE_ADDR")
-    _revocation.set(_Revocation(ip=ip) if path and path == _revoke_path() else None)
+    _local.revocation = _Revocation(ip=ip) if path and path == _revoke_path() else None
 
 
 def _request_finished(sender, **kwargs) -> None:
-    _revocation.set(None)
+    _local.revocation = None
 
 
 def _note_revoked(instance, ids_attr: str) -> None:
-    revocation = _revocation.get()
+    revocation = _current()
     if revocation is None:
         return
     getattr(revocation, ids_attr).append(instance.pk)

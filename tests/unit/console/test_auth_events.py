@@ -117,3 +117,22 @@ def test_each_event_is_written_once_per_request_for_a_full_flow(client, person, 
     kinds = list(AuthEvent.objects.order_by("at", "id").values_list("kind", flat=True))
     # obtain_code signs in again with force_login (a second sign_in) before consenting.
     assert kinds == ["sign_in", "sign_in", "consent_granted", "token_issued", "token_refreshed", "token_revoked"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_revocation_through_the_asgi_handler_records_one_event(tokens, person, public_client):
+    """Daphne serves Django through its ASGI handler, where request_started reaches sync receivers
+    from a task of its own: the revocation scope must still reach the view."""
+    import asyncio
+
+    from django.test import AsyncClient
+
+    pair = tokens()
+    AuthEvent.objects.all().delete()
+
+    async def revoke():
+        return await AsyncClient().post("/revoke_token/", {"token": pair["access_token"], "client_id": public_client["client_id"]})
+
+    assert asyncio.run(revoke()).status_code == 200
+    [event] = AuthEvent.objects.all()
+    assert (event.kind, event.user, event.detail["endpoint"]) == ("token_revoked", person, "revoke_token")
