@@ -95,9 +95,9 @@ def _value_axis(chart: Chart, top_value: float, ticks: int = 4) -> None:
 
 
 def stacked_bars(chart_id: str, title: str, categories: list[str], series: dict[str, list[float]],
-                 *, unit: str = "", colors: dict[str, str] | None = None) -> Chart:
+                 *, unit: str = "", colors: dict[str, str] | None = None, width: int = WIDTH, height: int = HEIGHT) -> Chart:
     """Vertical bars, one per category (a day), stacked by series (a tool)."""
-    chart = Chart(chart_id, title, unit=unit)
+    chart = Chart(chart_id, title, width=width, height=height, unit=unit)
     colors = colors or {name: PALETTE[n % len(PALETTE)] for n, name in enumerate(series)}
     chart.legend = [(name, colors[name]) for name in series]
     totals = [sum(values[i] for values in series.values()) for i in range(len(categories))]
@@ -105,7 +105,7 @@ def stacked_bars(chart_id: str, title: str, categories: list[str], series: dict[
     _value_axis(chart, top)
     plot_w, plot_h = chart.width - LEFT - RIGHT, chart.height - TOP - BOTTOM
     slot = plot_w / max(len(categories), 1)
-    every = max(1, math.ceil(len(categories) / 12))
+    every = max(1, math.ceil(len(categories) / max(2, width // 60)))
     for i, category in enumerate(categories):
         base = chart.height - BOTTOM
         for name, values in series.items():
@@ -120,13 +120,13 @@ def stacked_bars(chart_id: str, title: str, categories: list[str], series: dict[
 
 
 def grouped_hbars(chart_id: str, title: str, categories: list[str], series: dict[str, list[float | None]],
-                  *, unit: str = "") -> Chart:
+                  *, unit: str = "", width: int = WIDTH) -> Chart:
     """Horizontal bars, one group per category (a tool), one bar per series (p50, p95)."""
     row = 40
-    chart = Chart(chart_id, title, height=TOP + BOTTOM + row * max(len(categories), 1), unit=unit)
+    chart = Chart(chart_id, title, width=width, height=TOP + BOTTOM + row * max(len(categories), 1), unit=unit)
     colors = {name: PALETTE[n % len(PALETTE)] for n, name in enumerate(series)}
     chart.legend = [(name, colors[name]) for name in series]
-    left = 150
+    left = min(150, width // 4)
     top = nice_ceiling(max((v or 0 for values in series.values() for v in values), default=0))
     plot_w = chart.width - left - RIGHT
     for n in range(5):
@@ -150,11 +150,12 @@ def overview_charts(report) -> dict[str, Chart]:
     """The overview page's three charts from a :class:`console.metrics.Overview`."""
     days = [f"{day:%m-%d}" for day in report.days]
     calls = stacked_bars("calls-per-day", "Calls per day, by tool", days,
-                         {tool: [report.calls_by_day[day].get(tool, 0) for day in report.days] for tool in report.tools})
+                         {tool: [report.calls_by_day[day].get(tool, 0) for day in report.days] for tool in report.tools},
+                         width=900, height=260)
     tools = [t for t in report.tools if report.latency[t].p50_ms is not None]
     latency = grouped_hbars("latency-per-tool", "Latency per tool", tools,
                             {"p50": [report.latency[t].p50_ms for t in tools],
-                             "p95": [report.latency[t].p95_ms for t in tools]}, unit=" ms")
+                             "p95": [report.latency[t].p95_ms for t in tools]}, unit=" ms", width=460)
 
     def share(part: int, total: int) -> float:
         return round(100 * part / total, 1) if total else 0
@@ -163,5 +164,5 @@ def overview_charts(report) -> dict[str, Chart]:
     errors = stacked_bars("error-rate-per-day", "Failed and refused calls, % of calls per day", days,
                           {"tool error": [share(o.errors, o.total) for o in outcomes],
                            "refused": [share(o.refused, o.total) for o in outcomes]},
-                          unit="%", colors={"tool error": "#D55E00", "refused": "#E69F00"})
+                          unit="%", colors={"tool error": "#D55E00", "refused": "#E69F00"}, width=460, height=220)
     return {"calls": calls, "latency": latency, "errors": errors}

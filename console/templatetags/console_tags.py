@@ -5,6 +5,8 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from django import template
+from django.utils import timezone
+from django.utils.timesince import timesince
 
 from ..connections import safe_logo_uri
 
@@ -30,6 +32,16 @@ def redirect_hosts(application) -> list[str]:
         if host not in hosts:
             hosts.append(host)
     return hosts
+
+
+@register.filter
+def ago(value) -> str:
+    """``"just now"``, ``"5 minutes ago"``, ``"2 days, 3 hours ago"``; "never" for None."""
+    if value is None:
+        return "never"
+    if (timezone.now() - value).total_seconds() < 60:
+        return "just now"
+    return f"{timesince(value)} ago"
 
 
 @register.filter

@@ -13,7 +13,9 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.views.generic import TemplateView, View
 
+from oauth_app.scopes import tier_of
 from oauth_app.services import revoke_agent
+from oauth_app.tiers import scopes_for_tier
 
 from ..connections import connected_agents, connected_application
 from .people import mfa_status
@@ -39,8 +41,9 @@ class ConnectedAgentListView(LoginRequiredMixin, TemplateView):
     template_name = "account/agent_list.html"
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(agents=connected_agents(self.request.user), mfa_status=mfa_status(self.request.user),
-                                        mfa_url=mfa_enrolment_url(), **kwargs)
+        user = self.request.user
+        return super().get_context_data(agents=connected_agents(user), mfa_status=mfa_status(user), mfa_url=mfa_enrolment_url(),
+                                        tier_scopes=scopes_for_tier(tier_of(user)), **kwargs)
 
 
 class ConnectedAgentRevokeView(LoginRequiredMixin, View):

@@ -15,5 +15,8 @@ class OverviewView(OperatorRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         form = DateRangeForm(self.request.GET or None)
-        report = metrics.overview(*form.dates())
+        start, end = form.dates()
+        if not form.is_bound:
+            form = DateRangeForm(initial={"start": start, "end": end})
+        report = metrics.overview(start, end)
         return super().get_context_data(form=form, report=report, charts=overview_charts(report), section="overview", **kwargs)

@@ -11,6 +11,7 @@ from django.views.generic import DetailView
 from mcp_gateway.models import ToolCall
 from oauth_app.models import AuthEvent, Consent
 from oauth_app.scopes import tier_of
+from oauth_app.tiers import scopes_for_tier
 
 from .. import services
 from ..connections import connected_agents
@@ -24,9 +25,10 @@ RECENT = 20
 
 
 def mfa_status(user) -> str:
-    """"enrolled" or "not enrolled" (TOTP enrolment arrives with the identity issue)."""
-    profile = getattr(user, "mcprag_profile", None)
-    return "enrolled" if getattr(profile, "mfa_enrolled_at", None) else "not enrolled"
+    """"enrolled" or "not enrolled": the person's TOTP enrolment (``oauth_app.flows.mfa``)."""
+    from oauth_app.flows import mfa
+
+    return "enrolled" if mfa.is_enrolled(user) else "not enrolled"
 
 
 class PersonListView(ConsoleListView):
@@ -53,6 +55,7 @@ class PersonDetailView(OperatorRequiredMixin, DetailView):
         person = self.object
         return super().get_context_data(
             section="people", tier=tier_of(person), mfa_status=mfa_status(person),
+            tier_scopes=scopes_for_tier(tier_of(person)),
             tier_form=tier_form or TierChangeForm(current_tier=tier_of(person)),
             agents=connected_agents(person),
             consents=Consent.objects.filter(user=person).select_related("application")[:50],

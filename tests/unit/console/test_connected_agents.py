@@ -33,7 +33,17 @@ def test_lists_the_agent_with_plain_words_grant_time_and_last_use(client, person
     html = response.content.decode()
     assert "Test Agent" in html
     assert "Search and read the code of repositories you can see" in html and "<code>code:write</code>" in html
-    assert "ago" in html
+    assert "last used <span" in html and ">just now</span>" in html
+
+
+def test_scopes_beyond_the_current_tier_are_marked_not_available(client, person, agent, tokens):
+    from oauth_app.services import set_tier
+
+    tokens(scope="code:read code:write")
+    set_tier(person, "public")
+    html = client.get(reverse("account:agents")).content.decode()
+    assert "<code>code:write</code> — not at your current access level" in html
+    assert "<li>Search and read the code of repositories you can see <code>code:read</code></li>" in html
 
 
 def test_logo_is_shown_only_over_https(client, person, register, obtain_code):
