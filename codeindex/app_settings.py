@@ -46,7 +46,7 @@ class _AppSettings:
     @property
     def FUSION_DENSE_WEIGHT(self) -> float:
         """Weight of the dense signal in linear min-max fusion (chosen on bench/retrieval.py)."""
-        return float(getattr(settings, "MCPRAG_FUSION_DENSE_WEIGHT", 0.7))
+        return float(getattr(settings, "MCPRAG_FUSION_DENSE_WEIGHT", 0.8))
 
     @property
     def CLONE_DIR(self) -> Path:

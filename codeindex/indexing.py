@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -154,6 +154,14 @@ def _usable_provider(report: IndexReport) -> EmbeddingProvider | None:
     return provider
 
 
+def _fresh_connection() -> None:
+    """An embedding phase can leave the database connection idle for minutes; if the server (or a
+    pooler) dropped it meanwhile, close it so the next query opens a new one."""
+    if not connection.in_atomic_block:
+        if connection.connection is not None and not connection.is_usable():
+            connection.close()
+
+
 def bump_generation(repository: Repository) -> None:
     Repository.objects.filter(pk=repository.pk).update(generation=F("generation") + 1)
 
@@ -182,6 +190,7 @@ class _WriteBatch:
         with _Timer(self.report, "chunk"):
             prepared = [_Prepared.of(source) for source in self.sources]
         vectors = self.vectors(prepared)
+        _fresh_connection()
         with _Timer(self.report, "write"), transaction.atomic():
             for item in prepared:
                 self.changed_file_ids.append(_replace_file(self.repository, item, vectors, self.provider))
@@ -325,6 +334,7 @@ def embed_missing(repository: Repository, report: IndexReport, provider: Embeddi
             except EmbeddingsUnavailable as exc:
                 report.embedding_error = str(exc)
                 return
+            _fresh_connection()
             with transaction.atomic():
                 ids = [pk for pk, *_ in part]
                 alive = set(Chunk.objects.filter(pk__in=ids).values_list("pk", flat=True))  # a re-index may have replaced some
