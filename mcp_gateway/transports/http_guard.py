@@ -10,7 +10,9 @@ Header, MCP authorization "Token Usage", RFC 6750 §3):
 3. ``Authorization: Bearer`` is verified (:mod:`mcp_gateway.auth.bearer`); otherwise 401 with a
    ``WWW-Authenticate`` challenge naming the protected-resource metadata.
 4. ``MCP-Protocol-Version``, when sent, must be a version the SDK serves; otherwise 400 with the
-   JSON-RPC error ``-32022`` and the supported list ("MUST respond with 400 Bad Request").
+   JSON-RPC error ``-32022`` and the supported list ("MUST respond with 400 Bad Request"). On
+   ``/mcp`` the SDK's transport gives this answer itself (echoing the request id); the guard
+   answers it for the SSE endpoints.
 5. A POST body is read under a size cap (413) and must be exactly one JSON-RPC message: a JSON
    array (a batch, removed in 2025-06-18) gets 400.
 6. Streamable HTTP only: a ``tools/call`` beyond the caller's permissions gets 403
@@ -146,7 +148,10 @@ class HttpGuard:
             caller = await self._authenticate(scope)
             bind(user_id=caller.user_id if caller.user_id is not None else "-", client_id=caller.client_id)
             await self._check_rate(caller)
-            self._check_protocol_version(scope)
+            if self.transport != "streamable_http":
+                # On /mcp the SDK itself answers 400 -32022 with the request's id and the versions of
+                # the era asked for (2026-07-28 "versioning"); the legacy SSE transport has no such check.
+                self._check_protocol_version(scope)
             body = await self._read_body(scope, receive) if scope["method"] == "POST" else b""
             self._check_single_message(body)
             await self._check_permission(caller, body)
