@@ -94,29 +94,37 @@ def reader(live_server_e2e):
     return Identity(live_server_e2e, "parity-reader", token)
 
 
-_NARROW = """
+_MINT = """
+import datetime, time, uuid, jwt
+from django.conf import settings
+from django.utils import timezone
+from oauth2_provider.models import get_access_token_model
+from oauth_app.keys import active_key
 from oauth_app.models import Application
-print(Application.objects.filter(client_id="{client_id}").update(allowed_scopes="code:write"))
+app = Application.objects.get(client_id="{client_id}")
+key = active_key()
+now = int(time.time())
+claims = dict(iss=settings.MCPRAG_ISSUER, sub=app.client_id, aud=settings.MCPRAG_MCP_URL, client_id=app.client_id,
+              scope=app.allowed_scopes, iat=now, exp=now + 600, jti=uuid.uuid4().hex)
+token = jwt.encode(claims, key.private_pem, algorithm="RS256", headers=dict(kid=key.kid, typ="at+jwt"))
+get_access_token_model().objects.create(user=None, application=app, token=token, scope=app.allowed_scopes,
+    expires=timezone.now() + datetime.timedelta(minutes=10), resource=[settings.MCPRAG_MCP_URL])
+print(token)
 """
 
 
 @pytest.fixture(scope="module")
-def narrowed(live_server_e2e):
-    """A service client whose scopes lack ``code:read``.
+def writer(live_server_e2e):
+    """A service client allowed ``code:write`` only: ``search_code`` (``code:read``) is beyond it.
 
-    The SDK's client-credentials provider asks for the scope of the server's 401 challenge
-    (``code:read``), which the authorization server refuses to a client not allowed it; so the
-    token is obtained while the client may read, then an operator narrows the client to
-    ``code:write``. Effective permissions are re-evaluated on every call (DESIGN §5), so this
-    token, the SSE session and the stdio process all lack ``code:read`` from then on.
+    Its token carries exactly its allowed scopes, as the server's client-credentials grant would
+    issue it. It is minted in the server's database because the SDK's client-credentials provider
+    always asks for the scope of the server's 401 challenge (``code:read``), which the
+    authorization server refuses (``invalid_scope``) to a client not allowed it.
     """
-    import anyio
-
-    client_id, secret = create_service_client(live_server_e2e, "parity-narrowed", "code:read")
-    token = anyio.run(client_credentials_token, live_server_e2e, client_id, secret)
-    out = live_server_e2e.manage("shell", "-c", _NARROW.format(client_id=client_id)).stdout
-    assert out.strip().splitlines()[-1] == "1"
-    identity = Identity(live_server_e2e, "parity-narrowed", token)
+    client_id, _ = create_service_client(live_server_e2e, "parity-writer", "code:write")
+    token = live_server_e2e.manage("shell", "-c", _MINT.format(client_id=client_id)).stdout.strip().splitlines()[-1]
+    identity = Identity(live_server_e2e, "parity-writer", token)
     identity.client_id = client_id
     return identity
 
@@ -157,11 +165,11 @@ print(json.dumps([[r.transport, r.outcome, r.error_class] for r in rows]))
 """
 
 
-async def test_a_tool_beyond_the_permissions_is_refused_on_every_transport(narrowed):
+async def test_a_tool_beyond_the_permissions_is_refused_on_every_transport(writer):
     refusals = {}
     listings = {}
     for transport in TRANSPORTS:
-        async with narrowed.client(transport) as client:
+        async with writer.client(transport) as client:
             listings[transport] = [t.name for t in (await client.list_tools()).tools]
             try:
                 refusals[transport] = await client.call_tool("search_code", QUERY)
@@ -172,10 +180,10 @@ async def test_a_tool_beyond_the_permissions_is_refused_on_every_transport(narro
     assert "search_code" not in listings["stdio"]
     # Streamable HTTP: the documented step-up refusal, HTTP 403 insufficient_scope naming the scope.
     assert isinstance(refusals["streamable_http"], MCPError)
-    forbidden = [r for r in narrowed.http_responses if r.status_code == 403]
+    forbidden = [r for r in writer.http_responses if r.status_code == 403]
     assert len(forbidden) == 1
     challenge = forbidden[0].headers["www-authenticate"]
-    assert 'error="insufficient_scope"' in challenge and 'scope="code:read"' in challenge
+    assert 'error="insufficient_scope"' in challenge and 'scope="code:read code:write"' in challenge
     assert "resource_metadata=" in challenge
     # SSE and stdio: the permission middleware's isError result, word for word the same.
     for transport in ("sse", "stdio"):
@@ -183,7 +191,7 @@ async def test_a_tool_beyond_the_permissions_is_refused_on_every_transport(narro
         assert result.is_error and result.structured_content is None, transport
         assert [block.text for block in result.content] == [REFUSAL_TEXT], transport
     # One audit path: every refusal wrote one row naming its transport.
-    out = narrowed.server.manage("shell", "-c", _AUDIT.format(client_id=narrowed.client_id)).stdout
+    out = writer.server.manage("shell", "-c", _AUDIT.format(client_id=writer.client_id)).stdout
     rows = json.loads(out.strip().splitlines()[-1])
     assert sorted(rows) == sorted([[t, "refused", "insufficient_scope"] for t in TRANSPORTS])
 
