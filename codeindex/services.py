@@ -420,7 +420,7 @@ def search_page(query: str, *, access: RepositoryAccess = PUBLIC, repository: st
 
 def _rank(plan: QueryPlan, repos: dict[int, int], where: lexical.ChunkFilter) -> tuple[list[fusion.Candidate], str, float]:
     """Lexical candidates, the dense signal when it applies, fused and feedback-boosted."""
-    lexical_hits = [(h.chunk_id, h.score) for h in lexical.rank_chunks(plan.terms, symbol=plan.symbol, limit=CANDIDATES, where=where)]
+    lexical_hits = _lexical(plan, where)
     dense, note = _dense(plan, repos, where, [chunk_id for chunk_id, _ in lexical_hits])
     weight = app_settings.FUSION_DENSE_WEIGHT if dense is not None else 0.0
     if dense is None:
@@ -431,6 +431,28 @@ def _rank(plan: QueryPlan, repos: dict[int, int], where: lexical.ChunkFilter) ->
     _apply_feedback(candidates, plan)
     candidates.sort(key=lambda c: (-c.score, c.chunk_id))
     return candidates, note, weight
+
+
+def _lexical(plan: QueryPlan, where: lexical.ChunkFilter) -> list[tuple[int, float]]:
+    """Lexical candidates. A name is first looked up by its joined key alone (``get_user_name`` →
+    ``getusername``), a rare word with a short posting list, instead of OR-ing its common parts
+    (``get``, ``user``, ``name``) over the whole index; its parts are the fallback when the key
+    matches nothing (measured on bench/search_latency.py)."""
+    if plan.intent == QueryIntent.IDENTIFIER:
+        keys = [_joined_key(part) for part in plan.text.split(".") if part]
+        keys = [k for k in dict.fromkeys(keys) if k]
+        if keys:
+            hits = lexical.rank_chunks(keys, symbol=plan.symbol, limit=CANDIDATES, where=where)
+            if hits:
+                return [(h.chunk_id, h.score) for h in hits]
+    return [(h.chunk_id, h.score) for h in lexical.rank_chunks(plan.terms, symbol=plan.symbol, limit=CANDIDATES, where=where)]
+
+
+def _joined_key(name: str) -> str:
+    from .identifiers import identifier_words
+
+    words = identifier_words(name.strip())
+    return words[0] if words else ""
 
 
 def _dense(plan: QueryPlan, repos: dict[int, int], where: lexical.ChunkFilter, lexical_ids: list[int]):
