@@ -139,7 +139,7 @@ def index_tree(repository: Repository, tree: SourceTree, report: IndexReport, *,
     report.errors = list(tree.errors)
     report.files_seen = report.files_new + report.files_changed + report.files_unchanged + tree.skipped.total()
     with _Timer(report, "imports"):
-        report.imports_resolved = _resolve_imports(repository, batch.changed_file_ids)
+        report.imports_resolved = _resolve_imports(repository, batch.changed_file_ids, paths_changed=bool(report.files_new or report.files_deleted))
     if provider is not None:
         embed_missing(repository, report, provider, progress)
     bump_generation(repository)
@@ -299,11 +299,16 @@ def _delete_files(repository: Repository, paths: list[str]) -> int:
     return len(ids)
 
 
-def _resolve_imports(repository: Repository, changed_ids: list[int]) -> int:
-    """Point import edges of changed files, and every unresolved edge, at the files they name."""
+def _resolve_imports(repository: Repository, changed_ids: list[int], *, paths_changed: bool) -> int:
+    """Point import edges of changed files at the files they name; when files were added or
+    removed, also retry every unresolved edge (a new file may be what it names). Edited files
+    alone leave other edges as they were, which keeps a one-file re-index fast."""
+    if not changed_ids and not paths_changed:
+        return ImportEdge.objects.filter(repository=repository, target__isnull=False).count()
     files = dict(repository.files.values_list("path", "pk"))
     index = PathIndex(files)
-    edges = ImportEdge.objects.filter(repository=repository).filter(Q(source_id__in=changed_ids) | Q(target__isnull=True))
+    scope = Q(source_id__in=changed_ids) | Q(target__isnull=True) if paths_changed else Q(source_id__in=changed_ids)
+    edges = ImportEdge.objects.filter(repository=repository).filter(scope)
     updates = []
     for edge in edges.select_related("source").only("id", "module", "target_id", "source__path", "source__language"):
         target_path = resolve(edge.source.path, edge.module, edge.source.language, index)
