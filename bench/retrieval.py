@@ -44,6 +44,7 @@ def strip_docstrings(source: str) -> tuple[str, dict[str, str]]:
                 if doc and isinstance(body0, ast.Expr) and isinstance(getattr(body0, "value", None), ast.Constant):
                     if not isinstance(child, ast.ClassDef):
                         sentence = re.split(r"(?<=[.!?])\s|\n\s*\n", doc.strip(), maxsplit=1)[0].replace("\n", " ").strip()
+                        sentence = sentence.replace('"', "")  # quotes would ask search_code for exact text
                         if len(sentence.split()) >= 4:
                             queries[name] = sentence
                     for i in range(body0.lineno - 1, body0.end_lineno):
@@ -86,8 +87,8 @@ def metrics(ranks: list[int | None]) -> tuple[float, float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--packages", nargs="+", default=DEFAULT_PACKAGES)
-    parser.add_argument("--limit-queries", type=int, default=800)
-    parser.add_argument("--weights", nargs="+", type=float, default=[0.5, 0.6, 0.7, 0.8, 0.9])
+    parser.add_argument("--limit-queries", type=int, default=500)
+    parser.add_argument("--weights", nargs="+", type=float, default=[0.5, 0.7, 0.8, 0.9])
     args = parser.parse_args()
     scratch = setup_django("local")
     from django.test.utils import override_settings
