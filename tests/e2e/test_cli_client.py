@@ -119,7 +119,7 @@ def cli_account(live_server_e2e):
     import secrets
 
     password = secrets.token_urlsafe(12)
-    live_server_e2e.manage("create_account", USERNAME, "--email", "grace@example.com", "--password", password,
+    live_server_e2e.manage("create_account", USERNAME, "--email", "grace@example.com", f"--password={password}",
                            "--tier", "developer")
     return password
 
@@ -324,6 +324,9 @@ def test_not_logged_in_and_unreachable_server(logged_in, tmp_path):
     completed = logged_in.run("tools", "--server", dead)
     assert completed.returncode == 5
     assert "cannot reach" in _one_line(completed)
+    status = logged_in.run("status", "--server", dead)  # the local part is still shown
+    assert status.returncode == 5
+    assert "Scopes:" in status.stdout and "Server check:  failed: cannot reach" in status.stdout
 
 
 CLIENT_METADATA_URL = "https://cli.example/mcprag-client.json"

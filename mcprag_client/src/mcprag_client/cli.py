@@ -144,6 +144,15 @@ def _describe_expiry(expires_at: float | None) -> str:
     return f"valid for {int(left // 60)} min {int(left % 60)} s"
 
 
+async def _server_check(url: str, registry: ServerRegistry) -> tuple[dict[str, Any] | str, ClientError | None]:
+    """The ``health_check`` tool's answer, or the error that prevented it."""
+    try:
+        health = await Remote(url, registry).run(lambda client: client.call_tool("health_check", {}))
+    except ClientError as exc:
+        return str(exc), exc
+    return ((health.structured_content or {}) if not health.is_error else tool_result_text(health)), None
+
+
 async def cmd_status(args, registry: ServerRegistry) -> int:
     url = _server_url(args, registry)
     record = registry.get(url)
@@ -151,6 +160,7 @@ async def cmd_status(args, registry: ServerRegistry) -> int:
     stored = store.load(url)
     if stored is None:
         raise NotLoggedIn(url)
+    check, error = await _server_check(url, registry)
     report: dict[str, Any] = {
         "server": url,
         "default": registry.default() == url,
@@ -160,18 +170,25 @@ async def cmd_status(args, registry: ServerRegistry) -> int:
         "refresh_token": "stored" if stored.tokens.refresh_token else "none",
         "tokens_kept": store.describe(),
         "other_servers": [u for u in registry.known() if u != url],
+        "server_check": check,
     }
-    remote = Remote(url, registry)
-    health = await remote.run(lambda client: client.call_tool("health_check", {}))
-    report["server_check"] = (health.structured_content or {}) if not health.is_error else tool_result_text(health)
     if args.json:
         _print(as_json(report))
-        return ExitCode.OK
+    else:
+        _print(_status_text(report, error))
+    return int(error.exit_code) if error else ExitCode.OK
+
+
+def _status_text(report: dict[str, Any], error: ClientError | None) -> str:
     check = report["server_check"]
-    summary = (f"reachable; status {check.get('status')}, {check.get('repositories')} repository(ies) indexed"
-               if isinstance(check, dict) else f"reachable; health check said: {check}")
+    if error is not None:
+        summary = f"failed: {check}"
+    elif isinstance(check, dict):
+        summary = f"reachable; status {check.get('status')}, {check.get('repositories')} repository(ies) indexed"
+    else:
+        summary = f"reachable; health check said: {check}"
     lines = [
-        ("Server", url + (" (default)" if report["default"] else "")),
+        ("Server", report["server"] + (" (default)" if report["default"] else "")),
         ("Signed in", f"yes, as client {report['client_id']}"),
         ("Scopes", report["scopes"] or "none"),
         ("Access token", report["access_token"]),
@@ -179,8 +196,7 @@ async def cmd_status(args, registry: ServerRegistry) -> int:
         ("Tokens kept", report["tokens_kept"]),
         ("Server check", summary),
     ] + ([("Other servers", ", ".join(report["other_servers"]))] if report["other_servers"] else [])
-    _print("\n".join(f"{label + ':':<15}{value}" for label, value in lines))
-    return ExitCode.OK
+    return "\n".join(f"{label + ':':<15}{value}" for label, value in lines)
 
 
 async def cmd_bridge(args, registry: ServerRegistry) -> int:

@@ -14,11 +14,11 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, wrap_last: bool = True) -> str:
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """Columns aligned on the widest cell; the last column is clipped to the terminal width."""
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
     terminal = shutil.get_terminal_size((120, 24)).columns
-    last = max(terminal - sum(w + 2 for w in widths[:-1]), 20) if wrap_last else widths[-1]
+    last = max(terminal - sum(w + 2 for w in widths[:-1]), 20)
     lines = []
     for row in [list(headers), *rows]:
         cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])] + [_clip(row[-1], last)]
