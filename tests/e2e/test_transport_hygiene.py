@@ -17,6 +17,7 @@ import httpx2
 import pytest
 from mcp.client.sse import sse_client
 
+from mcp_gateway.transports.http_guard import SUPPORTED_PROTOCOL_VERSIONS
 from tests.e2e.test_transport_parity import client_credentials_token, create_service_client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
@@ -117,11 +118,24 @@ async def test_foreign_host_gets_421(live_server_e2e, token, endpoint):
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 async def test_unsupported_protocol_version_gets_400(live_server_e2e, token, endpoint):
-    response = await _probe(live_server_e2e, token, endpoint, **{"MCP-Protocol-Version": "1999-01-01"})
+    """On /mcp the SDK answers (listing the versions of the era it routes to); on SSE the guard does.
+
+    An unknown version is routed to the 2026-07-28 entry of ``/mcp``, so the probe there is a
+    well-formed request of that era except for its version.
+    """
+    headers = {"MCP-Protocol-Version": "1999-01-01"}
+    body = None
+    if endpoint == "/mcp":
+        headers["Mcp-Method"] = "server/discover"
+        body = json.dumps({"jsonrpc": "2.0", "id": 5, "method": "server/discover", "params": {"_meta": {
+            "io.modelcontextprotocol/protocolVersion": "1999-01-01",
+            "io.modelcontextprotocol/clientCapabilities": {}}}}).encode()
+    response = await _probe(live_server_e2e, token, endpoint, body=body, **headers)
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == -32022
-    assert "2025-11-25" in error["data"]["supported"] and error["data"]["requested"] == "1999-01-01"
+    assert error["data"]["requested"] == "1999-01-01"
+    assert error["data"]["supported"] and set(error["data"]["supported"]) <= set(SUPPORTED_PROTOCOL_VERSIONS)
 
 
 @pytest.mark.parametrize("endpoint", POST_ENDPOINTS)
