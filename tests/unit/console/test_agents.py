@@ -56,6 +56,7 @@ def test_agent_page_escapes_self_registered_metadata(operator_client, register):
     html = operator_client.get(reverse("console:agent-detail", kwargs={"pk": agent.pk})).content.decode()
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
     assert 'src="http://insecure.example/logo.png"' not in html  # logos load over https only
+    assert "<dd class=\"mono\">http://127.0.0.1:43110/callback</dd>" in html  # lists shown plainly, not as ['…']
 
 
 def test_disable_stops_its_tokens_and_enable_restores_them(operator_client, operator, agent, tokens):
