@@ -17,6 +17,8 @@ its traceback and recorded as the job's message, and the job fails instead of ha
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 from datetime import timedelta
 
@@ -29,12 +31,14 @@ from .indexing import IndexReport, Progress, embed_missing, index_tree
 from .models import IndexJob, Repository
 from .sources import SourceTree, checkout, is_git_url, local_root
 
-__all__ = ["create_job", "run_job", "IndexJobRunner", "ABANDONED_AFTER"]
+__all__ = ["create_job", "run_job", "IndexJobRunner", "ABANDONED_AFTER", "MAX_ATTEMPTS", "fail_abandoned_jobs"]
 
 log = logging.getLogger(__name__)
 
 #: A running job that wrote no progress for this long is taken as dead (its worker was killed).
 ABANDONED_AFTER = timedelta(minutes=15)
+#: A job whose worker was lost this many times fails instead of being tried again.
+MAX_ATTEMPTS = 3
 _PROGRESS_EVERY_S = 0.25
 
 
@@ -52,11 +56,46 @@ def create_job(repository: Repository, kind: str, source: str, *, paths: list[st
         raise JobAlreadyRunning(f"an index job for {repository.name!r} is already queued or running{which}") from None
 
 
-def _fail_abandoned(repository: Repository) -> None:
-    stale = timezone.now() - ABANDONED_AFTER
-    IndexJob.objects.filter(repository=repository, status=JobStatus.RUNNING, heartbeat_at__lt=stale).update(
-        status=JobStatus.FAILED, finished_at=timezone.now(), message="abandoned: no progress for 15 minutes (worker stopped?)"
+def _fail_abandoned(repository: Repository | None = None) -> int:
+    """Mark running jobs whose worker is gone as failed (truthfully: never left "running")."""
+    rows = IndexJob.objects.filter(status=JobStatus.RUNNING)
+    if repository is not None:
+        rows = rows.filter(repository=repository)
+    lost = [job.pk for job in rows if _worker_lost(job)]
+    return IndexJob.objects.filter(pk__in=lost, status=JobStatus.RUNNING).update(
+        status=JobStatus.FAILED, finished_at=timezone.now(),
+        message="failed: its worker stopped before it finished (no progress since the worker was lost)",
     )
+
+
+def fail_abandoned_jobs() -> int:
+    """Periodic check (Celery beat): fail every running job whose worker is gone; returns how many."""
+    return _fail_abandoned()
+
+
+def WORKER_ID() -> str:  # noqa: N802 — reads like the constant it is for one process
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _worker_lost(job: IndexJob) -> bool:
+    """A running job's worker is gone: its process on this host is dead, or it wrote no progress
+    for ``ABANDONED_AFTER`` (a worker on another host)."""
+    if job.status != JobStatus.RUNNING:
+        return False
+    host, _, pid = (job.worker or "").rpartition(":")
+    if host == socket.gethostname() and pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+        return True
+    return job.heartbeat_at is not None and job.heartbeat_at < timezone.now() - ABANDONED_AFTER
 
 
 def run_job(job_id: int, progress: Progress | None = None) -> IndexJob | None:
@@ -100,13 +139,26 @@ class IndexJobRunner:
         return IndexJob.objects.select_related("repository").get(pk=job.pk)
 
     def start(self) -> IndexJob | None:
+        """Claim the job: a queued one, or a running one whose worker died (the task was redelivered).
+
+        Re-running is safe: unchanged files are skipped by content hash and each file's chunks are
+        replaced in one transaction, so a retry never duplicates or half-writes a file. After
+        ``MAX_ATTEMPTS`` lost workers the job fails with that reason instead of looping.
+        """
         with transaction.atomic():
             job = IndexJob.objects.select_for_update().select_related("repository").filter(pk=self.job_id).first()
-            if job is None or job.status != JobStatus.QUEUED:
+            if job is None or not (job.status == JobStatus.QUEUED or _worker_lost(job)):
+                return None
+            if job.attempts >= MAX_ATTEMPTS:
+                IndexJob.objects.filter(pk=job.pk).update(
+                    status=JobStatus.FAILED, finished_at=timezone.now(),
+                    message=f"failed: its worker stopped {job.attempts} times before it finished")
                 return None
             job.status = JobStatus.RUNNING
             job.started_at = job.heartbeat_at = timezone.now()
-            job.save(update_fields=["status", "started_at", "heartbeat_at"])
+            job.worker = WORKER_ID()
+            job.attempts += 1
+            job.save(update_fields=["status", "started_at", "heartbeat_at", "worker", "attempts"])
         return job
 
     def run(self, job: IndexJob, report: IndexReport) -> None:

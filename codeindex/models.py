@@ -165,6 +165,8 @@ class IndexJob(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last progress write while running.")
+    worker = models.CharField(max_length=255, blank=True, default="", help_text="host:pid of the process running it.")
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="How many times a worker started it.")
     files_total = models.PositiveIntegerField(default=0)
     files_done = models.PositiveIntegerField(default=0)
     chunks_total = models.PositiveIntegerField(default=0)

@@ -19,7 +19,7 @@ from .audit import record_tool_call
 from .auth.identity import TRANSPORT_SCOPE_KEY, Caller, caller_from_context
 from .models import ToolCall
 from .permissions import allowed_tools, missing_scope
-from .registry import registry
+from .registry import register_resources_and_prompts, registry
 
 __all__ = ["build_server"]
 
@@ -125,6 +125,7 @@ def build_server(default_caller: Caller | None = None, transport: str = "streama
     )
     for spec in registry.all():
         server.add_tool(spec.fn, name=spec.name, title=spec.title, annotations=spec.annotations)
+    register_resources_and_prompts(server)  # repo://NAME/PATH resources and the prompts, on every transport
     return server
 
 
