@@ -408,14 +408,24 @@ def search_page(query: str, *, access: RepositoryAccess = PUBLIC, repository: st
         raise InvalidQuery(f"detail_level must be one of {', '.join(DetailLevel.values)}")
     repos = _visible_generations(access, plan.repository)
     where = lexical.ChunkFilter(tuple(repos), plan.language, glob_regex(plan.path_glob) if plan.path_glob else None, plan.exact)
-    ranked, dense_note, weight = _rank(plan, repos, where)
     start = (page - 1) * max_results
-    window = ranked[start : start + max_results]
-    hits = _hydrate(window, detail_level, weight)
+    for _ in range(_RANK_ATTEMPTS):
+        ranked, dense_note, weight = _rank(plan, repos, where)
+        window = ranked[start : start + max_results]
+        hits = _hydrate(window, detail_level, weight)
+        if len(hits) == len(window):
+            break
+        # A re-index replaced some ranked chunks between ranking and reading them (each file's
+        # chunks are swapped in one transaction, but ranking and reading are separate queries):
+        # rank again rather than answer with the file missing.
     used = ["lexical"] + (["dense"] if not dense_note else [])
     return SearchPage(query=query, hits=hits, page=page, page_size=max_results,
                       next_page=page + 1 if len(ranked) > start + max_results and page < MAX_PAGE else None,
                       candidates=len(ranked), intent=plan.intent, signals_used=used, dense_note=dense_note, dense_weight=weight)
+
+
+#: Times a search ranks again when chunks it ranked were replaced before it read them.
+_RANK_ATTEMPTS = 3
 
 
 def _rank(plan: QueryPlan, repos: dict[int, int], where: lexical.ChunkFilter) -> tuple[list[fusion.Candidate], str, float]:
