@@ -155,6 +155,10 @@ class ChallengeWatcher:
 
     def __init__(self, url: str, granted_scope: str | None):
         self.url = url
+        self.reset(granted_scope)
+
+    def reset(self, granted_scope: str | None) -> None:
+        """Forget what earlier requests showed (a long-running bridge watches many calls)."""
         self.granted = set((granted_scope or "").split())
         self.challenge: Challenge | None = None
         self.refresh_attempted = False

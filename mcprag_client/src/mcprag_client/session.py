@@ -98,6 +98,8 @@ class Remote:
             yield client
 
     async def run(self, fn: Callable[[Client], Awaitable[T]]) -> T:
+        stored = self.storage.stored()
+        self.watcher.reset(stored.tokens.scope if stored else None)
         for attempt in (1, 2):
             try:
                 async with self.connect() as client:
