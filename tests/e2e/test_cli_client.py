@@ -18,14 +18,16 @@ import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 import time
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
 import httpx2
 import pytest
 from mcp.client import Client
-from mcp.client.stdio import StdioServerParameters
+from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from mcprag_client.config import ServerRecord, ServerRegistry
 from mcprag_client.credentials import FileTokenStore, StoredTokens
@@ -91,6 +93,20 @@ class CliUser:
         self.person = person
         self.stored()
         return completed
+
+    @asynccontextmanager
+    async def bridge(self, mode: str = "legacy"):
+        """``mcprag bridge`` driven by the SDK's stdio client; its stderr is kept for the token scan."""
+        self.stored()
+        params = StdioServerParameters(command=MCPRAG, args=["bridge", self.server.mcp_url], env=self.env)
+        with tempfile.TemporaryFile("w+") as errlog:
+            try:
+                async with Client(stdio_client(params, errlog=errlog), mode=mode) as client:
+                    yield client
+            finally:
+                errlog.seek(0)
+                self.outputs.append(errlog.read())
+                self.stored()
 
     def assert_no_token_printed(self) -> None:
         for output in self.outputs:
@@ -192,8 +208,7 @@ def anyio_backend():
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
 async def test_bridge_relays_the_remote_tools_over_stdio(logged_in, mode):
     user = logged_in
-    params = StdioServerParameters(command=MCPRAG, args=["bridge", user.server.mcp_url], env=user.env)
-    async with Client(params, mode=mode) as client:
+    async with user.bridge(mode) as client:
         tools = [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in (await client.list_tools()).tools]
         result = await client.call_tool("search_code", {"query": EASTER, "max_results": 3})
     assert tools == json.loads(user.run("tools", "--json").stdout)
@@ -274,7 +289,19 @@ def test_a_revoked_login_says_so_and_suggests_login(another_login):
     user = another_login
     assert user.login("--new-client").returncode == 0  # its own agent, so revoking it touches no other test
     client_id = user.record().client_info["client_id"]
-    assert _shell(user.server, _REVOKE_AGENT.format(user=USERNAME, client_id=client_id)) == "1"
+
+    async def bridge_across_the_revocation():
+        async with user.bridge() as client:
+            assert not (await client.call_tool("index_status", {})).is_error
+            revoked = await anyio.to_thread.run_sync(_shell, user.server, _REVOKE_AGENT.format(user=USERNAME, client_id=client_id))
+            assert revoked == "1"
+            refused = await client.call_tool("index_status", {})
+            still_serving = await client.call_tool("index_status", {})
+        return refused, still_serving
+
+    refused, still_serving = anyio.run(bridge_across_the_revocation)
+    for result in (refused, still_serving):  # an error result naming the problem; the bridge keeps serving
+        assert result.is_error and "revoked" in result.content[0].text and "mcprag login" in result.content[0].text
     completed = user.run("search", EASTER)
     assert completed.returncode == 4
     line = _one_line(completed)
