@@ -104,11 +104,16 @@ def _bool(name: str, default: bool) -> bool:
     raise _ConfigError(name, f"must be true or false, got {raw!r}")
 
 
+#: SQLite in WAL mode with NORMAL sync: readers never block the writer, and a commit (e.g. the
+#: audit row of every tool call) does not wait for an fsync.
+_SQLITE_OPTIONS = {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", "timeout": 20}
+
+
 def _database(raw: str | None) -> dict:
     import dj_database_url
 
     if not raw:
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3", "OPTIONS": _SQLITE_OPTIONS}
     scheme = raw.split(":", 1)[0].lower()
     if scheme not in ("sqlite", "postgres", "postgresql", "pgsql"):
         raise _ConfigError("DATABASE_URL", f"unsupported scheme {scheme!r}; use sqlite:///PATH or postgres://…")
@@ -118,6 +123,8 @@ def _database(raw: str | None) -> dict:
         raise _ConfigError("DATABASE_URL", f"cannot be parsed ({exc.__class__.__name__})") from None
     if not config.get("NAME"):
         raise _ConfigError("DATABASE_URL", "names no database")
+    if config["ENGINE"].endswith("sqlite3"):
+        config["OPTIONS"] = {**config.get("OPTIONS", {}), **_SQLITE_OPTIONS}
     return config
 
 
@@ -437,6 +444,9 @@ LOGGING = {
     "loggers": {
         "django.request": {"level": "ERROR"},
         "mcp": {"level": "WARNING"},
+        # At DEBUG these libraries log request bodies, including authorization codes: never below INFO.
+        "oauthlib": {"level": "INFO"},
+        "oauth2_provider": {"level": "INFO"},
         "httpx2": {"level": "WARNING"},
     },
 }

@@ -35,6 +35,22 @@ def _claims_dict(claims) -> dict:
     return claims if isinstance(claims, dict) else {}
 
 
+def _record_refresh_reuse(refresh_token: str, client, request) -> None:
+    """A refused refresh token that had been rotated already: reuse, which revoked its family (RFC 9700 §4.14.2)."""
+    import hashlib
+
+    from oauth2_provider.models import get_refresh_token_model
+
+    from . import audit
+    from .models import AuthEvent
+
+    checksum = hashlib.sha256(refresh_token.encode("utf-8", "surrogatepass")).hexdigest()
+    row = get_refresh_token_model().objects.filter(token_checksum=checksum, revoked__isnull=False).first()
+    if row is not None:
+        audit.record(AuthEvent.Kind.REFRESH_REUSE, user=row.user, client_id=getattr(client, "client_id", ""),
+                     error="invalid_grant", family=str(row.token_family))
+
+
 class MCPRAGValidator(OAuth2Validator):
     """RFC 8707 is refused while *validating* token requests (``validate_code`` /
     ``validate_refresh_token``), so errors are ordinary RFC 6749 §5.2 answers and nothing is issued."""
@@ -52,6 +68,8 @@ class MCPRAGValidator(OAuth2Validator):
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
         resolve_resources(_requested_resources(request), request)
         valid = super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
+        if not valid:
+            _record_refresh_reuse(refresh_token, client, request)
         instance = getattr(request, "refresh_token_instance", None)
         if valid and instance is not None:
             context = TokenFamilyContext.objects.filter(token_family=instance.token_family).first()

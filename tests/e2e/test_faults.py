@@ -75,3 +75,8 @@ def test_postgresql_restart_is_survived_without_restarting_the_server(tmp_path):
         assert server.process.poll() is None
     finally:
         server.stop()
+        # The restart also cut this test process's own connections: drop them so the tests that
+        # follow reconnect instead of finding a closed connection.
+        from django.db import connections
+
+        connections.close_all()

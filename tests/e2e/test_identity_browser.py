@@ -113,7 +113,7 @@ def _totp_now(secret_base32: str) -> str:
 def test_mfa_enrolment_then_admin_scope_consent(live_server_e2e):
     server = live_server_e2e
     password = secrets.token_urlsafe(12)
-    server.manage("create_account", "operator", "--email", "operator@example.com", "--password", password, "--tier", "admin")
+    server.manage("create_account", "operator", "--email", "operator@example.com", f"--password={password}", "--tier", "admin")
     client_id = _register(server.base_url)
     with browser_page() as page:
         _sign_in(page, server.base_url, "operator", password)
@@ -140,7 +140,7 @@ def test_mfa_enrolment_then_admin_scope_consent(live_server_e2e):
 def test_public_tier_person_is_never_offered_index_admin(live_server_e2e):
     server = live_server_e2e
     password = secrets.token_urlsafe(12)
-    server.manage("create_account", "visitor", "--email", "visitor@example.org", "--password", password, "--tier", "public")
+    server.manage("create_account", "visitor", "--email", "visitor@example.org", f"--password={password}", "--tier", "public")
     client_id = _register(server.base_url)
     with browser_page() as page:
         _sign_in(page, server.base_url, "visitor", password)

@@ -52,3 +52,13 @@ def test_refresh_cannot_widen_the_scope(client, public_client, tokens):
     response = _refresh(client, public_client, tokens["refresh_token"], scope="code:read index:admin")
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_scope"
+
+
+def test_refresh_reuse_is_an_audit_event(client, public_client, tokens):
+    from oauth_app.models import AuthEvent
+
+    _refresh(client, public_client, tokens["refresh_token"])
+    _refresh(client, public_client, tokens["refresh_token"])
+    event = AuthEvent.objects.get(kind=AuthEvent.Kind.REFRESH_REUSE)
+    assert event.client_id == public_client["client_id"] and event.error == "invalid_grant"
+    assert tokens["refresh_token"] not in str(event.detail)
