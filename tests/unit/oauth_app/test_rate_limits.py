@@ -23,7 +23,10 @@ def test_token_endpoint_limits_each_client_with_retry_after(client, settings):
     assert refused.json()["error"] == "too_many_requests" and 0 < int(refused["Retry-After"]) <= 60
 
 
-def test_limits_keep_counting_in_process_when_redis_is_down(settings, caplog):
+def test_limits_keep_counting_in_process_when_redis_is_down(settings, caplog, monkeypatch):
+    from oauth_app import ratelimit
+
+    monkeypatch.setattr(ratelimit, "_warned", False)  # "logged once" per process: make this test the first
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                                    "LOCATION": "redis://127.0.0.1:1/0",
                                    "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2}}}
