@@ -18,6 +18,17 @@ from codeindex.models import Chunk, IndexJob, Repository, SourceFile
 from codeindex.services import index_repository, job, search, start_index_job, status
 
 
+@pytest.fixture(autouse=True)
+def _eager_celery():
+    """Jobs run in-process even when REDIS_URL makes Celery non-eager (CI runs on Redis)."""
+    from mcprag_site.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
 def _run(source, name="repo", capture=None):
     """start_index_job as a caller does; Celery is eager, so the job runs on commit."""
     with capture(execute=True):
