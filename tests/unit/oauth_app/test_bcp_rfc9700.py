@@ -239,3 +239,10 @@ def test_error_redirects_carry_the_issuer_too(client, person, public_client):
     query = parse_qs(urlsplit(response["Location"]).query)
     assert query["error"] == ["invalid_request"]
     assert query.get("iss") == ["http://127.0.0.1:8000"]
+
+
+def test_nul_byte_in_the_authorization_request_is_a_400(client, person):
+    client.force_login(person)
+    response = client.get("/authorize/?" + urlencode({"response_type": "code", "client_id": "a\x00b", "state": "s"}))
+    assert response.status_code == 400
+    assert not get_grant_model().objects.exists()
