@@ -9,6 +9,7 @@ from __future__ import annotations
 from django import forms
 from django.db.models import Q
 
+from codeindex.choices import JobStatus
 from mcp_gateway.models import ToolCall
 from oauth_app.models import AuthEvent
 from oauth_app.tiers import Tier
@@ -16,7 +17,8 @@ from oauth_app.tiers import Tier
 from .metrics import day_bounds
 from .models import OperatorAction
 
-__all__ = ["PersonFilterForm", "AgentFilterForm", "ToolCallFilterForm", "AuthEventFilterForm", "OperatorActionFilterForm"]
+__all__ = ["PersonFilterForm", "AgentFilterForm", "ToolCallFilterForm", "AuthEventFilterForm", "OperatorActionFilterForm",
+           "IndexJobFilterForm"]
 
 _ANY = [("", "Any")]
 _DATE = forms.DateInput(attrs={"type": "date"})
@@ -153,3 +155,29 @@ class OperatorActionFilterForm(_TimeRangeFilter):
 
     def filter_kind(self, queryset, value):
         return queryset.filter(kind=value)
+
+
+class IndexJobFilterForm(_FilterForm):
+    """Index jobs by repository and status. ``filter`` takes the list ``codeindex.services.jobs``
+    returns (not a queryset); pass the chosen repository to ``jobs()`` too, so its limit counts
+    only that repository's jobs."""
+
+    repository = forms.ChoiceField(required=False)
+    status = forms.ChoiceField(required=False, choices=_ANY + list(JobStatus.choices))
+
+    def __init__(self, *args, repositories: list[str] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["repository"].choices = _ANY + [(name, name) for name in repositories]
+
+    def chosen_repository(self) -> str | None:
+        """The valid repository asked for, or None (an unknown name is ignored like any bad field)."""
+        if not self.is_bound:
+            return None
+        self.is_valid()  # cleaned_data keeps the valid fields even when another one is not
+        return self.cleaned_data.get("repository") or None
+
+    def filter_repository(self, jobs, value):
+        return [job for job in jobs if job.repository == value]
+
+    def filter_status(self, jobs, value):
+        return [job for job in jobs if job.status == value]

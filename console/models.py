@@ -1,4 +1,5 @@
-"""What the console itself stores: the log of operator actions (tier changes, client disable/revoke).
+"""What the console itself stores: the log of operator actions (tier changes, client disable/revoke,
+re-indexes started).
 
 Auth events (:class:`oauth_app.models.AuthEvent`) and tool calls (:class:`mcp_gateway.models.ToolCall`)
 stay where they are written; this log holds what an *operator* did and why (the reason they gave).
@@ -21,6 +22,7 @@ class OperatorAction(models.Model):
         CLIENT_DISABLED = "client_disabled", "Agent disabled"
         CLIENT_ENABLED = "client_enabled", "Agent enabled"
         CLIENT_REVOKED = "client_revoked", "Agent's tokens and consents revoked"
+        REINDEX_STARTED = "reindex_started", "Re-index started"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -29,7 +31,7 @@ class OperatorAction(models.Model):
     person = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     client_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
     reason = models.TextField(blank=True, default="")
-    detail = models.JSONField(default=dict, blank=True, help_text='Identifiers only, e.g. {"from": "developer", "to": "public"}.')
+    detail = models.JSONField(default=dict, blank=True, help_text='Identifiers only, e.g. {"from": "developer", "to": "public"} or {"repository": "shop", "job": 12}.')
 
     class Meta:
         ordering = ["-at", "-id"]

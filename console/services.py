@@ -1,7 +1,8 @@
 """State changes made from the console. Each one has exactly one function here, used by its view.
 
-They delegate the real change to the app that owns it (``oauth_app.services.set_tier`` and
-``revoke_agent``) and add one :class:`~console.models.OperatorAction` row saying who did it and why.
+They delegate the real change to the app that owns it (``oauth_app.services.set_tier``,
+``revoke_agent``, ``codeindex.services.start_index_job``) and add one
+:class:`~console.models.OperatorAction` row saying who did it and why.
 """
 
 from __future__ import annotations
@@ -12,16 +13,20 @@ from django.db import transaction
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
+from codeindex import services as codeindex
+from codeindex.choices import JobKind
+from codeindex.exceptions import JobAlreadyRunning, RepositoryNotFound, SourceNotFound
 from oauth_app.models import Consent
 from oauth_app.scopes import tier_of
 from oauth_app.services import revoke_agent, set_tier
 
+from .index_jobs import OPERATOR_ACCESS
 from .models import OperatorAction
 
-__all__ = ["change_tier", "disable_agent", "enable_agent", "revoke_agent_for_everyone", "RevokeReport"]
+__all__ = ["change_tier", "disable_agent", "enable_agent", "revoke_agent_for_everyone", "RevokeReport", "start_reindex"]
 
 
-def _log(kind: str, operator, *, person=None, client_id: str = "", reason: str = "", **detail) -> OperatorAction:
+def _log(kind: str, operator, /, *, person=None, client_id: str = "", reason: str = "", **detail) -> OperatorAction:
     return OperatorAction.objects.create(
         kind=kind, operator=operator, operator_username=operator.get_username() if operator else "",
         person=person, client_id=client_id, reason=reason.strip(), detail=detail,
@@ -103,3 +108,31 @@ def revoke_agent_for_everyone(operator, application, reason: str = "", request=N
         _log(OperatorAction.Kind.CLIENT_REVOKED, operator, client_id=application.client_id, reason=reason,
              people=len(users), access_tokens=revoked)
     return RevokeReport(people=len(users), access_tokens=revoked)
+
+
+def start_reindex(operator, repository: str) -> codeindex.JobInfo:
+    """Re-index ``repository`` from its recorded source (its git URL, else its directory) and log who.
+
+    The job is a ``full`` one, which the engine runs incrementally: only files whose content hash
+    changed are re-chunked, and files that are gone are dropped. The job and the
+    ``reindex_started`` row (``detail``: ``{"repository", "job", "kind"}``) commit together; the
+    job is dispatched on commit, so with eager Celery (the embedded default) it has already run
+    when this returns, while with a worker it is usually still queued. Returns the job as it is now.
+
+    :raises RepositoryNotFound: no such repository.
+    :raises JobAlreadyRunning: a job for it is queued or running (the page names that job).
+    :raises SourceNotFound: it has no recorded source, or its directory is gone.
+    """
+    row = next((r for r in codeindex.status(access=OPERATOR_ACCESS) if r.name == repository), None)
+    if row is None:
+        raise RepositoryNotFound(f"no repository named {repository!r} is indexed")
+    if row.active_job is not None:
+        raise JobAlreadyRunning(f"job {row.active_job.id} for {repository!r} is still {row.active_job.status}; "
+                                "start a re-index when it has ended")
+    if not (row.source_url or row.root_path):
+        raise SourceNotFound(f"{repository!r} has no recorded source (directory or git URL) to re-index from")
+    with transaction.atomic():
+        job = codeindex.start_index_job("", repository, access=OPERATOR_ACCESS, kind=JobKind.FULL,
+                                        requested_by=f"{operator.get_username()} via console")
+        _log(OperatorAction.Kind.REINDEX_STARTED, operator, repository=repository, job=job.id, kind=job.kind)
+    return codeindex.job(job.id, access=OPERATOR_ACCESS)

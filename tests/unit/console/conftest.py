@@ -1,8 +1,9 @@
-"""Console fixtures: an operator, a person with an authorized agent, tool-call rows."""
+"""Console fixtures: an operator, a person with an authorized agent, tool-call rows, an indexed repository."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.utils import timezone
@@ -44,6 +45,33 @@ def tokens(client, public_client, obtain_code):
         return response.json()
 
     return issue
+
+
+@pytest.fixture
+def eager_celery():
+    """Index jobs run in-process on commit even when REDIS_URL makes Celery non-eager (CI runs on Redis)."""
+    from mcprag_site.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+@pytest.fixture
+def repository(db, tmp_path, settings, eager_celery):
+    """A small real repository, ``tiny``, indexed once (lexical only: no model to load); its
+    ``root`` is the directory on disk and ``job`` the finished first job (``JobInfo``)."""
+    from codeindex import services
+
+    settings.MCPRAG_EMBEDDINGS = "none"
+    root = tmp_path / "tiny"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "walrus.py").write_text("def compute_walrus_total(items):\n    return sum(items)\n")
+    (root / "README.md").write_text("# tiny\n\nA repository for console tests.\n")
+    services.index_repository(root, "tiny")
+    (job,) = services.jobs(access=services.SYSTEM, repository="tiny")
+    return SimpleNamespace(name="tiny", root=root, job=job)
 
 
 def make_call(*, tool="search_code", outcome="ok", ms=10.0, at=None, user=None, client_id="agent-1", **extra):

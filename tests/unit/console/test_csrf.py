@@ -71,11 +71,20 @@ def test_connected_agents_revoke_form(person, tokens, public_client):
     assert not Consent.objects.filter(user=person, revoked_at__isnull=True).exists()
 
 
+def test_reindex_form(operator, repository):
+    client, url = _strict(operator), reverse("console:repository-reindex", kwargs={"name": repository.name})
+    assert client.post(url).status_code == HTTPStatus.FORBIDDEN
+    assert not OperatorAction.objects.exists()
+    token = _token(client, reverse("console:repository-list"))
+    assert client.post(url, {"csrfmiddlewaretoken": token}).status_code == HTTPStatus.FOUND
+    assert OperatorAction.objects.get().kind == OperatorAction.Kind.REINDEX_STARTED
+
+
 def test_every_state_changing_console_route_is_covered_here():
     """A new POST route must be added to this module (the permissions battery lists them all)."""
     from console import urls
 
-    posting = {p.name for p in urls.urlpatterns if p.name in ("person-tier", "agent-disable", "agent-enable", "agent-revoke")}
-    covered = {"person-tier", "agent-disable", "agent-enable", "agent-revoke"}
+    covered = {"person-tier", "agent-disable", "agent-enable", "agent-revoke", "repository-reindex"}
+    posting = {p.name for p in urls.urlpatterns if p.name in covered}
     views_with_post = {p.name for p in urls.urlpatterns if hasattr(p.callback.view_class, "post")}
     assert views_with_post == posting == covered

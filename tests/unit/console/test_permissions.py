@@ -16,16 +16,18 @@ from oauth_app.models import Application
 
 pytestmark = pytest.mark.django_db
 
-POST_ONLY = {"person-tier", "agent-disable", "agent-enable"}
+POST_ONLY = {"person-tier", "agent-disable", "agent-enable", "repository-reindex"}
 
 
-def console_paths(person_pk: int, agent_pk: int) -> list[tuple[str, str]]:
+def console_paths(person_pk: int, agent_pk: int, job_pk: int, repository: str) -> list[tuple[str, str]]:
     paths = []
     for pattern in console_urls.urlpatterns:
         route = str(pattern.pattern)
         kwargs = {}
         if "<int:pk>" in route:
-            kwargs["pk"] = person_pk if route.startswith("people/") else agent_pk
+            kwargs["pk"] = {"people/": person_pk, "jobs/": job_pk}.get(route.split("/", 1)[0] + "/", agent_pk)
+        if "<slug:name>" in route:
+            kwargs["name"] = repository
         paths.append((pattern.name, reverse(f"console:{pattern.name}", kwargs=kwargs)))
     return paths
 
@@ -36,12 +38,13 @@ def agent(public_client):
 
 
 @pytest.fixture
-def paths(person, agent):
-    return console_paths(person.pk, agent.pk)
+def paths(person, agent, repository):
+    return console_paths(person.pk, agent.pk, repository.job.id, repository.name)
 
 
 def test_the_battery_covers_every_console_page(paths):
-    assert len(paths) == len(console_urls.urlpatterns) >= 15
+    assert len(paths) == len(console_urls.urlpatterns) >= 19
+    assert {"repository-reindex", "job-list", "job-detail", "job-progress"} <= {name for name, _ in paths}
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
