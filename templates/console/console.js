@@ -27,3 +27,55 @@ document.querySelectorAll(".chart-wrap").forEach(function (wrap) {
     });
   });
 });
+/* Index jobs: every element with data-progress-url and data-finished="false" (the job page, job
+   list rows, repository rows) polls /console/jobs/<id>/progress.json about once a second until the
+   job has finished. Inside it, [data-field=KEY] shows display[KEY] of the answer (a <progress>
+   takes its percent), tbody[data-errors] gets the per-file errors it does not show yet, and
+   [data-show-when-finished] is revealed at the end. */
+(function () {
+  var EVERY_MS = 1000, SLOWEST_MS = 15000;
+
+  function render(scope, doc) {
+    scope.querySelectorAll("[data-field]").forEach(function (el) {
+      var key = el.dataset.field;
+      if (el.tagName === "PROGRESS") { el.value = doc.percent; el.textContent = doc.display.percent; return; }
+      if (!(key in doc.display)) return;
+      el.textContent = doc.display[key];
+      if (key === "status") el.className = "badge " + doc.display.status_badge;
+      if (key === "message") el.title = doc.message;
+    });
+    var body = scope.querySelector("tbody[data-errors]");
+    for (var i = body ? body.rows.length : 0; body && i < doc.errors.length; i++) {
+      var row = body.insertRow(), path = document.createElement("code");
+      path.textContent = doc.errors[i].path;
+      row.insertCell().appendChild(path);
+      row.insertCell().textContent = doc.errors[i].message;
+    }
+    scope.dataset.status = doc.status;
+    scope.dataset.finished = doc.finished ? "true" : "false";
+    scope.dataset.updates = String(Number(scope.dataset.updates || 0) + 1);
+    if (doc.finished) scope.querySelectorAll("[data-show-when-finished]").forEach(function (el) { el.hidden = false; });
+  }
+
+  function follow(scope) {
+    var delay = EVERY_MS;
+    function tick() {
+      fetch(scope.dataset.progressUrl, {credentials: "same-origin", cache: "no-store", headers: {Accept: "application/json"}})
+        .then(function (response) {
+          if (response.redirected || response.status === 403 || response.status === 404) return null; // signed out, or gone
+          if (!response.ok) throw new Error("HTTP " + response.status);
+          return response.json();
+        })
+        .then(function (doc) {
+          if (doc === null) return;
+          render(scope, doc);
+          delay = EVERY_MS;
+          if (!doc.finished) window.setTimeout(tick, delay);
+        })
+        .catch(function () { delay = Math.min(delay * 2, SLOWEST_MS); window.setTimeout(tick, delay); });
+    }
+    window.setTimeout(tick, EVERY_MS);
+  }
+
+  document.querySelectorAll("[data-progress-url][data-finished='false']").forEach(follow);
+})();

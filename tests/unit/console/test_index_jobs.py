@@ -274,3 +274,8 @@ def test_duration_while_running_and_after():
     assert progress_document(_info())["duration_ms"] is None and progress_document(_info())["display"]["duration"] == "—"
     assert [duration_text(ms) for ms in (850, 7_300_000)] == ["850 ms", "2 h 01 min"]
 
+
+def test_console_script_polls_progress_until_the_job_finishes(operator_client):
+    script = operator_client.get(reverse("console:script")).content.decode()
+    assert "[data-progress-url][data-finished='false']" in script
+    assert "tbody[data-errors]" in script and "if (!doc.finished) window.setTimeout(tick, delay)" in script
