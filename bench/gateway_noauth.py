@@ -16,7 +16,7 @@ gateway = StreamableHTTPGateway()
 
 
 async def _fixed_caller(scope):
-    return _CALLER
+    return _CALLER, None  # (caller, rate-limit wait): the bench runs without rate limits
 
 
 gateway._guard._authenticate = _fixed_caller  # the one difference from the real stack

@@ -1,12 +1,13 @@
 """Bench only: a reference MCP server built from the ``mcp`` SDK alone — its ``MCPServer`` on
 uvicorn (stateless Streamable HTTP), a ``TokenVerifier`` that checks the same RS256 JWTs against
-the same published keys (signature, iss, aud, exp), and the same tool bodies — so bench/gateway.py
+the same published keys (signature, iss, aud, exp), and the same tool functions
+(``mcp_gateway.tools.search``) — so bench/gateway.py
 can compare mcprag's full stack with what the SDK gives for free."""
 
 from __future__ import annotations
 
 import os
-from typing import Annotated
+import functools
 
 import django
 
@@ -19,11 +20,11 @@ from mcp.server.auth.provider import AccessToken  # noqa: E402
 from mcp.server.auth.settings import AuthSettings  # noqa: E402
 from mcp.server.mcpserver import MCPServer  # noqa: E402
 from mcp.server.transport_security import TransportSecuritySettings  # noqa: E402
-from pydantic import Field  # noqa: E402
 
-from codeindex import services  # noqa: E402
-from mcp_gateway.errors import run_service  # noqa: E402
-from mcp_gateway.health import check  # noqa: E402
+from mcp.server.mcpserver import Context  # noqa: E402
+
+from mcp_gateway.auth.identity import CALLER_SCOPE_KEY, Caller  # noqa: E402
+from mcp_gateway.tools import search as search_tools  # noqa: E402
 from oauth_app.keys import published_keys  # noqa: E402
 
 _KEYS = {row.kid: jwt.PyJWK(row.public_jwk).key for row in published_keys()}
@@ -48,18 +49,23 @@ server = MCPServer(
 )
 
 
-@server.tool()
-async def health_check() -> dict:
-    """Same body as mcprag's health_check."""
-    return (await run_service(check)).model_dump(mode="json")
+def _same_body(fn):
+    """Register mcprag's own tool function: the SDK's verified token becomes the Caller the body
+    reads (scopes as granted, no tier or revocation lookup: that is what the SDK alone offers)."""
+
+    @functools.wraps(fn)
+    async def run(*args, ctx: Context | None = None, **kwargs):
+        scope = ctx.request_context.request.scope
+        token = scope["user"].access_token
+        scope.setdefault(CALLER_SCOPE_KEY, Caller(user_id=int(token.subject), username="reference", client_id=token.client_id,
+                                                  scopes=frozenset(token.scopes), tier="developer"))
+        return await fn(*args, ctx=ctx, **kwargs)
+
+    return run
 
 
-@server.tool()
-async def search_code(query: Annotated[str, Field()], max_results: int = 10) -> dict:
-    """Same body as mcprag's search_code (without the audit row and permission middleware)."""
-    hits = await run_service(services.search, query, max_results=max_results)
-    fields = ("repository", "path", "start_line", "end_line", "symbol", "kind", "language", "snippet", "score")
-    return {"query": query, "total": len(hits), "hits": [{f: getattr(h, f) for f in fields} for h in hits]}
+for _fn in (search_tools.health_check, search_tools.search_code):
+    server.add_tool(_same_body(_fn), name=_fn.__name__)
 
 
 app = server.streamable_http_app(

@@ -113,7 +113,8 @@ def _database(raw: str | None) -> dict:
     import dj_database_url
 
     if not raw:
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3", "OPTIONS": _SQLITE_OPTIONS}
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3", "OPTIONS": _SQLITE_OPTIONS,
+                "CONN_MAX_AGE": 60, "CONN_HEALTH_CHECKS": True}
     scheme = raw.split(":", 1)[0].lower()
     if scheme not in ("sqlite", "postgres", "postgresql", "pgsql"):
         raise _ConfigError("DATABASE_URL", f"unsupported scheme {scheme!r}; use sqlite:///PATH or postgres://…")

@@ -98,12 +98,15 @@ def _jsonrpc_refusal(status: int, code: int, message: str, data=None) -> _Refuse
                              media_type="application/json"))
 
 
-def _verify(token: str) -> Caller:
+def _verify(token: str) -> tuple[Caller, int | None]:
+    """Verify the token, then count the request against its client's budget: ``(caller, seconds to
+    wait or None)``. One worker-thread hop for both, since each needs a store round trip."""
     close_old_connections()
     try:
-        return verify_access_token(token)
+        caller = verify_access_token(token)
     finally:
         close_old_connections()
+    return caller, retry_after("mcp_client", caller.client_id)
 
 
 def _principal(caller: Caller) -> AuthenticatedUser:
@@ -145,9 +148,9 @@ class HttpGuard:
         try:
             await self._check_host_and_origin(scope)
             self._check_no_query_token(scope)
-            caller = await self._authenticate(scope)
+            caller, wait = await self._authenticate(scope)
             bind(user_id=caller.user_id if caller.user_id is not None else "-", client_id=caller.client_id)
-            await self._check_rate(caller)
+            self._check_rate(wait)
             if self.transport != "streamable_http":
                 # On /mcp the SDK itself answers 400 -32022 with the request's id and the versions of
                 # the era asked for (2026-07-28 "versioning"); the legacy SSE transport has no such check.
@@ -170,7 +173,7 @@ class HttpGuard:
         if "access_token" in parse_qs(scope.get("query_string", b"").decode("latin-1")):
             raise _challenge(401, error="invalid_request", description="Access tokens are not accepted in the query string.")
 
-    async def _authenticate(self, scope: Scope) -> Caller:
+    async def _authenticate(self, scope: Scope) -> tuple[Caller, int | None]:
         token = bearer_token_from_headers(scope.get("headers", []))
         if token is None:
             # RFC 6750 §3.1: no error code when the request carried no credentials.
@@ -181,9 +184,8 @@ class HttpGuard:
         except InvalidToken as exc:
             raise _challenge(401, error="invalid_token", description=str(exc)) from None
 
-    async def _check_rate(self, caller: Caller) -> None:
+    def _check_rate(self, wait: int | None) -> None:
         """Per-client request budget (``MCPRAG_RATE_LIMITS["mcp_client"]``): 429 with Retry-After."""
-        wait = await sync_to_async(retry_after, thread_sensitive=False)("mcp_client", caller.client_id)
         if wait:
             raise _Refused(Response(json.dumps({"error": "too_many_requests",
                                                 "error_description": "Too many requests from this client; slow down."}),

@@ -99,3 +99,39 @@ def test_expired_row_is_refused_even_with_a_valid_signature(token):
     get_access_token_model().objects.filter(token_checksum=hashlib.sha256(token.encode()).hexdigest()).update(expires=timezone.now() - datetime.timedelta(seconds=1))
     with pytest.raises(InvalidToken, match="expired"):
         verify_access_token(token)
+
+
+def test_a_token_verified_once_is_still_refused_once_its_signing_key_is_withdrawn(token, monkeypatch):
+    from mcp_gateway.auth import bearer
+    from oauth_app.models import SigningKey
+
+    assert verify_access_token(token)  # signature verified and remembered
+    kid = jwt.get_unverified_header(token)["kid"]
+    SigningKey.objects.filter(kid=kid).update(retired_at=timezone.now() - datetime.timedelta(days=30))
+    monkeypatch.setattr(bearer, "_keys_loaded_at", 0.0)  # the minute-long key cache has run out
+    with pytest.raises(InvalidToken):
+        verify_access_token(token)
+
+
+def test_a_remembered_signature_does_not_outlive_the_jwt_exp(token, person):
+    from oauth2_provider.models import set_token_value
+
+    row = get_access_token_model().objects.get(token_checksum=hashlib.sha256(token.encode()).hexdigest())
+    short = _forge({"sub": str(person.pk), "client_id": row.application.client_id, "exp": int(time.time()) + 2})
+    twin = get_access_token_model()(user=person, application=row.application, scope="code:read", resource=row.resource,
+                                    expires=timezone.now() + datetime.timedelta(days=1))  # the row would allow it
+    set_token_value(twin, short)
+    twin.save()
+    assert verify_access_token(short).user_id == person.pk  # verified and remembered
+    time.sleep(3)
+    with pytest.raises(InvalidToken, match="expired"):
+        verify_access_token(short)
+
+
+def test_the_person_groups_come_with_the_caller(token, person):
+    from django.contrib.auth.models import Group
+
+    person.groups.add(Group.objects.create(name="payments"), Group.objects.create(name="infra"))
+    caller = verify_access_token(token)
+    assert caller.groups == {"payments", "infra"}
+    assert caller.scopes == {"code:read", "code:write"}  # one row per group, one Caller
