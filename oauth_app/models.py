@@ -111,6 +111,9 @@ class AuthEvent(models.Model):
     class Kind(models.TextChoices):
         SIGN_IN = "sign_in", "Sign-in succeeded"
         SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
+        MFA_ENROLLED = "mfa_enrolled", "MFA enrolled"
+        MFA_VERIFIED = "mfa_verified", "MFA code accepted"
+        MFA_FAILED = "mfa_failed", "MFA code rejected"
         REGISTRATION = "registration", "Client registered"
         CONSENT_GRANTED = "consent_granted", "Consent granted"
         CONSENT_REMEMBERED = "consent_remembered", "Consent remembered"

@@ -8,7 +8,11 @@ the server does, and none stores a password, token, code or secret — only iden
 event                    hook
 =======================  ==================================================================
 ``sign_in``              Django ``user_logged_in``
-``sign_in_failed``       Django ``user_login_failed`` (its ``credentials`` are never stored)
+``sign_in_failed``       Django ``user_login_failed`` (its ``credentials`` are never stored);
+                         a rejected magic link or a disabled account behind one is recorded
+                         by ``views.login.MagicLinkCallbackView`` itself
+``mfa_*``                ``mfa_enrolled``, ``mfa_verified``, ``mfa_failed``: recorded by the
+                         second-factor, step-up and enrolment views (``stage`` in ``detail``)
 ``token_issued``         DOT ``app_authorized`` (any grant but ``refresh_token``)
 ``token_refreshed``      DOT ``app_authorized`` with ``grant_type=refresh_token``
 ``token_revoked``        a token deleted/revoked while serving DOT's ``/revoke_token/``

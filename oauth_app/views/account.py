@@ -7,10 +7,12 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views import View
 
+from .. import audit
 from ..flows import login as login_flow
 from ..flows import mfa
 from ..forms import TOTPForm
 from ..login_backends import SignInServiceUnavailable
+from ..models import AuthEvent
 from ..scopes import tier_of
 
 ENROLMENT_KEY = "mcprag_mfa_enrolment"
@@ -52,7 +54,9 @@ class MFAEnrolView(LoginRequiredMixin, View):
         form = TOTPForm(request.POST)
         codes = mfa.confirm_enrolment(request.user, form.data.get("code", "")) if request.session.get(ENROLMENT_KEY) else None
         if codes is None:
+            audit.record(AuthEvent.Kind.MFA_FAILED, user=request.user, request=request, error="invalid_code", stage="enrolment")
             return render(request, "oauth/mfa_failed.html", status=400)
+        audit.record(AuthEvent.Kind.MFA_ENROLLED, user=request.user, request=request)
         next_url = request.session.pop(ENROLMENT_KEY, None) or "/account/"
         login_flow.step_up(request, request.user)
         return render(request, "oauth/mfa_done.html", {"recovery_codes": codes, "next": next_url})
@@ -70,7 +74,9 @@ class MFAStepUpView(LoginRequiredMixin, View):
         next_url = login_flow.safe_next(request, request.POST.get("next"))
         form = TOTPForm(request.POST)
         if form.is_valid() and mfa.verify(request.user, form.cleaned_data["code"]):
+            audit.record(AuthEvent.Kind.MFA_VERIFIED, user=request.user, request=request, stage="step_up")
             login_flow.step_up(request, request.user)
             return redirect(next_url)
+        audit.record(AuthEvent.Kind.MFA_FAILED, user=request.user, request=request, error="invalid_code", stage="step_up")
         form.add_error("code", "That code is not valid.")
         return render(request, "oauth/verify_totp.html", {"form": form, "next": next_url})

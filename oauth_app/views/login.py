@@ -15,11 +15,13 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
+from .. import audit
 from ..audit import client_ip
 from ..flows import login as login_flow
 from ..flows import magic_link, mfa
 from ..forms import EmailForm, SignInForm, TOTPForm
 from ..login_backends import MagicLinkRejected, SignInServiceUnavailable
+from ..models import AuthEvent
 from ..ratelimit import retry_after, too_many_requests
 from ..services import person_for_verified_email
 
@@ -83,11 +85,13 @@ class MagicLinkCallbackView(View):
         try:
             identity, next_url = magic_link.verify(request, request.GET.get("token", ""))
         except MagicLinkRejected:
+            audit.record(AuthEvent.Kind.SIGN_IN_FAILED, request=request, error="magic_link_rejected", method="email")
             return render(request, "oauth/magic_link_invalid.html", status=400)
         except SignInServiceUnavailable:
             return render(request, "oauth/sign_in_unavailable.html", {"next": "/login/"}, status=503)
         user = person_for_verified_email(identity.email, stytch_user_id=identity.stytch_user_id)
         if not user.is_active:
+            audit.record(AuthEvent.Kind.SIGN_IN_FAILED, user=user, request=request, error="account_disabled", method="email")
             return render(request, "oauth/magic_link_invalid.html", status=403)
         return redirect(login_flow.first_factor_passed(request, user, "email", login_flow.safe_next(request, next_url)))
 
@@ -110,7 +114,9 @@ class SecondFactorView(View):
             return limited
         form = TOTPForm(request.POST)
         if form.is_valid() and mfa.verify(user, form.cleaned_data["code"]):
+            audit.record(AuthEvent.Kind.MFA_VERIFIED, user=user, request=request, stage="sign_in")
             return redirect(login_flow.second_factor_passed(request, user))
+        audit.record(AuthEvent.Kind.MFA_FAILED, user=user, request=request, error="invalid_code", stage="sign_in")
         form.add_error("code", "That code is not valid. Try the current code from your app, or a recovery code.")
         return render(request, "oauth/verify_totp.html", {"form": form}, status=200)
 

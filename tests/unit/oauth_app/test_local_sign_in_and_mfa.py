@@ -11,7 +11,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from mcp_gateway.auth.bearer import verify_access_token
-from oauth_app.models import TierRule
+from oauth_app.models import AuthEvent, TierRule
 from oauth_app.scopes import tier_of
 from oauth_app.services import create_or_update_account, ensure_profile, person_for_verified_email
 
@@ -64,6 +64,10 @@ def test_enrolled_person_must_give_a_code_before_being_signed_in(client, person)
     assert "_auth_user_id" not in client.session
     done = client.post("/login/verify/", {"code": recovery[0]})
     assert done.status_code == 302 and client.session["mcprag_amr"] == ["pwd", "otp"]
+    mfa_events = list(AuthEvent.objects.filter(kind__startswith="mfa_").order_by("pk").values_list("kind", "user", "error"))
+    assert mfa_events == [("mfa_enrolled", person.pk, ""), ("mfa_failed", person.pk, "invalid_code"),
+                          ("mfa_verified", person.pk, "")]
+    assert not any(c in repr(list(AuthEvent.objects.values())) for c in recovery)  # codes are never stored
     client.logout()
     sign_in(client)
     # A recovery code works once.
@@ -76,6 +80,8 @@ def test_wrong_enrolment_code_changes_nothing(client, person):
     client.get("/account/mfa/")
     assert client.post("/account/mfa/", {"code": "000000"}).status_code == 400
     assert not ensure_profile(person).mfa_enrolled_at
+    [event] = AuthEvent.objects.filter(kind__startswith="mfa_")
+    assert (event.kind, event.user, event.error, event.detail) == ("mfa_failed", person, "invalid_code", {"stage": "enrolment"})
 
 
 def _consent_scopes(client, client_id):

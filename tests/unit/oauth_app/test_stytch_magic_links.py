@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import jwt
 import pytest
 
-from oauth_app.models import Profile
+from oauth_app.models import AuthEvent, Profile
 from tests.support import fake_stytch
 from tests.support.fake_stytch import FakeStytch
 
@@ -99,6 +99,8 @@ def test_expired_link_is_refused(client, fake):
     response = _click(client, email.url)
     assert response.status_code == 400
     assert "_auth_user_id" not in client.session
+    assert AuthEvent.objects.filter(kind="sign_in_failed", error="magic_link_rejected").count() == 1
+    assert email.token not in repr(list(AuthEvent.objects.values()))
 
 
 def test_link_opened_in_another_browser_is_refused(client, fake):
@@ -114,6 +116,9 @@ def test_forged_token_is_refused(client, fake):
     client.post("/login/", {"email": "forge@example.com", "next": "/account/"})
     response = client.get("/login/magic-link/?stytch_token_type=magic_links&token=forged")
     assert response.status_code == 400
+    [event] = AuthEvent.objects.filter(kind="sign_in_failed")
+    assert (event.user, event.error, event.detail) == (None, "magic_link_rejected", {"method": "email"})
+    assert "forged" not in repr(AuthEvent.objects.values().get())  # the link's token is never stored
 
 
 def test_stytch_unreachable_gives_a_clear_page_not_a_500(client, settings):
