@@ -5,6 +5,11 @@
   so the effective scopes are read with ``mcp_gateway.auth.bearer.verify_access_token`` on the
   live database, and a ``code:read`` tool call through ``/mcp`` still succeeds.
 * The overview's server-rendered SVG charts show real tool calls (a data point, a tooltip).
+* An operator re-indexes a real repository (python-dateutil) from the repositories page, lands
+  on the job page while the job is still queued, and watches it reach "Complete" without a
+  reload: a second server runs with Redis and its Celery worker starts only after the page has
+  loaded, exactly as in production, so the page can only learn the outcome by polling.
+* A file that cannot be read shows up in the job page's per-file errors table.
 * Screenshots of every console page land in tests/artifacts/ for review.
 """
 
@@ -26,12 +31,17 @@ from mcp.client import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.support.browser import browser_page, screenshot
+from tests.e2e.conftest import THIRD_PARTY_NAME, THIRD_PARTY_SOURCE
 from tests.support.headless import HeadlessPerson
-from tests.support.live_server import ROOT
+from tests.support.live_server import ROOT, make_live_server
 
 pytestmark = pytest.mark.e2e
 CALLBACK = "http://127.0.0.1:9/console-e2e"
 VIEWPORT = {"width": 1280, "height": 900}
+#: Redis for the queued-job server when REDIS_URL is not set (db 9: kept apart from CI's database).
+LOCAL_REDIS_URL = "redis://127.0.0.1:6379/9"
+#: The job page has finished polling (the JS sets data-finished from progress.json).
+JOB_FINISHED = "#job[data-finished='true']"
 
 _EFFECTIVE_SCOPES = """
 import os
@@ -191,6 +201,92 @@ def test_a_person_who_is_not_an_operator_gets_403_in_the_browser(live_server_e2e
         sign_in(page, server, "nadia", password, "/account/agents/")
         response = page.goto(f"{server.base_url}/console/")
         assert response.status == 403
+
+
+@pytest.fixture(scope="module")
+def queued_server(tmp_path_factory):
+    """A second real server whose index jobs go to Redis and wait there: its Celery worker is not
+    started until the test says so (``server.start_worker()``). Lexical only, to index quickly."""
+    import redis
+
+    url = os.environ.get("REDIS_URL") or LOCAL_REDIS_URL
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"needs Redis at {url} for a non-eager Celery queue ({exc.__class__.__name__})")
+    server = make_live_server(tmp_path_factory.mktemp("e2e-queued-server"))
+    server.env.update(REDIS_URL=url, MCPRAG_CELERY_QUEUE=f"e2e-console-{secrets.token_hex(4)}", MCPRAG_EMBEDDINGS="none")
+    server.manage("index_repo", str(THIRD_PARTY_SOURCE), "--name", THIRD_PARTY_NAME)  # runs in the command itself
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_operator_reindexes_a_repository_and_the_job_page_follows_it_to_complete(queued_server):
+    server = queued_server
+    password = create_person(server, "rhea", "public", operator=True)
+    with browser_page() as page:
+        page.set_viewport_size(VIEWPORT)
+        sign_in(page, server, "rhea", password, "/console/repositories/")
+        row = page.locator(f"#repositories tr[data-repository='{THIRD_PARTY_NAME}']")
+        assert row.locator("[data-field=status]").inner_text() == "Complete"  # the first index, by the command
+        files = int(row.locator("td.num").first.inner_text())
+        assert files > 10
+
+        row.locator(".reindex-form button").click()
+        page.wait_for_url(f"{server.base_url}/console/jobs/*/")
+        job_id = page.locator("#job").get_attribute("data-job")
+        assert f"Re-index of {THIRD_PARTY_NAME} started as job {job_id} (queued)." in page.inner_text(".messages")
+        assert page.inner_text("#job-status") == "Queued"
+        assert page.locator("#job").get_attribute("data-finished") == "false"
+        assert page.locator("#job-progress").get_attribute("value") == "0"
+        page.evaluate("window.sameDocument = true")  # survives only if the page is never reloaded
+        page.wait_for_selector("#job[data-updates='2']", state="attached", timeout=15_000)  # two answers from progress.json
+        assert page.inner_text("#job-status") == "Queued"  # nobody runs it yet; the page keeps asking
+
+        server.start_worker()  # now the job runs, in another process, while the page is open
+        page.wait_for_selector(JOB_FINISHED, timeout=120_000)
+        assert page.evaluate("window.sameDocument") is True
+        assert page.inner_text("#job-status") == "Complete"
+        assert page.locator("#job-status").get_attribute("class") == "badge ok"
+        assert page.locator("#job-progress").evaluate("el => el.value") == 100
+        assert page.inner_text("#job-percent") == "100 %"
+        done, total = (int(n) for n in page.inner_text("#job-files").split(" / "))
+        assert done == total >= files  # every file walked (skipped ones too) of the indexed ones
+        assert page.inner_text("#job-message").startswith("0 new, 0 changed, 0 deleted")  # incremental: nothing changed
+        assert page.inner_text("#job-finished") != "—"
+        assert page.locator("[data-show-when-finished]").is_visible()
+        screenshot(page, "console-job-progress")
+
+        page.click("nav[aria-label=Console] >> text=Index jobs")
+        first = page.locator("#jobs tbody tr").first
+        assert first.get_attribute("data-job") == job_id
+        assert first.locator("[data-field=status]").inner_text() == "Complete"
+        assert "rhea" in first.inner_text()
+        screenshot(page, "console_index_jobs")
+
+
+def test_a_file_that_cannot_be_read_is_listed_in_the_jobs_per_file_errors(live_server_e2e, operator, tmp_path):
+    server = live_server_e2e
+    root = tmp_path / "linked"
+    root.mkdir()
+    (root / "ok.py").write_text("def fine():\n    return 1\n")
+    (root / "dangling.py").symlink_to(root / "missing.py")  # listed by the walk, cannot be opened (even by root)
+    server.manage("index_repo", str(root), "--name", "linked")
+    with browser_page() as page:
+        page.set_viewport_size(VIEWPORT)
+        sign_in(page, server, *operator, "/console/repositories/")
+        page.click("#repositories tr[data-repository='linked'] .reindex-form button")
+        page.wait_for_url(f"{server.base_url}/console/jobs/*/")
+        page.wait_for_selector(JOB_FINISHED, timeout=120_000)  # eager: finished already; with a worker: by polling
+        assert page.inner_text("#job-status") == "Complete"
+        assert page.inner_text("#job-error-count") == "1"
+        assert page.inner_text("#job-errors-note") == "1 file could not be indexed:"
+        rows = page.locator("#job-errors tbody tr").evaluate_all("rows => rows.map(r => r.innerText.split('\\t'))")
+        assert rows == [["dangling.py", "cannot read: No such file or directory"]]
+        screenshot(page, "console_job_file_errors")
 
 
 def test_the_server_log_holds_no_token_or_password(live_server_e2e, operator):
