@@ -6,9 +6,10 @@
 * mcprag's stack with authentication switched off (bench/gateway_noauth.py),
 
 for ``health_check`` and ``search_code`` on a warm index, at 1, 8 and 32 concurrent clients.
-Each server runs alone (uvicorn, same worker count) while it is measured.
+All three run at once (uvicorn, same worker count, same settings) and take turns: each cell is
+measured in interleaved slices, so background load on the machine skews no stack alone.
 
-    python bench/gateway.py [--seconds 8] [--workers 1] [--concurrency 1 8 32]
+    python bench/gateway.py [--seconds 8] [--rounds 4] [--workers 1] [--concurrency 1 8 32]
 
 Uses DATABASE_URL when it names PostgreSQL (a fresh database is created and dropped), else a
 temporary SQLite file. Targets: mcprag ≥ 1.0× the reference's requests/s; authenticated ≥ 0.9×
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import subprocess
 import sys
 import tempfile
@@ -27,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support.live_server import _own_database_url, free_port  # noqa: E402
-from tests.support.load import mint_tokens, run_load, server_env, start_uvicorn, stop  # noqa: E402
+from tests.support.load import LoadStats, mint_tokens, run_load, server_env, start_uvicorn, stop  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 STACKS = [
@@ -53,24 +55,49 @@ def _prepare(workdir: Path) -> tuple[dict, list[str], callable, int]:
     return env, tokens, drop, port
 
 
-def _measure(app: str, lifespan: bool, env: dict, port: int, tokens, args, workdir: Path) -> dict:
-    results = {}
-    import subprocess as sp
+def _merge(into: LoadStats, part: LoadStats) -> None:
+    for status, n in part.statuses.items():
+        into.statuses[status] = into.statuses.get(status, 0) + n
+    into.latencies_ms += part.latencies_ms
+    into.tool_calls += part.tool_calls
+    into.errors += part.errors
+    into.seconds += part.seconds
 
-    cmd_env = dict(env)
-    proc = start_uvicorn(app, port, cmd_env, workers=args.workers, log_path=workdir / f"{app.replace(':', '_')}.log") \
-        if not lifespan else _start_with_lifespan(app, port, cmd_env, args.workers, workdir)
-    try:
-        for tool, arguments in TOOLS:
-            asyncio.run(run_load(f"http://127.0.0.1:{port}/mcp", tokens, sessions=4, seconds=2, tool=tool, arguments=arguments))
-            for concurrency in args.concurrency:
-                stats = asyncio.run(run_load(f"http://127.0.0.1:{port}/mcp", tokens, sessions=concurrency,
-                                             seconds=args.seconds, tool=tool, arguments=arguments))
-                results[(tool, concurrency)] = stats
-    finally:
-        stop(proc)
-        del sp
-    return results
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` and its children (uvicorn workers); Linux /proc."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _measure_all(urls: dict[str, str], pids: dict[str, int], tokens, args) -> tuple[dict, dict]:
+    """Every (stack, tool, concurrency) cell, measured in interleaved slices: each cell's time is
+    split into ``--rounds`` slices and the stacks take turns, so a burst of background load on
+    the machine lands on all of them alike instead of on whichever stack was running."""
+    results = {(name, tool, c): LoadStats() for name in urls for tool, _ in TOOLS for c in args.concurrency}
+    cpu = {key: 0.0 for key in results}
+    for tool, arguments in TOOLS:
+        for url in urls.values():
+            asyncio.run(run_load(url, tokens, sessions=4, seconds=2, tool=tool, arguments=arguments))  # warm up
+        for concurrency in args.concurrency:
+            names = list(urls)
+            for r in range(args.rounds):
+                for name in names[r % len(names):] + names[:r % len(names)]:
+                    before = _cpu_seconds(pids[name])
+                    part = asyncio.run(run_load(urls[name], tokens, sessions=concurrency, seconds=args.seconds / args.rounds,
+                                                tool=tool, arguments=arguments))
+                    cpu[(name, tool, concurrency)] += _cpu_seconds(pids[name]) - before
+                    _merge(results[(name, tool, concurrency)], part)
+    return results, cpu
 
 
 def _start_with_lifespan(app, port, env, workers, workdir):
@@ -93,33 +120,52 @@ def _start_with_lifespan(app, port, env, workers, workdir):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds per cell (default 8)")
+    parser.add_argument("--rounds", type=int, default=4, help="interleaved slices per cell (default 4)")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         env, tokens, drop, port = _prepare(workdir)
+        procs, urls, pids = [], {}, {}
         try:
-            measured = {name: _measure(app, lifespan, env, port, tokens, args, workdir) for name, app, lifespan in STACKS}
+            for n, (name, app, lifespan) in enumerate(STACKS):
+                # Same settings (MCPRAG_PUBLIC_URL, so the same token audience) for every stack; only the port differs.
+                stack_port = port if n == 0 else free_port()
+                log = workdir / f"{app.replace(':', '_')}.log"
+                procs.append(_start_with_lifespan(app, stack_port, env, args.workers, workdir) if lifespan
+                             else start_uvicorn(app, stack_port, env, workers=args.workers, log_path=log))
+                urls[name] = f"http://127.0.0.1:{stack_port}/mcp"
+                pids[name] = procs[-1].pid
+            measured, cpu = _measure_all(urls, pids, tokens, args)
         finally:
+            for proc in procs:
+                stop(proc)
             drop()
-    print(f"\ntools/call, {args.workers} uvicorn worker(s), {args.seconds:.0f} s per cell; requests/s and p50/p99 ms\n")
-    header = f"{'tool':<13} {'conc':>4} | " + " | ".join(f"{name:^27}" for name, _, _ in STACKS) + " | vs SDK | auth on/off"
+    print(f"\ntools/call, {args.workers} uvicorn worker(s), {args.seconds:g} s per cell in {args.rounds} interleaved slices; "
+          "requests/s, p50/p99 ms, and the server's CPU ms per call (the load generator shares this machine's cores)\n")
+    header = (f"{'tool':<13} {'conc':>4} | " + " | ".join(f"{name:^34}" for name, _, _ in STACKS)
+              + " | vs SDK | auth on/off | CPU/call vs SDK")
     print(header)
     print("-" * len(header))
     for tool, _ in TOOLS:
         for concurrency in args.concurrency:
-            cells = [measured[name][(tool, concurrency)] for name, _, _ in STACKS]
-            text = " | ".join(f"{c.rps:7.1f}/s {c.percentile(50):6.1f} {c.percentile(99):7.1f}" for c in cells)
+            cells = [measured[(name, tool, concurrency)] for name, _, _ in STACKS]
+            per_call = [1000 * cpu[(name, tool, concurrency)] / max(1, measured[(name, tool, concurrency)].tool_calls)
+                        for name, _, _ in STACKS]
+            text = " | ".join(f"{c.rps:7.1f}/s {c.percentile(50):6.1f} {c.percentile(99):7.1f} {ms:5.2f}ms"
+                              for c, ms in zip(cells, per_call))
             ours, noauth, ref = (c.rps for c in cells)
-            print(f"{tool:<13} {concurrency:>4} | {text} | {ours / ref:5.2f}× | {ours / noauth:5.2f}×")
+            print(f"{tool:<13} {concurrency:>4} | {text} | {ours / ref:5.2f}× | {ours / noauth:10.2f}× | {per_call[0] / per_call[2]:14.2f}×")
     for name, _, _ in STACKS:
         statuses: dict = {}
-        for stats in measured[name].values():
-            for status, n in stats.statuses.items():
-                statuses[status] = statuses.get(status, 0) + n
-        failures = sum(len(stats.errors) for stats in measured[name].values())
+        failures = 0
+        for (stack, _, _), stats in measured.items():
+            if stack == name:
+                for status, n in stats.statuses.items():
+                    statuses[status] = statuses.get(status, 0) + n
+                failures += len(stats.errors)
         print(f"{name}: HTTP statuses {statuses}, failed tool results {failures}")
 
 

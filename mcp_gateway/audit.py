@@ -5,11 +5,12 @@ it returns only once the row is committed. The row holds a SHA-256 digest and th
 arguments, never the arguments themselves (they may contain code or secrets), and never token
 material.
 
-Rows are written with **group commit**: while one insert is in flight, the rows of concurrent
-calls queue up and go to the database together in the next ``bulk_create``. A lone call costs one
-insert, as before; 32 concurrent calls cost a handful of inserts instead of 32 round trips and
-thread hops (``bench/audit_overhead.py`` measures it). The insert runs in its own task, so a
-client that disconnects mid-call does not cancel the write of its row.
+Rows are written with **group commit** by one writer thread per process: while one insert is in
+flight, the rows of concurrent calls queue up and go to the database together in the next
+``bulk_create``. A lone call costs one insert; 32 concurrent calls cost a handful of inserts
+instead of 32 round trips and worker-thread hops (``bench/audit_overhead.py`` and the CPU column
+of ``bench/gateway.py`` measure it). A client that disconnects mid-call does not cancel the
+write of its row.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ import asyncio
 import hashlib
 import json
 import logging
-import weakref
+import os
+import queue
+import threading
 
-from asgiref.sync import sync_to_async
 from django.db import DatabaseError, close_old_connections
+from django.utils import timezone
 
 from .models import ToolCall
 
@@ -60,41 +63,56 @@ def _write_many(rows: list[dict]) -> None:
         close_old_connections()
 
 
-class _GroupCommit:
-    """The audit queue of one event loop: rows waiting, and whether a writer task is draining it."""
+class _Writer:
+    """The process's audit writer: one thread that takes every row queued since its last insert
+    and writes them in one ``bulk_create``, then wakes the waiting calls on their own loops."""
 
     def __init__(self) -> None:
-        self.pending: list[tuple[dict, asyncio.Future]] = []
-        self.writer: asyncio.Task | None = None
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
 
-    async def write(self, fields: dict) -> None:
-        done = asyncio.get_running_loop().create_future()
-        self.pending.append((fields, done))
-        if self.writer is None or self.writer.done():
-            self.writer = asyncio.get_running_loop().create_task(self._drain())
-        await asyncio.shield(done)
+    def submit(self, fields: dict, loop: asyncio.AbstractEventLoop, done: asyncio.Future) -> None:
+        self._ensure_running()
+        self._queue.put((fields, loop, done))
 
-    async def _drain(self) -> None:
-        while self.pending:
-            batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
+    def _ensure_running(self) -> None:
+        # After a fork (uvicorn or Celery workers) the parent's thread does not exist in the child.
+        if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                self._queue = queue.SimpleQueue() if self._pid != os.getpid() else self._queue
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, name="mcprag-audit-writer", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
             try:
-                await sync_to_async(_write_many, thread_sensitive=False)([fields for fields, _ in batch])
+                _write_many([fields for fields, _, _ in batch])
             except BaseException:  # never leave a caller waiting; _write_many already logged DB errors
                 logger.exception("Audit writer failed")
-            for _, done in batch:
-                if not done.done():
-                    done.set_result(None)
+            for _, loop, done in batch:
+                try:
+                    loop.call_soon_threadsafe(_release, done)
+                except RuntimeError:  # that loop has closed: nobody is waiting any more
+                    pass
 
 
-_queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _GroupCommit] = weakref.WeakKeyDictionary()
+def _release(done: asyncio.Future) -> None:
+    if not done.done():
+        done.set_result(None)
 
 
-def _queue() -> _GroupCommit:
-    loop = asyncio.get_running_loop()
-    queue = _queues.get(loop)
-    if queue is None:
-        queue = _queues[loop] = _GroupCommit()
-    return queue
+_writer = _Writer()
 
 
 async def record_tool_call(*, caller, tool: str, transport: str, arguments, outcome: str,
@@ -110,9 +128,12 @@ async def record_tool_call(*, caller, tool: str, transport: str, arguments, outc
     digest, size = arguments_fingerprint(arguments)
     logger.info("tool_call tool=%s outcome=%s client_id=%s user_id=%s transport=%s ms=%.1f",
                 tool, outcome, getattr(caller, "client_id", ""), getattr(caller, "user_id", None), transport, duration_ms)
-    await _queue().write(dict(
-        user_id=getattr(caller, "user_id", None), username=getattr(caller, "username", ""),
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+    _writer.submit(dict(
+        at=timezone.now(), user_id=getattr(caller, "user_id", None), username=getattr(caller, "username", ""),
         client_id=getattr(caller, "client_id", ""), tool=tool[:128], transport=transport,
         arguments_sha256=digest, arguments_bytes=size, outcome=outcome, error_class=error_class[:128],
         duration_ms=duration_ms, result_bytes=result_bytes,
-    ))
+    ), loop, done)
+    await asyncio.shield(done)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 from mcp.server.mcpserver.exceptions import ToolError
 
 from codeindex.exceptions import CodeIndexError
+
+from .threads import in_thread
 
 __all__ = ["ToolError", "run_service"]
 
@@ -26,4 +27,4 @@ def _call(fn: Callable[..., Any], args, kwargs):
 
 async def run_service(fn: Callable[..., Any], *args, **kwargs):
     """Run a blocking codeindex service call in a worker thread; its errors become ToolError."""
-    return await sync_to_async(_call, thread_sensitive=False)(fn, args, kwargs)
+    return await in_thread(_call, fn, args, kwargs)

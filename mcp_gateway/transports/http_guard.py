@@ -31,7 +31,6 @@ import json
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
@@ -54,6 +53,7 @@ from ..auth.challenge import challenge_response
 from ..auth.identity import CALLER_SCOPE_KEY, TRANSPORT_SCOPE_KEY, Caller
 from ..models import ToolCall
 from ..permissions import missing_scope
+from ..threads import in_thread
 
 __all__ = ["Admitted", "HttpGuard", "SUPPORTED_PROTOCOL_VERSIONS", "transport_security_settings"]
 
@@ -180,7 +180,7 @@ class HttpGuard:
             hint = " ".join(getattr(settings, "MCPRAG_DEFAULT_SCOPES", ["code:read"]))
             raise _challenge(401, error=None, description="Authentication required.", scope=hint)
         try:
-            return await sync_to_async(_verify, thread_sensitive=False)(token)
+            return await in_thread(_verify, token)
         except InvalidToken as exc:
             raise _challenge(401, error="invalid_token", description=str(exc)) from None
 
