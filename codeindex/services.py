@@ -139,6 +139,7 @@ class JobInfo:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    requested_by: str = ""
 
     @property
     def finished(self) -> bool:
@@ -376,7 +377,7 @@ def _job_info(j: IndexJob) -> JobInfo:
         id=j.pk, repository=j.repository.name, kind=j.kind, status=j.status, source=j.source, files_done=j.files_done,
         files_total=j.files_total, chunks_done=j.chunks_done, chunks_total=j.chunks_total, current_path=j.current_path,
         message=j.message, error_count=len(j.errors), errors=j.errors[:20], timings_ms=j.timings, report=j.report,
-        created_at=j.created_at, started_at=j.started_at, finished_at=j.finished_at,
+        created_at=j.created_at, started_at=j.started_at, finished_at=j.finished_at, requested_by=j.requested_by,
     )
 
 

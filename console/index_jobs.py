@@ -18,11 +18,10 @@ from codeindex.access import SYSTEM
 from codeindex.choices import JobStatus
 from codeindex.services import JobInfo
 
-from .models import OperatorAction
 
 __all__ = [
     "OPERATOR_ACCESS", "ERRORS_PER_PAGE", "STATUS_BADGE",
-    "percent_done", "duration_ms", "duration_text", "file_errors", "progress_document", "requesters",
+    "percent_done", "duration_ms", "duration_text", "file_errors", "progress_document",
 ]
 
 #: Operators administer every repository, whatever its visibility (the Django admin shows them
@@ -132,15 +131,3 @@ def _errors_note(job: JobInfo, count: int) -> str:
         return "Every file was read."
     return f"{count} file{'' if count == 1 else 's'} could not be indexed:"
 
-
-def requesters(job_ids) -> dict[int, str]:
-    """``{job id: operator username}`` for the jobs an operator started from the console.
-
-    ``JobInfo`` does not carry the engine's ``requested_by``, so jobs started elsewhere (the
-    ``index_repo`` command, an MCP tool) are absent from the result.
-    """
-    ids = [int(i) for i in job_ids]
-    if not ids:
-        return {}
-    rows = OperatorAction.objects.filter(kind=OperatorAction.Kind.REINDEX_STARTED, detail__job__in=ids)
-    return {row.detail["job"]: row.operator_username for row in rows.order_by("at")}

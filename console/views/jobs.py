@@ -17,7 +17,7 @@ from codeindex import services as codeindex
 from codeindex.exceptions import InvalidArgument
 
 from ..filters import IndexJobFilterForm
-from ..index_jobs import ERRORS_PER_PAGE, OPERATOR_ACCESS, file_errors, progress_document, requesters
+from ..index_jobs import ERRORS_PER_PAGE, OPERATOR_ACCESS, file_errors, progress_document
 from ..permissions import OperatorRequiredMixin
 from .base import ConsoleListView
 
@@ -47,8 +47,7 @@ class JobListView(ConsoleListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(max_jobs=MAX_JOBS, **kwargs)
         page = context["object_list"]
-        who = requesters(job.id for job in page)
-        context["rows"] = [(progress_document(job, errors_limit=0), who.get(job.id, "")) for job in page]
+        context["rows"] = [(progress_document(job, errors_limit=0), job.requested_by) for job in page]
         return context
 
 
@@ -62,7 +61,7 @@ class JobDetailView(OperatorRequiredMixin, TemplateView):
         errors = Paginator(file_errors(job), ERRORS_PER_PAGE).get_page(self.request.GET.get("errors_page"))
         return super().get_context_data(
             job=job, progress=progress_document(job, errors_limit=0), errors=errors,
-            requested_by=requesters([job.id]).get(job.id, ""), section="jobs", **kwargs,
+            requested_by=job.requested_by, section="jobs", **kwargs,
         )
 
 

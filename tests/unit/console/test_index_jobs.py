@@ -227,7 +227,7 @@ def test_job_list_filters_by_repository_and_status_and_names_who_started_a_job(o
     assert listed(status="complete") == [("other", "complete"), ("tiny", "complete")]
     assert listed(repository="no-such-repo") == listed()  # an unknown name is ignored, like any bad filter
     rows = operator_client.get(reverse("console:job-list")).context["rows"]
-    assert [who for _, who in rows] == ["olga", "", ""]
+    assert [who for _, who in rows] == ["olga via console", "command line", "command line"]
 
 
 def test_job_pages_are_in_the_console_navigation(operator_client, repository):
@@ -279,3 +279,11 @@ def test_console_script_polls_progress_until_the_job_finishes(operator_client):
     script = operator_client.get(reverse("console:script")).content.decode()
     assert "[data-progress-url][data-finished='false']" in script
     assert "tbody[data-errors]" in script and "if (!doc.finished) window.setTimeout(tick, delay)" in script
+
+
+def test_jobs_started_outside_the_console_name_who_started_them(operator_client, repository):
+    """The first job of the fixture came from ``index_repository`` (the ``index_repo`` command)."""
+    html = operator_client.get(reverse("console:job-detail", args=[repository.job.id])).content.decode()
+    assert "<dt>Requested by</dt><dd>command line</dd>" in html
+    listing = operator_client.get(reverse("console:job-list")).content.decode()
+    assert "<td>command line</td>" in listing
