@@ -73,13 +73,28 @@ def transport_security_settings() -> TransportSecuritySettings:
     return TransportSecuritySettings(allowed_hosts=hosts, allowed_origins=origins)
 
 
+#: Requests whose answer is one JSON object unless the client asked for progress: nothing else is
+#: ever sent on their response stream by mcprag's tools, resources and prompts.
+_SINGLE_ANSWER_METHODS = frozenset({
+    "initialize", "ping", "tools/list", "tools/call", "resources/list", "resources/templates/list", "resources/read",
+    "prompts/list", "prompts/get", "completion/complete",
+})
+
+
 @dataclass(frozen=True)
 class Admitted:
-    """A request that passed every check: the scope to hand on and a ``receive`` replaying the body."""
+    """A request that passed every check: the scope to hand on and a ``receive`` replaying the body.
+
+    ``streams`` is False for a POST whose answer is a single JSON-RPC response (see
+    :func:`_needs_stream`); the transport may then answer ``application/json`` instead of
+    opening an SSE stream (MCP 2025-11-25 "Sending Messages to the Server": the server MUST
+    return either).
+    """
 
     scope: Scope
     receive: Receive
     caller: Caller
+    streams: bool = True
 
 
 class _Refused(Exception):
@@ -116,12 +131,29 @@ def _principal(caller: Caller) -> AuthenticatedUser:
                                          subject=subject, claims={"iss": app_settings.issuer()}))
 
 
-def _tool_call(body: bytes) -> tuple[str | None, object]:
-    """``(tool name, arguments)`` of a ``tools/call`` message, or ``(None, None)``."""
+def _message(body: bytes):
+    """The decoded JSON-RPC message of a POST body, or None (the SDK answers malformed ones)."""
+    if not body:
+        return None
     try:
-        message = json.loads(body)
+        return json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        return None, None
+        return None
+
+
+def _needs_stream(message) -> bool:
+    """Whether the answer to ``message`` may include more than its response: anything but a plain
+    request of :data:`_SINGLE_ANSWER_METHODS`, or such a request asking for progress
+    notifications (``params._meta.progressToken``)."""
+    if not isinstance(message, dict) or message.get("method") not in _SINGLE_ANSWER_METHODS or "id" not in message:
+        return True
+    params = message.get("params")
+    meta = params.get("_meta") if isinstance(params, dict) else None
+    return isinstance(meta, dict) and meta.get("progressToken") is not None
+
+
+def _tool_call(message) -> tuple[str | None, object]:
+    """``(tool name, arguments)`` of a ``tools/call`` message, or ``(None, None)``."""
     if isinstance(message, dict) and message.get("method") == "tools/call":
         params = message.get("params")
         if isinstance(params, dict) and isinstance(params.get("name"), str):
@@ -157,12 +189,14 @@ class HttpGuard:
                 self._check_protocol_version(scope)
             body = await self._read_body(scope, receive) if scope["method"] == "POST" else b""
             self._check_single_message(body)
-            await self._check_permission(caller, body)
+            message = _message(body)
+            await self._check_permission(caller, message)
         except _Refused as refused:
             await refused.response(scope, receive, send)
             return None
         scope = {**scope, CALLER_SCOPE_KEY: caller, TRANSPORT_SCOPE_KEY: self.transport, "user": _principal(caller)}
-        return Admitted(scope=scope, receive=_replay(body, receive) if scope["method"] == "POST" else receive, caller=caller)
+        return Admitted(scope=scope, receive=_replay(body, receive) if scope["method"] == "POST" else receive, caller=caller,
+                        streams=scope["method"] != "POST" or _needs_stream(message))
 
     async def _check_host_and_origin(self, scope: Scope) -> None:
         rejection = await self._security.validate_request(Request(scope), is_post=False)
@@ -223,10 +257,10 @@ class HttpGuard:
             # MCP 2025-06-18 removed JSON-RPC batching: one message per POST.
             raise _jsonrpc_refusal(400, INVALID_REQUEST, "Send one JSON-RPC message per request; batches are not supported.")
 
-    async def _check_permission(self, caller: Caller, body: bytes) -> None:
-        if not self.step_up or not body:
+    async def _check_permission(self, caller: Caller, message) -> None:
+        if not self.step_up or message is None:
             return
-        tool_name, arguments = _tool_call(body)
+        tool_name, arguments = _tool_call(message)
         needed = missing_scope(caller, tool_name) if tool_name else None
         if not needed:
             return

@@ -2,9 +2,11 @@
 
 Every request first passes :class:`mcp_gateway.transports.http_guard.HttpGuard` (Host/Origin,
 no query-string tokens, bearer verification, ``MCP-Protocol-Version``, body size, one message per
-POST, and the 403 ``insufficient_scope`` step-up for ``tools/call``). It then goes to the SDK's
-session manager in **stateless** mode, so any gateway replica can serve any request; both
-protocol eras (2025-11-25 handshake, 2026-07-28) are served.
+POST, and the 403 ``insufficient_scope`` step-up for ``tools/call``). It then goes to one of the
+SDK's session managers in **stateless** mode, so any gateway replica can serve any request; both
+protocol eras (2025-11-25 handshake, 2026-07-28) are served. A plain request is answered with one
+``application/json`` body, a request that may be followed by notifications (e.g. a ``tools/call``
+with a ``progressToken``) on an SSE stream.
 
 Daphne has no ASGI lifespan, so the SDK session manager is started on the first request, in a
 background task of the server's event loop.
@@ -24,22 +26,31 @@ TRANSPORT = "streamable_http"
 
 
 class StreamableHTTPGateway:
-    """The ASGI app mounted at ``/mcp``."""
+    """The ASGI app mounted at ``/mcp``.
+
+    Two SDK session managers serve it, both stateless: one answers with SSE streams (the default:
+    anything that may carry notifications, e.g. a ``tools/call`` asking for progress), one with a
+    single ``application/json`` body (plain requests, see ``http_guard._needs_stream``). Both are
+    valid answers to a POST (MCP 2025-11-25 "Sending Messages to the Server"); the JSON one
+    skips the SSE machinery, about 15 % of a ``health_check`` call's CPU (bench/gateway.py).
+    """
 
     def __init__(self) -> None:
-        self._manager = None
+        self._managers: dict[bool, object] = {}
         self._start_lock = asyncio.Lock()
-        self._task: asyncio.Task | None = None
+        self._tasks: list[asyncio.Task] = []
         self._guard = HttpGuard(transport=TRANSPORT, step_up=True)
 
-    async def _session_manager(self):
-        if self._manager is not None:
-            return self._manager
+    async def _session_manager(self, streams: bool = True):
+        manager = self._managers.get(streams)
+        if manager is not None:
+            return manager
         async with self._start_lock:
-            if self._manager is None:
+            if streams not in self._managers:
                 server = build_server(transport=TRANSPORT)
                 server.streamable_http_app(
                     stateless_http=True,
+                    json_response=not streams,
                     transport_security=transport_security_settings(),
                     max_request_body_size=app_settings.max_request_body_bytes(),
                 )
@@ -51,10 +62,10 @@ class StreamableHTTPGateway:
                         ready.set()
                         await asyncio.Event().wait()
 
-                self._task = asyncio.get_running_loop().create_task(run())
+                self._tasks.append(asyncio.get_running_loop().create_task(run()))
                 await ready.wait()
-                self._manager = manager
-        return self._manager
+                self._managers[streams] = manager
+        return self._managers[streams]
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -62,7 +73,7 @@ class StreamableHTTPGateway:
         admitted = await self._guard.admit(scope, receive, send)
         if admitted is None:
             return
-        manager = await self._session_manager()
+        manager = await self._session_manager(admitted.streams)
         await manager.handle_request(admitted.scope, admitted.receive, send)
 
 

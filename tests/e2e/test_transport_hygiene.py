@@ -160,3 +160,25 @@ async def test_an_sse_session_answers_only_the_principal_that_opened_it(live_ser
     async with sse_session(live_server_e2e, token) as messages_url:
         assert (await _post(messages_url, intruder, json.dumps(PING).encode())).status_code == 404
         assert (await _post(messages_url, token, json.dumps(PING).encode())).status_code == 202
+
+
+def _call(tool: str, arguments: dict, meta: dict | None = None) -> bytes:
+    params = {"name": tool, "arguments": arguments, **({"_meta": meta} if meta else {})}
+    return json.dumps({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": params}).encode()
+
+
+async def test_a_plain_call_is_answered_with_one_json_body(live_server_e2e, token):
+    response = await _post(live_server_e2e.mcp_url, token, _call("index_status", {}), **{"MCP-Protocol-Version": "2025-11-25"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    message = response.json()
+    assert message["id"] == 7 and "repositories" in message["result"]["structuredContent"]
+
+
+async def test_a_call_asking_for_progress_is_answered_on_an_sse_stream(live_server_e2e, token):
+    response = await _post(live_server_e2e.mcp_url, token, _call("index_status", {}, {"progressToken": "p-1"}),
+                           **{"MCP-Protocol-Version": "2025-11-25"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    data = [json.loads(line[5:]) for line in response.text.splitlines() if line.startswith("data:") and line[5:].strip()]
+    assert [m["id"] for m in data if "result" in m] == [7]
