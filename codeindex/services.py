@@ -41,6 +41,7 @@ from .exceptions import (
     InvalidRepositoryName,
     JobAlreadyRunning,
     RepositoryNotFound,
+    SourceNotFound,
 )
 from .indexing import IndexReport, clear_documents, normalize_paths
 from .jobs import create_job, run_job
@@ -282,7 +283,8 @@ def start_index_job(source: str, name: str, *, access: RepositoryAccess, kind: s
     ``source`` is a directory or git URL (``None``/"" re-uses the repository's own source);
     ``kind`` is full, changed_files (with ``paths``) or embeddings. A new repository gets
     ``visibility`` and ``groups``; an existing one keeps its settings. Raises
-    ``RepositoryNotFound`` for an invisible repository and ``JobAlreadyRunning``.
+    ``RepositoryNotFound`` for an invisible repository, ``SourceNotFound`` (no such directory, or
+    no source given and none recorded) and ``JobAlreadyRunning``.
     """
     if kind not in JobKind.values:
         raise InvalidArgument(f"unknown job kind {kind!r}")
@@ -291,6 +293,8 @@ def start_index_job(source: str, name: str, *, access: RepositoryAccess, kind: s
         if repository is None:
             raise RepositoryNotFound(f"no repository named {name!r} is indexed")  # give a source to create it
         source = repository.source_url or repository.root_path
+        if not source:  # an empty path would resolve to the server's working directory
+            raise SourceNotFound(f"{name!r} has no recorded source (directory or git URL) to re-index from")
     source = source if is_git_url(source) else str(local_root(source))
     if kind == JobKind.CHANGED_FILES:
         paths = normalize_paths(paths or [])

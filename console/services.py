@@ -15,7 +15,7 @@ from oauth2_provider.models import get_access_token_model, get_refresh_token_mod
 
 from codeindex import services as codeindex
 from codeindex.choices import JobKind
-from codeindex.exceptions import JobAlreadyRunning, RepositoryNotFound, SourceNotFound
+from codeindex.exceptions import JobAlreadyRunning, RepositoryNotFound
 from oauth_app.models import Consent
 from oauth_app.scopes import tier_of
 from oauth_app.services import revoke_agent, set_tier
@@ -121,7 +121,7 @@ def start_reindex(operator, repository: str) -> codeindex.JobInfo:
 
     :raises RepositoryNotFound: no such repository.
     :raises JobAlreadyRunning: a job for it is queued or running (the page names that job).
-    :raises SourceNotFound: it has no recorded source, or its directory is gone.
+    :raises SourceNotFound: it has no recorded source, or its directory is gone (from the engine).
     """
     row = next((r for r in codeindex.status(access=OPERATOR_ACCESS) if r.name == repository), None)
     if row is None:
@@ -129,8 +129,6 @@ def start_reindex(operator, repository: str) -> codeindex.JobInfo:
     if row.active_job is not None:
         raise JobAlreadyRunning(f"job {row.active_job.id} for {repository!r} is still {row.active_job.status}; "
                                 "start a re-index when it has ended")
-    if not (row.source_url or row.root_path):
-        raise SourceNotFound(f"{repository!r} has no recorded source (directory or git URL) to re-index from")
     with transaction.atomic():
         job = codeindex.start_index_job("", repository, access=OPERATOR_ACCESS, kind=JobKind.FULL,
                                         requested_by=f"{operator.get_username()} via console")

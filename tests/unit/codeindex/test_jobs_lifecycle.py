@@ -13,7 +13,7 @@ from django.db import OperationalError, connections
 from codeindex import jobs as jobs_module
 from codeindex.access import SYSTEM
 from codeindex.choices import JobKind, JobStatus
-from codeindex.exceptions import JobAlreadyRunning
+from codeindex.exceptions import JobAlreadyRunning, SourceNotFound
 from codeindex.models import Chunk, IndexJob, Repository, SourceFile
 from codeindex.services import index_repository, job, search, start_index_job, status
 
@@ -104,6 +104,16 @@ def test_a_failing_job_ends_failed_not_complete(make_tree):
     created = jobs_module.create_job(repo, JobKind.FULL, str(root / "missing"))
     finished = jobs_module.run_job(created.pk)
     assert finished.status == JobStatus.FAILED and finished.message
+
+
+@pytest.mark.django_db
+def test_a_reindex_without_a_recorded_source_is_refused_not_run_on_the_working_directory(monkeypatch, tmp_path):
+    (tmp_path / "secret.py").write_text("API_KEY = 'x'\n")
+    monkeypatch.chdir(tmp_path)  # where an empty path would resolve to
+    Repository.objects.create(name="repo", root_path="", source_url="")
+    with pytest.raises(SourceNotFound, match="no recorded source"):
+        start_index_job("", "repo", access=SYSTEM)
+    assert not IndexJob.objects.exists()
 
 
 @pytest.mark.django_db
