@@ -82,9 +82,9 @@ class _Writer:
         if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
             return
         with self._lock:
-            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
-                self._queue = queue.SimpleQueue() if self._pid != os.getpid() else self._queue
-                self._pid = os.getpid()
+            if self._pid != os.getpid():  # a forked child: start afresh, with its own queue
+                self._queue, self._pid, self._thread = queue.SimpleQueue(), os.getpid(), None
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="mcprag-audit-writer", daemon=True)
                 self._thread.start()
 

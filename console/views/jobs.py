@@ -60,8 +60,7 @@ class JobDetailView(OperatorRequiredMixin, TemplateView):
         job = _job_or_404(pk)
         errors = Paginator(file_errors(job), ERRORS_PER_PAGE).get_page(self.request.GET.get("errors_page"))
         return super().get_context_data(
-            job=job, progress=progress_document(job, errors_limit=0), errors=errors,
-            requested_by=job.requested_by, section="jobs", **kwargs,
+            job=job, progress=progress_document(job, errors_limit=0), errors=errors, section="jobs", **kwargs,
         )
 
 
