@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from django.db import DatabaseError
+from django.db import connection
 
 from mcp_gateway import audit
 from mcp_gateway.auth.identity import Caller
@@ -61,16 +61,17 @@ def test_a_cancelled_call_still_gets_its_row():
     assert ToolCall.objects.filter(tool="tool-7").count() == 1
 
 
-def test_a_failing_database_logs_the_loss_and_releases_every_caller(monkeypatch, caplog):
-    def broken(*args, **kwargs):
-        raise DatabaseError("disk full")
+def test_a_failing_database_logs_the_loss_and_releases_every_caller(caplog):
+    table = ToolCall._meta.db_table
+    with connection.cursor() as cursor:  # a real failure: the table is gone while the calls run
+        cursor.execute(f'ALTER TABLE "{table}" RENAME TO "{table}_away"')
+    try:
+        async def main():
+            await asyncio.wait_for(asyncio.gather(*(_record(n) for n in range(5))), timeout=10)
 
-    monkeypatch.setattr(ToolCall.objects, "bulk_create", broken)
-    monkeypatch.setattr(ToolCall.objects, "create", broken)
-
-    async def main():
-        await asyncio.wait_for(asyncio.gather(*(_record(n) for n in range(5))), timeout=10)
-
-    asyncio.run(main())
+        asyncio.run(main())
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f'ALTER TABLE "{table}_away" RENAME TO "{table}"')
     assert ToolCall.objects.count() == 0
     assert "Could not write the audit row" in caplog.text
