@@ -2,21 +2,29 @@
 set, process memory otherwise). Limits are set in ``settings.MCPRAG_RATE_LIMITS`` as
 ``{action: (max_requests, window_seconds)}``.
 
+:func:`retry_after` blocks (views, worker threads); :func:`aretry_after` counts in the same keys
+from an event loop without a worker thread (the MCP gateway): on Redis with ``redis.asyncio``, in
+process memory inline. While Redis is unreachable both count in process memory (logged once).
+
 A refused request gets HTTP 429 with ``Retry-After`` (RFC 6585 §4).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
+import weakref
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
 from django.http import JsonResponse
 
-__all__ = ["retry_after", "too_many_requests"]
+__all__ = ["retry_after", "aretry_after", "too_many_requests"]
 
 logger = logging.getLogger(__name__)
 _warned = False
@@ -24,9 +32,9 @@ _warned = False
 _fallback = LocMemCache("mcprag-ratelimit-fallback", {"OPTIONS": {"MAX_ENTRIES": 100_000}})
 
 
-def retry_after(action: str, key: str) -> int | None:
-    """Count one request of ``action`` by ``key``; return seconds to wait if over the limit, else None."""
-    global _warned
+def _window(action: str, key: str) -> tuple[str, int, int, int] | None:
+    """``(cache key, max requests, window seconds, seconds left in the window)``, or None when
+    ``action`` has no limit."""
     limit = getattr(settings, "MCPRAG_RATE_LIMITS", {}).get(action)
     if not limit:
         return None
@@ -34,19 +42,71 @@ def retry_after(action: str, key: str) -> int | None:
     now = int(time.time())
     window_start = now - now % window
     digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-    cache_key = f"mcprag:rl:{action}:{digest}:{window_start}"
+    return f"mcprag:rl:{action}:{digest}:{window_start}", max_requests, window, max(1, window_start + window - now)
+
+
+def _count_in_process(cache_key: str, window: int) -> int:
+    global _warned
+    if not _warned:
+        logger.warning("Rate-limit store unavailable; counting in this process until it is back.")
+        _warned = True
+    _fallback.add(cache_key, 0, timeout=window + 1)
+    return _fallback.incr(cache_key)
+
+
+def retry_after(action: str, key: str) -> int | None:
+    """Count one request of ``action`` by ``key``; return seconds to wait if over the limit, else None."""
+    limit = _window(action, key)
+    if limit is None:
+        return None
+    cache_key, max_requests, window, left = limit
     try:
         cache.add(cache_key, 0, timeout=window + 1)
         count = cache.incr(cache_key)
     except Exception:  # Redis down must not take sign-in, tokens or tools down with it
-        if not _warned:
-            logger.warning("Rate-limit store unavailable; counting in this process until it is back.")
-            _warned = True
-        _fallback.add(cache_key, 0, timeout=window + 1)
-        count = _fallback.incr(cache_key)
-    if count > max_requests:
-        return max(1, window_start + window - now)
-    return None
+        count = _count_in_process(cache_key, window)
+    return left if count > max_requests else None
+
+
+_async_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _async_redis():
+    """A ``redis.asyncio`` client for the running loop, on the server Django's cache writes to."""
+    loop = asyncio.get_running_loop()
+    client = _async_clients.get(loop)
+    if client is None:
+        import redis.asyncio
+
+        location = settings.CACHES["default"]["LOCATION"]
+        first = (location.split(",") if isinstance(location, str) else list(location))[0].strip()
+        client = _async_clients[loop] = redis.asyncio.Redis.from_url(
+            first, socket_connect_timeout=2, socket_timeout=2, health_check_interval=30)
+    return client
+
+
+async def aretry_after(action: str, key: str) -> int | None:
+    """:func:`retry_after` for an event loop: the same counters, without a worker thread when the
+    cache is Redis (one pipelined round trip: ``SET NX EX`` then ``INCR``, as Django's ``add`` and
+    ``incr``) or process memory."""
+    backend = caches["default"]
+    if isinstance(backend, LocMemCache):
+        return retry_after(action, key)  # an in-process dictionary under a lock: never waits on I/O
+    if not isinstance(backend, RedisCache):
+        return await sync_to_async(retry_after, thread_sensitive=False)(action, key)
+    limit = _window(action, key)
+    if limit is None:
+        return None
+    cache_key, max_requests, window, left = limit
+    try:
+        async with _async_redis().pipeline(transaction=True) as pipe:
+            stored_key = backend.make_and_validate_key(cache_key)
+            pipe.set(stored_key, 0, ex=window + 1, nx=True)
+            pipe.incr(stored_key)
+            _, count = await pipe.execute()
+    except Exception:  # as retry_after: Redis down must not take the tools down with it
+        count = _count_in_process(cache_key, window)
+    return left if count > max_requests else None
 
 
 def too_many_requests(wait: int, description: str = "Too many requests; try again later.") -> JsonResponse:

@@ -18,12 +18,10 @@ import json
 import threading
 import time
 from collections import OrderedDict
-from typing import NamedTuple
 
 import jwt
-from django.db import connections
-from django.utils import timezone
-from oauth2_provider.models import get_access_token_model, get_application_model
+from django.db import close_old_connections
+from oauth2_provider.models import get_application_model
 from oauth2_provider.settings import oauth2_settings
 
 from oauth_app.jwt_access_tokens import ACCESS_TOKEN_TYPE, sanitize_amr
@@ -33,9 +31,12 @@ from oauth_app.tiers import MFA_SCOPES, Tier
 
 from .. import app_settings
 from ..permissions import effective_scopes
+from ..threads import in_thread
 from .identity import Caller
+from .token_rows import LookupUnavailable, TokenRow, fetch_token_row, token_row
 
-__all__ = ["InvalidToken", "verify_access_token", "bearer_token_from_headers", "service_caller"]
+__all__ = ["InvalidToken", "verify_access_token", "averify_access_token", "bearer_token_from_headers",
+           "service_caller"]
 
 _KEY_CACHE_SECONDS = 60
 _keys: dict[str, object] = {}
@@ -78,21 +79,31 @@ def _public_key(kid: str):
 #: Claims of recently verified tokens, by token checksum: a token's signature is checked once per
 #: process, not on every call (RS256 verification was about a third of the bearer check's CPU).
 #: ``exp`` and the signing key's presence are re-checked on every hit; revocation is the
-#: database's job (:func:`_token_row`), never this cache's.
+#: database's job (:mod:`.token_rows`), never this cache's.
 _VERIFIED_MAX = 4096
 _verified: OrderedDict[str, tuple[dict, str]] = OrderedDict()
 _verified_lock = threading.Lock()
 
 
-def _verify_jwt_cached(raw_token: str, checksum: str) -> dict:
+def _remembered_claims(checksum: str) -> dict | None:
+    """The claims of a token verified before, if its ``exp`` is still ahead and its signing key is
+    still published; None otherwise, or when the key set is due for a re-read (which needs the
+    database). Never blocks."""
     with _verified_lock:
         hit = _verified.get(checksum)
         if hit is not None:
             _verified.move_to_end(checksum)
-    if hit is not None:
-        claims, kid = hit
-        if claims["exp"] > time.time() and kid in _key_set():
-            return claims
+    if hit is None or time.monotonic() - _keys_loaded_at > _KEY_CACHE_SECONDS:
+        return None
+    claims, kid = hit
+    return claims if claims["exp"] > time.time() and kid in _keys else None
+
+
+def _verify_jwt_cached(raw_token: str, checksum: str) -> dict:
+    _key_set()  # re-read the published keys first if they are due
+    claims = _remembered_claims(checksum)
+    if claims is not None:
+        return claims
     claims = _verify_jwt(raw_token)
     kid = jwt.get_unverified_header(raw_token)["kid"]
     with _verified_lock:
@@ -127,17 +138,55 @@ def _verify_jwt(raw_token: str) -> dict:
     return claims
 
 
+def _checksum(raw_token: str) -> str:
+    return hashlib.sha256(raw_token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def verify_access_token(raw_token: str) -> Caller:
     """Resolve a raw bearer token to a :class:`Caller` (blocking: call it from a worker thread).
 
-    One database round trip (:func:`_token_row`) after the signature check.
+    One database round trip (:func:`.token_rows.token_row`) after the signature check.
 
     :raises InvalidToken: malformed, badly signed, expired, revoked, foreign-audience or
         otherwise unusable token; the message is safe to show the client.
     """
-    checksum = hashlib.sha256(raw_token.encode("utf-8", "surrogatepass")).hexdigest()
+    checksum = _checksum(raw_token)
     claims = _verify_jwt_cached(raw_token, checksum)
-    row = _token_row(checksum)
+    return _caller_for(claims, token_row(checksum))
+
+
+async def averify_access_token(raw_token: str) -> Caller:
+    """:func:`verify_access_token` for the event loop, with the same checks and answers.
+
+    A token whose signature was verified before in this process (the common case: an agent
+    calling tools) is decided without leaving the event loop, its row read by
+    :func:`.token_rows.fetch_token_row`; anything else (first sight of a token, a key set due for
+    a re-read, the event-loop lookup unavailable) goes to a worker thread.
+
+    :raises InvalidToken: as :func:`verify_access_token`.
+    """
+    checksum = _checksum(raw_token)
+    claims = _remembered_claims(checksum)
+    if claims is not None:
+        try:
+            row = await fetch_token_row(checksum)
+        except LookupUnavailable:
+            pass
+        else:
+            return _caller_for(claims, row)
+    return await in_thread(_verify_from_thread, raw_token)
+
+
+def _verify_from_thread(raw_token: str) -> Caller:
+    close_old_connections()
+    try:
+        return verify_access_token(raw_token)
+    finally:
+        close_old_connections()
+
+
+def _caller_for(claims: dict, row: TokenRow | None) -> Caller:
+    """The decision on a token whose signature and claims are verified, from its database row."""
     if row is None:
         raise InvalidToken("The access token has been revoked.")
     if not row.live:
@@ -173,100 +222,6 @@ def verify_access_token(raw_token: str) -> Caller:
         amr=amr,
         groups=row.groups,
     )
-
-
-class _TokenRow(NamedTuple):
-    token_id: int
-    live: bool
-    resource: object
-    scope: str
-    client_id: str | None
-    client_name: str
-    grant_type: str
-    allowed_scopes: str
-    allowed_repositories: str
-    client_disabled: bool
-    user_id: int | None
-    username: str
-    user_active: bool
-    tier: str | None
-    groups: frozenset[str]
-
-
-_lookup_sql: dict[str, str] = {}
-
-
-def _lookup_statement(connection) -> str:
-    """The token lookup of :func:`_token_row`, built once per database vendor from the models' metadata.
-
-    It is written out rather than composed by the ORM on each request: compiling the equivalent
-    ``select_related`` query cost about 1.5 ms of CPU per ``tools/call`` (measured), more than the
-    JWT check and the round trip together.
-    """
-    sql = _lookup_sql.get(connection.vendor)
-    if sql is None:
-        from django.contrib.auth import get_user_model
-
-        from oauth_app.models import Profile
-
-        q = connection.ops.quote_name
-        token_model, app_model, user_model = get_access_token_model(), get_application_model(), get_user_model()
-        membership = user_model.groups.through
-        group_model = user_model.groups.field.related_model
-
-        def table(model) -> str:
-            return q(model._meta.db_table)
-
-        def col(alias: str, model, name: str) -> str:
-            return f"{alias}.{q(model._meta.get_field(name).column)}"
-
-        user_fk = next(f for f in membership._meta.concrete_fields if f.related_model is user_model)
-        group_fk = next(f for f in membership._meta.concrete_fields if f.related_model is group_model)
-        # The person's group names as one value: an array on PostgreSQL, a JSON array on SQLite
-        # (joining them instead made the statement ~30 % slower to plan on PostgreSQL, measured).
-        members = (f"FROM {table(group_model)} g JOIN {table(membership)} m "
-                   f"ON g.{q(group_model._meta.pk.column)} = m.{q(group_fk.column)} "
-                   f"WHERE m.{q(user_fk.column)} = u.{q(user_model._meta.pk.column)}")
-        groups = (f"ARRAY(SELECT {col('g', group_model, 'name')} {members})" if connection.vendor == "postgresql"
-                  else f"(SELECT json_group_array({col('g', group_model, 'name')}) {members})")
-        sql = (
-            f"SELECT {col('t', token_model, 'id')}, CASE WHEN {col('t', token_model, 'expires')} > %s THEN 1 ELSE 0 END, "
-            f"{col('t', token_model, 'resource')}, {col('t', token_model, 'scope')}, "
-            f"{col('a', app_model, 'client_id')}, {col('a', app_model, 'name')}, "
-            f"{col('a', app_model, 'authorization_grant_type')}, {col('a', app_model, 'allowed_scopes')}, "
-            f"{col('a', app_model, 'allowed_repositories')}, "
-            f"CASE WHEN {col('a', app_model, 'disabled_at')} IS NULL THEN 0 ELSE 1 END, "
-            f"{col('u', user_model, 'id')}, {col('u', user_model, user_model.USERNAME_FIELD)}, "
-            f"{col('u', user_model, 'is_active')}, {col('p', Profile, 'tier')}, {groups} "
-            f"FROM {table(token_model)} t "
-            f"LEFT JOIN {table(app_model)} a ON a.{q(app_model._meta.pk.column)} = {col('t', token_model, 'application')} "
-            f"LEFT JOIN {table(user_model)} u ON u.{q(user_model._meta.pk.column)} = {col('t', token_model, 'user')} "
-            f"LEFT JOIN {table(Profile)} p ON {col('p', Profile, 'user')} = u.{q(user_model._meta.pk.column)} "
-            f"WHERE {col('t', token_model, 'token_checksum')} = %s"
-        )
-        _lookup_sql[connection.vendor] = sql
-    return sql
-
-
-def _token_row(checksum: str) -> _TokenRow | None:
-    """The access-token row with its client, person, tier and group names, or None.
-
-    :param checksum: SHA-256 hex of the raw token (tokens are stored hashed, DOT ``token_checksum``).
-    """
-    connection = connections[get_access_token_model().objects.db]
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    with connection.cursor() as cursor:
-        cursor.execute(_lookup_statement(connection), [now, checksum])
-        fetched = cursor.fetchone()
-    if fetched is None:
-        return None
-    (token_id, live, resource, scope, client_id, name, grant, allowed, repositories, disabled,
-     user_id, username, active, tier, groups) = fetched
-    if isinstance(groups, str):
-        groups = json.loads(groups)
-    return _TokenRow(token_id, bool(live), resource, scope, client_id, name or "", grant or "", allowed or "",
-                     repositories or "", bool(disabled), user_id, username or "", bool(active), tier,
-                     frozenset(g for g in groups or () if isinstance(g, str)))
 
 
 def _resources(stored) -> list:

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
-from django.db import close_old_connections
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
@@ -44,16 +43,15 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope
 
 from mcprag_site.observability import bind, new_request_id
-from oauth_app.ratelimit import retry_after
+from oauth_app.ratelimit import aretry_after
 
 from .. import app_settings
 from ..audit import record_tool_call
-from ..auth.bearer import InvalidToken, bearer_token_from_headers, verify_access_token
+from ..auth.bearer import InvalidToken, averify_access_token, bearer_token_from_headers
 from ..auth.challenge import challenge_response
 from ..auth.identity import CALLER_SCOPE_KEY, TRANSPORT_SCOPE_KEY, Caller
 from ..models import ToolCall
 from ..permissions import missing_scope
-from ..threads import in_thread
 
 __all__ = ["Admitted", "HttpGuard", "SUPPORTED_PROTOCOL_VERSIONS", "transport_security_settings"]
 
@@ -111,17 +109,6 @@ def _jsonrpc_refusal(status: int, code: int, message: str, data=None) -> _Refuse
     error = JSONRPCError(jsonrpc="2.0", id=None, error=ErrorData(code=code, message=message, data=data))
     return _Refused(Response(error.model_dump_json(by_alias=True, exclude_none=True), status_code=status,
                              media_type="application/json"))
-
-
-def _verify(token: str) -> tuple[Caller, int | None]:
-    """Verify the token, then count the request against its client's budget: ``(caller, seconds to
-    wait or None)``. One worker-thread hop for both, since each needs a store round trip."""
-    close_old_connections()
-    try:
-        caller = verify_access_token(token)
-    finally:
-        close_old_connections()
-    return caller, retry_after("mcp_client", caller.client_id)
 
 
 def _principal(caller: Caller) -> AuthenticatedUser:
@@ -214,9 +201,10 @@ class HttpGuard:
             hint = " ".join(getattr(settings, "MCPRAG_DEFAULT_SCOPES", ["code:read"]))
             raise _challenge(401, error=None, description="Authentication required.", scope=hint)
         try:
-            return await in_thread(_verify, token)
+            caller = await averify_access_token(token)
         except InvalidToken as exc:
             raise _challenge(401, error="invalid_token", description=str(exc)) from None
+        return caller, await aretry_after("mcp_client", caller.client_id)
 
     def _check_rate(self, wait: int | None) -> None:
         """Per-client request budget (``MCPRAG_RATE_LIMITS["mcp_client"]``): 429 with Retry-After."""

@@ -1,0 +1,167 @@
+"""The bearer check from the gateway's event loop (``averify_access_token``, ``aretry_after``).
+
+A token seen before is decided without a worker thread, from its database row read on the loop's
+own connection; these tests make the worker-thread path fail loudly to show which path answered,
+and check that every decision (revocation, tier, disabled person or client) still takes effect on
+the very next call. They run with committed data (``transaction=True``): the loop's connection is
+not the test's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from oauth2_provider.models import get_access_token_model
+
+from mcp_gateway.auth import bearer, token_rows
+from mcp_gateway.auth.bearer import InvalidToken, averify_access_token, verify_access_token
+from oauth_app.ratelimit import aretry_after, retry_after
+from oauth_app.services import set_tier
+from tests.unit.oauth_app.conftest import REDIRECT_URI
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def token(client, public_client, obtain_code):
+    code, verifier, _ = obtain_code(public_client["client_id"], scope="code:read code:write")
+    response = client.post("/token/", {
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
+        "client_id": public_client["client_id"], "code_verifier": verifier,
+    })
+    return response.json()["access_token"]
+
+
+@pytest.fixture
+def no_worker_thread(monkeypatch):
+    """Make the worker-thread path fail, so an answer can only have come from the event loop."""
+
+    async def refuse(*args, **kwargs):
+        raise AssertionError("the bearer check went to a worker thread")
+
+    monkeypatch.setattr(bearer, "in_thread", refuse)
+
+
+def _on_loop(coroutine_fn, *args):
+    """Run on one event loop, as the gateway does (its own lookup connection per loop)."""
+
+    async def run():
+        return await coroutine_fn(*args)
+
+    return asyncio.run(run())
+
+
+def _row(token: str):
+    return get_access_token_model().objects.get(token_checksum=hashlib.sha256(token.encode()).hexdigest())
+
+
+def test_a_known_token_is_decided_on_the_event_loop_with_the_same_caller(token, person, no_worker_thread):
+    expected = verify_access_token(token)  # first sight: signature verified (worker thread in the gateway)
+    assert _on_loop(averify_access_token, token) == expected
+    assert expected.user_id == person.pk and expected.scopes == {"code:read", "code:write"}
+
+
+def test_first_sight_of_a_token_goes_to_a_worker_thread(token, person):
+    bearer._verified.clear()
+    assert _on_loop(averify_access_token, token).user_id == person.pk
+
+
+@pytest.mark.parametrize("change, refusal", [
+    (lambda token, person: _row(token).delete(), "revoked"),
+    (lambda token, person: get_access_token_model().objects.filter(pk=_row(token).pk).update(
+        expires=timezone.now() - timezone.timedelta(seconds=1)), "expired"),
+    (lambda token, person: type(person).objects.filter(pk=person.pk).update(is_active=False), "disabled"),
+    (lambda token, person: type(_row(token).application).objects.filter(pk=_row(token).application_id).update(
+        disabled_at=timezone.now()), "disabled by an operator"),
+])
+def test_the_next_call_after_a_change_is_refused_from_the_event_loop(token, person, no_worker_thread, change, refusal):
+    verify_access_token(token)
+
+    async def before_and_after():
+        assert (await averify_access_token(token)).user_id == person.pk  # the loop's connection is open
+        await asyncio.get_running_loop().run_in_executor(None, change, token, person)
+        with pytest.raises(InvalidToken, match=refusal):
+            await averify_access_token(token)
+
+    asyncio.run(before_and_after())
+
+
+def test_a_lowered_tier_narrows_the_next_call_from_the_event_loop(token, person, no_worker_thread):
+    verify_access_token(token)
+
+    async def before_and_after():
+        assert (await averify_access_token(token)).scopes == {"code:read", "code:write"}
+        await asyncio.get_running_loop().run_in_executor(None, set_tier, person, "public")
+        assert (await averify_access_token(token)).scopes == {"code:read"}
+
+    asyncio.run(before_and_after())
+
+
+def test_when_the_event_loop_lookup_cannot_answer_the_worker_thread_does(token, person, monkeypatch):
+    verify_access_token(token)
+    monkeypatch.setattr(token_rows, "_READERS", {})  # e.g. a database backend it has no reader for
+    assert _on_loop(averify_access_token, token).user_id == person.pk
+    _row(token).delete()
+    with pytest.raises(InvalidToken, match="revoked"):
+        _on_loop(averify_access_token, token)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's own connection handling")
+def test_the_loop_connection_recovers_when_postgresql_drops_it(token, person, no_worker_thread):
+    verify_access_token(token)
+
+    async def drop_and_call():
+        assert (await averify_access_token(token)).user_id == person.pk
+        reader = token_rows._readers[asyncio.get_running_loop()]
+        pid = reader._db.info.backend_pid
+
+        def terminate():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+        await asyncio.get_running_loop().run_in_executor(None, terminate)
+        assert (await averify_access_token(token)).user_id == person.pk  # reconnected, still no worker thread
+        assert reader._db.info.backend_pid != pid
+
+    asyncio.run(drop_and_call())
+
+
+def test_event_loop_rate_limit_counts_with_the_blocking_one(settings):
+    settings.MCPRAG_RATE_LIMITS = {"probe": (3, 60)}
+    assert retry_after("probe", "client-a") is None
+    assert [_on_loop(aretry_after, "probe", "client-a") for _ in range(2)] == [None, None]
+    wait = _on_loop(aretry_after, "probe", "client-a")
+    assert wait is not None and 0 < wait <= 60
+    assert _on_loop(aretry_after, "probe", "client-b") is None  # per key
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs the Redis server of REDIS_URL")
+def test_event_loop_rate_limit_shares_redis_counters_with_the_blocking_one(settings):
+    from django.core.cache import cache
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": os.environ["REDIS_URL"]}}
+    settings.MCPRAG_RATE_LIMITS = {"probe": (3, 60)}
+    key = f"client-{os.getpid()}-{timezone.now().timestamp()}"
+    assert _on_loop(aretry_after, "probe", key) is None
+    assert retry_after("probe", key) is None  # the same counter, from Django's cache API
+    assert _on_loop(aretry_after, "probe", key) is None
+    assert _on_loop(aretry_after, "probe", key) is not None
+    cache.clear()
+
+
+def test_event_loop_rate_limit_counts_in_process_when_redis_is_down(settings, caplog, monkeypatch):
+    from oauth_app import ratelimit
+
+    monkeypatch.setattr(ratelimit, "_warned", False)
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": "redis://127.0.0.1:1/0"}}
+    settings.MCPRAG_RATE_LIMITS = {"probe": (2, 60)}
+    results = [_on_loop(aretry_after, "probe", "10.0.0.9") for _ in range(3)]
+    assert results[:2] == [None, None] and results[2] is not None
+    assert "Rate-limit store unavailable" in caplog.text
