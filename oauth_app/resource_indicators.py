@@ -10,6 +10,7 @@ with one function (MCP authorization spec, "Canonical Server URI").
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -20,6 +21,7 @@ __all__ = ["canonical_resource", "mcp_resource", "is_this_resource", "resolve_re
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+@functools.lru_cache(maxsize=256)  # a pure function of the string; the gateway asks on every call
 def canonical_resource(uri: str) -> str | None:
     """Return the canonical form of a resource URI, or None if it is not an absolute http(s) URI.
 

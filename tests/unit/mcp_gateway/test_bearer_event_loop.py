@@ -165,3 +165,19 @@ def test_event_loop_rate_limit_counts_in_process_when_redis_is_down(settings, ca
     results = [_on_loop(aretry_after, "probe", "10.0.0.9") for _ in range(3)]
     assert results[:2] == [None, None] and results[2] is not None
     assert "Rate-limit store unavailable" in caplog.text
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL prepared statements")
+@pytest.mark.parametrize("allowed", [True, False])
+def test_the_lookup_is_a_prepared_statement_unless_switched_off(token, settings, no_worker_thread, allowed):
+    settings.MCPRAG_DB_PREPARED_STATEMENTS = allowed
+    verify_access_token(token)
+
+    async def prepared_statements():
+        for _ in range(8):  # psycopg prepares a statement on its sixth use
+            await averify_access_token(token)
+        reader = token_rows._readers[asyncio.get_running_loop()]
+        cursor = await reader._db.execute("SELECT count(*) FROM pg_prepared_statements")
+        return (await cursor.fetchone())[0]
+
+    assert (asyncio.run(prepared_statements()) > 0) is allowed
