@@ -181,3 +181,75 @@ def test_the_lookup_is_a_prepared_statement_unless_switched_off(token, settings,
         return (await cursor.fetchone())[0]
 
     assert (asyncio.run(prepared_statements()) > 0) is allowed
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="group lookups are PostgreSQL's")
+def test_concurrent_checks_share_lookups_and_each_gets_its_own_answer(client, public_client, obtain_code, person,
+                                                                     no_worker_thread):
+    tokens = []
+    for _ in range(4):
+        code, verifier, _ = obtain_code(public_client["client_id"], scope="code:read")
+        tokens.append(client.post("/token/", {
+            "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
+            "client_id": public_client["client_id"], "code_verifier": verifier,
+        }).json()["access_token"])
+    for token in tokens:
+        verify_access_token(token)
+    _row(tokens[3]).delete()
+    lookups = []
+
+    async def all_at_once():
+        reader_calls = 0
+        await averify_access_token(tokens[0])  # the loop's reader exists
+        reader = token_rows._readers[asyncio.get_running_loop()]
+        real = reader._lookup
+
+        async def counted(checksums):
+            nonlocal reader_calls
+            reader_calls += 1
+            lookups.append(len(checksums))
+            return await real(checksums)
+
+        reader._lookup = counted
+        answers = await asyncio.gather(*(averify_access_token(tokens[i % 4]) for i in range(40)),
+                                       return_exceptions=True)
+        return answers, reader_calls
+
+    answers, reader_calls = asyncio.run(asyncio.wait_for(all_at_once(), timeout=30))
+    ids = [_row(t).pk for t in tokens[:3]]
+    for i, answer in enumerate(answers):
+        if i % 4 == 3:
+            assert isinstance(answer, InvalidToken) and "revoked" in str(answer)
+        else:
+            assert answer.token_id == ids[i % 4] and answer.user_id == person.pk
+    assert reader_calls < 40 and max(lookups) > 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="group lookups are PostgreSQL's")
+def test_a_check_never_takes_the_answer_of_a_lookup_sent_before_it_arrived(token, person, no_worker_thread):
+    verify_access_token(token)
+
+    async def revoke_while_a_lookup_is_on_the_wire():
+        await averify_access_token(token)
+        reader = token_rows._readers[asyncio.get_running_loop()]
+        real, answered, release = reader._lookup, asyncio.Event(), asyncio.Event()
+
+        async def slow_return(checksums):
+            rows = await real(checksums)  # read before the revocation...
+            if not answered.is_set():
+                answered.set()
+                await release.wait()  # ...and still on its way back when the next check arrives
+            return rows
+
+        reader._lookup = slow_return
+        first = asyncio.ensure_future(averify_access_token(token))
+        await answered.wait()
+        await asyncio.get_running_loop().run_in_executor(None, lambda: _row(token).delete())
+        second = asyncio.ensure_future(averify_access_token(token))
+        await asyncio.sleep(0.05)
+        release.set()
+        return await first, await asyncio.gather(second, return_exceptions=True)
+
+    first, (second,) = asyncio.run(asyncio.wait_for(revoke_while_a_lookup_is_on_the_wire(), timeout=30))
+    assert first.user_id == person.pk  # it arrived before the revocation
+    assert isinstance(second, InvalidToken) and "revoked" in str(second)
