@@ -3,7 +3,8 @@
 
 * a reference server built from the ``mcp`` SDK alone (bench/reference_server.py: ``MCPServer``
   on uvicorn, a ``TokenVerifier`` checking the same JWT, the same tool bodies), and
-* mcprag's stack with authentication switched off (bench/gateway_noauth.py),
+* mcprag's stack with the per-call bearer check switched off (bench/gateway_noauth.py: each
+  token verified once, then its caller reused),
 
 for ``health_check`` and ``search_code`` on a warm index, at 1, 8 and 32 concurrent clients.
 All three run at once (uvicorn, same worker count, same settings) and take turns: each cell is
