@@ -173,7 +173,9 @@ class _SqliteReader:
                 self._db = sqlite3.connect(self._name, uri=True, timeout=0.05, check_same_thread=False,
                                            isolation_level=None)
                 self._db.execute("PRAGMA query_only = ON")
-            return _decode(self._db.execute(self._sql, (now, checksum)).fetchone())
+            # fetchall steps the statement to its end, so no read transaction stays open between calls.
+            rows = self._db.execute(self._sql, (now, checksum)).fetchall()
+            return _decode(rows[0] if rows else None)
         except sqlite3.Error as exc:
             self.close()
             raise LookupUnavailable(exc.__class__.__name__) from None

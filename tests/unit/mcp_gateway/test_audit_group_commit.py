@@ -4,9 +4,10 @@ after its own row is committed, and a failing database never leaves a call waiti
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 
 from mcp_gateway import audit
 from mcp_gateway.auth.identity import Caller
@@ -20,6 +21,20 @@ CALLER = Caller(user_id=None, username="reader", client_id="agent-1", scopes=fro
 def _record(n: int):
     return audit.record_tool_call(caller=CALLER, tool=f"tool-{n}", transport="test", arguments={"n": n}, outcome="ok",
                                   duration_ms=float(n), result_bytes=n)
+
+
+def _count(tool: str) -> int:
+    """Rows of ``tool``. The SQLite test database is in memory with a shared cache, where a read
+    that meets the writer's insert fails at once ("table is locked") instead of waiting as it
+    would on a file; such a read is tried again."""
+    for _ in range(50):
+        try:
+            return ToolCall.objects.filter(tool=tool).count()
+        except OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            time.sleep(0.01)
+    return ToolCall.objects.filter(tool=tool).count()
 
 
 def test_concurrent_calls_each_get_exactly_one_row_committed_before_they_return(monkeypatch):
@@ -37,7 +52,7 @@ def test_concurrent_calls_each_get_exactly_one_row_committed_before_they_return(
         # Committed by the time the call returns (read from another thread's connection).
         from asgiref.sync import sync_to_async
 
-        return await sync_to_async(ToolCall.objects.filter(tool=f"tool-{n}").count, thread_sensitive=False)()
+        return await sync_to_async(_count, thread_sensitive=False)(f"tool-{n}")
 
     async def main():
         return await asyncio.gather(*(one(n) for n in range(60)))

@@ -15,19 +15,8 @@ from oauth2_provider.models import get_access_token_model
 from mcp_gateway.auth.bearer import InvalidToken, verify_access_token
 from oauth_app.keys import active_key
 from oauth_app.services import set_tier
-from tests.unit.oauth_app.conftest import REDIRECT_URI
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def token(client, public_client, obtain_code):
-    code, verifier, _ = obtain_code(public_client["client_id"], scope="code:read code:write")
-    response = client.post("/token/", {
-        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
-        "client_id": public_client["client_id"], "code_verifier": verifier,
-    })
-    return response.json()["access_token"]
 
 
 def test_valid_token_gives_the_caller_with_tier_scopes(token, person, public_client):

@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import os
 
+import jwt
 import pytest
 from django.db import connection
 from django.utils import timezone
@@ -22,19 +23,8 @@ from mcp_gateway.auth import bearer, token_rows
 from mcp_gateway.auth.bearer import InvalidToken, averify_access_token, verify_access_token
 from oauth_app.ratelimit import aretry_after, retry_after
 from oauth_app.services import set_tier
-from tests.unit.oauth_app.conftest import REDIRECT_URI
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def token(client, public_client, obtain_code):
-    code, verifier, _ = obtain_code(public_client["client_id"], scope="code:read code:write")
-    response = client.post("/token/", {
-        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
-        "client_id": public_client["client_id"], "code_verifier": verifier,
-    })
-    return response.json()["access_token"]
 
 
 @pytest.fixture
@@ -66,9 +56,17 @@ def test_a_known_token_is_decided_on_the_event_loop_with_the_same_caller(token, 
     assert expected.user_id == person.pk and expected.scopes == {"code:read", "code:write"}
 
 
-def test_first_sight_of_a_token_goes_to_a_worker_thread(token, person):
+def test_first_sight_of_a_token_verifies_its_signature(token, person, monkeypatch):
+    from oauth_app.models import SigningKey
+
     bearer._verified.clear()
-    assert _on_loop(averify_access_token, token).user_id == person.pk
+    assert _on_loop(averify_access_token, token).user_id == person.pk  # first sight: verified in a worker thread
+    bearer._verified.clear()
+    SigningKey.objects.filter(kid=jwt.get_unverified_header(token)["kid"]).update(
+        retired_at=timezone.now() - timezone.timedelta(days=30))
+    monkeypatch.setattr(bearer, "_keys_loaded_at", 0.0)
+    with pytest.raises(InvalidToken):  # its row is live: only the signature check can refuse it
+        _on_loop(averify_access_token, token)
 
 
 @pytest.mark.parametrize("change, refusal", [
@@ -184,15 +182,8 @@ def test_the_lookup_is_a_prepared_statement_unless_switched_off(token, settings,
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="group lookups are PostgreSQL's")
-def test_concurrent_checks_share_lookups_and_each_gets_its_own_answer(client, public_client, obtain_code, person,
-                                                                     no_worker_thread):
-    tokens = []
-    for _ in range(4):
-        code, verifier, _ = obtain_code(public_client["client_id"], scope="code:read")
-        tokens.append(client.post("/token/", {
-            "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
-            "client_id": public_client["client_id"], "code_verifier": verifier,
-        }).json()["access_token"])
+def test_concurrent_checks_share_lookups_and_each_gets_its_own_answer(issue_token, person, no_worker_thread):
+    tokens = [issue_token("code:read") for _ in range(4)]
     for token in tokens:
         verify_access_token(token)
     _row(tokens[3]).delete()
