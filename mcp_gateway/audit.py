@@ -11,6 +11,11 @@ flight, the rows of concurrent calls queue up and go to the database together in
 instead of 32 round trips and worker-thread hops (``bench/audit_overhead.py`` and the CPU column
 of ``bench/gateway.py`` measure it). A client that disconnects mid-call does not cancel the
 write of its row.
+
+A write that meets a transient database error (a restarting PostgreSQL, a locked SQLite file) is
+tried again for up to :data:`RETRY_SECONDS` before its rows are logged as lost. If a connection
+drops after the database received an insert but before it answered, the retry can store that
+batch twice: the audit trail prefers a duplicate row to a missing one.
 """
 
 from __future__ import annotations
@@ -22,8 +27,9 @@ import logging
 import os
 import queue
 import threading
+import time
 
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections
 from django.utils import timezone
 
 from .models import ToolCall
@@ -35,6 +41,14 @@ logger = logging.getLogger("mcprag.audit")
 #: Upper bound of rows per insert (keeps one statement well under every backend's parameter limit).
 MAX_BATCH = 200
 
+#: How long (seconds) a batch may keep retrying transient database errors, such as a PostgreSQL
+#: restart or a locked SQLite file, before its rows are logged as lost. Calls wait for their row
+#: meanwhile, so this also bounds how long a tool call can be held by the audit.
+RETRY_SECONDS = 5.0
+
+#: Pauses (seconds) between tries of one batch; the last repeats until :data:`RETRY_SECONDS`.
+RETRY_PAUSES = (0.05, 0.1, 0.25, 0.5, 1.0)
+
 
 def arguments_fingerprint(arguments) -> tuple[str, int]:
     """``(sha256 hex, size in bytes)`` of the canonical JSON of the arguments."""
@@ -42,25 +56,78 @@ def arguments_fingerprint(arguments) -> tuple[str, int]:
     return hashlib.sha256(raw).hexdigest(), len(raw)
 
 
-def _write_many(rows: list[dict]) -> None:
-    """Insert ``rows`` (ToolCall field dicts) in one statement; on failure, row by row, logging losses."""
-    close_old_connections()
-    try:
+def is_transient(exc: BaseException) -> bool:
+    """Whether a database error may pass if the same write is tried again a moment later.
+
+    True for a lost or refused connection (PostgreSQL SQLSTATE classes 08, 53, 57, a driver error
+    with no SQLSTATE such as "server closed the connection"), a serialization failure or deadlock
+    (class 40), and SQLite's ``SQLITE_BUSY``/``SQLITE_LOCKED`` (another connection holds the lock).
+    False for everything else (a missing table, a value that does not fit), which no retry mends.
+    """
+    if isinstance(exc, InterfaceError):  # the connection was already closed
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    cause = exc.__cause__
+    errorname = getattr(cause, "sqlite_errorname", None)
+    if errorname is not None:
+        return errorname.startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+    sqlstate = getattr(cause, "sqlstate", None)
+    if sqlstate is None:
+        return True
+    return sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES
+
+
+_TRANSIENT_SQLSTATE_CLASSES = {"08", "40", "53", "57"}
+
+
+def _insert(rows: list[dict], deadline: float) -> None:
+    """``bulk_create`` the rows, trying again after a transient error (see :func:`is_transient`)
+    with growing pauses until ``deadline`` (a ``time.monotonic()`` value); raises the last error."""
+    pauses = iter(RETRY_PAUSES)
+    while True:
+        close_old_connections()  # drops a connection that errored and cannot be used: the next try reconnects
         try:
             ToolCall.objects.bulk_create([ToolCall(**fields) for fields in rows])
             return
-        except DatabaseError:
-            if len(rows) == 1:
-                logger.exception("Could not write the audit row for tool %s", rows[0].get("tool"))
+        except DatabaseError as exc:
+            pause = next(pauses, RETRY_PAUSES[-1])
+            if not is_transient(exc) or time.monotonic() + pause > deadline:
+                raise
+            logger.warning("Audit write of %d row(s) met %s (%s); trying again in %.2f s",
+                           len(rows), type(exc).__name__, str(exc).strip().split("\n", 1)[0], pause)
+            time.sleep(pause)
+
+
+def _write_many(rows: list[dict]) -> None:
+    """Insert ``rows`` (ToolCall field dicts) in one statement.
+
+    A transient error (:func:`is_transient`) is retried for up to :data:`RETRY_SECONDS`. If the
+    batch still fails for another reason, each row is tried alone so one bad row loses only itself;
+    every row that could not be written is logged as lost (with its tool, client and time).
+    """
+    deadline = time.monotonic() + RETRY_SECONDS
+    try:
+        try:
+            _insert(rows, deadline)
+            return
+        except DatabaseError as exc:
+            if len(rows) == 1 or is_transient(exc):  # alone, or the database stayed unreachable
+                for fields in rows:
+                    _log_lost(fields)
                 return
-        close_old_connections()
         for fields in rows:
             try:
-                ToolCall.objects.create(**fields)
+                _insert([fields], deadline)
             except DatabaseError:
-                logger.exception("Could not write the audit row for tool %s", fields.get("tool"))
+                _log_lost(fields)
     finally:
         close_old_connections()
+
+
+def _log_lost(fields: dict) -> None:
+    logger.exception("Could not write the audit row for tool %s (client_id=%s user_id=%s at=%s)",
+                     fields.get("tool"), fields.get("client_id"), fields.get("user_id"), fields.get("at"))
 
 
 class _Writer:
