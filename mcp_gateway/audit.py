@@ -5,12 +5,13 @@ it returns only once the row is committed. The row holds a SHA-256 digest and th
 arguments, never the arguments themselves (they may contain code or secrets), and never token
 material.
 
-Rows are written with **group commit** by one writer thread per process: while one insert is in
-flight, the rows of concurrent calls queue up and go to the database together in the next
-``bulk_create``. A lone call costs one insert; 32 concurrent calls cost a handful of inserts
-instead of 32 round trips and worker-thread hops (``bench/audit_overhead.py`` and the CPU column
-of ``bench/gateway.py`` measure it). A client that disconnects mid-call does not cancel the
-write of its row.
+Rows are written with **group commit**: while one insert is in flight, the rows of concurrent
+calls queue up and go to the database together in the next single ``INSERT`` (autocommit: one
+round trip). A lone call costs one insert; 32 concurrent calls cost a handful of inserts instead
+of 32 round trips (``bench/audit_overhead.py`` and the CPU column of ``bench/gateway.py`` measure
+it). On PostgreSQL the inserts run on the calling event loop, on a connection of its own
+(:mod:`mcp_gateway.loop_db`); on other backends (SQLite) one writer thread per process runs them
+on Django's connection. A client that disconnects mid-call does not cancel the write of its row.
 
 A write that meets a transient database error (a restarting PostgreSQL, a locked SQLite file) is
 tried again for up to :data:`RETRY_SECONDS` before its rows are logged as lost. If a connection
@@ -26,12 +27,15 @@ import json
 import logging
 import os
 import queue
+import sys
 import threading
 import time
+import weakref
 
-from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections
+from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connections, router
 from django.utils import timezone
 
+from .loop_db import psycopg_params
 from .models import ToolCall
 
 __all__ = ["record_tool_call", "arguments_fingerprint"]
@@ -49,6 +53,9 @@ RETRY_SECONDS = 5.0
 #: Pauses (seconds) between tries of one batch; the last repeats until :data:`RETRY_SECONDS`.
 RETRY_PAUSES = (0.05, 0.1, 0.25, 0.5, 1.0)
 
+#: How often (seconds) the writer lets Django tidy its connection (``close_old_connections``).
+TIDY_SECONDS = 10.0
+
 
 def arguments_fingerprint(arguments) -> tuple[str, int]:
     """``(sha256 hex, size in bytes)`` of the canonical JSON of the arguments."""
@@ -63,16 +70,24 @@ def is_transient(exc: BaseException) -> bool:
     with no SQLSTATE such as "server closed the connection"), a serialization failure or deadlock
     (class 40), and SQLite's ``SQLITE_BUSY``/``SQLITE_LOCKED`` (another connection holds the lock).
     False for everything else (a missing table, a value that does not fit), which no retry mends.
+    Takes Django's wrapped errors and psycopg's own.
     """
-    if isinstance(exc, InterfaceError):  # the connection was already closed
-        return True
-    if not isinstance(exc, OperationalError):
-        return False
-    cause = exc.__cause__
-    errorname = getattr(cause, "sqlite_errorname", None)
+    if isinstance(exc, DatabaseError):  # Django's wrapper: judge the driver's error beneath it
+        if isinstance(exc, InterfaceError):  # the connection was already closed
+            return True
+        if not isinstance(exc, OperationalError):
+            return False
+        exc = exc.__cause__ or exc
+    else:
+        psycopg = sys.modules.get("psycopg")
+        if psycopg is None or not isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
+            return False
+        if isinstance(exc, psycopg.InterfaceError):
+            return True
+    errorname = getattr(exc, "sqlite_errorname", None)
     if errorname is not None:
         return errorname.startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
-    sqlstate = getattr(cause, "sqlstate", None)
+    sqlstate = getattr(exc, "sqlstate", None)
     if sqlstate is None:
         return True
     return sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES
@@ -81,22 +96,87 @@ def is_transient(exc: BaseException) -> bool:
 _TRANSIENT_SQLSTATE_CLASSES = {"08", "40", "53", "57"}
 
 
-def _insert(rows: list[dict], deadline: float) -> None:
-    """``bulk_create`` the rows, trying again after a transient error (see :func:`is_transient`)
-    with growing pauses until ``deadline`` (a ``time.monotonic()`` value); raises the last error."""
-    pauses = iter(RETRY_PAUSES)
+class _Tries:
+    """The retry policy of one batch: growing pauses (:data:`RETRY_PAUSES`) after transient
+    errors until :data:`RETRY_SECONDS` have passed since the batch's first try."""
+
+    def __init__(self) -> None:
+        self.deadline = time.monotonic() + RETRY_SECONDS
+        self._pauses = iter(RETRY_PAUSES)
+
+    def pause_after(self, exc: BaseException, rows: int) -> float:
+        """Seconds to wait before trying ``rows`` rows again; re-raises ``exc`` (call it from the
+        ``except`` block) when it is not transient or the time is up."""
+        pause = next(self._pauses, RETRY_PAUSES[-1])
+        if not is_transient(exc) or time.monotonic() + pause > self.deadline:
+            raise exc
+        logger.warning("Audit write of %d row(s) met %s (%s); trying again in %.2f s",
+                       rows, type(exc).__name__, str(exc).strip().split("\n", 1)[0], pause)
+        return pause
+
+
+_COLUMNS = [f for f in ToolCall._meta.concrete_fields if not f.primary_key]
+_statements: dict[tuple[str, int], str] = {}
+
+
+def insert_statement(connection, rows: list[dict]) -> tuple[str, list]:
+    """``(sql, params)``: one ``INSERT INTO <ToolCall table> (<columns>) VALUES (%s, …), …`` of
+    ``rows`` (ToolCall field dicts) for ``connection`` (a Django connection, used for quoting and
+    value conversion only).
+
+    One statement in autocommit is one round trip and atomic by itself; ``bulk_create`` would add a
+    transaction (``BEGIN`` and ``COMMIT``: two more round trips on PostgreSQL). Each value is still
+    converted by its model field (``get_db_prep_save``), as the ORM does. ``at`` keeps the time the
+    call was recorded, not the time of the insert.
+    """
+    key = (connection.alias, len(rows))
+    sql = _statements.get(key)
+    if sql is None:
+        q = connection.ops.quote_name
+        values = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
+        sql = (f"INSERT INTO {q(ToolCall._meta.db_table)} ({', '.join(q(f.column) for f in _COLUMNS)}) "
+               f"VALUES {', '.join([values] * len(rows))}")
+        if len(rows) <= 16:  # the sizes group commit produces most; larger ones are rare and cheap to build
+            _statements[key] = sql
+    params = []
+    for fields in rows:
+        row = ToolCall(**fields)
+        params.extend(f.get_db_prep_save(getattr(row, f.attname), connection) for f in _COLUMNS)
+    return sql, params
+
+
+def _log_lost(fields: dict) -> None:
+    logger.exception("Could not write the audit row for tool %s (client_id=%s user_id=%s at=%s)",
+                     fields.get("tool"), fields.get("client_id"), fields.get("user_id"), fields.get("at"))
+
+
+# --- From a worker thread, on Django's connection (every backend) ------------------------------
+
+def _insert(rows: list[dict], tries: _Tries) -> None:
+    """Insert the rows, trying again after transient errors as ``tries`` allows; raises the last error."""
     while True:
-        close_old_connections()  # drops a connection that errored and cannot be used: the next try reconnects
         try:
-            ToolCall.objects.bulk_create([ToolCall(**fields) for fields in rows])
+            connection = connections[router.db_for_write(ToolCall)]
+            with connection.cursor() as cursor:
+                cursor.execute(*insert_statement(connection, rows))
             return
         except DatabaseError as exc:
-            pause = next(pauses, RETRY_PAUSES[-1])
-            if not is_transient(exc) or time.monotonic() + pause > deadline:
-                raise
-            logger.warning("Audit write of %d row(s) met %s (%s); trying again in %.2f s",
-                           len(rows), type(exc).__name__, str(exc).strip().split("\n", 1)[0], pause)
-            time.sleep(pause)
+            close_old_connections()  # drops a connection that errored and cannot be used: the next try reconnects
+            time.sleep(tries.pause_after(exc, len(rows)))
+
+
+_tidied = 0.0
+
+
+def _tidy_connection() -> None:
+    """Django's ``close_old_connections`` (``CONN_MAX_AGE``, and with ``CONN_HEALTH_CHECKS`` a
+    ``SELECT 1`` on next use) at most every :data:`TIDY_SECONDS`, not before every batch: a
+    connection that died meanwhile shows as a transient error on the insert, which is retried."""
+    global _tidied
+    now = time.monotonic()
+    if now - _tidied >= TIDY_SECONDS:
+        _tidied = now
+        close_old_connections()
 
 
 def _write_many(rows: list[dict]) -> None:
@@ -106,33 +186,26 @@ def _write_many(rows: list[dict]) -> None:
     batch still fails for another reason, each row is tried alone so one bad row loses only itself;
     every row that could not be written is logged as lost (with its tool, client and time).
     """
-    deadline = time.monotonic() + RETRY_SECONDS
+    _tidy_connection()
+    tries = _Tries()
     try:
-        try:
-            _insert(rows, deadline)
-            return
-        except DatabaseError as exc:
-            if len(rows) == 1 or is_transient(exc):  # alone, or the database stayed unreachable
-                for fields in rows:
-                    _log_lost(fields)
-                return
-        for fields in rows:
-            try:
-                _insert([fields], deadline)
-            except DatabaseError:
+        _insert(rows, tries)
+        return
+    except DatabaseError as exc:
+        if len(rows) == 1 or is_transient(exc):  # alone, or the database stayed unreachable
+            for fields in rows:
                 _log_lost(fields)
-    finally:
-        close_old_connections()
-
-
-def _log_lost(fields: dict) -> None:
-    logger.exception("Could not write the audit row for tool %s (client_id=%s user_id=%s at=%s)",
-                     fields.get("tool"), fields.get("client_id"), fields.get("user_id"), fields.get("at"))
+            return
+    for fields in rows:
+        try:
+            _insert([fields], tries)
+        except DatabaseError:
+            _log_lost(fields)
 
 
 class _Writer:
-    """The process's audit writer: one thread that takes every row queued since its last insert
-    and writes them in one ``bulk_create``, then wakes the waiting calls on their own loops."""
+    """The process's audit writer thread: it takes every row queued since its last insert and
+    writes them in one statement, then wakes the waiting calls on their own loops."""
 
     def __init__(self) -> None:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
@@ -182,6 +255,96 @@ def _release(done: asyncio.Future) -> None:
 _writer = _Writer()
 
 
+# --- From the event loop, on a connection of its own (PostgreSQL) ------------------------------
+
+class _LoopWriter:
+    """PostgreSQL: the audit rows of one event loop, inserted from that loop on a psycopg
+    ``AsyncConnection`` of its own (:mod:`mcp_gateway.loop_db`), with the same group commit,
+    retries and loss logging as the writer thread, without its two thread hand-offs per call."""
+
+    def __init__(self, django_connection) -> None:
+        self._connection = django_connection  # for quoting and value conversion; never queried from here
+        self._params = psycopg_params(django_connection)
+        self._db = None
+        self._pending: list[tuple[dict, asyncio.Future]] = []
+        self._flushing: asyncio.Task | None = None
+
+    def submit(self, fields: dict) -> asyncio.Future:
+        """Queue one row; the future resolves once it is committed or its loss logged."""
+        done = asyncio.get_running_loop().create_future()
+        self._pending.append((fields, done))
+        if self._flushing is None:
+            self._flushing = asyncio.ensure_future(self._flush())
+        return done
+
+    async def _flush(self) -> None:
+        try:
+            while self._pending:  # rows that queued while an insert was on the wire go together in the next
+                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                try:
+                    await self._write_many([fields for fields, _ in batch])
+                except Exception:  # never leave a caller waiting; _write_many already logged DB errors
+                    logger.exception("Audit writer failed")
+                for _, done in batch:
+                    _release(done)
+        finally:
+            self._flushing = None
+
+    async def _write_many(self, rows: list[dict]) -> None:
+        """:func:`_write_many`, from the loop."""
+        import psycopg
+
+        tries = _Tries()
+        try:
+            await self._insert(rows, tries)
+            return
+        except psycopg.Error as exc:
+            if len(rows) == 1 or is_transient(exc):
+                for fields in rows:
+                    _log_lost(fields)
+                return
+        for fields in rows:
+            try:
+                await self._insert([fields], tries)
+            except psycopg.Error:
+                _log_lost(fields)
+
+    async def _insert(self, rows: list[dict], tries: _Tries) -> None:
+        import psycopg
+
+        while True:
+            try:
+                if self._db is None or self._db.closed:
+                    self._db = await psycopg.AsyncConnection.connect(autocommit=True, **self._params)
+                await self._db.execute(*insert_statement(self._connection, rows))
+                return
+            except psycopg.Error as exc:
+                if is_transient(exc):
+                    await self._close()  # reconnect on the next try
+                await asyncio.sleep(tries.pause_after(exc, len(rows)))
+
+    async def _close(self) -> None:
+        db, self._db = self._db, None
+        if db is not None and not db.closed:
+            try:
+                await db.close()
+            except Exception:  # closing a broken connection must not hide the original failure
+                pass
+
+
+_loop_writers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _loop_writer(loop: asyncio.AbstractEventLoop) -> _LoopWriter | None:
+    """This loop's writer on PostgreSQL; None on other backends (the writer thread serves them)."""
+    try:
+        return _loop_writers[loop]
+    except KeyError:
+        connection = connections[router.db_for_write(ToolCall)]
+        writer = _loop_writers[loop] = _LoopWriter(connection) if connection.vendor == "postgresql" else None
+        return writer
+
+
 async def record_tool_call(*, caller, tool: str, transport: str, arguments, outcome: str,
                            error_class: str = "", duration_ms: float = 0.0, result_bytes: int = 0) -> None:
     """Write the audit row of one ``tools/call``; returns once it is committed (or its loss logged).
@@ -195,12 +358,17 @@ async def record_tool_call(*, caller, tool: str, transport: str, arguments, outc
     digest, size = arguments_fingerprint(arguments)
     logger.info("tool_call tool=%s outcome=%s client_id=%s user_id=%s transport=%s ms=%.1f",
                 tool, outcome, getattr(caller, "client_id", ""), getattr(caller, "user_id", None), transport, duration_ms)
-    loop = asyncio.get_running_loop()
-    done = loop.create_future()
-    _writer.submit(dict(
+    fields = dict(
         at=timezone.now(), user_id=getattr(caller, "user_id", None), username=getattr(caller, "username", ""),
         client_id=getattr(caller, "client_id", ""), tool=tool[:128], transport=transport,
         arguments_sha256=digest, arguments_bytes=size, outcome=outcome, error_class=error_class[:128],
         duration_ms=duration_ms, result_bytes=result_bytes,
-    ), loop, done)
-    await asyncio.shield(done)
+    )
+    loop = asyncio.get_running_loop()
+    writer = _loop_writer(loop)
+    if writer is not None:
+        done = writer.submit(fields)
+    else:
+        done = loop.create_future()
+        _writer.submit(fields, loop, done)
+    await asyncio.shield(done)  # a caller that goes away does not cancel the write of its row

@@ -35,10 +35,11 @@ import sqlite3
 import weakref
 from typing import NamedTuple
 
-from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_application_model
+
+from ..loop_db import psycopg_params
 
 __all__ = ["TokenRow", "token_row", "fetch_token_row", "LookupUnavailable"]
 
@@ -196,13 +197,7 @@ class _PostgresReader:
     """
 
     def __init__(self, django_connection) -> None:
-        params = django_connection.get_connection_params()
-        for sync_only in ("cursor_factory", "context", "prepare_threshold"):
-            params.pop(sync_only, None)
-        if not getattr(settings, "MCPRAG_DB_PREPARED_STATEMENTS", True):
-            params["prepare_threshold"] = None
-        params.setdefault("connect_timeout", 5)
-        self._params = params
+        self._params = psycopg_params(django_connection)
         self._sql_one = lookup_statement(django_connection)
         self._sql_many = lookup_statement(django_connection, many=True)
         self._db = None

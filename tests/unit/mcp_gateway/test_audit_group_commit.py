@@ -44,13 +44,13 @@ def _count(tool: str) -> int:
 
 def test_concurrent_calls_each_get_exactly_one_row_committed_before_they_return(monkeypatch):
     inserts: list[int] = []
-    real = audit._write_many
+    real = audit.insert_statement
 
-    def counting(rows):
+    def counting(connection, rows):  # every insert, from the writer thread or from the loop (PostgreSQL)
         inserts.append(len(rows))
-        return real(rows)
+        return real(connection, rows)
 
-    monkeypatch.setattr(audit, "_write_many", counting)
+    monkeypatch.setattr(audit, "insert_statement", counting)
 
     async def one(n):
         await _record(n)
@@ -170,3 +170,22 @@ def test_retries_are_bounded_then_the_loss_is_logged_and_the_call_released(monke
     assert ToolCall.objects.filter(tool__in=["tool-21", "tool-22"]).count() == 0
     assert "trying again" in caplog.text
     assert caplog.text.count("Could not write the audit row") == 2
+
+
+def test_rows_keep_the_time_the_call_was_recorded_and_their_fields():
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    person = get_user_model().objects.create_user("auditee")
+    earlier = timezone.now() - timedelta(minutes=5)
+    rows = [dict(at=earlier + timedelta(seconds=n), user_id=person.pk if n else None, username="auditee", client_id=f"c{n}",
+                 tool=f"tool-{n}", transport="test", arguments_sha256="ab" * 32, arguments_bytes=n, outcome="error",
+                 error_class="ValueError", duration_ms=n / 4, result_bytes=10 * n) for n in range(3)]
+    if connection.vendor == "postgresql":  # the writer the gateway uses there: from the event loop
+        asyncio.run(audit._LoopWriter(connection)._write_many(rows))
+    else:
+        audit._write_many(rows)
+    stored = list(ToolCall.objects.order_by("at").values(*rows[0]))
+    assert stored == rows
