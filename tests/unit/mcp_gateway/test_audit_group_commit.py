@@ -12,7 +12,7 @@ import time
 
 import psycopg
 import pytest
-from django.db import OperationalError, connection
+from django.db import connection
 
 from mcp_gateway import audit
 from mcp_gateway.auth.identity import Caller
@@ -28,36 +28,27 @@ def _record(n: int):
                                   duration_ms=float(n), result_bytes=n)
 
 
-def _count(tool: str) -> int:
-    """Rows of ``tool``. The SQLite test database is in memory with a shared cache, where a read
-    that meets the writer's insert fails at once ("table is locked") instead of waiting as it
-    would on a file; such a read is tried again (the writer retries its side by itself)."""
-    for _ in range(50):
-        try:
-            return ToolCall.objects.filter(tool=tool).count()
-        except OperationalError as exc:
-            if "locked" not in str(exc):
-                raise
-            time.sleep(0.01)
-    return ToolCall.objects.filter(tool=tool).count()
-
-
 def test_concurrent_calls_each_get_exactly_one_row_committed_before_they_return(monkeypatch):
-    inserts: list[int] = []
-    real = audit.insert_statement
+    inserts: list[int] = []  # rows per insert that succeeded (an insert retried after "table is locked" counts once)
+    thread_insert, loop_insert = audit._insert, audit._LoopWriter._insert
 
-    def counting(connection, rows):  # every insert, from the writer thread or from the loop (PostgreSQL)
+    def counting(rows, tries):  # the writer thread's (SQLite)
+        thread_insert(rows, tries)
         inserts.append(len(rows))
-        return real(connection, rows)
 
-    monkeypatch.setattr(audit, "insert_statement", counting)
+    async def loop_counting(self, rows, tries):  # from the event loop (PostgreSQL)
+        await loop_insert(self, rows, tries)
+        inserts.append(len(rows))
+
+    monkeypatch.setattr(audit, "_insert", counting)
+    monkeypatch.setattr(audit._LoopWriter, "_insert", loop_counting)
 
     async def one(n):
         await _record(n)
         # Committed by the time the call returns (read from another thread's connection).
         from asgiref.sync import sync_to_async
 
-        return await sync_to_async(_count, thread_sensitive=False)(f"tool-{n}")
+        return await sync_to_async(ToolCall.objects.filter(tool=f"tool-{n}").count, thread_sensitive=False)()
 
     async def main():
         return await asyncio.gather(*(one(n) for n in range(60)))
@@ -98,20 +89,28 @@ def test_a_failing_database_logs_the_loss_and_releases_every_caller(caplog):
     assert "trying again" not in caplog.text  # a missing table is not transient: no retry
 
 
-@contextlib.contextmanager
-def inserts_fail_transiently():
-    """While inside, every insert into the audit table meets a real transient database error.
+@pytest.fixture
+def inserts_fail_transiently(monkeypatch):
+    """A context manager: while inside, every insert into the audit table meets a real transient
+    database error.
 
-    SQLite (the shared-cache in-memory test database): a second connection holds a write
-    transaction, so the writer's insert fails at once with ``SQLITE_LOCKED``. PostgreSQL: a second
-    connection holds an exclusive lock on the table and a watcher terminates every backend that
-    waits for it (``pg_terminate_backend``, as a restart or a cut connection would)."""
+    SQLite (a WAL file, as in production): a second connection holds the write lock, and the
+    writer thread's connection gives up after 50 ms (``SQLITE_BUSY``) instead of its usual 20 s.
+    PostgreSQL: a second connection holds an exclusive lock on the table and a watcher terminates
+    every backend that waits for it (``pg_terminate_backend``, as a restart or a cut connection
+    would)."""
+    if connection.vendor == "sqlite":
+        monkeypatch.setitem(connection.settings_dict["OPTIONS"], "timeout", 0.05)
+        monkeypatch.setattr(audit, "_writer", audit._Writer())  # a writer thread whose connection has that timeout
+    return _inserts_fail_transiently
+
+
+@contextlib.contextmanager
+def _inserts_fail_transiently():
     table = ToolCall._meta.db_table
     if connection.vendor == "sqlite":
-        holder = sqlite3.connect(connection.settings_dict["NAME"], uri=True, isolation_level=None,
-                                 check_same_thread=False)
-        holder.execute("BEGIN IMMEDIATE")
-        holder.execute(f'DELETE FROM "{table}" WHERE id < 0')  # takes the table's write lock
+        holder = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None, check_same_thread=False)
+        holder.execute("BEGIN IMMEDIATE")  # the database's write lock; WAL readers go on
         try:
             yield
         finally:
@@ -142,7 +141,7 @@ def inserts_fail_transiently():
         watcher.close()
 
 
-def test_a_transient_error_is_retried_and_the_row_kept(caplog):
+def test_a_transient_error_is_retried_and_the_row_kept(caplog, inserts_fail_transiently):
     async def main():
         with inserts_fail_transiently():
             task = asyncio.create_task(_record(11))
@@ -156,7 +155,7 @@ def test_a_transient_error_is_retried_and_the_row_kept(caplog):
     assert "Could not write the audit row" not in caplog.text
 
 
-def test_retries_are_bounded_then_the_loss_is_logged_and_the_call_released(monkeypatch, caplog):
+def test_retries_are_bounded_then_the_loss_is_logged_and_the_call_released(monkeypatch, caplog, inserts_fail_transiently):
     monkeypatch.setattr(audit, "RETRY_SECONDS", 0.5)
 
     async def main():
