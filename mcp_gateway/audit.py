@@ -35,7 +35,7 @@ import weakref
 from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connections, router
 from django.utils import timezone
 
-from .loop_db import psycopg_params
+from .loop_db import close_quietly, connect, psycopg_params
 from .models import ToolCall
 
 __all__ = ["record_tool_call", "arguments_fingerprint"]
@@ -150,6 +150,16 @@ def _log_lost(fields: dict) -> None:
                      fields.get("tool"), fields.get("client_id"), fields.get("user_id"), fields.get("at"))
 
 
+def _all_lost(rows: list[dict], exc: BaseException) -> bool:
+    """After a batch's insert failed for good with ``exc``: when trying its rows one by one cannot
+    help (a single row, or a database still unreachable), log every row as lost and return True."""
+    if len(rows) > 1 and not is_transient(exc):
+        return False
+    for fields in rows:
+        _log_lost(fields)
+    return True
+
+
 # --- From a worker thread, on Django's connection (every backend) ------------------------------
 
 def _insert(rows: list[dict], tries: _Tries) -> None:
@@ -192,9 +202,7 @@ def _write_many(rows: list[dict]) -> None:
         _insert(rows, tries)
         return
     except DatabaseError as exc:
-        if len(rows) == 1 or is_transient(exc):  # alone, or the database stayed unreachable
-            for fields in rows:
-                _log_lost(fields)
+        if _all_lost(rows, exc):
             return
     for fields in rows:
         try:
@@ -299,9 +307,7 @@ class _LoopWriter:
             await self._insert(rows, tries)
             return
         except psycopg.Error as exc:
-            if len(rows) == 1 or is_transient(exc):
-                for fields in rows:
-                    _log_lost(fields)
+            if _all_lost(rows, exc):
                 return
         for fields in rows:
             try:
@@ -315,7 +321,7 @@ class _LoopWriter:
         while True:
             try:
                 if self._db is None or self._db.closed:
-                    self._db = await psycopg.AsyncConnection.connect(autocommit=True, **self._params)
+                    self._db = await connect(self._params)
                 await self._db.execute(*insert_statement(self._connection, rows))
                 return
             except psycopg.Error as exc:
@@ -325,11 +331,7 @@ class _LoopWriter:
 
     async def _close(self) -> None:
         db, self._db = self._db, None
-        if db is not None and not db.closed:
-            try:
-                await db.close()
-            except Exception:  # closing a broken connection must not hide the original failure
-                pass
+        await close_quietly(db)
 
 
 _loop_writers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

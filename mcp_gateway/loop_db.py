@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-__all__ = ["psycopg_params"]
+__all__ = ["psycopg_params", "connect", "close_quietly"]
 
 
 def psycopg_params(django_connection) -> dict:
@@ -32,3 +32,23 @@ def psycopg_params(django_connection) -> dict:
         params["prepare_threshold"] = None
     params.setdefault("connect_timeout", 5)
     return params
+
+
+async def connect(params: dict):
+    """A new psycopg ``AsyncConnection`` in autocommit mode, from :func:`psycopg_params`' result.
+
+    :raises psycopg.OperationalError: the server cannot be reached (after ``connect_timeout``).
+    """
+    import psycopg
+
+    return await psycopg.AsyncConnection.connect(autocommit=True, **params)
+
+
+async def close_quietly(db) -> None:
+    """Close ``db`` (None or already closed: nothing to do), ignoring errors: closing a broken
+    connection must not hide the failure that led to closing it."""
+    if db is not None and not db.closed:
+        try:
+            await db.close()
+        except Exception:
+            pass

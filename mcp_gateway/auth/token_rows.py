@@ -39,7 +39,7 @@ from django.db import connections
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_application_model
 
-from ..loop_db import psycopg_params
+from ..loop_db import close_quietly, connect, psycopg_params
 
 __all__ = ["TokenRow", "token_row", "fetch_token_row", "LookupUnavailable"]
 
@@ -226,7 +226,7 @@ class _PostgresReader:
         for attempt in (1, 2):
             try:
                 if self._db is None or self._db.closed:
-                    self._db = await psycopg.AsyncConnection.connect(autocommit=True, **self._params)
+                    self._db = await connect(self._params)
                 if len(checksums) == 1:  # the usual case below full load: the plan of a single-key lookup
                     cursor = await self._db.execute(self._sql_one, (timezone.now(), checksums[0]))
                     fetched = await cursor.fetchone()
@@ -246,11 +246,7 @@ class _PostgresReader:
 
     async def close(self) -> None:
         db, self._db = self._db, None
-        if db is not None and not db.closed:
-            try:
-                await db.close()
-            except Exception:  # closing a broken connection must not hide the original failure
-                pass
+        await close_quietly(db)
 
 
 def _retrieved(task: asyncio.Future) -> None:
