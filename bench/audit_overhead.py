@@ -6,9 +6,10 @@ measured side by side in one run.
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/mcprag_bench python bench/audit_overhead.py  # a scratch database
 
 The real SDK client calls tools on the real server (``build_server()`` with the permission
-middleware) in-process. Rounds alternate between "audit on" (the middleware awaits
-``record_tool_call``, which writes one ToolCall row) and "audit off" (the same coroutine replaced
-by a no-op), so drift hits both sides alike. It prints median and p95 latency per side and
+middleware) in-process, where the call waits for its row's commit before answering (no HTTP
+request to answer first). Rounds alternate between "audit on" (the middleware queues one
+ToolCall row with ``submit_tool_call`` and waits for it) and "audit off" (the same function
+replaced by a no-op), so drift hits both sides alike. It prints median and p95 latency per side and
 the ratio of medians, for a search (typical) and for ``index_status`` (cheap, so the worst case).
 """
 
@@ -76,10 +77,12 @@ async def _measure(tool: str, arguments: dict, calls: int, rounds: int) -> dict[
     from mcp_gateway import server as gateway_server
     from mcp_gateway.auth.identity import Caller
 
-    real_record = gateway_server.record_tool_call
+    real_submit = gateway_server.submit_tool_call
 
-    async def no_audit(**_fields) -> None:
-        return None
+    def no_audit(**_fields) -> asyncio.Future:
+        written = asyncio.get_running_loop().create_future()
+        written.set_result(None)
+        return written
 
     caller = Caller(user_id=None, username="bench", client_id="bench-agent", scopes=frozenset({"code:read"}), tier="service")
     timings: dict[str, list[float]] = {"audit on": [], "audit off": []}
@@ -89,7 +92,7 @@ async def _measure(tool: str, arguments: dict, calls: int, rounds: int) -> dict[
         for round_no in range(rounds):
             order = ["audit on", "audit off"] if round_no % 2 == 0 else ["audit off", "audit on"]
             for side in order:
-                gateway_server.record_tool_call = real_record if side == "audit on" else no_audit
+                gateway_server.submit_tool_call = real_submit if side == "audit on" else no_audit
                 try:
                     for _ in range(calls):
                         started = time.perf_counter()
@@ -97,7 +100,7 @@ async def _measure(tool: str, arguments: dict, calls: int, rounds: int) -> dict[
                         timings[side].append((time.perf_counter() - started) * 1000)
                         assert not result.is_error, result.content
                 finally:
-                    gateway_server.record_tool_call = real_record
+                    gateway_server.submit_tool_call = real_submit
     return timings
 
 

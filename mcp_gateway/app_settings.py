@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-__all__ = ["mcp_url", "issuer", "resource_metadata_url", "max_request_body_bytes"]
+__all__ = ["mcp_url", "issuer", "resource_metadata_url", "max_request_body_bytes", "audit_before_answer"]
 
 
 def mcp_url() -> str:
@@ -23,3 +23,10 @@ def resource_metadata_url() -> str:
 
 def max_request_body_bytes() -> int:
     return getattr(settings, "MCPRAG_MAX_REQUEST_BODY_BYTES", 1_048_576)
+
+
+def audit_before_answer() -> bool:
+    """Whether a ``tools/call`` on ``/mcp`` waits for its audit row's commit before answering
+    (``MCPRAG_AUDIT_BEFORE_ANSWER``); by default the answer goes first and the request ends once
+    the row is committed (:class:`mcp_gateway.audit.AfterAnswer`)."""
+    return getattr(settings, "MCPRAG_AUDIT_BEFORE_ANSWER", False)

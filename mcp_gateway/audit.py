@@ -1,9 +1,12 @@
 """One audit path for every tool call, whatever the transport (DESIGN §3).
 
-:func:`record_tool_call` is awaited in a ``finally`` block, so a failed call is audited too, and
-it returns only once the row is committed. The row holds a SHA-256 digest and the size of the
-arguments, never the arguments themselves (they may contain code or secrets), and never token
-material.
+Every transport's permission middleware queues the row in a ``finally`` block
+(:func:`submit_tool_call`), so a failed or refused call is audited too. On Streamable HTTP the
+answer is sent without waiting for the insert, and the request ends once the row is committed
+(:class:`AfterAnswer`); elsewhere, or with ``MCPRAG_AUDIT_BEFORE_ANSWER=true``, the call waits for
+the commit before answering (:func:`record_tool_call`). The row holds a SHA-256 digest and the
+size of the arguments, never the arguments themselves (they may contain code or secrets), and
+never token material.
 
 Rows are written with **group commit**: while one insert is in flight, the rows of concurrent
 calls queue up and go to the database together in the next single ``INSERT`` (autocommit: one
@@ -38,7 +41,7 @@ from django.utils import timezone
 from .loop_db import close_quietly, connect, psycopg_params
 from .models import ToolCall
 
-__all__ = ["record_tool_call", "arguments_fingerprint"]
+__all__ = ["record_tool_call", "submit_tool_call", "AfterAnswer", "AFTER_ANSWER_SCOPE_KEY", "arguments_fingerprint"]
 
 logger = logging.getLogger("mcprag.audit")
 
@@ -347,9 +350,11 @@ def _loop_writer(loop: asyncio.AbstractEventLoop) -> _LoopWriter | None:
         return writer
 
 
-async def record_tool_call(*, caller, tool: str, transport: str, arguments, outcome: str,
-                           error_class: str = "", duration_ms: float = 0.0, result_bytes: int = 0) -> None:
-    """Write the audit row of one ``tools/call``; returns once it is committed (or its loss logged).
+def submit_tool_call(*, caller, tool: str, transport: str, arguments, outcome: str, error_class: str = "",
+                     duration_ms: float = 0.0, result_bytes: int = 0) -> asyncio.Future:
+    """Queue the audit row of one ``tools/call`` now, from the running event loop, and return a
+    future that resolves (to None) once the row is committed or its loss logged; the write goes on
+    even if nobody awaits the future. Logs the ``tool_call`` line at once.
 
     :param caller: the :class:`~mcp_gateway.auth.identity.Caller` (or None when unknown).
     :param arguments: the call's arguments; only their SHA-256 and JSON size (bytes) are stored.
@@ -369,8 +374,44 @@ async def record_tool_call(*, caller, tool: str, transport: str, arguments, outc
     loop = asyncio.get_running_loop()
     writer = _loop_writer(loop)
     if writer is not None:
-        done = writer.submit(fields)
-    else:
-        done = loop.create_future()
-        _writer.submit(fields, loop, done)
-    await asyncio.shield(done)  # a caller that goes away does not cancel the write of its row
+        return writer.submit(fields)
+    done = loop.create_future()
+    _writer.submit(fields, loop, done)
+    return done
+
+
+async def record_tool_call(**call) -> None:
+    """:func:`submit_tool_call` (same keyword arguments), returning once the row is committed (or
+    its loss logged). A caller that goes away does not cancel the write of its row."""
+    await asyncio.shield(submit_tool_call(**call))
+
+
+class AfterAnswer:
+    """Audit rows a request commits **after** sending its answer, before the request ends.
+
+    The Streamable HTTP gateway puts one in the request's ASGI scope under
+    :data:`AFTER_ANSWER_SCOPE_KEY`; the permission middleware adds each ``tools/call`` row's
+    future to it instead of waiting for the commit, so the client is answered without waiting
+    for the insert's round trip, and the gateway awaits :meth:`wait` once the response is sent:
+    the request, and so a graceful shutdown, still ends only after its rows are committed (or
+    their loss logged). Set ``MCPRAG_AUDIT_BEFORE_ANSWER=true`` to wait for the commit before
+    answering instead.
+    """
+
+    __slots__ = ("_writes",)
+
+    def __init__(self) -> None:
+        self._writes: list[asyncio.Future] = []
+
+    def add(self, written: asyncio.Future) -> None:
+        self._writes.append(written)
+
+    async def wait(self) -> None:
+        """Return once every added row is committed or its loss logged (cancelling this wait does
+        not cancel the writes)."""
+        if self._writes:
+            await asyncio.shield(asyncio.gather(*self._writes))
+
+
+#: Key of the request's :class:`AfterAnswer` in the ASGI scope.
+AFTER_ANSWER_SCOPE_KEY = "mcprag.audit_after_answer"

@@ -7,6 +7,7 @@ no transport can show or run a tool the caller may not use.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -15,7 +16,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult, ListToolsResult, TextContent
 
 from . import tools as _tools  # noqa: F401  (fills the registry)
-from .audit import record_tool_call
+from .audit import AFTER_ANSWER_SCOPE_KEY, submit_tool_call
 from .auth.identity import TRANSPORT_SCOPE_KEY, Caller, caller_from_context
 from .models import ToolCall
 from .permissions import allowed_tools, missing_scope
@@ -66,11 +67,16 @@ class PermissionMiddleware:
             error_class = type(exc).__name__
             raise
         finally:
-            await record_tool_call(
+            written = submit_tool_call(
                 caller=caller, tool=name, transport=transport, arguments=params.get("arguments"), outcome=outcome,
                 error_class=error_class, duration_ms=(time.perf_counter() - started) * 1000,
                 result_bytes=_result_size(result),
             )
+            after_answer = _request_scope(ctx).get(AFTER_ANSWER_SCOPE_KEY)
+            if after_answer is not None:
+                after_answer.add(written)  # the gateway waits for the commit once the answer is sent
+            else:
+                await asyncio.shield(written)  # a caller that goes away does not cancel the write of its row
 
 
 def _only_allowed_tools(result, names: set[str]):
@@ -89,12 +95,15 @@ def refused_result(name: str, needed: str) -> CallToolResult:
     )
 
 
-def transport_of(ctx, default: str) -> str:
+def _request_scope(ctx) -> dict:
+    """The ASGI scope of the HTTP request behind ``ctx`` ({} without one, e.g. stdio)."""
     request_context = getattr(ctx, "request_context", ctx)
     scope = getattr(getattr(request_context, "request", None), "scope", None)
-    if isinstance(scope, dict):
-        return scope.get(TRANSPORT_SCOPE_KEY, default)
-    return default
+    return scope if isinstance(scope, dict) else {}
+
+
+def transport_of(ctx, default: str) -> str:
+    return _request_scope(ctx).get(TRANSPORT_SCOPE_KEY, default)
 
 
 def _result_size(result) -> int:

@@ -29,6 +29,9 @@ Environment variables (all optional on a development machine):
     Tool requests per minute per OAuth client on /mcp and /sse (default 1200; 0 = no limit).
 ``MCPRAG_CONSOLE_REQUIRE_MFA``
     Operators must verify a TOTP code before using /console/ (default ``true`` on an https URL).
+``MCPRAG_AUDIT_BEFORE_ANSWER``
+    ``true``: a tool call on /mcp is answered only once its audit row is committed. Default
+    ``false``: the answer goes first, and the request ends once the row is committed.
 ``MCPRAG_LOG_FORMAT``
     ``text`` (default) or ``json`` (one JSON object per line with request id, user id, client id).
 ``MCPRAG_EMBEDDINGS``
@@ -195,6 +198,9 @@ try:
     #: Whether the gateway's per-call token lookup may be a server-side prepared statement on
     #: PostgreSQL (about a third of its wall time, measured); off for a pooler that cannot keep them.
     MCPRAG_DB_PREPARED_STATEMENTS = _bool("MCPRAG_DB_PREPARED_STATEMENTS", True)
+    #: Whether a tools/call on /mcp waits for its audit row's commit before answering; by default
+    #: the answer goes first and the request ends once the row is committed (mcp_gateway.audit).
+    MCPRAG_AUDIT_BEFORE_ANSWER = _bool("MCPRAG_AUDIT_BEFORE_ANSWER", False)
     MCPRAG_LOG_FORMAT = (os.environ.get("MCPRAG_LOG_FORMAT") or "text").strip().lower()
     if MCPRAG_LOG_FORMAT not in ("text", "json"):
         raise _ConfigError("MCPRAG_LOG_FORMAT", f"must be text or json, got {MCPRAG_LOG_FORMAT!r}")

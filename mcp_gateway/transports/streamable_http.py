@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 
 from .. import app_settings
+from ..audit import AFTER_ANSWER_SCOPE_KEY, AfterAnswer
 from ..server import build_server
 from .http_guard import HttpGuard, transport_security_settings
 
@@ -74,7 +75,14 @@ class StreamableHTTPGateway:
         if admitted is None:
             return
         manager = await self._session_manager(admitted.streams)
-        await manager.handle_request(admitted.scope, admitted.receive, send)
+        if app_settings.audit_before_answer():
+            await manager.handle_request(admitted.scope, admitted.receive, send)
+            return
+        after_answer = admitted.scope[AFTER_ANSWER_SCOPE_KEY] = AfterAnswer()
+        try:
+            await manager.handle_request(admitted.scope, admitted.receive, send)
+        finally:
+            await after_answer.wait()  # the request ends once its audit rows are committed
 
 
 mcp_asgi_app = StreamableHTTPGateway()

@@ -5,12 +5,8 @@ database errors (a locked SQLite database, a PostgreSQL connection cut) are retr
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import sqlite3
-import threading
 import time
 
-import psycopg
 import pytest
 from django.db import connection
 
@@ -87,58 +83,6 @@ def test_a_failing_database_logs_the_loss_and_releases_every_caller(caplog):
     assert ToolCall.objects.count() == 0
     assert caplog.text.count("Could not write the audit row") == 5
     assert "trying again" not in caplog.text  # a missing table is not transient: no retry
-
-
-@pytest.fixture
-def inserts_fail_transiently(monkeypatch):
-    """A context manager: while inside, every insert into the audit table meets a real transient
-    database error.
-
-    SQLite (a WAL file, as in production): a second connection holds the write lock, and the
-    writer thread's connection gives up after 50 ms (``SQLITE_BUSY``) instead of its usual 20 s.
-    PostgreSQL: a second connection holds an exclusive lock on the table and a watcher terminates
-    every backend that waits for it (``pg_terminate_backend``, as a restart or a cut connection
-    would)."""
-    if connection.vendor == "sqlite":
-        monkeypatch.setitem(connection.settings_dict["OPTIONS"], "timeout", 0.05)
-        monkeypatch.setattr(audit, "_writer", audit._Writer())  # a writer thread whose connection has that timeout
-    return _inserts_fail_transiently
-
-
-@contextlib.contextmanager
-def _inserts_fail_transiently():
-    table = ToolCall._meta.db_table
-    if connection.vendor == "sqlite":
-        holder = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None, check_same_thread=False)
-        holder.execute("BEGIN IMMEDIATE")  # the database's write lock; WAL readers go on
-        try:
-            yield
-        finally:
-            holder.execute("COMMIT")
-            holder.close()
-        return
-    params = {k: v for k, v in connection.get_connection_params().items() if k in ("dbname", "user", "password", "host", "port")}
-    holder = psycopg.connect(**params)
-    watcher = psycopg.connect(**params, autocommit=True)
-    holder.execute(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE')
-    stop = threading.Event()
-
-    def terminate_waiters():
-        while not stop.wait(0.02):
-            watcher.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock' AND query ILIKE %s", (f'INSERT INTO "{table}"%',))
-
-    thread = threading.Thread(target=terminate_waiters, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
-        holder.rollback()
-        holder.close()
-        watcher.close()
 
 
 def test_a_transient_error_is_retried_and_the_row_kept(caplog, inserts_fail_transiently):

@@ -1,0 +1,113 @@
+"""On /mcp a ``tools/call`` is answered without waiting for its audit row's commit, and the request
+ends only once the row is committed; ``MCPRAG_AUDIT_BEFORE_ANSWER=true`` answers after the commit.
+
+Driven through the real ASGI app (HTTP guard, bearer check, SDK transport, permission middleware)
+with a real issued token, while the audit table cannot be written (``inserts_fail_transiently``:
+a held write lock on SQLite, terminated inserts on PostgreSQL), so the order of "answer sent" and
+"row committed" is observable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from mcp_gateway.models import ToolCall
+from mcp_gateway.transports.streamable_http import StreamableHTTPGateway
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CALL = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "health_check", "arguments": {}}}
+
+
+def _request(token: str):
+    """ASGI ``(scope, receive)`` of one POST /mcp carrying ``CALL``."""
+    body = json.dumps(CALL).encode()
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": "/mcp", "raw_path": b"/mcp", "query_string": b"", "root_path": "",
+        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
+        "headers": [(b"host", b"127.0.0.1:8000"), (b"authorization", f"Bearer {token}".encode()),
+                    (b"content-type", b"application/json"), (b"accept", b"application/json, text/event-stream"),
+                    (b"mcp-protocol-version", b"2025-11-25"), (b"content-length", str(len(body)).encode())],
+    }
+    sent = False
+
+    async def receive():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Event().wait()  # the client stays connected
+
+    return scope, receive
+
+
+class _Response:
+    """Collects what the app sends; ``complete`` is set with the last body chunk."""
+
+    def __init__(self) -> None:
+        self.status = None
+        self.body = b""
+        self.complete = asyncio.Event()
+
+    async def send(self, message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        elif message["type"] == "http.response.body":
+            self.body += message.get("body", b"")
+            if not message.get("more_body", False):
+                self.complete.set()
+
+    def result(self) -> dict:
+        text = self.body.decode()
+        if text.startswith(("event:", "data:")):  # an SSE answer: its data line
+            text = next(line[5:] for line in text.splitlines() if line.startswith("data:"))
+        return json.loads(text)
+
+
+def _rows():
+    return ToolCall.objects.filter(tool="health_check").count()
+
+
+async def _rows_async():
+    from asgiref.sync import sync_to_async
+
+    return await sync_to_async(_rows, thread_sensitive=False)()
+
+
+def test_the_answer_does_not_wait_for_the_audit_commit_but_the_request_does(token, inserts_fail_transiently):
+    async def main():
+        app = StreamableHTTPGateway()
+        response = _Response()
+        scope, receive = _request(token)
+        with inserts_fail_transiently():
+            request = asyncio.create_task(app(scope, receive, response.send))
+            await asyncio.wait_for(response.complete.wait(), timeout=20)  # answered while the row cannot be written
+            assert response.status == 200 and response.result()["result"]["isError"] is False
+            await asyncio.sleep(0.3)
+            assert not request.done()  # no insert can commit in here: the request waits for its row
+        await asyncio.wait_for(request, timeout=10)
+        assert await _rows_async() == 1  # committed by the time the request ended
+
+    asyncio.run(main())
+
+
+def test_with_audit_before_answer_the_answer_waits_for_the_commit(token, inserts_fail_transiently, settings):
+    settings.MCPRAG_AUDIT_BEFORE_ANSWER = True
+
+    async def main():
+        app = StreamableHTTPGateway()
+        response = _Response()
+        scope, receive = _request(token)
+        with inserts_fail_transiently():
+            request = asyncio.create_task(app(scope, receive, response.send))
+            await asyncio.sleep(1.0)
+            assert not response.complete.is_set()  # no answer while the row cannot be written
+        await asyncio.wait_for(request, timeout=10)
+        assert response.complete.is_set() and response.result()["result"]["isError"] is False
+        assert await _rows_async() == 1
+
+    asyncio.run(main())
