@@ -2,13 +2,19 @@
 
 Reading a resource needs the ``code:read`` scope and applies the same per-repository access as
 the tools: a file of a repository the caller may not see is "not found", like a missing one.
+Failures are the SDK's anticipated resource errors, never a crash with a logged traceback: an
+unknown, hidden or vanished file is ``ResourceNotFoundError`` (JSON-RPC ``-32602``, MCP
+2025-11-25 "Resources" §Error Handling as amended by SEP-2164), a missing scope a
+``ResourceError`` (``-32603`` with its one-line reason).
 """
 
 from __future__ import annotations
 
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 
 from codeindex import services
+from codeindex.exceptions import FileNotIndexed, RepositoryNotFound
 from oauth_app.tiers import SCOPE_CODE_READ
 
 from ..errors import ToolError, run_service
@@ -22,8 +28,13 @@ __all__ = ["repository_file", "find_implementation", "trace_dependencies"]
 async def repository_file(repository: str, path: str, ctx: Context) -> str:
     """The current text of an indexed file, e.g. repo://shop/billing/invoice.py."""
     if not caller_of(ctx).has_scope(SCOPE_CODE_READ):
-        raise ToolError("insufficient_scope: reading files needs the 'code:read' scope")
-    found = await run_service(services.read_file, repository, path, access=access_of(ctx))
+        raise ResourceError("insufficient_scope: reading files needs the 'code:read' scope")
+    try:
+        found = await run_service(services.read_file, repository, path, access=access_of(ctx))
+    except ToolError as exc:
+        if isinstance(exc.__cause__, (RepositoryNotFound, FileNotIndexed)):
+            raise ResourceNotFoundError(str(exc)) from None
+        raise ResourceError(str(exc)) from None
     return found.text
 
 

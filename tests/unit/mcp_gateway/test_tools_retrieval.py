@@ -4,12 +4,14 @@ per-repository access (a private repository never leaks), progress notifications
 from __future__ import annotations
 
 import asyncio
+import logging
 import textwrap
 
 import pytest
 from django.contrib.auth.models import Group
 from mcp.client import Client
-from mcp_types import CreateMessageResult, TextContent
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS, CreateMessageResult, TextContent
 
 from codeindex import services
 from codeindex.choices import JobStatus
@@ -343,11 +345,39 @@ def test_a_private_repository_never_leaks_through_any_tool(repos, tool, argument
     assert Repository.objects.get(name="vault").file_count == 1
 
 
+def read_error(caller, uri) -> MCPError:
+    """The JSON-RPC error the client got for reading ``uri`` (the SDK client raises it inside its
+    task group, so it may arrive wrapped in exception groups)."""
+    with pytest.raises(BaseException) as caught:
+        run(caller, "read_resource", uri)
+    error = caught.value
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    assert isinstance(error, MCPError), repr(caught.value)
+    return error
+
+
 def test_private_repository_files_are_not_resources_for_outsiders(repos):
-    with pytest.raises(Exception) as caught:
-        run(ADMIN, "read_resource", "repo://vault/crypto.py")
-    assert SECRET not in str(caught.value)
+    assert SECRET not in str(read_error(ADMIN, "repo://vault/crypto.py").error)
     assert SECRET in run(INSIDER, "read_resource", "repo://vault/crypto.py").contents[0].text
+
+
+@pytest.mark.parametrize("uri", ["repo://shop/billing/nope.py", "repo://nosuchrepo/tax.py", "repo://vault/crypto.py"])
+def test_an_unknown_or_hidden_file_is_resource_not_found_without_a_logged_crash(repos, uri, caplog):
+    error = read_error(ADMIN, uri).error  # ADMIN is not in the vault's group
+    assert error.code == INVALID_PARAMS  # the SDK's ResourceNotFoundError (SEP-2164)
+    assert "Error creating resource" not in error.message
+    assert not [r for r in caught_records(caplog) if r.levelno >= logging.ERROR]
+
+
+def test_reading_a_file_without_code_read_is_a_one_line_refusal(repos, caplog):
+    nobody = Caller(user_id=None, username="nobody", client_id="agent-0", scopes=frozenset(), tier="public")
+    assert "insufficient_scope" in read_error(nobody, "repo://shop/billing/tax.py").error.message
+    assert not [r for r in caught_records(caplog) if r.levelno >= logging.ERROR]
+
+
+def caught_records(caplog):
+    return caplog.get_records("call")
 
 
 def test_group_members_and_listed_service_clients_see_the_private_repository(repos):
