@@ -4,6 +4,9 @@
   on the response and in a context variable.
 * :class:`LogContextFilter` adds ``request_id``, ``user_id`` and ``client_id`` to every record.
   The gateway sets the same variables for MCP requests (:func:`bind`).
+* :class:`RedactURLSecrets` blanks credentials that clients put in URLs (a bearer token in a
+  query string, a magic-link ``token``, a password-reset token in its path) out of the ASGI
+  server's access log lines (uvicorn's ``uvicorn.access`` logger; :func:`redact_access_log`).
 
 Logs carry identifiers only — never tokens, codes, secrets or magic-link tokens.
 """
@@ -15,7 +18,8 @@ import logging
 import re
 import uuid
 
-__all__ = ["RequestIdMiddleware", "LogContextFilter", "bind", "current_request_id"]
+__all__ = ["RequestIdMiddleware", "LogContextFilter", "RedactURLSecrets", "redact_url", "redact_access_log", "bind",
+           "current_request_id"]
 
 _request_id = contextvars.ContextVar("mcprag_request_id", default="-")
 _user_id = contextvars.ContextVar("mcprag_user_id", default="-")
@@ -47,6 +51,42 @@ class LogContextFilter(logging.Filter):
         record.user_id = _user_id.get()
         record.client_id = _client_id.get()
         return True
+
+
+#: Query parameters that carry credentials: RFC 6750 §2.3 ``access_token``, OAuth ``code`` and
+#: ``refresh_token``, Stytch's magic-link ``token``, and anything called a secret or password.
+_SECRET_PARAMETER = re.compile(r"(?i)((?:^|[?&;])(?:access_token|refresh_token|id_token|token|code|client_secret|password)=)[^&;\s\"']*")
+#: Django's password-reset link, /reset/<uidb64>/<token>/ (its follow-up is /reset/<uidb64>/set-password/).
+_RESET_PATH = re.compile(r"(/reset/[^/\s?]+/)(?!set-password/)[^/\s?\"']+")
+REDACTED = "[redacted]"
+
+
+def redact_url(text: str) -> str:
+    """``text`` (a URL, a request line) with credential values replaced by ``[redacted]``."""
+    return _RESET_PATH.sub(r"\1" + REDACTED, _SECRET_PARAMETER.sub(r"\1" + REDACTED, text))
+
+
+class RedactURLSecrets(logging.Filter):
+    """Redacts :func:`redact_url`'s credentials in a record's string arguments (access log lines
+    are ``'%s - "%s %s HTTP/%s" %d'`` with the path and query as one argument)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_url(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.msg, str):
+            record.msg = redact_url(record.msg)
+        return True
+
+
+def redact_access_log() -> None:
+    """Attach :class:`RedactURLSecrets` to uvicorn's access logger (once per process). It is added
+    to the logger, not through ``LOGGING``, which would replace uvicorn's own handlers and undo
+    ``--no-access-log``. Daphne writes its access log straight to a stream, past Python logging:
+    there a token sent in a URL is revoked (:func:`mcp_gateway.auth.bearer.arevoke_exposed_token`)
+    but still printed."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactURLSecrets) for f in access.filters):
+        access.addFilter(RedactURLSecrets())
 
 
 class RequestIdMiddleware:

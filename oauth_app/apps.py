@@ -6,6 +6,9 @@ class OauthAppConfig(AppConfig):
     name = "oauth_app"
 
     def ready(self) -> None:
+        from mcprag_site.observability import redact_access_log
+
         from . import signals
 
         signals.connect()
+        redact_access_log()  # credentials sent in URLs (magic links, reset links, misplaced tokens)

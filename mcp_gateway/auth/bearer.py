@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 import time
 from collections import OrderedDict
 
 import jwt
 from django.db import close_old_connections
-from oauth2_provider.models import get_application_model
+from oauth2_provider.models import get_access_token_model, get_application_model
 from oauth2_provider.settings import oauth2_settings
 
 from oauth_app.jwt_access_tokens import ACCESS_TOKEN_TYPE, sanitize_amr
@@ -36,7 +37,9 @@ from .identity import Caller
 from .token_rows import LookupUnavailable, TokenRow, fetch_token_row, token_row
 
 __all__ = ["InvalidToken", "verify_access_token", "averify_access_token", "bearer_token_from_headers",
-           "service_caller"]
+           "service_caller", "arevoke_exposed_token"]
+
+logger = logging.getLogger(__name__)
 
 _KEY_CACHE_SECONDS = 60
 _keys: dict[str, object] = {}
@@ -181,6 +184,41 @@ def _verify_from_thread(raw_token: str) -> Caller:
     close_old_connections()
     try:
         return verify_access_token(raw_token)
+    finally:
+        close_old_connections()
+
+
+async def arevoke_exposed_token(raw_token: str) -> bool:
+    """Revoke an access token that was sent where it leaks, e.g. in a URL's query string, which
+    proxies, servers and browsers write to their logs (RFC 6750 §5.3 "Don't pass bearer tokens in
+    page URLs"; MCP authorization "Token Handling": MUST NOT be in the query string).
+
+    Only a token this server signed for this resource is revoked (its row deleted, as DOT's
+    ``AccessToken.revoke`` does); its refresh token is left alone, so the client can get a new
+    access token. Anything else is ignored. Logs the revocation with the client and token ids,
+    never the token. Blocking work runs on a worker thread.
+
+    :returns: True when a live token was revoked.
+    """
+    return await in_thread(_revoke_exposed, raw_token)
+
+
+def _revoke_exposed(raw_token: str) -> bool:
+    close_old_connections()
+    try:
+        checksum = _checksum(raw_token)
+        try:
+            claims = _verify_jwt_cached(raw_token, checksum)
+        except InvalidToken:
+            return False
+        token_model = get_access_token_model()
+        token = token_model.objects.filter(token_checksum=checksum).only("pk").first()
+        if token is None:
+            return False
+        token.revoke()
+        logger.warning("Access token %s of client_id=%s was sent in a URL query string and has been revoked",
+                       token.pk, claims.get("client_id"))
+        return True
     finally:
         close_old_connections()
 

@@ -3,6 +3,7 @@
 * No credentials: 401, ``Bearer resource_metadata="…", scope="…"`` with no ``error``
   (RFC 6750 §3.1: SHOULD NOT include an error code when the request had no authentication).
 * Invalid, expired, revoked or foreign-audience token: 401 with ``error="invalid_token"``.
+* A token in the URL query string: 400 with ``error="invalid_request"`` (RFC 6750 §2.3, §3.1).
 * Valid token lacking a scope: 403 with ``error="insufficient_scope"`` and the needed ``scope``
   (MCP authorization, "Scope Challenge Handling"; RFC 6750 §3.1).
 """
@@ -34,7 +35,7 @@ def bearer_challenge(*, error: str | None = None, description: str | None = None
 
 
 def challenge_response(status: int, *, error: str | None, description: str, scope: str | None = None):
-    """An ASGI-ready (status, headers, body) triple for a 401/403 answer from the gateway."""
+    """An ASGI-ready (status, headers, body) triple for a 400/401/403 answer from the gateway."""
     body = json.dumps({"error": error or "invalid_request", "error_description": description}).encode()
     headers = [
         (b"content-type", b"application/json"),

@@ -6,7 +6,9 @@ Header, MCP authorization "Token Usage", RFC 6750 §3):
 
 1. ``Host`` and ``Origin`` (DNS-rebinding protection, the SDK's own check): a foreign ``Host``
    gets 421, a foreign ``Origin`` 403 ("MUST respond with HTTP 403 Forbidden").
-2. A token in the query string is refused with 401 (MCP authorization: "MUST NOT").
+2. A token in the query string is refused with 400 ``invalid_request`` (MCP authorization: "MUST
+   NOT"; RFC 6750 §3.1), and when it is a live token of this server it is revoked, since the URL
+   is now in access logs (:func:`mcp_gateway.auth.bearer.arevoke_exposed_token`).
 3. ``Authorization: Bearer`` is verified (:mod:`mcp_gateway.auth.bearer`); otherwise 401 with a
    ``WWW-Authenticate`` challenge naming the protected-resource metadata.
 4. ``MCP-Protocol-Version``, when sent, must be a version the SDK serves; otherwise 400 with the
@@ -47,7 +49,7 @@ from oauth_app.ratelimit import aretry_after
 
 from .. import app_settings
 from ..audit import record_tool_call
-from ..auth.bearer import InvalidToken, averify_access_token, bearer_token_from_headers
+from ..auth.bearer import InvalidToken, arevoke_exposed_token, averify_access_token, bearer_token_from_headers
 from ..auth.challenge import challenge_response
 from ..auth.identity import CALLER_SCOPE_KEY, TRANSPORT_SCOPE_KEY, Caller
 from ..models import ToolCall
@@ -166,7 +168,7 @@ class HttpGuard:
         bind(request_id=new_request_id(_header(scope, b"x-request-id")), user_id="-", client_id="-")
         try:
             await self._check_host_and_origin(scope)
-            self._check_no_query_token(scope)
+            await self._check_no_query_token(scope)
             caller, wait = await self._authenticate(scope)
             bind(user_id=caller.user_id if caller.user_id is not None else "-", client_id=caller.client_id)
             self._check_rate(wait)
@@ -190,9 +192,17 @@ class HttpGuard:
         if rejection is not None:
             raise _Refused(rejection)
 
-    def _check_no_query_token(self, scope: Scope) -> None:
-        if "access_token" in parse_qs(scope.get("query_string", b"").decode("latin-1")):
-            raise _challenge(401, error="invalid_request", description="Access tokens are not accepted in the query string.")
+    async def _check_no_query_token(self, scope: Scope) -> None:
+        exposed = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("access_token")
+        if not exposed:
+            return
+        revoked = False
+        for token in exposed[:4]:
+            revoked = await arevoke_exposed_token(token) or revoked
+        description = "Access tokens are not accepted in the query string; send them in the Authorization header."
+        if revoked:
+            description += " This token has been revoked because the URL may have been logged; get a new one."
+        raise _challenge(400, error="invalid_request", description=description)
 
     async def _authenticate(self, scope: Scope) -> tuple[Caller, int | None]:
         token = bearer_token_from_headers(scope.get("headers", []))

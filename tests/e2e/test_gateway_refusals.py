@@ -43,8 +43,9 @@ def test_garbage_token_gets_401_invalid_token(live_server_e2e, token):
 
 def test_token_in_query_string_is_refused(live_server_e2e):
     response = httpx2.post(f"{live_server_e2e.mcp_url}?access_token=abc", json=INIT, headers=HEADERS)
-    assert response.status_code == 401
+    assert response.status_code == 400  # RFC 6750 §3.1: invalid_request is a 400
     assert 'error="invalid_request"' in _challenge(response)
+    assert "revoked" not in response.json()["error_description"]  # not a token of ours: nothing to revoke
 
 
 def test_foreign_origin_gets_403_before_anything_else(live_server_e2e):

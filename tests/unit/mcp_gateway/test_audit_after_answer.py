@@ -10,62 +10,14 @@ a held write lock on SQLite, terminated inserts on PostgreSQL), so the order of 
 from __future__ import annotations
 
 import asyncio
-import json
 
 import pytest
 
 from mcp_gateway.models import ToolCall
 from mcp_gateway.transports.streamable_http import StreamableHTTPGateway
+from tests.support.asgi_mcp import Response, post_mcp
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-CALL = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "health_check", "arguments": {}}}
-
-
-def _request(token: str):
-    """ASGI ``(scope, receive)`` of one POST /mcp carrying ``CALL``."""
-    body = json.dumps(CALL).encode()
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-        "path": "/mcp", "raw_path": b"/mcp", "query_string": b"", "root_path": "",
-        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
-        "headers": [(b"host", b"127.0.0.1:8000"), (b"authorization", f"Bearer {token}".encode()),
-                    (b"content-type", b"application/json"), (b"accept", b"application/json, text/event-stream"),
-                    (b"mcp-protocol-version", b"2025-11-25"), (b"content-length", str(len(body)).encode())],
-    }
-    sent = False
-
-    async def receive():
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await asyncio.Event().wait()  # the client stays connected
-
-    return scope, receive
-
-
-class _Response:
-    """Collects what the app sends; ``complete`` is set with the last body chunk."""
-
-    def __init__(self) -> None:
-        self.status = None
-        self.body = b""
-        self.complete = asyncio.Event()
-
-    async def send(self, message) -> None:
-        if message["type"] == "http.response.start":
-            self.status = message["status"]
-        elif message["type"] == "http.response.body":
-            self.body += message.get("body", b"")
-            if not message.get("more_body", False):
-                self.complete.set()
-
-    def result(self) -> dict:
-        text = self.body.decode()
-        if text.startswith(("event:", "data:")):  # an SSE answer: its data line
-            text = next(line[5:] for line in text.splitlines() if line.startswith("data:"))
-        return json.loads(text)
 
 
 def _rows():
@@ -81,8 +33,8 @@ async def _rows_async():
 def test_the_answer_does_not_wait_for_the_audit_commit_but_the_request_does(token, inserts_fail_transiently):
     async def main():
         app = StreamableHTTPGateway()
-        response = _Response()
-        scope, receive = _request(token)
+        response = Response()
+        scope, receive = post_mcp(token)
         with inserts_fail_transiently():
             request = asyncio.create_task(app(scope, receive, response.send))
             await asyncio.wait_for(response.complete.wait(), timeout=20)  # answered while the row cannot be written
@@ -100,8 +52,8 @@ def test_with_audit_before_answer_the_answer_waits_for_the_commit(token, inserts
 
     async def main():
         app = StreamableHTTPGateway()
-        response = _Response()
-        scope, receive = _request(token)
+        response = Response()
+        scope, receive = post_mcp(token)
         with inserts_fail_transiently():
             request = asyncio.create_task(app(scope, receive, response.send))
             await asyncio.sleep(1.0)
