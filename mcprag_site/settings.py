@@ -235,8 +235,10 @@ MCPRAG_MAX_FILE_BYTES = 1_000_000
 MCPRAG_PRIVATE_URI_SCHEMES: list[str] = []  # RFC 8252 §7.1 schemes DCR may register, e.g. ["cursor", "vscode"]
 MCPRAG_RATE_LIMITS = {  # action: (max requests, window in seconds), per client IP (and per account for login)
     "register": (30, 3600),
-    "login_ip": (30, 300),
-    "login_account": (10, 300),
+    "login_ip": (30, 300),  # every sign-in attempt from one address
+    "login_account": (10, 300),  # magic-link emails to one address; TOTP attempts of one person
+    "login_failures_ip": (10, 300),  # failed password sign-ins into one account from one address
+    "login_failures": (50, 900),  # failed password sign-ins into one account from anywhere
     "token": (120, 60),
     "token_client": (60, 60),
 }

@@ -24,7 +24,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.http import JsonResponse
 
-__all__ = ["retry_after", "aretry_after", "too_many_requests"]
+__all__ = ["retry_after", "aretry_after", "over_limit", "too_many_requests"]
 
 logger = logging.getLogger(__name__)
 _warned = False
@@ -66,6 +66,21 @@ def retry_after(action: str, key: str) -> int | None:
     except Exception:  # Redis down must not take sign-in, tokens or tools down with it
         count = _count_in_process(cache_key, window)
     return left if count > max_requests else None
+
+
+def over_limit(action: str, key: str) -> int | None:
+    """Seconds to wait if ``key`` has already used up ``action``'s budget in this window, else None;
+    counts nothing. With :func:`retry_after` called only for the requests that should count (e.g.
+    failed sign-ins), a budget limits failures instead of every request."""
+    limit = _window(action, key)
+    if limit is None:
+        return None
+    cache_key, max_requests, _, left = limit
+    try:
+        count = cache.get(cache_key) or 0
+    except Exception:  # as retry_after: Redis down must not take sign-in down with it
+        count = _fallback.get(cache_key) or 0
+    return left if count >= max_requests else None
 
 
 _async_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

@@ -22,20 +22,56 @@ from ..flows import magic_link, mfa
 from ..forms import EmailForm, SignInForm, TOTPForm
 from ..login_backends import MagicLinkRejected, SignInServiceUnavailable
 from ..models import AuthEvent
-from ..ratelimit import retry_after, too_many_requests
+from ..ratelimit import over_limit, retry_after
 from ..services import person_for_verified_email
 
 
+def _too_many(request, wait: int):
+    """429 with ``Retry-After`` (RFC 6585 §4)."""
+    response = render(request, "oauth/too_many.html", {"wait": wait}, status=429)
+    response["Retry-After"] = str(wait)
+    return response
+
+
 def _limited(request, account: str | None):
-    """429 when this IP or this account has tried too often (RFC 6585 §4), else None."""
+    """429 when this IP or this account has tried too often, else None; every call counts."""
     wait = retry_after("login_ip", client_ip(request) or "unknown")
     if not wait and account:
         wait = retry_after("login_account", account.strip().lower())
-    if wait:
-        response = render(request, "oauth/too_many.html", {"wait": wait}, status=429)
-        response["Retry-After"] = str(wait)
-        return response
-    return None
+    return _too_many(request, wait) if wait else None
+
+
+def _account_key(identifier: str) -> str:
+    """One rate-limit key per account, whatever was typed: the username, or the email address in
+    any letter case, name the same person (``user:<pk>``); anything else is keyed by itself,
+    case-folded, so unknown names are limited alike."""
+    from django.contrib.auth import get_user_model
+
+    typed = (identifier or "").strip()[:254]
+    users = get_user_model()._default_manager
+    match = users.filter(email__iexact=typed) if "@" in typed else users.filter(username=typed)
+    pk = match.order_by("id").values_list("pk", flat=True).first()
+    return f"user:{pk}" if pk is not None else f"name:{typed.casefold()}"
+
+
+class _PasswordAttempts:
+    """Budgets of one password sign-in attempt: every attempt counts against the address
+    (``login_ip``); only **failed** attempts count against the account from this address
+    (``login_failures_ip``) and against the account from everywhere (``login_failures``, a larger
+    budget). A successful sign-in costs no budget, and guessing from one address cannot lock the
+    account for anyone else."""
+
+    def __init__(self, request, identifier: str) -> None:
+        self.ip = client_ip(request) or "unknown"
+        self.account = _account_key(identifier)
+
+    def wait(self) -> int | None:
+        return (retry_after("login_ip", self.ip) or over_limit("login_failures_ip", f"{self.account}|{self.ip}")
+                or over_limit("login_failures", self.account))
+
+    def failed(self) -> None:
+        retry_after("login_failures_ip", f"{self.account}|{self.ip}")
+        retry_after("login_failures", self.account)
 
 
 @method_decorator([never_cache, sensitive_post_parameters("password")], name="dispatch")
@@ -54,10 +90,12 @@ class SignInView(View):
         if settings.MCPRAG_STYTCH_ENABLED:
             return self._send_magic_link(request, next_url)
         form = SignInForm(request, data=request.POST)
-        limited = _limited(request, request.POST.get("username"))
-        if limited:
-            return limited
+        attempts = _PasswordAttempts(request, request.POST.get("username", ""))
+        wait = attempts.wait()
+        if wait:
+            return _too_many(request, wait)
         if not form.is_valid():
+            attempts.failed()
             return render(request, "oauth/login.html", {"form": form, "next": next_url}, status=200)
         return redirect(login_flow.first_factor_passed(request, form.get_user(), "pwd", next_url))
 

@@ -11,5 +11,6 @@ OAUTH2_PROVIDER = {**OAUTH2_PROVIDER, "CIMD_METADATA_FETCHER": "tests.support.ci
 # on how its tests fall into the time windows. The limits are tested in
 # tests/unit/oauth_app/test_rate_limits.py; token and per-client limits stay as in production.
 MCPRAG_RATE_LIMITS = {  # noqa: F405
-    **MCPRAG_RATE_LIMITS, "login_ip": (1000, 300), "login_account": (1000, 300), "register": (1000, 3600),  # noqa: F405
+    **MCPRAG_RATE_LIMITS, "login_ip": (1000, 300), "login_account": (1000, 300), "login_failures_ip": (1000, 300),
+    "login_failures": (1000, 300), "register": (1000, 3600),  # noqa: F405
 }

@@ -131,13 +131,44 @@ def test_posted_claims_cannot_forge_otp(client, public_client):
     assert "index:admin" not in verify_access_token(body["access_token"]).scopes
 
 
-def test_sign_in_is_rate_limited_per_account_with_retry_after(client, person, settings):
-    settings.MCPRAG_RATE_LIMITS = {**settings.MCPRAG_RATE_LIMITS, "login_account": (3, 300)}
+def test_failed_sign_ins_are_rate_limited_per_account_with_retry_after(client, person, settings):
+    settings.MCPRAG_RATE_LIMITS = {**settings.MCPRAG_RATE_LIMITS, "login_failures_ip": (3, 300)}
     for _ in range(3):
-        sign_in(client, password="wrong")
+        assert sign_in(client, password="wrong").status_code == 200
     refused = sign_in(client)  # even the right password waits
     assert refused.status_code == 429 and 0 < int(refused["Retry-After"]) <= 300
     assert "_auth_user_id" not in client.session
+
+
+def test_successful_sign_ins_cost_no_account_budget(client, person, settings):
+    settings.MCPRAG_RATE_LIMITS = {**settings.MCPRAG_RATE_LIMITS, "login_failures_ip": (2, 300), "login_failures": (2, 900),
+                                   "login_account": (2, 300)}
+    for _ in range(4):
+        assert sign_in(client).status_code == 302
+        client.logout()
+
+
+def test_guessing_from_one_address_does_not_lock_the_account_elsewhere(client, person, settings):
+    settings.MCPRAG_RATE_LIMITS = {**settings.MCPRAG_RATE_LIMITS, "login_failures_ip": (3, 300)}
+    for _ in range(3):
+        client.post("/login/", {"username": "grace", "password": "wrong", "next": "/account/"}, REMOTE_ADDR="203.0.113.9")
+    attacker = client.post("/login/", {"username": "grace", "password": PASSWORD, "next": "/account/"}, REMOTE_ADDR="203.0.113.9")
+    assert attacker.status_code == 429
+    assert sign_in(client).status_code == 302  # the person, from their own address
+
+
+def test_the_username_and_the_email_in_any_case_share_one_account_budget(client, person, settings):
+    settings.MCPRAG_RATE_LIMITS = {**settings.MCPRAG_RATE_LIMITS, "login_failures_ip": (3, 300)}
+    for typed in ("grace", "GRACE@example.com", "grace@EXAMPLE.com"):
+        assert sign_in(client, username=typed, password="wrong").status_code == 200
+    assert sign_in(client, username="Grace@Example.com").status_code == 429
+
+
+def test_failures_from_many_addresses_hit_the_account_wide_budget(client, person, settings):
+    settings.MCPRAG_RATE_LIMITS = {**settings.MCPRAG_RATE_LIMITS, "login_failures": (4, 900)}
+    for n in range(4):
+        client.post("/login/", {"username": "grace", "password": "wrong", "next": "/"}, REMOTE_ADDR=f"198.51.100.{n}")
+    assert sign_in(client).status_code == 429
 
 
 def test_password_reset_sends_an_email_with_a_working_link(client, person):
