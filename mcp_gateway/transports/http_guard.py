@@ -16,7 +16,9 @@ Header, MCP authorization "Token Usage", RFC 6750 §3):
    ``/mcp`` the SDK's transport gives this answer itself (echoing the request id); the guard
    answers it for the SSE endpoints.
 5. A POST body is read under a size cap (413) and must be exactly one JSON-RPC message: a JSON
-   array (a batch, removed in 2025-06-18) gets 400.
+   array (a batch, removed in 2025-06-18) gets 400, and so does a message whose ``id`` is neither
+   a string nor an integer (MCP "Messages": "Requests MUST include a string or integer ID"), with
+   JSON-RPC ``-32600`` Invalid Request, instead of being taken for a notification.
 6. Streamable HTTP only: a ``tools/call`` beyond the caller's permissions gets 403
    ``insufficient_scope`` naming the scope to ask for (step-up), and an audit row. SSE answers
    on an already-open stream, so there the permission middleware's ``isError`` result refuses.
@@ -179,6 +181,7 @@ class HttpGuard:
             body = await self._read_body(scope, receive) if scope["method"] == "POST" else b""
             self._check_single_message(body)
             message = _message(body)
+            _check_message_id(message)
             await self._check_permission(caller, message)
         except _Refused as refused:
             await refused.response(scope, receive, send)
@@ -268,6 +271,13 @@ class HttpGuard:
         # MCP authorization "Scope Challenge Handling"; RFC 6750 §3.1 insufficient_scope.
         raise _challenge(403, error="insufficient_scope", description=f"Calling {tool_name} needs the {needed} scope.",
                          scope=wanted)
+
+
+def _check_message_id(message) -> None:
+    if isinstance(message, dict) and "id" in message:
+        ident = message["id"]
+        if isinstance(ident, bool) or not isinstance(ident, (str, int)):
+            raise _jsonrpc_refusal(400, INVALID_REQUEST, "The JSON-RPC id must be a string or an integer.")
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
