@@ -39,6 +39,16 @@ def test_absent_auth_method_registers_a_public_client(register):
         "javascript:alert(1)",
         "ftp://127.0.0.1/cb",
         "",
+        "https://user:pw@evil.example/cb",  # userinfo (RFC 3986 §3.2.1): phishing vector
+        "https://ok.example@evil.example/cb",
+        "http://user@127.0.0.1:8000/cb",
+        "https://evil.example/*",  # redirect URIs match exactly; no wildcards
+        "https://*.example/cb",
+        # DOT keeps redirect URIs space-separated: these would store a second, unchecked URI
+        "https://ok.example/cb http://evil.example/steal",
+        "https://ok.example/cb\thttp://evil.example/steal",
+        "https://ok.example/cb\nhttp://evil.example/steal",
+        "https://ok.example\\@evil.example/cb",
     ],
 )
 def test_unsafe_redirect_uri_is_refused_and_nothing_is_stored(register, uri):
@@ -46,6 +56,16 @@ def test_unsafe_redirect_uri_is_refused_and_nothing_is_stored(register, uri):
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_redirect_uri"
     assert not Application.objects.exists()
+
+
+def test_refused_redirect_uri_is_quoted_only_in_part(register):
+    uri = "http://evil.example/" + "a" * 10_000
+    response = register(redirect_uris=[uri])
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "invalid_redirect_uri"
+    assert "http://evil.example/aaa" in body["error_description"]
+    assert len(body["error_description"]) < 500
 
 
 def test_https_and_ipv6_loopback_redirects_are_accepted(register):
