@@ -19,7 +19,7 @@ urlpatterns = [
     path(".well-known/jwks.json", JWKSView.as_view(), name="jwks-info"),
     path("authorize/", authorize.AuthorizeView.as_view(), name="authorize"),
     path("token/", token.TokenView.as_view(), name="token"),
-    path("revoke_token/", dot_views.RevokeTokenView.as_view(), name="revoke-token"),
+    path("revoke_token/", token.RevokeTokenView.as_view(), name="revoke-token"),
     path("introspect/", introspection.IntrospectionView.as_view(), name="introspect"),
     path("register/", registration.RegistrationView.as_view(), name="dcr-register"),
     path(

@@ -13,12 +13,13 @@ from oauth2_provider.views import DynamicClientRegistrationView
 
 from .. import audit
 from ..audit import client_ip
+from ..body_limits import BodyLimitMixin
 from ..models import Application, AuthEvent
 from ..ratelimit import retry_after, too_many_requests
 from ..registration import RegistrationError, keep_client_metadata, validate_client_metadata
 
 
-#: RFC 7591 documents are small; a larger body is refused before parsing.
+#: RFC 7591 documents are small; a larger body is refused (413) before parsing (:mod:`..body_limits`).
 MAX_METADATA_BYTES = 64 * 1024
 
 
@@ -30,15 +31,15 @@ def _error(error: str, description: str, status: int = 400) -> JsonResponse:
 
 @method_decorator(csrf_exempt, name="dispatch")
 @method_decorator(login_not_required, name="dispatch")
-class RegistrationView(DynamicClientRegistrationView):
+class RegistrationView(BodyLimitMixin, DynamicClientRegistrationView):
     """``POST /register/``: validate, let DOT create the client, then keep the full metadata."""
+
+    max_body_bytes = MAX_METADATA_BYTES
 
     def post(self, request, *args, **kwargs):
         wait = retry_after("register", client_ip(request) or "unknown")
         if wait:
             return too_many_requests(wait, "Too many client registrations from this address; try again later.")
-        if len(request.body) > MAX_METADATA_BYTES:
-            return _error("invalid_client_metadata", f"Client metadata must be at most {MAX_METADATA_BYTES} bytes.", 413)
         try:
             data = json.loads(request.body)
         except (ValueError, UnicodeDecodeError, RecursionError):
