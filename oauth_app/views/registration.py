@@ -1,4 +1,12 @@
-"""RFC 7591 registration endpoint: DOT's view, narrowed by :mod:`oauth_app.registration`."""
+"""RFC 7591 registration endpoint: DOT's view, narrowed by :mod:`oauth_app.registration`.
+
+The request body is a JSON document sent as ``application/json`` (RFC 7591 §3.1); parameters such
+as ``charset`` are allowed. Any other media type is refused with ``400 invalid_client_metadata``
+(RFC 7591 §3.2.2) rather than 415, so a client meets one error format for every refused
+document; it is refused before the request counts against the address's registration limit, so
+a cross-origin ``text/plain`` form post (sent without a CORS preflight) cannot use a visitor's
+address to exhaust it.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +37,24 @@ def _error(error: str, description: str, status: int = 400) -> JsonResponse:
     return response
 
 
+def _not_json(request) -> JsonResponse | None:
+    """The RFC 7591 §3.1 media-type check: an error response unless the body is application/json."""
+    if request.content_type == "application/json":
+        return None
+    return _error("invalid_client_metadata", "The client metadata must be sent as Content-Type: application/json.")
+
+
+def _read_document(request) -> dict | JsonResponse:
+    """The request's JSON object, or the error response to send."""
+    try:
+        data = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return _error("invalid_client_metadata", "Request body must be a JSON object.")
+    if not isinstance(data, dict):
+        return _error("invalid_client_metadata", "Request body must be a JSON object.")
+    return data
+
+
 @method_decorator(csrf_exempt, name="dispatch")
 @method_decorator(login_not_required, name="dispatch")
 class RegistrationView(BodyLimitMixin, DynamicClientRegistrationView):
@@ -37,15 +63,15 @@ class RegistrationView(BodyLimitMixin, DynamicClientRegistrationView):
     max_body_bytes = MAX_METADATA_BYTES
 
     def post(self, request, *args, **kwargs):
+        refused = _not_json(request)
+        if refused is not None:
+            return refused
         wait = retry_after("register", client_ip(request) or "unknown")
         if wait:
             return too_many_requests(wait, "Too many client registrations from this address; try again later.")
-        try:
-            data = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            return _error("invalid_client_metadata", "Request body must be a JSON object.")
-        if not isinstance(data, dict):
-            return _error("invalid_client_metadata", "Request body must be a JSON object.")
+        data = _read_document(request)
+        if isinstance(data, JsonResponse):
+            return data
         try:
             metadata = validate_client_metadata(data)
         except RegistrationError as exc:

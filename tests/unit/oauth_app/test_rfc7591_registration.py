@@ -94,6 +94,33 @@ def test_malformed_body_gets_invalid_client_metadata(client, body):
     assert response.json()["error"] == "invalid_client_metadata"
 
 
+VALID_DOCUMENT = json.dumps({"client_name": "x", "redirect_uris": ["https://ok.example/cb"]})
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+                                          "application/jsonx", ""])
+def test_metadata_not_sent_as_application_json_is_refused(client, content_type):
+    """RFC 7591 §3.1: the request is application/json (text/plain would skip a CORS preflight)."""
+    response = client.post("/register/", data=VALID_DOCUMENT, content_type=content_type)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_client_metadata"
+    assert response["Cache-Control"] == "no-store"
+    assert not Application.objects.exists()
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "Application/JSON"])
+def test_application_json_with_parameters_or_other_case_is_accepted(client, content_type):
+    response = client.post("/register/", data=VALID_DOCUMENT, content_type=content_type)
+    assert response.status_code == 201, response.content
+
+
+def test_refused_media_type_does_not_use_up_the_registration_limit(client, register, settings):
+    settings.MCPRAG_RATE_LIMITS = {**settings.MCPRAG_RATE_LIMITS, "register": (2, 3600)}
+    for _ in range(5):
+        assert client.post("/register/", data=VALID_DOCUMENT, content_type="text/plain").status_code == 400
+    assert [register().status_code for _ in range(2)] == [201, 201]
+
+
 def test_missing_redirect_uris_is_refused(client):
     response = client.post("/register/", data=json.dumps({"client_name": "x"}), content_type="application/json")
     assert response.status_code == 400
