@@ -6,7 +6,6 @@ document, so the endpoints keep those names.
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
-from oauth2_provider import views as dot_views
 
 from .metadata import AuthorizationServerMetadataView, JWKSView
 from .views import account, authorize, introspection, login, registration, token
@@ -24,7 +23,7 @@ urlpatterns = [
     path("register/", registration.RegistrationView.as_view(), name="dcr-register"),
     path(
         "register/<str:client_id>/",
-        dot_views.DynamicClientRegistrationManagementView.as_view(),
+        registration.RegistrationManagementView.as_view(),
         name="dcr-register-management",
     ),
 ]
