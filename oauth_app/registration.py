@@ -5,6 +5,19 @@ the authorization-code grant with PKCE, and only redirect URIs that are ``https`
 ``http`` (RFC 8252 §7.3, any port), or a private-use scheme listed in
 ``MCPRAG_PRIVATE_URI_SCHEMES`` (RFC 8252 §7.1). Anything else is refused with
 ``invalid_redirect_uri`` or ``invalid_client_metadata`` (RFC 7591 §3.2.2).
+
+A redirect URI is also refused when authorization could not use it as registered, or would read it
+differently from the person looking at the consent page:
+
+* userinfo (``https://user:pw@host/``, RFC 3986 §3.2.1): deprecated, and a phishing vector (the
+  part before ``@`` looks like the host);
+* ``*``: redirect URIs are compared exactly (RFC 9700 §4.1.3), so a wildcard would only ever be a
+  confusing literal;
+* whitespace, control characters and ``\\`` (none is allowed in a URI, RFC 3986 §2): DOT stores
+  redirect URIs space-separated, so ``"https://ok.example/cb http://evil.example/"`` would
+  otherwise be kept as two URIs, the second one never checked.
+
+An error description quotes at most :data:`SHOWN_URI_CHARS` characters of the refused URI.
 """
 
 from __future__ import annotations
@@ -18,6 +31,9 @@ from django.conf import settings
 __all__ = [
     "RegistrationError", "ClientMetadata", "validate_client_metadata", "is_loopback_redirect", "keep_client_metadata",
 ]
+
+#: How much of a refused redirect URI an error description quotes back.
+SHOWN_URI_CHARS = 200
 
 _ALLOWED_GRANTS = {"authorization_code", "refresh_token"}
 _KEPT_FIELDS = (
@@ -58,14 +74,40 @@ def is_loopback_redirect(uri: str) -> bool:
     return parts.scheme == "http" and bool(parts.hostname) and _is_loopback_host(parts.hostname)
 
 
+def _shown(uri: str) -> str:
+    """``uri`` quoted for an error description, cut to :data:`SHOWN_URI_CHARS` characters."""
+    if len(uri) <= SHOWN_URI_CHARS:
+        return repr(uri)
+    return repr(uri[:SHOWN_URI_CHARS]) + "…"
+
+
+def _has_forbidden_character(uri: str) -> bool:
+    return any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F or ch == "\\" for ch in uri)
+
+
 def validate_redirect_uri(uri) -> None:
-    """One redirect URI: https, loopback http, or an allowed private-use scheme; no fragment."""
+    """One redirect URI: https, loopback http, or an allowed private-use scheme; no fragment,
+    userinfo, wildcard, whitespace or control character."""
     if not isinstance(uri, str) or not uri:
         raise RegistrationError("invalid_redirect_uri", "Each redirect URI must be a non-empty string.")
+    if _has_forbidden_character(uri):
+        raise RegistrationError(
+            "invalid_redirect_uri",
+            f"Redirect URI {_shown(uri)} must not contain whitespace, control characters or backslashes.",
+        )
+    if "*" in uri:
+        raise RegistrationError(
+            "invalid_redirect_uri", f"Redirect URI {_shown(uri)} must not contain '*': redirect URIs are matched exactly."
+        )
     parts = urlsplit(uri)
     if parts.fragment or "#" in uri:
         # RFC 6749 §3.1.2: "The endpoint URI MUST NOT include a fragment component."
-        raise RegistrationError("invalid_redirect_uri", f"Redirect URI {uri!r} must not contain a fragment.")
+        raise RegistrationError("invalid_redirect_uri", f"Redirect URI {_shown(uri)} must not contain a fragment.")
+    if "@" in parts.netloc:
+        # RFC 3986 §3.2.1 userinfo ("user:password@host"): deprecated, and misleading to a reader.
+        raise RegistrationError(
+            "invalid_redirect_uri", f"Redirect URI {_shown(uri)} must not contain a user name or password."
+        )
     if parts.scheme == "https" and parts.hostname:
         return
     if parts.scheme == "http" and parts.hostname and _is_loopback_host(parts.hostname):
@@ -74,7 +116,7 @@ def validate_redirect_uri(uri) -> None:
         return  # RFC 8252 §7.1 private-use URI scheme
     raise RegistrationError(
         "invalid_redirect_uri",
-        f"Redirect URI {uri!r} is not allowed: use https, a loopback http address (127.0.0.1, [::1]) "
+        f"Redirect URI {_shown(uri)} is not allowed: use https, a loopback http address (127.0.0.1, [::1]) "
         "or an allowed private-use scheme.",
     )
 

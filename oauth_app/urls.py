@@ -6,7 +6,6 @@ document, so the endpoints keep those names.
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
-from oauth2_provider import views as dot_views
 
 from .metadata import AuthorizationServerMetadataView, JWKSView
 from .views import account, authorize, introspection, login, registration, token
@@ -19,12 +18,12 @@ urlpatterns = [
     path(".well-known/jwks.json", JWKSView.as_view(), name="jwks-info"),
     path("authorize/", authorize.AuthorizeView.as_view(), name="authorize"),
     path("token/", token.TokenView.as_view(), name="token"),
-    path("revoke_token/", dot_views.RevokeTokenView.as_view(), name="revoke-token"),
+    path("revoke_token/", token.RevokeTokenView.as_view(), name="revoke-token"),
     path("introspect/", introspection.IntrospectionView.as_view(), name="introspect"),
     path("register/", registration.RegistrationView.as_view(), name="dcr-register"),
     path(
         "register/<str:client_id>/",
-        dot_views.DynamicClientRegistrationManagementView.as_view(),
+        registration.RegistrationManagementView.as_view(),
         name="dcr-register-management",
     ),
 ]

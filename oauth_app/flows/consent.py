@@ -2,8 +2,11 @@
 
 Remembered per (user, client, scope set, resource); a request is covered when an active consent
 for the same client and resource holds every requested scope. Loopback redirect URIs always ask
-again (anyone on the machine can listen on a loopback port, RFC 8252 §8.3), and so does a client
-whose metadata document or registration changed nothing about that rule.
+again (anyone on the machine can listen on a loopback port, RFC 8252 §8.3).
+
+A client that changes its redirect URIs (an RFC 7592 update) loses every remembered consent
+(:func:`forget_client`): a person consented to send codes to the hosts the consent page named, not
+to whichever host the client registers later.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from .. import audit
 from ..models import AuthEvent, Consent
 from ..registration import is_loopback_redirect
 
-__all__ = ["is_covered", "remember", "deny", "withdraw"]
+__all__ = ["is_covered", "remember", "deny", "withdraw", "forget_client"]
 
 
 def is_covered(user, application, scopes, resource: str, redirect_uri: str) -> bool:
@@ -56,4 +59,14 @@ def withdraw(user, application, request=None) -> int:
     )
     if count:
         audit.record(AuthEvent.Kind.CONSENT_REVOKED, user=user, client_id=application.client_id, request=request)
+    return count
+
+
+def forget_client(application, request=None, reason: str = "") -> int:
+    """Revoke every person's active consent for ``application``; returns how many. Tokens already
+    issued stay valid (they are bound to the client, not to a redirect URI)."""
+    count = Consent.objects.filter(application=application, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    if count:
+        audit.record(AuthEvent.Kind.CONSENT_REVOKED, client_id=application.client_id, request=request, reason=reason,
+                     consents=count)
     return count

@@ -3,7 +3,7 @@
 Only **service clients** (confidential, client-credentials, enabled) authenticated with their
 secret may introspect (RFC 7662 §2.1: "the endpoint MUST also require some form of
 authorization"); public clients and bearer tokens never can. POST only, so tokens never travel
-in a query string.
+in a query string. An oversized body gets 413 (:mod:`oauth_app.body_limits`).
 """
 
 from __future__ import annotations
@@ -16,13 +16,14 @@ from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider.compat import login_not_required
 from oauth2_provider.views import IntrospectTokenView
 
+from ..body_limits import BodyLimitMixin
 from ..client_auth import authenticated_client
 
 
 @method_decorator(csrf_exempt, name="dispatch")
 @method_decorator(login_not_required, name="dispatch")
 @method_decorator(never_cache, name="dispatch")
-class IntrospectionView(View):
+class IntrospectionView(BodyLimitMixin, View):
     http_method_names = ["post"]
 
     def http_method_not_allowed(self, request, *args, **kwargs):

@@ -1,7 +1,9 @@
-"""Token endpoint (RFC 6749 §3.2): DOT's view with per-address and per-client rate limits.
+"""Token endpoint (RFC 6749 §3.2): DOT's view with per-address and per-client rate limits; and
+the revocation endpoint (RFC 7009 §2), DOT's view as it is.
 
 A refused request gets 429 with ``Retry-After`` (RFC 6585 §4) and a JSON error body; nothing is
-issued. Token responses keep DOT's ``Cache-Control: no-store`` (RFC 6749 §5.1).
+issued. Token responses keep DOT's ``Cache-Control: no-store`` (RFC 6749 §5.1). Both endpoints
+answer an oversized body with 413 (:mod:`oauth_app.body_limits`).
 """
 
 from __future__ import annotations
@@ -9,15 +11,17 @@ from __future__ import annotations
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider.compat import login_not_required
+from oauth2_provider.views import RevokeTokenView as DOTRevokeTokenView
 from oauth2_provider.views import TokenView as DOTTokenView
 
 from ..audit import client_ip
+from ..body_limits import BodyLimitMixin
 from ..ratelimit import retry_after, too_many_requests
 
 
 @method_decorator(csrf_exempt, name="dispatch")
 @method_decorator(login_not_required, name="dispatch")
-class TokenView(DOTTokenView):
+class TokenView(BodyLimitMixin, DOTTokenView):
     def post(self, request, *args, **kwargs):
         wait = retry_after("token", f"ip:{client_ip(request) or 'unknown'}")
         client_id = request.POST.get("client_id") or _basic_client_id(request)
@@ -26,6 +30,12 @@ class TokenView(DOTTokenView):
         if wait:
             return too_many_requests(wait, "Too many token requests; slow down.")
         return super().post(request, *args, **kwargs)
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+@method_decorator(login_not_required, name="dispatch")
+class RevokeTokenView(BodyLimitMixin, DOTRevokeTokenView):
+    pass
 
 
 def _basic_client_id(request) -> str | None:

@@ -39,6 +39,16 @@ def test_absent_auth_method_registers_a_public_client(register):
         "javascript:alert(1)",
         "ftp://127.0.0.1/cb",
         "",
+        "https://user:pw@evil.example/cb",  # userinfo (RFC 3986 §3.2.1): phishing vector
+        "https://ok.example@evil.example/cb",
+        "http://user@127.0.0.1:8000/cb",
+        "https://evil.example/*",  # redirect URIs match exactly; no wildcards
+        "https://*.example/cb",
+        # DOT keeps redirect URIs space-separated: these would store a second, unchecked URI
+        "https://ok.example/cb http://evil.example/steal",
+        "https://ok.example/cb\thttp://evil.example/steal",
+        "https://ok.example/cb\nhttp://evil.example/steal",
+        "https://ok.example\\@evil.example/cb",
     ],
 )
 def test_unsafe_redirect_uri_is_refused_and_nothing_is_stored(register, uri):
@@ -46,6 +56,16 @@ def test_unsafe_redirect_uri_is_refused_and_nothing_is_stored(register, uri):
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_redirect_uri"
     assert not Application.objects.exists()
+
+
+def test_refused_redirect_uri_is_quoted_only_in_part(register):
+    uri = "http://evil.example/" + "a" * 10_000
+    response = register(redirect_uris=[uri])
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "invalid_redirect_uri"
+    assert "http://evil.example/aaa" in body["error_description"]
+    assert len(body["error_description"]) < 500
 
 
 def test_https_and_ipv6_loopback_redirects_are_accepted(register):
@@ -72,6 +92,33 @@ def test_malformed_body_gets_invalid_client_metadata(client, body):
     response = client.post("/register/", data=body, content_type="application/json")
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_client_metadata"
+
+
+VALID_DOCUMENT = json.dumps({"client_name": "x", "redirect_uris": ["https://ok.example/cb"]})
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+                                          "application/jsonx", ""])
+def test_metadata_not_sent_as_application_json_is_refused(client, content_type):
+    """RFC 7591 §3.1: the request is application/json (text/plain would skip a CORS preflight)."""
+    response = client.post("/register/", data=VALID_DOCUMENT, content_type=content_type)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_client_metadata"
+    assert response["Cache-Control"] == "no-store"
+    assert not Application.objects.exists()
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "Application/JSON"])
+def test_application_json_with_parameters_or_other_case_is_accepted(client, content_type):
+    response = client.post("/register/", data=VALID_DOCUMENT, content_type=content_type)
+    assert response.status_code == 201, response.content
+
+
+def test_refused_media_type_does_not_use_up_the_registration_limit(client, register, settings):
+    settings.MCPRAG_RATE_LIMITS = {**settings.MCPRAG_RATE_LIMITS, "register": (2, 3600)}
+    for _ in range(5):
+        assert client.post("/register/", data=VALID_DOCUMENT, content_type="text/plain").status_code == 400
+    assert [register().status_code for _ in range(2)] == [201, 201]
 
 
 def test_missing_redirect_uris_is_refused(client):
