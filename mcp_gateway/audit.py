@@ -142,9 +142,9 @@ def insert_statement(connection, rows: list[dict]) -> tuple[str, list]:
         if len(rows) <= 16:  # the sizes group commit produces most; larger ones are rare and cheap to build
             _statements[key] = sql
     params = []
-    for fields in rows:
-        row = ToolCall(**fields)
-        params.extend(f.get_db_prep_save(getattr(row, f.attname), connection) for f in _COLUMNS)
+    for fields in rows:  # as the ORM converts a model's values, without building a model instance per row
+        params.extend(f.get_db_prep_save(fields[f.attname] if f.attname in fields else f.get_default(), connection)
+                      for f in _COLUMNS)
     return sql, params
 
 

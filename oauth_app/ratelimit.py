@@ -114,14 +114,14 @@ async def aretry_after(action: str, key: str) -> int | None:
     """:func:`retry_after` for an event loop: the same counters, without a worker thread when the
     cache is Redis (one ``EVALSHA`` round trip, about half the CPU of a ``MULTI`` pipeline
     with redis-py, measured) or process memory."""
+    limit = _window(action, key)
+    if limit is None:  # before touching the cache handler: its per-context lookup costs more than this
+        return None
     backend = caches["default"]
     if isinstance(backend, LocMemCache):
         return retry_after(action, key)  # an in-process dictionary under a lock: never waits on I/O
     if not isinstance(backend, RedisCache):
         return await sync_to_async(retry_after, thread_sensitive=False)(action, key)
-    limit = _window(action, key)
-    if limit is None:
-        return None
     cache_key, max_requests, window, left = limit
     try:
         count = int(await _async_counter()(keys=[backend.make_and_validate_key(cache_key)], args=[window + 1]))

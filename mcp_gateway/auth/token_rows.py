@@ -193,7 +193,8 @@ class _PostgresReader:
     together in a single ``= ANY(…)`` statement. A lone call costs one round trip as before; 32
     concurrent calls cost a few instead of 32 (each with its wake-ups here and in a PostgreSQL
     backend, on the same cores). A request never joins a lookup already sent, so every answer is
-    read after the request arrived: a revocation committed before it counts.
+    read after the request arrived: a revocation committed before it counts. A request that finds
+    nothing on the wire and nobody waiting looks up in its own task (:meth:`_fetch_alone`).
     """
 
     def __init__(self, django_connection) -> None:
@@ -206,6 +207,8 @@ class _PostgresReader:
 
     async def fetch(self, checksum: str) -> TokenRow | None:
         group = self._next
+        if group is None and not self._wire.locked():
+            return await self._fetch_alone(checksum)
         if group is None:
             group = self._next = _Group()
             group.sent = asyncio.ensure_future(self._send(group))
@@ -213,6 +216,14 @@ class _PostgresReader:
         group.checksums.add(checksum)
         rows = await asyncio.shield(group.sent)  # a caller that goes away does not cancel the others'
         return rows.get(checksum)
+
+    async def _fetch_alone(self, checksum: str) -> TokenRow | None:
+        """Nothing on the wire and nobody waiting: look up in the caller's own task, without a group
+        task and its hand-offs; requests arriving meanwhile group up for the next lookup. If the
+        caller is cancelled mid-statement, psycopg cancels it on the server and the connection
+        stays usable (tested)."""
+        async with self._wire:
+            return (await self._lookup([checksum])).get(checksum)
 
     async def _send(self, group: _Group) -> dict[str, TokenRow]:
         async with self._wire:

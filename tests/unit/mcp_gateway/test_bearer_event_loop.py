@@ -244,3 +244,27 @@ def test_a_check_never_takes_the_answer_of_a_lookup_sent_before_it_arrived(token
     first, (second,) = asyncio.run(asyncio.wait_for(revoke_while_a_lookup_is_on_the_wire(), timeout=30))
     assert first.user_id == person.pk  # it arrived before the revocation
     assert isinstance(second, InvalidToken) and "revoked" in str(second)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the loop's psycopg connection is PostgreSQL's")
+def test_a_check_cancelled_while_its_lookup_is_on_the_wire_leaves_later_checks_working(token, person, no_worker_thread):
+    import psycopg
+
+    verify_access_token(token)
+    table = get_access_token_model()._meta.db_table
+    params = {k: v for k, v in connection.get_connection_params().items() if k in ("dbname", "user", "password", "host", "port")}
+
+    async def cancel_mid_lookup():
+        await averify_access_token(token)  # the loop's reader is connected; the next lookup goes alone
+        with psycopg.connect(**params) as holder:
+            holder.execute(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE')  # the lookup waits in PostgreSQL
+            check = asyncio.ensure_future(averify_access_token(token))
+            await asyncio.sleep(0.3)
+            assert not check.done()
+            check.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await check
+            holder.rollback()
+        return await asyncio.wait_for(averify_access_token(token), timeout=10)
+
+    assert asyncio.run(cancel_mid_lookup()).user_id == person.pk
