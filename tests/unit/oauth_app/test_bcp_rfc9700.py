@@ -137,7 +137,7 @@ def test_token_refusals(client, code_exchange, case):
 def test_code_replay_is_refused(client, code_exchange):
     assert _token(client, code_exchange).status_code == 200
     _assert_error(_token(client, code_exchange), 400, "invalid_grant")
-    assert _issued_access_tokens() == 1
+    assert _issued_access_tokens() == 0  # RFC 6749 §4.1.2: the replay revoked the first exchange's token
 
 
 def test_code_from_another_client_is_refused(client, code_exchange, register):
