@@ -2,6 +2,8 @@
 
 DOT's :class:`~oauth2_provider.views.AuthorizationView` does the protocol work; this subclass
 
+* posts the consent form's hidden fields back unstripped, so ``state`` returns exactly as sent
+  (RFC 6749 §4.1.2; :class:`~oauth_app.forms.ConsentForm`);
 * ignores a client-supplied ``approval_prompt`` (a client must not skip consent);
 * shows what the consent page needs: client name, logo (https only), website host, redirect
   host, the resource, and the scopes in plain words — narrowed to the person's tier;
@@ -23,6 +25,7 @@ from oauth2_provider.views import AuthorizationView
 
 from ..flows import consent as consent_flow
 from ..flows.login import session_amr
+from ..forms import ConsentForm
 from ..registration import is_loopback_redirect
 from ..resource_indicators import mcp_resource
 from ..scopes import scope_labels, tier_of
@@ -31,6 +34,7 @@ from ..tiers import MFA_SCOPES, scopes_for_tier
 
 class AuthorizeView(AuthorizationView):
     template_name = "oauth/consent.html"
+    form_class = ConsentForm  # state & co. round-trip unstripped (RFC 6749 §4.1.2)
 
     def _allowed(self) -> frozenset[str]:
         """Scopes this sign-in may grant: the person's tier, and admin scopes only after TOTP."""
