@@ -8,7 +8,9 @@ DOT's :class:`~oauth2_provider.views.AuthorizationView` does the protocol work; 
 * shows what the consent page needs: client name, logo (https only), website host, redirect
   host, the resource, and the scopes in plain words — narrowed to the person's tier;
 * skips the page when a remembered consent covers the request (:mod:`oauth_app.flows.consent`);
-* records every grant and denial as an audit event.
+* records every grant and denial as an audit event;
+* marks every answer ``Cache-Control: no-store`` (the consent page carries a CSRF token and the
+  request's ``state``; a redirect carries the code), like the sign-in pages.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from urllib.parse import urlencode, urlsplit
 from django.conf import settings
 from django.http import HttpResponseBadRequest
 from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.views import AuthorizationView
@@ -32,6 +36,7 @@ from ..scopes import scope_labels, tier_of
 from ..tiers import MFA_SCOPES, scopes_for_tier
 
 
+@method_decorator(never_cache, name="dispatch")
 class AuthorizeView(AuthorizationView):
     template_name = "oauth/consent.html"
     form_class = ConsentForm  # state & co. round-trip unstripped (RFC 6749 §4.1.2)
