@@ -25,11 +25,7 @@ class TokenView(DOTTokenView):
             wait = retry_after("token_client", f"client:{client_id[:255]}")
         if wait:
             return too_many_requests(wait, "Too many token requests; slow down.")
-        response = super().post(request, *args, **kwargs)
-        # oauthlib adds no-store to errors found while validating, not to one raised later (a code
-        # exchange that lost a race with another exchange of the same code: oauth_app.code_reuse).
-        response.setdefault("Cache-Control", "no-store")
-        return response
+        return super().post(request, *args, **kwargs)
 
 
 def _basic_client_id(request) -> str | None:

@@ -106,3 +106,56 @@ def test_a_replay_by_another_client_revokes_nothing(client, exchange, introspect
     response = client.post("/token/", {**exchange, "client_id": other})
     assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
     assert introspect(tokens["access_token"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_racing_exchanges_of_one_code_leave_no_live_token(public_client, obtain_code):
+    """Both exchanges pass validation before either deletes the grant; the second to record the
+    used code revokes the first one's tokens and its own, and answers invalid_grant.
+
+    PostgreSQL only: the test holds both requests at the used-code insert with a table lock."""
+    import threading
+    import time
+
+    from django.db import connection, transaction
+    from django.test import Client
+    from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL row and table locks")
+    code, verifier, _ = obtain_code(public_client["client_id"])
+    body = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
+            "client_id": public_client["client_id"], "code_verifier": verifier}
+    responses = []
+
+    def exchange():
+        from django.db import connection as thread_connection
+
+        try:
+            responses.append(Client().post("/token/", body))
+        finally:
+            thread_connection.close()
+
+    table = UsedAuthorizationCode._meta.db_table
+    threads = [threading.Thread(target=exchange) for _ in range(2)]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE')
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE relation = %s::regclass AND NOT granted", [table])
+            if cursor.fetchone()[0] == 2:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the two exchanges never reached the used-code insert")
+    for thread in threads:
+        thread.join(30)
+
+    assert sorted(r.status_code for r in responses) == [200, 400]
+    [refused] = [r for r in responses if r.status_code == 400]
+    assert refused.json()["error"] == "invalid_grant" and "no-store" in refused["Cache-Control"]
+    assert not get_access_token_model().objects.exclude(scope="oauth2_provider:registration").exists()
+    assert not get_refresh_token_model().objects.filter(revoked__isnull=True).exists()
+    assert AuthEvent.objects.get(kind=AuthEvent.Kind.CODE_REUSE).detail["concurrent"] is True
