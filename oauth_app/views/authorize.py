@@ -24,8 +24,9 @@ from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 
-from oauth2_provider.exceptions import OAuthToolkitError
+from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.views import AuthorizationView
+from oauthlib.oauth2.rfc6749 import errors
 
 from ..flows import consent as consent_flow
 from ..flows.login import session_amr
@@ -113,6 +114,10 @@ class AuthorizeView(AuthorizationView):
         return context
 
     def form_valid(self, form):
+        if self._application(form) is None:
+            # A consent POST naming no registered client (a tampered hidden field): RFC 6749
+            # §4.1.2.1's error page, never a redirect — not DOT's Application.DoesNotExist (a 500).
+            return self.error_response(FatalClientError(error=errors.InvalidClientIdError()), None)
         allowed = self._allowed()
         scopes = [s for s in (form.cleaned_data.get("scope") or "").split() if s in allowed]
         form.cleaned_data["scope"] = " ".join(scopes)
