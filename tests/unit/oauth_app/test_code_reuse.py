@@ -159,3 +159,28 @@ def test_two_racing_exchanges_of_one_code_leave_no_live_token(public_client, obt
     assert not get_access_token_model().objects.exclude(scope="oauth2_provider:registration").exists()
     assert not get_refresh_token_model().objects.filter(revoked__isnull=True).exists()
     assert AuthEvent.objects.get(kind=AuthEvent.Kind.CODE_REUSE).detail["concurrent"] is True
+
+
+def test_tokens_revoked_before_the_response_is_written_get_invalid_grant_not_a_500(client, exchange):
+    """The racing exchange that loses revokes the winner's tokens; it may do so after the winner
+    saved them but before DOT re-reads the access token to write the 200. Simulated
+    deterministically: when DOT deletes the grant, the loser's revocation runs."""
+    from django.db.models.signals import post_delete
+    from oauth2_provider.models import get_grant_model
+
+    from oauth_app import code_reuse
+    from oauth_app.models import Application
+
+    application = Application.objects.get(client_id=exchange["client_id"])
+
+    def concurrent_replay(sender, instance, **kwargs):
+        assert code_reuse.revoke_replayed(exchange["code"], application, None, race=True)
+
+    post_delete.connect(concurrent_replay, sender=get_grant_model(), weak=False)
+    try:
+        client.raise_request_exception = False
+        response = client.post("/token/", exchange)
+    finally:
+        post_delete.disconnect(concurrent_replay, sender=get_grant_model())
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant" and "no-store" in response["Cache-Control"]
