@@ -16,7 +16,12 @@ from django.contrib.auth.hashers import check_password, make_password
 
 from .models import Application
 
-__all__ = ["authenticated_client"]
+__all__ = ["AUTH_METHODS", "authenticated_client"]
+
+#: The RFC 7591 §2 ``token_endpoint_auth_method`` values :func:`authenticated_client` accepts
+#: (advertised for introspection in RFC 8414 metadata). Never ``none``: a client id alone is no
+#: authentication.
+AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 
 
 def _credentials(request) -> tuple[str, str] | None:

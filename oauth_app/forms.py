@@ -2,6 +2,29 @@
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from oauth2_provider.forms import AllowForm
+
+
+def _exact(required: bool = False) -> forms.CharField:
+    return forms.CharField(required=required, strip=False, widget=forms.HiddenInput())
+
+
+class ConsentForm(AllowForm):
+    """DOT's consent form, with the request values that must come back byte for byte unstripped.
+
+    Django's ``CharField`` strips surrounding whitespace (``str.strip``, which also removes
+    U+2028 and other Unicode spaces) by default. RFC 6749 §4.1.2 returns ``state`` "exactly" as
+    the client sent it; ``redirect_uri`` and the PKCE ``code_challenge``/``code_challenge_method``
+    (RFC 7636 §4.3) are re-validated on this POST as posted, not a trimmed variant of them;
+    ``nonce`` is echoed in an ID token (OpenID Connect Core §3.1.2.1). ``scope`` and ``resource``
+    are whitespace-separated lists, split anyway.
+    """
+
+    redirect_uri = _exact(required=True)
+    state = _exact()
+    nonce = _exact()
+    code_challenge = _exact()
+    code_challenge_method = _exact()
 
 
 class SignInForm(AuthenticationForm):

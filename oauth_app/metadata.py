@@ -1,6 +1,10 @@
 """OAuth 2.0 Authorization Server Metadata — RFC 8414, https://www.rfc-editor.org/rfc/rfc8414
 
 DOT's view, plus ``jwks_uri`` (RFC 8414 §2) for the keys that sign RFC 9068 access tokens.
+DOT advertises the token endpoint's auth methods (which include ``none`` for public clients)
+for introspection too; introspection accepts only a service client's secret
+(:mod:`oauth_app.views.introspection`), so ``introspection_endpoint_auth_methods_supported``
+lists exactly the methods :mod:`oauth_app.client_auth` implements.
 The ``issuer`` is exactly ``MCPRAG_PUBLIC_URL`` (no trailing slash): MCP clients compare it as
 a string with the protected-resource metadata's ``authorization_servers[0]``.
 """
@@ -17,6 +21,7 @@ from django.views.decorators.cache import cache_control
 from oauth2_provider.compat import login_not_required
 from oauth2_provider.views import OAuthServerMetadataView
 
+from .client_auth import AUTH_METHODS as INTROSPECTION_AUTH_METHODS
 from .keys import jwks_document
 
 __all__ = ["AuthorizationServerMetadataView", "JWKSView"]
@@ -28,6 +33,8 @@ class AuthorizationServerMetadataView(OAuthServerMetadataView):
         data = json.loads(response.content)
         data["jwks_uri"] = request.build_absolute_uri(reverse("oauth2_provider:jwks-info"))
         data.setdefault("service_documentation", request.build_absolute_uri("/"))
+        if "introspection_endpoint" in data:
+            data["introspection_endpoint_auth_methods_supported"] = list(INTROSPECTION_AUTH_METHODS)
         new = JsonResponse(data)
         new["Access-Control-Allow-Origin"] = "*"
         new["Cache-Control"] = "public, max-age=300"

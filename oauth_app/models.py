@@ -123,6 +123,7 @@ class AuthEvent(models.Model):
         TOKEN_REFRESHED = "token_refreshed", "Token refreshed"
         TOKEN_REVOKED = "token_revoked", "Token revoked"
         REFRESH_REUSE = "refresh_reuse", "Refresh token reuse detected"
+        CODE_REUSE = "code_reuse", "Authorization code reuse detected"
         REFUSED = "refused", "Request refused"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -168,4 +169,27 @@ class TokenFamilyContext(models.Model):
 
     token_family = models.UUIDField(unique=True)
     amr = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class UsedAuthorizationCode(models.Model):
+    """An authorization code that has been exchanged, and what was issued for it.
+
+    RFC 6749 §4.1.2 (and OAuth 2.1 §4.1.3): "If an authorization code is used more than once, the
+    authorization server MUST deny the request and SHOULD revoke (when possible) all tokens
+    previously issued based on that authorization code." DOT deletes the grant on exchange, so
+    this row is what lets a replay find those tokens (:mod:`oauth_app.code_reuse`).
+
+    Only the code's SHA-256 is kept, never the code, and only until ``expires_at`` (the code's
+    own expiry plus a margin); ``oauth_app.tasks.clear_expired_tokens`` deletes older rows.
+    """
+
+    code_hash = models.CharField(max_length=64, unique=True)
+    application = models.ForeignKey(settings.OAUTH2_PROVIDER_APPLICATION_MODEL, on_delete=models.CASCADE,
+                                    related_name="+")
+    #: Primary key of the access token issued (kept as a plain id: DOT's token model is swappable
+    #: by a setting this project leaves at its default, and the row is gone once revoked anyway).
+    access_token_pk = models.BigIntegerField(null=True, blank=True)
+    token_family = models.UUIDField(null=True, blank=True)
+    expires_at = models.DateTimeField(db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)

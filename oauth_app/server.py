@@ -16,6 +16,17 @@ from .resource_indicators import resolve_resources
 __all__ = ["AuthorizationServer"]
 
 
+def _only_code_response_type(request) -> dict:
+    """RFC 6749 §4.1.2.1: a response type the server does not support is
+    ``unsupported_response_type``. oauthlib routes any value containing ``code`` (``code token``,
+    ``code id_token``) to the code grant, whose ``validate_response_type`` can only answer
+    ``unauthorized_client``; mcprag supports exactly ``code`` (OAuth 2.1 §4.1.1). A missing
+    ``response_type`` is left to oauthlib (``invalid_request``)."""
+    if request.response_type is not None and request.response_type != "code":
+        raise errors.UnsupportedResponseTypeError(request=request)
+    return {}
+
+
 def _require_this_resource(request) -> dict:
     """RFC 8707 §2 at the authorization endpoint: refuse a foreign ``resource`` before consent."""
     resolve_resources(getattr(request, "resource", None), request)
@@ -49,7 +60,7 @@ class AuthorizationServer(Server):
         super().__init__(request_validator, *args, **kwargs)
         self._grant_types = {k: v for k, v in self._grant_types.items() if k in TOKEN_GRANT_TYPES}
         self._response_types = {"code": self.auth_grant}
-        self.auth_grant.custom_validators.pre_auth.extend([require_s256, _require_this_resource])
+        self.auth_grant.custom_validators.pre_auth.extend([_only_code_response_type, require_s256, _require_this_resource])
         self.auth_grant.custom_validators.pre_token.append(_refuse_duplicate_parameters)
         self.refresh_grant.custom_validators.pre_token.append(_refuse_duplicate_parameters)
         self.credentials_grant.custom_validators.pre_token.extend(

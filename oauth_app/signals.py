@@ -19,6 +19,8 @@ event                    hook
                          (RFC 7009); DOT sends no signal there, see :class:`_Revocation`
 ``refresh_reuse``        not recorded: DOT revokes the family inside
                          ``OAuth2Validator.validate_refresh_token`` and sends no signal
+``code_reuse``           recorded by :mod:`oauth_app.code_reuse` from the validator when a
+                         replayed authorization code revokes the tokens issued from it
 =======================  ==================================================================
 """
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauthlib.oauth2.rfc6749 import errors
 
 import json
 
+from . import code_reuse
 from .client_metadata import take_fetched_document
 from .jwt_access_tokens import sanitize_amr
 from .models import TokenFamilyContext
@@ -76,8 +78,14 @@ class MCPRAGValidator(OAuth2Validator):
             request.mcprag_amr = sanitize_amr(context.amr) if context else []
         return valid
 
+    def _create_access_token(self, expires, request, token, source_refresh_token=None):
+        access_token = super()._create_access_token(expires, request, token, source_refresh_token)
+        request.mcprag_issued_access_token = access_token  # for code_reuse.record_exchange
+        return access_token
+
     def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
         refresh_token = super()._create_refresh_token(request, refresh_token_code, access_token, previous_refresh_token)
+        request.mcprag_issued_token_family = refresh_token.token_family  # for code_reuse.record_exchange
         if previous_refresh_token is None and getattr(request, "mcprag_amr", None):
             TokenFamilyContext.objects.get_or_create(token_family=refresh_token.token_family,
                                                      defaults={"amr": request.mcprag_amr})
@@ -100,7 +108,22 @@ class MCPRAGValidator(OAuth2Validator):
         valid = super().validate_code(client_id, code, client, request, *args, **kwargs)
         if valid:
             request.mcprag_amr = sanitize_amr(_claims_dict(getattr(request, "claims", None)).get("amr"))
+        elif code:
+            # RFC 6749 §4.1.2: a replayed code revokes what it issued; the answer stays invalid_grant.
+            code_reuse.revoke_replayed(code, client, request)
         return valid
+
+    def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs):
+        """Called by oauthlib after the tokens are saved: remember the used code with what it
+        issued (:mod:`oauth_app.code_reuse`), then let DOT delete the grant. An exchange that
+        lost a race with another exchange of the same code revokes both and answers invalid_grant."""
+        try:
+            code_reuse.record_exchange(code, request)
+            super().invalidate_authorization_code(client_id, code, request, *args, **kwargs)
+        except (code_reuse.CodeAlreadyExchanged, errors.InvalidGrantError):
+            code_reuse.revoke_issued_by_this_request(request)
+            code_reuse.revoke_replayed(code, request.client, request, race=True)
+            raise errors.InvalidGrantError(request=request) from None
 
     def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):
         """Grant requested ∩ allowed scopes (RFC 6749 §3.3 lets the server issue fewer)."""

@@ -1,7 +1,9 @@
 """``/account/agents/``: the agents a signed-in person has authorized, and revoking one.
 
 Every lookup is scoped to the requesting person (STYLE: scope user-facing queries by the
-requesting user): an agent the person never connected is a 404, whoever asks.
+requesting user): an agent the person never connected is a 404, whoever asks. The pages are
+one person's data, so they are never stored by a browser or shared cache (``Cache-Control:
+no-store``, as the sign-in pages).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView, View
 
 from oauth_app.scopes import tier_of
@@ -37,6 +41,7 @@ def mfa_enrolment_url() -> str | None:
     return MFA_ENROLMENT_PATH
 
 
+@method_decorator(never_cache, name="dispatch")
 class ConnectedAgentListView(LoginRequiredMixin, TemplateView):
     template_name = "account/agent_list.html"
 
@@ -46,6 +51,7 @@ class ConnectedAgentListView(LoginRequiredMixin, TemplateView):
                                         tier_scopes=scopes_for_tier(tier_of(user)), **kwargs)
 
 
+@method_decorator(never_cache, name="dispatch")
 class ConnectedAgentRevokeView(LoginRequiredMixin, View):
     """GET: "Revoke <agent>?" confirmation; POST: ``oauth_app.services.revoke_agent``."""
 

@@ -1,11 +1,16 @@
-"""The signed-in person's own pages: overview and TOTP enrolment (``/account/mfa/``)."""
+"""The signed-in person's own pages: overview and TOTP enrolment (``/account/mfa/``).
+
+None of them may be stored by a browser or shared cache (``Cache-Control: no-store``): they show
+one person's data, and enrolment shows the TOTP secret and recovery codes."""
 
 from __future__ import annotations
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.decorators import method_decorator
 from django.views import View
+from django.views.decorators.cache import never_cache
 
 from .. import audit
 from ..flows import login as login_flow
@@ -28,6 +33,7 @@ def _agents_url() -> str | None:
     return None
 
 
+@method_decorator(never_cache, name="dispatch")
 class AccountView(LoginRequiredMixin, View):
     def get(self, request):
         return render(request, "oauth/account.html", {
@@ -36,6 +42,7 @@ class AccountView(LoginRequiredMixin, View):
         })
 
 
+@method_decorator(never_cache, name="dispatch")
 class MFAEnrolView(LoginRequiredMixin, View):
     """Show a QR code (rendered on the server) and confirm the first code; then the recovery codes."""
 
@@ -62,6 +69,7 @@ class MFAEnrolView(LoginRequiredMixin, View):
         return render(request, "oauth/mfa_done.html", {"recovery_codes": codes, "next": next_url})
 
 
+@method_decorator(never_cache, name="dispatch")
 class MFAStepUpView(LoginRequiredMixin, View):
     """``/account/mfa/verify/``: an enrolled, signed-in person proves a code now (for admin scopes)."""
 

@@ -2,11 +2,15 @@
 
 DOT's :class:`~oauth2_provider.views.AuthorizationView` does the protocol work; this subclass
 
+* posts the consent form's hidden fields back unstripped, so ``state`` returns exactly as sent
+  (RFC 6749 §4.1.2; :class:`~oauth_app.forms.ConsentForm`);
 * ignores a client-supplied ``approval_prompt`` (a client must not skip consent);
 * shows what the consent page needs: client name, logo (https only), website host, redirect
   host, the resource, and the scopes in plain words — narrowed to the person's tier;
 * skips the page when a remembered consent covers the request (:mod:`oauth_app.flows.consent`);
-* records every grant and denial as an audit event.
+* records every grant and denial as an audit event;
+* marks every answer ``Cache-Control: no-store`` (the consent page carries a CSRF token and the
+  request's ``state``; a redirect carries the code), like the sign-in pages.
 """
 
 from __future__ import annotations
@@ -17,20 +21,26 @@ from urllib.parse import urlencode, urlsplit
 from django.conf import settings
 from django.http import HttpResponseBadRequest
 from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 
-from oauth2_provider.exceptions import OAuthToolkitError
+from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.views import AuthorizationView
+from oauthlib.oauth2.rfc6749 import errors
 
 from ..flows import consent as consent_flow
 from ..flows.login import session_amr
+from ..forms import ConsentForm
 from ..registration import is_loopback_redirect
 from ..resource_indicators import mcp_resource
 from ..scopes import scope_labels, tier_of
 from ..tiers import MFA_SCOPES, scopes_for_tier
 
 
+@method_decorator(never_cache, name="dispatch")
 class AuthorizeView(AuthorizationView):
     template_name = "oauth/consent.html"
+    form_class = ConsentForm  # state & co. round-trip unstripped (RFC 6749 §4.1.2)
 
     def _allowed(self) -> frozenset[str]:
         """Scopes this sign-in may grant: the person's tier, and admin scopes only after TOTP."""
@@ -104,6 +114,10 @@ class AuthorizeView(AuthorizationView):
         return context
 
     def form_valid(self, form):
+        if self._application(form) is None:
+            # A consent POST naming no registered client (a tampered hidden field): RFC 6749
+            # §4.1.2.1's error page, never a redirect — not DOT's Application.DoesNotExist (a 500).
+            return self.error_response(FatalClientError(error=errors.InvalidClientIdError()), None)
         allowed = self._allowed()
         scopes = [s for s in (form.cleaned_data.get("scope") or "").split() if s in allowed]
         form.cleaned_data["scope"] = " ".join(scopes)

@@ -94,3 +94,11 @@ def test_mfa_status_placeholder_and_enrolment_link_only_when_it_exists(client, p
         assert f'href="{url}"' in html
     else:
         assert "enrolment is coming soon" in html
+
+
+def test_agent_pages_are_never_stored_by_a_cache(client, person, agent, tokens):
+    tokens()
+    for url in (reverse("account:agents"), reverse("account:agent-revoke", kwargs={"pk": agent.pk})):
+        response = client.get(url)
+        assert response.status_code == HTTPStatus.OK
+        assert "no-store" in response["Cache-Control"], url

@@ -38,6 +38,9 @@ AUTHORIZE_CASES = {
     "foreign_resource": ({"resource": "https://other.example/mcp"}, "invalid_target", True),
     "resource_with_fragment": ({"resource": MCP + "#x"}, "invalid_target", True),
     "implicit_grant_response_type": ({"response_type": "token"}, "unsupported_response_type", True),
+    "hybrid_code_token": ({"response_type": "code token"}, "unsupported_response_type", True),
+    "hybrid_code_id_token": ({"response_type": "code id_token"}, "unsupported_response_type", True),
+    "response_type_missing": ({"response_type": None}, "invalid_request", True),
     "unknown_scope": ({"scope": "root"}, "invalid_scope", True),
     "unregistered_redirect_uri": ({"redirect_uri": "https://evil.example/cb"}, "invalid_request", False),
     "redirect_uri_extra_path": ({"redirect_uri": REDIRECT_URI + "/more"}, "invalid_request", False),
@@ -137,7 +140,7 @@ def test_token_refusals(client, code_exchange, case):
 def test_code_replay_is_refused(client, code_exchange):
     assert _token(client, code_exchange).status_code == 200
     _assert_error(_token(client, code_exchange), 400, "invalid_grant")
-    assert _issued_access_tokens() == 1
+    assert _issued_access_tokens() == 0  # RFC 6749 §4.1.2: the replay revoked the first exchange's token
 
 
 def test_code_from_another_client_is_refused(client, code_exchange, register):

@@ -56,3 +56,28 @@ def test_client_supplied_approval_prompt_cannot_skip_consent(client, person, pub
     page = _consent(client, person, public_client["client_id"], "code:read", approval_prompt="auto")
     assert page.status_code == 200
     assert b'id="authorizationForm"' in page.content
+
+
+def test_consent_page_and_its_answer_are_never_stored_by_a_cache(client, person, public_client):
+    page = _consent(client, person, public_client["client_id"], "code:read")
+    assert page.status_code == 200
+    assert "no-store" in page["Cache-Control"]
+    form = page.context["form"]
+    data = {name: (form.initial.get(name) or "") for name in form.fields}
+    data["allow"] = "Authorize"
+    answer = client.post(page.request["PATH_INFO"] + "?" + page.request["QUERY_STRING"], data)
+    assert "code" in redirect_params(answer)
+    assert "no-store" in answer["Cache-Control"]
+
+
+def test_consent_post_naming_an_unknown_client_gets_an_error_page_not_a_500(client, person, public_client):
+    page = _consent(client, person, public_client["client_id"], "code:read")
+    form = page.context["form"]
+    data = {name: (form.initial.get(name) or "") for name in form.fields}
+    data.update(allow="Authorize", client_id="no-such-client")
+    client.raise_request_exception = False
+    response = client.post(page.request["PATH_INFO"] + "?" + page.request["QUERY_STRING"], data)
+    assert response.status_code == 400
+    assert "Location" not in response
+    assert response.context["error"].error == "invalid_request"
+    assert not get_grant_model().objects.exists()

@@ -203,3 +203,14 @@ def test_set_tier_command_changes_the_next_check(person, client, public_client, 
     assert "code:write" in verify_access_token(token).scopes
     call_command("set_tier", "grace@example.com", "public")
     assert verify_access_token(token).scopes == {"code:read"}
+
+
+def test_account_and_enrolment_pages_are_never_stored_by_a_cache(client, person):
+    """Enrolment shows the TOTP secret and recovery codes; no browser or proxy may keep them."""
+    client.force_login(person)
+    for url in ("/account/", "/account/mfa/"):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert "no-store" in response["Cache-Control"], url
+    done = client.post("/account/mfa/", {"code": current_code(person)})
+    assert done.status_code == 200 and "no-store" in done["Cache-Control"]

@@ -57,3 +57,40 @@ def test_unregistered_redirect_uri_shows_an_error_page_and_never_redirects(clien
     response = client.get(url)
     assert response.status_code == 400
     assert "Location" not in response
+
+
+MALFORMED_CHALLENGES = {
+    "too_short": "abc",
+    "punctuation": "!" * 43,
+    "huge": "a" * 5000,
+    "unreserved_but_not_base64url": "abc.def~" + "A" * 35,
+    "plain_style_128_chars": "a" * 128,
+    "padded": pkce_pair()[1] + "=",
+    "44_chars": pkce_pair()[1] + "A",
+    "non_canonical_last_char": "A" * 42 + "B",
+    "space_inside": "A" * 20 + " " + "A" * 22,
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED_CHALLENGES))
+def test_malformed_s256_challenge_is_refused_before_consent(client, person, public_client, case):
+    client.force_login(person)
+    url = authorize_query(public_client["client_id"], MALFORMED_CHALLENGES[case])
+    params = redirect_params(client.get(url))
+    assert params["error"] == "invalid_request"
+    assert "RFC 7636" in params["error_description"]
+    assert params["state"] == "st-123"
+    assert "code" not in params
+    assert not get_grant_model().objects.exists()
+
+
+def test_malformed_challenge_swapped_into_the_consent_post_is_refused(client, person, public_client):
+    client.force_login(person)
+    _, challenge = pkce_pair()
+    page = client.get(authorize_query(public_client["client_id"], challenge))
+    form = page.context["form"]
+    data = {name: (form.initial.get(name) or "") for name in form.fields}
+    data.update(allow="Authorize", code_challenge="abc")
+    params = redirect_params(client.post(page.request["PATH_INFO"] + "?" + page.request["QUERY_STRING"], data))
+    assert params["error"] == "invalid_request"
+    assert not get_grant_model().objects.exists()

@@ -29,3 +29,24 @@ def test_protected_resource_metadata_names_the_mcp_url_and_the_issuer(client, pa
 
 def test_protected_resource_metadata_for_an_unknown_resource_is_404(client):
     assert client.get("/.well-known/oauth-protected-resource/elsewhere").status_code == 404
+
+
+def test_introspection_auth_methods_are_the_service_client_secret_methods_only(client):
+    """Introspection refuses a bare client_id (public clients); the metadata must not offer ``none``."""
+    doc = client.get("/.well-known/oauth-authorization-server").json()
+    assert doc["introspection_endpoint"].endswith("/introspect/")
+    assert doc["introspection_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post"]
+    assert doc["revocation_endpoint_auth_methods_supported"] == doc["token_endpoint_auth_methods_supported"]
+
+
+def test_each_advertised_introspection_auth_method_works(client):
+    import base64
+
+    from oauth_app.services import create_service_client
+
+    app, secret = create_service_client("rs", ["code:read"])
+    basic = "Basic " + base64.b64encode(f"{app.client_id}:{secret}".encode()).decode()
+    assert client.post("/introspect/", {"token": "x"}, HTTP_AUTHORIZATION=basic).status_code == 200
+    assert client.post("/introspect/", {"token": "x", "client_id": app.client_id, "client_secret": secret}).status_code == 200
+    assert client.post("/introspect/", {"token": "x", "client_id": app.client_id}).status_code == 401  # "none"
+
