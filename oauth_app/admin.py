@@ -10,10 +10,10 @@ from __future__ import annotations
 from django.contrib import admin
 from oauth2_provider.admin import ApplicationAdmin as DOTApplicationAdmin
 
-from .models import Application, AuthEvent, Consent, Profile, SigningKey, TierRule, TokenFamilyContext
+from .models import Application, AuthEvent, Consent, Profile, SigningKey, TierRule, TokenFamilyContext, UsedAuthorizationCode
 
 __all__ = ["ApplicationAdmin", "ProfileAdmin", "SigningKeyAdmin", "ConsentAdmin", "AuthEventAdmin", "TierRuleAdmin",
-           "TokenFamilyContextAdmin"]
+           "TokenFamilyContextAdmin", "UsedAuthorizationCodeAdmin"]
 
 
 class _ReadOnlyAdmin(admin.ModelAdmin):
@@ -90,3 +90,12 @@ class TierRuleAdmin(admin.ModelAdmin):
 @admin.register(TokenFamilyContext)
 class TokenFamilyContextAdmin(_ReadOnlyAdmin):
     list_display = ("token_family", "amr", "created_at")
+
+
+@admin.register(UsedAuthorizationCode)
+class UsedAuthorizationCodeAdmin(_ReadOnlyAdmin):
+    """Exchanged codes (by hash) and what was issued for them, kept until they expire."""
+
+    list_display = ("application", "access_token_pk", "token_family", "created_at", "expires_at")
+    list_select_related = ("application",)
+    exclude = ("code_hash",)
