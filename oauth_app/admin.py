@@ -10,7 +10,8 @@ from __future__ import annotations
 from django.contrib import admin
 from oauth2_provider.admin import ApplicationAdmin as DOTApplicationAdmin
 
-from .models import Application, AuthEvent, Consent, Profile, SigningKey, TierRule, TokenFamilyContext, UsedAuthorizationCode
+from .models import (Application, AuthEvent, Consent, Profile, SigningKey, TierRule, TokenFamilyContext,
+                     UsedAuthorizationCode)
 
 __all__ = ["ApplicationAdmin", "ProfileAdmin", "SigningKeyAdmin", "ConsentAdmin", "AuthEventAdmin", "TierRuleAdmin",
            "TokenFamilyContextAdmin", "UsedAuthorizationCodeAdmin"]
