@@ -17,7 +17,7 @@ from mcp_types import CallToolResult, ListToolsResult, TextContent
 
 from . import tools as _tools  # noqa: F401  (fills the registry)
 from .audit import AFTER_ANSWER_SCOPE_KEY, submit_tool_call
-from .auth.identity import TRANSPORT_SCOPE_KEY, Caller, caller_from_context
+from .auth.identity import TRANSPORT_SCOPE_KEY, Caller, caller_from_context, request_scope
 from .models import ToolCall
 from .permissions import allowed_tools, missing_scope
 from .registry import register_resources_and_prompts, registry
@@ -72,7 +72,7 @@ class PermissionMiddleware:
                 error_class=error_class, duration_ms=(time.perf_counter() - started) * 1000,
                 result_bytes=_result_size(result),
             )
-            after_answer = _request_scope(ctx).get(AFTER_ANSWER_SCOPE_KEY)
+            after_answer = request_scope(ctx).get(AFTER_ANSWER_SCOPE_KEY)
             if after_answer is not None:
                 after_answer.add(written)  # the gateway waits for the commit once the answer is sent
             else:
@@ -95,15 +95,8 @@ def refused_result(name: str, needed: str) -> CallToolResult:
     )
 
 
-def _request_scope(ctx) -> dict:
-    """The ASGI scope of the HTTP request behind ``ctx`` ({} without one, e.g. stdio)."""
-    request_context = getattr(ctx, "request_context", ctx)
-    scope = getattr(getattr(request_context, "request", None), "scope", None)
-    return scope if isinstance(scope, dict) else {}
-
-
 def transport_of(ctx, default: str) -> str:
-    return _request_scope(ctx).get(TRANSPORT_SCOPE_KEY, default)
+    return request_scope(ctx).get(TRANSPORT_SCOPE_KEY, default)
 
 
 def _result_size(result) -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Caller", "CALLER_SCOPE_KEY", "TRANSPORT_SCOPE_KEY", "caller_from_context"]
+__all__ = ["Caller", "CALLER_SCOPE_KEY", "TRANSPORT_SCOPE_KEY", "caller_from_context", "request_scope"]
 
 #: Key under which the bearer check stores the Caller in the ASGI scope.
 CALLER_SCOPE_KEY = "mcprag.caller"
@@ -49,9 +49,11 @@ def caller_from_context(ctx, default: Caller | None = None) -> Caller | None:
 
     HTTP transports put it in the ASGI scope; stdio has no request and uses ``default``.
     """
+    return request_scope(ctx).get(CALLER_SCOPE_KEY, default)
+
+
+def request_scope(ctx) -> dict:
+    """The ASGI scope of the HTTP request behind ``ctx`` ({} without one, e.g. stdio)."""
     request_context = getattr(ctx, "request_context", ctx)
-    request = getattr(request_context, "request", None)
-    scope = getattr(request, "scope", None)
-    if isinstance(scope, dict) and CALLER_SCOPE_KEY in scope:
-        return scope[CALLER_SCOPE_KEY]
-    return default
+    scope = getattr(getattr(request_context, "request", None), "scope", None)
+    return scope if isinstance(scope, dict) else {}

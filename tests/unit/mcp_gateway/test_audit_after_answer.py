@@ -30,13 +30,17 @@ async def _rows_async():
     return await sync_to_async(_rows, thread_sensitive=False)()
 
 
+def _start(token: str) -> tuple[asyncio.Task, Response]:
+    """One tools/call through a fresh gateway app, running: (the ASGI call, its response)."""
+    response = Response()
+    scope, receive = post_mcp(token)
+    return asyncio.create_task(StreamableHTTPGateway()(scope, receive, response.send)), response
+
+
 def test_the_answer_does_not_wait_for_the_audit_commit_but_the_request_does(token, inserts_fail_transiently):
     async def main():
-        app = StreamableHTTPGateway()
-        response = Response()
-        scope, receive = post_mcp(token)
         with inserts_fail_transiently():
-            request = asyncio.create_task(app(scope, receive, response.send))
+            request, response = _start(token)
             await asyncio.wait_for(response.complete.wait(), timeout=20)  # answered while the row cannot be written
             assert response.status == 200 and response.result()["result"]["isError"] is False
             await asyncio.sleep(0.3)
@@ -51,11 +55,8 @@ def test_with_audit_before_answer_the_answer_waits_for_the_commit(token, inserts
     settings.MCPRAG_AUDIT_BEFORE_ANSWER = True
 
     async def main():
-        app = StreamableHTTPGateway()
-        response = Response()
-        scope, receive = post_mcp(token)
         with inserts_fail_transiently():
-            request = asyncio.create_task(app(scope, receive, response.send))
+            request, response = _start(token)
             await asyncio.sleep(1.0)
             assert not response.complete.is_set()  # no answer while the row cannot be written
         await asyncio.wait_for(request, timeout=10)
