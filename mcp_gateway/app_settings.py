@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
-__all__ = ["mcp_url", "issuer", "resource_metadata_url", "max_request_body_bytes", "audit_before_answer"]
+__all__ = ["mcp_url", "issuer", "resource_metadata_url", "max_request_body_bytes", "audit_before_answer",
+           "token_cache_seconds"]
 
 
 def mcp_url() -> str:
@@ -30,3 +31,10 @@ def audit_before_answer() -> bool:
     (``MCPRAG_AUDIT_BEFORE_ANSWER``); by default the answer goes first and the request ends once
     the row is committed (:class:`mcp_gateway.audit.AfterAnswer`)."""
     return getattr(settings, "MCPRAG_AUDIT_BEFORE_ANSWER", False)
+
+
+def token_cache_seconds() -> float:
+    """How long, at most, a gateway process keeps a token's row in memory on PostgreSQL, in seconds
+    (``MCPRAG_TOKEN_CACHE_SECONDS``; 0 = read the database on every call). Rows are kept only
+    while the process listens for changes (:mod:`mcp_gateway.auth.row_cache`)."""
+    return float(getattr(settings, "MCPRAG_TOKEN_CACHE_SECONDS", 0))

@@ -6,8 +6,9 @@ Each is a psycopg ``AsyncConnection`` in autocommit mode, opened on first use fr
 ``DATABASES`` entry as Django's own connection. Running them on the loop saves the hand-offs to
 and from a worker thread that a blocking Django query costs: for the token check about 0.4 ms of
 CPU per call under load, for the audit insert about 60 µs of a call's wall time at one client
-(measured with ``bench/gateway.py`` and a per-phase timer). Each gateway worker process therefore
-holds up to two more PostgreSQL connections than its worker threads do.
+(measured with ``bench/gateway.py`` and a per-phase timer). With the connection that listens for
+token changes (:mod:`mcp_gateway.auth.row_cache`), each gateway worker process therefore holds up
+to three more PostgreSQL connections than its worker threads do.
 """
 
 from __future__ import annotations

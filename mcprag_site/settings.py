@@ -12,6 +12,11 @@ Environment variables (all optional on a development machine):
 ``MCPRAG_DB_PREPARED_STATEMENTS``
     ``true`` (default): the gateway's per-call token lookup becomes a prepared statement on
     PostgreSQL. Set ``false`` behind a connection pooler that cannot keep prepared statements.
+``MCPRAG_TOKEN_CACHE_SECONDS``
+    On PostgreSQL, each gateway process keeps token rows in memory at most this long (default
+    ``30``; ``0`` when ``MCPRAG_DB_PREPARED_STATEMENTS=false``), and only while it is listening
+    for the notifications that drop them on any revocation, client, person or tier change.
+    ``0`` reads the database on every call. Set ``0`` behind a transaction-mode pooler.
 ``REDIS_URL``
     ``redis://host:port/db``. Unset: in-memory channel layer, local-memory cache, Celery tasks run
     eagerly in the calling process.
@@ -198,6 +203,13 @@ try:
     #: Whether the gateway's per-call token lookup may be a server-side prepared statement on
     #: PostgreSQL (about a third of its wall time, measured); off for a pooler that cannot keep them.
     MCPRAG_DB_PREPARED_STATEMENTS = _bool("MCPRAG_DB_PREPARED_STATEMENTS", True)
+    #: Longest a gateway process keeps a token's row in memory on PostgreSQL, while it listens for
+    #: the changes that drop it (mcp_gateway.auth.row_cache); 0 = read the database on every call.
+    #: Off by default behind a pooler (no prepared statements), which does not deliver LISTEN.
+    _TOKEN_CACHE = os.environ.get("MCPRAG_TOKEN_CACHE_SECONDS", "30" if MCPRAG_DB_PREPARED_STATEMENTS else "0").strip()
+    if not _TOKEN_CACHE.isdigit():
+        raise _ConfigError("MCPRAG_TOKEN_CACHE_SECONDS", f"must be a whole number of seconds (0 = off), got {_TOKEN_CACHE!r}")
+    MCPRAG_TOKEN_CACHE_SECONDS = int(_TOKEN_CACHE)
     #: Whether a tools/call on /mcp waits for its audit row's commit before answering; by default
     #: the answer goes first and the request ends once the row is committed (mcp_gateway.audit).
     MCPRAG_AUDIT_BEFORE_ANSWER = _bool("MCPRAG_AUDIT_BEFORE_ANSWER", False)

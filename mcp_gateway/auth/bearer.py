@@ -5,8 +5,9 @@ A token is accepted only if
 1. it is a JWT with header ``typ: at+jwt`` signed by one of this server's published keys
    (RFC 9068 §4), with ``iss`` = this issuer, ``aud`` = this server's MCP URL ("MUST reject
    tokens that do not include them in the audience"), and an ``exp`` in the future;
-2. its database row still exists (revocation and consent withdrawal are immediate), it is not a
-   registration-management token (RFC 7592), and its client and person are still active.
+2. its database row still exists (revocation and consent withdrawal are immediate; on PostgreSQL
+   from the moment the change's notification reaches this process, :mod:`.row_cache`), it is not
+   a registration-management token (RFC 7592), and its client and person are still active.
 
 The caller's effective scopes are the token's scopes ∩ the subject's **current** tier.
 """

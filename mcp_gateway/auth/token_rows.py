@@ -16,9 +16,10 @@ worker-thread hop, on a connection of its own per event loop:
 
 Handing each request's check to a worker thread cost about 0.4 ms of CPU per ``tools/call`` under
 load (GIL hand-offs between the loop and the pool), as much as the lookup itself
-(``bench/gateway.py``, "auth on/off" column). Every answer comes from the database at the time of
-the call, as before: a revoked token, a disabled client or person, a lowered tier all count from
-the next call.
+(``bench/gateway.py``, "auth on/off" column). A revoked token, a disabled client or person, a
+lowered tier all count from the next call: on PostgreSQL the rows read are kept in memory only
+while the loop listens for the notifications that any such change sends
+(:mod:`.row_cache`); otherwise every answer comes from the database at the time of the call.
 
 When this path cannot answer (the database unreachable even after one reconnect, a locked SQLite
 file, a backend other than these two), :func:`fetch_token_row` raises :class:`LookupUnavailable`
@@ -39,7 +40,9 @@ from django.db import connections
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_application_model
 
+from .. import app_settings
 from ..loop_db import close_quietly, connect, psycopg_params
+from .row_cache import TokenRowCache
 
 __all__ = ["TokenRow", "token_row", "fetch_token_row", "LookupUnavailable"]
 
@@ -64,6 +67,8 @@ class TokenRow(NamedTuple):
     user_active: bool
     tier: str | None
     groups: frozenset[str]
+    #: The token's expiry as stored (a datetime on PostgreSQL; how the backend returns it otherwise).
+    expires: object = None
 
 
 class LookupUnavailable(Exception):
@@ -117,7 +122,7 @@ def lookup_statement(connection, *, many: bool = False) -> str:
             f"{col('a', app_model, 'allowed_repositories')}, "
             f"CASE WHEN {col('a', app_model, 'disabled_at')} IS NULL THEN 0 ELSE 1 END, "
             f"{col('u', user_model, 'id')}, {col('u', user_model, user_model.USERNAME_FIELD)}, "
-            f"{col('u', user_model, 'is_active')}, {col('p', Profile, 'tier')}, {groups} "
+            f"{col('u', user_model, 'is_active')}, {col('p', Profile, 'tier')}, {groups}, {col('t', token_model, 'expires')} "
             f"FROM {table(token_model)} t "
             f"LEFT JOIN {table(app_model)} a ON a.{q(app_model._meta.pk.column)} = {col('t', token_model, 'application')} "
             f"LEFT JOIN {table(user_model)} u ON u.{q(user_model._meta.pk.column)} = {col('t', token_model, 'user')} "
@@ -132,12 +137,12 @@ def _decode(fetched) -> TokenRow | None:
     if fetched is None:
         return None
     (token_id, live, resource, scope, client_id, name, grant, allowed, repositories, disabled,
-     user_id, username, active, tier, groups) = fetched
+     user_id, username, active, tier, groups, expires) = fetched
     if isinstance(groups, str):
         groups = json.loads(groups)
     return TokenRow(token_id, bool(live), resource, scope, client_id, name or "", grant or "", allowed or "",
                     repositories or "", bool(disabled), user_id, username or "", bool(active), tier,
-                    frozenset(g for g in groups or () if isinstance(g, str)))
+                    frozenset(g for g in groups or () if isinstance(g, str)), expires)
 
 
 def _connection():
@@ -207,8 +212,24 @@ class _PostgresReader:
         self._prepare = None if "prepare_threshold" in self._params else True
         self._wire = asyncio.Lock()  # one lookup on the wire at a time
         self._next: _Group | None = None  # the group the next arriving request joins
+        seconds = app_settings.token_cache_seconds()
+        self._cache = TokenRowCache(self._params, seconds) if seconds > 0 else None
+        if self._cache is not None:
+            self._cache.start()
 
     async def fetch(self, checksum: str) -> TokenRow | None:
+        cache = self._cache
+        if cache is None:
+            return await self._read(checksum)
+        row = cache.get(checksum)
+        if row is not None:
+            return row
+        mark = cache.mark()
+        row = await self._read(checksum)
+        cache.put(checksum, row, mark)
+        return row
+
+    async def _read(self, checksum: str) -> TokenRow | None:
         group = self._next
         if group is None and not self._wire.locked():
             return await self._fetch_alone(checksum)
