@@ -76,6 +76,11 @@ class TokenRowCache:
 
     def __init__(self, params: dict, seconds: float) -> None:
         self._params = dict(params)
+        # A listener that only reads never notices a peer that vanished without closing the
+        # connection; TCP keepalives find out within about 25 s (the entries' age limit covers the rest).
+        for key, value in (("keepalives", 1), ("keepalives_idle", 10), ("keepalives_interval", 5),
+                           ("keepalives_count", 3)):
+            self._params.setdefault(key, value)
         self._seconds = float(seconds)
         self._rows: OrderedDict[str, tuple[object, float]] = OrderedDict()
         self._generation = 0

@@ -45,6 +45,19 @@ def test_redis_down_tool_calls_are_still_served(tmp_path):
         server.stop()
 
 
+def _revoke_in_database(database_url: str, token: str) -> None:
+    """Delete the token's row from another process, as DOT's ``revoke`` does."""
+    import hashlib
+
+    import psycopg
+
+    checksum = hashlib.sha256(token.encode()).hexdigest()
+    with psycopg.connect(database_url.replace("postgres://", "postgresql://", 1)) as db:
+        db.execute("UPDATE oauth2_provider_refreshtoken SET access_token_id = NULL WHERE access_token_id IN "
+                   "(SELECT id FROM oauth2_provider_accesstoken WHERE token_checksum = %s)", [checksum])
+        db.execute("DELETE FROM oauth2_provider_accesstoken WHERE token_checksum = %s", [checksum])
+
+
 def _pg_cluster() -> tuple[str, str] | None:
     if not os.environ.get("DATABASE_URL", "").startswith("postgres") or not shutil.which("pg_ctlcluster"):
         return None
@@ -73,6 +86,13 @@ def test_postgresql_restart_is_survived_without_restarting_the_server(tmp_path):
         # Every request after the restart is served: stale connections are replaced, not reused.
         assert statuses == [200] * 6, (statuses, server.log()[-3000:])
         assert server.process.poll() is None
+        # And a revocation still counts: the token-row cache dropped everything when its listening
+        # connection was cut, and hears changes again (or reads the database until it does).
+        _revoke_in_database(server.env["DATABASE_URL"], token)
+        deadline = time.monotonic() + 5
+        while (status := _call(server, token).status_code) == 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert status == 401, server.log()[-3000:]
     finally:
         server.stop()
         # The restart also cut this test process's own connections: drop them so the tests that
