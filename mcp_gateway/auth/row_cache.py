@@ -108,7 +108,7 @@ class TokenRowCache:
         return row
 
     def mark(self) -> int | None:
-        """A token to pass to :meth:`put` for a row about to be read; None when not listening."""
+        """A marker to pass to :meth:`put` for a row about to be read; None when not listening."""
         return self._generation if self._current() else None
 
     def put(self, checksum: str, row, mark: int | None) -> None:
