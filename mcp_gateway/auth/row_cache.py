@@ -15,16 +15,19 @@ token, client, person, profile, group or group membership is written:
   is the time a notification takes to cross from the server to this process (RFC 7009 §2 allows
   for such "propagation delay").
 - A row read while a notification arrived is not kept (a generation counter).
-- While the listening connection is down (at start, after a PostgreSQL restart, on any error) the
-  cache is empty and unused: every call reads the database, as without it. Reconnection backs off
-  from 0.5 s to 30 s.
+- The cache is used only while the listening connection is up **and heard**: every 5 s a
+  heartbeat notification is sent from the lookup connection and must come back on the listening
+  one within 2 s (a transaction-mode pooler, or a connection whose peer vanished, fails it). At
+  connect, the migration's triggers must be on all six tables. Otherwise (at start, after a
+  PostgreSQL restart, on any error) the cache is empty and unused: every call reads the database,
+  as without it. Reconnection backs off from 0.5 s to 30 s unless the last connection lasted.
 - An entry lives at most ``settings.MCPRAG_TOKEN_CACHE_SECONDS`` (default 30 s) and never past its
   token's expiry, in case a notification is ever lost without the connection failing.
 - At most 4096 entries, least recently used dropped first. Only live rows are kept: an unknown,
   revoked or expired token always reads the database.
-- Writes made by this process through the ORM (the authorization server's revocation endpoint, the
-  console, the admin) also empty this process's caches as soon as they commit, without waiting for
-  the notification (:func:`connect_local_changes`, Django's ``post_save``/``post_delete``/
+- Saves and deletes made by this process through the ORM (the authorization server's revocation
+  endpoint, the connected-agents page, tier changes, the admin) also empty this process's caches as
+  soon as they commit, without waiting for the notification (:func:`connect_local_changes`, Django's ``post_save``/``post_delete``/
   ``m2m_changed`` signals and ``transaction.on_commit``).
 
 ``MCPRAG_TOKEN_CACHE_SECONDS=0`` turns the cache off (the default behind
@@ -36,9 +39,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections import OrderedDict
 from datetime import datetime
+from typing import Awaitable, Callable
 
 from django.utils import timezone
 
@@ -48,8 +53,15 @@ __all__ = ["TokenRowCache", "CHANNEL", "connect_local_changes"]
 
 logger = logging.getLogger(__name__)
 
-#: The notification channel the migration's triggers write to.
+#: The notification channel the migration's triggers write to, and their name.
 CHANNEL = "mcprag_bearer"
+TRIGGER = "mcprag_bearer_changed"
+#: Tables the migration puts the trigger on: tokens, applications, users, profiles, groups, memberships.
+_TRIGGERED_TABLES = 6
+#: Heartbeat payloads start with this; table names (the triggers' payloads) never do.
+_PROBE_PREFIX = "heartbeat:"
+_HEARTBEAT_SECONDS = 5.0
+_PROBE_TIMEOUT_SECONDS = 2.0
 _MAX_ENTRIES = 4096
 _FIRST_RETRY_SECONDS = 0.5
 _LAST_RETRY_SECONDS = 30.0
@@ -72,10 +84,15 @@ class TokenRowCache:
 
     :param params: psycopg connection keywords (:func:`mcp_gateway.loop_db.psycopg_params`).
     :param seconds: the longest an entry is used, in seconds (> 0).
+    :param probe: sends ``pg_notify('mcprag_bearer', payload)`` on another connection (the heartbeat).
+    :param on_stop: awaited when the listening task ends (the event loop shuts down).
     """
 
-    def __init__(self, params: dict, seconds: float) -> None:
+    def __init__(self, params: dict, seconds: float, *, probe: Callable[[str], Awaitable[None]],
+                 on_stop: Callable[[], Awaitable[None]] | None = None) -> None:
         self._params = dict(params)
+        self._probe = probe
+        self._on_stop = on_stop
         # A listener that only reads never notices a peer that vanished without closing the
         # connection; TCP keepalives find out within about 25 s (the entries' age limit covers the rest).
         for key, value in (("keepalives", 1), ("keepalives_idle", 10), ("keepalives_interval", 5),
@@ -84,7 +101,11 @@ class TokenRowCache:
         self._seconds = float(seconds)
         self._rows: OrderedDict[str, tuple[object, float]] = OrderedDict()
         self._generation = 0
-        self._db = None  # the listening connection, while it is live
+        self._db = None  # the listening connection, while it is open
+        self._fd: int | None = None  # its socket, as registered with the event loop
+        self._live = False  # listening, and the last heartbeat came back
+        self._probe_payload = ""
+        self._probe_seen = asyncio.Event()
         self._down: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
         self._closed = False
@@ -134,20 +155,22 @@ class TokenRowCache:
     # -- notifications -------------------------------------------------------------------------
 
     def _current(self) -> bool:
-        """Apply the notifications already received; True while listening."""
-        if self._db is None:
+        """Apply the notifications already received; True while listening and heard."""
+        if not self._live:
             return False
         if self._seen_local != _local_changes:
             self._seen_local = _local_changes
             self._invalidate()
         self._drain()
-        return self._db is not None
+        return self._live
 
     def _drain(self) -> None:
         """Read what the listening socket holds, without blocking (libpq's socket is non-blocking),
-        and empty the cache if any notification came."""
+        and empty the cache if any change notification came."""
         import psycopg
 
+        if self._db is None:
+            return
         pgconn = self._db.pgconn
         try:
             pgconn.consume_input()
@@ -155,8 +178,12 @@ class TokenRowCache:
             self._lose("the listening connection failed")
             return
         changed = False
-        while pgconn.notifies() is not None:
-            changed = True
+        while (notification := pgconn.notifies()) is not None:
+            payload = notification.extra.decode("utf-8", "replace")
+            if payload == self._probe_payload:
+                self._probe_seen.set()
+            elif not payload.startswith(_PROBE_PREFIX):  # other processes' heartbeats change nothing
+                changed = True
         if changed:
             self._invalidate()
         if pgconn.status != psycopg.pq.ConnStatus.OK:
@@ -170,15 +197,30 @@ class TokenRowCache:
         if self._db is None:
             return
         self._invalidate()
-        try:
-            asyncio.get_running_loop().remove_reader(self._db.pgconn.socket)
-        except Exception:  # the socket is already gone
-            pass
+        self._live = False
+        if self._fd is not None:
+            # The descriptor saved at registration: after a lost connection libpq has already
+            # closed its socket, and a stale registration would swallow a later socket's events.
+            asyncio.get_running_loop().remove_reader(self._fd)
+            self._fd = None
         self._db = None
         if not self._closed:
-            logger.warning("Token row cache off: %s; every call reads the database until it reconnects", why)
+            logger.warning("Token row cache off: %s; every call reads the database until it listens again", why)
         if self._down is not None:
             self._down.set()
+
+    async def _heard(self) -> bool:
+        """Send a heartbeat through another connection and wait for it on the listening one: proof
+        that notifications from other sessions reach this process (a pooler or a half-open
+        connection fails it)."""
+        payload = f"{_PROBE_PREFIX}{secrets.token_hex(8)}"
+        self._probe_payload, self._probe_seen = payload, asyncio.Event()
+        try:
+            await asyncio.wait_for(self._probe(payload), _PROBE_TIMEOUT_SECONDS)
+            await asyncio.wait_for(self._probe_seen.wait(), _PROBE_TIMEOUT_SECONDS)
+        except Exception:  # noqa: BLE001 - any failure means: not heard
+            return False
+        return self._db is not None
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -188,41 +230,73 @@ class TokenRowCache:
             self._task = asyncio.get_running_loop().create_task(self._listen(), name="mcprag-token-row-cache")
 
     async def _listen(self) -> None:
+        try:
+            delay = _FIRST_RETRY_SECONDS
+            while not self._closed:
+                started = time.monotonic()
+                await self._listen_once()
+                # Back off unless the connection lasted: a server that drops it at once (a pooler,
+                # idle_session_timeout) is not reconnected to in a tight loop.
+                delay = _FIRST_RETRY_SECONDS if time.monotonic() - started > _LAST_RETRY_SECONDS else min(delay * 2, _LAST_RETRY_SECONDS)
+                await asyncio.sleep(delay)
+        except asyncio.CancelledError:
+            self._closed = True  # the loop is shutting down
+            raise
+        finally:
+            if self._on_stop is not None:
+                await self._on_stop()
+
+    async def _listen_once(self) -> None:
+        """One listening connection, from connect to loss."""
         import psycopg
 
-        delay = _FIRST_RETRY_SECONDS
-        while not self._closed:
-            db = None
-            try:
-                db = await connect(self._params)
-                await db.execute(f"LISTEN {CHANNEL}")
-            except BaseException as exc:
-                await close_quietly(db)
-                if not isinstance(exc, (psycopg.Error, OSError)):
-                    self._closed = True  # cancelled: the loop is shutting down
-                    raise
-                self._failures += 1
-                if self._failures == 1:
-                    logger.warning("Token row cache cannot listen on PostgreSQL (%s); retrying", exc.__class__.__name__)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, _LAST_RETRY_SECONDS)
-                continue
-            if self._failures:
-                logger.info("Token row cache listening again")
-            self._failures = 0
-            delay = _FIRST_RETRY_SECONDS
-            self._down = asyncio.Event()
-            self._invalidate()  # anything kept from before is from before this connection
-            self._db = db
-            asyncio.get_running_loop().add_reader(db.pgconn.socket, self._drain)
-            try:
-                await self._down.wait()
-            except asyncio.CancelledError:
-                self._closed = True  # the loop is shutting down
-                raise
-            finally:
-                self._lose("stopped")
-                await close_quietly(db)
+        db = None
+        try:
+            db = await connect(self._params)
+            await db.execute(f"LISTEN {CHANNEL}")
+            cursor = await db.execute("SELECT count(DISTINCT tgrelid) FROM pg_trigger WHERE tgname = %s AND tgenabled <> 'D'",
+                                      [TRIGGER])
+            triggered = (await cursor.fetchone())[0]
+        except (psycopg.Error, OSError) as exc:
+            await close_quietly(db)
+            self._failures += 1
+            if self._failures == 1:
+                logger.warning("Token row cache cannot listen on PostgreSQL (%s); retrying", exc.__class__.__name__)
+            return
+        except BaseException:
+            await close_quietly(db)
+            raise
+        if triggered < _TRIGGERED_TABLES:
+            await close_quietly(db)
+            self._failures += 1
+            if self._failures == 1:
+                logger.warning("Token row cache off: the change triggers are on %d of %d tables "
+                               "(run `python manage.py migrate`); retrying", triggered, _TRIGGERED_TABLES)
+            return
+        self._down = asyncio.Event()
+        self._invalidate()  # anything kept from before is from before this connection
+        self._db, self._fd = db, db.pgconn.socket
+        asyncio.get_running_loop().add_reader(self._fd, self._drain)
+        try:
+            while await self._heard():
+                if not self._live:
+                    self._live = True
+                    if self._failures:
+                        logger.info("Token row cache listening again")
+                    self._failures = 0
+                try:
+                    await asyncio.wait_for(self._down.wait(), _HEARTBEAT_SECONDS)
+                    return  # lost
+                except asyncio.TimeoutError:
+                    pass
+            self._failures += 1
+            self._lose("a heartbeat notification did not come back")
+        except asyncio.CancelledError:
+            self._closed = True  # the loop is shutting down: nothing to warn about
+            raise
+        finally:
+            self._lose("stopped")
+            await close_quietly(db)
 
     async def close(self) -> None:
         """Stop listening and forget every row."""

@@ -42,7 +42,7 @@ from oauth2_provider.models import get_access_token_model, get_application_model
 
 from .. import app_settings
 from ..loop_db import close_quietly, connect, psycopg_params
-from .row_cache import TokenRowCache
+from .row_cache import CHANNEL, TokenRowCache
 
 __all__ = ["TokenRow", "token_row", "fetch_token_row", "LookupUnavailable"]
 
@@ -213,8 +213,9 @@ class _PostgresReader:
         self._wire = asyncio.Lock()  # one lookup on the wire at a time
         self._next: _Group | None = None  # the group the next arriving request joins
         seconds = app_settings.token_cache_seconds()
-        self._cache = TokenRowCache(self._params, seconds) if seconds > 0 else None
-        if self._cache is not None:
+        self._cache = None
+        if seconds > 0:
+            self._cache = TokenRowCache(self._params, seconds, probe=self._notify, on_stop=self._stopped)
             self._cache.start()
 
     async def fetch(self, checksum: str) -> TokenRow | None:
@@ -280,6 +281,27 @@ class _PostgresReader:
                 await self.close()
                 raise LookupUnavailable(exc.__class__.__name__) from None
         raise LookupUnavailable("unreachable")
+
+    async def _notify(self, payload: str) -> None:
+        """The token-row cache's heartbeat: ``pg_notify`` on this reader's connection."""
+        import psycopg
+
+        async with self._wire:
+            try:
+                if self._db is None or self._db.closed:
+                    self._db = await connect(self._params)
+                    self._cursor = self._db.cursor()
+                await self._cursor.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
+            except psycopg.Error:
+                await self.close()
+                raise
+
+    async def _stopped(self) -> None:
+        """The event loop is shutting down: close this reader's connection and forget it."""
+        await self.close()
+        loop = asyncio.get_running_loop()
+        if _readers.get(loop) is self:
+            del _readers[loop]
 
     async def close(self) -> None:
         db, self._db = self._db, None

@@ -218,13 +218,16 @@ def test_while_the_listening_connection_is_down_every_check_reads_the_database(t
 
     async def drop_listener():
         cache = await _cached(token)
-        pid = cache._db.info.backend_pid
+        pid, fd = cache._db.info.backend_pid, cache._fd
         await _in_thread(_sql, ("SELECT pg_terminate_backend(%s)", [pid]))
         deadline = time.monotonic() + WAIT
         while cache._db is not None and cache._db.info.backend_pid == pid:
             assert time.monotonic() < deadline, "the lost connection went unnoticed"
             await asyncio.sleep(0.01)
         dropped = cache.get(_checksum(token)) is None
+        if cache._db is None:  # not reconnected yet (it backs off): the dead socket is unregistered,
+            # or a later socket given the same number would never be read by this loop
+            assert fd not in asyncio.get_running_loop()._selector.get_map()
         await _in_thread(_revoke, token, person)  # no listener may hear this one
         with pytest.raises(InvalidToken, match="revoked"):
             await averify_access_token(token)
@@ -276,3 +279,55 @@ def test_the_cache_can_be_switched_off(token, person, settings):
         return reader._cache
 
     assert asyncio.run(check_twice()) is None
+
+
+def test_a_listener_that_stops_hearing_its_heartbeat_stops_using_the_cache(token, person, monkeypatch):
+    from mcp_gateway.auth import row_cache
+
+    monkeypatch.setattr(row_cache, "_HEARTBEAT_SECONDS", 0.2)
+    verify_access_token(token)
+
+    async def deafened():
+        cache = await _cached(token)
+        # As behind a transaction-mode pooler: LISTEN "worked", but nothing sent elsewhere arrives.
+        async def lost(payload):
+            return None
+
+        cache._probe = lost
+        deadline = time.monotonic() + WAIT
+        while cache.listening:
+            assert time.monotonic() < deadline, "the cache kept trusting a listener it could not hear"
+            await asyncio.sleep(0.05)
+        await _in_thread(lambda: _revoke(token, person, notify=False))
+        with pytest.raises(InvalidToken, match="revoked"):  # read from the database: no waiting
+            await averify_access_token(token)
+
+    asyncio.run(deafened())
+
+
+def test_without_the_change_triggers_the_cache_stays_off(token, person, caplog):
+    from django.apps import apps
+
+    from mcp_gateway.auth.row_cache import TRIGGER
+
+    migration = __import__("mcp_gateway.migrations.0002_bearer_change_notifications", fromlist=["install"])
+    table = _table(get_access_token_model())
+    _sql((f'DROP TRIGGER {TRIGGER} ON "{table}"', []))
+    try:
+        verify_access_token(token)
+
+        async def check():
+            await averify_access_token(token)
+            reader = token_rows._readers[asyncio.get_running_loop()]
+            await asyncio.sleep(0.5)  # time enough to connect, LISTEN and count the triggers
+            listening = reader._cache.listening
+            await _in_thread(_revoke, token, person)  # the token table notifies nobody now
+            with pytest.raises(InvalidToken, match="revoked"):
+                await averify_access_token(token)
+            return listening
+
+        assert asyncio.run(check()) is False
+        assert "change triggers are on 5 of 6 tables" in caplog.text
+    finally:
+        with connection.schema_editor() as editor:
+            migration.install(apps, editor)
