@@ -149,7 +149,7 @@ class TokenRowCache:
 
     @property
     def listening(self) -> bool:
-        """Whether the cache is in use (the listening connection is up)."""
+        """Whether the cache is in use (the listening connection is up and its heartbeat heard)."""
         return self._current()
 
     # -- notifications -------------------------------------------------------------------------
@@ -193,7 +193,7 @@ class TokenRowCache:
         self._generation += 1
         self._rows.clear()
 
-    def _lose(self, why: str) -> None:
+    def _lose(self, why: str, *, warn: bool = True) -> None:
         if self._db is None:
             return
         self._invalidate()
@@ -204,7 +204,7 @@ class TokenRowCache:
             asyncio.get_running_loop().remove_reader(self._fd)
             self._fd = None
         self._db = None
-        if not self._closed:
+        if warn and not self._closed:
             logger.warning("Token row cache off: %s; every call reads the database until it listens again", why)
         if self._down is not None:
             self._down.set()
@@ -289,8 +289,8 @@ class TokenRowCache:
                     return  # lost
                 except asyncio.TimeoutError:
                     pass
-            self._failures += 1
-            self._lose("a heartbeat notification did not come back")
+            self._failures += 1  # e.g. behind a pooler: warned once, not on every retry
+            self._lose("a heartbeat notification did not come back", warn=self._failures == 1)
         except asyncio.CancelledError:
             self._closed = True  # the loop is shutting down: nothing to warn about
             raise
