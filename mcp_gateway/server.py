@@ -12,10 +12,10 @@ import json
 import time
 from typing import Any
 
-from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult, ListToolsResult, TextContent
 
 from . import tools as _tools  # noqa: F401  (fills the registry)
+from .arguments import GatewayServer
 from .audit import AFTER_ANSWER_SCOPE_KEY, submit_tool_call
 from .auth.identity import TRANSPORT_SCOPE_KEY, Caller, caller_from_context, request_scope
 from .models import ToolCall
@@ -111,14 +111,14 @@ def _result_size(result) -> int:
     return 0
 
 
-def build_server(default_caller: Caller | None = None, transport: str = "streamable_http") -> MCPServer:
+def build_server(default_caller: Caller | None = None, transport: str = "streamable_http") -> GatewayServer:
     """A new MCP server with every registered tool.
 
     ``default_caller`` is the identity of a transport without HTTP requests (stdio);
     ``transport`` names it in audit rows when the request does not say.
     """
     registry.freeze()
-    server = MCPServer(
+    server = GatewayServer(
         name="mcprag",
         title="mcprag code search",
         instructions=INSTRUCTIONS,

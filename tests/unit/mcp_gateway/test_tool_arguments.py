@@ -1,0 +1,45 @@
+"""Arguments outside a tool's input schema get one plain line naming each argument and what it
+must be: no pydantic model name, no documentation link, and nothing the caller sent echoed back."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from mcp.client import Client
+
+from mcp_gateway.auth.identity import Caller
+from mcp_gateway.server import build_server
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+READER = Caller(user_id=None, username="reader", client_id="agent-r", scopes=frozenset({"code:read"}), tier="public")
+
+
+def call(tool: str, arguments: dict):
+    async def go():
+        async with Client(build_server(default_caller=READER, transport="test")) as client:
+            return await client.call_tool(tool, arguments)
+
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize(("arguments", "expected"), [
+    ({"query": "token", "max_results": 0}, "search_code: invalid arguments: max_results must be greater than or equal to 1."),
+    ({"query": "token", "detail_level": "tiny"}, "search_code: invalid arguments: detail_level must be 'full' or 'compact'."),
+    ({}, "search_code: invalid arguments: query is required."),
+    ({"query": 5}, "search_code: invalid arguments: query must be a valid string."),
+])
+def test_invalid_arguments_are_named_in_plain_words(arguments, expected):
+    result = call("search_code", arguments)
+    assert result.is_error
+    assert result.content[0].text == expected
+
+
+def test_rejected_values_are_not_echoed_back():
+    secret_like = "x" * 50_000
+    result = call("search_code", {"query": "token", "max_results": secret_like})
+    text = result.content[0].text
+    assert result.is_error and "max_results" in text
+    assert secret_like[:40] not in text and "pydantic" not in text and "http" not in text
+    assert len(text) < 300
