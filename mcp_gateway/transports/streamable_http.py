@@ -9,7 +9,8 @@ protocol eras (2025-11-25 handshake, 2026-07-28) are served. A plain request is 
 with a ``progressToken``) on an SSE stream.
 
 Daphne has no ASGI lifespan, so the SDK session manager is started on the first request, in a
-background task of the server's event loop.
+background task of the server's event loop, and cancelled when the server shuts down
+(:mod:`.lifecycle`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .. import app_settings
 from ..audit import AFTER_ANSWER_SCOPE_KEY, AfterAnswer
 from ..server import build_server
 from .http_guard import HttpGuard, transport_security_settings
+from .lifecycle import cancel_at_shutdown
 
 __all__ = ["StreamableHTTPGateway", "mcp_asgi_app", "transport_security_settings"]
 
@@ -63,6 +65,8 @@ class StreamableHTTPGateway:
                         ready.set()
                         await asyncio.Event().wait()
 
+                if not self._tasks:
+                    cancel_at_shutdown(self._tasks)  # under daphne, end them with the server
                 self._tasks.append(asyncio.get_running_loop().create_task(run()))
                 await ready.wait()
                 self._managers[streams] = manager

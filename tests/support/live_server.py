@@ -71,14 +71,19 @@ class LiveServer:
             timeout=600,
         )
 
-    def start(self) -> None:
+    def start(self, server: str = "daphne") -> None:
+        """Serve with ``server``: "daphne" (the default) or "uvicorn" (as the README's production
+        command runs it: no lifespan)."""
         port = urlsplit(self.base_url).port
         self.log_path = self.workdir / "server.log"
         log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "mcprag_site.asgi:application"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-        )
+        command = {
+            "daphne": ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "mcprag_site.asgi:application"],
+            "uvicorn": ["-m", "uvicorn", "mcprag_site.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+                        "--lifespan", "off"],
+        }[server]
+        self.process = subprocess.Popen([sys.executable, *command], cwd=ROOT, env=self.env, stdout=log,
+                                        stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
