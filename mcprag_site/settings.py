@@ -55,6 +55,7 @@ import ipaddress
 import os
 import secrets
 import sys
+import warnings
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -286,6 +287,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "mcprag_site.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -346,6 +348,12 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Static files (the Django admin's stylesheets and scripts) are served by WhiteNoise in every
+# setup: from STATIC_ROOT once `collectstatic` has filled it (production), otherwise straight from
+# the apps' static folders (the embedded default, where nobody runs collectstatic).
+WHITENOISE_USE_FINDERS = not (STATIC_ROOT / "admin").is_dir()
+if WHITENOISE_USE_FINDERS:  # a missing STATIC_ROOT is expected then, not worth a warning per process
+    warnings.filterwarnings("ignore", message="No directory at: ")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 SESSION_COOKIE_HTTPONLY = True
