@@ -2,8 +2,9 @@
 
 * ``GET /healthz`` — the process answers (no dependencies checked): ``200 {"status": "ok"}``.
 * ``GET /readyz`` — every part a request needs answers: the database, Redis (when configured),
-  a usable signing key, and the search index. ``200`` with each part ``"ok"``, or ``503`` naming
-  the failing part(s), e.g. ``{"status": "unavailable", "failing": ["redis"], "checks": {...}}``.
+  a usable signing key, and the search index. ``200`` with each part ``"ok"`` (Redis
+  ``"not configured"`` when ``REDIS_URL`` is unset: the embedded default needs none), or ``503``
+  naming the failing part(s), e.g. ``{"status": "unavailable", "failing": ["redis"], "checks": {...}}``.
 """
 
 from __future__ import annotations
@@ -26,9 +27,12 @@ def _database() -> None:
         cursor.execute("SELECT 1")
 
 
-def _redis() -> None:
+NOT_CONFIGURED = "not configured"
+
+
+def _redis() -> str | None:
     if not settings.REDIS_URL:
-        return
+        return NOT_CONFIGURED
     import redis
 
     client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
@@ -54,12 +58,11 @@ _CHECKS = {"database": _database, "redis": _redis, "signing_key": _signing_key, 
 
 
 def readiness_checks() -> dict[str, str]:
-    """``{part: "ok" | "error: <ExceptionClass>"}`` for every part."""
+    """``{part: "ok" | "not configured" | "error: <ExceptionClass>"}`` for every part."""
     results = {}
     for name, check in _CHECKS.items():
         try:
-            check()
-            results[name] = "ok"
+            results[name] = check() or "ok"
         except Exception as exc:  # a probe reports every failure; it must never raise
             logger.warning("readiness check %s failed: %s", name, exc.__class__.__name__)
             results[name] = f"error: {exc.__class__.__name__}"
@@ -78,7 +81,7 @@ def healthz(request):
 @require_GET
 def readyz(request):
     checks = readiness_checks()
-    failing = [name for name, result in checks.items() if result != "ok"]
+    failing = [name for name, result in checks.items() if result.startswith("error")]
     if failing:
         return JsonResponse({"status": "unavailable", "failing": failing, "checks": checks}, status=503)
     return JsonResponse({"status": "ok", "checks": checks})

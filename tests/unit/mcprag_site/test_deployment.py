@@ -60,6 +60,14 @@ def test_healthz_and_readyz(client):
 
 
 @pytest.mark.django_db
+def test_readyz_says_redis_is_not_configured_when_redis_url_is_unset(client, settings):
+    settings.REDIS_URL = ""
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"]["redis"] == "not configured"
+
+
+@pytest.mark.django_db
 def test_readyz_names_redis_when_it_is_down(client, settings):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
     response = client.get("/readyz")
