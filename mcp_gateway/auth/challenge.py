@@ -1,7 +1,9 @@
 """``WWW-Authenticate`` challenges for the MCP endpoint — RFC 6750 §3 and RFC 9728 §5.1.
 
-* No credentials: 401, ``Bearer resource_metadata="…", scope="…"`` with no ``error``
-  (RFC 6750 §3.1: SHOULD NOT include an error code when the request had no authentication).
+* No credentials: 401, ``Bearer scope="…", resource_metadata="…"`` with no ``error`` and no
+  ``error_description`` (RFC 6750 §3.1: "SHOULD NOT include an error code or other error
+  information" when the request had no authentication); the JSON body has only a human-readable
+  ``error_description``.
 * Invalid, expired, revoked or foreign-audience token: 401 with ``error="invalid_token"``.
 * A token in the URL query string: 400 with ``error="invalid_request"`` (RFC 6750 §2.3, §3.1).
 * Valid token lacking a scope: 403 with ``error="insufficient_scope"`` and the needed ``scope``
@@ -24,10 +26,10 @@ def _quote(value: str) -> str:
 def bearer_challenge(*, error: str | None = None, description: str | None = None, scope: str | None = None) -> str:
     """Build the header value, e.g. ``Bearer error="invalid_token", resource_metadata="…"``."""
     params: list[tuple[str, str]] = []
-    if error:
+    if error:  # RFC 6750 §3.1: no error information at all when the request had no credentials
         params.append(("error", error))
-    if description:
-        params.append(("error_description", description))
+        if description:
+            params.append(("error_description", description))
     if scope:
         params.append(("scope", scope))
     params.append(("resource_metadata", app_settings.resource_metadata_url()))
@@ -36,7 +38,7 @@ def bearer_challenge(*, error: str | None = None, description: str | None = None
 
 def challenge_response(status: int, *, error: str | None, description: str, scope: str | None = None):
     """An ASGI-ready (status, headers, body) triple for a 400/401/403 answer from the gateway."""
-    body = json.dumps({"error": error or "invalid_request", "error_description": description}).encode()
+    body = json.dumps({"error": error, "error_description": description} if error else {"error_description": description}).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),

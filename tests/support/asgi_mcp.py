@@ -38,12 +38,14 @@ class Response:
 
     def __init__(self) -> None:
         self.status = None
+        self.headers: dict[str, str] = {}
         self.body = b""
         self.complete = asyncio.Event()
 
     async def send(self, message) -> None:
         if message["type"] == "http.response.start":
             self.status = message["status"]
+            self.headers = {k.decode().lower(): v.decode() for k, v in message.get("headers", [])}
         elif message["type"] == "http.response.body":
             self.body += message.get("body", b"")
             if not message.get("more_body", False):
