@@ -35,6 +35,8 @@ __all__ = [
     "compile_glob",
     "glob_regex",
     "match_spans",
+    "compiled",
+    "sqlite_regexp",
 ]
 
 MAX_PATTERN_LENGTH = 1000
@@ -103,12 +105,23 @@ def match_spans(regex, text: str) -> Iterator[tuple[int, int]]:
 def compile_glob(glob: str):
     """A compiled RE2 expression whose ``search(path)`` says whether a repository-relative path
     (``src/app/main.py``) matches ``glob``. Raises ``InvalidQuery`` as ``glob_regex`` does."""
-    return _compile_glob(glob_regex(glob), glob[:80])
+    return compiled(glob_regex(glob))
 
 
 @functools.lru_cache(maxsize=64)
-def _compile_glob(regex: str, shown: str):
-    return _compile(regex, True, f"the path glob {shown!r}")
+def compiled(regex: str):
+    """``regex`` (from ``glob_regex``, or a SQL ``REGEXP`` operand) compiled by RE2, cached.
+    Raises ``InvalidQuery`` if RE2 refuses it."""
+    return _compile(regex, True, f"the regular expression {regex[:80]!r}")
+
+
+def sqlite_regexp(pattern: str | None, string) -> bool | None:
+    """SQLite's ``string REGEXP pattern`` matched by RE2 (linear time), in place of Django's
+    ``re``-based function; registered on every SQLite connection by ``codeindex.apps``.
+    NULL in, NULL out, as Django's."""
+    if pattern is None or string is None:
+        return None
+    return compiled(pattern).search(string if isinstance(string, str) else str(string)) is not None
 
 
 def glob_regex(glob: str) -> str:
