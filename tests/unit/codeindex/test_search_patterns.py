@@ -56,3 +56,21 @@ def test_an_unusable_filter_is_refused_naming_the_limit(deep_repo, kwargs, messa
     with pytest.raises(InvalidQuery) as info:
         search("invoice total", **kwargs)
     assert str(info.value) == message
+
+
+@pytest.mark.parametrize("glob", PATHOLOGICAL[:2])
+def test_the_dense_signals_path_filter_answers_a_pathological_glob_at_once(glob):
+    import numpy as np
+
+    from codeindex.patterns import glob_regex
+    from codeindex.vectors import VectorStore, _Block
+
+    paths = [f"{DEEP}/module_{n}.py" for n in range(4)]
+    store = VectorStore()
+    store._blocks[(1, "model")] = _Block(generation=1, ids=np.arange(4, dtype=np.int64), matrix=np.eye(4, dtype=np.float32),
+                                         languages=np.array(["python"] * 4, dtype=object),
+                                         path_index=np.arange(4, dtype=np.int32), paths=paths)
+    started = time.perf_counter()
+    assert store.search(np.ones(4), {1: 1}, model="model", path_regex=glob_regex(glob)).top == []
+    assert time.perf_counter() - started < 1.0
+    assert len(store.search(np.ones(4), {1: 1}, model="model", path_regex=glob_regex("**/module_?.py")).top) == 4
