@@ -91,15 +91,30 @@ def _compile_regex(pattern: str, literal: bool, case_sensitive: bool, whole_word
 def match_spans(regex, text: str) -> Iterator[tuple[int, int]]:
     """The (start, end) character offsets of each non-overlapping match of ``regex`` (from
     ``compile_regex``) in ``text``, left to right; two whole-word matches may share the
-    separator between them (``foo foo`` has two matches of ``-w foo``)."""
-    pos = 0
-    while pos <= len(text):
-        match = regex.search(text, pos)
+    separator between them (``foo foo`` has two matches of ``-w foo``). Linear in the text's
+    length however many matches there are (the text is encoded once, offsets counted as it goes).
+    """
+    data = text.encode("utf-8", "surrogatepass")
+    pos = done_bytes = done_chars = 0
+    while pos <= len(data):
+        match = regex.search(data, pos)
         if match is None:
             return
         start, end = match.span(1)
-        yield start, end
-        pos = end if end > start else end + 1
+        first = done_chars + _char_count(data[done_bytes:start])
+        done_bytes, done_chars = end, first + _char_count(data[start:end])
+        yield first, done_chars
+        pos = end if end > start else end + _utf8_width(data, end)
+
+
+def _char_count(chunk: bytes) -> int:
+    return len(chunk.decode("utf-8", "surrogatepass"))
+
+
+def _utf8_width(data: bytes, at: int) -> int:
+    """Bytes of the UTF-8 character starting at ``at`` (1 past the end)."""
+    lead = data[at] if at < len(data) else 0
+    return 1 if lead < 0xC0 else 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
 
 
 def compile_glob(glob: str):

@@ -141,3 +141,12 @@ def test_an_unusable_glob_is_refused_naming_the_problem(glob, message):
     with pytest.raises(InvalidQuery) as info:
         compile_glob(glob)
     assert str(info.value) == message
+
+
+def test_match_spans_are_character_offsets_and_linear_in_the_text():
+    assert spans("é+", "aé ééb") == ["é", "éé"]
+    assert list(match_spans(compile_regex("x*"), "é")) == [(0, 0), (1, 1)]
+    text = "ab é " * 40000
+    started = time.perf_counter()
+    assert sum(1 for _ in match_spans(compile_regex("ab"), text)) == 40000
+    assert time.perf_counter() - started < 1.0
