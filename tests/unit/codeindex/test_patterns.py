@@ -3,9 +3,12 @@ with grep's -F/-i/-w meanings, and a pattern that cannot be used is refused with
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from codeindex.exceptions import InvalidQuery
 from codeindex.patterns import (
@@ -150,3 +153,18 @@ def test_match_spans_are_character_offsets_and_linear_in_the_text():
     started = time.perf_counter()
     assert sum(1 for _ in match_spans(compile_regex("ab"), text)) == 40000
     assert time.perf_counter() - started < 1.0
+
+
+def _naive_glob(glob: str) -> str:
+    """The glob translated piece by piece, with no collapsing (a test oracle for short globs)."""
+    body = glob.replace("**/", "\0").replace("**", "\1")
+    pieces = {"\0": "(.*/)?", "\1": ".*", "*": "[^/]*", "?": "[^/]"}
+    regex = "".join(pieces.get(c) or re.escape(c) for c in body)
+    anchor = "^" if "/" in glob.strip("/") or glob.startswith("/") else "(^|/)"
+    return anchor + regex.lstrip("/") + "$"
+
+
+@settings(max_examples=300, deadline=None)
+@given(glob=st.text(alphabet="*?/a.", min_size=1, max_size=8), path=st.text(alphabet="/ab.", max_size=10))
+def test_collapsing_keeps_what_a_glob_matches(glob, path):
+    assert bool(compile_glob(glob).search(path)) == bool(re.search(_naive_glob(glob), path))
