@@ -37,6 +37,7 @@ __all__ = [
     "match_spans",
     "compiled",
     "sqlite_regexp",
+    "is_text",
 ]
 
 MAX_PATTERN_LENGTH = 1000
@@ -157,7 +158,19 @@ def glob_regex(glob: str) -> str:
         raise InvalidQuery(f"the path glob is {len(glob)} characters long; at most {MAX_GLOB_LENGTH} are allowed")
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in glob):
         raise InvalidQuery("the path glob must be one line without control characters")
+    if not is_text(glob):
+        raise InvalidQuery("the path glob is not valid text (it has a lone surrogate)")
     return _glob_regex(glob)
+
+
+def is_text(value: str) -> bool:
+    """Whether ``value`` can be encoded as UTF-8 (JSON may carry lone surrogates; databases and
+    RE2 cannot take them)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @functools.lru_cache(maxsize=256)

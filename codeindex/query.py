@@ -24,7 +24,7 @@ from . import lexical
 from .choices import Language, QueryIntent
 from .exceptions import InvalidQuery
 from .identifiers import split_identifier
-from .patterns import compile_glob, glob_regex
+from .patterns import compile_glob, glob_regex, is_text
 
 __all__ = ["QueryPlan", "parse_query", "glob_regex"]
 
@@ -81,8 +81,8 @@ def _check_exact(exact: tuple[str, ...]) -> None:
     for text in exact:
         if len(text) > MAX_EXACT_LENGTH:
             raise InvalidQuery(f"an exact term is {len(text)} characters long; at most {MAX_EXACT_LENGTH} are allowed")
-        if "\x00" in text:
-            raise InvalidQuery("an exact term cannot contain a NUL character")
+        if "\x00" in text or not is_text(text):
+            raise InvalidQuery("an exact term cannot contain a NUL character or a lone surrogate")
 
 
 def _split(raw: str) -> tuple[list[str], dict[str, str], list[str]]:

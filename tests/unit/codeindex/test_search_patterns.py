@@ -49,7 +49,9 @@ def test_exact_strings_still_filter(deep_repo):
         ({"path_glob": "*" * 301}, "the path glob is 301 characters long; at most 300 are allowed"),
         ({"path_glob": "a\x00b"}, "the path glob must be one line without control characters"),
         ({"exact": ["x" * 201]}, "an exact term is 201 characters long; at most 200 are allowed"),
-        ({"exact": ["a\x00b"]}, "an exact term cannot contain a NUL character"),
+        ({"path_glob": "src/\ud800"}, "the path glob is not valid text (it has a lone surrogate)"),
+        ({"exact": ["a\x00b"]}, "an exact term cannot contain a NUL character or a lone surrogate"),
+        ({"exact": ["\ud800"]}, "an exact term cannot contain a NUL character or a lone surrogate"),
     ],
 )
 def test_an_unusable_filter_is_refused_naming_the_limit(deep_repo, kwargs, message):
