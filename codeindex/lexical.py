@@ -164,7 +164,7 @@ class ChunkFilter:
     """Restrictions applied inside the ranking query, before any ordering or limit.
 
     ``repository_ids`` None means every repository; ``path_regex`` comes from
-    ``query.glob_regex``; each ``exact`` string must occur verbatim (case-sensitive) in the code.
+    ``patterns.glob_regex``; each ``exact`` string must occur verbatim (case-sensitive) in the code.
     """
 
     repository_ids: tuple[int, ...] | None = None
@@ -235,7 +235,7 @@ def _filters(where: ChunkFilter) -> tuple[list[str], list]:
         clauses.append("c.language = %s")
         params.append(where.language)
     if where.path_regex is not None:
-        clauses.append("c.path ~ %s" if postgres else "c.path REGEXP %s")  # Django registers REGEXP on SQLite
+        clauses.append("c.path ~ %s" if postgres else "c.path REGEXP %s")  # SQLite: RE2, see codeindex.apps
         params.append(where.path_regex)
     for text in where.exact:
         clauses.append("strpos(c.content, %s) > 0" if postgres else "instr(c.content, %s) > 0")

@@ -24,12 +24,14 @@ from . import lexical
 from .choices import Language, QueryIntent
 from .exceptions import InvalidQuery
 from .identifiers import split_identifier
+from .patterns import compile_glob, glob_regex, is_text
 
 __all__ = ["QueryPlan", "parse_query", "glob_regex"]
 
 _QUALIFIERS = {"repo": "repository", "repository": "repository", "lang": "language", "language": "language", "path": "path_glob", "file": "path_glob"}
 _PATHLIKE = re.compile(r"^[\w.\-]*(/[\w.\-*]+)+/?$|^[\w\-]+\.(py|js|ts|tsx|go|rs|java|c|h|cc|cpp|hpp|cs|rb|php|md|json|ya?ml|toml)$")
 MAX_EXACT_TERMS = 5
+MAX_EXACT_LENGTH = 200
 
 
 @dataclass(frozen=True)
@@ -60,10 +62,9 @@ def parse_query(raw: str, *, repository: str | None = None, language: str | None
     language = _language(language or inline.get("language"))
     path_glob = path_glob or inline.get("path_glob")
     if path_glob is not None:
-        glob_regex(path_glob)  # validates
+        compile_glob(path_glob)  # refuses an unusable glob here, before any query runs
     exact = tuple(dict.fromkeys([*quoted, *(e for e in exact if e and e.strip())]))
-    if len(exact) > MAX_EXACT_TERMS:
-        raise InvalidQuery(f"at most {MAX_EXACT_TERMS} exact terms are allowed")
+    _check_exact(exact)
     terms = lexical.query_terms(text)
     if not terms:
         raise InvalidQuery(f"the query {raw.strip()[:80]!r} has no searchable words; use a name or a keyword")
@@ -71,6 +72,17 @@ def parse_query(raw: str, *, repository: str | None = None, language: str | None
     intent = _intent(text, symbol)
     return QueryPlan(raw=raw, text=text, terms=terms, symbol=symbol, intent=intent, repository=repository,
                      language=language, path_glob=path_glob, exact=exact, rewrites=_rewrites(text, terms, symbol))
+
+
+def _check_exact(exact: tuple[str, ...]) -> None:
+    """Exact strings are matched as plain substrings (``instr``/``strpos``); bound their number and size."""
+    if len(exact) > MAX_EXACT_TERMS:
+        raise InvalidQuery(f"at most {MAX_EXACT_TERMS} exact terms are allowed")
+    for text in exact:
+        if len(text) > MAX_EXACT_LENGTH:
+            raise InvalidQuery(f"an exact term is {len(text)} characters long; at most {MAX_EXACT_LENGTH} are allowed")
+        if "\x00" in text or not is_text(text):
+            raise InvalidQuery("an exact term cannot contain a NUL character or a lone surrogate")
 
 
 def _split(raw: str) -> tuple[list[str], dict[str, str], list[str]]:
@@ -122,32 +134,3 @@ def _rewrites(text: str, terms: list[str], symbol: str | None) -> list[str]:
         notes.append(f"chunks named {symbol!r} (or ending in '.{symbol.rsplit('.', 1)[-1]}') get the exact-name bonus")
     notes.append(f"lexical query: {' OR '.join(terms)}")
     return notes
-
-
-def glob_regex(glob: str) -> str:
-    """A regular expression (Python, SQLite REGEXP and PostgreSQL ``~`` alike) for a path glob.
-
-    ``*`` and ``?`` stay inside one directory, ``**`` crosses directories, and a glob without
-    ``/`` matches the file name anywhere::
-
-        >>> bool(re.search(glob_regex("*.py"), "pkg/mod.py")), bool(re.search(glob_regex("pkg/*.py"), "pkg/sub/mod.py"))
-        (True, False)
-    """
-    if not glob or len(glob) > 300 or "\n" in glob:
-        raise InvalidQuery("the path glob must be 1 to 300 characters on one line")
-    out, i = [], 0
-    while i < len(glob):
-        c = glob[i]
-        if glob.startswith("**/", i):
-            out.append("(.*/)?")
-            i += 3
-            continue
-        if glob.startswith("**", i):
-            out.append(".*")
-            i += 2
-            continue
-        out.append({"*": "[^/]*", "?": "[^/]"}.get(c) or re.escape(c).replace("\\/", "/"))
-        i += 1
-    body = "".join(out)
-    anchor = "^" if "/" in glob.strip("/") or glob.startswith("/") else "(^|/)"
-    return f"{anchor}{body.lstrip('/')}$"

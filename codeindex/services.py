@@ -46,7 +46,8 @@ from .exceptions import (
 from .indexing import IndexReport, clear_documents, normalize_paths
 from .jobs import create_job, run_job
 from .models import Chunk, ChunkVector, ImportEdge, IndexJob, Repository, SearchFeedback, SourceFile
-from .query import QueryPlan, glob_regex, parse_query
+from .patterns import glob_regex
+from .query import QueryPlan, parse_query
 from .sources import is_git_url, local_root
 from .vectors import query_vector_cache, vector_store
 

@@ -13,7 +13,6 @@ whose generation moved are reloaded. There is no per-request reload and no timer
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .embeddings import from_bytes
+from .patterns import compiled
 
 __all__ = ["VectorStore", "DenseResult", "QueryVectorCache", "vector_store", "query_vector_cache"]
 
@@ -100,7 +100,7 @@ class VectorStore:
         if language is not None:
             mask = block.languages == language
         if path_regex is not None:
-            pattern = re.compile(path_regex)
+            pattern = compiled(path_regex)
             ok_paths = np.fromiter((bool(pattern.search(p)) for p in block.paths), dtype=bool, count=len(block.paths))
             by_path = ok_paths[block.path_index]
             mask = by_path if mask is None else mask & by_path

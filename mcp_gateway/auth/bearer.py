@@ -23,11 +23,14 @@ from collections import OrderedDict
 
 import jwt
 from django.db import close_old_connections
+from django.db.models.signals import post_save
+from django.dispatch import receiver
 from oauth2_provider.models import get_access_token_model, get_application_model
 from oauth2_provider.settings import oauth2_settings
 
 from oauth_app.jwt_access_tokens import ACCESS_TOKEN_TYPE, sanitize_amr
 from oauth_app.keys import published_keys
+from oauth_app.models import SigningKey
 from oauth_app.resource_indicators import is_this_resource, mcp_resource
 from oauth_app.tiers import MFA_SCOPES, Tier
 
@@ -43,8 +46,12 @@ __all__ = ["InvalidToken", "verify_access_token", "averify_access_token", "beare
 logger = logging.getLogger(__name__)
 
 _KEY_CACHE_SECONDS = 60
+#: A ``kid`` not in the key set re-reads it only if the set is older than this: requests with
+#: made-up ``kid`` values cost at most one read per interval, and a key rotated in by another
+#: process is accepted at most this long after its first token arrives.
+_UNKNOWN_KID_REFRESH_SECONDS = 2.0
 _keys: dict[str, object] = {}
-_keys_loaded_at = 0.0
+_keys_loaded_at = float("-inf")
 
 
 class InvalidToken(Exception):
@@ -63,13 +70,23 @@ def bearer_token_from_headers(headers: list[tuple[bytes, bytes]]) -> str | None:
 
 
 def _key_set(missing: str | None = None) -> dict[str, object]:
-    """The published verification keys by ``kid``, re-read at most every minute, or when ``missing``
-    is not among them (a key rotated in since the last read)."""
+    """The published verification keys by ``kid``, re-read every minute, or when ``missing`` is
+    not among them (a key rotated in since the last read) and the last read is more than
+    ``_UNKNOWN_KID_REFRESH_SECONDS`` old."""
     global _keys, _keys_loaded_at
-    if (missing is not None and missing not in _keys) or time.monotonic() - _keys_loaded_at > _KEY_CACHE_SECONDS:
+    age = time.monotonic() - _keys_loaded_at
+    unknown = missing is not None and missing not in _keys
+    if age > _KEY_CACHE_SECONDS or (unknown and age > _UNKNOWN_KID_REFRESH_SECONDS):
         _keys = {row.kid: jwt.PyJWK(row.public_jwk).key for row in published_keys()}
         _keys_loaded_at = time.monotonic()
     return _keys
+
+
+@receiver(post_save, sender=SigningKey, dispatch_uid="mcp_gateway.bearer.new_signing_key")
+def _forget_key_set(**kwargs) -> None:
+    """A key created in this process is read on the next check, without waiting out the interval."""
+    global _keys_loaded_at
+    _keys_loaded_at = float("-inf")
 
 
 def _public_key(kid: str):

@@ -29,8 +29,8 @@ __all__ = ["search_code", "explain_ranking", "preview_query_processing", "index_
 Query = Annotated[str, Field(description="What you are looking for, in plain words or identifiers, e.g. 'parse an HTTP date header' or 'getUserName'. Inline filters work too: repo:NAME lang:go path:src/** \"exact text\".")]
 Repository = Annotated[str | None, Field(description="Only search this repository (its name as shown by index_status).")]
 LanguageFilter = Annotated[str | None, Field(description="Only files of this language, e.g. 'python', 'typescript', 'go'.")]
-PathGlob = Annotated[str | None, Field(description="Only paths matching this glob, e.g. 'src/**/*.ts' or '*_test.go' (no '/' = any directory).")]
-Exact = Annotated[list[str] | None, Field(description="Strings that must appear verbatim (case-sensitive) in the code.")]
+PathGlob = Annotated[str | None, Field(description="Only paths matching this glob, e.g. 'src/**/*.ts' or '*_test.go' (no '/' = any directory); '*' and '?' stay within a directory, '**' crosses; at most 300 characters.")]
+Exact = Annotated[list[str] | None, Field(description="Strings that must appear verbatim (case-sensitive) in the code; at most 5, each at most 200 characters.")]
 MaxResults = Annotated[int, Field(ge=1, le=50, description="How many hits per page (1-50).")]
 Page = Annotated[int, Field(ge=1, le=20, description="Page of results, from 1; the result says next_page.")]
 

@@ -8,6 +8,16 @@ protocol eras (2025-11-25 handshake, 2026-07-28) are served. A plain request is 
 ``application/json`` body, a request that may be followed by notifications (e.g. a ``tools/call``
 with a ``progressToken``) on an SSE stream.
 
+``GET /mcp`` (the server-to-client stream, MCP 2025-11-25 "Listening for Messages from the
+Server") is answered at once with ``405 Method Not Allowed`` and ``Allow: POST``, with or without
+``Last-Event-ID``, in both protocol eras: a stateless server never sends anything unprompted, so
+it has no stream to offer and none to resume. The specification allows exactly this answer ("the
+server MUST either return Content-Type: text/event-stream … or else return HTTP 405"), the SDK
+gives it itself for 2026-07-28 requests, and the SDK clients take it as "no such stream" (the
+Python client opens one only with a session id, which this server never assigns; the TypeScript
+client treats 405 as normal). Before, a GET held a connection open with nothing to say and a
+``Last-Event-ID`` was never answered.
+
 Daphne has no ASGI lifespan, so the SDK session manager is started on the first request, in a
 background task of the server's event loop, and cancelled when the server shuts down
 (:mod:`.lifecycle`).
@@ -16,6 +26,8 @@ background task of the server's event loop, and cancelled when the server shuts 
 from __future__ import annotations
 
 import asyncio
+
+from starlette.responses import Response
 
 from .. import app_settings
 from ..audit import AFTER_ANSWER_SCOPE_KEY, AfterAnswer
@@ -77,6 +89,9 @@ class StreamableHTTPGateway:
             return
         admitted = await self._guard.admit(scope, receive, send)
         if admitted is None:
+            return
+        if scope["method"] == "GET":
+            await Response(status_code=405, headers={"Allow": "POST"})(scope, receive, send)
             return
         manager = await self._session_manager(admitted.streams)
         if app_settings.audit_before_answer():

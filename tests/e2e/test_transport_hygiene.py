@@ -182,3 +182,18 @@ async def test_a_call_asking_for_progress_is_answered_on_an_sse_stream(live_serv
     assert response.headers["content-type"].startswith("text/event-stream")
     data = [json.loads(line[5:]) for line in response.text.splitlines() if line.startswith("data:") and line[5:].strip()]
     assert [m["id"] for m in data if "result" in m] == [7]
+
+
+@pytest.mark.parametrize("headers", [{}, {"Last-Event-ID": "1"}, {"MCP-Protocol-Version": "2025-11-25", "Last-Event-ID": "abc_0"},
+                                     {"MCP-Protocol-Version": "2026-07-28"}])
+async def test_get_mcp_is_answered_at_once_with_405(live_server_e2e, token, headers):
+    """A stateless server has no server-to-client stream to offer or resume: ``GET /mcp`` gets
+    405 with ``Allow: POST`` at once (MCP 2025-11-25 "Listening for Messages from the Server"),
+    with or without ``Last-Event-ID``, in both protocol eras."""
+    assert (await _post(live_server_e2e.mcp_url, token)).status_code == 200  # the transport is up
+    auth = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
+    async with httpx2.AsyncClient(timeout=30) as http:
+        with anyio.fail_after(1.0):
+            async with http.stream("GET", live_server_e2e.mcp_url, headers={**auth, **headers}) as response:
+                await response.aread()
+    assert response.status_code == 405 and response.headers["allow"] == "POST"

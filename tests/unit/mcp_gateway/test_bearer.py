@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import io
+import secrets
 import time
 import uuid
 
 import jwt
 import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.db.models.signals import post_save
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 
@@ -124,3 +130,51 @@ def test_the_person_groups_come_with_the_caller(token, person):
     caller = verify_access_token(token)
     assert caller.groups == {"payments", "infra"}
     assert caller.scopes == {"code:read", "code:write"}  # one row per group, one Caller
+
+
+def _key_set_reads(queries) -> int:
+    return sum(1 for q in queries.captured_queries if "signingkey" in q["sql"].lower())
+
+
+def test_made_up_kids_read_the_key_set_at_most_once_per_interval(token):
+    from mcp_gateway.auth import bearer
+
+    verify_access_token(token)  # the key set is loaded
+    forged = [_forge({}, kid=secrets.token_hex(8)) for _ in range(100)]
+    started = time.monotonic()
+    with CaptureQueriesContext(connection) as queries:
+        for raw in forged:
+            with pytest.raises(InvalidToken, match="not signed by this server"):
+                verify_access_token(raw)
+    elapsed = time.monotonic() - started
+    assert _key_set_reads(queries) <= int(elapsed / bearer._UNKNOWN_KID_REFRESH_SECONDS) + 1
+
+
+def test_a_key_rotated_in_by_another_process_is_accepted_within_the_interval(token, issue_token):
+    from mcp_gateway.auth import bearer
+    from oauth_app.models import SigningKey
+
+    verify_access_token(token)  # the key set is loaded, with the current key only
+    # Rotate as `manage.py rotate_signing_key` does in another process: this one hears nothing of it.
+    assert post_save.disconnect(sender=SigningKey, dispatch_uid="mcp_gateway.bearer.new_signing_key")
+    try:
+        call_command("rotate_signing_key", stdout=io.StringIO())
+    finally:
+        post_save.connect(bearer._forget_key_set, sender=SigningKey, dispatch_uid="mcp_gateway.bearer.new_signing_key")
+    fresh = issue_token()
+    assert jwt.get_unverified_header(fresh)["kid"] != jwt.get_unverified_header(token)["kid"]
+    started = time.monotonic()
+    while True:
+        try:
+            verify_access_token(fresh)
+            break
+        except InvalidToken:
+            assert time.monotonic() - started < bearer._UNKNOWN_KID_REFRESH_SECONDS + 0.5
+            time.sleep(0.1)
+    assert verify_access_token(token)  # the retired key still verifies the tokens it signed
+
+
+def test_a_key_rotated_in_this_process_is_accepted_at_once(token, issue_token):
+    verify_access_token(token)
+    call_command("rotate_signing_key", stdout=io.StringIO())
+    assert verify_access_token(issue_token())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import textwrap
+import time
 
 import pytest
 from django.contrib.auth.models import Group
@@ -137,6 +138,18 @@ def test_search_code_with_filters_pagination_and_compact_detail(repos):
     assert {h["path"] for h in exact["hits"]} == {"billing/tax.py"}
 
 
+def test_search_code_answers_a_pathological_path_glob_at_once(tmp_path):
+    deep = tmp_path / "deep" / "/".join(["abcdefghijklmnopqrstuvwxyz"] * 6)
+    deep.mkdir(parents=True)
+    for n in range(4):
+        (deep / f"invoice_{n}.py").write_text(f"def invoice_total_{n}(lines):\n    return sum(lines)\n")
+    services.index_repository(tmp_path / "deep", "deep")
+    started = time.perf_counter()
+    result = call(READER, "search_code", {"query": "invoice total", "path_glob": "**?**?**?**?**?Z"})
+    assert time.perf_counter() - started < 1.0
+    assert not result.is_error and result.structured_content["hits"] == []
+
+
 def test_explain_ranking_and_preview(repos):
     explained = call(READER, "explain_ranking", {"query": "sum the invoice lines"})
     assert not explained.is_error
@@ -257,6 +270,8 @@ def test_resources_and_prompts(repos):
         (READER, "search_code", {"query": "   "}, ["empty"]),
         (READER, "search_code", {"query": "x", "repository": "nope"}, ["nope"]),
         (READER, "search_code", {"query": "tax", "language": "klingon"}, ["klingon"]),
+        (READER, "search_code", {"query": "tax", "path_glob": "*" * 301}, ["at most 300"]),
+        (READER, "search_code", {"query": "tax", "exact": ["x" * 201]}, ["at most 200"]),
         (READER, "explain_ranking", {"query": "?!"}, ["no searchable words"]),
         (READER, "preview_query_processing", {"query": "tax", "repository": "nope"}, ["nope"]),
         (READER, "index_status", {"repository": "nope"}, ["nope"]),
