@@ -17,20 +17,10 @@ from codeindex.models import IndexJob, Repository
 
 from tests.support.listener import counting_listener
 
+from .test_tools_retrieval import _eager_celery_and_lexical  # noqa: F401 (autouse: jobs run in-process, lexical only)
 from .test_tools_retrieval import ADMIN, READER, assert_one_line_error, call, text_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _eager_celery(settings):
-    from mcprag_site.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    settings.MCPRAG_EMBEDDINGS = "none"
-    yield
-    app.conf.task_always_eager = before
 
 
 @pytest.fixture
