@@ -106,6 +106,7 @@ class SourceTree:
         self.skipped: Counter[str] = Counter()
         self.errors: list[tuple[str, str]] = []
         self._paths: list[str] | None = None
+        self._real_dirs: dict[str, bool] = {}  # directory → reached without a symbolic link
 
     def __iter__(self) -> Iterator[SourceText]:
         for path in self.paths():
@@ -205,9 +206,10 @@ class SourceTree:
     def _read_bytes(self, path: str, full: Path) -> bytes | None:
         """The file's bytes, or None when it is skipped: a symbolic link anywhere in its path, not
         a regular file, binary by its first ``BINARY_SAMPLE_BYTES`` bytes, then too large."""
-        if not self._is_real_file(path, full):
+        info = self._real_file_info(path, full)
+        if info is None:
             return None
-        if not stat.S_ISREG(full.lstat().st_mode):
+        if not stat.S_ISREG(info.st_mode):
             self.skipped[SkipReason.NOT_REGULAR] += 1
             return None
         # O_NOFOLLOW: a file swapped for a link after the check above is not followed either;
@@ -231,20 +233,26 @@ class SourceTree:
             return None
         return data
 
-    def _is_real_file(self, path: str, full: Path) -> bool:
-        """Whether ``full`` is reached without a symbolic link. Links are never read through: one
-        leaving the root would disclose a file outside it (``outside_root``), and one inside the
-        root would index its target a second time (``symlink``: the target is indexed itself)."""
+    def _real_file_info(self, path: str, full: Path) -> os.stat_result | None:
+        """``lstat`` of ``full`` when it is reached without a symbolic link, else None (counted).
+
+        Links are never read through: one leaving the root would disclose a file outside it
+        (``outside_root``), and one inside the root would index its target a second time
+        (``symlink``: the target is indexed itself). Directories are checked once each."""
+        parent = str(full.parent)
+        if parent not in self._real_dirs:
+            self._real_dirs[parent] = os.path.realpath(parent) == parent
+        info = full.lstat() if self._real_dirs[parent] else None
+        if info is not None and not stat.S_ISLNK(info.st_mode):
+            return info
         real = os.path.realpath(full)
-        if real == str(full):
-            return True
         if not Path(real).is_relative_to(self.root):
             self.skipped[SkipReason.OUTSIDE_ROOT] += 1
         elif not os.path.lexists(real):
             self._fail(path, f"cannot read: {os.strerror(errno.ENOENT)}")
         else:
             self.skipped[SkipReason.SYMLINK] += 1
-        return False
+        return None
 
     def _inside_root(self, full: Path) -> bool:
         return full.resolve().is_relative_to(self.root)
@@ -257,7 +265,8 @@ class SourceTree:
 def looks_binary(sample: bytes) -> bool:
     """Whether bytes (a whole file or its first bytes) are not text: a NUL byte, or more than 5 % of
     control characters that text does not use (all but tab, line feed, vertical tab, form feed,
-    carriage return, backspace and escape). Bytes that start with a UTF-16 byte-order mark are text.
+    carriage return, backspace and escape) in the first ``BINARY_SAMPLE_BYTES``. Bytes that start
+    with a UTF-16 byte-order mark are text.
 
     Any NUL byte counts, not only one in the first 8 KiB: PostgreSQL text cannot hold NUL, and a
     file that has one is not source code anyway.
@@ -266,8 +275,9 @@ def looks_binary(sample: bytes) -> bool:
         return False
     if b"\x00" in sample:
         return True
-    controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
-    return controls * 20 > len(sample)
+    head = sample[:BINARY_SAMPLE_BYTES]
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    return controls * 20 > len(head)
 
 
 def decode_text(data: bytes) -> tuple[str, str] | None:
