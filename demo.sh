@@ -13,6 +13,8 @@ if [ ! -d "$SOURCE" ]; then
   echo "demo.sh: $SOURCE is not a directory" >&2
   exit 2
 fi
+# the console's Re-index (and the index tools) may index the demo's source directory
+export MCPRAG_SOURCE_ROOTS="${MCPRAG_SOURCE_ROOTS:-$(cd "$SOURCE" && pwd)}"
 if [ ! -x .venv/bin/python ]; then
   echo "==> creating .venv"
   "$PYTHON" -m venv .venv

@@ -6,6 +6,7 @@ through ``app_settings`` here, e.g. ``app_settings.MAX_FILE_BYTES``.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from django.conf import settings
@@ -52,6 +53,18 @@ class _AppSettings:
     def CLONE_DIR(self) -> Path:
         """Where git repositories are cloned, one directory per repository name."""
         return Path(getattr(settings, "MCPRAG_CLONE_DIR", Path(settings.BASE_DIR) / "var" / "clones"))
+
+    @property
+    def SOURCE_ROOTS(self) -> tuple[str, ...]:
+        """Absolute directories under which remote callers may index server paths (realpath'd);
+        empty: remote callers cannot index any server path (``source_policy``)."""
+        return tuple(os.path.realpath(root) for root in getattr(settings, "MCPRAG_SOURCE_ROOTS", ()) if os.path.isabs(root))
+
+    @property
+    def GIT_ALLOWED_HOSTS(self) -> tuple[str, ...]:
+        """Git hosts remote callers may clone from, in ``ALLOWED_HOSTS`` syntax (``.example.com``,
+        ``*``); listed hosts may resolve to private addresses. Empty: any host with only public addresses."""
+        return tuple(str(host).strip().lower() for host in getattr(settings, "MCPRAG_GIT_ALLOWED_HOSTS", ()) if str(host).strip())
 
 
 app_settings = _AppSettings()

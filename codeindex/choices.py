@@ -70,9 +70,10 @@ class ChunkKind(models.TextChoices):
 class SkipReason(models.TextChoices):
     """Why a file that ``.gitignore`` did not exclude was still left out of the index."""
 
-    BINARY = "binary", "Binary (NUL byte or not UTF-8)"
-    TOO_LARGE = "too_large", "Larger than MCPRAG_MAX_FILE_BYTES"
-    OUTSIDE_ROOT = "outside_root", "Symbolic link pointing outside the repository"
+    BINARY = "binary", "Binary (a NUL byte, or mostly control and non-text bytes)"
+    TOO_LARGE = "too_large", "Text larger than MCPRAG_MAX_FILE_BYTES"
+    OUTSIDE_ROOT = "outside_root", "Symbolic link pointing outside the repository (never followed)"
+    SYMLINK = "symlink", "Symbolic link to a file inside the repository (indexed under its own path)"
     NOT_REGULAR = "not_regular", "Not a regular file (socket, FIFO, device)"
     UNREADABLE = "unreadable", "Could not be read (see errors)"
     GENERATED = "generated", "Generated or minified (lock files, *_pb2.py, *.min.js, 'DO NOT EDIT' headers)"

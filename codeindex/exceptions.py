@@ -12,6 +12,7 @@ from __future__ import annotations
 __all__ = [
     "CodeIndexError",
     "SourceNotFound",
+    "SourceNotAllowed",
     "RepositoryNotFound",
     "FileNotIndexed",
     "InvalidQuery",
@@ -30,6 +31,11 @@ class CodeIndexError(Exception):
 
 class SourceNotFound(CodeIndexError):
     """The path given to index does not exist or is not a directory."""
+
+
+class SourceNotAllowed(CodeIndexError):
+    """A source a remote caller may not index: a server path outside ``MCPRAG_SOURCE_ROOTS``, a git
+    URL of a refused transport, or a git host that is not allowed (non-public addresses)."""
 
 
 class RepositoryNotFound(CodeIndexError):

@@ -29,7 +29,8 @@ from .choices import ACTIVE_JOB_STATUSES, JobKind, JobStatus
 from .exceptions import CodeIndexError, IndexJobError, JobAlreadyRunning
 from .indexing import IndexReport, Progress, embed_missing, index_tree
 from .models import IndexJob, Repository
-from .sources import SourceTree, checkout, is_git_url, local_root
+from .source_policy import prepare_root
+from .sources import SourceTree
 
 __all__ = ["create_job", "run_job", "IndexJobRunner", "ABANDONED_AFTER", "MAX_ATTEMPTS", "fail_abandoned_jobs"]
 
@@ -105,11 +106,16 @@ def run_job(job_id: int, progress: Progress | None = None) -> IndexJob | None:
 
 class IndexJobRunner:
     """Claims one queued job, runs it, and records how it ended. ``error`` keeps a
-    ``CodeIndexError`` that ended it, so a synchronous caller can re-raise it."""
+    ``CodeIndexError`` that ended it, so a synchronous caller can re-raise it.
 
-    def __init__(self, job_id: int, progress: Progress | None = None):
+    A ``remote`` job (every queued job: an MCP tool or the console started it) checks its source
+    again when it runs, by the rules of ``source_policy``; only the ``index_repo`` command at the
+    shell runs one with ``remote=False``."""
+
+    def __init__(self, job_id: int, progress: Progress | None = None, *, remote: bool = True):
         self.job_id = job_id
         self.relay = progress
+        self.remote = remote
         self.error: CodeIndexError | None = None
         self._last_write = 0.0
         self._counts: dict[str, int] = {}
@@ -169,7 +175,7 @@ class IndexJobRunner:
 
             bump_generation(repository)
             return
-        root = checkout(job.source, repository.name) if is_git_url(job.source) else local_root(job.source)
+        root = prepare_root(job.source, repository.name, remote=self.remote)
         tree = SourceTree(root)
         paths = job.paths if job.kind == JobKind.CHANGED_FILES else None
         index_tree(repository, tree, report, paths=paths, progress=self.progress)

@@ -48,6 +48,7 @@ from .jobs import create_job, run_job
 from .models import Chunk, ChunkVector, ImportEdge, IndexJob, Repository, SearchFeedback, SourceFile
 from .patterns import glob_regex
 from .query import QueryPlan, parse_query
+from .source_policy import check_source
 from .sources import is_git_url, local_root
 from .vectors import query_vector_cache, vector_store
 
@@ -265,7 +266,7 @@ def index_repository(path: str | Path, name: str, *, access: RepositoryAccess = 
     relay = (lambda stage, done, total, p: progress(done, total, p) if stage == "files" else None) if progress else None
     from .jobs import IndexJobRunner
 
-    runner = IndexJobRunner(job.pk, relay)
+    runner = IndexJobRunner(job.pk, relay, remote=False)  # the operator at the shell may index any source
     finished = runner.handle()
     if runner.error is not None:
         raise runner.error
@@ -284,8 +285,10 @@ def start_index_job(source: str, name: str, *, access: RepositoryAccess, kind: s
     ``source`` is a directory or git URL (``None``/"" re-uses the repository's own source);
     ``kind`` is full, changed_files (with ``paths``) or embeddings. A new repository gets
     ``visibility`` and ``groups``; an existing one keeps its settings. Raises
-    ``RepositoryNotFound`` for an invisible repository, ``SourceNotFound`` (no such directory, or
-    no source given and none recorded) and ``JobAlreadyRunning``.
+    ``RepositoryNotFound`` for an invisible repository, ``SourceNotAllowed`` (a path outside
+    ``MCPRAG_SOURCE_ROOTS`` or a git URL ``source_policy`` refuses, given or recorded),
+    ``SourceNotFound`` (no such directory, or no source given and none recorded) and
+    ``JobAlreadyRunning``.
     """
     if kind not in JobKind.values:
         raise InvalidArgument(f"unknown job kind {kind!r}")
@@ -296,7 +299,8 @@ def start_index_job(source: str, name: str, *, access: RepositoryAccess, kind: s
         source = repository.source_url or repository.root_path
         if not source:  # an empty path would resolve to the server's working directory
             raise SourceNotFound(f"{name!r} has no recorded source (directory or git URL) to re-index from")
-    source = source if is_git_url(source) else str(local_root(source))
+    if kind != JobKind.EMBEDDINGS:  # an embeddings job reads only the index, never the source
+        source = check_source(source)  # before any row is written: a refused source leaves nothing
     if kind == JobKind.CHANGED_FILES:
         paths = normalize_paths(paths or [])
         if not paths:

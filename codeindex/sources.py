@@ -4,11 +4,17 @@ A ``SourceTree`` walks a directory the way ``git status`` sees it: ``.gitignore`
 project's own ``.mcpragignore`` files, read after them so they win) at every level apply to their
 own subtree (deeper files win, ``!negation`` and ``/anchoring`` follow git's
 rules, a file inside an ignored directory cannot be re-included), and ``.git`` is never entered.
-Files are then read and refused, with a counted ``SkipReason``, when they are binary (a NUL byte,
-or not UTF-8), larger than ``MCPRAG_MAX_FILE_BYTES``, not regular files, or symbolic links whose
-target lies outside the root, or generated (lock files, ``*_pb2.py``, ``*.min.js``, source maps,
-a "generated … DO NOT EDIT" header, or minified text whose lines average over 300 characters).
-Symbolic links to directories are never descended.
+Files are then read and refused, with a counted ``SkipReason``, when they are symbolic links (or
+lie behind one), not regular files, binary (judged on their first 8 KiB: a NUL byte or many
+control characters; a NUL byte anywhere), larger than ``MCPRAG_MAX_FILE_BYTES`` (only text files
+count as too large), or generated (lock files, ``*_pb2.py``, ``*.min.js``, source maps, a
+"generated … DO NOT EDIT" header, or minified text whose lines average over 300 characters).
+Text is decoded as UTF-8, UTF-16 with a byte-order mark, else Windows-1252 or Latin-1.
+
+Symbolic links are never followed: a link leaving the root is skipped as ``outside_root`` (it
+would disclose a file outside the repository), a link to a file inside the root as ``symlink``
+(its target is indexed under its own path, so every real file is indexed once), and links to
+directories are never descended.
 
 ``checkout(url, name)`` clones a git repository (or fetches and resets an earlier clone) with
 the ``git`` binary into ``MCPRAG_CLONE_DIR/<name>`` and returns the directory to index.
@@ -22,6 +28,8 @@ the ``git`` binary into ``MCPRAG_CLONE_DIR/<name>`` and returns the directory to
 
 from __future__ import annotations
 
+import codecs
+import errno
 import fnmatch
 import hashlib
 import os
@@ -39,7 +47,10 @@ from .app_settings import app_settings
 from .choices import SkipReason
 from .exceptions import CloneFailed, SourceNotFound
 
-__all__ = ["SourceText", "SourceTree", "GIT_DIR", "GITIGNORE", "MCPRAGIGNORE", "is_git_url", "checkout", "is_generated", "local_root"]
+__all__ = [
+    "SourceText", "SourceTree", "GIT_DIR", "GITIGNORE", "MCPRAGIGNORE", "BINARY_SAMPLE_BYTES", "is_git_url", "checkout",
+    "is_generated", "local_root", "looks_binary", "decode_text", "without_credentials",
+]
 
 GIT_DIR = ".git"
 GITIGNORE = ".gitignore"
@@ -59,18 +70,26 @@ _MINIFIED_MEAN_LINE = 300
 # (base directory relative to the root, "" for the root; the spec read from its .gitignore)
 _IgnoreLevel = tuple[str, GitIgnoreSpec]
 
+#: Bytes read first to tell a text file from a binary one, before its size is checked.
+BINARY_SAMPLE_BYTES = 8192
+_UTF16_ENCODINGS = ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+_UTF16_BOMS = tuple(bom for bom, _ in _UTF16_ENCODINGS)
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in b"\t\n\v\f\r\b\x1b") + b"\x7f"
+
 
 @dataclass(frozen=True)
 class SourceText:
     """One readable text file: ``path`` relative posix, ``text`` with ``\\n`` line ends only.
 
-    ``sha256`` is the hex digest of the file's bytes as stored on disk; ``size_bytes`` their count.
+    ``sha256`` is the hex digest of the file's bytes as stored on disk; ``size_bytes`` their count;
+    ``encoding`` the one they were decoded with (``utf-8``, ``utf-16``, ``cp1252`` or ``latin-1``).
     """
 
     path: str
     text: str
     sha256: str
     size_bytes: int
+    encoding: str = "utf-8"
 
 
 class SourceTree:
@@ -87,6 +106,7 @@ class SourceTree:
         self.skipped: Counter[str] = Counter()
         self.errors: list[tuple[str, str]] = []
         self._paths: list[str] | None = None
+        self._real_dirs: dict[str, bool] = {}  # directory → reached without a symbolic link
 
     def __iter__(self) -> Iterator[SourceText]:
         for path in self.paths():
@@ -104,19 +124,21 @@ class SourceTree:
         """The file at relative ``path`` as text, or None when it is skipped (and counted)."""
         full = self.root / path
         try:
-            data = self._read_bytes(full)
+            data = self._read_bytes(path, full)
         except OSError as exc:
             self._fail(path, f"cannot read: {exc.strerror or exc}")
             return None
         if data is None:
             return None
-        text = self._decode(data)
-        if text is None:
+        decoded = decode_text(data)
+        if decoded is None:
+            self.skipped[SkipReason.BINARY] += 1
             return None
         if is_generated(path, data):
             self.skipped[SkipReason.GENERATED] += 1
             return None
-        return SourceText(path=path, text=text, sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data))
+        text, encoding = decoded
+        return SourceText(path=path, text=text, sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data), encoding=encoding)
 
     # -- walking ----------------------------------------------------------------------------
 
@@ -181,39 +203,56 @@ class SourceTree:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def _read_bytes(self, full: Path) -> bytes | None:
-        if full.is_symlink() and not self._inside_root(full):
-            self.skipped[SkipReason.OUTSIDE_ROOT] += 1
+    def _read_bytes(self, path: str, full: Path) -> bytes | None:
+        """The file's bytes, or None when it is skipped: a symbolic link anywhere in its path, not
+        a regular file, binary by its first ``BINARY_SAMPLE_BYTES`` bytes, then too large."""
+        info = self._real_file_info(path, full)
+        if info is None:
             return None
-        info = full.stat()
         if not stat.S_ISREG(info.st_mode):
             self.skipped[SkipReason.NOT_REGULAR] += 1
             return None
-        if info.st_size > self.max_file_bytes:
-            self.skipped[SkipReason.TOO_LARGE] += 1
-            return None
-        with full.open("rb") as handle:
-            data = handle.read(self.max_file_bytes + 1)  # the file may have grown since stat()
+        # O_NOFOLLOW: a file swapped for a link after the check above is not followed either;
+        # O_NONBLOCK: nor does one swapped for a FIFO block the walk.
+        handle = os.fdopen(os.open(full, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC), "rb")
+        with handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                self.skipped[SkipReason.NOT_REGULAR] += 1
+                return None
+            data = handle.read(BINARY_SAMPLE_BYTES)
+            if looks_binary(data):  # before the size: a large binary file is binary, not too large
+                self.skipped[SkipReason.BINARY] += 1
+                return None
+            if info.st_size > self.max_file_bytes or len(data) > self.max_file_bytes:
+                self.skipped[SkipReason.TOO_LARGE] += 1
+                return None
+            data += handle.read(self.max_file_bytes + 1 - len(data))  # the file may have grown since fstat()
         if len(data) > self.max_file_bytes:
             self.skipped[SkipReason.TOO_LARGE] += 1
             return None
         return data
 
-    def _decode(self, data: bytes) -> str | None:
-        """UTF-8 text with ``\\n`` line ends, or None (counted as binary).
+    def _real_file_info(self, path: str, full: Path) -> os.stat_result | None:
+        """``lstat`` of ``full`` when it is reached without a symbolic link, else None (counted).
 
-        Any NUL byte counts as binary, not only one in the first 8 KiB: PostgreSQL text cannot
-        hold NUL, and a file that has one is not source code anyway.
-        """
-        if b"\x00" in data:
-            self.skipped[SkipReason.BINARY] += 1
-            return None
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            self.skipped[SkipReason.BINARY] += 1
-            return None
-        return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+        Links are never read through: one leaving the root would disclose a file outside it
+        (``outside_root``), and one inside the root would index its target a second time
+        (``symlink``: the target is indexed itself). Directories are checked once each."""
+        parent = str(full.parent)
+        if parent not in self._real_dirs:
+            self._real_dirs[parent] = os.path.realpath(parent) == parent
+        info = full.lstat() if self._real_dirs[parent] else None
+        if info is not None and not stat.S_ISLNK(info.st_mode):
+            return info
+        real = os.path.realpath(full)
+        if not Path(real).is_relative_to(self.root):
+            self.skipped[SkipReason.OUTSIDE_ROOT] += 1
+        elif not os.path.lexists(real):
+            self._fail(path, f"cannot read: {os.strerror(errno.ENOENT)}")
+        else:
+            self.skipped[SkipReason.SYMLINK] += 1
+        return None
 
     def _inside_root(self, full: Path) -> bool:
         return full.resolve().is_relative_to(self.root)
@@ -221,6 +260,52 @@ class SourceTree:
     def _fail(self, path: str, message: str) -> None:
         self.skipped[SkipReason.UNREADABLE] += 1
         self.errors.append((path, message))
+
+
+def looks_binary(sample: bytes) -> bool:
+    """Whether bytes (a whole file or its first bytes) are not text: a NUL byte, or more than 5 % of
+    control characters that text does not use (all but tab, line feed, vertical tab, form feed,
+    carriage return, backspace and escape) in the first ``BINARY_SAMPLE_BYTES``. Bytes that start
+    with a UTF-16 byte-order mark are text.
+
+    Any NUL byte counts, not only one in the first 8 KiB: PostgreSQL text cannot hold NUL, and a
+    file that has one is not source code anyway.
+    """
+    if sample.startswith(_UTF16_BOMS):
+        return False
+    if b"\x00" in sample:
+        return True
+    head = sample[:BINARY_SAMPLE_BYTES]
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    return controls * 20 > len(head)
+
+
+def decode_text(data: bytes) -> tuple[str, str] | None:
+    """``(text, encoding)`` with ``\\n`` line ends, or None when ``data`` is binary.
+
+    UTF-8 (a byte-order mark is dropped) and UTF-16 with a byte-order mark decode as such; any
+    other text is taken as Windows-1252, else Latin-1 (in which every byte is a character), the
+    usual encodings of older source files: ``b"caf\\xe9"`` is ``("café", "cp1252")``.
+    """
+    if looks_binary(data):
+        return None
+    for bom, encoding in _UTF16_ENCODINGS:
+        if data.startswith(bom):
+            try:
+                text = data[len(bom):].decode(encoding)
+            except UnicodeDecodeError:
+                return None
+            return None if "\x00" in text else (_normalize_newlines(text), "utf-16")
+    for encoding in ("utf-8", "cp1252", "latin-1"):
+        try:
+            return _normalize_newlines(data.decode(encoding).removeprefix("\ufeff")), encoding
+        except UnicodeDecodeError:
+            continue
+    return None  # not reached: every byte string is Latin-1
+
+
+def _normalize_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _ignored(rel: str, levels: list[_IgnoreLevel], *, is_dir: bool) -> bool:
@@ -255,37 +340,42 @@ def is_git_url(source: str) -> bool:
     return bool(_GIT_URL.match(source.strip()))
 
 
-def checkout(url: str, name: str, *, timeout: int = 600) -> Path:
+def checkout(url: str, name: str, *, timeout: int = 600, options: list[str] | tuple[str, ...] = ()) -> Path:
     """Clone ``url`` into ``MCPRAG_CLONE_DIR/name`` (shallow), or fetch and hard-reset an earlier
-    clone to the remote's default branch; return the directory. Raises ``CloneFailed``."""
+    clone to the remote's default branch; return the directory. ``options`` are ``git -c``
+    settings for every git call (``source_policy`` passes its transport and address rules).
+    Raises ``CloneFailed``."""
     if url.startswith("-") or "::" in url.split("://", 1)[0]:
-        raise CloneFailed(f"not a git URL: {url[:80]!r}")  # no option injection, no ext:: transports
+        raise CloneFailed(f"not a git URL: {without_credentials(url)[:80]!r}")  # no option injection, no ext:: transports
+    config = [arg for option in options for arg in ("-c", option)]
     target = app_settings.CLONE_DIR / name
     if (target / GIT_DIR).is_dir():
-        _git(["-C", str(target), "remote", "set-url", "origin", "--", url], timeout)
-        _git(["-C", str(target), "fetch", "--depth", "1", "origin", "HEAD"], timeout)
-        _git(["-C", str(target), "reset", "--hard", "FETCH_HEAD"], timeout)
-        _git(["-C", str(target), "clean", "-fdxq"], timeout)
+        _git([*config, "-C", str(target), "remote", "set-url", "origin", "--", url], timeout)
+        _git([*config, "-C", str(target), "fetch", "--depth", "1", "origin", "HEAD"], timeout)
+        _git([*config, "-C", str(target), "reset", "--hard", "FETCH_HEAD"], timeout)
+        _git([*config, "-C", str(target), "clean", "-fdxq"], timeout)
     else:
         target.parent.mkdir(parents=True, exist_ok=True)
-        _git(["clone", "--depth", "1", "--quiet", "--", url, str(target)], timeout)
+        _git([*config, "clone", "--depth", "1", "--quiet", "--", url, str(target)], timeout)
     return target
 
 
 def _git(args: list[str], timeout: int) -> None:
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true"}
+    command = next((a for a, before in zip(args, ["", *args]) if a not in ("-c", "-C") and before not in ("-c", "-C")), "")
     try:
         done = subprocess.run(["git", *args], capture_output=True, text=True, timeout=timeout, env=env)
     except FileNotFoundError:
         raise CloneFailed("the git program is not installed on the indexing machine") from None
     except subprocess.TimeoutExpired:
-        raise CloneFailed(f"git {args[0] if args[0] != '-C' else args[2]} timed out after {timeout} s") from None
+        raise CloneFailed(f"git {command} timed out after {timeout} s") from None
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["unknown error"])[-1]
-        raise CloneFailed(f"git failed: {_without_credentials(last)[:200]}")
+        raise CloneFailed(f"git failed: {without_credentials(last)[:200]}")
 
 
-def _without_credentials(text: str) -> str:
+def without_credentials(text: str) -> str:
+    """``text`` with any ``user:password@`` of a URL in it replaced by ``***@``."""
     return re.sub(r"://[^/@\s]+@", "://***@", text)
 
 

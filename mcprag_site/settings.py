@@ -45,6 +45,14 @@ Environment variables (all optional on a development machine):
     ``MCPRAG_EMBEDDINGS_MODEL``, key ``MCPRAG_EMBEDDINGS_API_KEY``) or ``none`` (lexical only).
 ``MCPRAG_CLONE_DIR``
     Where git repositories are cloned for indexing. Default ``var/clones`` in the project folder.
+``MCPRAG_SOURCE_ROOTS``
+    Absolute directories (separated by ``:`` or ``,``) under which the index tools and the console
+    may index server directories and ``file://`` git repositories. Empty (default): they cannot
+    index any server path; ``manage.py index_repo`` at the shell is not limited.
+``MCPRAG_GIT_ALLOWED_HOSTS``
+    Comma-separated git hosts the index tools may clone from (``git.example.com``, ``.example.com``
+    for a domain and its subdomains, ``*`` for any). Empty (default): any host whose every address
+    is public. A listed host may resolve to private addresses (an internal git server).
 
 A bad value stops start-up with one line naming the variable and the reason.
 """
@@ -155,6 +163,15 @@ def _list(name: str) -> list[str]:
     return [item.strip().lower() for item in os.environ.get(name, "").split(",") if item.strip()]
 
 
+def _source_roots(name: str) -> list[str]:
+    """Absolute directories separated by ``os.pathsep`` or ``,``, e.g. ``/srv/src:/home/git``."""
+    roots = [item.strip() for item in os.environ.get(name, "").replace(os.pathsep, ",").split(",") if item.strip()]
+    for root in roots:
+        if not os.path.isabs(root):
+            raise _ConfigError(name, f"must list absolute directories, got {root!r}")
+    return roots
+
+
 def _stytch(loopback: bool) -> tuple[str, str, str | None]:
     project_id = os.environ.get("STYTCH_PROJECT_ID", "").strip()
     secret = os.environ.get("STYTCH_SECRET", "").strip()
@@ -229,6 +246,10 @@ try:
     MCPRAG_EMBEDDINGS_MODEL = os.environ.get("MCPRAG_EMBEDDINGS_MODEL", "").strip() or "text-embedding-3-small"
     MCPRAG_EMBEDDINGS_API_KEY = os.environ.get("MCPRAG_EMBEDDINGS_API_KEY", "").strip()
     MCPRAG_CLONE_DIR = Path(os.environ.get("MCPRAG_CLONE_DIR") or BASE_DIR / "var" / "clones")
+    #: Where remote callers (MCP tools, the console) may index server paths; empty: nowhere.
+    MCPRAG_SOURCE_ROOTS = _source_roots("MCPRAG_SOURCE_ROOTS")
+    #: Git hosts remote callers may clone from; empty: any host with only public addresses.
+    MCPRAG_GIT_ALLOWED_HOSTS = _list("MCPRAG_GIT_ALLOWED_HOSTS")
 except _ConfigError as _error:
     _stop(_error)
 

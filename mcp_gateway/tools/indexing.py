@@ -79,7 +79,7 @@ async def _report(ctx, job, last):
 @tool(kind="indexing", scope=SCOPE_INDEX_ADMIN, title="Index a repository", read_only=False, idempotent=True)
 async def index_repository(
     name: Name,
-    source: Annotated[str | None, Field(description="Directory on the server or git URL (https://, ssh://, file://). Omit to refresh an indexed repository from its own source.")] = None,
+    source: Annotated[str | None, Field(description="git URL (https://, ssh:// or user@host:path, to a public host unless the operator allows more) or a directory on the server (only under the operator's MCPRAG_SOURCE_ROOTS; file:// likewise). Omit to refresh an indexed repository from its own source.")] = None,
     groups: Annotated[list[str] | None, Field(description="For a new repository: only members of these Django groups may see it (default: everyone signed in).")] = None,
     wait: Wait = 120,
     ctx: Context | None = None,

@@ -8,6 +8,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import sysconfig
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,6 +151,8 @@ def make_live_server(workdir: Path) -> LiveServer:
         PYTHONUNBUFFERED="1",
         DJANGO_SETTINGS_MODULE="tests.support.e2e_settings",
         MCPRAG_TEST_CIMD_DOCUMENTS=str(workdir / "cimd-documents.json"),
+        # index tools may index pytest's temporary directories and the virtualenv's packages
+        MCPRAG_SOURCE_ROOTS=os.pathsep.join([str(workdir.parent), sysconfig.get_paths()["purelib"]]),
     )
     server = LiveServer(base_url=f"http://127.0.0.1:{port}", env=env, workdir=workdir, _drop_db=drop)
     server.manage("migrate", "--noinput")

@@ -19,9 +19,12 @@ from codeindex.services import index_repository, job, search, start_index_job, s
 
 
 @pytest.fixture(autouse=True)
-def _eager_celery():
-    """Jobs run in-process even when REDIS_URL makes Celery non-eager (CI runs on Redis)."""
+def _eager_celery(settings, tmp_path):
+    """Jobs run in-process even when REDIS_URL makes Celery non-eager (CI runs on Redis); queued
+    jobs may index the test's own directories (MCPRAG_SOURCE_ROOTS)."""
     from mcprag_site.celery import app
+
+    settings.MCPRAG_SOURCE_ROOTS = [str(tmp_path)]
 
     before = app.conf.task_always_eager
     app.conf.task_always_eager = True

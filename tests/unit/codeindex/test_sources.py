@@ -8,7 +8,8 @@ import os
 import pytest
 
 from codeindex.choices import SkipReason
-from codeindex.sources import SourceTree
+from codeindex.access import SYSTEM
+from codeindex.sources import SourceTree, decode_text
 
 GITIGNORE_TREE = {
     ".gitignore": "# build output\n*.log\n!keep.log\n/build/\ndocs/*.md\ncache/\n",
@@ -76,12 +77,53 @@ def test_binary_files_are_skipped_and_counted(make_tree):
             "text.py": "x = 1\n",
             "image.png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
             "late_nul.txt": b"a" * 9000 + b"\x00",
-            "latin1.txt": "café".encode("latin-1"),
+            "no_nul.bin": bytes(range(1, 256)) * 4,  # no NUL, but control bytes no text uses
         }
     )
     tree = SourceTree(root)
     assert [s.path for s in tree] == ["text.py"]
     assert tree.skipped == {SkipReason.BINARY: 3}
+
+
+def test_text_that_is_not_utf8_is_decoded_not_skipped_as_binary(make_tree):
+    root = make_tree({
+        "latin1.py": "# Café crème, naïve façade\nname = 'Müller'\n".encode("latin-1"),
+        "cp1252.txt": "“quoted” – dash €\r\n".encode("cp1252"),
+        "utf16.cs": "\ufeffclass Grüße {}\r\n".encode("utf-16-le"),
+        "utf8.py": "s = 'héllo'\n",
+    })
+    tree = SourceTree(root)
+    sources = {s.path: s for s in tree}
+    assert tree.skipped == {}
+    assert sources["latin1.py"].text == "# Café crème, naïve façade\nname = 'Müller'\n"
+    assert sources["cp1252.txt"].text == "“quoted” – dash €\n"
+    assert sources["utf16.cs"].text == "class Grüße {}\n"
+    assert {p: s.encoding for p, s in sources.items()} == {
+        "latin1.py": "cp1252", "cp1252.txt": "cp1252", "utf16.cs": "utf-16", "utf8.py": "utf-8"}
+    assert decode_text(b"\x81\x8d") == ("\x81\x8d", "latin-1")  # bytes Windows-1252 leaves undefined
+
+
+@pytest.mark.django_db
+def test_a_latin1_file_is_found_by_search_after_indexing(make_tree):
+    from codeindex.services import index_repository, search
+
+    root = make_tree({"legacy.py": "def calcule_la_façade_wolframite():\n    return 'crème'\n".encode("latin-1")})
+    report = index_repository(root, "legacy")
+    assert report.files_new == 1 and report.files_skipped == {}
+    assert [h.path for h in search("wolframite", access=SYSTEM, repository="legacy")] == ["legacy.py"]
+
+
+def test_a_large_binary_file_is_binary_and_a_large_text_file_too_large(make_tree, settings):
+    settings.MCPRAG_MAX_FILE_BYTES = 100
+    root = make_tree({
+        "small.py": "x = 1\n",
+        "big.bin": b"\x7fELF\x02\x01\x01\x00" + bytes(300),
+        "big.txt": "a" * 101,
+        "big_latin1.txt": "é".encode("latin-1") * 200,
+    })
+    tree = SourceTree(root)
+    assert [s.path for s in tree] == ["small.py"]
+    assert tree.skipped == {SkipReason.BINARY: 1, SkipReason.TOO_LARGE: 2}
 
 
 def test_files_over_the_size_limit_are_skipped_and_counted(make_tree, settings):
@@ -97,10 +139,21 @@ def test_symlinks_leading_outside_the_root_are_not_followed(make_tree, tmp_path)
     root = make_tree({"real.py": "x = 1\n"})
     os.symlink(outside / "secret.py", root / "leak.py")
     os.symlink(outside / "dir", root / "leakdir")
-    os.symlink(root / "real.py", root / "alias.py")
     tree = SourceTree(root)
-    assert sorted(s.path for s in tree) == ["alias.py", "real.py"]
+    assert sorted(s.path for s in tree) == ["real.py"]
     assert tree.skipped == {SkipReason.OUTSIDE_ROOT: 2}
+    # a path through a linked directory (as a changed_files job may name it) is not read either
+    assert tree.read("leakdir/other.py") is None
+    assert tree.skipped == {SkipReason.OUTSIDE_ROOT: 3}
+
+
+def test_a_symlink_to_a_file_inside_the_root_is_indexed_once_under_the_real_path(make_tree):
+    root = make_tree({"pkg/real.py": "def only_once_marmot():\n    return 1\n", "docs/guide.md": "# Guide\n"})
+    os.symlink(root / "pkg" / "real.py", root / "alias.py")
+    os.symlink("../docs/guide.md", root / "pkg" / "guide.md")  # relative links too
+    tree = SourceTree(root)
+    assert sorted(s.path for s in tree) == ["docs/guide.md", "pkg/real.py"]
+    assert tree.skipped == {SkipReason.SYMLINK: 2}
 
 
 def test_special_files_are_skipped_without_being_opened(make_tree):

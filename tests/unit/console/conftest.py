@@ -65,6 +65,7 @@ def repository(db, tmp_path, settings, eager_celery):
     from codeindex import services
 
     settings.MCPRAG_EMBEDDINGS = "none"
+    settings.MCPRAG_SOURCE_ROOTS = [str(tmp_path)]  # the console may re-index it
     root = tmp_path / "tiny"
     (root / "pkg").mkdir(parents=True)
     (root / "pkg" / "walrus.py").write_text("def compute_walrus_total(items):\n    return sum(items)\n")

@@ -130,6 +130,15 @@ def test_reindex_is_refused_when_the_source_directory_is_gone(operator_client, r
     assert len(_jobs()) == 1 and not OperatorAction.objects.exists()
 
 
+def test_reindex_of_a_directory_outside_the_source_roots_is_refused(operator_client, repository, settings, tmp_path):
+    """Indexed at the shell (not limited), but a re-index from the console obeys MCPRAG_SOURCE_ROOTS."""
+    settings.MCPRAG_SOURCE_ROOTS = [str(tmp_path / "elsewhere")]
+    response = operator_client.post(_url("console:repository-reindex", repository))
+    (message,) = _messages(response)
+    assert message.startswith("Re-index not started: cannot index ") and "MCPRAG_SOURCE_ROOTS" in message
+    assert len(_jobs()) == 1 and not OperatorAction.objects.exists()
+
+
 def test_reindex_is_refused_when_no_source_is_recorded(operator_client, repository):
     Repository.objects.filter(name="tiny").update(root_path="", source_url="")
     response = operator_client.post(_url("console:repository-reindex", repository))

@@ -65,7 +65,8 @@ def _eager_celery_and_lexical(settings):
 
 
 @pytest.fixture
-def repos(tmp_path):
+def repos(tmp_path, settings):
+    settings.MCPRAG_SOURCE_ROOTS = [str(tmp_path)]  # the index tools may index the test's directories
     shop = tmp_path / "shop"
     (shop / "billing").mkdir(parents=True)
     (shop / "billing" / "invoice.py").write_text(textwrap.dedent('''
@@ -282,7 +283,7 @@ def test_resources_and_prompts(repos):
         (DEV, "track_search_click", {"query": "tax", "repository": "shop", "path": "billing/tax.py", "symbol": "ghost"}, ["ghost"]),
         (DEV, "track_search_outcome", {"query": "", "repository": "shop", "path": "billing/tax.py", "helpful": True}, ["query"]),
         (ADMIN, "index_repository", {"name": "bad name!", "source": "/tmp"}, ["not valid"]),
-        (ADMIN, "index_repository", {"name": "ghost", "source": "/definitely/not/here"}, ["no such directory"]),
+        (ADMIN, "index_repository", {"name": "ghost", "source": "/definitely/not/here"}, ["MCPRAG_SOURCE_ROOTS"]),
         (ADMIN, "index_repository", {"name": "ghost"}, ["ghost"]),
         (ADMIN, "index_changed_files", {"name": "shop", "paths": ["../etc/passwd"]}, ["not a path inside"]),
         (ADMIN, "validate_embeddings", {"name": "nope"}, ["nope"]),

@@ -33,6 +33,17 @@ def test_public_url_is_canonicalised():
     assert result.stdout.split() == ["https://mcp.example.com/mcp", "https://mcp.example.com"]
 
 
+def test_source_roots_and_git_hosts_are_lists_and_empty_by_default():
+    probe = "import django; django.setup(); from django.conf import settings as s; print(s.MCPRAG_SOURCE_ROOTS, s.MCPRAG_GIT_ALLOWED_HOSTS)"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MCPRAG_")}
+    env.update(DJANGO_SETTINGS_MODULE="mcprag_site.settings", SECRET_KEY="k" * 40)
+    default = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert default.stdout.strip() == "[] []", default.stderr
+    env.update(MCPRAG_SOURCE_ROOTS=f"/srv/src{os.pathsep}/home/git, /opt/repos", MCPRAG_GIT_ALLOWED_HOSTS="git.example.com, .corp.example")
+    listed = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert listed.stdout.strip() == "['/srv/src', '/home/git', '/opt/repos'] ['git.example.com', '.corp.example']", listed.stderr
+
+
 @pytest.mark.parametrize(
     ("env", "variable", "reason"),
     [
@@ -44,6 +55,7 @@ def test_public_url_is_canonicalised():
         ({"DEBUG": "maybe"}, "DEBUG", "true or false"),
         ({"SECRET_KEY": "short"}, "SECRET_KEY", "at least 32"),
         ({"MCPRAG_PUBLIC_URL": "https://mcp.example.com", "SECRET_KEY": ""}, "SECRET_KEY", "must be set"),
+        ({"MCPRAG_SOURCE_ROOTS": "/srv/src:relative/dir"}, "MCPRAG_SOURCE_ROOTS", "absolute directories"),
     ],
 )
 def test_bad_value_stops_with_one_clear_line(env, variable, reason):
