@@ -33,7 +33,8 @@ Environment variables (all optional on a development machine):
 ``MCPRAG_MCP_RATE_LIMIT``
     Tool requests per minute per OAuth client on /mcp and /sse (default 1200; 0 = no limit).
 ``MCPRAG_CONSOLE_REQUIRE_MFA``
-    Operators must verify a TOTP code before using /console/ (default ``true`` on an https URL).
+    Operators must verify a TOTP code before using /console/ or the Django admin /admin/
+    (default ``true`` on an https URL).
 ``MCPRAG_AUDIT_BEFORE_ANSWER``
     ``true``: a tool call on /mcp is answered only once its audit row is committed. Default
     ``false``: the answer goes first, and the request ends once the row is committed.
@@ -266,7 +267,7 @@ CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "console.admin_site.OperatorAdminConfig",  # django.contrib.admin behind the operator gate
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
