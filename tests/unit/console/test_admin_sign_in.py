@@ -8,10 +8,9 @@ from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
-
 from oauth_app.models import TierRule
+
+from .conftest import totp_code as _code
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "adm1n-Pass-word-9c"
@@ -33,9 +32,6 @@ def _path_and_next(response) -> tuple[str, str | None]:
     return location.path, parse_qs(location.query).get("next", [None])[0]
 
 
-def _code(user) -> str:
-    device = TOTPDevice.objects.filter(user=user).order_by("-id").first()
-    return f"{totp(device.bin_key):06d}"
 
 
 def test_admin_login_serves_no_form_and_sends_to_the_sign_in_page(client):
@@ -86,13 +82,8 @@ def test_after_a_totp_code_the_same_session_opens_the_admin_and_posts_a_change(c
     assert TierRule.objects.get().pattern == "@example.org"
 
 
-def test_enrolled_operator_without_a_code_this_session_is_sent_to_verify(client, staff, settings):
-    settings.MCPRAG_CONSOLE_REQUIRE_MFA = True
-    client.force_login(staff)
-    client.get("/account/mfa/")
-    client.post("/account/mfa/", {"code": _code(staff)})
-    client.logout()
-    client.force_login(staff)  # a new session without otp
+def test_enrolled_operator_without_a_code_this_session_is_sent_to_verify(staff, enrolled_without_code):
+    client = enrolled_without_code(staff)
     login_path, next_url = _path_and_next(client.get("/admin/oauth_app/tierrule/"))
     assert _path_and_next(client.get(f"{login_path}?next={next_url}")) == (
         "/account/mfa/verify/", "/admin/oauth_app/tierrule/")
