@@ -9,10 +9,11 @@ A client that changes its redirect URIs (an RFC 7592 update) loses every remembe
 to whichever host the client registers later.
 
 The consent form is bound to the authorization request that rendered it
-(:func:`hold_request`, :func:`take_request`): the request's values are kept in the session under
-a random id that the form carries, and the POST is honoured only if it posts back those values
-exactly. Editing a hidden field (another ``client_id``, ``redirect_uri``, ``scope``, ``resource``,
-``code_challenge``, …) gets no code and no remembered consent.
+(:func:`hold_request`, :func:`take_bound_request`): the request's values are kept in the session
+under a random id that the form carries, and the POST is honoured only if it posts back those
+values exactly. Editing a hidden field (another ``client_id``, ``redirect_uri``, ``scope``,
+``resource``, ``code_challenge``, …) gets no code and no remembered consent, and is recorded as a
+refused request (``consent_form_mismatch``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from ..models import AuthEvent, Consent
 from ..registration import is_loopback_redirect
 
 __all__ = ["is_covered", "remember", "deny", "withdraw", "forget_client", "BOUND_FIELDS", "hold_request",
-           "take_request", "matches_request"]
+           "take_bound_request"]
 
 #: The consent form's fields that must come back exactly as rendered (``allow`` is the answer;
 #: ``claims`` is ignored on POST and taken from the session).
@@ -101,7 +102,18 @@ def hold_request(session, fields: dict) -> str:
     return request_id
 
 
-def take_request(session, request_id: str | None) -> dict | None:
+def take_bound_request(request, posted: dict) -> dict | None:
+    """The held request a consent POST answers, if ``posted`` (the form's cleaned data) carries its
+    ``request_id`` and every bound field unchanged; otherwise None, recorded as a refusal."""
+    held = _take(request.session, posted.get("request_id"))
+    if held is not None and _matches(held, posted):
+        return held
+    audit.record(AuthEvent.Kind.REFUSED, user=request.user, client_id=(held or {}).get("client_id", ""),
+                 request=request, error="consent_form_mismatch")
+    return None
+
+
+def _take(session, request_id: str | None) -> dict | None:
     """Remove and return the request held under ``request_id``, or None (unknown, already used,
     or from another session). A form is answered once: Allow or Deny."""
     pending = dict(session.get(_PENDING_KEY) or {})
@@ -111,7 +123,7 @@ def take_request(session, request_id: str | None) -> dict | None:
     return held
 
 
-def matches_request(held: dict, posted: dict) -> bool:
+def _matches(held: dict, posted: dict) -> bool:
     """True when every bound field was posted back exactly as held (lists compared item by item)."""
     for name in BOUND_FIELDS:
         want, got = held.get(name) or "", posted.get(name) or ""

@@ -127,16 +127,15 @@ class AuthorizeView(AuthorizationView):
         return context
 
     def form_valid(self, form):
-        held = consent_flow.take_request(self.request.session, form.cleaned_data.get("request_id"))
-        if held is None or not consent_flow.matches_request(held, form.cleaned_data):
+        if consent_flow.take_bound_request(self.request, form.cleaned_data) is None:
             # A hidden field edited after rendering, or a form from another session or answered
             # already: an error page, never a redirect (the redirect_uri itself may be the edit).
             return self.error_response(FatalClientError(error=errors.InvalidRequestFatalError(
                 description="This consent form does not match the authorization request it was shown for. "
                             "Go back to the application and start again.")), None)
         if self._application(form) is None:
-            # A consent POST naming no registered client (a tampered hidden field): RFC 6749
-            # §4.1.2.1's error page, never a redirect — not DOT's Application.DoesNotExist (a 500).
+            # The client was deleted since the page was rendered: RFC 6749 §4.1.2.1's error page,
+            # never a redirect — not DOT's Application.DoesNotExist (a 500).
             return self.error_response(FatalClientError(error=errors.InvalidClientIdError()), None)
         allowed = self._allowed()
         scopes = [s for s in (form.cleaned_data.get("scope") or "").split() if s in allowed]

@@ -58,6 +58,7 @@ def _assert_refused(response):
     assert not get_grant_model().objects.exists()
     assert not Consent.objects.exists()
     assert not AuthEvent.objects.filter(kind=AuthEvent.Kind.CONSENT_GRANTED).exists()
+    assert AuthEvent.objects.filter(kind=AuthEvent.Kind.REFUSED, error="consent_form_mismatch").count() == 1
 
 
 def test_client_id_swapped_in_the_post_gets_no_code_and_no_consent(client, person, agent, other_agent):
