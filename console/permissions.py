@@ -1,9 +1,11 @@
-"""Who may use the operator console: one mixin, so the identity issue can add "MFA verified".
+"""Who may use the operator pages — the console (``/console/``) and the Django admin (``/admin/``,
+:mod:`console.admin_site`): one check, :func:`operator_gate`, for both.
 
-Anonymous people are sent to the sign-in page (``/login/?next=…``); signed-in people who are not
-operators get 403; with ``MCPRAG_CONSOLE_REQUIRE_MFA`` (default on for an https deployment)
-operators must have verified a TOTP code in this session (they are sent to enrol or verify). Extend :meth:`OperatorRequiredMixin.has_operator_access` (or
-:func:`is_operator`) to add requirements; every console view inherits the check.
+Anonymous people are sent to the sign-in page (``/login/?next=…``, with its rate limits and its
+TOTP step); signed-in people who are not operators get 403; with ``MCPRAG_CONSOLE_REQUIRE_MFA``
+(default on for an https deployment) operators must have verified a TOTP code in this session
+(they are sent to enrol or verify). Add requirements in :func:`is_operator` or
+:func:`mfa_satisfied`; every console view and every admin page inherits them.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.mixins import AccessMixin
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
 
-__all__ = ["OperatorRequiredMixin", "is_operator", "mfa_satisfied"]
+__all__ = ["OperatorRequiredMixin", "is_operator", "mfa_satisfied", "has_operator_access", "operator_gate"]
 
 
 def is_operator(user) -> bool:
@@ -31,21 +34,35 @@ def mfa_satisfied(request) -> bool:
     return not settings.MCPRAG_CONSOLE_REQUIRE_MFA or "otp" in session_amr(request)
 
 
+def has_operator_access(request) -> bool:
+    """True when this request may open an operator page now (no redirect, no 403)."""
+    return is_operator(request.user) and mfa_satisfied(request)
+
+
+def operator_gate(request, next_url: str):
+    """None when ``request`` may open operator pages; otherwise the response that leads there.
+
+    * anonymous: a redirect to the sign-in page, ``/login/?next=<next_url>``;
+    * an operator whose session lacks the TOTP step: a redirect to verify a code (or to enrol
+      first), then back to ``next_url``.
+
+    :raises PermissionDenied: a signed-in person who is not an operator (403).
+    """
+    if not request.user.is_authenticated:
+        return redirect_to_login(next_url)
+    if not is_operator(request.user):
+        raise PermissionDenied("This page is for operators.")
+    if not mfa_satisfied(request):
+        # Enrolled operators verify a code now; others enrol first (then the session has otp).
+        from oauth_app.flows import mfa
+
+        target = "accounts:mfa-verify" if mfa.is_enrolled(request.user) else "accounts:mfa"
+        return redirect(f"{reverse(target)}?{urlencode({'next': next_url})}")
+    return None
+
+
 class OperatorRequiredMixin(AccessMixin):
     """Deny by default: every console view starts with this check."""
 
-    def has_operator_access(self, request) -> bool:
-        return is_operator(request.user)
-
     def dispatch(self, request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return self.handle_no_permission()  # redirect to LOGIN_URL with ?next=
-        if not self.has_operator_access(request):
-            raise PermissionDenied("The console is for operators.")
-        if not mfa_satisfied(request):
-            # Enrolled operators verify a code now; others enrol first (then the session has otp).
-            from oauth_app.flows import mfa
-
-            target = "accounts:mfa-verify" if mfa.is_enrolled(request.user) else "accounts:mfa"
-            return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
-        return super().dispatch(request, *args, **kwargs)
+        return operator_gate(request, request.get_full_path()) or super().dispatch(request, *args, **kwargs)

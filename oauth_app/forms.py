@@ -20,6 +20,9 @@ class ConsentForm(AllowForm):
     are whitespace-separated lists, split anyway.
     """
 
+    #: The id of the authorization request kept in the session when this form was rendered
+    #: (:func:`oauth_app.flows.consent.hold_request`); the POST must match that request.
+    request_id = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput())
     redirect_uri = _exact(required=True)
     state = _exact()
     nonce = _exact()

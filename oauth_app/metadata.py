@@ -2,9 +2,11 @@
 
 DOT's view, plus ``jwks_uri`` (RFC 8414 §2) for the keys that sign RFC 9068 access tokens.
 DOT advertises the token endpoint's auth methods (which include ``none`` for public clients)
-for introspection too; introspection accepts only a service client's secret
-(:mod:`oauth_app.views.introspection`), so ``introspection_endpoint_auth_methods_supported``
-lists exactly the methods :mod:`oauth_app.client_auth` implements.
+for introspection too; introspection accepts only the secret of a service client that holds
+``token:introspect`` (:mod:`oauth_app.views.introspection`), so
+``introspection_endpoint_auth_methods_supported`` lists exactly the methods
+:mod:`oauth_app.client_auth` implements. ``scopes_supported`` lists the scopes a token can carry
+(those of the MCP resource), so not ``token:introspect``, which no token carries.
 The ``issuer`` is exactly ``MCPRAG_PUBLIC_URL`` (no trailing slash): MCP clients compare it as
 a string with the protected-resource metadata's ``authorization_servers[0]``.
 """

@@ -1,7 +1,7 @@
 """DOT's ``SCOPES_BACKEND_CLASS``: which scopes exist and which may be granted.
 
 Grantable scopes are the requested scopes ∩ the scopes of the signed-in person's tier
-(DESIGN §5). The consent page and the validator both ask this class.
+(:mod:`oauth_app.tiers`). The consent page and the validator both ask this class.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ class TierScopes(BaseScopes):
 
     def get_available_scopes(self, application=None, request=None, *args, **kwargs):
         if application is not None and getattr(application, "is_service_client", False):
-            # Client credentials: the scopes an operator set on the service client.
+            # Client credentials: the scopes an operator set on the service client, as far as
+            # they are scopes of the MCP resource (token:introspect stays on the client).
             allowed = set(application.allowed_scopes.split()) & scopes_for_tier(Tier.SERVICE)
             return [s for s in settings.MCPRAG_SCOPES if s in allowed]
         user = getattr(request, "user", None)

@@ -16,7 +16,7 @@ __all__ = [
 
 
 def tier_for_new_person(email: str) -> str:
-    """The tier a new person starts with (DESIGN §5).
+    """The tier a new person starts with.
 
     Order: an exact-address rule or ``MCPRAG_ADMIN_EMAILS`` (admin), then a domain rule or
     ``MCPRAG_DEVELOPER_DOMAINS`` (developer); otherwise ``public``.
@@ -92,7 +92,7 @@ def create_or_update_account(username: str, *, email: str = "", password: str | 
 
 
 def set_tier(user, tier: str) -> Profile:
-    """Set a person's tier; it applies to their very next tool call (DESIGN §5)."""
+    """Set a person's tier; it applies to their very next tool call."""
     if tier not in Tier.values:
         raise ValueError(f"Unknown tier {tier!r}; choose one of {', '.join(Tier.values)}.")
     profile, _ = Profile.objects.update_or_create(user=user, defaults={"tier": tier})
@@ -104,17 +104,21 @@ def create_service_client(name: str, scopes: list[str]):
 
     The secret is returned once and stored hashed (DOT ``hash_client_secret``).
 
+    ``scopes`` may be any of the service tier's (:data:`oauth_app.tiers.TIER_SCOPES`), including
+    ``token:introspect``, which lets the client use RFC 7662 introspection.
+
     :raises ValueError: an unknown scope or an empty scope list.
     """
-    from django.conf import settings
     from oauth2_provider.generators import generate_client_secret
 
     from .models import Application
+    from .tiers import scopes_for_tier
 
-    unknown = sorted(set(scopes) - set(settings.MCPRAG_SCOPES))
+    service_scopes = scopes_for_tier(Tier.SERVICE)
+    unknown = sorted(set(scopes) - service_scopes)
     if unknown or not scopes:
         raise ValueError(f"Unknown or missing scopes: {', '.join(unknown) or '(none given)'}; "
-                         f"choose from {', '.join(settings.MCPRAG_SCOPES)}.")
+                         f"choose from {', '.join(sorted(service_scopes))}.")
     secret = generate_client_secret()
     application = Application.objects.create(
         name=name,

@@ -1,6 +1,6 @@
 """Tiers of people and service clients, and the scopes each tier may be granted.
 
-Tiers are defined here and nowhere else (DESIGN §5).
+Tiers are defined here and nowhere else.
 
 =========  =====================================  ==========================================
 tier       who                                    scopes it may be granted
@@ -8,19 +8,25 @@ tier       who                                    scopes it may be granted
 public     any signed-in person                   ``code:read``
 developer  allowed email domains, or an operator  ``code:read code:write``
 admin      operators, MFA verified                ``code:read code:write index:admin``
-service    client-credentials apps                as set on the app
+service    client-credentials apps                as set on the app, from the above and
+                                                  ``token:introspect``
 =========  =====================================  ==========================================
+
+``token:introspect`` is a right of a service client at the authorization server itself (RFC 7662
+introspection, :mod:`oauth_app.views.introspection`): it is kept on the client, never put in an
+access token (tokens are for the MCP resource) and never offered to a person.
 """
 
 from __future__ import annotations
 
 from django.db import models
 
-__all__ = ["Tier", "TIER_SCOPES", "MFA_SCOPES", "scopes_for_tier"]
+__all__ = ["Tier", "TIER_SCOPES", "MFA_SCOPES", "SERVER_SCOPES", "SCOPE_TOKEN_INTROSPECT", "scopes_for_tier"]
 
 SCOPE_CODE_READ = "code:read"
 SCOPE_CODE_WRITE = "code:write"
 SCOPE_INDEX_ADMIN = "index:admin"
+SCOPE_TOKEN_INTROSPECT = "token:introspect"
 
 
 class Tier(models.TextChoices):
@@ -34,8 +40,12 @@ TIER_SCOPES: dict[str, frozenset[str]] = {
     Tier.PUBLIC: frozenset({SCOPE_CODE_READ}),
     Tier.DEVELOPER: frozenset({SCOPE_CODE_READ, SCOPE_CODE_WRITE}),
     Tier.ADMIN: frozenset({SCOPE_CODE_READ, SCOPE_CODE_WRITE, SCOPE_INDEX_ADMIN}),
-    Tier.SERVICE: frozenset({SCOPE_CODE_READ, SCOPE_CODE_WRITE, SCOPE_INDEX_ADMIN}),
+    Tier.SERVICE: frozenset({SCOPE_CODE_READ, SCOPE_CODE_WRITE, SCOPE_INDEX_ADMIN, SCOPE_TOKEN_INTROSPECT}),
 }
+
+#: Scopes that let a service client use the authorization server itself, not the MCP resource:
+#: held on the client (``allowed_scopes``), never in an access token.
+SERVER_SCOPES: frozenset[str] = frozenset({SCOPE_TOKEN_INTROSPECT})
 
 
 #: Scopes granted to a person only in an MFA-verified sign-in (``otp`` in ``amr``).

@@ -4,7 +4,6 @@ DOT's views reverse their own URL names (``oauth2_provider:token`` …) when the
 document, so the endpoints keep those names.
 """
 
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from .metadata import AuthorizationServerMetadataView, JWKSView
@@ -34,12 +33,9 @@ account_urlpatterns = [
     path("login/verify/", login.SecondFactorView.as_view(), name="second-factor"),
     path("logout/", login.SignOutView.as_view(), name="logout"),
     path("password-reset/", login.PasswordResetView.as_view(), name="password_reset"),
-    path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(template_name="oauth/password_reset_sent.html"),
-         name="password_reset_done"),
-    path("reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(
-        template_name="oauth/password_reset_confirm.html", success_url="/reset/done/"), name="password_reset_confirm"),
-    path("reset/done/", auth_views.PasswordResetCompleteView.as_view(template_name="oauth/password_reset_complete.html"),
-         name="password_reset_complete"),
+    path("password-reset/sent/", login.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path("reset/<uidb64>/<token>/", login.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
+    path("reset/done/", login.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("account/", account.AccountView.as_view(), name="account"),
     path("account/mfa/", account.MFAEnrolView.as_view(), name="mfa"),
     path("account/mfa/verify/", account.MFAStepUpView.as_view(), name="mfa-verify"),

@@ -8,6 +8,9 @@ DOT's :class:`~oauth2_provider.views.AuthorizationView` does the protocol work; 
 * shows what the consent page needs: client name, logo (https only), website host, redirect
   host, the resource, and the scopes in plain words — narrowed to the person's tier;
 * skips the page when a remembered consent covers the request (:mod:`oauth_app.flows.consent`);
+* binds the consent form to the request that rendered it: the request is kept in the session and
+  the POST must carry its id and post its values back unchanged, or it gets an error page, no
+  code and no remembered consent (:func:`~oauth_app.flows.consent.hold_request`);
 * records every grant and denial as an audit event;
 * marks every answer ``Cache-Control: no-store`` (the consent page carries a CSRF token and the
   request's ``state``; a redirect carries the code), like the sign-in pages.
@@ -65,7 +68,17 @@ class AuthorizeView(AuthorizationView):
 
     def render_to_response(self, context, **response_kwargs):
         remembered = self._try_remembered_consent(context)
-        return remembered or super().render_to_response(context, **response_kwargs)
+        if remembered:
+            return remembered
+        self._bind_form(context)
+        return super().render_to_response(context, **response_kwargs)
+
+    def _bind_form(self, context) -> None:
+        """Keep the request this consent page shows in the session; its form carries the id."""
+        form = context.get("form")
+        if form is None or context.get("application") is None or context.get("error") or self.request.method != "GET":
+            return
+        form.initial["request_id"] = consent_flow.hold_request(self.request.session, form.initial)
 
     def _try_remembered_consent(self, context):
         application = context.get("application")
@@ -114,9 +127,15 @@ class AuthorizeView(AuthorizationView):
         return context
 
     def form_valid(self, form):
+        if consent_flow.take_bound_request(self.request, form.cleaned_data) is None:
+            # A hidden field edited after rendering, or a form from another session or answered
+            # already: an error page, never a redirect (the redirect_uri itself may be the edit).
+            return self.error_response(FatalClientError(error=errors.InvalidRequestFatalError(
+                description="This consent form does not match the authorization request it was shown for. "
+                            "Go back to the application and start again.")), None)
         if self._application(form) is None:
-            # A consent POST naming no registered client (a tampered hidden field): RFC 6749
-            # §4.1.2.1's error page, never a redirect — not DOT's Application.DoesNotExist (a 500).
+            # The client was deleted since the page was rendered: RFC 6749 §4.1.2.1's error page,
+            # never a redirect — not DOT's Application.DoesNotExist (a 500).
             return self.error_response(FatalClientError(error=errors.InvalidClientIdError()), None)
         allowed = self._allowed()
         scopes = [s for s in (form.cleaned_data.get("scope") or "").split() if s in allowed]

@@ -1,12 +1,27 @@
 """OAuth 2.0 Token Introspection — RFC 7662, https://www.rfc-editor.org/rfc/rfc7662
 
-Only **service clients** (confidential, client-credentials, enabled) authenticated with their
-secret may introspect (RFC 7662 §2.1: "the endpoint MUST also require some form of
-authorization"); public clients and bearer tokens never can. POST only, so tokens never travel
-in a query string. An oversized body gets 413 (:mod:`oauth_app.body_limits`).
+Who may ask (RFC 7662 §2.1: "the endpoint MUST also require some form of authorization"): only
+a **service client** (confidential, client-credentials, enabled) that authenticates with its
+secret **and** holds the ``token:introspect`` scope (``create_service_client --scopes
+"token:introspect …"``). Otherwise:
+
+* no, wrong or public-client credentials, or a bearer token: ``401 invalid_client`` with
+  ``WWW-Authenticate: Basic`` (RFC 7662 §2.3, RFC 6749 §5.2);
+* a service client without ``token:introspect``: ``403 insufficient_scope`` — it authenticated,
+  but may not call this endpoint at all (RFC 6750 §3.1's code for "lacks the scope").
+
+What it learns (RFC 7662 §2.2): only tokens issued for this server's MCP endpoint (audience
+``<MCPRAG_PUBLIC_URL>/mcp``, compared with :func:`oauth_app.resource_indicators.is_this_resource`)
+are described; any other token is ``{"active": false}``, like an unknown or expired one ("the
+protected resource is not allowed to introspect this particular token").
+
+POST only, so tokens never travel in a query string. An oversized body gets 413
+(:mod:`oauth_app.body_limits`).
 """
 
 from __future__ import annotations
+
+import json
 
 from django.http import JsonResponse
 from django.utils.decorators import method_decorator
@@ -18,6 +33,30 @@ from oauth2_provider.views import IntrospectTokenView
 
 from ..body_limits import BodyLimitMixin
 from ..client_auth import authenticated_client
+from ..resource_indicators import is_this_resource
+from ..tiers import SCOPE_TOKEN_INTROSPECT, Tier, scopes_for_tier
+
+__all__ = ["IntrospectionView", "may_introspect"]
+
+
+def may_introspect(client) -> bool:
+    """A service client whose scopes (within the service tier's) include ``token:introspect``."""
+    granted = set((client.allowed_scopes or "").split()) & scopes_for_tier(Tier.SERVICE)
+    return client.is_service_client and SCOPE_TOKEN_INTROSPECT in granted
+
+
+def _for_this_resource(response: JsonResponse) -> JsonResponse:
+    """RFC 7662 §2.2: an active token whose audience is not exactly this MCP endpoint reads as
+    inactive (its ``aud`` is the token row's RFC 8707 resource list)."""
+    data = json.loads(response.content)
+    audiences = data.get("aud") or []
+    if data.get("active") and not (audiences and all(is_this_resource(aud) for aud in audiences)):
+        return JsonResponse({"active": False})
+    return response
+
+
+def _error(status: int, error: str, description: str) -> JsonResponse:
+    return JsonResponse({"error": error, "error_description": description}, status=status)
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -27,17 +66,17 @@ class IntrospectionView(BodyLimitMixin, View):
     http_method_names = ["post"]
 
     def http_method_not_allowed(self, request, *args, **kwargs):
-        response = JsonResponse({"error": "invalid_request", "error_description": "Use POST."}, status=405)
+        response = _error(405, "invalid_request", "Use POST.")
         response["Allow"] = "POST"
         return response
 
     def post(self, request, *args, **kwargs):
         client = authenticated_client(request)
         if client is None or not client.is_service_client:
-            response = JsonResponse(
-                {"error": "invalid_client", "error_description": "Introspection requires a service client's credentials."},
-                status=401,
-            )
+            response = _error(401, "invalid_client", "Introspection requires a service client's credentials.")
             response["WWW-Authenticate"] = 'Basic realm="mcprag"'
             return response
-        return IntrospectTokenView.get_token_response(request.POST.get("token"))
+        if not may_introspect(client):
+            return _error(403, "insufficient_scope",
+                          f"This service client may not introspect tokens: it needs the {SCOPE_TOKEN_INTROSPECT} scope.")
+        return _for_this_resource(IntrospectTokenView.get_token_response(request.POST.get("token")))

@@ -74,6 +74,12 @@ class _PasswordAttempts:
         retry_after("login_failures", self.account)
 
 
+def _password_page(request, form, next_url: str):
+    """The password sign-in page; it links to password reset only where reset is offered."""
+    return render(request, "oauth/login.html",
+                  {"form": form, "next": next_url, "password_reset": settings.MCPRAG_PASSWORD_RESET})
+
+
 @method_decorator([never_cache, sensitive_post_parameters("password")], name="dispatch")
 class SignInView(View):
     """``/login/``: a password form for local accounts, or an email form for Stytch magic links."""
@@ -82,7 +88,7 @@ class SignInView(View):
         next_url = login_flow.safe_next(request, request.GET.get("next"))
         if settings.MCPRAG_STYTCH_ENABLED:
             return render(request, "oauth/login_email.html", {"form": EmailForm(), "next": next_url})
-        return render(request, "oauth/login.html", {"form": SignInForm(request), "next": next_url})
+        return _password_page(request, SignInForm(request), next_url)
 
     @method_decorator(sensitive_variables("password"))
     def post(self, request):
@@ -96,7 +102,7 @@ class SignInView(View):
             return _too_many(request, wait)
         if not form.is_valid():
             attempts.failed()
-            return render(request, "oauth/login.html", {"form": form, "next": next_url}, status=200)
+            return _password_page(request, form, next_url)
         return redirect(login_flow.first_factor_passed(request, form.get_user(), "pwd", next_url))
 
     def _send_magic_link(self, request, next_url):
@@ -163,16 +169,39 @@ class SignOutView(auth_views.LogoutView):
     template_name = "oauth/logged_out.html"
 
 
-class PasswordResetView(auth_views.PasswordResetView):
+class _PasswordResetOffered:
+    """Password reset (Django's four views) only where it can work: local passwords (not Stytch)
+    and somewhere to send the link (``settings.MCPRAG_PASSWORD_RESET``: ``EMAIL_HOST`` is set, or
+    a loopback development URL, whose console email backend prints the link to the log). Elsewhere
+    every reset page says it is off (404), and no reset link is ever made or accepted."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if settings.MCPRAG_STYTCH_ENABLED:
+            return redirect("accounts:login")  # no passwords with Stytch sign-in
+        if not settings.MCPRAG_PASSWORD_RESET:
+            return render(request, "oauth/password_reset_unavailable.html", status=404)
+        return super().dispatch(request, *args, **kwargs)
+
+
+class PasswordResetView(_PasswordResetOffered, auth_views.PasswordResetView):
     template_name = "oauth/password_reset.html"
     email_template_name = "oauth/password_reset_email.txt"
     subject_template_name = "oauth/password_reset_subject.txt"
     success_url = "/password-reset/sent/"
 
-    def dispatch(self, request, *args, **kwargs):
-        if settings.MCPRAG_STYTCH_ENABLED:
-            return redirect("accounts:login")  # no passwords with Stytch sign-in
-        return super().dispatch(request, *args, **kwargs)
+
+class PasswordResetDoneView(_PasswordResetOffered, auth_views.PasswordResetDoneView):
+    template_name = "oauth/password_reset_sent.html"
 
 
-__all__ = ["SignInView", "MagicLinkCallbackView", "SecondFactorView", "SignOutView", "PasswordResetView", "forms"]
+class PasswordResetConfirmView(_PasswordResetOffered, auth_views.PasswordResetConfirmView):
+    template_name = "oauth/password_reset_confirm.html"
+    success_url = "/reset/done/"
+
+
+class PasswordResetCompleteView(_PasswordResetOffered, auth_views.PasswordResetCompleteView):
+    template_name = "oauth/password_reset_complete.html"
+
+
+__all__ = ["SignInView", "MagicLinkCallbackView", "SecondFactorView", "SignOutView", "PasswordResetView",
+           "PasswordResetDoneView", "PasswordResetConfirmView", "PasswordResetCompleteView", "forms"]

@@ -1,4 +1,8 @@
-"""``python manage.py create_service_client NAME --scopes "code:read index:admin"``"""
+"""``python manage.py create_service_client NAME --scopes "code:read index:admin"``
+
+Scopes: ``code:read``, ``code:write``, ``index:admin`` (for its tokens at ``/mcp``) and
+``token:introspect`` (RFC 7662 introspection at ``/introspect/``).
+"""
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -13,7 +17,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("name")
-        parser.add_argument("--scopes", required=True, help='Space-separated, e.g. "code:read index:admin".')
+        parser.add_argument("--scopes", required=True, help='Space-separated, e.g. "code:read index:admin"; "token:introspect" allows /introspect/.')
 
     def handle(self, *args, **options):
         try:

@@ -87,3 +87,29 @@ def make_call(*, tool="search_code", outcome="ok", ms=10.0, at=None, user=None, 
 
 def days_ago(n: int):
     return timezone.now() - timedelta(days=n, minutes=1)
+
+
+def totp_code(user) -> str:
+    """The current code of ``user``'s newest TOTP device (confirmed or being enrolled)."""
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user).order_by("-id").first()
+    return f"{totp(device.bin_key):06d}"
+
+
+@pytest.fixture
+def enrolled_without_code(client, settings):
+    """With MCPRAG_CONSOLE_REQUIRE_MFA on: enrol ``user`` in TOTP, then give ``client`` a new
+    session of theirs that has not verified a code."""
+
+    def sign_in(user):
+        settings.MCPRAG_CONSOLE_REQUIRE_MFA = True
+        client.force_login(user)
+        client.get("/account/mfa/")
+        client.post("/account/mfa/", {"code": totp_code(user)})
+        client.logout()
+        client.force_login(user)
+        return client
+
+    return sign_in

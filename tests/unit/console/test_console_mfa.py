@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from .conftest import totp_code as _code
 
 pytestmark = pytest.mark.django_db
 
@@ -12,11 +12,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def operator(django_user_model):
     return django_user_model.objects.create_user("op", email="op@example.com", password="pw-operator-123", is_staff=True)
-
-
-def _code(user):
-    device = TOTPDevice.objects.filter(user=user).order_by("-id").first()
-    return f"{totp(device.bin_key):06d}"
 
 
 def test_operator_without_mfa_is_sent_to_enrol_then_gets_in(client, operator, settings):
@@ -30,14 +25,8 @@ def test_operator_without_mfa_is_sent_to_enrol_then_gets_in(client, operator, se
     assert client.get("/console/").status_code == 200
 
 
-def test_enrolled_operator_in_a_password_only_session_must_verify(client, operator, settings):
-    settings.MCPRAG_CONSOLE_REQUIRE_MFA = True
-    client.force_login(operator)
-    client.get("/account/mfa/")
-    client.post("/account/mfa/", {"code": _code(operator)})
-    client.logout()
-    client.force_login(operator)  # a fresh session without otp
-    response = client.get("/console/")
+def test_enrolled_operator_in_a_password_only_session_must_verify(operator, enrolled_without_code):
+    response = enrolled_without_code(operator).get("/console/")
     assert response.status_code == 302 and response["Location"].startswith("/account/mfa/verify/")
 
 

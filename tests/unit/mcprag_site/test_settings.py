@@ -13,12 +13,13 @@ ROOT = Path(__file__).resolve().parents[3]
 PROBE = "import django; django.setup(); from django.conf import settings; print(settings.MCPRAG_MCP_URL, settings.MCPRAG_ISSUER)"
 
 
-def run_with(**env_overrides) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("MCPRAG_PUBLIC_URL", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG")}
+def run_with(probe: str = PROBE, **env_overrides) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MCPRAG_PUBLIC_URL", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "EMAIL_HOST")}
     env["DJANGO_SETTINGS_MODULE"] = "mcprag_site.settings"
     env["SECRET_KEY"] = "k" * 40
     env.update(env_overrides)
-    return subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
 
 
 def test_defaults_give_a_loopback_issuer_and_mcp_url():
@@ -66,3 +67,18 @@ def test_bad_value_stops_with_one_clear_line(env, variable, reason):
     assert lines[0].startswith(f"mcprag: configuration error: {variable}:")
     assert reason in lines[0]
     assert "Traceback" not in result.stderr
+
+
+EMAIL_PROBE = ("import django; django.setup(); from django.conf import settings; "
+               "print(settings.EMAIL_BACKEND.rsplit('.', 2)[-2], settings.MCPRAG_PASSWORD_RESET)")
+
+
+@pytest.mark.parametrize(("env", "backend", "reset"), [
+    ({}, "console", "True"),  # development: reset links printed to the log
+    ({"MCPRAG_PUBLIC_URL": "https://mcp.example.com"}, "dummy", "False"),
+    ({"MCPRAG_PUBLIC_URL": "https://mcp.example.com", "EMAIL_HOST": "smtp.example.com"}, "smtp", "True"),
+], ids=["loopback", "https-without-email-host", "https-with-email-host"])
+def test_console_email_backend_never_serves_a_public_url(env, backend, reset):
+    result = run_with(EMAIL_PROBE, **env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [backend, reset]

@@ -28,7 +28,7 @@ def exchange(client, public_client, obtain_code):
 @pytest.fixture
 def introspect(client):
     """Ask ``/introspect/`` (RFC 7662) as a service client whether a token is active."""
-    app, secret = create_service_client("resource-server", ["code:read"])
+    app, secret = create_service_client("resource-server", ["token:introspect"])
     auth = "Basic " + base64.b64encode(f"{app.client_id}:{secret}".encode()).decode()
 
     def active(token: str) -> bool:

@@ -214,3 +214,23 @@ def test_account_and_enrolment_pages_are_never_stored_by_a_cache(client, person)
         assert "no-store" in response["Cache-Control"], url
     done = client.post("/account/mfa/", {"code": current_code(person)})
     assert done.status_code == 200 and "no-store" in done["Cache-Control"]
+
+
+def test_without_a_way_to_send_mail_password_reset_is_off_and_says_so(client, person, settings):
+    """An https deployment without EMAIL_HOST (MCPRAG_PASSWORD_RESET off) makes no reset links:
+    the console backend would print them, token included, to the log."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    settings.MCPRAG_PASSWORD_RESET = False
+    assert "Forgot your password?" in client.get("/login/").content.decode()
+    assert 'href="/password-reset/"' not in client.get("/login/").content.decode()
+    for response in (client.get("/password-reset/"), client.post("/password-reset/", {"email": "grace@example.com"})):
+        assert response.status_code == 404
+        assert "Password reset is not available here" in response.content.decode()
+    assert mail.outbox == []
+    uid = urlsafe_base64_encode(force_bytes(person.pk))
+    token = default_token_generator.make_token(person)  # e.g. a link printed before the upgrade
+    assert client.get(f"/reset/{uid}/{token}/", follow=True).status_code == 404
+    assert client.get("/password-reset/sent/").status_code == 404

@@ -91,6 +91,8 @@ def test_malformed_challenge_swapped_into_the_consent_post_is_refused(client, pe
     form = page.context["form"]
     data = {name: (form.initial.get(name) or "") for name in form.fields}
     data.update(allow="Authorize", code_challenge="abc")
-    params = redirect_params(client.post(page.request["PATH_INFO"] + "?" + page.request["QUERY_STRING"], data))
-    assert params["error"] == "invalid_request"
+    response = client.post(page.request["PATH_INFO"] + "?" + page.request["QUERY_STRING"], data)
+    # The consent POST must match the request that rendered the form: an error page, no redirect.
+    assert response.status_code == 400
+    assert response.context["error"].error == "invalid_request"
     assert not get_grant_model().objects.exists()

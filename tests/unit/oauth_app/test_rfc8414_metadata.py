@@ -44,7 +44,7 @@ def test_each_advertised_introspection_auth_method_works(client):
 
     from oauth_app.services import create_service_client
 
-    app, secret = create_service_client("rs", ["code:read"])
+    app, secret = create_service_client("rs", ["token:introspect"])
     basic = "Basic " + base64.b64encode(f"{app.client_id}:{secret}".encode()).decode()
     assert client.post("/introspect/", {"token": "x"}, HTTP_AUTHORIZATION=basic).status_code == 200
     assert client.post("/introspect/", {"token": "x", "client_id": app.client_id, "client_secret": secret}).status_code == 200

@@ -1,4 +1,5 @@
-"""Service clients (client-credentials grant), RFC 7662 introspection limited to them, RFC 7009 revocation."""
+"""Service clients (client-credentials grant), RFC 7662 introspection limited to them, RFC 7009 revocation.
+(Who else may not introspect, and which tokens it describes: test_rfc7662_introspection.py.)"""
 
 from __future__ import annotations
 
@@ -80,10 +81,12 @@ def test_create_service_client_command_prints_the_secret_once(capsys):
     assert app.allowed_scopes == "code:read" and app.is_service_client
 
 
-def test_introspection_answers_a_service_client(client, service, public_client, obtain_code):
+def test_introspection_answers_a_service_client_granted_token_introspect(client, service):
     app, secret = service
     token = _cc_token(client, app, secret).json()["access_token"]
-    response = client.post("/introspect/", {"token": token}, HTTP_AUTHORIZATION=_basic(app.client_id, secret))
+    inspector, inspector_secret = create_service_client("resource-server", ["token:introspect"])
+    response = client.post("/introspect/", {"token": token},
+                           HTTP_AUTHORIZATION=_basic(inspector.client_id, inspector_secret))
     assert response.status_code == 200
     assert response.json()["active"] is True
     assert response.json()["aud"] == ["http://127.0.0.1:8000/mcp"]
