@@ -8,6 +8,7 @@ is reported exactly like an unknown one.
     report = index_repository("/srv/src/django", "django")                    # command line
     job = start_index_job("https://git.example.com/shop.git", "shop", access=SYSTEM)
     hits = search("parse an HTTP date header", access=access, repository="django", max_results=5)
+    page = search_page(SearchRequest("getUserName", language="java", page=2), access=access)
     hits[0].path, hits[0].symbol, hits[0].signals["lexical"]["rank"]
 
 One module per use case; import from the package, not from its modules:
@@ -42,11 +43,21 @@ from .results import (
     SearchHit,
     SearchPage,
 )
-from .retrieval import MAX_PAGE, MAX_RESULTS_LIMIT, SNIPPET_MAX_CHARS, SNIPPET_MAX_LINES, explain, preview_query, search, search_page
+from .retrieval import (
+    MAX_PAGE,
+    MAX_RESULTS_LIMIT,
+    SNIPPET_MAX_CHARS,
+    SNIPPET_MAX_LINES,
+    SearchRequest,
+    explain,
+    preview_query,
+    search,
+    search_page,
+)
 
 __all__ = [
     "RepositoryAccess", "PUBLIC", "SYSTEM",
-    "IndexReport", "SearchHit", "SearchPage", "RepositoryStatus", "JobInfo", "QueryPreview", "FileContext",
+    "IndexReport", "SearchRequest", "SearchHit", "SearchPage", "RepositoryStatus", "JobInfo", "QueryPreview", "FileContext",
     "GenerationContext", "FeedbackReceipt", "Health", "EmbeddingCheck", "FileText", "ProgressCallback",
     "index_repository", "start_index_job", "jobs", "job", "search", "search_page", "explain", "preview_query",
     "status", "health", "analyze_context", "generation_context", "record_feedback", "cache_stats", "cache_clear",

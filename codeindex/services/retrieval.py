@@ -6,6 +6,8 @@ queries, by embedding similarity too; the two are fused, then nudged by recorded
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 from ..access import PUBLIC, RepositoryAccess
 from .. import fusion, lexical
 from ..app_settings import app_settings
@@ -20,8 +22,8 @@ from .feedback import apply_feedback
 from .results import QueryPreview, SearchHit, SearchPage
 from .scope import visible_generations, visible_repository
 
-__all__ = ["search", "search_page", "explain", "preview_query", "MAX_RESULTS_LIMIT", "MAX_PAGE", "SNIPPET_MAX_LINES",
-           "SNIPPET_MAX_CHARS"]
+__all__ = ["SearchRequest", "search", "search_page", "explain", "preview_query", "MAX_RESULTS_LIMIT", "MAX_PAGE",
+           "SNIPPET_MAX_LINES", "SNIPPET_MAX_CHARS"]
 
 MAX_RESULTS_LIMIT = 50
 MAX_PAGE = 20
@@ -31,25 +33,52 @@ SNIPPET_MAX_CHARS = 1200
 CANDIDATES = 200
 
 
-def search(query: str, *, access: RepositoryAccess = PUBLIC, repository: str | None = None, language: str | None = None,
-           path_glob: str | None = None, exact: tuple[str, ...] | list[str] = (), max_results: int = 10, page: int = 1,
-           detail_level: str = DetailLevel.FULL) -> list[SearchHit]:
-    """Chunks best matching ``query`` (plain English or identifiers), best first: ``search_page(...).hits``."""
-    return search_page(query, access=access, repository=repository, language=language, path_glob=path_glob, exact=exact,
-                       max_results=max_results, page=page, detail_level=detail_level).hits
+@dataclass(frozen=True)
+class SearchRequest:
+    """One search as the caller asked for it, built once and passed down unchanged.
+
+    ``query`` is plain words or identifiers and may carry inline filters (``repo:x lang:go
+    path:src/** "exact text"``); the explicit ``repository``, ``language`` and ``path_glob``
+    win over inline ones, and ``exact`` strings (each must appear verbatim in a chunk) add to
+    the quoted ones. ``max_results`` is the page size (1 to ``MAX_RESULTS_LIMIT``), ``page``
+    counts from 1 (to ``MAX_PAGE``), ``detail_level`` is ``full`` (snippets) or ``compact``
+    (first line only). Nothing is checked when it is built: the service that runs it checks.
+    """
+
+    query: str
+    repository: str | None = None
+    language: str | None = None
+    path_glob: str | None = None
+    exact: tuple[str, ...] = ()
+    max_results: int = 10
+    page: int = 1
+    detail_level: str = DetailLevel.FULL
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "exact", tuple(self.exact or ()))
+
+    def plan(self) -> QueryPlan:
+        """The parsed query with this request's filters applied; ``InvalidQuery`` when invalid."""
+        return parse_query(self.query, repository=self.repository, language=self.language, path_glob=self.path_glob,
+                           exact=self.exact)
 
 
-def search_page(query: str, *, access: RepositoryAccess = PUBLIC, repository: str | None = None, language: str | None = None,
-                path_glob: str | None = None, exact: tuple[str, ...] | list[str] = (), max_results: int = 10, page: int = 1,
-                detail_level: str = DetailLevel.FULL) -> SearchPage:
-    """One page of ranked chunks for ``query``.
+def search(query: str, *, access: RepositoryAccess = PUBLIC, **filters) -> list[SearchHit]:
+    """Chunks best matching ``query`` (plain English or identifiers), best first; ``filters`` are
+    ``SearchRequest``'s other fields. ``search_page(SearchRequest(query, **filters)).hits``."""
+    return search_page(SearchRequest(query, **filters), access=access).hits
+
+
+def search_page(request: SearchRequest, *, access: RepositoryAccess = PUBLIC) -> SearchPage:
+    """One page of ranked chunks for ``request``.
 
     Filters (``repository``, ``language``, ``path_glob``, ``exact`` strings, or the same inline:
     ``repo:x lang:go path:src/** "exact"``) apply before ranking. Raises ``InvalidQuery``
     (empty, no searchable words, unknown language, bad glob or limit), ``InvalidArgument`` (page)
     and ``RepositoryNotFound`` (unknown or invisible repository).
     """
-    plan = parse_query(query, repository=repository, language=language, path_glob=path_glob, exact=tuple(exact or ()))
+    plan = request.plan()
+    max_results, page, detail_level = request.max_results, request.page, request.detail_level
     _check_max_results(max_results)
     _check_page(page)
     if detail_level not in DetailLevel.values:
@@ -67,7 +96,7 @@ def search_page(query: str, *, access: RepositoryAccess = PUBLIC, repository: st
         # chunks are swapped in one transaction, but ranking and reading are separate queries):
         # rank again rather than answer with the file missing.
     used = ["lexical"] + (["dense"] if not dense_note else [])
-    return SearchPage(query=query, hits=hits, page=page, page_size=max_results,
+    return SearchPage(query=request.query, hits=hits, page=page, page_size=max_results,
                       next_page=page + 1 if len(ranked) > start + max_results and page < MAX_PAGE else None,
                       candidates=len(ranked), intent=plan.intent, signals_used=used, dense_note=dense_note, dense_weight=weight)
 
@@ -146,15 +175,16 @@ def _hit(chunk: Chunk, candidate: fusion.Candidate, detail_level: str, weight: f
                      score=round(candidate.score, 6), signals=signals)
 
 
-def explain(query: str, *, access: RepositoryAccess = PUBLIC, max_results: int = 10, **filters) -> SearchPage:
-    """``search_page`` with every hit's per-signal ranks and scores (always in ``signals``)."""
-    return search_page(query, access=access, max_results=max_results, detail_level=DetailLevel.COMPACT, **filters)
+def explain(request: SearchRequest, *, access: RepositoryAccess = PUBLIC) -> SearchPage:
+    """``search_page`` with compact hits: what matters is each hit's per-signal ranks and
+    scores (always in ``signals``)."""
+    return search_page(replace(request, detail_level=DetailLevel.COMPACT), access=access)
 
 
-def preview_query(query: str, *, access: RepositoryAccess = PUBLIC, repository: str | None = None, language: str | None = None,
-                  path_glob: str | None = None, exact: tuple[str, ...] | list[str] = ()) -> QueryPreview:
-    """How ``query`` would be processed, without running it: tokens, intent, rewrites, filters."""
-    plan = parse_query(query, repository=repository, language=language, path_glob=path_glob, exact=tuple(exact or ()))
+def preview_query(request: SearchRequest, *, access: RepositoryAccess = PUBLIC) -> QueryPreview:
+    """How ``request`` would be processed, without running it: tokens, intent, rewrites, filters
+    (its paging and detail level are not used)."""
+    plan = request.plan()
     if plan.repository is not None:
         visible_repository(plan.repository, access)
     if plan.intent != QueryIntent.NATURAL_LANGUAGE:
@@ -163,7 +193,7 @@ def preview_query(query: str, *, access: RepositoryAccess = PUBLIC, repository: 
         ok, reason = get_provider().available()
         signals, note = (["lexical", "dense"], "") if ok else (["lexical"], reason)
     filters = {"repository": plan.repository, "language": plan.language, "path_glob": plan.path_glob, "exact": list(plan.exact)}
-    return QueryPreview(query=query, text=plan.text, tokens=plan.terms, intent=plan.intent, symbol=plan.symbol,
+    return QueryPreview(query=request.query, text=plan.text, tokens=plan.terms, intent=plan.intent, symbol=plan.symbol,
                         rewrites=plan.rewrites, filters=filters, signals=signals, dense_note=note)
 
 

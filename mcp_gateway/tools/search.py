@@ -69,10 +69,9 @@ async def search_code(
     at the given lines. Names (getUserName, QuerySet.filter) are looked up exactly; plain words
     also use semantic (embedding) similarity.
     """
-    found = await run_service(
-        services.search_page, query, access=access_of(ctx), repository=repository, language=language, path_glob=path_glob,
-        exact=tuple(exact or ()), max_results=max_results, page=page, detail_level=detail_level,
-    )
+    request = services.SearchRequest(query, repository=repository, language=language, path_glob=path_glob, exact=tuple(exact or ()),
+                                     max_results=max_results, page=page, detail_level=detail_level)
+    found = await run_service(services.search_page, request, access=access_of(ctx))
     model = SearchResults(query=query, total=len(found.hits), page=found.page, next_page=found.next_page, intent=found.intent,
                           signals_used=found.signals_used, dense_note=found.dense_note,
                           hits=[hit_model(h) for h in found.hits])
@@ -94,8 +93,8 @@ async def explain_ranking(
     similarity (embeddings), both normalised, the fusion weight, the fused score and any
     feedback boost. Use it when a result you expected is missing or ranked low.
     """
-    found = await run_service(services.explain, query, access=access_of(ctx), repository=repository, language=language,
-                              path_glob=path_glob, max_results=max_results)
+    request = services.SearchRequest(query, repository=repository, language=language, path_glob=path_glob, max_results=max_results)
+    found = await run_service(services.explain, request, access=access_of(ctx))
     w = found.dense_weight
     formula = (f"score = ((1 - {w:g}) * lexical/max(lexical) + {w:g} * (dense - min)/(max - min)) * feedback_boost"
                if "dense" in found.signals_used else "score = lexical/max(lexical) * feedback_boost")
@@ -129,8 +128,8 @@ async def preview_query_processing(
     """Show how a query will be processed, without searching: the tokens sent to the index,
     the detected intent (identifier, path or natural language), rewrites (identifier splits,
     dropped stop words), the filters taken from the query and the signals that will be used."""
-    preview = await run_service(services.preview_query, query, access=access_of(ctx), repository=repository,
-                                language=language, path_glob=path_glob)
+    request = services.SearchRequest(query, repository=repository, language=language, path_glob=path_glob)
+    preview = await run_service(services.preview_query, request, access=access_of(ctx))
     model = QueryPreviewModel(**preview.__dict__)
     text = (f"tokens: {' '.join(preview.tokens)}\nintent: {preview.intent}\nsignals: {', '.join(preview.signals)}"
             + (f" ({preview.dense_note})" if preview.dense_note else "")
