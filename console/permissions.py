@@ -16,6 +16,9 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from oauth_app.flows import mfa
+from oauth_app.flows.login import session_amr
+
 __all__ = ["OperatorRequiredMixin", "is_operator", "mfa_satisfied"]
 
 
@@ -26,8 +29,6 @@ def is_operator(user) -> bool:
 
 def mfa_satisfied(request) -> bool:
     """With ``MCPRAG_CONSOLE_REQUIRE_MFA`` on, the session must have verified a TOTP code."""
-    from oauth_app.flows.login import session_amr
-
     return not settings.MCPRAG_CONSOLE_REQUIRE_MFA or "otp" in session_amr(request)
 
 
@@ -44,8 +45,6 @@ class OperatorRequiredMixin(AccessMixin):
             raise PermissionDenied("The console is for operators.")
         if not mfa_satisfied(request):
             # Enrolled operators verify a code now; others enrol first (then the session has otp).
-            from oauth_app.flows import mfa
-
             target = "accounts:mfa-verify" if mfa.is_enrolled(request.user) else "accounts:mfa"
             return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
         return super().dispatch(request, *args, **kwargs)

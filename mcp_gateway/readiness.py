@@ -16,6 +16,9 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from codeindex import services
+from oauth_app.keys import active_key
+
 __all__ = ["healthz", "readyz", "readiness_checks"]
 
 logger = logging.getLogger(__name__)
@@ -29,7 +32,7 @@ def _database() -> None:
 def _redis() -> None:
     if not settings.REDIS_URL:
         return
-    import redis
+    import redis  # only deployments with REDIS_URL load the client
 
     client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
     try:
@@ -39,14 +42,10 @@ def _redis() -> None:
 
 
 def _signing_key() -> None:
-    from oauth_app.keys import active_key
-
     active_key()
 
 
 def _search_index() -> None:
-    from codeindex import services
-
     services.status()
 
 

@@ -15,6 +15,8 @@ from typing import Any
 from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult, ListToolsResult, TextContent
 
+from mcprag_site import __version__
+
 from . import tools as _tools  # noqa: F401  (fills the registry)
 from .audit import AFTER_ANSWER_SCOPE_KEY, submit_tool_call
 from .auth.identity import TRANSPORT_SCOPE_KEY, Caller, caller_from_context, request_scope
@@ -132,6 +134,4 @@ def build_server(default_caller: Caller | None = None, transport: str = "streama
 
 
 def _version() -> str:
-    from mcprag_site import __version__
-
     return __version__

@@ -88,7 +88,7 @@ class StytchClient:
     """Thin wrapper over ``stytch.Client`` for the calls mcprag makes (DOT notes §3.2)."""
 
     def __init__(self) -> None:
-        import stytch
+        import stytch  # only when Stytch is configured: its SDK is large and most deployments do not use it
 
         kwargs = {}
         base = settings.STYTCH_API_BASE_URL

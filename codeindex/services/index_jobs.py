@@ -21,6 +21,7 @@ from ..indexing import IndexReport, normalize_paths
 from ..jobs import IndexJobRunner, create_job
 from ..models import IndexJob, Repository
 from ..sources import is_git_url, local_root
+from ..tasks import run_index_job
 from .results import JobInfo
 from .scope import visible_repository
 
@@ -85,8 +86,6 @@ def start_index_job(source: str, name: str, *, access: RepositoryAccess, kind: s
 
 
 def _dispatch(job_id: int) -> None:
-    from ..tasks import run_index_job
-
     run_index_job.delay(job_id)
 
 

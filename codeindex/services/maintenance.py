@@ -13,8 +13,7 @@ from ..indexing import clear_documents
 from ..models import Chunk, ChunkVector, IndexJob, Repository
 from ..vectors import query_vector_cache, vector_store
 from .index_jobs import start_index_job
-from .monitoring import status
-from .results import EmbeddingCheck, JobInfo, RepositoryStatus
+from .results import EmbeddingCheck, JobInfo
 from .scope import visible_generations, visible_repository
 
 __all__ = ["cache_stats", "cache_clear", "clear_repository", "delete_repository", "validate_embeddings",
@@ -62,10 +61,6 @@ def _refuse_if_busy(repository: Repository) -> None:
     active = IndexJob.objects.filter(repository=repository, status__in=ACTIVE_JOB_STATUSES).first()
     if active is not None:
         raise JobAlreadyRunning(f"an index job for {repository.name!r} is {active.status} (job {active.pk}); try again when it ends")
-
-
-def repositories(*, access: RepositoryAccess) -> list[RepositoryStatus]:
-    return status(access=access)
 
 
 def validate_embeddings(name: str, *, access: RepositoryAccess) -> EmbeddingCheck:

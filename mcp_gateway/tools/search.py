@@ -9,9 +9,10 @@ from mcp_types import CallToolResult
 from pydantic import Field
 
 from codeindex import services
+from mcprag_site import __version__
 from oauth_app.tiers import SCOPE_CODE_READ
 
-from ..errors import run_service
+from ..errors import ToolError, run_service
 from ..registry import tool
 from ._support import access_of, hit_model, job_line, repository_model, result
 from .schemas import (
@@ -148,8 +149,6 @@ async def index_status(
     if repository is not None:
         rows = [r for r in rows if r.name == repository]
         if not rows:
-            from ..errors import ToolError
-
             raise ToolError(f"no repository named {repository!r} is indexed")
     repos = [repository_model(r) for r in rows]
     lines = []
@@ -168,8 +167,6 @@ async def index_status(
 async def health_check(ctx: Context | None = None) -> Annotated[CallToolResult, HealthStatus]:
     """Report whether the service works: database, lexical index, embedding model (when it is
     unavailable, search still works lexically and this says why)."""
-    from mcprag_site import __version__
-
     h = await run_service(services.health, access=access_of(ctx))
     model = HealthStatus(version=__version__, **h.__dict__)
     text = (f"status: {h.status}; database: {h.database}; lexical index: {h.lexical_index}; "

@@ -13,7 +13,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from mcp_gateway.auth.bearer import verify_access_token
 from oauth_app.models import AuthEvent, TierRule
 from oauth_app.scopes import tier_of
-from oauth_app.services import create_or_update_account, ensure_profile, person_for_verified_email
+from oauth_app.profiles import ensure_profile
+from oauth_app.services import create_or_update_account, person_for_verified_email
 
 from .conftest import REDIRECT_URI, authorize_query, pkce_pair, redirect_params
 
