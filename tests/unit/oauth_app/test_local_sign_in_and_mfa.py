@@ -16,7 +16,7 @@ from oauth_app.scopes import tier_of
 from oauth_app.profiles import ensure_profile
 from oauth_app.services import create_or_update_account, person_for_verified_email
 
-from .conftest import REDIRECT_URI, authorize_query, pkce_pair, redirect_params
+from tests.support.oauth import REDIRECT_URI, authorize_query, pkce_pair, redirect_params
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "s3cret-pass-word"

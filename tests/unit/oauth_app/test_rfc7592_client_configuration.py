@@ -10,7 +10,7 @@ import pytest
 
 from oauth_app.models import Application, AuthEvent, Consent
 
-from .conftest import authorize_query, pkce_pair
+from tests.support.oauth import authorize_query, pkce_pair
 
 pytestmark = pytest.mark.django_db
 
