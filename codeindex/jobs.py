@@ -128,7 +128,7 @@ class IndexJobRunner:
         except CodeIndexError as exc:
             self.error = exc
             self.terminate(job, JobStatus.FAILED, report, started, message=str(exc))
-        except Exception as exc:  # the runner records what it caught (STYLE: Jobs)
+        except Exception as exc:  # the one broad except (module docstring): logged, and the job fails
             log.exception("index job %s failed", job.pk)
             self.terminate(job, JobStatus.FAILED, report, started, message=f"internal error ({exc.__class__.__name__}); see the worker log")
         except BaseException:  # interrupted (Ctrl-C, worker shutdown): record it, then let it go on

@@ -14,7 +14,7 @@ __all__ = ["tier_for_new_person", "ensure_profile"]
 
 
 def tier_for_new_person(email: str) -> str:
-    """The tier a new person starts with (DESIGN §5).
+    """The tier a new person starts with (the tiers are described in ``oauth_app.tiers``).
 
     Order: an exact-address rule or ``MCPRAG_ADMIN_EMAILS`` (admin), then a domain rule or
     ``MCPRAG_DEVELOPER_DOMAINS`` (developer); otherwise ``public``.

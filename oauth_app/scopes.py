@@ -1,7 +1,7 @@
 """DOT's ``SCOPES_BACKEND_CLASS``: which scopes exist and which may be granted.
 
-Grantable scopes are the requested scopes ∩ the scopes of the signed-in person's tier
-(DESIGN §5). The consent page and the validator both ask this class.
+Grantable scopes are the requested scopes ∩ the scopes of the signed-in person's tier (the
+table in ``oauth_app.tiers``). The consent page and the validator both ask this class.
 """
 
 from __future__ import annotations

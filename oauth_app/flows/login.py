@@ -1,4 +1,4 @@
-"""Sign-in stages kept in the session (STYLE: "named stages ... each able to resume or abort").
+"""Sign-in stages kept in the session, so each can resume (a reload, a second tab) or abort.
 
 1. **first factor** — a password (``pwd``) or a Stytch email magic link (``email``) identified the
    person: :func:`first_factor_passed`.
