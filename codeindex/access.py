@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from django.db.models import Q
 
 from .choices import Visibility
+from .models import Repository
 
 __all__ = ["RepositoryAccess", "PUBLIC", "SYSTEM"]
 
@@ -48,8 +49,6 @@ class RepositoryAccess:
         everyone = Q(**{f"{prefix}visibility": Visibility.EVERYONE})
         if not self.groups:
             return everyone
-        from .models import Repository  # models import choices only; keep this module import-light
-
         members = Repository.groups.through.objects.filter(group__name__in=sorted(self.groups)).values("repository_id")
         return everyone | Q(**{f"{prefix}visibility": Visibility.GROUPS, f"{prefix}pk__in": members})
 

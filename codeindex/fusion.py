@@ -1,7 +1,7 @@
 """Fusing the lexical and dense signals, keeping every number that decided a rank.
 
-Linear min-max fusion, chosen by measurement (``bench/retrieval.py``; ``shared/notes/retrieval.md``
-§4: on the CPython stdlib, RRF never beat dense alone, and a dense-heavy linear blend beat both):
+Linear min-max fusion, chosen by measurement (``bench/retrieval.py`` on the CPython stdlib:
+reciprocal rank fusion never beat dense alone, and a dense-heavy linear blend beat both):
 
     fused = (1 − w) · lexical / max(lexical) + w · (dense − min(dense)) / (max(dense) − min(dense))
 

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from .choices import ACTIVE_JOB_STATUSES, JobKind, JobStatus
 from .exceptions import CodeIndexError, IndexJobError, JobAlreadyRunning
-from .indexing import IndexReport, Progress, embed_missing, index_tree
+from .indexing import IndexReport, Progress, bump_generation, embed_missing, index_tree
 from .models import IndexJob, Repository
 from .source_policy import prepare_root
 from .sources import SourceTree
@@ -134,7 +134,7 @@ class IndexJobRunner:
         except CodeIndexError as exc:
             self.error = exc
             self.terminate(job, JobStatus.FAILED, report, started, message=str(exc))
-        except Exception as exc:  # the runner records what it caught (STYLE: Jobs)
+        except Exception as exc:  # the one broad except (module docstring): logged, and the job fails
             log.exception("index job %s failed", job.pk)
             self.terminate(job, JobStatus.FAILED, report, started, message=f"internal error ({exc.__class__.__name__}); see the worker log")
         except BaseException:  # interrupted (Ctrl-C, worker shutdown): record it, then let it go on
@@ -171,8 +171,6 @@ class IndexJobRunner:
         repository = job.repository
         if job.kind == JobKind.EMBEDDINGS:
             embed_missing(repository, report, progress=self.progress)
-            from .indexing import bump_generation
-
             bump_generation(repository)
             return
         root = prepare_root(job.source, repository.name, remote=self.remote)

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .embeddings import from_bytes
+from .models import ChunkVector
 from .patterns import compiled
 
 __all__ = ["VectorStore", "DenseResult", "QueryVectorCache", "vector_store", "query_vector_cache"]
@@ -141,8 +143,6 @@ class VectorStore:
 
 
 def _load(repo_id: int, generation: int, model: str) -> _Block:
-    from .models import ChunkVector
-
     rows = list(
         ChunkVector.objects.filter(repository_id=repo_id, model=model)
         .order_by("chunk_id")
@@ -176,8 +176,6 @@ class QueryVectorCache:
     skips the embedding step (~14 ms on two CPU cores)."""
 
     def __init__(self, size: int = 1024) -> None:
-        from collections import OrderedDict
-
         self.size = size
         self._items: OrderedDict = OrderedDict()
         self._lock = threading.Lock()

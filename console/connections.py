@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
@@ -69,8 +70,6 @@ def _connected_ids(user) -> dict[int, ConnectedAgent]:
 
 def connected_agents(user) -> list[ConnectedAgent]:
     """The agents ``user`` has authorized (active consent or live token), most recently used first."""
-    from django.conf import settings
-
     agents = _connected_ids(user)
     last_used = dict(
         ToolCall.objects.filter(user_id=user.pk, client_id__in=[a.application.client_id for a in agents.values()])

@@ -19,6 +19,9 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from oauth_app.flows import mfa
+from oauth_app.flows.login import session_amr
+
 __all__ = ["OperatorRequiredMixin", "is_operator", "mfa_satisfied", "has_operator_access", "operator_gate"]
 
 
@@ -29,8 +32,6 @@ def is_operator(user) -> bool:
 
 def mfa_satisfied(request) -> bool:
     """With ``MCPRAG_CONSOLE_REQUIRE_MFA`` on, the session must have verified a TOTP code."""
-    from oauth_app.flows.login import session_amr
-
     return not settings.MCPRAG_CONSOLE_REQUIRE_MFA or "otp" in session_amr(request)
 
 
@@ -54,8 +55,6 @@ def operator_gate(request, next_url: str):
         raise PermissionDenied("This page is for operators.")
     if not mfa_satisfied(request):
         # Enrolled operators verify a code now; others enrol first (then the session has otp).
-        from oauth_app.flows import mfa
-
         target = "accounts:mfa-verify" if mfa.is_enrolled(request.user) else "accounts:mfa"
         return redirect(f"{reverse(target)}?{urlencode({'next': next_url})}")
     return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
@@ -98,8 +99,6 @@ def _holders(application) -> set[int | None]:
 def revoke_agent_for_everyone(operator, application, reason: str = "", request=None) -> RevokeReport:
     """Revoke every token and consent of ``application``, person by person, through
     :func:`oauth_app.services.revoke_agent` (the one revocation path): the agent's next call gets 401."""
-    from django.contrib.auth import get_user_model
-
     users = {u.pk: u for u in get_user_model().objects.filter(pk__in=[pk for pk in _holders(application) if pk])}
     revoked = 0
     with transaction.atomic():

@@ -1,4 +1,4 @@
-"""One audit path for every tool call, whatever the transport (DESIGN §3).
+"""One audit path for every tool call, whatever the transport (Streamable HTTP, SSE or stdio).
 
 Every transport's permission middleware queues the row in a ``finally`` block
 (:func:`submit_tool_call`), so a failed or refused call is audited too. On Streamable HTTP the

@@ -40,7 +40,7 @@ async def connect(params: dict):
 
     :raises psycopg.OperationalError: the server cannot be reached (after ``connect_timeout``).
     """
-    import psycopg
+    import psycopg  # only PostgreSQL deployments get here; SQLite ones never load the driver
 
     return await psycopg.AsyncConnection.connect(autocommit=True, **params)
 

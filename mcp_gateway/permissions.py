@@ -1,4 +1,5 @@
-"""Who may call which tool: the token's scopes ∩ the subject's current tier (DESIGN §5).
+"""Who may call which tool: the token's scopes ∩ the subject's current tier, so lowering a
+person's tier takes effect on their next call, without waiting for their token to expire.
 
 ``tools/list`` and ``tools/call`` both use :func:`allowed_tools`, for every transport.
 """

@@ -17,6 +17,9 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from codeindex import services
+from oauth_app.keys import active_key
+
 __all__ = ["healthz", "readyz", "readiness_checks"]
 
 logger = logging.getLogger(__name__)
@@ -33,7 +36,7 @@ NOT_CONFIGURED = "not configured"
 def _redis() -> str | None:
     if not settings.REDIS_URL:
         return NOT_CONFIGURED
-    import redis
+    import redis  # only deployments with REDIS_URL load the client
 
     client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
     try:
@@ -43,14 +46,10 @@ def _redis() -> str | None:
 
 
 def _signing_key() -> None:
-    from oauth_app.keys import active_key
-
     active_key()
 
 
 def _search_index() -> None:
-    from codeindex import services
-
     services.status()
 
 

@@ -2,7 +2,7 @@
 
 Each entry records the tool's kind and the scope it needs. The registry is filled at import time
 (``mcp_gateway.tools``) and frozen when the first server is built; nothing adds tools at request
-time (STYLE: "Fill registries with decorators at import time and freeze them after startup").
+time, so every transport and every request sees the same tools.
 """
 
 from __future__ import annotations

@@ -14,6 +14,8 @@ from typing import Any
 
 from mcp_types import CallToolResult, ListToolsResult, TextContent
 
+from mcprag_site import __version__
+
 from . import tools as _tools  # noqa: F401  (fills the registry)
 from .arguments import GatewayServer
 from .audit import AFTER_ANSWER_SCOPE_KEY, submit_tool_call
@@ -132,6 +134,4 @@ def build_server(default_caller: Caller | None = None, transport: str = "streama
 
 
 def _version() -> str:
-    from mcprag_site import __version__
-
     return __version__

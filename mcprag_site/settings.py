@@ -72,6 +72,8 @@ import warnings
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import dj_database_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -135,8 +137,6 @@ _SQLITE_OPTIONS = {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=
 
 
 def _database(raw: str | None) -> dict:
-    import dj_database_url
-
     if not raw:
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3", "OPTIONS": _SQLITE_OPTIONS,
                 "CONN_MAX_AGE": 60, "CONN_HEALTH_CHECKS": True}

@@ -31,6 +31,7 @@ from django.db import IntegrityError, router, transaction
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_grant_model, get_refresh_token_model
 
+from . import audit
 from .models import AuthEvent, UsedAuthorizationCode
 
 __all__ = ["RETENTION_MARGIN", "CodeAlreadyExchanged", "code_hash", "record_exchange", "revoke_replayed",
@@ -96,8 +97,6 @@ def revoke_replayed(code: str, client, request, *, race: bool = False) -> bool:
 
     Returns whether the code was a recorded, still-remembered used code of this client.
     """
-    from . import audit
-
     used = UsedAuthorizationCode.objects.filter(code_hash=code_hash(code), application=client,
                                                 expires_at__gt=timezone.now()).first()
     if used is None:

@@ -6,7 +6,7 @@
   ``STYTCH_PROJECT_ID`` and ``STYTCH_SECRET`` are set. Magic links are sent with PKCE, so a link
   only signs in the browser that asked for it.
 
-Stytch errors are translated at this boundary (STYLE: "Translate library errors at the boundary"):
+Stytch errors are translated at this boundary, so no caller handles the SDK's own exceptions:
 :class:`MagicLinkRejected` for an expired, used or forged link (or a wrong TOTP code), and
 :class:`SignInServiceUnavailable` when Stytch cannot be reached or answers with a server error.
 Messages never contain tokens.
@@ -85,10 +85,11 @@ _REJECTED = ("magic_link_not_found", "unable_to_auth_magic_link", "pkce_mismatch
 
 
 class StytchClient:
-    """Thin wrapper over ``stytch.Client`` for the calls mcprag makes (DOT notes §3.2)."""
+    """Thin wrapper over ``stytch.Client`` for the calls mcprag makes: magic links (sent with
+    PKCE) and TOTP."""
 
     def __init__(self) -> None:
-        import stytch
+        import stytch  # only when Stytch is configured: its SDK is large and most deployments do not use it
 
         kwargs = {}
         base = settings.STYTCH_API_BASE_URL

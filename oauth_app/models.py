@@ -45,7 +45,7 @@ class Application(AbstractApplication):
 
 
 class Profile(models.Model):
-    """Per-person data the authorization server needs: the tier (DESIGN §5)."""
+    """Per-person data the authorization server needs: the tier (see ``oauth_app.tiers``)."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mcprag_profile")
     tier = models.CharField(max_length=16, choices=Tier.choices, default=Tier.PUBLIC)
@@ -142,7 +142,7 @@ class AuthEvent(models.Model):
 
 
 class TierRule(models.Model):
-    """How a new person's tier is decided (DESIGN §5): an email domain or an exact address.
+    """How a new person's tier is decided: an email domain or an exact address.
 
     ``pattern`` is ``@example.com`` (a domain) or ``ada@example.com`` (one person). The most
     specific matching rule wins (exact address before domain); no match means ``public``.

@@ -101,7 +101,7 @@ def _async_counter():
     loop = asyncio.get_running_loop()
     counter = _async_clients.get(loop)
     if counter is None:
-        import redis.asyncio
+        import redis.asyncio  # only a Redis-backed cache gets here
 
         location = settings.CACHES["default"]["LOCATION"]
         first = (location.split(",") if isinstance(location, str) else list(location))[0].strip()

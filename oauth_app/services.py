@@ -2,50 +2,20 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from oauth2_provider.generators import generate_client_secret
+from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
-from .models import Profile, TierRule
-from .tiers import Tier
+from . import audit
+from .flows.consent import withdraw
+from .models import Application, AuthEvent, Profile
+from .profiles import ensure_profile
+from .tiers import Tier, scopes_for_tier
 
-__all__ = [
-    "create_or_update_account", "set_tier", "tier_for_new_person", "ensure_profile", "create_service_client",
-    "revoke_agent", "person_for_verified_email",
-]
-
-
-def tier_for_new_person(email: str) -> str:
-    """The tier a new person starts with.
-
-    Order: an exact-address rule or ``MCPRAG_ADMIN_EMAILS`` (admin), then a domain rule or
-    ``MCPRAG_DEVELOPER_DOMAINS`` (developer); otherwise ``public``.
-    """
-    from django.conf import settings
-
-    email = (email or "").strip().lower()
-    if not email or "@" not in email:
-        return Tier.PUBLIC
-    domain = "@" + email.rsplit("@", 1)[1]
-    exact = TierRule.objects.filter(pattern__iexact=email).first()
-    if exact is not None:
-        return exact.tier
-    if email in settings.MCPRAG_ADMIN_EMAILS:
-        return Tier.ADMIN
-    by_domain = TierRule.objects.filter(pattern__iexact=domain).first()
-    if by_domain is not None:
-        return by_domain.tier
-    if domain[1:] in settings.MCPRAG_DEVELOPER_DOMAINS:
-        return Tier.DEVELOPER
-    return Tier.PUBLIC
-
-
-def ensure_profile(user) -> Profile:
-    """The person's profile, created with the rule-based tier on first sight."""
-    profile = Profile.objects.filter(user=user).first()
-    if profile is None:
-        profile, _ = Profile.objects.get_or_create(user=user, defaults={"tier": tier_for_new_person(user.email)})
-    return profile
+__all__ = ["create_or_update_account", "set_tier", "create_service_client", "revoke_agent", "person_for_verified_email"]
 
 
 @transaction.atomic
@@ -92,7 +62,8 @@ def create_or_update_account(username: str, *, email: str = "", password: str | 
 
 
 def set_tier(user, tier: str) -> Profile:
-    """Set a person's tier; it applies to their very next tool call."""
+    """Set a person's tier; it applies to their very next tool call (the gateway reads the
+    current tier on every call: effective scopes are the token's scopes ∩ this tier)."""
     if tier not in Tier.values:
         raise ValueError(f"Unknown tier {tier!r}; choose one of {', '.join(Tier.values)}.")
     profile, _ = Profile.objects.update_or_create(user=user, defaults={"tier": tier})
@@ -109,11 +80,6 @@ def create_service_client(name: str, scopes: list[str]):
 
     :raises ValueError: an unknown scope or an empty scope list.
     """
-    from oauth2_provider.generators import generate_client_secret
-
-    from .models import Application
-    from .tiers import scopes_for_tier
-
     service_scopes = scopes_for_tier(Tier.SERVICE)
     unknown = sorted(set(scopes) - service_scopes)
     if unknown or not scopes:
@@ -138,12 +104,6 @@ def revoke_agent(user, application, request=None) -> int:
     The one path every "revoke" takes (connected-agents page, console, tests): the agent's next
     call gets 401. Returns the number of access tokens revoked.
     """
-    from oauth2_provider.models import get_access_token_model, get_refresh_token_model
-
-    from . import audit
-    from .flows.consent import withdraw
-    from .models import AuthEvent
-
     withdraw(user, application, request=request)
     access = get_access_token_model().objects.filter(user=user, application=application)
     count = access.count()

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+#: Fixtures shared across test packages live in tests/support/ as plugins, never in a test
+#: package's conftest that other packages would have to import.
+pytest_plugins = ["tests.support.oauth", "tests.support.e2e_server"]
+
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():

@@ -1,4 +1,4 @@
-"""Console and account pages: one module per model section (STYLE: per-model console pages).
+"""Console and account pages: one module per model section (people, agents, jobs, …).
 
 Views stay thin: they validate a form, call one function of :mod:`console.services` (or
 ``oauth_app.services``), and render. Every console view starts with

@@ -1,7 +1,7 @@
 """``/account/agents/``: the agents a signed-in person has authorized, and revoking one.
 
-Every lookup is scoped to the requesting person (STYLE: scope user-facing queries by the
-requesting user): an agent the person never connected is a 404, whoever asks. The pages are
+Every lookup is scoped to the requesting person (the query filters by ``request.user``): an
+agent the person never connected is a 404, whoever asks. The pages are
 one person's data, so they are never stored by a browser or shared cache (``Cache-Control:
 no-store``, as the sign-in pages).
 """

@@ -9,6 +9,7 @@ from django.shortcuts import redirect
 from django.views.generic import DetailView
 
 from mcp_gateway.models import ToolCall
+from oauth_app.flows import mfa
 from oauth_app.models import AuthEvent, Consent
 from oauth_app.scopes import tier_of
 from oauth_app.tiers import scopes_for_tier
@@ -26,8 +27,6 @@ RECENT = 20
 
 def mfa_status(user) -> str:
     """"enrolled" or "not enrolled": the person's TOTP enrolment (``oauth_app.flows.mfa``)."""
-    from oauth_app.flows import mfa
-
     return "enrolled" if mfa.is_enrolled(user) else "not enrolled"
 
 

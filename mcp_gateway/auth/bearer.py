@@ -267,7 +267,7 @@ def _caller_for(claims: dict, row: TokenRow | None) -> Caller:
     tier = row.tier or Tier.PUBLIC
     granted = effective_scopes(scopes, tier)
     if "otp" not in amr:
-        granted = granted - MFA_SCOPES  # admin tools need an MFA-verified sign-in (DESIGN §4)
+        granted = granted - MFA_SCOPES  # admin-tier scopes need a sign-in that verified a TOTP code
     return Caller(
         user_id=row.user_id,
         username=row.username,

@@ -1,6 +1,7 @@
 """The :class:`Caller`: who is calling a tool, resolved from a verified token.
 
-Tools receive a Caller, never a token or an HTTP request (STYLE, smell 1).
+Tools receive a Caller, never a token or an HTTP request: a tool cannot leak or pass on the
+credential, and it runs the same on every transport (stdio has no HTTP request at all).
 """
 
 from __future__ import annotations

@@ -9,9 +9,10 @@ from mcp_types import CallToolResult
 from pydantic import Field
 
 from codeindex import services
+from mcprag_site import __version__
 from oauth_app.tiers import SCOPE_CODE_READ
 
-from ..errors import run_service
+from ..errors import ToolError, run_service
 from ..registry import tool
 from ._support import access_of, hit_model, job_line, repository_model, result
 from .schemas import (
@@ -69,10 +70,9 @@ async def search_code(
     at the given lines. Names (getUserName, QuerySet.filter) are looked up exactly; plain words
     also use semantic (embedding) similarity.
     """
-    found = await run_service(
-        services.search_page, query, access=access_of(ctx), repository=repository, language=language, path_glob=path_glob,
-        exact=tuple(exact or ()), max_results=max_results, page=page, detail_level=detail_level,
-    )
+    request = services.SearchRequest(query, repository=repository, language=language, path_glob=path_glob, exact=tuple(exact or ()),
+                                     max_results=max_results, page=page, detail_level=detail_level)
+    found = await run_service(services.search_page, request, access=access_of(ctx))
     model = SearchResults(query=query, total=len(found.hits), page=found.page, next_page=found.next_page, intent=found.intent,
                           signals_used=found.signals_used, dense_note=found.dense_note,
                           hits=[hit_model(h) for h in found.hits])
@@ -94,8 +94,8 @@ async def explain_ranking(
     similarity (embeddings), both normalised, the fusion weight, the fused score and any
     feedback boost. Use it when a result you expected is missing or ranked low.
     """
-    found = await run_service(services.explain, query, access=access_of(ctx), repository=repository, language=language,
-                              path_glob=path_glob, max_results=max_results)
+    request = services.SearchRequest(query, repository=repository, language=language, path_glob=path_glob, max_results=max_results)
+    found = await run_service(services.explain, request, access=access_of(ctx))
     w = found.dense_weight
     formula = (f"score = ((1 - {w:g}) * lexical/max(lexical) + {w:g} * (dense - min)/(max - min)) * feedback_boost"
                if "dense" in found.signals_used else "score = lexical/max(lexical) * feedback_boost")
@@ -129,8 +129,8 @@ async def preview_query_processing(
     """Show how a query will be processed, without searching: the tokens sent to the index,
     the detected intent (identifier, path or natural language), rewrites (identifier splits,
     dropped stop words), the filters taken from the query and the signals that will be used."""
-    preview = await run_service(services.preview_query, query, access=access_of(ctx), repository=repository,
-                                language=language, path_glob=path_glob)
+    request = services.SearchRequest(query, repository=repository, language=language, path_glob=path_glob)
+    preview = await run_service(services.preview_query, request, access=access_of(ctx))
     model = QueryPreviewModel(**preview.__dict__)
     text = (f"tokens: {' '.join(preview.tokens)}\nintent: {preview.intent}\nsignals: {', '.join(preview.signals)}"
             + (f" ({preview.dense_note})" if preview.dense_note else "")
@@ -149,8 +149,6 @@ async def index_status(
     if repository is not None:
         rows = [r for r in rows if r.name == repository]
         if not rows:
-            from ..errors import ToolError
-
             raise ToolError(f"no repository named {repository!r} is indexed")
     repos = [repository_model(r) for r in rows]
     lines = []
@@ -169,8 +167,6 @@ async def index_status(
 async def health_check(ctx: Context | None = None) -> Annotated[CallToolResult, HealthStatus]:
     """Report whether the service works: database, lexical index, embedding model (when it is
     unavailable, search still works lexically and this says why)."""
-    from mcprag_site import __version__
-
     h = await run_service(services.health, access=access_of(ctx))
     model = HealthStatus(version=__version__, **h.__dict__)
     text = (f"status: {h.status}; database: {h.database}; lexical index: {h.lexical_index}; "

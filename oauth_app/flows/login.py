@@ -1,4 +1,4 @@
-"""Sign-in stages kept in the session (STYLE: "named stages ... each able to resume or abort").
+"""Sign-in stages kept in the session, so each can resume (a reload, a second tab) or abort.
 
 1. **first factor** — a password (``pwd``) or a Stytch email magic link (``email``) identified the
    person: :func:`first_factor_passed`.
@@ -16,7 +16,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model, login
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from ..services import ensure_profile
+from ..profiles import ensure_profile
 from . import mfa
 
 __all__ = ["PENDING_KEY", "AMR_KEY", "first_factor_passed", "pending_user", "second_factor_passed", "session_amr", "safe_next"]

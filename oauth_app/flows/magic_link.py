@@ -13,7 +13,7 @@ import secrets
 
 from django.urls import reverse
 
-from ..login_backends import VerifiedEmail, stytch_client
+from ..login_backends import MagicLinkRejected, VerifiedEmail, stytch_client
 
 __all__ = ["send", "verify", "VERIFIER_KEY"]
 
@@ -35,8 +35,6 @@ def verify(request, token: str) -> tuple[VerifiedEmail, str]:
     Raises :class:`~oauth_app.login_backends.MagicLinkRejected` (also when this browser never
     asked for a link) or :class:`~oauth_app.login_backends.SignInServiceUnavailable`.
     """
-    from ..login_backends import MagicLinkRejected
-
     pending = request.session.get(VERIFIER_KEY)
     if not pending or not token:
         raise MagicLinkRejected("no pending magic link in this browser")

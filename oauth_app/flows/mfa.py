@@ -8,6 +8,7 @@ Verification attempts are rate limited per account (``login_account``).
 
 from __future__ import annotations
 
+import base64
 import secrets
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -20,6 +21,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ..login_backends import MagicLinkRejected, stytch_client
 from ..models import Profile
+from ..profiles import ensure_profile
 
 __all__ = ["Enrolment", "is_enrolled", "start_enrolment", "confirm_enrolment", "verify", "qr_svg"]
 
@@ -36,8 +38,6 @@ class Enrolment:
 
 
 def _profile(user) -> Profile:
-    from ..services import ensure_profile
-
     return ensure_profile(user)
 
 
@@ -67,8 +67,6 @@ def start_enrolment(user) -> Enrolment:
         return Enrolment(_uri(user, enrolment.secret), enrolment.secret, enrolment.recovery_codes)
     TOTPDevice.objects.filter(user=user, confirmed=False).delete()
     device = TOTPDevice.objects.create(user=user, name="authenticator app", confirmed=False)
-    import base64
-
     secret = base64.b32encode(device.bin_key).decode().rstrip("=")
     return Enrolment(_uri(user, secret), secret, [])
 

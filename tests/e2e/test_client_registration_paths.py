@@ -13,8 +13,8 @@ from pydantic import AnyUrl
 
 import httpx2
 
-from tests.e2e.test_mcp_client_flow import MemoryStorage
 from tests.support.headless import HeadlessPerson
+from tests.support.sdk_auth import MemoryStorage
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
 

@@ -6,20 +6,17 @@ bearer token (the suite has no option for one)."""
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import secrets
 import shutil
 import subprocess
 import time
 from pathlib import Path
-from urllib.parse import urlencode
 
 import httpx2
 import pytest
 
 from tests.support.headless import HeadlessPerson
 from tests.support.live_server import free_port
+from tests.support.sdk_auth import authorization_code_token, register_public_client
 from tests.support.token_proxy import TokenProxy
 
 pytestmark = pytest.mark.e2e
@@ -40,17 +37,10 @@ def conformance_cli():
     return [str(NODE), str(CLI)]
 
 
-def _register(base_url: str, redirect_uri: str) -> str:
-    response = httpx2.post(f"{base_url}/register/", json={
-        "client_name": "MCP conformance suite", "redirect_uris": [redirect_uri], "token_endpoint_auth_method": "none"})
-    assert response.status_code == 201, response.text
-    return response.json()["client_id"]
-
-
 def test_authorization_server_scenarios_pass(live_server_e2e, conformance_cli, tmp_path):
     server = live_server_e2e
     port = free_port()
-    client_id = _register(server.base_url, f"http://127.0.0.1:{port}/callback")
+    client_id = register_public_client(server.base_url, f"http://127.0.0.1:{port}/callback")
     process = subprocess.Popen(
         [*conformance_cli, "authorization", "--url", server.base_url, "--client-id", client_id, "-p", str(port)],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -82,26 +72,10 @@ def test_authorization_server_scenarios_pass(live_server_e2e, conformance_cli, t
     assert "0 failed" in text.split("=== SUMMARY ===")[-1], text
 
 
-def _access_token(server) -> str:
-    redirect = "http://127.0.0.1:9/conformance"
-    client_id = _register(server.base_url, redirect)
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    url = f"{server.base_url}/authorize/?" + urlencode({
-        "response_type": "code", "client_id": client_id, "redirect_uri": redirect, "state": "c",
-        "code_challenge": challenge, "code_challenge_method": "S256", "scope": "code:read"})
-    person = HeadlessPerson(server.base_url, server.username, server.password)
-    asyncio.run(person.redirect_handler(url))
-    response = httpx2.post(f"{server.base_url}/token/", data={
-        "grant_type": "authorization_code", "code": person.result.code, "redirect_uri": redirect,
-        "client_id": client_id, "code_verifier": verifier})
-    return response.json()["access_token"]
-
-
 @pytest.mark.parametrize("scenario", SERVER_SCENARIOS)
 def test_server_scenarios_pass_through_a_token_proxy(live_server_e2e, conformance_cli, tmp_path, scenario):
     port = free_port()
-    with TokenProxy(live_server_e2e.base_url, _access_token(live_server_e2e), port):
+    with TokenProxy(live_server_e2e.base_url, authorization_code_token(live_server_e2e), port):
         result = subprocess.run(
             [*conformance_cli, "server", "--url", f"http://127.0.0.1:{port}/mcp", "--scenario", scenario,
              "--expected-failures", str(SUITE_DIR / "baseline.yml")],

@@ -15,10 +15,10 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import OAuthClientMetadata
 from pydantic import AnyUrl
 
-from tests.e2e.test_console_browser import create_person, sign_in
-from tests.e2e.test_mcp_client_flow import MemoryStorage
 from tests.support.browser import browser_page, screenshot
 from tests.support.headless import HeadlessPerson
+from tests.support.people import create_person, sign_in
+from tests.support.sdk_auth import MemoryStorage
 
 pytestmark = pytest.mark.e2e
 AGENT_NAME = "Remy's coding agent"

@@ -31,9 +31,10 @@ from mcp.client import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.support.browser import browser_page, screenshot
-from tests.e2e.conftest import THIRD_PARTY_NAME, THIRD_PARTY_SOURCE
+from tests.support.e2e_server import THIRD_PARTY_NAME, THIRD_PARTY_SOURCE
 from tests.support.headless import HeadlessPerson
 from tests.support.live_server import ROOT, make_live_server
+from tests.support.people import create_person, sign_in
 
 pytestmark = pytest.mark.e2e
 CALLBACK = "http://127.0.0.1:9/console-e2e"
@@ -49,19 +50,7 @@ from mcp_gateway.auth.bearer import verify_access_token
 print(" ".join(sorted(verify_access_token(os.environ["MCPRAG_E2E_TOKEN"]).scopes)))
 """
 
-_MAKE_OPERATOR = """
-from django.contrib.auth import get_user_model
-get_user_model().objects.filter(username="{username}").update(is_staff=True)
-"""
 
-
-def create_person(server, username: str, tier: str, *, operator: bool = False) -> str:
-    """A local account on the live server; returns its password."""
-    password = secrets.token_urlsafe(14)
-    server.manage("create_account", username, "--email", f"{username}@example.com", f"--password={password}", "--tier", tier)
-    if operator:
-        server.manage("shell", "-c", _MAKE_OPERATOR.format(username=username))
-    return password
 
 
 def run_in_server(server, code: str, **env) -> str:
@@ -99,14 +88,6 @@ def call_tool(server, access_token: str, name: str, arguments: dict):
                 return await client.call_tool(name, arguments)
 
     return asyncio.run(go())
-
-
-def sign_in(page, server, username: str, password: str, next_path: str) -> None:
-    page.goto(f"{server.base_url}/login/?" + urlencode({"next": next_path}))
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("#login-form button[type=submit]")
-    page.wait_for_url(f"{server.base_url}{next_path}")
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,8 @@ import json
 import httpx2
 import pytest
 
+from tests.support.sdk_auth import authorization_code_token
+
 pytestmark = pytest.mark.e2e
 
 INIT = {
@@ -114,9 +116,7 @@ def test_a_token_signed_by_this_server_for_this_audience_is_accepted(live_server
 
 
 def _token_via_flow(server) -> tuple[str, str]:
-    from tests.e2e.test_conformance import _access_token
-
-    token = _access_token(server)
+    token = authorization_code_token(server)
     return token, jwt_client_id(token)
 
 

@@ -10,7 +10,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 import httpx2
 
-from tests.e2e.test_transport_parity import create_service_client
+from tests.support.sdk_auth import create_service_client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
 

@@ -20,7 +20,7 @@ import pytest
 from mcp.client import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.e2e.test_transport_parity import create_service_client
+from tests.support.sdk_auth import create_service_client
 from tests.support.live_server import make_live_server
 
 pytestmark = pytest.mark.e2e

@@ -18,7 +18,7 @@ import pytest
 from mcp.client.sse import sse_client
 
 from mcp_gateway.transports.http_guard import SUPPORTED_PROTOCOL_VERSIONS
-from tests.e2e.test_transport_parity import client_credentials_token, create_service_client
+from tests.support.sdk_auth import client_credentials_token, create_service_client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
 

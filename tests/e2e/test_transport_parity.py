@@ -16,13 +16,12 @@ from contextlib import asynccontextmanager
 import httpx2
 import pytest
 from mcp.client import Client
-from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
 from mcp.client.sse import sse_client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from tests.e2e.test_mcp_client_flow import MemoryStorage
+from tests.support.sdk_auth import client_credentials_token, create_service_client
 from tests.support.live_server import ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
@@ -36,24 +35,6 @@ REFUSAL_TEXT = "insufficient_scope: calling search_code needs the 'code:read' sc
 @pytest.fixture
 def anyio_backend():
     return "asyncio"
-
-
-def create_service_client(server, name: str, scopes: str) -> tuple[str, str]:
-    """``manage.py create_service_client``; returns (client_id, client_secret)."""
-    out = server.manage("create_service_client", name, "--scopes", scopes).stdout
-    values = dict(line.split(":", 1) for line in out.splitlines() if line.startswith(("client_id", "client_secret")))
-    return values["client_id"].strip(), values["client_secret"].strip()
-
-
-async def client_credentials_token(server, client_id: str, secret: str) -> str:
-    """A bearer token for the service client, obtained by the SDK's client-credentials provider."""
-    storage = MemoryStorage()
-    provider = ClientCredentialsOAuthProvider(server_url=server.mcp_url, storage=storage, client_id=client_id,
-                                              client_secret=secret, issuer=server.base_url)
-    async with httpx2.AsyncClient(auth=provider, timeout=60) as http:
-        async with Client(streamable_http_client(server.mcp_url, http_client=http), mode="legacy") as client:
-            await client.list_tools()
-    return storage.tokens.access_token
 
 
 class Identity:

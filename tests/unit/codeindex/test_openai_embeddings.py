@@ -12,7 +12,7 @@ import pytest
 from codeindex.access import SYSTEM
 from codeindex.embeddings import from_bytes, get_provider
 from codeindex.models import Chunk, ChunkVector
-from codeindex.services import health, index_repository, search_page
+from codeindex.services import SearchRequest, health, index_repository, search_page
 
 pytestmark = pytest.mark.django_db
 
@@ -99,14 +99,14 @@ def test_requests_carry_model_and_input_and_vectors_are_stored(make_tree, fake_s
 def test_the_fake_vectors_rank_when_dense_dominates(make_tree, fake_server, openai_settings):
     index_repository(make_tree(FILES), "shop")
     openai_settings.MCPRAG_FUSION_DENSE_WEIGHT = 1.0
-    page = search_page(QUERY, access=SYSTEM, repository="shop")
+    page = search_page(SearchRequest(QUERY, repository="shop"), access=SYSTEM)
     assert page.signals_used == ["lexical", "dense"], page.dense_note
     assert page.hits[0].path == "shop/tally.py"  # no word in common, but its vector is nearest
     assert page.hits[0].signals["dense"]["rank"] == 1
     assert any(r["body"]["input"] == [QUERY] for r in fake_server.requests)  # the query was embedded by the server
 
     openai_settings.MCPRAG_EMBEDDINGS = "none"  # control: lexically the pricing file wins
-    lexical = search_page(QUERY, access=SYSTEM, repository="shop")
+    lexical = search_page(SearchRequest(QUERY, repository="shop"), access=SYSTEM)
     assert lexical.signals_used == ["lexical"]
     assert lexical.hits[0].path == "shop/pricing.py"
 
@@ -129,7 +129,7 @@ def test_an_unreachable_server_degrades_to_lexical_with_a_clear_message(make_tre
     assert report.chunks_written > 0
     assert not ChunkVector.objects.exists()
 
-    page = search_page(QUERY, access=SYSTEM, repository="shop")
+    page = search_page(SearchRequest(QUERY, repository="shop"), access=SYSTEM)
     assert page.signals_used == ["lexical"]
     assert "embedding server did not answer" in page.dense_note
     assert page.hits and page.hits[0].path == "shop/pricing.py"

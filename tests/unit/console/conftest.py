@@ -1,16 +1,16 @@
-"""Console fixtures: an operator, a person with an authorized agent, tool-call rows, an indexed repository."""
+"""Console fixtures: an operator, tokens for a person's authorized agent, an indexed repository.
+
+The person, the agent (``public_client``) and the OAuth flow come from ``tests.support.oauth``;
+tool-call rows from ``tests.support.tool_calls``."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-from django.utils import timezone
 
-from mcp_gateway.models import ToolCall
 from oauth_app.services import create_or_update_account
-from tests.unit.oauth_app.conftest import REDIRECT_URI, obtain_code, person, public_client, register  # noqa: F401
+from tests.support.oauth import REDIRECT_URI, totp_code
 
 OPERATOR_PASSWORD = "op-Pass-4f1c9e-word"
 
@@ -73,29 +73,6 @@ def repository(db, tmp_path, settings, eager_celery):
     services.index_repository(root, "tiny")
     (job,) = services.jobs(access=services.SYSTEM, repository="tiny")
     return SimpleNamespace(name="tiny", root=root, job=job)
-
-
-def make_call(*, tool="search_code", outcome="ok", ms=10.0, at=None, user=None, client_id="agent-1", **extra):
-    """Insert one ToolCall row (``at`` is auto_now_add, so it is set after creation)."""
-    call = ToolCall.objects.create(tool=tool, outcome=outcome, duration_ms=ms, user=user, client_id=client_id,
-                                   username=user.get_username() if user else "svc", **extra)
-    if at is not None:
-        ToolCall.objects.filter(pk=call.pk).update(at=at)
-        call.refresh_from_db()
-    return call
-
-
-def days_ago(n: int):
-    return timezone.now() - timedelta(days=n, minutes=1)
-
-
-def totp_code(user) -> str:
-    """The current code of ``user``'s newest TOTP device (confirmed or being enrolled)."""
-    from django_otp.oath import totp
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    device = TOTPDevice.objects.filter(user=user).order_by("-id").first()
-    return f"{totp(device.bin_key):06d}"
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from oauth_app.models import TierRule
 
-from .conftest import totp_code as _code
+from tests.support.oauth import totp_code as _code
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "adm1n-Pass-word-9c"

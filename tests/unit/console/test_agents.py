@@ -13,7 +13,8 @@ from mcp_gateway.auth.bearer import InvalidToken, verify_access_token
 from oauth_app.models import Application, AuthEvent, Consent
 from oauth_app.services import create_or_update_account, create_service_client
 
-from .conftest import REDIRECT_URI, days_ago, make_call
+from tests.support.oauth import REDIRECT_URI, authorize_query, pkce_pair, redirect_params
+from tests.support.tool_calls import days_ago, make_call
 
 pytestmark = pytest.mark.django_db
 
@@ -93,8 +94,6 @@ def test_revoke_for_everyone_goes_through_revoke_agent_for_each_person(operator_
     first = tokens()
     other, _ = create_or_update_account("hopper", email="hopper@example.com", password="an0ther-Pass-word", tier="public")
     client.force_login(other)
-    from tests.unit.oauth_app.conftest import authorize_query, pkce_pair, redirect_params
-
     verifier, challenge = pkce_pair()
     page = client.get(authorize_query(agent.client_id, challenge))
     data = {name: (page.context["form"].initial.get(name) or "") for name in page.context["form"].fields}

@@ -10,7 +10,6 @@ import pytest
 from oauth_app.models import Application, AuthEvent
 from oauth_app.services import create_service_client
 
-from .conftest import REDIRECT_URI
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "s3cret-pass-word"  # the ``person`` fixture's

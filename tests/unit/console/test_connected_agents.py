@@ -14,7 +14,7 @@ from mcp_gateway.auth.bearer import InvalidToken, verify_access_token
 from oauth_app.models import Application, AuthEvent
 from oauth_app.services import create_or_update_account
 
-from .conftest import make_call
+from tests.support.tool_calls import make_call
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import totp_code as _code
+from tests.support.oauth import totp_code as _code
 
 pytestmark = pytest.mark.django_db
 

@@ -24,9 +24,8 @@ from mcp_gateway.server import build_server
 from oauth_app.services import create_service_client
 from tests.support import fake_stytch
 from tests.support.fake_stytch import FakeStytch
-from tests.unit.oauth_app.conftest import authorize_query, pkce_pair, redirect_params
 
-from .conftest import REDIRECT_URI
+from tests.support.oauth import REDIRECT_URI, authorize_query, pkce_pair, redirect_params
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from console import metrics
 from console.charts import nice_ceiling, overview_charts, stacked_bars
 
-from .conftest import days_ago, make_call
+from tests.support.tool_calls import days_ago, make_call
 
 pytestmark = pytest.mark.django_db
 

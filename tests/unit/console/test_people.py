@@ -11,7 +11,7 @@ from console.models import OperatorAction
 from mcp_gateway.auth.bearer import verify_access_token
 from oauth_app.services import create_or_update_account
 
-from .conftest import make_call
+from tests.support.tool_calls import make_call
 
 pytestmark = pytest.mark.django_db
 

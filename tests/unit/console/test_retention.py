@@ -14,7 +14,7 @@ from mcp_gateway.models import ToolCall
 from oauth_app import audit
 from oauth_app.models import AuthEvent
 
-from .conftest import days_ago, make_call
+from tests.support.tool_calls import days_ago, make_call
 
 pytestmark = pytest.mark.django_db
 

@@ -8,11 +8,11 @@ from django.db import connection
 
 from mcp_gateway import audit
 from mcp_gateway.models import ToolCall
-from tests.unit.oauth_app.conftest import REDIRECT_URI, obtain_code, person, public_client, register  # noqa: F401
+from tests.support.oauth import REDIRECT_URI
 
 
 @pytest.fixture
-def issue_token(client, public_client, obtain_code):  # noqa: F811
+def issue_token(client, public_client, obtain_code):
     """Issue a real access token to the public client (authorization code + PKCE)."""
 
     def issue(scope: str = "code:read code:write") -> str:

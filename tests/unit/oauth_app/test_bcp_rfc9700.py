@@ -14,7 +14,7 @@ from oauth2_provider.models import get_access_token_model, get_grant_model, get_
 
 from oauth_app.models import Application
 
-from .conftest import REDIRECT_URI, pkce_pair
+from tests.support.oauth import REDIRECT_URI, pkce_pair
 
 pytestmark = pytest.mark.django_db
 

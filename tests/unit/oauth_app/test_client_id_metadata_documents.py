@@ -10,7 +10,7 @@ from oauth2_provider.models import get_grant_model
 from oauth_app.models import Application
 from tests.support import cimd
 
-from .conftest import pkce_pair
+from tests.support.oauth import pkce_pair
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from oauth_app.models import AuthEvent, UsedAuthorizationCode
 from oauth_app.services import create_service_client
 from oauth_app.tasks import clear_expired_tokens
 
-from .conftest import REDIRECT_URI
+from tests.support.oauth import REDIRECT_URI
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from oauth2_provider.models import get_grant_model
 
 from oauth_app.services import set_tier
 
-from .conftest import authorize_query, pkce_pair, redirect_params
+from tests.support.oauth import authorize_query, pkce_pair, redirect_params
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from oauth2_provider.models import get_grant_model
 
 from oauth_app.models import AuthEvent, Consent
 
-from .conftest import authorize_query, pkce_pair
+from tests.support.oauth import authorize_query, pkce_pair
 
 pytestmark = pytest.mark.django_db
 

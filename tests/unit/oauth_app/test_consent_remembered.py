@@ -8,7 +8,7 @@ import pytest
 from oauth_app.flows.consent import withdraw
 from oauth_app.models import Application, AuthEvent, Consent
 
-from .conftest import authorize_query, pkce_pair
+from tests.support.oauth import authorize_query, pkce_pair
 
 pytestmark = pytest.mark.django_db
 

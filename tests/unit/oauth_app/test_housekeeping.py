@@ -12,7 +12,7 @@ from oauth2_provider.models import get_access_token_model, get_grant_model
 from oauth_app.models import TokenFamilyContext
 from oauth_app.tasks import clear_expired_tokens
 
-from .conftest import REDIRECT_URI
+from tests.support.oauth import REDIRECT_URI
 
 pytestmark = pytest.mark.django_db
 

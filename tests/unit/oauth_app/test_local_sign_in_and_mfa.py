@@ -7,23 +7,17 @@ import jwt
 import pytest
 from django.core import mail
 from django.core.management import call_command
-from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from mcp_gateway.auth.bearer import verify_access_token
 from oauth_app.models import AuthEvent, TierRule
 from oauth_app.scopes import tier_of
-from oauth_app.services import create_or_update_account, ensure_profile, person_for_verified_email
+from oauth_app.profiles import ensure_profile
+from oauth_app.services import create_or_update_account, person_for_verified_email
 
-from .conftest import REDIRECT_URI, authorize_query, pkce_pair, redirect_params
+from tests.support.oauth import REDIRECT_URI, authorize_query, pkce_pair, redirect_params, totp_code
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "s3cret-pass-word"
-
-
-def current_code(user) -> str:
-    device = TOTPDevice.objects.filter(user=user).order_by("-id").first()
-    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
 
 
 def sign_in(client, username="grace", password=PASSWORD, next_url="/account/"):
@@ -33,7 +27,7 @@ def sign_in(client, username="grace", password=PASSWORD, next_url="/account/"):
 def enrol(client, user) -> list[str]:
     page = client.get("/account/mfa/")
     assert page.status_code == 200 and b"<svg" in page.content
-    done = client.post("/account/mfa/", {"code": current_code(user)})
+    done = client.post("/account/mfa/", {"code": totp_code(user)})
     assert done.status_code == 200
     return done.context["recovery_codes"]
 
@@ -212,7 +206,7 @@ def test_account_and_enrolment_pages_are_never_stored_by_a_cache(client, person)
         response = client.get(url)
         assert response.status_code == 200
         assert "no-store" in response["Cache-Control"], url
-    done = client.post("/account/mfa/", {"code": current_code(person)})
+    done = client.post("/account/mfa/", {"code": totp_code(person)})
     assert done.status_code == 200 and "no-store" in done["Cache-Control"]
 
 

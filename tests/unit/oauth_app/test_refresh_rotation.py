@@ -6,7 +6,7 @@ import pytest
 
 from mcp_gateway.auth.bearer import InvalidToken, verify_access_token
 
-from .conftest import REDIRECT_URI
+from tests.support.oauth import REDIRECT_URI
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from .conftest import REDIRECT_URI, authorize_query, pkce_pair
+from tests.support.oauth import REDIRECT_URI, authorize_query, pkce_pair
 
 pytestmark = pytest.mark.django_db
 

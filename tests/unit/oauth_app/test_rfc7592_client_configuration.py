@@ -10,7 +10,7 @@ import pytest
 
 from oauth_app.models import Application, AuthEvent, Consent
 
-from .conftest import authorize_query, pkce_pair
+from tests.support.oauth import authorize_query, pkce_pair
 
 pytestmark = pytest.mark.django_db
 
@@ -131,7 +131,8 @@ def test_wrong_token_gets_401_and_changes_nothing(client, registered):
     _unchanged(registered)
 
 
-# Remembered consent (DESIGN §4) and a changed redirect URI.
+# Remembered consent (kept per person, client, scopes and resource; a loopback redirect URI always
+# asks again) and a changed redirect URI.
 
 
 def _authorize(client, person, client_id, redirect_uri):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from oauth2_provider.models import get_grant_model
 
-from .conftest import authorize_query, pkce_pair, redirect_params
+from tests.support.oauth import authorize_query, pkce_pair, redirect_params
 
 pytestmark = pytest.mark.django_db
 
@@ -21,12 +21,16 @@ def test_authorize_without_code_challenge_redirects_with_invalid_request_and_no_
 
 @pytest.mark.parametrize("method", ["plain", None])
 def test_plain_or_omitted_method_is_refused_before_consent(client, person, public_client, method):
+    """An omitted method means ``plain`` (RFC 7636 §4.3), so it is refused exactly like ``plain``:
+    the error names the one supported method, and no code is issued."""
     client.force_login(person)
     _, challenge = pkce_pair()
     url = authorize_query(public_client["client_id"], None, code_challenge=challenge, code_challenge_method=method)
     params = redirect_params(client.get(url))
     assert params["error"] == "invalid_request"
-    assert "S256" in params.get("error_description", "") or method is None
+    assert '"S256"' in params["error_description"]
+    assert params["state"] == "st-123"
+    assert "code" not in params
     assert not get_grant_model().objects.exists()
 
 

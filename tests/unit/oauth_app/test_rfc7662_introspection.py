@@ -12,7 +12,7 @@ from oauth2_provider.models import get_access_token_model
 from oauth_app.models import Application
 from oauth_app.services import create_service_client
 
-from .conftest import REDIRECT_URI
+from tests.support.oauth import REDIRECT_URI
 
 pytestmark = pytest.mark.django_db
 

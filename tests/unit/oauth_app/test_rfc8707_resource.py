@@ -7,7 +7,7 @@ from oauth2_provider.models import get_access_token_model, get_grant_model
 
 from oauth_app.resource_indicators import canonical_resource
 
-from .conftest import REDIRECT_URI, authorize_query, pkce_pair, redirect_params
+from tests.support.oauth import REDIRECT_URI, authorize_query, pkce_pair, redirect_params
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from oauth_app.models import SigningKey
 
-from .conftest import REDIRECT_URI
+from tests.support.oauth import REDIRECT_URI
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from mcp_gateway.auth.bearer import InvalidToken, verify_access_token
 from oauth_app.models import Application
 from oauth_app.services import create_service_client
 
-from .conftest import REDIRECT_URI
+from tests.support.oauth import REDIRECT_URI
 
 pytestmark = pytest.mark.django_db
 

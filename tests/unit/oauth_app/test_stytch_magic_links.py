@@ -12,7 +12,7 @@ from oauth_app.models import AuthEvent, Profile
 from tests.support import fake_stytch
 from tests.support.fake_stytch import FakeStytch
 
-from .conftest import REDIRECT_URI, authorize_query, pkce_pair, redirect_params
+from tests.support.oauth import REDIRECT_URI, authorize_query, pkce_pair, redirect_params
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,11 @@
-"""Helpers that drive the authorization server through Django's test client."""
+"""OAuth helpers and fixtures that drive the authorization server through Django's test client.
+
+A pytest plugin (registered in ``tests/conftest.py``), so the oauth_app, console and gateway
+tests share one copy: ``person`` (a developer with a password), ``register``/``public_client``
+(RFC 7591 dynamic registration of a public client), ``obtain_code`` (sign in, consent, return
+an authorization code with its PKCE verifier) and ``mcp_url``; plus the plain helpers
+``pkce_pair``, ``authorize_query`` and ``redirect_params``, imported by the tests that need them.
+"""
 
 from __future__ import annotations
 
@@ -81,3 +88,12 @@ def obtain_code(client, person):
 @pytest.fixture
 def mcp_url():
     return settings.MCPRAG_MCP_URL
+
+
+def totp_code(user) -> str:
+    """The current code of ``user``'s newest TOTP device (confirmed or being enrolled)."""
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user).order_by("-id").first()
+    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"

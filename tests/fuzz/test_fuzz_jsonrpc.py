@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.e2e.test_conformance import _access_token
+from tests.support.sdk_auth import authorization_code_token
 
 pytestmark = pytest.mark.e2e
 FUZZ = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -18,7 +18,7 @@ FUZZ = settings(max_examples=80, deadline=None, suppress_health_check=[HealthChe
 
 @pytest.fixture(scope="module")
 def mcp(live_server_e2e):
-    token = _access_token(live_server_e2e)
+    token = authorization_code_token(live_server_e2e)
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json, text/event-stream",
                "Content-Type": "application/json"}
     with httpx2.Client(base_url=live_server_e2e.base_url, headers=headers, timeout=30) as client:

@@ -1,4 +1,8 @@
-"""E2E fixtures: one real server per test session, with a person and a real third-party codebase."""
+"""The ``live_server_e2e`` fixture: one real server per test session, with a person (``ada``,
+developer; ``server.username``/``server.password``) and a real third-party codebase indexed.
+
+A pytest plugin (registered in ``tests/conftest.py``), so the e2e and fuzz packages share it.
+"""
 
 from __future__ import annotations
 

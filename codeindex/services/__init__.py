@@ -1,0 +1,66 @@
+"""The codeindex public API: index, search, explain, analyse, feedback, jobs, status.
+
+Other apps import only this package, ``access`` and ``exceptions``. Every function is synchronous,
+uses the default database connection, and takes ``access`` (a ``RepositoryAccess``): nothing
+from a repository the caller may not see is returned, counted or named, and such a repository
+is reported exactly like an unknown one.
+
+    report = index_repository("/srv/src/django", "django")                    # command line
+    job = start_index_job("https://git.example.com/shop.git", "shop", access=SYSTEM)
+    hits = search("parse an HTTP date header", access=access, repository="django", max_results=5)
+    page = search_page(SearchRequest("getUserName", language="java", page=2), access=access)
+    hits[0].path, hits[0].symbol, hits[0].signals["lexical"]["rank"]
+
+One module per use case; import from the package, not from its modules:
+
+- ``results``: the frozen dataclasses every service returns;
+- ``scope``: which repositories and files a caller sees (shared by all the others);
+- ``index_jobs``: index now or queue a job, list jobs;
+- ``retrieval``: search, explain a ranking, preview a query;
+- ``feedback``: record feedback and the ranking boost it earns;
+- ``analysis``: a file's imports and symbols, context for writing code, a file's text;
+- ``maintenance``: caches, clear or delete a repository, check or back-fill embeddings;
+- ``monitoring``: repository status and health.
+"""
+
+from ..access import PUBLIC, SYSTEM, RepositoryAccess
+from ..indexing import IndexReport
+from .analysis import analyze_context, generation_context, read_file
+from .feedback import record_feedback
+from .index_jobs import ProgressCallback, index_repository, job, jobs, start_index_job
+from .maintenance import backfill_embeddings, cache_clear, cache_stats, clear_repository, delete_repository, validate_embeddings
+from .monitoring import health, status
+from .results import (
+    EmbeddingCheck,
+    FeedbackReceipt,
+    FileContext,
+    FileText,
+    GenerationContext,
+    Health,
+    JobInfo,
+    QueryPreview,
+    RepositoryStatus,
+    SearchHit,
+    SearchPage,
+)
+from .retrieval import (
+    MAX_PAGE,
+    MAX_RESULTS_LIMIT,
+    SNIPPET_MAX_CHARS,
+    SNIPPET_MAX_LINES,
+    SearchRequest,
+    explain,
+    preview_query,
+    search,
+    search_page,
+)
+
+__all__ = [
+    "RepositoryAccess", "PUBLIC", "SYSTEM",
+    "IndexReport", "SearchRequest", "SearchHit", "SearchPage", "RepositoryStatus", "JobInfo", "QueryPreview", "FileContext",
+    "GenerationContext", "FeedbackReceipt", "Health", "EmbeddingCheck", "FileText", "ProgressCallback",
+    "index_repository", "start_index_job", "jobs", "job", "search", "search_page", "explain", "preview_query",
+    "status", "health", "analyze_context", "generation_context", "record_feedback", "cache_stats", "cache_clear",
+    "clear_repository", "delete_repository", "validate_embeddings", "backfill_embeddings", "read_file",
+    "MAX_RESULTS_LIMIT", "MAX_PAGE", "SNIPPET_MAX_LINES", "SNIPPET_MAX_CHARS",
+]

@@ -1,0 +1,134 @@
+"""Read and analyse indexed files: a file's imports and symbols, context for writing new code,
+and a file's current text."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from pathlib import Path
+
+from django.db.models import Count
+
+from ..access import PUBLIC, RepositoryAccess
+from ..exceptions import FileNotIndexed, InvalidArgument, InvalidQuery
+from ..models import Chunk, ImportEdge
+from ..query import parse_query
+from .results import FileContext, FileText, GenerationContext, SearchHit
+from .retrieval import search
+from .scope import indexed_file, visible_generations
+
+__all__ = ["analyze_context", "generation_context", "read_file"]
+
+MAX_FILE_CHARS = 400_000
+
+
+def analyze_context(repository: str, path: str, *, access: RepositoryAccess = PUBLIC) -> FileContext:
+    """A file's imports, the symbols it defines, the indexed files it depends on and those that
+    depend on it (from the import graph built at indexing time)."""
+    file = indexed_file(repository, path, access)
+    edges = list(file.imports.select_related("target").order_by("pk"))
+    symbols = [
+        {"symbol": s, "kind": k, "start_line": a, "end_line": b}
+        for s, k, a, b in file.chunks.exclude(symbol="").order_by("start_line").values_list("symbol", "kind", "start_line", "end_line")
+    ]
+    dependents = ImportEdge.objects.filter(target=file).values_list("source__path", flat=True).distinct().order_by("source__path")
+    return FileContext(
+        repository=repository, path=file.path, language=file.language, line_count=file.line_count,
+        imports=[{"module": e.module, "path": e.target.path if e.target else None} for e in edges],
+        symbols=_dedupe_symbols(symbols),
+        depends_on=sorted({e.target.path for e in edges if e.target}),
+        depended_on_by=list(dependents),
+    )
+
+
+def _dedupe_symbols(symbols: list[dict]) -> list[dict]:
+    """A long body split into windows is one symbol, spanning its first to last line."""
+    merged: dict[tuple[str, str], dict] = {}
+    for s in symbols:
+        key = (s["symbol"], s["kind"])
+        if key in merged:
+            merged[key]["end_line"] = max(merged[key]["end_line"], s["end_line"])
+        else:
+            merged[key] = dict(s)
+    return list(merged.values())
+
+
+def generation_context(description: str, language: str, *, access: RepositoryAccess = PUBLIC, repository: str | None = None,
+                       context_path: str | None = None, max_examples: int = 4) -> GenerationContext:
+    """What a model needs to write code that fits: similar code, the codebase's conventions and,
+    with ``context_path``, the target file's imports and neighbours."""
+    if not isinstance(description, str) or not description.strip():
+        raise InvalidQuery("the description is empty")
+    if context_path and not repository:
+        raise InvalidArgument("context_path needs the repository it belongs to")
+    context = analyze_context(repository, context_path, access=access) if context_path else None
+    language = parse_query("x", language=language).language
+    hits = search(description, access=access, repository=repository, language=language, max_results=max_examples)
+    chunks = _example_chunks(hits)
+    examples = [{"repository": h.repository, "path": h.path, "symbol": h.symbol, "start_line": h.start_line,
+                 "end_line": h.end_line, "code": code} for h, code in chunks]
+    conventions = _conventions([code for _, code in chunks], language, hits, access)
+    prompt = _generation_prompt(description, language, examples, conventions, context)
+    return GenerationContext(description, language, examples, conventions, context, prompt)
+
+
+def _example_chunks(hits: list[SearchHit]) -> list[tuple[SearchHit, str]]:
+    out = []
+    for hit in hits:
+        chunk = Chunk.objects.filter(repository__name=hit.repository, path=hit.path, start_line=hit.start_line, end_line=hit.end_line).first()
+        if chunk is not None:
+            out.append((hit, "\n".join(chunk.content.split("\n")[:80])))
+    return out
+
+
+def _conventions(codes: list[str], language: str, hits: list[SearchHit], access: RepositoryAccess) -> list[str]:
+    notes = []
+    indents = Counter(len(m) for code in codes for m in re.findall(r"^( +)\S", code, re.M))
+    tabs = sum(len(re.findall(r"^\t+\S", code, re.M)) for code in codes)
+    if tabs > sum(indents.values()):
+        notes.append("indentation: tabs")
+    elif indents:
+        unit = min(indents)
+        notes.append(f"indentation: {unit} spaces")
+    names = [h.symbol.rsplit(".", 1)[-1] for h in hits if h.symbol]
+    snake = sum(1 for n in names if "_" in n.strip("_") and n.lower() == n)
+    camel = sum(1 for n in names if re.search(r"[a-z][A-Z]", n))
+    if names:
+        notes.append("function names: snake_case" if snake >= camel else "function names: camelCase")
+    if language == "python" and codes:
+        with_doc = sum(1 for c in codes if '"""' in c or "'''" in c)
+        notes.append(f"docstrings: {with_doc} of {len(codes)} examples have one")
+        typed = sum(1 for c in codes if re.search(r"def \w+\(.*:.*\)|->", c))
+        notes.append(f"type hints: {typed} of {len(codes)} examples use them")
+    repos = visible_generations(access, None)
+    common = (ImportEdge.objects.filter(repository_id__in=list(repos), source__language=language)
+              .values("module").annotate(n=Count("pk")).order_by("-n", "module")[:8])
+    if common:
+        notes.append("most imported modules: " + ", ".join(row["module"] for row in common))
+    return notes
+
+
+def _generation_prompt(description: str, language: str, examples: list[dict], conventions: list[str], context: FileContext | None) -> str:
+    parts = [f"Write {language} code for this request:\n{description.strip()}\n",
+             "Follow the conventions of the codebase:\n" + "\n".join(f"- {c}" for c in conventions)]
+    if context is not None:
+        parts.append(f"The code goes into {context.path}, which imports: "
+                     + ", ".join(i["module"] for i in context.imports[:20]) + "; and defines: "
+                     + ", ".join(s["symbol"] for s in context.symbols[:30]))
+    for e in examples:
+        parts.append(f"Similar code in {e['repository']}:{e['path']}:{e['start_line']}-{e['end_line']} ({e['symbol'] or 'module'}):\n{e['code']}")
+    parts.append("Answer with the code only.")
+    return "\n\n".join(parts)
+
+
+def read_file(repository: str, path: str, *, access: RepositoryAccess = PUBLIC) -> FileText:
+    """An indexed file's text as it is on disk now (``stale`` when it changed since indexing)."""
+    file = indexed_file(repository, path, access)
+    root = Path(file.repository.root_path).resolve()
+    full = (root / file.path).resolve()
+    if not full.is_relative_to(root) or not full.is_file():
+        raise FileNotIndexed(f"{file.path!r} is no longer on disk; re-index {repository!r}")
+    data = full.read_bytes()[: MAX_FILE_CHARS * 4]
+    text = data.decode("utf-8", errors="replace").replace("\r\n", "\n")[:MAX_FILE_CHARS]
+    return FileText(repository, file.path, file.language, text, stale=hashlib.sha256(data).hexdigest() != file.content_hash)

@@ -1,0 +1,157 @@
+"""Index a repository: now, in this process (command line), or as a queued job; list jobs.
+
+A new repository is created by its first index job, with the visibility and groups given then;
+later jobs keep its settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
+from django.db import transaction
+
+from ..access import SYSTEM, RepositoryAccess
+from ..choices import JobKind, Visibility
+from ..exceptions import InvalidArgument, InvalidRepositoryName, RepositoryNotFound, SourceNotFound
+from ..indexing import IndexReport, normalize_paths
+from ..jobs import IndexJobRunner, create_job
+from ..models import IndexJob, Repository
+from ..source_policy import check_source
+from ..sources import is_git_url, local_root
+from ..tasks import run_index_job
+from .results import JobInfo
+from .scope import visible_repository
+
+__all__ = ["ProgressCallback", "index_repository", "start_index_job", "jobs", "job", "job_info"]
+
+#: ``progress(done_files, total_files, path)``, called after each file is handled.
+ProgressCallback = Callable[[int, int, str], None]
+
+
+def index_repository(path: str | Path, name: str, *, access: RepositoryAccess = SYSTEM,
+                     progress: ProgressCallback | None = None) -> IndexReport:
+    """Index the directory (or git URL) ``path`` as repository ``name`` now, in this process.
+
+    Runs an ``IndexJob`` synchronously (so it shows in job history). Only files whose sha256
+    changed are re-chunked; files that are gone are removed with their chunks. Raises
+    ``SourceNotFound``, ``InvalidRepositoryName``, ``JobAlreadyRunning`` or ``CloneFailed``.
+    """
+    source = str(path) if is_git_url(str(path)) else str(local_root(path))
+    repository = _repository_for_indexing(name, source, access)
+    job = create_job(repository, JobKind.FULL, source, requested_by="command line")
+    relay = (lambda stage, done, total, p: progress(done, total, p) if stage == "files" else None) if progress else None
+    runner = IndexJobRunner(job.pk, relay, remote=False)  # the operator at the shell may index any source
+    finished = runner.handle()
+    if runner.error is not None:
+        raise runner.error
+    report = IndexReport(repository=name)
+    for key, value in (finished.report if finished else {}).items():
+        if hasattr(report, key):
+            setattr(report, key, [(e["path"], e["message"]) for e in value] if key == "errors" else value)
+    return report
+
+
+def start_index_job(source: str, name: str, *, access: RepositoryAccess, kind: str = JobKind.FULL,
+                    paths: list[str] | None = None, requested_by: str = "", visibility: str | None = None,
+                    groups: list[str] | None = None) -> JobInfo:
+    """Queue an index job (a Celery task; run in-process when Celery is eager) and return it.
+
+    ``source`` is a directory or git URL (``None``/"" re-uses the repository's own source);
+    ``kind`` is full, changed_files (with ``paths``) or embeddings. A new repository gets
+    ``visibility`` and ``groups``; an existing one keeps its settings. Raises
+    ``RepositoryNotFound`` for an invisible repository, ``SourceNotAllowed`` (a path outside
+    ``MCPRAG_SOURCE_ROOTS`` or a git URL ``source_policy`` refuses, given or recorded),
+    ``SourceNotFound`` (no such directory, or no source given and none recorded) and
+    ``JobAlreadyRunning``.
+    """
+    if kind not in JobKind.values:
+        raise InvalidArgument(f"unknown job kind {kind!r}")
+    repository = _existing_or_none(name, access)
+    if not source:
+        if repository is None:
+            raise RepositoryNotFound(f"no repository named {name!r} is indexed")  # give a source to create it
+        source = repository.source_url or repository.root_path
+        if not source:  # an empty path would resolve to the server's working directory
+            raise SourceNotFound(f"{name!r} has no recorded source (directory or git URL) to re-index from")
+    if kind != JobKind.EMBEDDINGS:  # an embeddings job reads only the index, never the source
+        source = check_source(source)  # before any row is written: a refused source leaves nothing
+    if kind == JobKind.CHANGED_FILES:
+        paths = normalize_paths(paths or [])
+        if not paths:
+            raise InvalidArgument("index_changed_files needs at least one path")
+    repository = repository or _create_repository(name, source, visibility, groups)
+    job = create_job(repository, kind, source, paths=paths, requested_by=requested_by)
+    transaction.on_commit(lambda: _dispatch(job.pk))
+    return job_info(IndexJob.objects.select_related("repository").get(pk=job.pk))
+
+
+def _dispatch(job_id: int) -> None:
+    run_index_job.delay(job_id)
+
+
+def jobs(*, access: RepositoryAccess, repository: str | None = None, limit: int = 20) -> list[JobInfo]:
+    """Recent jobs on the repositories ``access`` sees, newest first."""
+    rows = IndexJob.objects.select_related("repository").filter(access.repository_filter("repository__"))
+    if repository is not None:
+        rows = rows.filter(repository=visible_repository(repository, access))
+    return [job_info(j) for j in rows.order_by("-created_at", "-id")[: max(1, min(limit, 200))]]
+
+
+def job(job_id: int, *, access: RepositoryAccess) -> JobInfo:
+    found = IndexJob.objects.select_related("repository").filter(access.repository_filter("repository__"), pk=job_id).first()
+    if found is None:
+        raise InvalidArgument(f"no index job {job_id} is visible to you")
+    return job_info(found)
+
+
+def _repository_for_indexing(name: str, source: str, access: RepositoryAccess) -> Repository:
+    return _existing_or_none(name, access) or _create_repository(name, source, None, None)
+
+
+def _existing_or_none(name: str, access: RepositoryAccess) -> Repository | None:
+    _check_name(name)
+    existing = Repository.objects.filter(name=name).first()
+    if existing is not None and not Repository.objects.filter(access.repository_filter(), pk=existing.pk).exists():
+        raise RepositoryNotFound(f"no repository named {name!r} is indexed")  # same words as unknown
+    return existing
+
+
+def _create_repository(name: str, source: str, visibility: str | None, groups: list[str] | None) -> Repository:
+    visibility = visibility or (Visibility.GROUPS if groups else Visibility.EVERYONE)
+    if visibility not in Visibility.values:
+        raise InvalidArgument(f"visibility must be one of {', '.join(Visibility.values)}")
+    if visibility == Visibility.GROUPS and not groups:
+        raise InvalidArgument("a repository visible to groups needs at least one group")
+    known = list(Group.objects.filter(name__in=groups or []))
+    if len(known) != len(set(groups or [])):
+        raise InvalidArgument("unknown group name in groups")
+    repository, _ = Repository.objects.get_or_create(
+        name=name, defaults={"root_path": "" if is_git_url(source) else source, "source_url": source if is_git_url(source) else "",
+                             "visibility": visibility},
+    )
+    repository.groups.add(*known)
+    return repository
+
+
+def _check_name(name: str) -> None:
+    if not isinstance(name, str):
+        raise InvalidRepositoryName("the repository name must be text")
+    try:
+        validate_slug(name)
+    except ValidationError:
+        raise InvalidRepositoryName(f"repository name {name[:100]!r} is not valid: use letters, digits, '-' and '_' only") from None
+    if len(name) > Repository._meta.get_field("name").max_length:
+        raise InvalidRepositoryName(f"repository name {name[:20]!r}… is longer than 100 characters")
+
+
+def job_info(j: IndexJob) -> JobInfo:
+    return JobInfo(
+        id=j.pk, repository=j.repository.name, kind=j.kind, status=j.status, source=j.source, files_done=j.files_done,
+        files_total=j.files_total, chunks_done=j.chunks_done, chunks_total=j.chunks_total, current_path=j.current_path,
+        message=j.message, error_count=len(j.errors), errors=j.errors[:20], timings_ms=j.timings, report=j.report,
+        created_at=j.created_at, started_at=j.started_at, finished_at=j.finished_at, requested_by=j.requested_by,
+    )

@@ -1,0 +1,93 @@
+"""Operator actions on the index: in-process caches, clearing or deleting a repository, and
+checking or back-filling its embeddings."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from ..access import RepositoryAccess
+from ..choices import ACTIVE_JOB_STATUSES, JobKind
+from ..embeddings import document_text, get_provider, text_hash
+from ..exceptions import EmbeddingsUnavailable, JobAlreadyRunning
+from ..indexing import clear_documents
+from ..models import Chunk, ChunkVector, IndexJob, Repository
+from ..vectors import query_vector_cache, vector_store
+from .index_jobs import start_index_job
+from .results import EmbeddingCheck, JobInfo
+from .scope import visible_generations, visible_repository
+
+__all__ = ["cache_stats", "cache_clear", "clear_repository", "delete_repository", "validate_embeddings",
+           "backfill_embeddings"]
+
+
+def cache_stats(*, access: RepositoryAccess) -> dict:
+    """This process's in-memory caches: dense vectors (for visible repositories) and query vectors."""
+    repos = set(visible_generations(access, None))
+    provider = get_provider()
+    return {"vectors": vector_store().stats(repos), "query_vectors": query_vector_cache().stats(),
+            "embedding_provider": provider.name, "embedding_model": provider.model}
+
+
+def cache_clear(*, access: RepositoryAccess) -> dict:
+    """Drop this process's cached vectors of the visible repositories and all cached query vectors."""
+    before = cache_stats(access=access)
+    for repo_id in visible_generations(access, None):
+        vector_store().forget(repo_id)
+    query_vector_cache().clear()
+    return before
+
+
+def clear_repository(name: str, *, access: RepositoryAccess) -> int:
+    """Remove every file, chunk and vector of ``name`` (kept: the repository, its access and jobs)."""
+    repository = visible_repository(name, access)
+    _refuse_if_busy(repository)
+    removed = clear_documents(repository)
+    vector_store().forget(repository.pk)
+    return removed
+
+
+def delete_repository(name: str, *, access: RepositoryAccess) -> int:
+    """Delete ``name`` entirely (files, chunks, vectors, jobs, feedback); returns its file count."""
+    repository = visible_repository(name, access)
+    _refuse_if_busy(repository)
+    count = repository.files.count()
+    clear_documents(repository)
+    repository.delete()
+    vector_store().forget(repository.pk)
+    return count
+
+
+def _refuse_if_busy(repository: Repository) -> None:
+    active = IndexJob.objects.filter(repository=repository, status__in=ACTIVE_JOB_STATUSES).first()
+    if active is not None:
+        raise JobAlreadyRunning(f"an index job for {repository.name!r} is {active.status} (job {active.pk}); try again when it ends")
+
+
+def validate_embeddings(name: str, *, access: RepositoryAccess) -> EmbeddingCheck:
+    """Count chunks of ``name`` whose vector is missing, of another model, of the wrong size, or stale."""
+    repository = visible_repository(name, access)
+    provider = get_provider()
+    chunks = Chunk.objects.filter(repository=repository)
+    total = chunks.count()
+    vectors = ChunkVector.objects.filter(repository=repository)
+    current = vectors.filter(model=provider.model)
+    dims = Counter(current.values_list("dim", flat=True))
+    expected = dims.most_common(1)[0][0] if dims else 0
+    wrong = sum(n for d, n in dims.items() if d != expected)
+    stale = 0
+    for path, symbol, content, digest in chunks.filter(vector__model=provider.model).values_list("path", "symbol", "content", "vector__text_hash").iterator():
+        stale += text_hash(document_text(path, symbol, content)) != digest
+    n_current = current.count()
+    other = vectors.exclude(model=provider.model).count()
+    missing = total - n_current - other
+    return EmbeddingCheck(name, provider.model, total, n_current, missing, other, wrong, stale,
+                          ok=missing == 0 and other == 0 and wrong == 0 and stale == 0)
+
+
+def backfill_embeddings(name: str, *, access: RepositoryAccess, requested_by: str = "") -> JobInfo:
+    """Queue a job that embeds every chunk of ``name`` lacking a vector for the current model."""
+    ok, reason = get_provider().available()
+    if not ok:
+        raise EmbeddingsUnavailable(reason)
+    repository = visible_repository(name, access)
+    return start_index_job(repository.source_url or repository.root_path, name, access=access, kind=JobKind.EMBEDDINGS, requested_by=requested_by)

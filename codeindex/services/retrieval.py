@@ -1,0 +1,221 @@
+"""Search: ranked chunks for a query, the same with every signal explained, and a dry run.
+
+A query ranks chunks by the lexical index (FTS5 or PostgreSQL full-text) and, for plain-words
+queries, by embedding similarity too; the two are fused, then nudged by recorded feedback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ..access import PUBLIC, RepositoryAccess
+from .. import fusion, lexical
+from ..app_settings import app_settings
+from ..choices import DetailLevel, QueryIntent
+from ..embeddings import get_provider
+from ..exceptions import InvalidArgument, InvalidQuery
+from ..identifiers import identifier_words
+from ..models import Chunk
+from ..patterns import glob_regex
+from ..query import QueryPlan, parse_query
+from ..vectors import query_vector_cache, vector_store
+from .feedback import apply_feedback
+from .results import QueryPreview, SearchHit, SearchPage
+from .scope import visible_generations, visible_repository
+
+__all__ = ["SearchRequest", "search", "search_page", "explain", "preview_query", "MAX_RESULTS_LIMIT", "MAX_PAGE",
+           "SNIPPET_MAX_LINES", "SNIPPET_MAX_CHARS"]
+
+MAX_RESULTS_LIMIT = 50
+MAX_PAGE = 20
+SNIPPET_MAX_LINES = 15
+SNIPPET_MAX_CHARS = 1200
+#: Each signal contributes its best this-many chunks to fusion (and pages reach that deep).
+CANDIDATES = 200
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """One search as the caller asked for it, built once and passed down unchanged.
+
+    ``query`` is plain words or identifiers and may carry inline filters (``repo:x lang:go
+    path:src/** "exact text"``); the explicit ``repository``, ``language`` and ``path_glob``
+    win over inline ones, and ``exact`` strings (each must appear verbatim in a chunk) add to
+    the quoted ones. ``max_results`` is the page size (1 to ``MAX_RESULTS_LIMIT``), ``page``
+    counts from 1 (to ``MAX_PAGE``), ``detail_level`` is ``full`` (snippets) or ``compact``
+    (first line only). Nothing is checked when it is built: the service that runs it checks.
+    """
+
+    query: str
+    repository: str | None = None
+    language: str | None = None
+    path_glob: str | None = None
+    exact: tuple[str, ...] = ()
+    max_results: int = 10
+    page: int = 1
+    detail_level: str = DetailLevel.FULL
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "exact", tuple(self.exact or ()))
+
+    def plan(self) -> QueryPlan:
+        """The parsed query with this request's filters applied; ``InvalidQuery`` when invalid."""
+        return parse_query(self.query, repository=self.repository, language=self.language, path_glob=self.path_glob,
+                           exact=self.exact)
+
+
+def search(query: str, *, access: RepositoryAccess = PUBLIC, **filters) -> list[SearchHit]:
+    """Chunks best matching ``query`` (plain English or identifiers), best first; ``filters`` are
+    ``SearchRequest``'s other fields. ``search_page(SearchRequest(query, **filters)).hits``."""
+    return search_page(SearchRequest(query, **filters), access=access).hits
+
+
+def search_page(request: SearchRequest, *, access: RepositoryAccess = PUBLIC) -> SearchPage:
+    """One page of ranked chunks for ``request``.
+
+    Filters (``repository``, ``language``, ``path_glob``, ``exact`` strings, or the same inline:
+    ``repo:x lang:go path:src/** "exact"``) apply before ranking. Raises ``InvalidQuery``
+    (empty, no searchable words, unknown language, bad glob or limit), ``InvalidArgument`` (page)
+    and ``RepositoryNotFound`` (unknown or invisible repository).
+    """
+    plan = request.plan()
+    max_results, page, detail_level = request.max_results, request.page, request.detail_level
+    _check_max_results(max_results)
+    _check_page(page)
+    if detail_level not in DetailLevel.values:
+        raise InvalidQuery(f"detail_level must be one of {', '.join(DetailLevel.values)}")
+    repos = visible_generations(access, plan.repository)
+    where = lexical.ChunkFilter(tuple(repos), plan.language, glob_regex(plan.path_glob) if plan.path_glob else None, plan.exact)
+    start = (page - 1) * max_results
+    for _ in range(_RANK_ATTEMPTS):
+        ranked, dense_note, weight = _rank(plan, repos, where)
+        window = ranked[start : start + max_results]
+        hits = _hydrate(window, detail_level, weight)
+        if len(hits) == len(window):
+            break
+        # A re-index replaced some ranked chunks between ranking and reading them (each file's
+        # chunks are swapped in one transaction, but ranking and reading are separate queries):
+        # rank again rather than answer with the file missing.
+    used = ["lexical"] + (["dense"] if not dense_note else [])
+    return SearchPage(query=request.query, hits=hits, page=page, page_size=max_results,
+                      next_page=page + 1 if len(ranked) > start + max_results and page < MAX_PAGE else None,
+                      candidates=len(ranked), intent=plan.intent, signals_used=used, dense_note=dense_note, dense_weight=weight)
+
+
+#: Times a search ranks again when chunks it ranked were replaced before it read them.
+_RANK_ATTEMPTS = 3
+
+
+def _rank(plan: QueryPlan, repos: dict[int, int], where: lexical.ChunkFilter) -> tuple[list[fusion.Candidate], str, float]:
+    """Lexical candidates, the dense signal when it applies, fused and feedback-boosted."""
+    lexical_hits = _lexical(plan, where)
+    dense, note = _dense(plan, repos, where, [chunk_id for chunk_id, _ in lexical_hits])
+    weight = app_settings.FUSION_DENSE_WEIGHT if dense is not None else 0.0
+    if dense is None:
+        candidates = fusion.fuse(lexical_hits, None, None, None, 0.0)
+    else:
+        top, scores, value_range = dense
+        candidates = fusion.fuse(lexical_hits, top, scores, value_range, weight)
+    apply_feedback(candidates, plan, repos)
+    candidates.sort(key=lambda c: (-c.score, c.chunk_id))
+    return candidates, note, weight
+
+
+def _lexical(plan: QueryPlan, where: lexical.ChunkFilter) -> list[tuple[int, float]]:
+    """Lexical candidates. A name is first looked up by its joined key alone (``get_user_name`` →
+    ``getusername``), a rare word with a short posting list, instead of OR-ing its common parts
+    (``get``, ``user``, ``name``) over the whole index; its parts are the fallback when the key
+    matches nothing (measured on bench/search_latency.py)."""
+    if plan.intent == QueryIntent.IDENTIFIER:
+        keys = [_joined_key(part) for part in plan.text.split(".") if part]
+        keys = [k for k in dict.fromkeys(keys) if k]
+        if keys:
+            hits = lexical.rank_chunks(keys, symbol=plan.symbol, limit=CANDIDATES, where=where)
+            if hits:
+                return [(h.chunk_id, h.score) for h in hits]
+    return [(h.chunk_id, h.score) for h in lexical.rank_chunks(plan.terms, symbol=plan.symbol, limit=CANDIDATES, where=where)]
+
+
+def _joined_key(name: str) -> str:
+    words = identifier_words(name.strip())
+    return words[0] if words else ""
+
+
+def _dense(plan: QueryPlan, repos: dict[int, int], where: lexical.ChunkFilter, lexical_ids: list[int]):
+    """``((top, scores, (min, max)), "")`` or ``(None, why the dense signal was not used)``."""
+    if plan.intent != QueryIntent.NATURAL_LANGUAGE:
+        return None, f"not used for a query that is a {plan.intent.replace('_', ' ')} (lexical is exact there)"
+    provider = get_provider()
+    ok, reason = provider.available()
+    if not ok:
+        return None, reason
+    vector = query_vector_cache().get(provider, plan.text)
+    allowed = lexical.matching_chunk_ids(where) if where.exact else None
+    result = vector_store().search(vector, repos, model=provider.model, language=where.language, path_regex=where.path_regex,
+                                   allowed=allowed, limit=CANDIDATES)
+    if not result.scored:
+        return None, "no chunk in scope has a vector yet (run backfill_embeddings)"
+    ids = {chunk_id for chunk_id, _ in result.top} | set(lexical_ids)
+    return (result.top, result.lookup(ids), (result.low, result.high)), ""
+
+
+def _hydrate(window: list[fusion.Candidate], detail_level: str, weight: float) -> list[SearchHit]:
+    chunks = Chunk.objects.select_related("repository").in_bulk([c.chunk_id for c in window])
+    return [_hit(chunks[c.chunk_id], c, detail_level, weight) for c in window if c.chunk_id in chunks]
+
+
+def _hit(chunk: Chunk, candidate: fusion.Candidate, detail_level: str, weight: float) -> SearchHit:
+    snippet = _snippet(chunk.content) if detail_level == DetailLevel.FULL else _first_line(chunk.content)
+    signals = {
+        "lexical": candidate.lexical.as_dict(), "dense": candidate.dense.as_dict(), "dense_weight": weight,
+        "fused": round(candidate.fused, 6),
+        "feedback": {"boost": round(candidate.feedback_boost, 6), "events": candidate.feedback_events},
+    }
+    return SearchHit(repository=chunk.repository.name, path=chunk.path, start_line=chunk.start_line, end_line=chunk.end_line,
+                     symbol=chunk.symbol, kind=chunk.kind, language=chunk.language, snippet=snippet,
+                     score=round(candidate.score, 6), signals=signals)
+
+
+def explain(request: SearchRequest, *, access: RepositoryAccess = PUBLIC) -> SearchPage:
+    """``search_page`` with compact hits: what matters is each hit's per-signal ranks and
+    scores (always in ``signals``)."""
+    return search_page(replace(request, detail_level=DetailLevel.COMPACT), access=access)
+
+
+def preview_query(request: SearchRequest, *, access: RepositoryAccess = PUBLIC) -> QueryPreview:
+    """How ``request`` would be processed, without running it: tokens, intent, rewrites, filters
+    (its paging and detail level are not used)."""
+    plan = request.plan()
+    if plan.repository is not None:
+        visible_repository(plan.repository, access)
+    if plan.intent != QueryIntent.NATURAL_LANGUAGE:
+        signals, note = ["lexical"], f"dense is not used for a {plan.intent.replace('_', ' ')} query"
+    else:
+        ok, reason = get_provider().available()
+        signals, note = (["lexical", "dense"], "") if ok else (["lexical"], reason)
+    filters = {"repository": plan.repository, "language": plan.language, "path_glob": plan.path_glob, "exact": list(plan.exact)}
+    return QueryPreview(query=request.query, text=plan.text, tokens=plan.terms, intent=plan.intent, symbol=plan.symbol,
+                        rewrites=plan.rewrites, filters=filters, signals=signals, dense_note=note)
+
+
+def _check_max_results(max_results: int) -> None:
+    if isinstance(max_results, bool) or not isinstance(max_results, int) or not 1 <= max_results <= MAX_RESULTS_LIMIT:
+        raise InvalidQuery(f"max_results must be a whole number from 1 to {MAX_RESULTS_LIMIT}, got {max_results!r}")
+
+
+def _check_page(page: int) -> None:
+    if isinstance(page, bool) or not isinstance(page, int) or not 1 <= page <= MAX_PAGE:
+        raise InvalidArgument(f"page must be a whole number from 1 to {MAX_PAGE}, got {page!r}")
+
+
+def _snippet(content: str) -> str:
+    """The first ``SNIPPET_MAX_LINES`` lines of ``content``, cut to ``SNIPPET_MAX_CHARS`` characters."""
+    snippet = "\n".join(content.split("\n")[:SNIPPET_MAX_LINES])
+    if len(snippet) > SNIPPET_MAX_CHARS:
+        snippet = snippet[: SNIPPET_MAX_CHARS - 1].rstrip() + "…"
+    return snippet
+
+
+def _first_line(content: str) -> str:
+    line = next((l.strip() for l in content.split("\n") if l.strip()), "")
+    return line[:200]

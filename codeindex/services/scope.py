@@ -1,0 +1,48 @@
+"""Which repositories, and which indexed files, a caller may see.
+
+Every service resolves names through here, so a repository the caller may not see is reported
+exactly like an unknown one (``RepositoryNotFound`` with the same words).
+"""
+
+from __future__ import annotations
+
+from ..access import RepositoryAccess
+from ..exceptions import FileNotIndexed, InvalidArgument, RepositoryNotFound
+from ..models import Repository, SourceFile
+
+__all__ = ["visible_generations", "visible_repository", "indexed_file"]
+
+
+def visible_generations(access: RepositoryAccess, name: str | None) -> dict[int, int]:
+    """``{repository id: generation}`` of the repositories to search: all that ``access`` sees,
+    or only ``name`` (``RepositoryNotFound`` when it is unknown or invisible)."""
+    rows = Repository.objects.filter(access.repository_filter())
+    if name is not None:
+        rows = rows.filter(name=name)
+    found = dict(rows.values_list("pk", "generation"))
+    if name is not None and not found:
+        raise RepositoryNotFound(f"no repository named {name!r} is indexed")
+    return found
+
+
+def visible_repository(name: str, access: RepositoryAccess) -> Repository:
+    """The repository ``name`` if ``access`` sees it; else ``RepositoryNotFound``."""
+    if not isinstance(name, str) or not name:
+        raise RepositoryNotFound("a repository name is required")
+    found = Repository.objects.filter(access.repository_filter(), name=name).first()
+    if found is None:
+        raise RepositoryNotFound(f"no repository named {name!r} is indexed")
+    return found
+
+
+def indexed_file(repository: str, path: str, access: RepositoryAccess) -> SourceFile:
+    """The indexed file ``path`` (leading ``/`` ignored) of a visible repository; else
+    ``RepositoryNotFound``, ``InvalidArgument`` (no path) or ``FileNotIndexed``."""
+    repo = visible_repository(repository, access)
+    if not isinstance(path, str) or not path.strip():
+        raise InvalidArgument("a file path is required")
+    clean = path.strip().lstrip("/")
+    file = SourceFile.objects.filter(repository=repo, path=clean).first()
+    if file is None:
+        raise FileNotIndexed(f"no indexed file {clean[:200]!r} in repository {repository!r}")
+    return file
