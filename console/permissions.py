@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib.auth.mixins import AccessMixin
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
+
+from .app_settings import app_settings
 
 __all__ = ["OperatorRequiredMixin", "is_operator", "mfa_satisfied"]
 
@@ -28,7 +29,7 @@ def mfa_satisfied(request) -> bool:
     """With ``MCPRAG_CONSOLE_REQUIRE_MFA`` on, the session must have verified a TOTP code."""
     from oauth_app.flows.login import session_amr
 
-    return not settings.MCPRAG_CONSOLE_REQUIRE_MFA or "otp" in session_amr(request)
+    return not app_settings.CONSOLE_REQUIRE_MFA or "otp" in session_amr(request)
 
 
 class OperatorRequiredMixin(AccessMixin):

@@ -1,20 +1,14 @@
-"""Who may call which tool: the token's scopes ∩ the subject's current tier (DESIGN §5).
+"""Who may call which tool: a tool needs its registered scope among the caller's effective scopes
+(the token's scopes ∩ the subject's current tier, :mod:`oauth_app.effective_scopes`).
 
 ``tools/list`` and ``tools/call`` both use :func:`allowed_tools`, for every transport.
 """
 
 from __future__ import annotations
 
-from oauth_app.tiers import scopes_for_tier
-
 from .registry import ToolSpec, registry
 
-__all__ = ["effective_scopes", "allowed_tools", "may_call", "missing_scope"]
-
-
-def effective_scopes(token_scopes, tier: str) -> frozenset[str]:
-    """Scopes the caller really holds: granted to the token and still allowed by the tier."""
-    return frozenset(token_scopes) & scopes_for_tier(tier)
+__all__ = ["allowed_tools", "may_call", "missing_scope"]
 
 
 def may_call(caller, spec: ToolSpec) -> bool:

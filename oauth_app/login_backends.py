@@ -23,6 +23,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from stytch.core.response_base import StytchError
 
+from .app_settings import app_settings
+
 __all__ = [
     "UsernameOrEmailBackend", "StytchClient", "VerifiedEmail", "TOTPEnrolment",
     "MagicLinkRejected", "SignInServiceUnavailable", "stytch_client",
@@ -99,7 +101,7 @@ class StytchClient:
         self._client = stytch.Client(settings.STYTCH_PROJECT_ID, settings.STYTCH_SECRET, suppress_warnings=True, **kwargs)
 
     def send_magic_link(self, email: str, callback_url: str, code_challenge: str) -> None:
-        minutes = settings.MCPRAG_MAGIC_LINK_MINUTES
+        minutes = app_settings.MAGIC_LINK_MINUTES
         try:
             self._client.magic_links.email.login_or_create(
                 email=email, login_magic_link_url=callback_url, signup_magic_link_url=callback_url,
@@ -140,4 +142,4 @@ class StytchClient:
 
 def stytch_client() -> StytchClient | None:
     """The Stytch client when Stytch is configured, else None (local accounts)."""
-    return StytchClient() if settings.MCPRAG_STYTCH_ENABLED else None
+    return StytchClient() if app_settings.STYTCH_ENABLED else None

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from .app_settings import app_settings
 from .models import Profile, TierRule
 from .tiers import Tier
 
@@ -21,8 +22,6 @@ def tier_for_new_person(email: str) -> str:
     Order: an exact-address rule or ``MCPRAG_ADMIN_EMAILS`` (admin), then a domain rule or
     ``MCPRAG_DEVELOPER_DOMAINS`` (developer); otherwise ``public``.
     """
-    from django.conf import settings
-
     email = (email or "").strip().lower()
     if not email or "@" not in email:
         return Tier.PUBLIC
@@ -30,12 +29,12 @@ def tier_for_new_person(email: str) -> str:
     exact = TierRule.objects.filter(pattern__iexact=email).first()
     if exact is not None:
         return exact.tier
-    if email in settings.MCPRAG_ADMIN_EMAILS:
+    if email in app_settings.ADMIN_EMAILS:
         return Tier.ADMIN
     by_domain = TierRule.objects.filter(pattern__iexact=domain).first()
     if by_domain is not None:
         return by_domain.tier
-    if domain[1:] in settings.MCPRAG_DEVELOPER_DOMAINS:
+    if domain[1:] in app_settings.DEVELOPER_DOMAINS:
         return Tier.DEVELOPER
     return Tier.PUBLIC
 
@@ -106,15 +105,14 @@ def create_service_client(name: str, scopes: list[str]):
 
     :raises ValueError: an unknown scope or an empty scope list.
     """
-    from django.conf import settings
     from oauth2_provider.generators import generate_client_secret
 
     from .models import Application
 
-    unknown = sorted(set(scopes) - set(settings.MCPRAG_SCOPES))
+    unknown = sorted(set(scopes) - set(app_settings.SCOPES))
     if unknown or not scopes:
         raise ValueError(f"Unknown or missing scopes: {', '.join(unknown) or '(none given)'}; "
-                         f"choose from {', '.join(settings.MCPRAG_SCOPES)}.")
+                         f"choose from {', '.join(app_settings.SCOPES)}.")
     secret = generate_client_secret()
     application = Application.objects.create(
         name=name,

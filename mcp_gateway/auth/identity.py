@@ -22,7 +22,7 @@ class Caller:
     :ivar user_id: the Django user's primary key, or None for a service client.
     :ivar username: for display and audit.
     :ivar client_id: the OAuth client (agent) the token was issued to.
-    :ivar scopes: the token's scopes ∩ the subject's current tier (see mcp_gateway.permissions).
+    :ivar scopes: the token's scopes ∩ the subject's current tier (:mod:`oauth_app.effective_scopes`).
     :ivar tier: the subject's tier at verification time.
     :ivar token_id: database id of the access token (never the token itself).
     :ivar amr: RFC 8176 authentication methods of the sign-in behind the token, e.g. ``("pwd", "otp")``.

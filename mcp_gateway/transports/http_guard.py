@@ -49,7 +49,7 @@ from starlette.types import Receive, Scope
 from mcprag_site.observability import bind, new_request_id
 from oauth_app.ratelimit import aretry_after
 
-from .. import app_settings
+from ..app_settings import app_settings
 from ..audit import record_tool_call
 from ..auth.bearer import InvalidToken, arevoke_exposed_token, averify_access_token, bearer_token_from_headers
 from ..auth.challenge import challenge_response
@@ -65,9 +65,9 @@ SUPPORTED_PROTOCOL_VERSIONS: tuple[str, ...] = (*HANDSHAKE_PROTOCOL_VERSIONS, *M
 
 def transport_security_settings() -> TransportSecuritySettings:
     """Allowed Host and Origin values: the public origin, plus loopback names on a loopback URL."""
-    public = urlsplit(settings.MCPRAG_PUBLIC_URL)
+    public = urlsplit(app_settings.PUBLIC_URL)
     hosts = [public.netloc, public.hostname]
-    origins = [settings.MCPRAG_PUBLIC_URL]
+    origins = [app_settings.PUBLIC_URL]
     if any(h in ("127.0.0.1", "localhost", "[::1]", "::1") for h in settings.ALLOWED_HOSTS):
         for name in ("127.0.0.1", "localhost", "[::1]"):
             hosts += [name, f"{name}:*"]
@@ -119,7 +119,7 @@ def _principal(caller: Caller) -> AuthenticatedUser:
     """The SDK's view of the caller: (client_id, iss, sub) identify the principal; no token material."""
     subject = str(caller.user_id) if caller.user_id is not None else None
     return AuthenticatedUser(AccessToken(token="", client_id=caller.client_id, scopes=sorted(caller.scopes),
-                                         subject=subject, claims={"iss": app_settings.issuer()}))
+                                         subject=subject, claims={"iss": app_settings.ISSUER}))
 
 
 def _message(body: bytes):
@@ -211,7 +211,7 @@ class HttpGuard:
         token = bearer_token_from_headers(scope.get("headers", []))
         if token is None:
             # RFC 6750 §3.1: no error code when the request carried no credentials.
-            hint = " ".join(getattr(settings, "MCPRAG_DEFAULT_SCOPES", ["code:read"]))
+            hint = " ".join(app_settings.DEFAULT_SCOPES)
             raise _challenge(401, error=None, description="Authentication required.", scope=hint)
         try:
             caller = await averify_access_token(token)
@@ -235,7 +235,7 @@ class HttpGuard:
                                    {"supported": list(SUPPORTED_PROTOCOL_VERSIONS), "requested": version})
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
-        limit = app_settings.max_request_body_bytes()
+        limit = app_settings.MAX_REQUEST_BODY_BYTES
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise _too_large()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 
-from .. import app_settings
+from ..app_settings import app_settings
 from ..audit import AFTER_ANSWER_SCOPE_KEY, AfterAnswer
 from ..server import build_server
 from .http_guard import HttpGuard, transport_security_settings
@@ -53,7 +53,7 @@ class StreamableHTTPGateway:
                     stateless_http=True,
                     json_response=not streams,
                     transport_security=transport_security_settings(),
-                    max_request_body_size=app_settings.max_request_body_bytes(),
+                    max_request_body_size=app_settings.MAX_REQUEST_BODY_BYTES,
                 )
                 manager = server.session_manager
                 ready = asyncio.Event()
@@ -75,7 +75,7 @@ class StreamableHTTPGateway:
         if admitted is None:
             return
         manager = await self._session_manager(admitted.streams)
-        if app_settings.audit_before_answer():
+        if app_settings.AUDIT_BEFORE_ANSWER:
             await manager.handle_request(admitted.scope, admitted.receive, send)
             return
         after_answer = admitted.scope[AFTER_ANSWER_SCOPE_KEY] = AfterAnswer()

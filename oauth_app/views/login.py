@@ -6,7 +6,6 @@ Views stay thin: validate the form, call one flow step (:mod:`oauth_app.flows`),
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect, render
@@ -16,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from .. import audit
+from ..app_settings import app_settings
 from ..audit import client_ip
 from ..flows import login as login_flow
 from ..flows import magic_link, mfa
@@ -80,14 +80,14 @@ class SignInView(View):
 
     def get(self, request):
         next_url = login_flow.safe_next(request, request.GET.get("next"))
-        if settings.MCPRAG_STYTCH_ENABLED:
+        if app_settings.STYTCH_ENABLED:
             return render(request, "oauth/login_email.html", {"form": EmailForm(), "next": next_url})
         return render(request, "oauth/login.html", {"form": SignInForm(request), "next": next_url})
 
     @method_decorator(sensitive_variables("password"))
     def post(self, request):
         next_url = login_flow.safe_next(request, request.POST.get("next"))
-        if settings.MCPRAG_STYTCH_ENABLED:
+        if app_settings.STYTCH_ENABLED:
             return self._send_magic_link(request, next_url)
         form = SignInForm(request, data=request.POST)
         attempts = _PasswordAttempts(request, request.POST.get("username", ""))
@@ -170,7 +170,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     success_url = "/password-reset/sent/"
 
     def dispatch(self, request, *args, **kwargs):
-        if settings.MCPRAG_STYTCH_ENABLED:
+        if app_settings.STYTCH_ENABLED:
             return redirect("accounts:login")  # no passwords with Stytch sign-in
         return super().dispatch(request, *args, **kwargs)
 
