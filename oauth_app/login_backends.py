@@ -6,7 +6,7 @@
   ``STYTCH_PROJECT_ID`` and ``STYTCH_SECRET`` are set. Magic links are sent with PKCE, so a link
   only signs in the browser that asked for it.
 
-Stytch errors are translated at this boundary (STYLE: "Translate library errors at the boundary"):
+Stytch errors are translated at this boundary, into this module's own exceptions:
 :class:`MagicLinkRejected` for an expired, used or forged link (or a wrong TOTP code), and
 :class:`SignInServiceUnavailable` when Stytch cannot be reached or answers with a server error.
 Messages never contain tokens.

@@ -1,7 +1,8 @@
 """DOT's ``SCOPES_BACKEND_CLASS``: which scopes exist and which may be granted.
 
 Grantable scopes are the requested scopes ∩ the scopes of the signed-in person's tier
-(DESIGN §5). The consent page and the validator both ask this class.
+(:mod:`oauth_app.tiers`); a service client's are its own (:mod:`oauth_app.effective_scopes`). The
+consent page and the validator both ask this class.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ __all__ = [
 
 
 def tier_for_new_person(email: str) -> str:
-    """The tier a new person starts with (DESIGN §5).
+    """The tier a new person starts with (:mod:`oauth_app.tiers`).
 
     Order: an exact-address rule or ``MCPRAG_ADMIN_EMAILS`` (admin), then a domain rule or
     ``MCPRAG_DEVELOPER_DOMAINS`` (developer); otherwise ``public``.
@@ -91,7 +91,7 @@ def create_or_update_account(username: str, *, email: str = "", password: str | 
 
 
 def set_tier(user, tier: str) -> Profile:
-    """Set a person's tier; it applies to their very next tool call (DESIGN §5)."""
+    """Set a person's tier; it applies to their very next tool call (:mod:`oauth_app.effective_scopes`)."""
     if tier not in Tier.values:
         raise ValueError(f"Unknown tier {tier!r}; choose one of {', '.join(Tier.values)}.")
     profile, _ = Profile.objects.update_or_create(user=user, defaults={"tier": tier})

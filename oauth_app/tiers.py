@@ -1,6 +1,7 @@
 """Tiers of people and service clients, and the scopes each tier may be granted.
 
-Tiers are defined here and nowhere else (DESIGN §5).
+Tiers are defined here and nowhere else; what a subject of a tier holds at a given moment is
+:mod:`oauth_app.effective_scopes`'s rule.
 
 =========  =====================================  ==========================================
 tier       who                                    scopes it may be granted
