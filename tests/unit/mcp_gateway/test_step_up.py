@@ -10,14 +10,12 @@ with real issued tokens.
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
 
 from mcp_gateway.models import ToolCall
-from mcp_gateway.transports.streamable_http import StreamableHTTPGateway
-from tests.support.asgi_mcp import Response, post_mcp
+from tests.support.asgi_mcp import answer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,30 +28,13 @@ def _call(params: dict, progress: bool) -> dict:
     return {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": params}
 
 
-class _Headers(Response):
-    async def send(self, message) -> None:
-        if message["type"] == "http.response.start":
-            self.headers = {k.decode(): v.decode() for k, v in message["headers"]}
-        await super().send(message)
-
-
-def _post(token: str, message: dict) -> _Headers:
-    async def main():
-        response = _Headers()
-        scope, receive = post_mcp(token, message)
-        await asyncio.wait_for(StreamableHTTPGateway()(scope, receive, response.send), timeout=30)
-        return response
-
-    return asyncio.run(main())
-
-
 def _rows():
     return list(ToolCall.objects.values_list("tool", "transport", "outcome", "error_class"))
 
 
 @pytest.mark.parametrize("progress", [False, True], ids=["json", "stream"])
 def test_a_call_beyond_the_scopes_gets_403_insufficient_scope_and_one_refused_row(issue_token, progress):
-    response = _post(issue_token("code:read"), _call(FEEDBACK, progress))
+    response = answer(issue_token("code:read"), _call(FEEDBACK, progress), timeout=30)
     assert response.status == 403
     challenge = response.headers["www-authenticate"]
     assert 'error="insufficient_scope"' in challenge and 'scope="code:read code:write"' in challenge
@@ -64,7 +45,7 @@ def test_a_call_beyond_the_scopes_gets_403_insufficient_scope_and_one_refused_ro
 
 @pytest.mark.parametrize("progress", [False, True], ids=["json", "stream"])
 def test_an_allowed_call_is_answered_and_audited_as_before(issue_token, progress):
-    response = _post(issue_token("code:read"), _call({"name": "health_check", "arguments": {}}, progress))
+    response = answer(issue_token("code:read"), _call({"name": "index_status", "arguments": {}}, progress), timeout=30)
     assert response.status == 200
     assert response.result()["result"]["isError"] is False
-    assert _rows() == [("health_check", "streamable_http", "ok", "")]
+    assert _rows() == [("index_status", "streamable_http", "ok", "")]
