@@ -6,8 +6,9 @@ A token is accepted only if
    (RFC 9068 §4), with ``iss`` = this issuer, ``aud`` = this server's MCP URL ("MUST reject
    tokens that do not include them in the audience"), and an ``exp`` in the future;
 2. its database row still exists (revocation and consent withdrawal are immediate; on PostgreSQL
-   from the moment the change's notification reaches this process, :mod:`mcp_gateway.db.row_cache`), it is not
-   a registration-management token (RFC 7592), and its client and person are still active.
+   from the moment the change's notification reaches this process,
+   :mod:`mcp_gateway.db.row_cache`), it is not a registration-management token (RFC 7592), and
+   its client and person are still active.
 
 The caller's effective scopes are the token's scopes ∩ the subject's **current** tier
 (:mod:`oauth_app.effective_scopes`, the rule the consent page applies too).
@@ -27,16 +28,16 @@ from django.db import close_old_connections
 from oauth2_provider.models import get_access_token_model, get_application_model
 from oauth2_provider.settings import oauth2_settings
 
+from oauth_app.effective_scopes import person_scopes, service_client_scopes
 from oauth_app.jwt_access_tokens import ACCESS_TOKEN_TYPE, sanitize_amr
 from oauth_app.keys import published_keys
 from oauth_app.resource_indicators import is_this_resource, mcp_resource
-from oauth_app.effective_scopes import person_scopes, service_client_scopes
 from oauth_app.tiers import Tier
 
 from ..app_settings import app_settings
+from ..db.token_rows import LookupUnavailable, TokenRow, fetch_token_row, token_row
 from ..threads import in_thread
 from .identity import Caller
-from ..db.token_rows import LookupUnavailable, TokenRow, fetch_token_row, token_row
 
 __all__ = ["InvalidToken", "verify_access_token", "averify_access_token", "bearer_token_from_headers",
            "service_caller", "arevoke_exposed_token"]
@@ -165,8 +166,8 @@ async def averify_access_token(raw_token: str) -> Caller:
 
     A token whose signature was verified before in this process (the common case: an agent
     calling tools) is decided without leaving the event loop, its row read by
-    :func:`mcp_gateway.db.token_rows.fetch_token_row`; anything else (first sight of a token, a key set due for
-    a re-read, the event-loop lookup unavailable) goes to a worker thread.
+    :func:`mcp_gateway.db.token_rows.fetch_token_row`; anything else (first sight of a token, a
+    key set due for a re-read, the event-loop lookup unavailable) goes to a worker thread.
 
     :raises InvalidToken: as :func:`verify_access_token`.
     """
