@@ -45,7 +45,7 @@ class Response:
     async def send(self, message) -> None:
         if message["type"] == "http.response.start":
             self.status = message["status"]
-            self.headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in message.get("headers", [])}
+            self.headers = {k.decode().lower(): v.decode() for k, v in message.get("headers", [])}
         elif message["type"] == "http.response.body":
             self.body += message.get("body", b"")
             if not message.get("more_body", False):
