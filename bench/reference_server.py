@@ -16,14 +16,13 @@ django.setup()
 
 import jwt  # noqa: E402
 from django.conf import settings  # noqa: E402
+from mcp.server.auth.middleware.auth_context import get_access_token  # noqa: E402
 from mcp.server.auth.provider import AccessToken  # noqa: E402
 from mcp.server.auth.settings import AuthSettings  # noqa: E402
 from mcp.server.mcpserver import MCPServer  # noqa: E402
 from mcp.server.transport_security import TransportSecuritySettings  # noqa: E402
 
-from mcp.server.mcpserver import Context  # noqa: E402
-
-from mcp_gateway.auth.identity import CALLER_SCOPE_KEY, Caller  # noqa: E402
+from mcp_gateway.auth.identity import Caller, calling_as  # noqa: E402
 from mcp_gateway.tools import search as search_tools  # noqa: E402
 from oauth_app.keys import published_keys  # noqa: E402
 
@@ -54,12 +53,11 @@ def _same_body(fn):
     reads (scopes as granted, no tier or revocation lookup: that is what the SDK alone offers)."""
 
     @functools.wraps(fn)
-    async def run(*args, ctx: Context | None = None, **kwargs):
-        scope = ctx.request_context.request.scope
-        token = scope["user"].access_token
-        scope.setdefault(CALLER_SCOPE_KEY, Caller(user_id=int(token.subject), username="reference", client_id=token.client_id,
-                                                  scopes=frozenset(token.scopes), tier="developer"))
-        return await fn(*args, ctx=ctx, **kwargs)
+    async def run(*args, **kwargs):
+        token = get_access_token()  # the SDK's own hand-over of the verified token to a tool
+        with calling_as(Caller(user_id=int(token.subject), username="reference", client_id=token.client_id,
+                               scopes=frozenset(token.scopes), tier="developer")):
+            return await fn(*args, **kwargs)
 
     return run
 

@@ -1,7 +1,7 @@
 """How long after a revocation commits does a gateway process stop using its cached token row?
 
 On PostgreSQL the gateway keeps token rows in memory while it listens for change notifications
-(``mcp_gateway.auth.row_cache``). This measures, on the same machine, the time from the moment a
+(``mcp_gateway.db.row_cache``). This measures, on the same machine, the time from the moment a
 writing transaction's ``COMMIT`` returns in another process to the moment the gateway's cache,
 polled as a bearer check would (it applies pending notifications first), has dropped its rows.
 
@@ -66,8 +66,8 @@ def _measure(trials: int) -> list[float]:
     from django.contrib.auth import get_user_model
     from django.db import connection
 
-    from mcp_gateway.auth.row_cache import TokenRowCache
-    from mcp_gateway.loop_db import psycopg_params
+    from mcp_gateway.db.connection import psycopg_params
+    from mcp_gateway.db.row_cache import TokenRowCache
 
     params = psycopg_params(connection)
     table = get_user_model()._meta.db_table

@@ -1,7 +1,8 @@
 """codeindex's knobs, read lazily from Django settings (so ``override_settings`` takes effect).
 
-Only ``mcprag_site/settings.py`` reads the environment; codeindex modules read their settings
-through ``app_settings`` here, e.g. ``app_settings.MAX_FILE_BYTES``.
+Only ``mcprag_site/settings.py`` reads the environment, and it gives every ``MCPRAG_*`` knob its
+default; codeindex modules read their settings through ``app_settings`` here, e.g.
+``app_settings.MAX_FILE_BYTES``.
 """
 
 from __future__ import annotations
@@ -13,46 +14,44 @@ from django.conf import settings
 
 __all__ = ["app_settings"]
 
-_DEFAULT_MAX_FILE_BYTES = 1_000_000
-
 
 class _AppSettings:
     @property
     def MAX_FILE_BYTES(self) -> int:
         """Files larger than this many bytes are skipped (reason ``too_large``)."""
-        return int(getattr(settings, "MCPRAG_MAX_FILE_BYTES", _DEFAULT_MAX_FILE_BYTES))
+        return int(settings.MCPRAG_MAX_FILE_BYTES)
 
     @property
     def EMBEDDINGS(self) -> str:
         """Embedding provider: ``local`` (MiniLM shipped in a PyPI package), ``openai`` or ``none``."""
-        return str(getattr(settings, "MCPRAG_EMBEDDINGS", "local"))
+        return str(settings.MCPRAG_EMBEDDINGS)
 
     @property
     def EMBEDDINGS_URL(self) -> str:
         """Base URL of an OpenAI-compatible server (``POST <url>/v1/embeddings``)."""
-        return str(getattr(settings, "MCPRAG_EMBEDDINGS_URL", "")).rstrip("/")
+        return str(settings.MCPRAG_EMBEDDINGS_URL).rstrip("/")
 
     @property
     def EMBEDDINGS_MODEL(self) -> str:
-        return str(getattr(settings, "MCPRAG_EMBEDDINGS_MODEL", "text-embedding-3-small"))
+        return str(settings.MCPRAG_EMBEDDINGS_MODEL)
 
     @property
     def EMBEDDINGS_API_KEY(self) -> str:
-        return str(getattr(settings, "MCPRAG_EMBEDDINGS_API_KEY", ""))
+        return str(settings.MCPRAG_EMBEDDINGS_API_KEY)
 
     @property
     def EMBEDDING_BATCH_SIZE(self) -> int:
-        return int(getattr(settings, "MCPRAG_EMBEDDING_BATCH_SIZE", 32))
+        return int(settings.MCPRAG_EMBEDDING_BATCH_SIZE)
 
     @property
     def FUSION_DENSE_WEIGHT(self) -> float:
         """Weight of the dense signal in linear min-max fusion (chosen on bench/retrieval.py)."""
-        return float(getattr(settings, "MCPRAG_FUSION_DENSE_WEIGHT", 0.8))
+        return float(settings.MCPRAG_FUSION_DENSE_WEIGHT)
 
     @property
     def CLONE_DIR(self) -> Path:
         """Where git repositories are cloned, one directory per repository name."""
-        return Path(getattr(settings, "MCPRAG_CLONE_DIR", Path(settings.BASE_DIR) / "var" / "clones"))
+        return Path(settings.MCPRAG_CLONE_DIR)
 
     @property
     def SOURCE_ROOTS(self) -> tuple[str, ...]:

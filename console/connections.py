@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.conf import settings
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
 from mcp_gateway.models import ToolCall
+from oauth_app.app_settings import app_settings as oauth_settings
 from oauth_app.models import AuthEvent, Consent
 from oauth_app.scopes import scope_labels
 
@@ -75,7 +75,7 @@ def connected_agents(user) -> list[ConnectedAgent]:
         ToolCall.objects.filter(user_id=user.pk, client_id__in=[a.application.client_id for a in agents.values()])
         .values_list("client_id").annotate(last=Max("at")).values_list("client_id", "last")
     )
-    order = list(settings.MCPRAG_SCOPES)
+    order = list(oauth_settings.SCOPES)
     for agent in agents.values():
         scopes = sorted(agent.scope_names, key=lambda s: order.index(s) if s in order else len(order))
         agent.scopes = scope_labels(scopes)

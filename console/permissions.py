@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib.auth.mixins import AccessMixin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -21,6 +20,8 @@ from django.urls import reverse
 
 from oauth_app.flows import mfa
 from oauth_app.flows.login import session_amr
+
+from .app_settings import app_settings
 
 __all__ = ["OperatorRequiredMixin", "is_operator", "mfa_satisfied", "has_operator_access", "operator_gate"]
 
@@ -32,7 +33,7 @@ def is_operator(user) -> bool:
 
 def mfa_satisfied(request) -> bool:
     """With ``MCPRAG_CONSOLE_REQUIRE_MFA`` on, the session must have verified a TOTP code."""
-    return not settings.MCPRAG_CONSOLE_REQUIRE_MFA or "otp" in session_amr(request)
+    return not app_settings.CONSOLE_REQUIRE_MFA or "otp" in session_amr(request)
 
 
 def has_operator_access(request) -> bool:

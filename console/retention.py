@@ -18,7 +18,7 @@ from django.utils import timezone
 from mcp_gateway.models import ToolCall
 from oauth_app.models import AuthEvent
 
-from . import app_settings
+from .app_settings import app_settings
 
 __all__ = ["PurgeReport", "purge_audit", "BATCH_SIZE"]
 
@@ -49,7 +49,7 @@ def _delete_older(model, cutoff: datetime, *, dry_run: bool) -> int:
 
 def purge_audit(*, days: int | None = None, now: datetime | None = None, dry_run: bool = False) -> PurgeReport:
     """Delete (or, with ``dry_run``, count) audit rows older than ``days`` (default: the setting)."""
-    days = app_settings.audit_retention_days() if days is None else days
+    days = app_settings.AUDIT_RETENTION_DAYS if days is None else days
     if days < 1:
         raise ValueError("Retention must be at least one day.")
     cutoff = (now or timezone.now()) - timedelta(days=days)

@@ -6,6 +6,6 @@ class McpGatewayConfig(AppConfig):
     name = "mcp_gateway"
 
     def ready(self) -> None:
-        from .auth.row_cache import connect_local_changes  # imports models: only once the apps are loaded
+        from .db.row_cache import connect_local_changes
 
         connect_local_changes()

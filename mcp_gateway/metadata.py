@@ -13,7 +13,7 @@ from oauth2_provider.views import OAuthProtectedResourceMetadataView
 
 from oauth_app.resource_indicators import mcp_resource
 
-from . import app_settings
+from .app_settings import app_settings
 
 __all__ = ["ProtectedResourceMetadataView"]
 
@@ -26,7 +26,7 @@ class ProtectedResourceMetadataView(OAuthProtectedResourceMetadataView):
         return mcp_resource()
 
     def get_authorization_servers(self, request):
-        return [app_settings.issuer()]
+        return [app_settings.ISSUER]
 
     def get(self, request, *args, **kwargs):
         resource_path = kwargs.get("resource_path")

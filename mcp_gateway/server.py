@@ -1,8 +1,9 @@
 """``build_server()``: the single factory every transport uses (Streamable HTTP, SSE, stdio).
 
 It registers every tool of :mod:`mcp_gateway.registry` on an SDK :class:`MCPServer` and adds one
-middleware that applies :mod:`mcp_gateway.permissions` to ``tools/list`` and ``tools/call``, so
-no transport can show or run a tool the caller may not use.
+middleware, the single place where each request's caller is resolved and each ``tools/call`` is
+permitted or refused (:func:`mcp_gateway.permissions.tool_call_refusal`) and audited, so no
+transport can show or run a tool the caller may not use.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from mcprag_site import __version__
 from . import tools as _tools  # noqa: F401  (fills the registry)
 from .arguments import GatewayServer
 from .audit import AFTER_ANSWER_SCOPE_KEY, submit_tool_call
-from .auth.identity import TRANSPORT_SCOPE_KEY, Caller, caller_from_context, request_scope
+from .auth.identity import TRANSPORT_SCOPE_KEY, Caller, caller_from_context, calling_as, request_scope
 from .models import ToolCall
-from .permissions import allowed_tools, missing_scope
+from .permissions import DECISION_SCOPE_KEY, Refusal, allowed_tools, tool_call_refusal
 from .registry import register_resources_and_prompts, registry
 
 __all__ = ["build_server"]
@@ -33,8 +34,11 @@ INSTRUCTIONS = (
 
 
 class PermissionMiddleware:
-    """SDK server middleware: filter ``tools/list``, refuse ``tools/call`` beyond permissions, and
-    write one audit row per ``tools/call`` (succeeded, failed or refused)."""
+    """SDK server middleware: resolve the caller once per request and hand it to the handler
+    (:func:`mcp_gateway.auth.identity.current_caller`), filter ``tools/list``, decide every
+    ``tools/call`` (refused ones get an ``isError`` result, or, where the transport asked for the
+    decision under ``DECISION_SCOPE_KEY``, an HTTP 403 step-up challenge), and write one audit row
+    per ``tools/call`` (succeeded, failed or refused)."""
 
     def __init__(self, default_caller: Caller | None, transport: str):
         self.default_caller = default_caller
@@ -42,9 +46,10 @@ class PermissionMiddleware:
 
     async def __call__(self, ctx, call_next) -> Any:
         caller = caller_from_context(ctx, self.default_caller)
-        if ctx.method == "tools/call":
-            return await self._call_tool(ctx, call_next, caller)
-        result = await call_next(ctx)
+        with calling_as(caller):
+            if ctx.method == "tools/call":
+                return await self._call_tool(ctx, call_next, caller)
+            result = await call_next(ctx)
         if ctx.method == "tools/list":
             result = _only_allowed_tools(result, {spec.name for spec in allowed_tools(caller)})
         return result
@@ -52,14 +57,17 @@ class PermissionMiddleware:
     async def _call_tool(self, ctx, call_next, caller):
         params = ctx.params if isinstance(ctx.params, dict) else {}
         name = str(params.get("name") or "")
-        transport = transport_of(ctx, self.transport)
+        scope = request_scope(ctx)
         started = time.perf_counter()
         outcome, error_class, result = ToolCall.Outcome.ERROR, "", None
         try:
-            needed = missing_scope(caller, name) if name else None
-            if needed:
+            refusal = tool_call_refusal(caller, name)
+            decided = scope.get(DECISION_SCOPE_KEY)
+            if decided is not None:
+                await decided(refusal)  # Streamable HTTP: a refusal becomes the 403 step-up challenge
+            if refusal is not None:
                 outcome, error_class = ToolCall.Outcome.REFUSED, "insufficient_scope"
-                return refused_result(name, needed)
+                return refused_result(refusal)
             result = await call_next(ctx)
             is_error = bool(result.get("isError")) if isinstance(result, dict) else bool(getattr(result, "is_error", False))
             outcome = ToolCall.Outcome.ERROR if is_error else ToolCall.Outcome.OK
@@ -70,11 +78,11 @@ class PermissionMiddleware:
             raise
         finally:
             written = submit_tool_call(
-                caller=caller, tool=name, transport=transport, arguments=params.get("arguments"), outcome=outcome,
-                error_class=error_class, duration_ms=(time.perf_counter() - started) * 1000,
-                result_bytes=_result_size(result),
+                caller=caller, tool=name, transport=scope.get(TRANSPORT_SCOPE_KEY, self.transport),
+                arguments=params.get("arguments"), outcome=outcome, error_class=error_class,
+                duration_ms=(time.perf_counter() - started) * 1000, result_bytes=_result_size(result),
             )
-            after_answer = request_scope(ctx).get(AFTER_ANSWER_SCOPE_KEY)
+            after_answer = scope.get(AFTER_ANSWER_SCOPE_KEY)
             if after_answer is not None:
                 after_answer.add(written)  # the gateway waits for the commit once the answer is sent
             else:
@@ -90,15 +98,12 @@ def _only_allowed_tools(result, names: set[str]):
     return result
 
 
-def refused_result(name: str, needed: str) -> CallToolResult:
+def refused_result(refusal: Refusal) -> CallToolResult:
+    """The ``isError`` result of a refused ``tools/call`` (MCP "Tools": errors the model can see)."""
     return CallToolResult(
-        content=[TextContent(type="text", text=f"insufficient_scope: calling {name} needs the {needed!r} scope.")],
+        content=[TextContent(type="text", text=f"insufficient_scope: calling {refusal.tool} needs the {refusal.needed!r} scope.")],
         is_error=True,
     )
-
-
-def transport_of(ctx, default: str) -> str:
-    return request_scope(ctx).get(TRANSPORT_SCOPE_KEY, default)
 
 
 def _result_size(result) -> int:

@@ -6,9 +6,10 @@ traceback (the issue's "never a Django debug page").
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import JsonResponse
 from django.shortcuts import render
+
+from .app_settings import app_settings
 
 _MESSAGES = {
     400: ("Bad request", "The request could not be understood."),
@@ -19,7 +20,7 @@ _MESSAGES = {
 
 
 def home(request):
-    return render(request, "home.html", {"mcp_url": settings.MCPRAG_MCP_URL})
+    return render(request, "home.html", {"mcp_url": app_settings.MCP_URL})
 
 
 def _error(request, status: int):

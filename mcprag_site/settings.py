@@ -227,7 +227,7 @@ try:
     #: PostgreSQL (about a third of its wall time, measured); off for a pooler that cannot keep them.
     MCPRAG_DB_PREPARED_STATEMENTS = _bool("MCPRAG_DB_PREPARED_STATEMENTS", True)
     #: Longest a gateway process keeps a token's row in memory on PostgreSQL, while it listens for
-    #: the changes that drop it (mcp_gateway.auth.row_cache); 0 = read the database on every call.
+    #: the changes that drop it (mcp_gateway.db.row_cache); 0 = read the database on every call.
     #: Off by default behind a pooler (no prepared statements), which does not deliver LISTEN.
     _TOKEN_CACHE = os.environ.get("MCPRAG_TOKEN_CACHE_SECONDS", "30" if MCPRAG_DB_PREPARED_STATEMENTS else "0").strip()
     if not _TOKEN_CACHE.isdigit():
@@ -259,7 +259,8 @@ except _ConfigError as _error:
     _stop(_error)
 
 # ---------------------------------------------------------------------------------------------
-# mcprag's own knobs (read through each app's app_settings module)
+# mcprag's own knobs: every MCPRAG_* default is here and nowhere else; apps read them lazily
+# through their app_settings module (mcp_gateway, oauth_app, codeindex, console)
 # ---------------------------------------------------------------------------------------------
 MCPRAG_PUBLIC_URL = PUBLIC_URL
 MCPRAG_ISSUER = PUBLIC_URL
@@ -271,6 +272,9 @@ MCPRAG_SCOPES = {
 }
 MCPRAG_DEFAULT_SCOPES = ["code:read"]
 MCPRAG_MAX_FILE_BYTES = 1_000_000
+MCPRAG_EMBEDDING_BATCH_SIZE = 32  # chunks per call to the embedding model
+MCPRAG_FUSION_DENSE_WEIGHT = 0.8  # weight of the dense signal in rank fusion (chosen on bench/retrieval.py)
+MCPRAG_MAX_REQUEST_BODY_BYTES = 1_048_576  # larger POST bodies on /mcp, /sse and /messages/ get 413
 MCPRAG_PRIVATE_URI_SCHEMES: list[str] = []  # RFC 8252 §7.1 schemes DCR may register, e.g. ["cursor", "vscode"]
 MCPRAG_RATE_LIMITS = {  # action: (max requests, window in seconds), per client IP (and per account for login)
     "register": (30, 3600),

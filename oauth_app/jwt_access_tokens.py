@@ -19,8 +19,7 @@ import time
 import uuid
 
 import jwt
-from django.conf import settings
-
+from .app_settings import app_settings
 from .keys import active_key
 from .resource_indicators import mcp_resource
 
@@ -55,7 +54,7 @@ def generate_access_token(request) -> str:
     key = active_key()
     now = int(time.time())
     claims = {
-        "iss": settings.MCPRAG_ISSUER,
+        "iss": app_settings.ISSUER,
         "sub": subject_of(request),
         "aud": mcp_resource(),
         "client_id": request.client.client_id,

@@ -6,7 +6,7 @@
   ``STYTCH_PROJECT_ID`` and ``STYTCH_SECRET`` are set. Magic links are sent with PKCE, so a link
   only signs in the browser that asked for it.
 
-Stytch errors are translated at this boundary, so no caller handles the SDK's own exceptions:
+Stytch errors are translated at this boundary, into this module's own exceptions:
 :class:`MagicLinkRejected` for an expired, used or forged link (or a wrong TOTP code), and
 :class:`SignInServiceUnavailable` when Stytch cannot be reached or answers with a server error.
 Messages never contain tokens.
@@ -22,6 +22,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from stytch.core.response_base import StytchError
+
+from .app_settings import app_settings
 
 __all__ = [
     "UsernameOrEmailBackend", "StytchClient", "VerifiedEmail", "TOTPEnrolment",
@@ -100,7 +102,7 @@ class StytchClient:
         self._client = stytch.Client(settings.STYTCH_PROJECT_ID, settings.STYTCH_SECRET, suppress_warnings=True, **kwargs)
 
     def send_magic_link(self, email: str, callback_url: str, code_challenge: str) -> None:
-        minutes = settings.MCPRAG_MAGIC_LINK_MINUTES
+        minutes = app_settings.MAGIC_LINK_MINUTES
         try:
             self._client.magic_links.email.login_or_create(
                 email=email, login_magic_link_url=callback_url, signup_magic_link_url=callback_url,
@@ -141,4 +143,4 @@ class StytchClient:
 
 def stytch_client() -> StytchClient | None:
     """The Stytch client when Stytch is configured, else None (local accounts)."""
-    return StytchClient() if settings.MCPRAG_STYTCH_ENABLED else None
+    return StytchClient() if app_settings.STYTCH_ENABLED else None

@@ -5,8 +5,7 @@ Used by the sign-in flows and by ``services``; it imports neither, so both can i
 
 from __future__ import annotations
 
-from django.conf import settings
-
+from .app_settings import app_settings
 from .models import Profile, TierRule
 from .tiers import Tier
 
@@ -26,12 +25,12 @@ def tier_for_new_person(email: str) -> str:
     exact = TierRule.objects.filter(pattern__iexact=email).first()
     if exact is not None:
         return exact.tier
-    if email in settings.MCPRAG_ADMIN_EMAILS:
+    if email in app_settings.ADMIN_EMAILS:
         return Tier.ADMIN
     by_domain = TierRule.objects.filter(pattern__iexact=domain).first()
     if by_domain is not None:
         return by_domain.tier
-    if domain[1:] in settings.MCPRAG_DEVELOPER_DOMAINS:
+    if domain[1:] in app_settings.DEVELOPER_DOMAINS:
         return Tier.DEVELOPER
     return Tier.PUBLIC
 

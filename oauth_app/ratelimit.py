@@ -1,5 +1,5 @@
 """Fixed-window rate limits by named action, kept in Django's cache (Redis when ``REDIS_URL`` is
-set, process memory otherwise). Limits are set in ``settings.MCPRAG_RATE_LIMITS`` as
+set, process memory otherwise). Limits are set in ``MCPRAG_RATE_LIMITS`` (read through :mod:`oauth_app.app_settings`) as
 ``{action: (max_requests, window_seconds)}``.
 
 :func:`retry_after` blocks (views, worker threads); :func:`aretry_after` counts in the same keys
@@ -24,6 +24,8 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.http import JsonResponse
 
+from .app_settings import app_settings
+
 __all__ = ["retry_after", "aretry_after", "over_limit", "too_many_requests"]
 
 logger = logging.getLogger(__name__)
@@ -35,7 +37,7 @@ _fallback = LocMemCache("mcprag-ratelimit-fallback", {"OPTIONS": {"MAX_ENTRIES":
 def _window(action: str, key: str) -> tuple[str, int, int, int] | None:
     """``(cache key, max requests, window seconds, seconds left in the window)``, or None when
     ``action`` has no limit."""
-    limit = getattr(settings, "MCPRAG_RATE_LIMITS", {}).get(action)
+    limit = app_settings.RATE_LIMITS.get(action)
     if not limit:
         return None
     max_requests, window = limit

@@ -1,14 +1,16 @@
 """DOT's ``SCOPES_BACKEND_CLASS``: which scopes exist and which may be granted.
 
 Grantable scopes are the requested scopes ∩ the scopes of the signed-in person's tier
-(:mod:`oauth_app.tiers`). The consent page and the validator both ask this class.
+(:mod:`oauth_app.tiers`); a service client's are its own (:mod:`oauth_app.effective_scopes`). The
+consent page and the validator both ask this class.
 """
 
 from __future__ import annotations
 
-from django.conf import settings
 from oauth2_provider.scopes import BaseScopes
 
+from .app_settings import app_settings
+from .effective_scopes import service_client_scopes
 from .tiers import Tier, scopes_for_tier
 
 __all__ = ["TierScopes", "scope_labels", "tier_of"]
@@ -24,26 +26,25 @@ def tier_of(user) -> str:
 
 def scope_labels(scopes) -> list[tuple[str, str]]:
     """``[(scope, plain-language label), …]`` for the consent page."""
-    return [(s, settings.MCPRAG_SCOPES.get(s, s)) for s in scopes]
+    return [(s, app_settings.SCOPES.get(s, s)) for s in scopes]
 
 
 class TierScopes(BaseScopes):
     def get_all_scopes(self):
-        return settings.MCPRAG_SCOPES
+        return app_settings.SCOPES
 
     def get_available_scopes(self, application=None, request=None, *args, **kwargs):
         if application is not None and getattr(application, "is_service_client", False):
-            # Client credentials: the scopes an operator set on the service client, as far as
-            # they are scopes of the MCP resource (token:introspect stays on the client).
-            allowed = set(application.allowed_scopes.split()) & scopes_for_tier(Tier.SERVICE)
-            return [s for s in settings.MCPRAG_SCOPES if s in allowed]
+            # Client credentials: the scopes an operator set on the service client.
+            allowed = service_client_scopes(application.allowed_scopes)
+            return [s for s in app_settings.SCOPES if s in allowed]
         user = getattr(request, "user", None)
         if user is None or not getattr(user, "is_authenticated", False):
             # Token endpoint (no person in the request): the grant already holds vetted scopes.
-            return list(settings.MCPRAG_SCOPES)
-        return [s for s in settings.MCPRAG_SCOPES if s in scopes_for_tier(tier_of(user))]
+            return list(app_settings.SCOPES)
+        return [s for s in app_settings.SCOPES if s in scopes_for_tier(tier_of(user))]
 
     def get_default_scopes(self, application=None, request=None, *args, **kwargs):
         if application is not None and getattr(application, "is_service_client", False):
             return self.get_available_scopes(application, request)
-        return list(settings.MCPRAG_DEFAULT_SCOPES)
+        return app_settings.DEFAULT_SCOPES

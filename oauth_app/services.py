@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
@@ -62,8 +61,7 @@ def create_or_update_account(username: str, *, email: str = "", password: str | 
 
 
 def set_tier(user, tier: str) -> Profile:
-    """Set a person's tier; it applies to their very next tool call (the gateway reads the
-    current tier on every call: effective scopes are the token's scopes ∩ this tier)."""
+    """Set a person's tier; it applies to their very next tool call (:mod:`oauth_app.effective_scopes`)."""
     if tier not in Tier.values:
         raise ValueError(f"Unknown tier {tier!r}; choose one of {', '.join(Tier.values)}.")
     profile, _ = Profile.objects.update_or_create(user=user, defaults={"tier": tier})

@@ -1,7 +1,7 @@
 """Tiers of people and service clients, and the scopes each tier may be granted.
 
-Tiers are defined here and nowhere else. A token's effective scopes are its scopes ∩ its
-subject's current tier (``oauth_app.scopes``), so a tier change applies to the next call.
+Tiers are defined here and nowhere else; what a subject of a tier holds at a given moment is
+:mod:`oauth_app.effective_scopes`'s rule.
 
 =========  =====================================  ==========================================
 tier       who                                    scopes it may be granted

@@ -6,10 +6,12 @@ A token is accepted only if
    (RFC 9068 §4), with ``iss`` = this issuer, ``aud`` = this server's MCP URL ("MUST reject
    tokens that do not include them in the audience"), and an ``exp`` in the future;
 2. its database row still exists (revocation and consent withdrawal are immediate; on PostgreSQL
-   from the moment the change's notification reaches this process, :mod:`.row_cache`), it is not
-   a registration-management token (RFC 7592), and its client and person are still active.
+   from the moment the change's notification reaches this process,
+   :mod:`mcp_gateway.db.row_cache`), it is not a registration-management token (RFC 7592), and
+   its client and person are still active.
 
-The caller's effective scopes are the token's scopes ∩ the subject's **current** tier.
+The caller's effective scopes are the token's scopes ∩ the subject's **current** tier
+(:mod:`oauth_app.effective_scopes`, the rule the consent page applies too).
 """
 
 from __future__ import annotations
@@ -28,17 +30,17 @@ from django.dispatch import receiver
 from oauth2_provider.models import get_access_token_model, get_application_model
 from oauth2_provider.settings import oauth2_settings
 
+from oauth_app.effective_scopes import person_scopes, service_client_scopes
 from oauth_app.jwt_access_tokens import ACCESS_TOKEN_TYPE, sanitize_amr
 from oauth_app.keys import published_keys
 from oauth_app.models import SigningKey
 from oauth_app.resource_indicators import is_this_resource, mcp_resource
-from oauth_app.tiers import MFA_SCOPES, Tier
+from oauth_app.tiers import Tier
 
-from .. import app_settings
-from ..permissions import effective_scopes
+from ..app_settings import app_settings
+from ..db.token_rows import LookupUnavailable, TokenRow, fetch_token_row, token_row
 from ..threads import in_thread
 from .identity import Caller
-from .token_rows import LookupUnavailable, TokenRow, fetch_token_row, token_row
 
 __all__ = ["InvalidToken", "verify_access_token", "averify_access_token", "bearer_token_from_headers",
            "service_caller", "arevoke_exposed_token"]
@@ -100,7 +102,7 @@ def _public_key(kid: str):
 #: Claims of recently verified tokens, by token checksum: a token's signature is checked once per
 #: process, not on every call (RS256 verification was about a third of the bearer check's CPU).
 #: ``exp`` and the signing key's presence are re-checked on every hit; revocation is the
-#: database's job (:mod:`.token_rows`), never this cache's.
+#: database's job (:mod:`mcp_gateway.db.token_rows`), never this cache's.
 _VERIFIED_MAX = 4096
 _verified: OrderedDict[str, tuple[dict, str]] = OrderedDict()
 _verified_lock = threading.Lock()
@@ -146,7 +148,7 @@ def _verify_jwt(raw_token: str) -> dict:
             raw_token,
             _public_key(header["kid"]),
             algorithms=["RS256"],
-            issuer=app_settings.issuer(),
+            issuer=app_settings.ISSUER,
             options={"require": ["iss", "sub", "aud", "exp", "iat", "jti", "client_id"], "verify_aud": False},
         )
     except jwt.ExpiredSignatureError:
@@ -166,7 +168,7 @@ def _checksum(raw_token: str) -> str:
 def verify_access_token(raw_token: str) -> Caller:
     """Resolve a raw bearer token to a :class:`Caller` (blocking: call it from a worker thread).
 
-    One database round trip (:func:`.token_rows.token_row`) after the signature check.
+    One database round trip (:func:`mcp_gateway.db.token_rows.token_row`) after the signature check.
 
     :raises InvalidToken: malformed, badly signed, expired, revoked, foreign-audience or
         otherwise unusable token; the message is safe to show the client.
@@ -181,8 +183,8 @@ async def averify_access_token(raw_token: str) -> Caller:
 
     A token whose signature was verified before in this process (the common case: an agent
     calling tools) is decided without leaving the event loop, its row read by
-    :func:`.token_rows.fetch_token_row`; anything else (first sight of a token, a key set due for
-    a re-read, the event-loop lookup unavailable) goes to a worker thread.
+    :func:`mcp_gateway.db.token_rows.fetch_token_row`; anything else (first sight of a token, a
+    key set due for a re-read, the event-loop lookup unavailable) goes to a worker thread.
 
     :raises InvalidToken: as :func:`verify_access_token`.
     """
@@ -265,14 +267,11 @@ def _caller_for(claims: dict, row: TokenRow | None) -> Caller:
     if not row.user_active:
         raise InvalidToken("The account behind this token is disabled.")
     tier = row.tier or Tier.PUBLIC
-    granted = effective_scopes(scopes, tier)
-    if "otp" not in amr:
-        granted = granted - MFA_SCOPES  # admin-tier scopes need a sign-in that verified a TOTP code
     return Caller(
         user_id=row.user_id,
         username=row.username,
         client_id=row.client_id,
-        scopes=granted,
+        scopes=person_scopes(scopes, tier, amr),
         tier=tier,
         token_id=row.token_id,
         amr=amr,
@@ -303,14 +302,12 @@ def service_caller(application, scopes=None, *, token_id: int | None = None) -> 
 
 def _service_caller(client_id: str, name: str, allowed_scopes: str, allowed_repositories: str, scopes=None, *,
                     token_id: int | None = None) -> Caller:
-    allowed = set((allowed_scopes or "").split())
-    granted = allowed if scopes is None else set(scopes)
     names = frozenset((allowed_repositories or "").split())
     return Caller(
         user_id=None,
         username=f"service:{name or client_id}",
         client_id=client_id,
-        scopes=effective_scopes(granted & allowed, Tier.SERVICE),
+        scopes=service_client_scopes(allowed_scopes, scopes),
         tier=Tier.SERVICE,
         token_id=token_id,
         repositories=names or None,

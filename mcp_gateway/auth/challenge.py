@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 
-from .. import app_settings
+from ..app_settings import app_settings
 
 __all__ = ["bearer_challenge", "challenge_response"]
 
@@ -32,7 +32,7 @@ def bearer_challenge(*, error: str | None = None, description: str | None = None
             params.append(("error_description", description))
     if scope:
         params.append(("scope", scope))
-    params.append(("resource_metadata", app_settings.resource_metadata_url()))
+    params.append(("resource_metadata", app_settings.RESOURCE_METADATA_URL))
     return "Bearer " + ", ".join(f"{k}={_quote(v)}" for k, v in params)
 
 

@@ -1,6 +1,6 @@
 """PostgreSQL only: a notification on channel ``mcprag_bearer`` whenever something the bearer check
 reads changes, so each gateway process can keep token rows in memory and drop them at once
-(:mod:`mcp_gateway.auth.row_cache`).
+(:mod:`mcp_gateway.db.row_cache`).
 
 Statement-level ``AFTER`` triggers call ``pg_notify('mcprag_bearer', <table name>)`` on:
 

@@ -9,32 +9,29 @@ from mcp_types import CallToolResult, TextContent
 from codeindex.access import RepositoryAccess
 
 from ..access import repository_access
-from ..auth.identity import Caller, caller_from_context
+from ..auth.identity import Caller, current_caller
 from ..errors import ToolError
 from .schemas import JobModel, RepositoryStatusModel, SearchHitModel, SignalsModel
 
 __all__ = ["caller_of", "access_of", "result", "hit_model", "job_model", "repository_model", "actor_of"]
 
 
-def caller_of(ctx) -> Caller:
-    """The Caller of this request: from the HTTP scope, else the server's default (stdio, in-process)."""
-    caller = caller_from_context(ctx) if ctx is not None else None
-    if caller is None and ctx is not None:
-        for middleware in getattr(ctx.mcp_server, "middleware", None) or []:
-            caller = getattr(middleware, "default_caller", None)
-            if caller is not None:
-                break
+def caller_of() -> Caller:
+    """The Caller of this request, as the server's permission middleware resolved it."""
+    caller = current_caller()
     if caller is None:
         raise ToolError("this tool needs a signed-in caller")
     return caller
 
 
-def access_of(ctx) -> RepositoryAccess:
-    return repository_access(caller_of(ctx))
+def access_of() -> RepositoryAccess:
+    """The current caller's repository access."""
+    return repository_access(caller_of())
 
 
-def actor_of(ctx) -> str:
-    caller = caller_of(ctx)
+def actor_of() -> str:
+    """The current caller as a job's or feedback's ``requested_by``, e.g. ``ada via agent-1``."""
+    caller = caller_of()
     return f"{caller.username or '-'} via {caller.client_id}"
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import Field
 
@@ -27,28 +26,27 @@ def _stats_text(s: dict) -> str:
 
 
 @tool(kind="admin", scope=SCOPE_INDEX_ADMIN, title="Cache statistics")
-async def cache_stats(ctx: Context | None = None) -> Annotated[CallToolResult, CacheStats]:
+async def cache_stats() -> Annotated[CallToolResult, CacheStats]:
     """Show this server process's in-memory caches: dense vectors per repository and cached query embeddings."""
-    stats = await run_service(services.cache_stats, access=access_of(ctx))
+    stats = await run_service(services.cache_stats, access=access_of())
     return result(CacheStats(**stats), _stats_text(stats))
 
 
 @tool(kind="admin", scope=SCOPE_INDEX_ADMIN, title="Clear caches", read_only=False, idempotent=True)
-async def cache_clear(ctx: Context | None = None) -> Annotated[CallToolResult, CacheCleared]:
+async def cache_clear() -> Annotated[CallToolResult, CacheCleared]:
     """Drop this process's cached vectors (of the repositories you can see) and query embeddings;
     they reload from the database on the next search. Indexed data is not touched."""
-    before = await run_service(services.cache_clear, access=access_of(ctx))
+    before = await run_service(services.cache_clear, access=access_of())
     return result(CacheCleared(cleared=CacheStats(**before)), "Cleared: " + _stats_text(before))
 
 
 @tool(kind="admin", scope=SCOPE_INDEX_ADMIN, title="Clear a repository's documents", read_only=False, idempotent=True, destructive=True)
 async def clear_repository_documents(
     name: Annotated[str, Field(description="Repository whose files, chunks and vectors to delete.")],
-    ctx: Context | None = None,
 ) -> Annotated[CallToolResult, ClearedDocuments]:
     """Delete every indexed file, chunk and vector of a repository, keeping the repository, its
     access settings and job history (index_repository fills it again)."""
-    removed = await run_service(services.clear_repository, name, access=access_of(ctx))
+    removed = await run_service(services.clear_repository, name, access=access_of())
     return result(ClearedDocuments(repository=name, files_removed=removed), f"Removed {removed} file(s) from {name}.")
 
 
@@ -56,11 +54,10 @@ async def clear_repository_documents(
 async def manage_index(
     action: Annotated[Literal["list", "delete"], Field(description="list: the repositories you can see; delete: remove one entirely.")],
     name: Annotated[str | None, Field(description="The repository to delete (action=delete).")] = None,
-    ctx: Context | None = None,
 ) -> Annotated[CallToolResult, RepositoryList]:
     """List repositories, or delete one with everything indexed for it (files, chunks, vectors,
     jobs, feedback)."""
-    access = access_of(ctx)
+    access = access_of()
     removed = 0
     if action == "delete":
         if not name:

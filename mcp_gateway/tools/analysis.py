@@ -34,12 +34,11 @@ def _context_model(c: services.FileContext) -> FileContextModel:
 async def analyze_context(
     repository: Annotated[str, Field(description="Repository name, as shown by index_status.")],
     path: Annotated[str, Field(description="File path relative to the repository root, e.g. 'src/app/router.ts'.")],
-    ctx: Context | None = None,
 ) -> Annotated[CallToolResult, FileContextModel]:
     """Show a file's context: what it imports, the symbols it defines (with line ranges), the
     indexed files it depends on and the files that depend on it (from the import graph built at
     indexing time). Use it before changing a file, to see what a change may break."""
-    c = await run_service(services.analyze_context, repository, path, access=access_of(ctx))
+    c = await run_service(services.analyze_context, repository, path, access=access_of())
     imports = ", ".join(f"{i['module']}" + (f" → {i['path']}" if i["path"] else "") for i in c.imports) or "none"
     symbols = ", ".join(f"{s['symbol']} ({s['kind']} {s['start_line']}-{s['end_line']})" for s in c.symbols) or "none"
     text = (f"{c.repository}:{c.path} ({c.language}, {c.line_count} lines)\nimports: {imports}\ndefines: {symbols}\n"
@@ -60,7 +59,7 @@ async def generate_code(
     (indentation, naming, docstrings, common imports) and, when your client supports MCP
     sampling, asks your model to write the code grounded in them. Without sampling it returns
     the grounded context (examples, conventions, a ready prompt) and says no model was available."""
-    g = await run_service(services.generation_context, description, language, access=access_of(ctx), repository=repository,
+    g = await run_service(services.generation_context, description, language, access=access_of(), repository=repository,
                           context_path=context_path)
     code, model_name, note = await _sample(ctx, g.prompt)
     model = GeneratedCode(

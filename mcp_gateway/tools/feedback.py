@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import Field
 
@@ -25,9 +24,9 @@ Path = Annotated[str, Field(description="Path of the result.")]
 Symbol = Annotated[str | None, Field(description="Symbol of the result (qualified name), if it had one.")]
 
 
-async def _record(ctx, query, repository, path, symbol, kind, value, comment=""):
-    receipt = await run_service(services.record_feedback, query, repository, path, access=access_of(ctx), kind=kind,
-                                value=value, symbol=symbol or "", comment=comment, actor=actor_of(ctx))
+async def _record(query, repository, path, symbol, kind, value, comment=""):
+    receipt = await run_service(services.record_feedback, query, repository, path, access=access_of(), kind=kind,
+                                value=value, symbol=symbol or "", comment=comment, actor=actor_of())
     text = (f"Recorded {receipt.kind} {receipt.value:+g} for {receipt.repository}:{receipt.path} {receipt.symbol}".rstrip()
             + f"; this result now ranks x{receipt.boost_now:.3f} (net {receipt.net_for_result:+g}).")
     return result(FeedbackReceiptModel(**receipt.__dict__), text)
@@ -39,21 +38,19 @@ async def submit_feedback(
     rating: Annotated[int, Field(ge=1, le=5, description="How useful the result was: 1 (useless) to 5 (exactly right).")],
     symbol: Symbol = None,
     comment: Annotated[str | None, Field(max_length=2000, description="Optional note for the operators.")] = None,
-    ctx: Context | None = None,
 ) -> Annotated[CallToolResult, FeedbackReceiptModel]:
     """Rate one search result from 1 to 5. Ratings above 3 make that result rank higher for
     this query (and slightly for others), below 3 lower; the effect is bounded and shows in
     explain_ranking."""
-    return await _record(ctx, query, repository, path, symbol, FeedbackKind.RATING, (rating - 3) / 2, comment or "")
+    return await _record(query, repository, path, symbol, FeedbackKind.RATING, (rating - 3) / 2, comment or "")
 
 
 @tool(kind="feedback", scope=SCOPE_CODE_WRITE, title="Track a result click", read_only=False, idempotent=False)
 async def track_search_click(
     query: Query, repository: Repository, path: Path, symbol: Symbol = None,
-    ctx: Context | None = None,
 ) -> Annotated[CallToolResult, FeedbackReceiptModel]:
     """Record that you opened (read) a search result. Opened results rank a little higher."""
-    return await _record(ctx, query, repository, path, symbol, FeedbackKind.CLICK, 0.5)
+    return await _record(query, repository, path, symbol, FeedbackKind.CLICK, 0.5)
 
 
 @tool(kind="feedback", scope=SCOPE_CODE_WRITE, title="Track a search outcome", read_only=False, idempotent=False)
@@ -61,8 +58,7 @@ async def track_search_outcome(
     query: Query, repository: Repository, path: Path,
     helpful: Annotated[bool, Field(description="True if this result solved what you searched for, false if it misled you.")],
     symbol: Symbol = None,
-    ctx: Context | None = None,
 ) -> Annotated[CallToolResult, FeedbackReceiptModel]:
     """Record whether a search result solved your task. Helpful results rank higher for this
     query; misleading ones lower (bounded; see explain_ranking)."""
-    return await _record(ctx, query, repository, path, symbol, FeedbackKind.OUTCOME, 1.0 if helpful else -1.0)
+    return await _record(query, repository, path, symbol, FeedbackKind.OUTCOME, 1.0 if helpful else -1.0)

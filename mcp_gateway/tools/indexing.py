@@ -32,9 +32,9 @@ async def _start_and_follow(ctx, wait: int, start, *args, **kwargs) -> CallToolR
 
     With eager Celery (no REDIS_URL) the job runs inside the start call, so the latest job of
     the repository is polled while the start call runs."""
-    access = access_of(ctx)
+    access = access_of()
     name = kwargs.get("name") or args[1]
-    starting = asyncio.ensure_future(run_service(start, *args, access=access, requested_by=actor_of(ctx), **kwargs))
+    starting = asyncio.ensure_future(run_service(start, *args, access=access, requested_by=actor_of(), **kwargs))
     deadline = time.monotonic() + wait
     last, job = None, None
     while True:
@@ -115,10 +115,10 @@ def _backfill(source, name, *, access, requested_by):
 
 
 @tool(kind="indexing", scope=SCOPE_INDEX_ADMIN, title="Validate embeddings")
-async def validate_embeddings(name: Name, ctx: Context | None = None) -> Annotated[CallToolResult, EmbeddingValidation]:
+async def validate_embeddings(name: Name) -> Annotated[CallToolResult, EmbeddingValidation]:
     """Check a repository's vectors: chunks missing a vector, vectors of another model or size,
     and stale vectors whose chunk text changed. Run backfill_embeddings to repair."""
-    check = await run_service(services.validate_embeddings, name, access=access_of(ctx))
+    check = await run_service(services.validate_embeddings, name, access=access_of())
     text = (f"{check.repository} ({check.model}): {check.chunks} chunks, {check.current} with current vectors, "
             f"{check.missing} missing, {check.other_model} of another model, {check.wrong_dimension} wrong size, "
             f"{check.stale} stale — {'ok' if check.ok else 'needs backfill_embeddings'}")

@@ -10,7 +10,6 @@ unknown, hidden or vanished file is ``ResourceNotFoundError`` (JSON-RPC ``-32602
 
 from __future__ import annotations
 
-from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 
 from codeindex import services
@@ -25,12 +24,12 @@ __all__ = ["repository_file", "find_implementation", "trace_dependencies"]
 
 
 @resource("repo://{repository}/{+path}", title="Indexed source file", mime_type="text/plain")
-async def repository_file(repository: str, path: str, ctx: Context) -> str:
+async def repository_file(repository: str, path: str) -> str:
     """The current text of an indexed file, e.g. repo://shop/billing/invoice.py."""
-    if not caller_of(ctx).has_scope(SCOPE_CODE_READ):
+    if not caller_of().has_scope(SCOPE_CODE_READ):
         raise ResourceError("insufficient_scope: reading files needs the 'code:read' scope")
     try:
-        found = await run_service(services.read_file, repository, path, access=access_of(ctx))
+        found = await run_service(services.read_file, repository, path, access=access_of())
     except ToolError as exc:
         if isinstance(exc.__cause__, (RepositoryNotFound, FileNotIndexed)):
             raise ResourceNotFoundError(str(exc)) from None

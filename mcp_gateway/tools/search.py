@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import Field
 
@@ -60,7 +59,6 @@ async def search_code(
     max_results: MaxResults = 10,
     page: Page = 1,
     detail_level: Annotated[Literal["full", "compact"], Field(description="full: a snippet per hit; compact: location, symbol and first line only (fewer tokens).")] = "full",
-    ctx: Context | None = None,
 ) -> Annotated[CallToolResult, SearchResults]:
     """Search the indexed repositories for code matching a query.
 
@@ -72,7 +70,7 @@ async def search_code(
     """
     request = services.SearchRequest(query, repository=repository, language=language, path_glob=path_glob, exact=tuple(exact or ()),
                                      max_results=max_results, page=page, detail_level=detail_level)
-    found = await run_service(services.search_page, request, access=access_of(ctx))
+    found = await run_service(services.search_page, request, access=access_of())
     model = SearchResults(query=query, total=len(found.hits), page=found.page, next_page=found.next_page, intent=found.intent,
                           signals_used=found.signals_used, dense_note=found.dense_note,
                           hits=[hit_model(h) for h in found.hits])
@@ -86,7 +84,6 @@ async def explain_ranking(
     language: LanguageFilter = None,
     path_glob: PathGlob = None,
     max_results: Annotated[int, Field(ge=1, le=50, description="How many results to explain.")] = 10,
-    ctx: Context | None = None,
 ) -> Annotated[CallToolResult, RankingExplanation]:
     """Explain why search_code ranks its results as it does.
 
@@ -95,7 +92,7 @@ async def explain_ranking(
     feedback boost. Use it when a result you expected is missing or ranked low.
     """
     request = services.SearchRequest(query, repository=repository, language=language, path_glob=path_glob, max_results=max_results)
-    found = await run_service(services.explain, request, access=access_of(ctx))
+    found = await run_service(services.explain, request, access=access_of())
     w = found.dense_weight
     formula = (f"score = ((1 - {w:g}) * lexical/max(lexical) + {w:g} * (dense - min)/(max - min)) * feedback_boost"
                if "dense" in found.signals_used else "score = lexical/max(lexical) * feedback_boost")
@@ -124,13 +121,12 @@ async def preview_query_processing(
     repository: Repository = None,
     language: LanguageFilter = None,
     path_glob: PathGlob = None,
-    ctx: Context | None = None,
 ) -> Annotated[CallToolResult, QueryPreviewModel]:
     """Show how a query will be processed, without searching: the tokens sent to the index,
     the detected intent (identifier, path or natural language), rewrites (identifier splits,
     dropped stop words), the filters taken from the query and the signals that will be used."""
     request = services.SearchRequest(query, repository=repository, language=language, path_glob=path_glob)
-    preview = await run_service(services.preview_query, request, access=access_of(ctx))
+    preview = await run_service(services.preview_query, request, access=access_of())
     model = QueryPreviewModel(**preview.__dict__)
     text = (f"tokens: {' '.join(preview.tokens)}\nintent: {preview.intent}\nsignals: {', '.join(preview.signals)}"
             + (f" ({preview.dense_note})" if preview.dense_note else "")
@@ -141,11 +137,10 @@ async def preview_query_processing(
 @tool(kind="search", scope=SCOPE_CODE_READ, title="Index status")
 async def index_status(
     repository: Annotated[str | None, Field(description="Only this repository.")] = None,
-    ctx: Context | None = None,
 ) -> Annotated[CallToolResult, IndexStatus]:
     """List the indexed repositories you can see: file and chunk counts, how many chunks have
     embeddings, when each was last indexed, and the progress of any index job queued or running."""
-    rows = await run_service(services.status, access=access_of(ctx))
+    rows = await run_service(services.status, access=access_of())
     if repository is not None:
         rows = [r for r in rows if r.name == repository]
         if not rows:
@@ -164,10 +159,10 @@ async def index_status(
 
 
 @tool(kind="search", scope=SCOPE_CODE_READ, title="Health check")
-async def health_check(ctx: Context | None = None) -> Annotated[CallToolResult, HealthStatus]:
+async def health_check() -> Annotated[CallToolResult, HealthStatus]:
     """Report whether the service works: database, lexical index, embedding model (when it is
     unavailable, search still works lexically and this says why)."""
-    h = await run_service(services.health, access=access_of(ctx))
+    h = await run_service(services.health, access=access_of())
     model = HealthStatus(version=__version__, **h.__dict__)
     text = (f"status: {h.status}; database: {h.database}; lexical index: {h.lexical_index}; "
             f"embeddings ({h.embedding_provider} {h.embedding_model}): {h.embeddings}; repositories: {h.repositories}; "

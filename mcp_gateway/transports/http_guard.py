@@ -20,17 +20,21 @@ Header, MCP authorization "Token Usage", RFC 6750 §3):
    a string nor an integer (MCP "Messages": "Requests MUST include a string or integer ID"), with
    JSON-RPC ``-32600`` Invalid Request, instead of being taken for a notification.
 6. Streamable HTTP only: a ``tools/call`` beyond the caller's permissions gets 403
-   ``insufficient_scope`` naming the scope to ask for (step-up), and an audit row. SSE answers
-   on an already-open stream, so there the permission middleware's ``isError`` result refuses.
+   ``insufficient_scope`` naming the scope to ask for (step-up). The guard does not decide this
+   itself: the server's permission middleware decides (and audits) every ``tools/call`` on every
+   transport, and :class:`StepUpChallenge` turns its refusal into the 403. SSE answers on an
+   already-open stream, so there the middleware's ``isError`` result refuses.
 
 An admitted request carries in its ASGI scope the verified :class:`Caller`
 (``CALLER_SCOPE_KEY``), the transport's name (``TRANSPORT_SCOPE_KEY``, for audit rows) and an
 SDK ``AuthenticatedUser`` (``scope["user"]``), which the SDK uses to bind an SSE session to the
-principal that opened it.
+principal that opened it; a ``tools/call`` on Streamable HTTP also carries the
+:class:`StepUpChallenge` callback (``DECISION_SCOPE_KEY``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
@@ -44,20 +48,18 @@ from mcp_types import INVALID_REQUEST, UNSUPPORTED_PROTOCOL_VERSION, ErrorData, 
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope
+from starlette.types import Receive, Scope, Send
 
 from mcprag_site.observability import bind, new_request_id
 from oauth_app.ratelimit import aretry_after
 
-from .. import app_settings
-from ..audit import record_tool_call
+from ..app_settings import app_settings
 from ..auth.bearer import InvalidToken, arevoke_exposed_token, averify_access_token, bearer_token_from_headers
 from ..auth.challenge import challenge_response
 from ..auth.identity import CALLER_SCOPE_KEY, TRANSPORT_SCOPE_KEY, Caller
-from ..models import ToolCall
-from ..permissions import missing_scope
+from ..permissions import DECISION_SCOPE_KEY, Refusal
 
-__all__ = ["Admitted", "HttpGuard", "SUPPORTED_PROTOCOL_VERSIONS", "transport_security_settings"]
+__all__ = ["Admitted", "HttpGuard", "StepUpChallenge", "SUPPORTED_PROTOCOL_VERSIONS", "transport_security_settings"]
 
 #: Every ``MCP-Protocol-Version`` the SDK serves: the handshake era and the 2026-07-28 era.
 SUPPORTED_PROTOCOL_VERSIONS: tuple[str, ...] = (*HANDSHAKE_PROTOCOL_VERSIONS, *MODERN_PROTOCOL_VERSIONS)
@@ -65,9 +67,9 @@ SUPPORTED_PROTOCOL_VERSIONS: tuple[str, ...] = (*HANDSHAKE_PROTOCOL_VERSIONS, *M
 
 def transport_security_settings() -> TransportSecuritySettings:
     """Allowed Host and Origin values: the public origin, plus loopback names on a loopback URL."""
-    public = urlsplit(settings.MCPRAG_PUBLIC_URL)
+    public = urlsplit(app_settings.PUBLIC_URL)
     hosts = [public.netloc, public.hostname]
-    origins = [settings.MCPRAG_PUBLIC_URL]
+    origins = [app_settings.PUBLIC_URL]
     if any(h in ("127.0.0.1", "localhost", "[::1]", "::1") for h in settings.ALLOWED_HOSTS):
         for name in ("127.0.0.1", "localhost", "[::1]"):
             hosts += [name, f"{name}:*"]
@@ -90,11 +92,13 @@ class Admitted:
     ``streams`` is False for a POST whose answer is a single JSON-RPC response (see
     :func:`_needs_stream`); the transport may then answer ``application/json`` instead of
     opening an SSE stream (MCP 2025-11-25 "Sending Messages to the Server": the server MUST
-    return either).
+    return either). ``send`` is the ``send`` to answer through (a :class:`StepUpChallenge`'s for
+    a ``tools/call`` on Streamable HTTP).
     """
 
     scope: Scope
     receive: Receive
+    send: Send
     caller: Caller
     streams: bool = True
 
@@ -119,7 +123,7 @@ def _principal(caller: Caller) -> AuthenticatedUser:
     """The SDK's view of the caller: (client_id, iss, sub) identify the principal; no token material."""
     subject = str(caller.user_id) if caller.user_id is not None else None
     return AuthenticatedUser(AccessToken(token="", client_id=caller.client_id, scopes=sorted(caller.scopes),
-                                         subject=subject, claims={"iss": app_settings.issuer()}))
+                                         subject=subject, claims={"iss": app_settings.ISSUER}))
 
 
 def _message(body: bytes):
@@ -143,13 +147,65 @@ def _needs_stream(message) -> bool:
     return isinstance(meta, dict) and meta.get("progressToken") is not None
 
 
-def _tool_call(message) -> tuple[str | None, object]:
-    """``(tool name, arguments)`` of a ``tools/call`` message, or ``(None, None)``."""
-    if isinstance(message, dict) and message.get("method") == "tools/call":
-        params = message.get("params")
-        if isinstance(params, dict) and isinstance(params.get("name"), str):
-            return params["name"], params.get("arguments")
-    return None, None
+class StepUpChallenge:
+    """Streamable HTTP: answer a ``tools/call`` that the permission middleware refuses with HTTP
+    403 ``insufficient_scope`` and a ``WWW-Authenticate`` challenge naming the scopes to ask for
+    (MCP authorization "Scope Challenge Handling"; RFC 6750 §3.1), instead of the SDK's
+    ``isError`` result.
+
+    The middleware awaits :meth:`decided` (under ``DECISION_SCOPE_KEY`` in the request's scope)
+    before the tool runs; the SDK answers through :meth:`send`. Its response start is held until
+    the call is allowed or its first body comes: an SSE answer may start before the decision. A
+    refused call is answered with the 403 at the SDK's first body, i.e. once the middleware has
+    returned (after its audit row is committed under ``MCPRAG_AUDIT_BEFORE_ANSWER=true``), and the
+    SDK's own answer is dropped.
+    """
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self._held = None  # the SDK's http.response.start, until it may go
+        self._decided = False
+        self._refusal: Refusal | None = None
+        self._answered = False
+        self._lock = asyncio.Lock()
+
+    async def decided(self, refusal: Refusal | None) -> None:
+        """The middleware's decision on the call: a refusal, or None (allowed)."""
+        async with self._lock:
+            self._decided, self._refusal = True, refusal
+            if refusal is None:
+                await self._release()
+
+    async def send(self, message) -> None:
+        """The ASGI ``send`` handed to the SDK."""
+        async with self._lock:
+            if self._answered:
+                return
+            if message["type"] == "http.response.start" and (self._refusal is not None or not self._decided):
+                self._held = message
+                return
+            if self._refusal is not None:
+                await self._challenge(self._refusal)
+                return
+            await self._release()
+            await self._send(message)
+
+    async def _release(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            await self._send(held)
+
+    async def _challenge(self, refusal: Refusal) -> None:
+        self._answered, self._held = True, None
+        status, headers, body = challenge_response(
+            403, error="insufficient_scope", description=f"Calling {refusal.tool} needs the {refusal.needed} scope.",
+            scope=refusal.scope)
+        await self._send({"type": "http.response.start", "status": status, "headers": headers})
+        await self._send({"type": "http.response.body", "body": body})
+
+
+def _is_tool_call(message) -> bool:
+    return isinstance(message, dict) and message.get("method") == "tools/call"
 
 
 class HttpGuard:
@@ -157,7 +213,8 @@ class HttpGuard:
 
     :param transport: its name in audit rows and in the ASGI scope ("streamable_http", "sse").
     :param step_up: answer a ``tools/call`` beyond the caller's permissions with HTTP 403 (only
-        where the reply to a POST is the JSON-RPC response, i.e. Streamable HTTP).
+        where the reply to a POST is the JSON-RPC response, i.e. Streamable HTTP), through a
+        :class:`StepUpChallenge`.
     """
 
     def __init__(self, *, transport: str, step_up: bool) -> None:
@@ -182,13 +239,15 @@ class HttpGuard:
             self._check_single_message(body)
             message = _message(body)
             _check_message_id(message)
-            await self._check_permission(caller, message)
         except _Refused as refused:
             await refused.response(scope, receive, send)
             return None
         scope = {**scope, CALLER_SCOPE_KEY: caller, TRANSPORT_SCOPE_KEY: self.transport, "user": _principal(caller)}
-        return Admitted(scope=scope, receive=_replay(body, receive) if scope["method"] == "POST" else receive, caller=caller,
-                        streams=scope["method"] != "POST" or _needs_stream(message))
+        if self.step_up and _is_tool_call(message):
+            step_up = StepUpChallenge(send)
+            scope[DECISION_SCOPE_KEY], send = step_up.decided, step_up.send
+        return Admitted(scope=scope, receive=_replay(body, receive) if scope["method"] == "POST" else receive, send=send,
+                        caller=caller, streams=scope["method"] != "POST" or _needs_stream(message))
 
     async def _check_host_and_origin(self, scope: Scope) -> None:
         rejection = await self._security.validate_request(Request(scope), is_post=False)
@@ -211,7 +270,7 @@ class HttpGuard:
         token = bearer_token_from_headers(scope.get("headers", []))
         if token is None:
             # RFC 6750 §3.1: no error code when the request carried no credentials.
-            hint = " ".join(getattr(settings, "MCPRAG_DEFAULT_SCOPES", ["code:read"]))
+            hint = " ".join(app_settings.DEFAULT_SCOPES)
             raise _challenge(401, error=None, description="Authentication required.", scope=hint)
         try:
             caller = await averify_access_token(token)
@@ -235,7 +294,7 @@ class HttpGuard:
                                    {"supported": list(SUPPORTED_PROTOCOL_VERSIONS), "requested": version})
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
-        limit = app_settings.max_request_body_bytes()
+        limit = app_settings.MAX_REQUEST_BODY_BYTES
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise _too_large()
@@ -257,20 +316,6 @@ class HttpGuard:
         if body.lstrip()[:1] == b"[":
             # MCP 2025-06-18 removed JSON-RPC batching: one message per POST.
             raise _jsonrpc_refusal(400, INVALID_REQUEST, "Send one JSON-RPC message per request; batches are not supported.")
-
-    async def _check_permission(self, caller: Caller, message) -> None:
-        if not self.step_up or message is None:
-            return
-        tool_name, arguments = _tool_call(message)
-        needed = missing_scope(caller, tool_name) if tool_name else None
-        if not needed:
-            return
-        await record_tool_call(caller=caller, tool=tool_name, transport=self.transport, arguments=arguments,
-                               outcome=ToolCall.Outcome.REFUSED, error_class="insufficient_scope")
-        wanted = " ".join(sorted(set(caller.scopes) | {needed}))
-        # MCP authorization "Scope Challenge Handling"; RFC 6750 §3.1 insufficient_scope.
-        raise _challenge(403, error="insufficient_scope", description=f"Calling {tool_name} needs the {needed} scope.",
-                         scope=wanted)
 
 
 def _check_message_id(message) -> None:

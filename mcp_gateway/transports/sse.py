@@ -19,7 +19,7 @@ Streamable HTTP at ``/mcp`` is stateless and has none of these limits; prefer it
 
 from __future__ import annotations
 
-from .. import app_settings
+from ..app_settings import app_settings
 from ..server import build_server
 from .http_guard import HttpGuard, transport_security_settings
 
@@ -44,7 +44,7 @@ class SSEGateway:
                 sse_path=SSE_PATH,
                 message_path=MESSAGE_PATH,
                 transport_security=transport_security_settings(),
-                max_request_body_size=app_settings.max_request_body_bytes(),
+                max_request_body_size=app_settings.MAX_REQUEST_BODY_BYTES,
             )
         return self._app
 

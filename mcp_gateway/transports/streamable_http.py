@@ -2,7 +2,8 @@
 
 Every request first passes :class:`mcp_gateway.transports.http_guard.HttpGuard` (Host/Origin,
 no query-string tokens, bearer verification, ``MCP-Protocol-Version``, body size, one message per
-POST, and the 403 ``insufficient_scope`` step-up for ``tools/call``). It then goes to one of the
+POST, and the 403 ``insufficient_scope`` step-up for a ``tools/call`` the permission middleware
+refuses). It then goes to one of the
 SDK's session managers in **stateless** mode, so any gateway replica can serve any request; both
 protocol eras (2025-11-25 handshake, 2026-07-28) are served. A plain request is answered with one
 ``application/json`` body, a request that may be followed by notifications (e.g. a ``tools/call``
@@ -29,7 +30,7 @@ import asyncio
 
 from starlette.responses import Response
 
-from .. import app_settings
+from ..app_settings import app_settings
 from ..audit import AFTER_ANSWER_SCOPE_KEY, AfterAnswer
 from ..server import build_server
 from .http_guard import HttpGuard, transport_security_settings
@@ -67,7 +68,7 @@ class StreamableHTTPGateway:
                     stateless_http=True,
                     json_response=not streams,
                     transport_security=transport_security_settings(),
-                    max_request_body_size=app_settings.max_request_body_bytes(),
+                    max_request_body_size=app_settings.MAX_REQUEST_BODY_BYTES,
                 )
                 manager = server.session_manager
                 ready = asyncio.Event()
@@ -94,12 +95,12 @@ class StreamableHTTPGateway:
             await Response(status_code=405, headers={"Allow": "POST"})(scope, receive, send)
             return
         manager = await self._session_manager(admitted.streams)
-        if app_settings.audit_before_answer():
-            await manager.handle_request(admitted.scope, admitted.receive, send)
+        if app_settings.AUDIT_BEFORE_ANSWER:
+            await manager.handle_request(admitted.scope, admitted.receive, admitted.send)
             return
         after_answer = admitted.scope[AFTER_ANSWER_SCOPE_KEY] = AfterAnswer()
         try:
-            await manager.handle_request(admitted.scope, admitted.receive, send)
+            await manager.handle_request(admitted.scope, admitted.receive, admitted.send)
         finally:
             await after_answer.wait()  # the request ends once its audit rows are committed
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 from urllib.parse import urlencode, urlsplit
 
-from django.conf import settings
 from django.http import HttpResponseBadRequest
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -36,8 +35,9 @@ from ..flows.login import session_amr
 from ..forms import ConsentForm
 from ..registration import is_loopback_redirect
 from ..resource_indicators import mcp_resource
+from ..app_settings import app_settings
+from ..effective_scopes import tier_scopes
 from ..scopes import scope_labels, tier_of
-from ..tiers import MFA_SCOPES, scopes_for_tier
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -47,10 +47,7 @@ class AuthorizeView(AuthorizationView):
 
     def _allowed(self) -> frozenset[str]:
         """Scopes this sign-in may grant: the person's tier, and admin scopes only after TOTP."""
-        allowed = scopes_for_tier(tier_of(self.request.user))
-        if "otp" not in session_amr(self.request):
-            allowed = allowed - MFA_SCOPES
-        return allowed
+        return tier_scopes(tier_of(self.request.user), session_amr(self.request))
 
     def _claims(self) -> str:
         """What the grant remembers of this sign-in: its RFC 8176 ``amr`` (never client input)."""
@@ -107,7 +104,7 @@ class AuthorizeView(AuthorizationView):
         location = response.get("Location") if response.status_code in (301, 302) else None
         if location and "iss=" not in urlsplit(location).query:
             separator = "&" if urlsplit(location).query else "?"
-            response["Location"] = f"{location}{separator}{urlencode({'iss': settings.MCPRAG_ISSUER})}"
+            response["Location"] = f"{location}{separator}{urlencode({'iss': app_settings.ISSUER})}"
         return response
 
     def get_context_data(self, **kwargs):
@@ -118,8 +115,8 @@ class AuthorizeView(AuthorizationView):
         context["redirect_host"] = urlsplit(kwargs.get("redirect_uri") or "").netloc
         context["redirect_is_loopback"] = is_loopback_redirect(kwargs.get("redirect_uri") or "")
         context["resource_display"] = mcp_resource()
-        tier_scopes = scopes_for_tier(tier_of(self.request.user))
-        context["needs_mfa"] = [s for s in requested if s in MFA_SCOPES and s in tier_scopes and s not in self._allowed()]
+        with_mfa = tier_scopes(tier_of(self.request.user), ["otp"])  # what a TOTP code would add
+        context["needs_mfa"] = [s for s in requested if s in with_mfa and s not in self._allowed()]
         context["step_up_url"] = f"{reverse('accounts:mfa-verify')}?{urlencode({'next': self.request.get_full_path()})}"
         application = kwargs.get("application")
         if application is not None and application.client_uri:

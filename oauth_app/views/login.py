@@ -6,8 +6,6 @@ Views stay thin: validate the form, call one flow step (:mod:`oauth_app.flows`),
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
-from django.contrib.auth import authenticate
 from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
@@ -16,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from .. import audit
+from ..app_settings import app_settings
 from ..audit import client_ip
 from ..flows import login as login_flow
 from ..flows import magic_link, mfa
@@ -77,7 +76,7 @@ class _PasswordAttempts:
 def _password_page(request, form, next_url: str):
     """The password sign-in page; it links to password reset only where reset is offered."""
     return render(request, "oauth/login.html",
-                  {"form": form, "next": next_url, "password_reset": settings.MCPRAG_PASSWORD_RESET})
+                  {"form": form, "next": next_url, "password_reset": app_settings.PASSWORD_RESET})
 
 
 @method_decorator([never_cache, sensitive_post_parameters("password")], name="dispatch")
@@ -86,14 +85,14 @@ class SignInView(View):
 
     def get(self, request):
         next_url = login_flow.safe_next(request, request.GET.get("next"))
-        if settings.MCPRAG_STYTCH_ENABLED:
+        if app_settings.STYTCH_ENABLED:
             return render(request, "oauth/login_email.html", {"form": EmailForm(), "next": next_url})
         return _password_page(request, SignInForm(request), next_url)
 
     @method_decorator(sensitive_variables("password"))
     def post(self, request):
         next_url = login_flow.safe_next(request, request.POST.get("next"))
-        if settings.MCPRAG_STYTCH_ENABLED:
+        if app_settings.STYTCH_ENABLED:
             return self._send_magic_link(request, next_url)
         form = SignInForm(request, data=request.POST)
         attempts = _PasswordAttempts(request, request.POST.get("username", ""))
@@ -171,14 +170,14 @@ class SignOutView(auth_views.LogoutView):
 
 class _PasswordResetOffered:
     """Password reset (Django's four views) only where it can work: local passwords (not Stytch)
-    and somewhere to send the link (``settings.MCPRAG_PASSWORD_RESET``: ``EMAIL_HOST`` is set, or
+    and somewhere to send the link (``MCPRAG_PASSWORD_RESET``: ``EMAIL_HOST`` is set, or
     a loopback development URL, whose console email backend prints the link to the log). Elsewhere
     every reset page says it is off (404), and no reset link is ever made or accepted."""
 
     def dispatch(self, request, *args, **kwargs):
-        if settings.MCPRAG_STYTCH_ENABLED:
+        if app_settings.STYTCH_ENABLED:
             return redirect("accounts:login")  # no passwords with Stytch sign-in
-        if not settings.MCPRAG_PASSWORD_RESET:
+        if not app_settings.PASSWORD_RESET:
             return render(request, "oauth/password_reset_unavailable.html", status=404)
         return super().dispatch(request, *args, **kwargs)
 

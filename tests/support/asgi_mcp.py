@@ -56,3 +56,16 @@ class Response:
         if text.startswith(("event:", "data:")):  # an SSE answer: its data line
             text = next(line[5:] for line in text.splitlines() if line.startswith("data:"))
         return json.loads(text)
+
+
+def answer(token: str | None, message: dict = TOOL_CALL, timeout: float = 20) -> Response:
+    """POST ``message`` to a fresh ``/mcp`` gateway app and return its complete answer (blocking)."""
+    from mcp_gateway.transports.streamable_http import StreamableHTTPGateway
+
+    async def main():
+        response = Response()
+        scope, receive = post_mcp(token, message)
+        await asyncio.wait_for(StreamableHTTPGateway()(scope, receive, response.send), timeout=timeout)
+        return response
+
+    return asyncio.run(main())

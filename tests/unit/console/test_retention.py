@@ -9,7 +9,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 
-from console import app_settings, retention
+from console import retention
+from console.app_settings import app_settings
 from mcp_gateway.models import ToolCall
 from oauth_app import audit
 from oauth_app.models import AuthEvent
@@ -33,7 +34,7 @@ def aged():
 
 
 def test_default_retention_is_90_days():
-    assert settings.MCPRAG_AUDIT_RETENTION_DAYS == 90 == app_settings.audit_retention_days()
+    assert settings.MCPRAG_AUDIT_RETENTION_DAYS == 90 == app_settings.AUDIT_RETENTION_DAYS
 
 
 def test_purge_deletes_only_rows_older_than_the_retention(aged):
@@ -58,7 +59,7 @@ def test_purge_works_in_batches(aged, monkeypatch):
 def test_a_bad_setting_is_refused(settings, bad):
     settings.MCPRAG_AUDIT_RETENTION_DAYS = bad
     with pytest.raises(ImproperlyConfigured):
-        app_settings.audit_retention_days()
+        app_settings.AUDIT_RETENTION_DAYS
 
 
 def test_management_command_and_dry_run(aged):

@@ -6,7 +6,7 @@ import psycopg
 import pytest
 from django.db import connection
 
-from mcp_gateway import audit
+from mcp_gateway.db import audit_writer
 from mcp_gateway.models import ToolCall
 from tests.support.oauth import REDIRECT_URI
 
@@ -43,7 +43,7 @@ def inserts_fail_transiently(monkeypatch):
     would)."""
     if connection.vendor == "sqlite":
         monkeypatch.setitem(connection.settings_dict["OPTIONS"], "timeout", 0.05)
-        monkeypatch.setattr(audit, "_writer", audit._Writer())  # a writer thread whose connection has that timeout
+        monkeypatch.setattr(audit_writer, "_writer", audit_writer._Writer())  # a writer thread whose connection has that timeout
     return _inserts_fail_transiently
 
 

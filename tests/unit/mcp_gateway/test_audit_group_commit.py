@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 
 from mcp_gateway import audit
+from mcp_gateway.db import audit_writer
 from mcp_gateway.auth.identity import Caller
 from mcp_gateway.models import ToolCall
 
@@ -26,7 +27,7 @@ def _record(n: int):
 
 def test_concurrent_calls_each_get_exactly_one_row_committed_before_they_return(monkeypatch):
     inserts: list[int] = []  # rows per insert that succeeded (an insert retried after "table is locked" counts once)
-    thread_insert, loop_insert = audit._insert, audit._LoopWriter._insert
+    thread_insert, loop_insert = audit_writer._insert, audit_writer._LoopWriter._insert
 
     def counting(rows, tries):  # the writer thread's (SQLite)
         thread_insert(rows, tries)
@@ -36,8 +37,8 @@ def test_concurrent_calls_each_get_exactly_one_row_committed_before_they_return(
         await loop_insert(self, rows, tries)
         inserts.append(len(rows))
 
-    monkeypatch.setattr(audit, "_insert", counting)
-    monkeypatch.setattr(audit._LoopWriter, "_insert", loop_counting)
+    monkeypatch.setattr(audit_writer, "_insert", counting)
+    monkeypatch.setattr(audit_writer._LoopWriter, "_insert", loop_counting)
 
     async def one(n):
         await _record(n)
@@ -100,7 +101,7 @@ def test_a_transient_error_is_retried_and_the_row_kept(caplog, inserts_fail_tran
 
 
 def test_retries_are_bounded_then_the_loss_is_logged_and_the_call_released(monkeypatch, caplog, inserts_fail_transiently):
-    monkeypatch.setattr(audit, "RETRY_SECONDS", 0.5)
+    monkeypatch.setattr(audit_writer, "RETRY_SECONDS", 0.5)
 
     async def main():
         with inserts_fail_transiently():
@@ -127,8 +128,8 @@ def test_rows_keep_the_time_the_call_was_recorded_and_their_fields():
                  tool=f"tool-{n}", transport="test", arguments_sha256="ab" * 32, arguments_bytes=n, outcome="error",
                  error_class="ValueError", duration_ms=n / 4, result_bytes=10 * n) for n in range(3)]
     if connection.vendor == "postgresql":  # the writer the gateway uses there: from the event loop
-        asyncio.run(audit._LoopWriter(connection)._write_many(rows))
+        asyncio.run(audit_writer._LoopWriter(connection)._write_many(rows))
     else:
-        audit._write_many(rows)
+        audit_writer._write_many(rows)
     stored = list(ToolCall.objects.order_by("at").values(*rows[0]))
     assert stored == rows

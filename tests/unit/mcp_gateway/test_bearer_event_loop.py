@@ -19,8 +19,9 @@ from django.db import connection
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 
-from mcp_gateway.auth import bearer, token_rows
+from mcp_gateway.auth import bearer
 from mcp_gateway.auth.bearer import InvalidToken, averify_access_token, verify_access_token
+from mcp_gateway.db import token_rows
 from oauth_app.ratelimit import aretry_after, retry_after
 from oauth_app.services import set_tier
 
@@ -116,7 +117,7 @@ def test_the_loop_connection_recovers_when_postgresql_drops_it(token, person, no
     async def drop_and_call():
         assert (await averify_access_token(token)).user_id == person.pk
         reader = token_rows._readers[asyncio.get_running_loop()]
-        pid = reader._db.info.backend_pid
+        pid = reader.connection.db.info.backend_pid
 
         def terminate():
             with connection.cursor() as cursor:
@@ -124,7 +125,7 @@ def test_the_loop_connection_recovers_when_postgresql_drops_it(token, person, no
 
         await asyncio.get_running_loop().run_in_executor(None, terminate)
         assert (await averify_access_token(token)).user_id == person.pk  # reconnected, still no worker thread
-        assert reader._db.info.backend_pid != pid
+        assert reader.connection.db.info.backend_pid != pid
 
     asyncio.run(drop_and_call())
 
@@ -175,7 +176,7 @@ def test_the_lookup_is_a_prepared_statement_unless_switched_off(token, settings,
         for _ in range(3):  # the lookup is prepared at its first use when allowed
             await averify_access_token(token)
         reader = token_rows._readers[asyncio.get_running_loop()]
-        cursor = await reader._db.execute("SELECT count(*) FROM pg_prepared_statements")
+        cursor = await reader.connection.db.execute("SELECT count(*) FROM pg_prepared_statements")
         return (await cursor.fetchone())[0]
 
     assert (asyncio.run(prepared_statements()) > 0) is allowed

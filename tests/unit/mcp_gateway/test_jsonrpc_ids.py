@@ -4,25 +4,12 @@ notification that gets a silent 202. Through the real ASGI app with a real issue
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from mcp_gateway.models import ToolCall
-from mcp_gateway.transports.streamable_http import StreamableHTTPGateway
-from tests.support.asgi_mcp import TOOL_CALL, Response, post_mcp
+from tests.support.asgi_mcp import TOOL_CALL, answer as _post
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _post(token: str, message: dict) -> Response:
-    async def main():
-        response = Response()
-        scope, receive = post_mcp(token, message)
-        await asyncio.wait_for(StreamableHTTPGateway()(scope, receive, response.send), timeout=20)
-        return response
-
-    return asyncio.run(main())
 
 
 @pytest.mark.parametrize("bad_id", [{}, [], None, 1.5, True, {"a": 1}])

@@ -1,4 +1,4 @@
-"""The token-row cache of the gateway's event loop on PostgreSQL (``mcp_gateway.auth.row_cache``).
+"""The token-row cache of the gateway's event loop on PostgreSQL (``mcp_gateway.db.row_cache``).
 
 A row is answered from memory only while the loop listens on ``mcprag_bearer``; every write that
 can change a bearer decision notifies it (the migration's triggers), and ORM writes in this process
@@ -18,8 +18,9 @@ import pytest
 from django.db import connection
 from oauth2_provider.models import get_access_token_model
 
-from mcp_gateway.auth import bearer, token_rows
+from mcp_gateway.auth import bearer
 from mcp_gateway.auth.bearer import InvalidToken, averify_access_token, verify_access_token
+from mcp_gateway.db import token_rows
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -282,7 +283,7 @@ def test_the_cache_can_be_switched_off(token, person, settings):
 
 
 def test_a_listener_that_stops_hearing_its_heartbeat_stops_using_the_cache(token, person, monkeypatch):
-    from mcp_gateway.auth import row_cache
+    from mcp_gateway.db import row_cache
 
     monkeypatch.setattr(row_cache, "_HEARTBEAT_SECONDS", 0.2)
     verify_access_token(token)
@@ -308,7 +309,7 @@ def test_a_listener_that_stops_hearing_its_heartbeat_stops_using_the_cache(token
 def test_without_the_change_triggers_the_cache_stays_off(token, person, caplog):
     from django.apps import apps
 
-    from mcp_gateway.auth.row_cache import TRIGGER
+    from mcp_gateway.db.row_cache import TRIGGER
 
     migration = __import__("mcp_gateway.migrations.0002_bearer_change_notifications", fromlist=["install"])
     table = _table(get_access_token_model())

@@ -21,7 +21,7 @@ token, client, person, profile, group or group membership is written:
   connect, the migration's triggers must be on all six tables. Otherwise (at start, after a
   PostgreSQL restart, on any error) the cache is empty and unused: every call reads the database,
   as without it. Reconnection backs off from 0.5 s to 30 s unless the last connection lasted.
-- An entry lives at most ``settings.MCPRAG_TOKEN_CACHE_SECONDS`` (default 30 s) and never past its
+- An entry lives at most ``MCPRAG_TOKEN_CACHE_SECONDS`` (default 30 s) and never past its
   token's expiry, in case a notification is ever lost without the connection failing.
 - At most 4096 entries, least recently used dropped first. Only live rows are kept: an unknown,
   revoked or expired token always reads the database.
@@ -47,7 +47,7 @@ from typing import Awaitable, Callable
 
 from django.utils import timezone
 
-from ..loop_db import close_quietly, connect
+from .connection import close_quietly, connect
 
 __all__ = ["TokenRowCache", "CHANNEL", "connect_local_changes"]
 
@@ -82,7 +82,7 @@ class TokenRowCache:
     database and ``cache.put(checksum, row, mark)`` after. :meth:`start` (idempotent) starts the
     listening task on the running loop; :meth:`close` stops it.
 
-    :param params: psycopg connection keywords (:func:`mcp_gateway.loop_db.psycopg_params`).
+    :param params: psycopg connection keywords (:func:`.connection.psycopg_params`).
     :param seconds: the longest an entry is used, in seconds (> 0).
     :param probe: sends ``pg_notify('mcprag_bearer', payload)`` on another connection (the heartbeat).
     :param on_stop: awaited when the listening task ends (the event loop shuts down).

@@ -1,0 +1,49 @@
+"""Which scopes a subject really holds now — the one home of two rules that the authorization
+server (consent page, scopes backend) and the resource server (every bearer check, stdio) share.
+
+**A person**: the scopes granted (or asked for) ∩ the scopes of the person's **current** tier,
+without the MFA-only scopes (:data:`~oauth_app.tiers.MFA_SCOPES`, i.e. ``index:admin``) unless
+the sign-in behind the grant was verified with a second factor (``otp`` in its RFC 8176 ``amr``).
+Lowering a tier therefore narrows every token of that person from the next call on, and the
+consent page never offers more than a token could use.
+
+**A service client** (client credentials, or stdio acting as that client): the scopes granted ∩
+the scopes an operator set on the client (``allowed_scopes``) ∩ the service tier's scopes. It has
+no sign-in, so no MFA rule applies.
+
+>>> sorted(person_scopes(["code:read", "index:admin"], "admin", amr=["pwd"]))
+['code:read']
+>>> sorted(service_client_scopes("code:read index:admin", ["code:read"]))
+['code:read']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .tiers import MFA_SCOPES, Tier, scopes_for_tier
+
+__all__ = ["tier_scopes", "person_scopes", "service_client_scopes"]
+
+
+def tier_scopes(tier: str, amr: Iterable[str]) -> frozenset[str]:
+    """The scopes a person of ``tier`` may hold in a sign-in with authentication methods ``amr``
+    (RFC 8176 values, e.g. ``["pwd"]`` or ``["email", "otp"]``): the tier's scopes, minus the
+    MFA-only scopes unless ``"otp"`` is among the methods."""
+    allowed = scopes_for_tier(tier)
+    if "otp" not in amr:
+        allowed = allowed - MFA_SCOPES  # admin scopes need an MFA-verified sign-in
+    return allowed
+
+
+def person_scopes(granted: Iterable[str], tier: str, amr: Iterable[str]) -> frozenset[str]:
+    """The scopes a person's token holds now: ``granted`` (the token's scopes) ∩
+    :func:`tier_scopes` of the person's current ``tier`` and the token's sign-in ``amr``."""
+    return frozenset(granted) & tier_scopes(tier, amr)
+
+
+def service_client_scopes(allowed_scopes: str, granted: Iterable[str] | None = None) -> frozenset[str]:
+    """The scopes a service client holds: ``granted`` (a token's scopes; None = everything it may
+    have) ∩ its space-separated ``allowed_scopes`` ∩ the service tier's scopes."""
+    allowed = frozenset((allowed_scopes or "").split()) & scopes_for_tier(Tier.SERVICE)
+    return allowed if granted is None else allowed & frozenset(granted)
