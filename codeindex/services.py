@@ -878,3 +878,7 @@ def read_file(repository: str, path: str, *, access: RepositoryAccess = PUBLIC) 
     data = full.read_bytes()[: MAX_FILE_CHARS * 4]
     text = data.decode("utf-8", errors="replace").replace("\r\n", "\n")[:MAX_FILE_CHARS]
     return FileText(repository, file.path, file.language, text, stale=hashlib.sha256(data).hexdigest() != file.content_hash)
+
+# Code navigation (definitions, references, outlines) lives in its own package.
+from .symbols.queries import Definitions, FileOutline, References, file_outline, find_definition, find_references  # noqa: E402,F401
+__all__ += ["Definitions", "FileOutline", "References", "file_outline", "find_definition", "find_references"]
