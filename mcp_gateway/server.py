@@ -18,6 +18,7 @@ from mcp_types import CallToolResult, ListToolsResult, TextContent
 from . import tools as _tools  # noqa: F401  (fills the registry)
 from .audit import AFTER_ANSWER_SCOPE_KEY, submit_tool_call
 from .auth.identity import TRANSPORT_SCOPE_KEY, Caller, caller_from_context, request_scope
+from .errors import plain_argument_error
 from .models import ToolCall
 from .permissions import allowed_tools, missing_scope
 from .registry import register_resources_and_prompts, registry
@@ -62,7 +63,7 @@ class PermissionMiddleware:
             is_error = bool(result.get("isError")) if isinstance(result, dict) else bool(getattr(result, "is_error", False))
             outcome = ToolCall.Outcome.ERROR if is_error else ToolCall.Outcome.OK
             error_class = "ToolError" if is_error else ""
-            return result
+            return _plain_errors(result) if is_error else result
         except BaseException as exc:
             error_class = type(exc).__name__
             raise
@@ -77,6 +78,20 @@ class PermissionMiddleware:
                 after_answer.add(written)  # the gateway waits for the commit once the answer is sent
             else:
                 await asyncio.shield(written)  # a caller that goes away does not cancel the write of its row
+
+
+def _plain_errors(result):
+    """An argument-validation error in plain words, without pydantic's type tags and URL."""
+    if isinstance(result, CallToolResult) and result.content and isinstance(result.content[0], TextContent):
+        plain = plain_argument_error(result.content[0].text)
+        if plain is not None:
+            return result.model_copy(update={"content": [TextContent(type="text", text=plain)]})
+    if isinstance(result, dict) and isinstance(result.get("content"), list) and result["content"]:
+        first = result["content"][0]
+        plain = plain_argument_error(first.get("text", "")) if isinstance(first, dict) else None
+        if plain is not None:
+            return {**result, "content": [{"type": "text", "text": plain}]}
+    return result
 
 
 def _only_allowed_tools(result, names: set[str]):
