@@ -16,9 +16,10 @@ answered):
 5. ``module`` / ``class`` — ``mod.name`` or ``pkg.Name`` where ``mod`` is an imported module or
    Go package; ``Class.name`` where ``Class`` is defined or imported in the file.
 6. ``unique name`` — a heuristic: ``obj.name`` on any other object (whose type is unknown
-   without type inference), ``self.name`` not defined in the class itself (inherited), and bare
-   names in languages whose imports are not read here, count only when the repository has
-   exactly one definition of that name.
+   without type inference) and ``self.name`` not defined in the class itself (inherited) count
+   when the repository has exactly one definition of that name and it is a member of a class
+   or type; bare names in languages whose imports are not read here count when the repository
+   has exactly one definition of that name.
 
 Anything else is unresolved (a builtin, a third-party name, a local variable). A name bound by
 an import whose module file is not indexed resolves to nothing, never to an unrelated
@@ -157,7 +158,7 @@ class Resolver:
         if use.qualifier in SELF_NAMES:
             owner = self.enclosing_class(use.file_id, use.enclosing)
             members = [d for d in self.named(use.name) if owner and d.file_id == use.file_id and d.scope == owner.qualified_name]
-            return (members, "self") if members else (self.unique(use.name), "unique name")
+            return (members, "self") if members else (self.unique(use.name, members=True), "unique name")
         return self.member(use)
 
     def bare(self, use: Use) -> tuple[list[Def], str]:
@@ -216,7 +217,7 @@ class Resolver:
             return found, "class"
         if target is False:  # a module that is not indexed (third-party): nothing here
             return [], ""
-        return self.unique(use.name), "unique name"
+        return self.unique(use.name, members=True), "unique name"
 
     def qualifier_target(self, file_id: int, qualifier: str, enclosing: str) -> int | Def | bool | None:
         """What ``qualifier`` in ``qualifier.name`` is: a module file id, a class, False for an
@@ -277,6 +278,10 @@ class Resolver:
                     return found
         return []
 
-    def unique(self, name: str) -> list[Def]:
+    def unique(self, name: str, *, members: bool = False) -> list[Def]:
+        """The repository's only definition of ``name`` (with ``members``: only when it is a
+        member of a class or type, as ``obj.name`` needs), else nothing."""
         found = self.named(name)
-        return list(found) if len(found) == 1 else []
+        if len(found) != 1 or (members and not found[0].scope):
+            return []
+        return list(found)
