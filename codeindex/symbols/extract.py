@@ -14,7 +14,9 @@ Occurrences are the names a file uses:
   targets, loop and ``with``/``except`` variables inside a function, lambda or comprehension —
   are left out: they can never refer to another definition;
 * one ``import`` occurrence per imported name (``bindings.py``), which both counts as a
-  reference and tells the resolver where the name comes from.
+  reference and tells the resolver where the name comes from;
+* one ``assign`` occurrence per ``x = Name(…)`` (Python) or ``x = new Name(…)`` (JavaScript,
+  TypeScript), ``alias`` holding ``x`` (or ``self.x``): the resolver's only type information.
 
 Each occurrence keeps its ``qualifier``: ``""`` for a bare name, the object's dotted text for
 ``obj.name`` / ``pkg.Name`` (``self``, ``this``, ``mod.sub``), ``"?"`` when the object is any
@@ -169,7 +171,8 @@ class _Reader:
             out.append(definition)
             stack.append((node, definition))
             self.def_names.add(tag.name_node.start_byte)
-            self.spans.append((node.start_byte, node.end_byte, definition.qualified_name))
+            if kind != "constant":  # "enclosing" names a function, class or other container
+                self.spans.append((node.start_byte, node.end_byte, definition.qualified_name))
         return out
 
     def owner(self, node: Node) -> str:
@@ -201,6 +204,15 @@ class _Reader:
         found: dict[int, Occurrence] = {}
         for binding in read_bindings(root, self.language):
             self.add(found, binding.node, binding.name, "import", "", binding)
+        for target, callee in _constructions(root, self.language):
+            qualifier = self.qualifier(callee) if callee.type not in _MEMBER else ""
+            name_node = callee
+            member = _MEMBER.get(callee.type)
+            if member is not None:  # pkg.Class(): the name is the member, the qualifier its object
+                name_node = callee.child_by_field_name(member[0])
+                qualifier = _dotted(callee.child_by_field_name(member[1])) or "?"
+            if name_node is not None:
+                self.add(found, name_node, _text(name_node), "assign", qualifier, Binding(_text(name_node), target, "", name_node), key=-1 - name_node.start_byte)
         names = _NAME_TYPES.get(self.language)
         if names is not None:
             for node in _walk(root):
@@ -211,10 +223,11 @@ class _Reader:
                 self.add(found, tag.name_node, tag.name, tag.kind, self.qualifier(tag.name_node))
         return sorted(found.values(), key=lambda o: (o.line, o.column))
 
-    def add(self, found: dict, node: Node, name: str, kind: str, qualifier: str, binding: Binding | None = None) -> None:
+    def add(self, found: dict, node: Node, name: str, kind: str, qualifier: str, binding: Binding | None = None,
+            key: int | None = None) -> None:
         if (not name and binding is None) or len(name) > MAX_NAME:
             return
-        found[node.start_byte] = Occurrence(
+        found[node.start_byte if key is None else key] = Occurrence(
             name=name, line=node.start_point.row + 1, column=self.column(node), kind=kind, enclosing=self.enclosing(node.start_byte),
             qualifier=qualifier[:MAX_NAME], text=self.line_text(node.start_point.row),
             module=binding.module[:500] if binding else "", alias=binding.alias[:MAX_NAME] if binding else "",
@@ -244,6 +257,28 @@ class _Reader:
             return ""
         obj = parent.child_by_field_name(member[1])
         return _dotted(obj) or "?"
+
+
+def _constructions(root: Node, language: str):
+    """``(variable, callee)`` for ``x = Name(…)`` / ``self.x = pkg.Name(…)`` (Python) and
+    ``const x = new Name(…)`` / ``this.x = new Name(…)`` (JavaScript, TypeScript): the resolver
+    reads ``x.method`` as a member of ``Name`` when ``Name`` turns out to be a class."""
+    if language == Language.PYTHON:
+        assign, left_field, right_field, call, callee_field = ("assignment",), "left", "right", "call", "function"
+    elif language in (Language.JAVASCRIPT, Language.TYPESCRIPT):
+        assign, left_field, right_field, call, callee_field = ("variable_declarator", "assignment_expression"), "name", "value", "new_expression", "constructor"
+    else:
+        return
+    for node in _walk(root):
+        if node.type not in assign:
+            continue
+        left = node.child_by_field_name(left_field) or node.child_by_field_name("left")
+        right = node.child_by_field_name(right_field) or node.child_by_field_name("right")
+        if right is None or right.type != call or left is None:
+            continue
+        target, callee = _dotted(left), right.child_by_field_name(callee_field)
+        if target and callee is not None and _dotted(callee):
+            yield target, callee
 
 
 def _field_of(parent: Node, child: Node) -> str | None:

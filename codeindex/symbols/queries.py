@@ -219,15 +219,17 @@ def _at_site(resolver: Resolver, file: SourceFile, symbol: str, line: int | None
     qualifier, _, name = symbol.rpartition(".")
     defs = resolver.in_file(file.pk)
     if line is not None:
-        here = [d for d in defs if d.name == name and d.line == line]
-        if here:
-            return here, "definition"
+        # A use on the line wins over a definition there (``encode = _signer.encode``): the
+        # agent already sees the line it names.
         uses = [Use(*row) for row in Occurrence.objects.filter(file=file, line=line, name=name).order_by("column").values_list(*USE_FIELDS)]
         uses.sort(key=lambda u: u.qualifier != qualifier)
         for use in uses:
             found, how = resolver.resolve(use)
             if found:
                 return found, how
+        here = [d for d in defs if d.name == name and d.line == line]
+        if here:
+            return here, "definition"
         around = [d for d in defs if d.start_line <= line <= d.end_line and (d.qualified_name == symbol or d.qualified_name.endswith("." + symbol))]
         if around:
             return [max(around, key=lambda d: d.start_line)], "definition"

@@ -15,10 +15,12 @@ answered):
 4. ``self`` — ``self.name`` / ``cls.name`` / ``this.name``: a member of the class around the usage.
 5. ``module`` / ``class`` — ``mod.name`` or ``pkg.Name`` where ``mod`` is an imported module or
    Go package; ``Class.name`` where ``Class`` is defined or imported in the file.
-6. ``unique name`` — a heuristic: ``obj.name`` on any other object (whose type is unknown
+6. ``constructor`` — ``x.name`` where the file assigns ``x = Class(…)`` (``new Class(…)``; also
+   ``self.x``/``this.x`` in the same class): a member of that class.
+7. ``unique name`` — a heuristic: ``obj.name`` on any other object (whose type is unknown
    without type inference) and ``self.name`` not defined in the class itself (inherited) count
-   when the repository has exactly one definition of that name and it is a member of a class
-   or type; bare names in languages whose imports are not read here count when the repository
+   when the repository has exactly one definition of that name, it is a member of a class or
+   type, and builtin types have no member of that name (``dict.get``, ``Array.map``); bare names in languages whose imports are not read here count when the repository
    has exactly one definition of that name.
 
 Anything else is unresolved (a builtin, a third-party name, a local variable). A name bound by
@@ -43,6 +45,17 @@ _CLASS_KINDS = frozenset({"class", "interface", "struct", "trait", "type", "enum
 _EXPLICIT_MEMBER_LANGUAGES = frozenset({Language.PYTHON, Language.JAVASCRIPT, Language.TYPESCRIPT})
 _BINDING_LANGUAGES = frozenset({Language.PYTHON, Language.JAVASCRIPT, Language.TYPESCRIPT, Language.GO})
 _MAX_DEPTH = 6
+# Members every value of a builtin type has: ``obj.get(…)`` on an object of unknown type is as
+# likely a dict's as the repository's one ``get``, so such names never resolve by uniqueness.
+_BUILTIN_MEMBERS = {
+    Language.PYTHON: frozenset(n for t in (dict, list, str, bytes, set, int, float, tuple, object, BaseException) for n in dir(t)),
+    Language.JAVASCRIPT: frozenset((
+        "get set has delete add clear size length push pop shift unshift slice splice map filter reduce forEach find "
+        "findIndex some every includes indexOf join concat keys values entries then catch finally toString valueOf call "
+        "apply bind split replace trim startsWith endsWith test exec match sort reverse flat flatMap fill assign freeze "
+        "create defineProperty getPrototypeOf next return throw constructor hasOwnProperty").split()),
+}
+_BUILTIN_MEMBERS[Language.TYPESCRIPT] = _BUILTIN_MEMBERS[Language.JAVASCRIPT]
 _DEF_FIELDS = ("pk", "file_id", "name", "qualified_name", "kind", "scope", "signature", "start_line", "end_line", "line", "column")
 USE_FIELDS = ("file_id", "name", "qualifier", "enclosing", "kind", "line", "column", "module", "alias", "text")
 
@@ -87,6 +100,8 @@ class Resolver:
     _by_file: dict[int, list[Def]] = field(default_factory=dict)
     _bindings: dict[int, list[Use]] = field(default_factory=dict)
     _edges: dict[int, dict[str, int | None]] = field(default_factory=dict)
+    _assigned: dict[int, list[Use]] = field(default_factory=dict)
+    _depth: int = 0
 
     # -- loading --------------------------------------------------------------------------
 
@@ -121,10 +136,10 @@ class Resolver:
         for start in range(0, len(todo), 500):
             part = todo[start : start + 500]
             for f in part:
-                self._bindings[f], self._edges[f] = [], {}
-            rows = Occurrence.objects.filter(file_id__in=part, kind="import").order_by("line", "column").values_list(*USE_FIELDS)
-            for row in rows:
-                self._bindings[row[0]].append(Use(*row))
+                self._bindings[f], self._edges[f], self._assigned[f] = [], {}, []
+            rows = Occurrence.objects.filter(file_id__in=part, kind__in=("import", "assign")).order_by("line", "column")
+            for row in rows.values_list(*USE_FIELDS):
+                (self._bindings if row[4] == "import" else self._assigned)[row[0]].append(Use(*row))
             for source, module, target in ImportEdge.objects.filter(source_id__in=part).values_list("source_id", "module", "target_id"):
                 self._edges[source][module] = target
 
@@ -150,6 +165,8 @@ class Resolver:
 
     def resolve(self, use: Use) -> tuple[list[Def], str]:
         """The definitions ``use`` refers to and how that was decided (see the module docstring)."""
+        if use.kind == "assign":
+            return [], ""
         if use.kind == "import":
             found = self.follow(use.file_id, use, 0)
             return (found, "import") if isinstance(found, list) and found else ([], "")
@@ -158,7 +175,7 @@ class Resolver:
         if use.qualifier in SELF_NAMES:
             owner = self.enclosing_class(use.file_id, use.enclosing)
             members = [d for d in self.named(use.name) if owner and d.file_id == use.file_id and d.scope == owner.qualified_name]
-            return (members, "self") if members else (self.unique(use.name, members=True), "unique name")
+            return (members, "self") if members else (self.unique(use.name, members=True, site=use), "unique name")
         return self.member(use)
 
     def bare(self, use: Use) -> tuple[list[Def], str]:
@@ -217,7 +234,32 @@ class Resolver:
             return found, "class"
         if target is False:  # a module that is not indexed (third-party): nothing here
             return [], ""
-        return self.unique(use.name, members=True), "unique name"
+        owner = self.constructed(use)
+        if owner is not None:
+            found = [d for d in self.named(use.name) if d.file_id == owner.file_id and d.scope == owner.qualified_name]
+            if found:
+                return found, "constructor"
+        return self.unique(use.name, members=True, site=use), "unique name"
+
+    def constructed(self, use: Use) -> Def | None:
+        """The class ``use.qualifier`` was built from in this file (``x = Name(…)`` in the same
+        function or at top level; ``self.x = Name(…)`` anywhere in the same class), if any."""
+        self.prefetch({use.file_id})
+        owner = use.enclosing.rpartition(".")[0]
+        for row in reversed(self._assigned[use.file_id]):
+            same_place = (row.enclosing in ("", use.enclosing) if not row.alias.startswith(("self.", "this."))
+                          else row.enclosing.rpartition(".")[0] == owner)
+            if row.alias != use.qualifier or not same_place or self._depth > _MAX_DEPTH:
+                continue
+            self._depth += 1
+            try:
+                defs, _ = self.resolve(Use(row.file_id, row.name, row.qualifier, row.enclosing, "reference", row.line, row.column))
+            finally:
+                self._depth -= 1
+            classes = [d for d in defs if d.kind in _CLASS_KINDS]
+            if classes:
+                return classes[0]
+        return None
 
     def qualifier_target(self, file_id: int, qualifier: str, enclosing: str) -> int | Def | bool | None:
         """What ``qualifier`` in ``qualifier.name`` is: a module file id, a class, False for an
@@ -278,9 +320,12 @@ class Resolver:
                     return found
         return []
 
-    def unique(self, name: str, *, members: bool = False) -> list[Def]:
+    def unique(self, name: str, *, members: bool = False, site: Use | None = None) -> list[Def]:
         """The repository's only definition of ``name`` (with ``members``: only when it is a
-        member of a class or type, as ``obj.name`` needs), else nothing."""
+        member of a class or type, as ``obj.name`` needs, and builtin types have no member of
+        that name in the site's language), else nothing."""
+        if members and site is not None and name in _BUILTIN_MEMBERS.get(self.language(site.file_id), ()):
+            return []
         found = self.named(name)
         if len(found) != 1 or (members and not found[0].scope):
             return []

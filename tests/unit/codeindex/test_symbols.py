@@ -85,7 +85,8 @@ def test_extraction_nests_definitions_and_skips_locals():
     uses = {(o.name, o.qualifier, o.kind) for o in found.occurrences}
     assert ("foo", "", "call") in uses and ("finish", "self", "call") in uses and ("foo", "other", "call") in uses
     assert not any(o.name in ("value", "first") for o in found.occurrences)  # parameters and locals
-    assert [o.line for o in found.occurrences if o.name == "foo"] == [1, 7, 8]  # line 11-12's foo is local
+    assert [o.line for o in found.occurrences if o.name == "foo" and o.kind != "assign"] == [1, 7, 8]  # line 11-12's foo is local
+    assert [(o.alias, o.name) for o in found.occurrences if o.kind == "assign"] == [("first", "foo")]  # x = Name(…)
     go = extract_symbols("package p\nfunc (s *Server) Run() {}\n", "go")
     assert [d.qualified_name for d in go.definitions] == ["Server.Run"]
 
@@ -119,6 +120,24 @@ def test_definition_in_typescript_and_go(shop):
     assert [d.path for d in same_package.definitions] == ["srv/lib/a.go"] and same_package.resolution == "package"
     qualified = services.find_definition("lib.Add", access=PUBLIC, repository="shop", path="srv/main.go", line=5)
     assert [d.path for d in qualified.definitions] == ["srv/lib/a.go"]
+
+
+def test_a_variable_built_from_a_class_resolves_its_members(tmp_path):
+    root = write_tree(tmp_path / "api", {
+        "api/jws.py": "class Signer:\n    def encode(self, data):\n        return data\n",
+        "api/jwt.py": "class Token:\n    def encode(self, data):\n        return data\n",
+        "api/use.py": ("from .jws import Signer\n\n_signer = Signer()\nencode = _signer.encode\n\n\nclass Client:\n"
+                       "    def __init__(self):\n        self._jws = Signer()\n\n    def send(self, d):\n"
+                       "        return self._jws.encode(d) + {}.get('x', '')\n"),
+        "api/cache.py": "class Cache:\n    def get(self, key):\n        return key\n",
+    })
+    services.index_repository(root, "api")
+    for line in (4, 12):
+        found = services.find_definition("encode", access=PUBLIC, repository="api", path="api/use.py", line=line)
+        assert [(d.path, d.qualified_name) for d in found.definitions] == [("api/jws.py", "Signer.encode")], line
+        assert found.resolution == "constructor"
+    # dict.get is not the repository's only get: an object of unknown type never resolves to it
+    assert services.find_references("Cache.get", access=PUBLIC, repository="api").total == 0
 
 
 def test_references_count_only_resolved_uses(shop):
