@@ -19,7 +19,7 @@ Occurrences are the names a file uses:
   TypeScript), ``alias`` holding ``x`` (or ``self.x``): the resolver's only type information.
 
 Each occurrence keeps its ``qualifier``: ``""`` for a bare name, the object's dotted text for
-``obj.name`` / ``pkg.Name`` (``self``, ``this``, ``mod.sub``), ``"?"`` when the object is any
+``obj.name`` / ``pkg.Name`` (``self``, ``this``, ``mod.sub``), ``Name()`` for ``Name(…).attr``, ``"?"`` when the object is any
 other expression. Lines and columns are 1-based; columns count characters.
 """
 
@@ -256,6 +256,9 @@ class _Reader:
         if member is None or _field_of(parent, node) != member[0]:
             return ""
         obj = parent.child_by_field_name(member[1])
+        if obj is not None and obj.type in ("call", "call_expression", "new_expression"):
+            callee = obj.child_by_field_name("function") or obj.child_by_field_name("constructor")
+            return (_dotted(callee) + "()") if _dotted(callee) else "?"
         return _dotted(obj) or "?"
 
 

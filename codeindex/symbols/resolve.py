@@ -15,8 +15,8 @@ answered):
 4. ``self`` — ``self.name`` / ``cls.name`` / ``this.name``: a member of the class around the usage.
 5. ``module`` / ``class`` — ``mod.name`` or ``pkg.Name`` where ``mod`` is an imported module or
    Go package; ``Class.name`` where ``Class`` is defined or imported in the file.
-6. ``constructor`` — ``x.name`` where the file assigns ``x = Class(…)`` (``new Class(…)``; also
-   ``self.x``/``this.x`` in the same class): a member of that class.
+6. ``constructor`` — ``Class(…).name``, and ``x.name`` where the file assigns ``x = Class(…)``
+   (``new Class(…)``; also ``self.x``/``this.x`` in the same class): a member of that class.
 7. ``unique name`` — a heuristic: ``obj.name`` on any other object (whose type is unknown
    without type inference) and ``self.name`` not defined in the class itself (inherited) count
    when the repository has exactly one definition of that name, it is a member of a class or
@@ -180,6 +180,9 @@ class Resolver:
 
     def bare(self, use: Use) -> tuple[list[Def], str]:
         local = self.local(use.file_id, use.name, use.enclosing)
+        imported = any(b.alias == use.name and b.line <= use.line for b in self.bindings(use.file_id))
+        if imported:  # ``X = wrap(X)`` after ``from m import X``: the use reads the import
+            local = [d for d in local if not (d.kind == "constant" and d.line >= use.line)]
         if local:
             return local, "scope"
         language = self.language(use.file_id)
@@ -208,7 +211,7 @@ class Resolver:
         visible = [
             d for d in defs
             if d.name == name and (not d.scope or enclosing == d.scope or enclosing.startswith(d.scope + "."))
-            and not (hidden and d.scope and kinds.get(d.scope) in _CLASS_KINDS)
+            and not (hidden and d.scope and d.scope != enclosing and kinds.get(d.scope) in _CLASS_KINDS)
         ]
         if not visible:
             return []
@@ -221,6 +224,12 @@ class Resolver:
         return max(classes, key=lambda d: len(d.qualified_name)) if classes else None
 
     def member(self, use: Use) -> tuple[list[Def], str]:
+        if use.qualifier.endswith("()"):  # Class(…).name
+            callee = use.qualifier[:-2]
+            defs, _ = self.resolve(Use(use.file_id, callee.rpartition(".")[2], callee.rpartition(".")[0], use.enclosing, "reference", use.line, 0))
+            owner = next((d for d in defs if d.kind in _CLASS_KINDS), None)
+            found = [d for d in self.named(use.name) if owner and d.file_id == owner.file_id and d.scope == owner.qualified_name]
+            return (found, "constructor") if found else (self.unique(use.name, members=True, site=use), "unique name")
         target = self.qualifier_target(use.file_id, use.qualifier, use.enclosing)
         if isinstance(target, int):  # a module file
             if self.language(target) == Language.GO:

@@ -2,8 +2,9 @@
 
 A name is local when a function (lambda, comprehension, JavaScript arrow function, Go function
 literal …) around it binds it: as a parameter, an assignment or declaration target, a loop,
-``with``, ``except`` or ``catch`` variable, or a nested definition's name. Such a name is never
-a reference to another definition, so it is not stored. Python's ``global``/``nonlocal`` undo
+``with``, ``except`` or ``catch`` variable. Such a name is never a reference to another
+definition, so it is not stored. (A nested function's or class's name is a definition in the
+symbol table, so its uses are kept and resolve to it.) Python's ``global``/``nonlocal`` undo
 the binding; a Python class body's names are not visible inside its methods. JavaScript block
 scoping is approximated by the enclosing function. Imports inside a function are not treated
 as local: the resolver follows them like module-level imports.
@@ -124,9 +125,7 @@ def _python_names(scope: Node) -> set[bytes]:
     for root in body:
         for node in _inner(root, stop):
             kind = node.type
-            if kind in ("function_definition", "class_definition") and node is not scope:
-                names.add(_text(node.child_by_field_name("name")))
-            elif kind in ("assignment", "augmented_assignment", "for_statement"):
+            if kind in ("assignment", "augmented_assignment", "for_statement"):
                 names.update(_py_targets(node.child_by_field_name("left")))
             elif kind == "named_expression":
                 names.add(_text(node.child_by_field_name("name")))
@@ -169,8 +168,6 @@ def _js_names(scope: Node) -> set[bytes]:
     for node in _inner(body, _JS_FUNCTIONS | {"class_declaration", "class"}):
         if node.type == "variable_declarator":
             names.update(_js_pattern(node.child_by_field_name("name")))
-        elif node.type in ("function_declaration", "generator_function_declaration", "class_declaration"):
-            names.add(_text(node.child_by_field_name("name")))
         elif node.type == "for_in_statement":
             names.update(_js_pattern(node.child_by_field_name("left")))
     return names
