@@ -32,7 +32,7 @@ from tree_sitter import Node
 from ..choices import Language
 from .bindings import Binding, read_bindings
 from .scopes import LocalScopes
-from .tags import Tag, parse, run_tags
+from .tags import Tag, parse, run_tags, walk
 
 __all__ = ["Definition", "Occurrence", "FileSymbols", "extract_symbols", "MAX_OCCURRENCES_PER_FILE", "MAX_NAME"]
 
@@ -179,7 +179,7 @@ class _Reader:
         """The type a top-level method belongs to: a Go receiver, a Rust ``impl`` target."""
         if node.type == "method_declaration" and self.language == Language.GO:
             receiver = node.child_by_field_name("receiver")
-            types = [d for d in _walk(receiver)] if receiver is not None else []
+            types = [d for d in walk(receiver)] if receiver is not None else []
             return next((_text(d) for d in types if d.type == "type_identifier"), "")
         parent = node.parent
         while parent is not None:
@@ -215,7 +215,7 @@ class _Reader:
                 self.add(found, name_node, _text(name_node), "assign", qualifier, Binding(_text(name_node), target, "", name_node), key=-1 - name_node.start_byte)
         names = _NAME_TYPES.get(self.language)
         if names is not None:
-            for node in _walk(root):
+            for node in walk(root):
                 if node.type in names and node.start_byte not in found and self.is_read(node):
                     self.add(found, node, _text(node), kinds.get(node.start_byte, "reference"), self.qualifier(node))
         for tag in references:
@@ -272,7 +272,7 @@ def _constructions(root: Node, language: str):
         assign, left_field, right_field, call, callee_field = ("variable_declarator", "assignment_expression"), "name", "value", "new_expression", "constructor"
     else:
         return
-    for node in _walk(root):
+    for node in walk(root):
         if node.type not in assign:
             continue
         left = node.child_by_field_name(left_field) or node.child_by_field_name("left")
@@ -316,12 +316,3 @@ def _construct(node: Node) -> Node:
                                                    "lexical_declaration", "variable_declaration"):
             return parent
     return node
-
-
-def _walk(node: Node):
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(current.named_children))
-

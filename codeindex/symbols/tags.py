@@ -33,7 +33,7 @@ from tree_sitter import Node, Query, QueryCursor, QueryError
 from ..choices import Language
 from ..syntax import parser_for
 
-__all__ = ["Tag", "run_tags", "tags_query"]
+__all__ = ["Tag", "run_tags", "tags_query", "parse", "walk"]
 
 # The grammar wheel whose queries/tags.scm each language runs, in order.
 _QUERY_PACKAGES: dict[str, tuple[str, ...]] = {
@@ -154,20 +154,21 @@ def _ruby_local(name: Node) -> bool:
     while stack:
         node = stack.pop()
         if node.type in ("method_parameters", "block_parameters", "lambda_parameters", "parameters"):
-            if any(d.type == "identifier" and d.text == word for d in _walk(node)):
+            if any(d.type == "identifier" and d.text == word for d in walk(node)):
                 return True
             continue
         if node.type in ("assignment", "operator_assignment"):
             left = node.child_by_field_name("left")
-            if left is not None and any(d.type == "identifier" and d.text == word for d in _walk(left)):
+            if left is not None and any(d.type == "identifier" and d.text == word for d in walk(left)):
                 return True
         stack.extend(node.named_children)
     return False
 
 
-def _walk(node: Node):
+def walk(node: Node):
+    """``node`` and every named node below it, depth first, in source order."""
     stack = [node]
     while stack:
         current = stack.pop()
         yield current
-        stack.extend(current.named_children)
+        stack.extend(reversed(current.named_children))
