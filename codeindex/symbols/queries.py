@@ -231,7 +231,7 @@ def _at_site(resolver: Resolver, file: SourceFile, symbol: str, line: int | None
         if here:
             return here, "definition"
         around = [d for d in defs if d.start_line <= line <= d.end_line and (d.qualified_name == symbol or d.qualified_name.endswith("." + symbol))]
-        if around:
+        if around and not uses:  # a line inside the definition (a search hit's start_line), not an unresolved use
             return [max(around, key=lambda d: d.start_line)], "definition"
     enclosing = max((d for d in defs if line is not None and d.start_line <= line <= d.end_line), key=lambda d: d.start_line, default=None)
     use = Use(file.pk, name, qualifier, enclosing.qualified_name if enclosing else "", "reference", line or 0, 0)

@@ -140,6 +140,21 @@ def test_a_variable_built_from_a_class_resolves_its_members(tmp_path):
     assert services.find_references("Cache.get", access=PUBLIC, repository="api").total == 0
 
 
+def test_super_and_inherited_members_resolve_through_base_classes(tmp_path):
+    root = write_tree(tmp_path / "zoo", {
+        "zoo/base.py": "class Animal:\n    def speak(self):\n        return ''\n\n    def name(self):\n        return 'x'\n",
+        "zoo/dog.py": ("from .base import Animal\n\n\nclass Dog(Animal):\n    def speak(self):\n"
+                       "        return super().speak() + self.name()\n"),
+        "zoo/cat.py": "class Cat:\n    def speak(self):\n        return ''\n",
+    })
+    services.index_repository(root, "zoo")
+    parent = services.find_definition("speak", access=PUBLIC, repository="zoo", path="zoo/dog.py", line=6)
+    assert [(d.path, d.qualified_name) for d in parent.definitions] == [("zoo/base.py", "Animal.speak")]
+    assert parent.resolution == "base class"
+    inherited = services.find_definition("self.name", access=PUBLIC, repository="zoo", path="zoo/dog.py", line=6)
+    assert [d.qualified_name for d in inherited.definitions] == ["Animal.name"]
+
+
 def test_references_count_only_resolved_uses(shop):
     a = services.find_references("foo", access=PUBLIC, repository="shop", path="pkg/a.py", line=1)
     assert refs(a) == [("pkg/__init__.py", 1), ("pkg/user.py", 1), ("pkg/user.py", 7)]
