@@ -196,8 +196,9 @@ def find_definition(symbol: str, *, access: RepositoryAccess, repository: str | 
                     line: int | None = None, max_results: int = 10) -> Definitions:
     """Where ``symbol`` is defined. With a usage site (``path``, optionally ``line``) the name
     is resolved through that file's scopes and imports first (``resolve.py``); otherwise, or
-    when that finds nothing, every definition of the name (and qualified name) is listed.
-    Raises ``SymbolNotFound`` when there is none."""
+    when that finds nothing, every definition of the name (and qualified name) is listed
+    (``resolution`` "name match"), nearest to the site first: the same file, around the line,
+    the same directory. Raises ``SymbolNotFound`` when there is none."""
     text = _clean_symbol(symbol)
     if isinstance(max_results, bool) or not isinstance(max_results, int) or not 1 <= max_results <= MAX_DEFINITIONS:
         raise InvalidArgument(f"max_results must be a whole number from 1 to {MAX_DEFINITIONS}")
@@ -208,6 +209,10 @@ def find_definition(symbol: str, *, access: RepositoryAccess, repository: str | 
         if defs:
             return Definitions(text, how, _locations(defs, resolver, repos[file.repository_id])[:max_results], len(defs))
     found = _by_name(repos, text)
+    if file is not None:  # unresolved at the site: nearest first (same file, around the line, same directory)
+        site_dir = posixpath.dirname(file.path)
+        found.sort(key=lambda s: (s.path != file.path, not (line and s.start_line <= line <= s.end_line),
+                                  posixpath.dirname(s.path) != site_dir, abs(s.line - (line or 0)) if s.path == file.path else 0))
     if not found:
         where = f" in repository {repository!r}" if repository else ""
         raise SymbolNotFound(f"no definition of {text!r} is indexed{where}")

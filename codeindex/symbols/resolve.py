@@ -12,7 +12,9 @@ answered):
    resolution) and through re-exports there (``from .x import f`` in ``__init__.py``,
    ``export {f} from './x'``, ``export *``), at most six files deep.
 3. ``package`` — Go: a top-level definition in another file of the same directory (package).
-4. ``self`` — ``self.name`` / ``cls.name`` / ``this.name``: a member of the class around the usage.
+4. ``self`` / ``base class`` — ``self.name`` / ``cls.name`` / ``this.name``: a member of the
+   class around the usage, else of its base classes (the names on its header line that resolve
+   to classes, and theirs); ``super().name`` / ``super.name``: a member of a base class.
 5. ``module`` / ``class`` — ``mod.name`` or ``pkg.Name`` where ``mod`` is an imported module or
    Go package; ``Class.name`` where ``Class`` is defined or imported in the file.
 6. ``constructor`` — ``Class(…).name``, and ``x.name`` where the file assigns ``x = Class(…)``
@@ -41,6 +43,7 @@ from .models import Occurrence, Symbol
 __all__ = ["Def", "Use", "Resolver", "SELF_NAMES"]
 
 SELF_NAMES = frozenset({"self", "cls", "this"})
+_SUPER = frozenset({"super", "super()"})
 _CLASS_KINDS = frozenset({"class", "interface", "struct", "trait", "type", "enum", "implementation"})
 _EXPLICIT_MEMBER_LANGUAGES = frozenset({Language.PYTHON, Language.JAVASCRIPT, Language.TYPESCRIPT})
 _BINDING_LANGUAGES = frozenset({Language.PYTHON, Language.JAVASCRIPT, Language.TYPESCRIPT, Language.GO})
@@ -172,10 +175,16 @@ class Resolver:
             return (found, "import") if isinstance(found, list) and found else ([], "")
         if not use.qualifier:
             return self.bare(use)
-        if use.qualifier in SELF_NAMES:
+        if use.qualifier in SELF_NAMES or use.qualifier in _SUPER:
             owner = self.enclosing_class(use.file_id, use.enclosing)
-            members = [d for d in self.named(use.name) if owner and d.file_id == use.file_id and d.scope == owner.qualified_name]
-            return (members, "self") if members else (self.unique(use.name, members=True, site=use), "unique name")
+            if owner is None:
+                return self.unique(use.name, members=True, site=use), "unique name"
+            classes = self.bases(owner) if use.qualifier in _SUPER else [owner, *self.bases(owner)]
+            for klass in classes:
+                members = [d for d in self.named(use.name) if d.file_id == klass.file_id and d.scope == klass.qualified_name]
+                if members:
+                    return members, ("self" if klass is owner else "base class")
+            return self.unique(use.name, members=True, site=use), "unique name"
         return self.member(use)
 
     def bare(self, use: Use) -> tuple[list[Def], str]:
@@ -249,6 +258,23 @@ class Resolver:
             if found:
                 return found, "constructor"
         return self.unique(use.name, members=True, site=use), "unique name"
+
+    def bases(self, klass: Def, depth: int = 0) -> list[Def]:
+        """The classes ``klass`` derives from, nearest first (names on its header line that
+        resolve to classes), then theirs, at most ``_MAX_DEPTH`` levels."""
+        if depth >= _MAX_DEPTH or self._depth > _MAX_DEPTH:
+            return []
+        rows = Occurrence.objects.filter(file_id=klass.file_id, line=klass.line, enclosing=klass.qualified_name,
+                                         column__gt=klass.column).exclude(kind__in=("import", "assign")).order_by("column")
+        direct: list[Def] = []
+        self._depth += 1
+        try:
+            for row in rows.values_list(*USE_FIELDS):
+                defs, _ = self.resolve(Use(*row))
+                direct += [d for d in defs if d.kind in _CLASS_KINDS and d.id != klass.id and d not in direct]
+        finally:
+            self._depth -= 1
+        return direct + [b for d in direct for b in self.bases(d, depth + 1) if b not in direct]
 
     def constructed(self, use: Use) -> Def | None:
         """The class ``use.qualifier`` was built from in this file (``x = Name(…)`` in the same
