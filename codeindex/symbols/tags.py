@@ -31,6 +31,7 @@ from importlib import resources
 from tree_sitter import Node, Query, QueryCursor, QueryError
 
 from ..choices import Language
+from ..syntax import _descendants as walk  # one tree walk for the app: every named node, in source order
 from ..syntax import parser_for
 
 __all__ = ["Tag", "run_tags", "tags_query", "parse", "walk"]
@@ -163,12 +164,3 @@ def _ruby_local(name: Node) -> bool:
                 return True
         stack.extend(node.named_children)
     return False
-
-
-def walk(node: Node):
-    """``node`` and every named node below it, depth first, in source order."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(current.named_children))
