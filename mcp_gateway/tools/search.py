@@ -67,7 +67,8 @@ async def search_code(
     repository, path, line range, symbol, a snippet, a relevance score and the per-signal ranks
     behind it. Use it instead of grep to find where something is implemented; then read the file
     at the given lines. Names (getUserName, QuerySet.filter) are looked up exactly; plain words
-    also use semantic (embedding) similarity.
+    also use semantic (embedding) similarity. A hit's symbol, repository, path and start_line
+    are what find_references and find_definition take.
     """
     found = await run_service(
         services.search_page, query, access=access_of(ctx), repository=repository, language=language, path_glob=path_glob,
