@@ -72,3 +72,10 @@ class CloneFailed(IndexJobError):
 
 class EmbeddingsUnavailable(CodeIndexError):
     """The configured embedding provider cannot embed (not installed, turned off, server down)."""
+
+
+class SymbolNotFound(CodeIndexError):
+    """No definition of the asked name is indexed in the repositories the caller may see."""
+
+
+__all__ += ["SymbolNotFound"]

@@ -4,9 +4,10 @@
 
 1. lists the candidate files (the whole tree, or the paths of a ``changed_files`` job),
 2. reads each one and compares its sha256 with the stored one; only new and changed files go on,
-3. per batch of files: chunks them, reads their imports, embeds the chunk texts whose vectors
+3. per batch of files: chunks them, reads their imports, definitions and name occurrences
+   (``symbols/``), embeds the chunk texts whose vectors
    cannot be reused (same text hash already stored), then in **one transaction** per batch
-   replaces each file's row, chunks, vectors and import edges, so a search sees a file's old
+   replaces each file's row, chunks, vectors, import edges, symbols and occurrences, so a search sees a file's old
    pieces or its new ones, never a mix,
 4. removes files that are gone (full runs) or were listed but no longer exist,
 5. resolves import edges to indexed files, embeds any chunk still lacking a vector for the
@@ -32,6 +33,8 @@ from .exceptions import EmbeddingsUnavailable, InvalidArgument
 from .imports import PathIndex, extract_imports, resolve
 from .models import Chunk, ChunkVector, ImportEdge, Repository, SourceFile
 from .sources import SourceText, SourceTree
+from .symbols.extract import FileSymbols, extract_symbols
+from .symbols.store import replace_file_symbols
 
 __all__ = ["IndexReport", "Progress", "index_tree", "embed_missing", "clear_documents", "normalize_paths"]
 
@@ -226,13 +229,15 @@ class _Prepared:
     hashes: list[str]
     imports: list[str]
     lines: int
+    symbols: FileSymbols
 
     @classmethod
     def of(cls, source: SourceText) -> _Prepared:
         language = language_for_path(source.path)
         pieces = chunk_text(source.text, language)
         texts = [document_text(source.path, p.symbol, p.content) for p in pieces]
-        return cls(source, language, pieces, texts, [text_hash(t) for t in texts], extract_imports(source.text, language), line_count(source.text))
+        return cls(source, language, pieces, texts, [text_hash(t) for t in texts], extract_imports(source.text, language),
+                   line_count(source.text), extract_symbols(source.text, language))
 
 
 def _stored_vectors(repository: Repository, model: str, hashes: list[str]) -> dict[str, bytes]:
@@ -256,7 +261,8 @@ def _embed(provider: EmbeddingProvider, items: list[tuple[str, str]], progress: 
 
 
 def _replace_file(repository: Repository, item: _Prepared, vectors: dict[str, bytes], provider: EmbeddingProvider | None) -> int:
-    """Store one file's row, replacing its chunks, vectors and import edges. Runs in the caller's transaction."""
+    """Store one file's row, replacing its chunks, vectors, import edges, symbols and occurrences.
+    Runs in the caller's transaction."""
     source = item.source
     file, created = SourceFile.objects.update_or_create(
         repository=repository, path=source.path,
@@ -275,6 +281,7 @@ def _replace_file(repository: Repository, item: _Prepared, vectors: dict[str, by
             batch_size=500,
         )
     ImportEdge.objects.bulk_create([ImportEdge(repository=repository, source=file, module=m) for m in item.imports], batch_size=500)
+    replace_file_symbols(repository, file, item.symbols, created=created)
     return file.pk
 
 
@@ -288,7 +295,7 @@ def _chunk(repository: Repository, file: SourceFile, piece: ChunkPiece) -> Chunk
 
 
 def _delete_files(repository: Repository, paths: list[str]) -> int:
-    """Remove files (and, by cascade, their chunks, vectors and import edges)."""
+    """Remove files (and, by cascade, their chunks, vectors, import edges, symbols and occurrences)."""
     ids = list(repository.files.filter(path__in=paths).values_list("pk", flat=True)) if paths else []
     for start in range(0, len(ids), 500):
         with transaction.atomic():

@@ -209,3 +209,5 @@ class SearchFeedback(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["repository", "path"], name="codeindex_feedback_repo_path")]
+
+from .symbols.models import Occurrence, Symbol  # noqa: E402,F401  (the navigation tables; see that module)

@@ -21,6 +21,9 @@ One module per use case; import from the package, not from its modules:
 - ``analysis``: a file's imports and symbols, context for writing code, a file's text;
 - ``maintenance``: caches, clear or delete a repository, check or back-fill embeddings;
 - ``monitoring``: repository status and health.
+
+Code navigation by symbol (outline, definitions, references) is the ``codeindex.symbols``
+package, re-exported here.
 """
 
 from ..access import PUBLIC, SYSTEM, RepositoryAccess
@@ -43,6 +46,7 @@ from .results import (
     SearchHit,
     SearchPage,
 )
+from ..symbols.queries import Definitions, FileOutline, References, file_outline, find_definition, find_references
 from .retrieval import (
     MAX_PAGE,
     MAX_RESULTS_LIMIT,
@@ -63,4 +67,5 @@ __all__ = [
     "status", "health", "analyze_context", "generation_context", "record_feedback", "cache_stats", "cache_clear",
     "clear_repository", "delete_repository", "validate_embeddings", "backfill_embeddings", "read_file",
     "MAX_RESULTS_LIMIT", "MAX_PAGE", "SNIPPET_MAX_LINES", "SNIPPET_MAX_CHARS",
+    "Definitions", "FileOutline", "References", "file_outline", "find_definition", "find_references",
 ]

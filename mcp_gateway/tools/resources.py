@@ -17,6 +17,7 @@ from codeindex.exceptions import FileNotIndexed, RepositoryNotFound
 from oauth_app.tiers import SCOPE_CODE_READ
 
 from ..errors import ToolError, run_service
+from ..permissions import allowed_tools
 from ..registry import prompt, resource
 from ._support import access_of, caller_of
 
@@ -37,26 +38,41 @@ async def repository_file(repository: str, path: str) -> str:
     return found.text
 
 
+def _tools_of(ctx) -> set[str]:
+    """Names of the tools this prompt's caller may call (a prompt must not send it to others)."""
+    try:
+        return {spec.name for spec in allowed_tools(caller_of(ctx))}
+    except ToolError:
+        return set()
+
+
 @prompt(title="Find where something is implemented")
-def find_implementation(what: str, repository: str | None = None) -> str:
-    """Find the code that implements a behaviour, then read it."""
+def find_implementation(what: str, repository: str | None = None, ctx: Context | None = None) -> str:
+    """Find the code that implements a behaviour, then read it (steps use only the tools you may call)."""
+    tools = _tools_of(ctx)
     scope = f" in repository {repository!r}" if repository else ""
-    return (
-        f"Find where this is implemented{scope}: {what}\n\n"
-        "1. Call search_code with a short plain-words description (and repository if given).\n"
-        "2. If the top results look wrong, call explain_ranking with the same query, then retry with an "
-        "identifier or a path_glob filter.\n"
-        "3. Read the best hit through its repo://REPOSITORY/PATH resource at the given lines, and call "
-        "track_search_outcome to say whether it was the answer.\n"
-        "Answer with the file, the line range and a one-paragraph explanation."
-    )
+    steps = ["Call search_code with a short plain-words description (and repository if given)."]
+    if "explain_ranking" in tools:
+        steps.append("If the top results look wrong, call explain_ranking with the same query, then retry with an "
+                     "identifier or a path_glob filter.")
+    if {"file_outline", "find_definition"} <= tools:
+        steps.append("Call file_outline on the best hit's file to see its definitions, and find_definition with a name "
+                     "it uses (repository, path and line of the use) to follow it to its definition.")
+    steps.append("Read the best hit through its repo://REPOSITORY/PATH resource at the given lines.")
+    if "track_search_outcome" in tools:
+        steps.append("Call track_search_outcome to say whether it was the answer.")
+    numbered = "\n".join(f"{n}. {step}" for n, step in enumerate(steps, 1))
+    return f"Find where this is implemented{scope}: {what}\n\n{numbered}\nAnswer with the file, the line range and a one-paragraph explanation."
 
 
 @prompt(title="Trace what depends on a file")
-def trace_dependencies(repository: str, path: str) -> str:
-    """See what a file uses and what would break if it changed."""
-    return (
-        f"Call analyze_context for {repository}:{path}. List the files it depends on and the files that depend on "
-        "it, then search_code for the symbols it defines that those dependents use, and summarise the impact of "
-        "changing each symbol."
-    )
+def trace_dependencies(repository: str, path: str, ctx: Context | None = None) -> str:
+    """See what a file uses and what would break if it changed (steps use only the tools you may call)."""
+    tools = _tools_of(ctx)
+    if "analyze_context" in tools:
+        first = (f"Call analyze_context for {repository}:{path}. List the files it depends on and the files that depend on it, "
+                 "then")
+    else:
+        first = f"Call file_outline for {repository}:{path} to list the symbols it defines, then"
+    return (f"{first} call find_references (repository {repository!r}, path {path!r} and each symbol's line) for the symbols it "
+            "defines, and summarise the impact of changing each symbol.")

@@ -66,7 +66,8 @@ async def search_code(
     repository, path, line range, symbol, a snippet, a relevance score and the per-signal ranks
     behind it. Use it instead of grep to find where something is implemented; then read the file
     at the given lines. Names (getUserName, QuerySet.filter) are looked up exactly; plain words
-    also use semantic (embedding) similarity.
+    also use semantic (embedding) similarity. A hit's symbol, repository, path and start_line
+    are what find_references and find_definition take.
     """
     request = services.SearchRequest(query, repository=repository, language=language, path_glob=path_glob, exact=tuple(exact or ()),
                                      max_results=max_results, page=page, detail_level=detail_level)

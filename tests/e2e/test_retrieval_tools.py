@@ -78,3 +78,34 @@ async def test_index_repository_search_and_explain_over_http(live_server_e2e, ad
 async def test_bad_input_over_http_is_a_one_line_tool_error(live_server_e2e, admin_token):
     result = await _client_call(live_server_e2e, admin_token, "search_code", {"query": "x", "repository": "no-such-repo"})
     assert result.is_error and "no-such-repo" in result.content[0].text and "Traceback" not in result.content[0].text
+
+
+async def test_code_navigation_over_http(live_server_e2e, admin_token):
+    """file_outline, find_definition and find_references on the real dateutil package, through the SDK client."""
+    server = live_server_e2e
+    outline = await _client_call(server, admin_token, "file_outline", {"repository": "dateutil", "path": "easter.py"})
+    assert not outline.is_error, outline.content
+    assert "easter" in [s["name"] for s in outline.structured_content["symbols"]]
+    # parser/__init__.py re-exports parse from ._parser: the usage site decides which definition is meant
+    found = await _client_call(server, admin_token, "find_definition",
+                               {"symbol": "parse", "repository": "dateutil", "path": "parser/__init__.py", "line": 2})
+    assert not found.is_error, found.content
+    assert [(d["path"], d["qualified_name"]) for d in found.structured_content["definitions"]] == [("parser/_parser.py", "parse")]
+    refs = await _client_call(server, admin_token, "find_references", {"symbol": "tz._common._tzinfo", "repository": "dateutil"})
+    assert not refs.is_error, refs.content
+    uses = {(f["path"], r["line"]) for f in refs.structured_content["files"] for r in f["references"]}
+    assert ("tz/tz.py", 22) in uses and ("tz/_common.py", 267) in uses  # the import, and a subclass in its own module
+    assert not any(path == "rrule.py" for path, _ in uses)  # rrule's self._tzinfo is an attribute, not this class
+
+
+@pytest.mark.parametrize(("tool", "arguments", "words"), [
+    ("find_definition", {"symbol": "parse", "repository": "no-such-repo"}, "no-such-repo"),
+    ("find_definition", {"symbol": "x" * 500}, "at most 200"),
+    ("find_references", {"symbol": "tz._common._tzinfo", "repository": "dateutil", "page": 500}, "past the end"),
+    ("file_outline", {"repository": "dateutil", "path": "no/such/file.py"}, "no/such/file.py"),
+])
+async def test_navigation_bad_input_over_http_is_a_plain_tool_error(live_server_e2e, admin_token, tool, arguments, words):
+    result = await _client_call(live_server_e2e, admin_token, tool, arguments)
+    text = result.content[0].text
+    assert result.is_error and words in text and "\n" not in text
+    assert "Traceback" not in text and "pydantic" not in text

@@ -112,7 +112,10 @@ def test_tools_list_follows_scopes():
     reader = {t.name for t in run(READER, "list_tools").tools}
     dev = {t.name for t in run(DEV, "list_tools").tools}
     admin = {t.name: t for t in run(ADMIN, "list_tools").tools}
-    assert reader == {"search_code", "explain_ranking", "preview_query_processing", "index_status", "health_check"}
+    assert reader == {"search_code", "explain_ranking", "preview_query_processing", "index_status", "health_check",
+                      "file_outline", "find_definition", "find_references"}
+    assert all(admin[name].annotations.read_only_hint and admin[name].output_schema
+               for name in ("file_outline", "find_definition", "find_references"))
     assert dev - reader == {"analyze_context", "generate_code", "submit_feedback", "track_search_click", "track_search_outcome"}
     assert set(admin) - dev == {"index_repository", "index_changed_files", "backfill_embeddings", "validate_embeddings",
                                 "cache_stats", "cache_clear", "clear_repository_documents", "manage_index"}
@@ -149,6 +152,21 @@ def test_search_code_answers_a_pathological_path_glob_at_once(tmp_path):
     result = call(READER, "search_code", {"query": "invoice total", "path_glob": "**?**?**?**?**?Z"})
     assert time.perf_counter() - started < 1.0
     assert not result.is_error and result.structured_content["hits"] == []
+
+
+def test_navigation_tools_outline_definition_and_references(repos):
+    outline = call(READER, "file_outline", {"repository": "shop", "path": "billing/invoice.py"})
+    assert not outline.is_error, text_of(outline)
+    assert [s["name"] for s in outline.structured_content["symbols"]] == ["compute_invoice_total"]
+    hit = call(READER, "search_code", {"query": "tax_for", "repository": "shop"}).structured_content["hits"][0]
+    found = call(READER, "find_definition", {"symbol": "tax_for", "repository": "shop", "path": "billing/invoice.py", "line": 8})
+    assert found.structured_content["resolution"] == "import"
+    assert [(d["path"], d["start_line"]) for d in found.structured_content["definitions"]] == [("billing/tax.py", 1)]
+    # a search hit carries what find_references needs: symbol, repository, path and line
+    refs = call(READER, "find_references", {"symbol": hit["symbol"], "repository": hit["repository"], "path": hit["path"],
+                                            "line": hit["start_line"]}).structured_content
+    assert refs["total"] == 2 and [f["path"] for f in refs["files"]] == ["billing/invoice.py"]
+    assert [r["enclosing"] for r in refs["files"][0]["references"]] == ["", "compute_invoice_total"]
 
 
 def test_explain_ranking_and_preview(repos):
@@ -259,7 +277,12 @@ def test_resources_and_prompts(repos):
     read = run(READER, "read_resource", "repo://shop/billing/tax.py")
     assert "def tax_for" in read.contents[0].text
     prompt = run(READER, "get_prompt", "find_implementation", {"what": "invoice totals"})
-    assert "search_code" in prompt.messages[0].content.text
+    text = prompt.messages[0].content.text
+    assert "search_code" in text and "find_definition" in text
+    assert "track_search_outcome" not in text  # a code:read caller cannot call it
+    assert "track_search_outcome" in run(DEV, "get_prompt", "find_implementation", {"what": "x"}).messages[0].content.text
+    trace = run(READER, "get_prompt", "trace_dependencies", {"repository": "shop", "path": "billing/tax.py"}).messages[0].content.text
+    assert "analyze_context" not in trace and "find_references" in trace
 
 
 # -- bad input ------------------------------------------------------------------------------
@@ -276,6 +299,14 @@ def test_resources_and_prompts(repos):
         (READER, "explain_ranking", {"query": "?!"}, ["no searchable words"]),
         (READER, "preview_query_processing", {"query": "tax", "repository": "nope"}, ["nope"]),
         (READER, "index_status", {"repository": "nope"}, ["nope"]),
+        (READER, "file_outline", {"repository": "shop", "path": "missing.py"}, ["missing.py"]),
+        (READER, "find_definition", {"symbol": "no_such_name"}, ["no definition"]),
+        (READER, "find_definition", {"symbol": "x" * 201}, ["at most 200 characters"]),
+        (READER, "find_definition", {"symbol": "a b"}, ["not a name"]),
+        (READER, "find_definition", {"symbol": "tax_for", "line": 3}, ["needs the path"]),
+        (READER, "find_references", {"symbol": "tax_for", "page": 99}, ["past the end"]),
+        (READER, "find_references", {"symbol": "tax_for", "page": 0}, ["invalid arguments", "page"]),
+        (READER, "find_references", {"symbol": "tax_for", "line": "x"}, ["invalid arguments", "line"]),
         (DEV, "analyze_context", {"repository": "shop", "path": "missing.py"}, ["missing.py"]),
         (DEV, "generate_code", {"description": "", "language": "python"}, ["empty"]),
         (DEV, "generate_code", {"description": "x y", "language": "python", "context_path": "a.py"}, ["repository"]),
@@ -328,6 +359,11 @@ LEAK_CHECKS = [
     ("preview_query_processing", {"query": "cipher", "repository": "vault"}),
     ("index_status", {}),
     ("index_status", {"repository": "vault"}),
+    ("file_outline", {"repository": "vault", "path": "crypto.py"}),
+    ("find_definition", {"symbol": SECRET}),
+    ("find_definition", {"symbol": SECRET, "repository": "vault", "path": "crypto.py", "line": 1}),
+    ("find_references", {"symbol": SECRET, "include_definition": True}),
+    ("find_references", {"symbol": SECRET, "repository": "vault"}),
     ("health_check", {}),
     ("analyze_context", {"repository": "vault", "path": "crypto.py"}),
     ("generate_code", {"description": "rotate a vault cipher key", "language": "python"}),

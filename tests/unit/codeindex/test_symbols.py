@@ -1,0 +1,224 @@
+"""Code navigation: the symbol and occurrence tables, resolution through scopes and imports,
+incremental updates, access and bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from codeindex import services
+from codeindex.access import PUBLIC, RepositoryAccess
+from codeindex.exceptions import FileNotIndexed, InvalidArgument, RepositoryNotFound, SymbolNotFound
+from codeindex.models import Occurrence, Repository, Symbol
+from codeindex.symbols.extract import extract_symbols
+from codeindex.symbols.tags import run_tags
+
+from .conftest import write_tree
+
+pytestmark = pytest.mark.django_db
+
+PY_A = "def foo(x):\n    return x + 1\n"
+PY_B = "def foo(x):\n    return x * 2\n"
+PY_USER = """from pkg.a import foo
+import pkg.b as other
+
+
+class Runner:
+    def run(self, value):
+        first = foo(value)
+        return self.finish(first) + other.foo(value)
+
+    def finish(self, value):
+        foo = 3  # a local that shadows nothing outside
+        return value + foo
+"""
+
+
+@pytest.fixture
+def shop(tmp_path):
+    root = write_tree(tmp_path / "shop", {
+        "pkg/__init__.py": "from .a import foo as exported_foo\n",
+        "pkg/a.py": PY_A,
+        "pkg/b.py": PY_B,
+        "pkg/user.py": PY_USER,
+        "web/util.ts": "export function helper(n: number): number {\n  return n;\n}\nexport class Box {\n  open(): void {}\n}\n",
+        "web/main.ts": "import { helper as h } from './util';\nimport * as util from './util';\n\nexport function go() {\n  const b = new util.Box();\n  return h(1) + util.helper(2);\n}\n",
+        "srv/lib/a.go": "package lib\n\nfunc Add(a, b int) int { return a + b }\n",
+        "srv/lib/b.go": "package lib\n\nfunc Twice(a int) int { return Add(a, a) }\n",
+        "srv/main.go": 'package main\n\nimport "example.com/srv/lib"\n\nfunc main() { lib.Add(1, 2) }\n',
+    })
+    services.index_repository(root, "shop")
+    return root
+
+
+def refs(answer) -> list[tuple[str, int]]:
+    return [(f.path, r.line) for f in answer.files for r in f.references]
+
+
+def test_tags_queries_load_for_every_language():
+    samples = {
+        "python": "def f():\n    g()\n", "javascript": "function f() { g(); }\n", "typescript": "interface I {}\nfunction f() { g(); }\n",
+        "go": "package p\nfunc F() { G() }\n", "rust": "fn f() { g(); }\n", "java": "class A { void f() { g(); } }\n",
+        "c": "int f(void) { return g(); }\n", "cpp": "class A {}; int f() { return g(); }\n",
+        "csharp": "class A { void F() { b.G(); } }\n", "ruby": "def f\n  g(1)\nend\n", "php": "<?php function f() { $x->g(); }\n",
+    }
+    for language, text in samples.items():
+        roles = {(t.role, t.name) for t in run_tags(text.encode(), language)}
+        assert ("definition", "f") in roles or ("definition", "F") in roles, language
+        if language not in ("c", "cpp"):  # their tags.scm have definitions only
+            assert ("reference", "g") in roles or ("reference", "G") in roles, language
+
+
+def test_predicates_the_binding_does_not_apply_are_handled():
+    # JavaScript's #not-eq? drops the constructor; #strip!/#select-adjacent! keep the match.
+    names = {(t.role, t.name) for t in run_tags(b"// doc\nclass A { constructor() {} m() { require('x'); } }\n", "javascript")}
+    assert ("definition", "m") in names and ("definition", "constructor") not in names
+    assert ("reference", "require") not in names  # #not-match? ^(require)$
+    # Ruby's #is-not? local: a local variable is not a call.
+    ruby = {(t.role, t.name) for t in run_tags(b"def f(a)\n  x = 1\n  bar\n  x + a\nend\n", "ruby")}
+    assert ("reference", "bar") in ruby and ("reference", "x") not in ruby and ("reference", "a") not in ruby
+
+
+def test_extraction_nests_definitions_and_skips_locals():
+    found = extract_symbols(PY_USER, "python")
+    assert [(d.qualified_name, d.kind) for d in found.definitions] == [
+        ("Runner", "class"), ("Runner.run", "method"), ("Runner.finish", "method")]
+    uses = {(o.name, o.qualifier, o.kind) for o in found.occurrences}
+    assert ("foo", "", "call") in uses and ("finish", "self", "call") in uses and ("foo", "other", "call") in uses
+    assert not any(o.name in ("value", "first") for o in found.occurrences)  # parameters and locals
+    assert [o.line for o in found.occurrences if o.name == "foo" and o.kind != "assign"] == [1, 7, 8]  # line 11-12's foo is local
+    assert [(o.alias, o.name) for o in found.occurrences if o.kind == "assign"] == [("first", "foo")]  # x = Name(…)
+    go = extract_symbols("package p\nfunc (s *Server) Run() {}\n", "go")
+    assert [d.qualified_name for d in go.definitions] == ["Server.Run"]
+
+
+def test_outline_is_nested(shop):
+    outline = services.file_outline("shop", "pkg/user.py", access=PUBLIC)
+    assert [(s.name, [c.name for c in s.children]) for s in outline.symbols] == [("Runner", ["run", "finish"])]
+    assert outline.symbols[0].children[0].signature == "def run(self, value):"
+    assert outline.total == 3
+
+
+def test_definition_from_a_usage_site_follows_the_import(shop):
+    found = services.find_definition("foo", access=PUBLIC, repository="shop", path="pkg/user.py", line=7)
+    assert [(d.path, d.line) for d in found.definitions] == [("pkg/a.py", 1)] and found.resolution == "import"
+    other = services.find_definition("other.foo", access=PUBLIC, repository="shop", path="pkg/user.py", line=8)
+    assert [d.path for d in other.definitions] == ["pkg/b.py"] and other.resolution == "module"
+    method = services.find_definition("self.finish", access=PUBLIC, repository="shop", path="pkg/user.py", line=8)
+    assert [d.qualified_name for d in method.definitions] == ["Runner.finish"] and method.resolution == "self"
+    anywhere = services.find_definition("foo", access=PUBLIC)
+    assert anywhere.total == 2 and anywhere.resolution == "name match" and "narrow" in anywhere.note
+    assert [d.path for d in services.find_definition("pkg.b.foo", access=PUBLIC).definitions] == ["pkg/b.py"]
+    assert [d.path for d in services.find_definition("pkg.exported_foo", access=PUBLIC).definitions] == ["pkg/a.py"]
+
+
+def test_definition_in_typescript_and_go(shop):
+    ts = services.find_definition("h", access=PUBLIC, repository="shop", path="web/main.ts", line=6)
+    assert [(d.path, d.name) for d in ts.definitions] == [("web/util.ts", "helper")]
+    box = services.find_definition("util.Box", access=PUBLIC, repository="shop", path="web/main.ts", line=5)
+    assert [d.qualified_name for d in box.definitions] == ["Box"]
+    same_package = services.find_definition("Add", access=PUBLIC, repository="shop", path="srv/lib/b.go", line=3)
+    assert [d.path for d in same_package.definitions] == ["srv/lib/a.go"] and same_package.resolution == "package"
+    qualified = services.find_definition("lib.Add", access=PUBLIC, repository="shop", path="srv/main.go", line=5)
+    assert [d.path for d in qualified.definitions] == ["srv/lib/a.go"]
+
+
+def test_a_variable_built_from_a_class_resolves_its_members(tmp_path):
+    root = write_tree(tmp_path / "api", {
+        "api/jws.py": "class Signer:\n    def encode(self, data):\n        return data\n",
+        "api/jwt.py": "class Token:\n    def encode(self, data):\n        return data\n",
+        "api/use.py": ("from .jws import Signer\n\n_signer = Signer()\nencode = _signer.encode\n\n\nclass Client:\n"
+                       "    def __init__(self):\n        self._jws = Signer()\n\n    def send(self, d):\n"
+                       "        return self._jws.encode(d) + {}.get('x', '')\n"),
+        "api/cache.py": "class Cache:\n    def get(self, key):\n        return key\n",
+    })
+    services.index_repository(root, "api")
+    for line in (4, 12):
+        found = services.find_definition("encode", access=PUBLIC, repository="api", path="api/use.py", line=line)
+        assert [(d.path, d.qualified_name) for d in found.definitions] == [("api/jws.py", "Signer.encode")], line
+        assert found.resolution == "constructor"
+    # dict.get is not the repository's only get: an object of unknown type never resolves to it
+    assert services.find_references("Cache.get", access=PUBLIC, repository="api").total == 0
+
+
+def test_super_and_inherited_members_resolve_through_base_classes(tmp_path):
+    root = write_tree(tmp_path / "zoo", {
+        "zoo/base.py": "class Animal:\n    def speak(self):\n        return ''\n\n    def name(self):\n        return 'x'\n",
+        "zoo/dog.py": ("from .base import Animal\n\n\nclass Dog(Animal):\n    def speak(self):\n"
+                       "        return super().speak() + self.name()\n"),
+        "zoo/cat.py": "class Cat:\n    def speak(self):\n        return ''\n",
+    })
+    services.index_repository(root, "zoo")
+    parent = services.find_definition("speak", access=PUBLIC, repository="zoo", path="zoo/dog.py", line=6)
+    assert [(d.path, d.qualified_name) for d in parent.definitions] == [("zoo/base.py", "Animal.speak")]
+    assert parent.resolution == "base class"
+    inherited = services.find_definition("self.name", access=PUBLIC, repository="zoo", path="zoo/dog.py", line=6)
+    assert [d.qualified_name for d in inherited.definitions] == ["Animal.name"]
+
+
+def test_references_count_only_resolved_uses(shop):
+    a = services.find_references("foo", access=PUBLIC, repository="shop", path="pkg/a.py", line=1)
+    assert refs(a) == [("pkg/__init__.py", 1), ("pkg/user.py", 1), ("pkg/user.py", 7)]
+    b = services.find_references("pkg.b.foo", access=PUBLIC, include_definition=True)
+    assert refs(b) == [("pkg/b.py", 1), ("pkg/user.py", 8)]
+    helper = services.find_references("helper", access=PUBLIC, repository="shop", path="web/util.ts", line=1)
+    assert refs(helper) == [("web/main.ts", 1), ("web/main.ts", 6)]
+    add = services.find_references("Add", access=PUBLIC, repository="shop", path="srv/lib/a.go", line=3)
+    assert refs(add) == [("srv/lib/b.go", 3), ("srv/main.go", 5)]
+
+
+def test_references_are_paged_and_a_page_past_the_end_is_explained(shop):
+    first = services.find_references("foo", access=PUBLIC, repository="shop", path="pkg/a.py", line=1, page_size=2)
+    assert first.total == 3 and first.next_page == 2 and len(refs(first)) == 2
+    last = services.find_references("foo", access=PUBLIC, repository="shop", path="pkg/a.py", line=1, page_size=2, page=2)
+    assert refs(last) == [("pkg/user.py", 7)] and last.next_page is None
+    with pytest.raises(InvalidArgument, match="past the end"):
+        services.find_references("foo", access=PUBLIC, repository="shop", path="pkg/a.py", line=1, page_size=2, page=3)
+
+
+def test_incremental_update_rename_and_delete(shop):
+    (shop / "pkg" / "b.py").write_text("def bar(x):\n    return x * 2\n")
+    (shop / "pkg" / "a.py").unlink()
+    services.index_repository(shop, "shop")
+    assert services.find_definition("bar", access=PUBLIC).definitions[0].path == "pkg/b.py"
+    with pytest.raises(SymbolNotFound):
+        services.find_definition("pkg.b.foo", access=PUBLIC)
+    assert not Symbol.objects.filter(file__path="pkg/a.py").exists()
+    assert not Occurrence.objects.filter(file__path="pkg/a.py").exists()
+    # user.py did not change, yet its import of pkg.a.foo no longer resolves anywhere
+    with pytest.raises(SymbolNotFound):
+        services.find_definition("foo", access=PUBLIC, repository="shop", path="pkg/user.py", line=7)
+    assert services.find_references("bar", access=PUBLIC, repository="shop", path="pkg/b.py", line=1).total == 0
+
+
+def test_hidden_repository_and_path_get_the_unknown_answer(shop, tmp_path):
+    vault = write_tree(tmp_path / "vault", {"crypto.py": "def rotate(k):\n    return k\n"})
+    services.index_repository(vault, "vault")
+    Repository.objects.filter(name="vault").update(visibility="groups")
+    for call in (lambda r: services.file_outline(r, "crypto.py", access=PUBLIC),
+                 lambda r: services.find_definition("rotate", access=PUBLIC, repository=r),
+                 lambda r: services.find_references("rotate", access=PUBLIC, repository=r)):
+        with pytest.raises(RepositoryNotFound) as hidden:
+            call("vault")
+        with pytest.raises(RepositoryNotFound) as unknown:
+            call("nowhere")
+        assert str(hidden.value).replace("vault", "X") == str(unknown.value).replace("nowhere", "X")
+    with pytest.raises(SymbolNotFound):
+        services.find_definition("rotate", access=PUBLIC)
+    assert services.find_definition("rotate", access=RepositoryAccess(repositories=frozenset({"vault"}))).total == 1
+    with pytest.raises(FileNotIndexed):
+        services.file_outline("shop", "crypto.py", access=PUBLIC)
+
+
+@pytest.mark.parametrize(("kwargs", "words"), [
+    ({"symbol": "x" * 201}, "at most 200"),
+    ({"symbol": "a b"}, "not a name"),
+    ({"symbol": ""}, "required"),
+    ({"symbol": "foo", "line": 3}, "needs the path"),
+    ({"symbol": "foo", "path": "pkg/a.py"}, "needs the repository"),
+    ({"symbol": "foo", "repository": "shop", "path": "pkg/a.py", "line": 0}, "line must be"),
+    ({"symbol": "nothing_here"}, "no definition"),
+])
+def test_bad_input_is_refused_with_a_reason(shop, kwargs, words):
+    symbol = kwargs.pop("symbol")
+    with pytest.raises((InvalidArgument, SymbolNotFound), match=words):
+        services.find_definition(symbol, access=PUBLIC, **kwargs)
