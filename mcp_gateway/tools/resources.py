@@ -38,18 +38,18 @@ async def repository_file(repository: str, path: str) -> str:
     return found.text
 
 
-def _tools_of(ctx) -> set[str]:
+def _tools_of() -> set[str]:
     """Names of the tools this prompt's caller may call (a prompt must not send it to others)."""
     try:
-        return {spec.name for spec in allowed_tools(caller_of(ctx))}
+        return {spec.name for spec in allowed_tools(caller_of())}
     except ToolError:
         return set()
 
 
 @prompt(title="Find where something is implemented")
-def find_implementation(what: str, repository: str | None = None, ctx: Context | None = None) -> str:
+def find_implementation(what: str, repository: str | None = None) -> str:
     """Find the code that implements a behaviour, then read it (steps use only the tools you may call)."""
-    tools = _tools_of(ctx)
+    tools = _tools_of()
     scope = f" in repository {repository!r}" if repository else ""
     steps = ["Call search_code with a short plain-words description (and repository if given)."]
     if "explain_ranking" in tools:
@@ -66,9 +66,9 @@ def find_implementation(what: str, repository: str | None = None, ctx: Context |
 
 
 @prompt(title="Trace what depends on a file")
-def trace_dependencies(repository: str, path: str, ctx: Context | None = None) -> str:
+def trace_dependencies(repository: str, path: str) -> str:
     """See what a file uses and what would break if it changed (steps use only the tools you may call)."""
-    tools = _tools_of(ctx)
+    tools = _tools_of()
     if "analyze_context" in tools:
         first = (f"Call analyze_context for {repository}:{path}. List the files it depends on and the files that depend on it, "
                  "then")

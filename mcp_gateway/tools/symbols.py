@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import Field
 
@@ -45,11 +44,11 @@ def _outline_lines(entries, depth: int = 0) -> list[str]:
 
 
 @tool(kind="search", scope=SCOPE_CODE_READ, title="File outline")
-async def file_outline(repository: RepositoryName, path: FilePath, ctx: Context | None = None) -> Annotated[CallToolResult, FileOutlineModel]:
+async def file_outline(repository: RepositoryName, path: FilePath) -> Annotated[CallToolResult, FileOutlineModel]:
     """List the symbols a file defines — classes, functions, methods, constants — nested, each
     with its kind, qualified name, signature line and line range. Read this before reading a
     whole file: it is a fraction of the size and tells you which lines to read."""
-    o = await run_service(services.file_outline, repository, path, access=access_of(ctx))
+    o = await run_service(services.file_outline, repository, path, access=access_of())
     model = FileOutlineModel(repository=o.repository, path=o.path, language=o.language, line_count=o.line_count, total=o.total,
                              symbols=[_outline_model(s) for s in o.symbols])
     head = f"{o.repository}:{o.path} ({o.language}, {o.line_count} lines, {o.total} definitions)"
@@ -62,7 +61,6 @@ async def find_definition(
     repository: OptionalRepository = None,
     path: SitePath = None,
     line: SiteLine = None,
-    ctx: Context | None = None,
 ) -> Annotated[CallToolResult, DefinitionsModel]:
     """Find where a symbol is defined: path, line range, kind and signature line.
 
@@ -72,7 +70,7 @@ async def find_definition(
     answered with another module's `foo`. Without a site, or when resolution finds nothing,
     every definition of the name is listed; qualified names ('Class.method', 'module.func')
     narrow that. `resolution` in the result says which step answered."""
-    d = await run_service(services.find_definition, symbol, access=access_of(ctx), repository=repository, path=path, line=line)
+    d = await run_service(services.find_definition, symbol, access=access_of(), repository=repository, path=path, line=line)
     model = DefinitionsModel(symbol=d.symbol, resolution=d.resolution, total=d.total, note=d.note,
                              definitions=[s.__dict__ for s in d.definitions])
     lines = [f"{d.symbol}: {d.total} definition(s) ({d.resolution})" + (f"; {d.note}" if d.note else "")]
@@ -88,7 +86,6 @@ async def find_references(
     line: SiteLine = None,
     include_definition: Annotated[bool, Field(description="Also list the definition itself.")] = False,
     page: Annotated[int, Field(ge=1, le=10_000, description="Page of references, from 1; the result says next_page.")] = 1,
-    ctx: Context | None = None,
 ) -> Annotated[CallToolResult, ReferencesModel]:
     """Find every place that uses a symbol — calls, imports, type uses, values passed around —
     grouped by file: line, column, the enclosing function or class and the line's text, 50 per
@@ -96,7 +93,7 @@ async def find_references(
     definition); a use counts only when it resolves to that definition through scopes, imports,
     `self.`/`this.` or a module prefix, or — for `obj.name` on an object of unknown type — when
     the repository defines that name only once."""
-    r = await run_service(services.find_references, symbol, access=access_of(ctx), repository=repository, path=path, line=line,
+    r = await run_service(services.find_references, symbol, access=access_of(), repository=repository, path=path, line=line,
                           include_definition=include_definition, page=page)
     model = ReferencesModel(
         symbol=r.symbol, definitions=[s.__dict__ for s in r.definitions], total=r.total, page=r.page, next_page=r.next_page,
