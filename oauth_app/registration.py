@@ -22,11 +22,12 @@ An error description quotes at most :data:`SHOWN_URI_CHARS` characters of the re
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
+
+from mcprag_site.hosts import is_loopback_host
 
 __all__ = [
     "RegistrationError", "ClientMetadata", "validate_client_metadata", "is_loopback_redirect", "keep_client_metadata",
@@ -59,19 +60,10 @@ class ClientMetadata:
     document: dict
 
 
-def _is_loopback_host(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def is_loopback_redirect(uri: str) -> bool:
     """True for ``http://127.0.0.1…``, ``http://[::1]…`` and ``http://localhost…`` redirect URIs."""
     parts = urlsplit(uri)
-    return parts.scheme == "http" and bool(parts.hostname) and _is_loopback_host(parts.hostname)
+    return parts.scheme == "http" and bool(parts.hostname) and is_loopback_host(parts.hostname)
 
 
 def _shown(uri: str) -> str:
@@ -110,13 +102,13 @@ def validate_redirect_uri(uri) -> None:
         )
     if parts.scheme == "https" and parts.hostname:
         return
-    if parts.scheme == "http" and parts.hostname and _is_loopback_host(parts.hostname):
+    if parts.scheme == "http" and parts.hostname and is_loopback_host(parts.hostname):
         return  # RFC 8252 §7.3 loopback interface redirection
     if parts.scheme in getattr(settings, "MCPRAG_PRIVATE_URI_SCHEMES", ()):
         return  # RFC 8252 §7.1 private-use URI scheme
     raise RegistrationError(
         "invalid_redirect_uri",
-        f"Redirect URI {_shown(uri)} is not allowed: use https, a loopback http address (127.0.0.1, [::1]) "
+        f"Redirect URI {_shown(uri)} is not allowed: use https, a loopback http address (127.0.0.1, [::1], localhost) "
         "or an allowed private-use scheme.",
     )
 
