@@ -11,6 +11,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.cache import cache_control
 from oauth2_provider.views import OAuthProtectedResourceMetadataView
 
+from oauth_app.endpoints import ClientEndpoint
 from oauth_app.resource_indicators import mcp_resource
 
 from . import app_settings
@@ -19,7 +20,7 @@ __all__ = ["ProtectedResourceMetadataView"]
 
 
 @method_decorator(cache_control(max_age=300, public=True), name="dispatch")
-class ProtectedResourceMetadataView(OAuthProtectedResourceMetadataView):
+class ProtectedResourceMetadataView(ClientEndpoint, OAuthProtectedResourceMetadataView):
     """The RFC 9728 §2 document for ``/mcp``; ``resource`` is exactly the MCP URL (§3.3)."""
 
     def get_resource(self, request):

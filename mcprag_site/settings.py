@@ -278,6 +278,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "mcprag_site.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "oauth_app.endpoints.CrossOriginMiddleware",  # CORS for the client endpoints (token, registration, metadata)
+    "oauth_app.control_characters.ControlCharacterMiddleware",  # before sessions: NUL never reaches the database
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -8,7 +8,6 @@ in a query string. An oversized body gets 413 (:mod:`oauth_app.body_limits`).
 
 from __future__ import annotations
 
-from django.http import JsonResponse
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
@@ -18,26 +17,20 @@ from oauth2_provider.views import IntrospectTokenView
 
 from ..body_limits import BodyLimitMixin
 from ..client_auth import authenticated_client
+from ..endpoints import ClientEndpoint, oauth_error
 
 
 @method_decorator(csrf_exempt, name="dispatch")
 @method_decorator(login_not_required, name="dispatch")
 @method_decorator(never_cache, name="dispatch")
-class IntrospectionView(BodyLimitMixin, View):
+class IntrospectionView(ClientEndpoint, BodyLimitMixin, View):
     http_method_names = ["post"]
-
-    def http_method_not_allowed(self, request, *args, **kwargs):
-        response = JsonResponse({"error": "invalid_request", "error_description": "Use POST."}, status=405)
-        response["Allow"] = "POST"
-        return response
+    cross_origin = False  # service clients hold a secret: they are never browser applications
 
     def post(self, request, *args, **kwargs):
         client = authenticated_client(request)
         if client is None or not client.is_service_client:
-            response = JsonResponse(
-                {"error": "invalid_client", "error_description": "Introspection requires a service client's credentials."},
-                status=401,
-            )
+            response = oauth_error("invalid_client", "Introspection requires a service client's credentials.", status=401)
             response["WWW-Authenticate"] = 'Basic realm="mcprag"'
             return response
         return IntrospectTokenView.get_token_response(request.POST.get("token"))
