@@ -19,7 +19,7 @@ from . import app_settings
 __all__ = ["ProtectedResourceMetadataView"]
 
 
-@method_decorator(cache_control(max_age=300, public=True), name="dispatch")
+@method_decorator(cache_control(max_age=300, public=True), name="get")
 class ProtectedResourceMetadataView(ClientEndpoint, OAuthProtectedResourceMetadataView):
     """The RFC 9728 §2 document for ``/mcp``; ``resource`` is exactly the MCP URL (§3.3)."""
 

@@ -454,7 +454,8 @@ SILENCED_SYSTEM_CHECKS = [
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "mcprag_site.observability.LogContextFilter"}},
+    "filters": {"context": {"()": "mcprag_site.observability.LogContextFilter"},
+                "client_error": {"()": "mcprag_site.observability.ClientErrorAsWarning"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {
@@ -473,5 +474,10 @@ LOGGING = {
         "oauthlib": {"level": "INFO"},
         "oauth2_provider": {"level": "INFO"},
         "httpx2": {"level": "WARNING"},
+        # Django's SuspiciousOperation events are clients' errors, answered 400: one WARNING line each.
+        **{f"django.security.{name}": {"filters": ["client_error"]} for name in (
+            "DisallowedHost", "DisallowedRedirect", "RequestDataTooBig", "TooManyFieldsSent", "TooManyFilesSent",
+            "SuspiciousMultipartForm", "SuspiciousFileOperation", "SuspiciousOperation", "SuspiciousSession",
+        )},
     },
 }

@@ -55,14 +55,15 @@ class ClientEndpoint:
     cross_origin: bool = True
 
     @classmethod
-    def allowed_methods(cls) -> list[str]:
-        """The HTTP methods the view answers, e.g. ``["POST", "OPTIONS"]``."""
+    def cross_origin_methods(cls) -> list[str]:
+        """The methods a preflight allows: those the view defines, e.g. ``["POST", "OPTIONS"]``."""
         return [m.upper() for m in cls.http_method_names if hasattr(cls, m)]
 
     def http_method_not_allowed(self, request, *args, **kwargs):
-        methods = [m for m in self.allowed_methods() if m != "OPTIONS"]
+        allowed = self._allowed_methods()
+        methods = [m for m in allowed if m not in ("HEAD", "OPTIONS")]
         response = oauth_error("invalid_request", f"Use {' or '.join(methods)} at this endpoint.", status=405)
-        response["Allow"] = ", ".join(self.allowed_methods())
+        response["Allow"] = ", ".join(allowed)
         return response
 
 
@@ -96,7 +97,7 @@ class CrossOriginMiddleware:
         if not (is_preflight and _is_cross_origin(view_func)):
             return None
         response = HttpResponse(status=204)
-        response["Access-Control-Allow-Methods"] = ", ".join(view_class_of(view_func).allowed_methods())
+        response["Access-Control-Allow-Methods"] = ", ".join(view_class_of(view_func).cross_origin_methods())
         response["Access-Control-Allow-Headers"] = CORS_ALLOWED_HEADERS
         response["Access-Control-Max-Age"] = str(CORS_MAX_AGE_SECONDS)
         return response

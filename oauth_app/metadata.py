@@ -42,7 +42,7 @@ class AuthorizationServerMetadataView(ClientEndpoint, OAuthServerMetadataView):
 
 
 @method_decorator(login_not_required, name="dispatch")
-@method_decorator(cache_control(max_age=300, public=True), name="dispatch")
+@method_decorator(cache_control(max_age=300, public=True), name="get")
 class JWKSView(ClientEndpoint, View):
     """``GET /.well-known/jwks.json``: the public keys of every published signing key (RFC 7517)."""
 

@@ -18,6 +18,10 @@ differently from the person looking at the consent page:
   otherwise be kept as two URIs, the second one never checked.
 
 An error description quotes at most :data:`SHOWN_URI_CHARS` characters of the refused URI.
+
+The other metadata values (``client_name``, ``contacts``, the ``*_uri`` fields…) must be strings
+(``contacts`` an array of strings) without control characters, or ``invalid_client_metadata``
+naming the field (:func:`validate_metadata_values`; Client ID Metadata Documents too).
 """
 
 from __future__ import annotations
