@@ -3,7 +3,7 @@ the loopback IP literals; scheme, host, path and query still match exactly."""
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from oauth2_provider.models import get_grant_model
@@ -11,7 +11,7 @@ from oauth2_provider.models import get_grant_model
 from mcprag_site.hosts import is_loopback_host
 from tests.support import cimd
 
-from .conftest import pkce_pair
+from .conftest import approve_consent, authorize_query, pkce_pair
 
 pytestmark = pytest.mark.django_db
 
@@ -21,16 +21,7 @@ REGISTERED = "http://localhost:51000/callback"
 def _authorize(client, person, client_id, redirect_uri):
     client.force_login(person)
     verifier, challenge = pkce_pair()
-    query = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri, "state": "s1",
-             "scope": "code:read", "code_challenge": challenge, "code_challenge_method": "S256"}
-    return client.get("/authorize/?" + urlencode(query)), verifier
-
-
-def _approve(client, page):
-    form = page.context["form"]
-    data = {name: (form.initial.get(name) or "") for name in form.fields}
-    data["allow"] = "Authorize"
-    return client.post(page.request["PATH_INFO"] + "?" + page.request["QUERY_STRING"], data)
+    return client.get(authorize_query(client_id, challenge, redirect_uri=redirect_uri)), verifier
 
 
 def test_localhost_redirect_on_another_port_completes_the_flow(client, person, register):
@@ -38,7 +29,7 @@ def test_localhost_redirect_on_another_port_completes_the_flow(client, person, r
     asked = "http://localhost:52000/callback"
     page, verifier = _authorize(client, person, client_id, asked)
     assert page.status_code == 200, page.content[:300]
-    location = _approve(client, page)["Location"]
+    location = approve_consent(client, page)["Location"]
     assert location.startswith(asked + "?")
     code = parse_qs(urlsplit(location).query)["code"][0]
     token = client.post("/token/", {"grant_type": "authorization_code", "code": code, "redirect_uri": asked,
