@@ -97,6 +97,7 @@ class CrossOriginMiddleware:
         if not (is_preflight and _is_cross_origin(view_func)):
             return None
         response = HttpResponse(status=204)
+        del response["Content-Type"]  # no body
         response["Access-Control-Allow-Methods"] = ", ".join(view_class_of(view_func).cross_origin_methods())
         response["Access-Control-Allow-Headers"] = CORS_ALLOWED_HEADERS
         response["Access-Control-Max-Age"] = str(CORS_MAX_AGE_SECONDS)
