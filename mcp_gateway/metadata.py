@@ -11,6 +11,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.cache import cache_control
 from oauth2_provider.views import OAuthProtectedResourceMetadataView
 
+from oauth_app.endpoints import ClientEndpoint
 from oauth_app.resource_indicators import mcp_resource
 
 from .app_settings import app_settings
@@ -18,8 +19,8 @@ from .app_settings import app_settings
 __all__ = ["ProtectedResourceMetadataView"]
 
 
-@method_decorator(cache_control(max_age=300, public=True), name="dispatch")
-class ProtectedResourceMetadataView(OAuthProtectedResourceMetadataView):
+@method_decorator(cache_control(max_age=300, public=True), name="get")
+class ProtectedResourceMetadataView(ClientEndpoint, OAuthProtectedResourceMetadataView):
     """The RFC 9728 §2 document for ``/mcp``; ``resource`` is exactly the MCP URL (§3.3)."""
 
     def get_resource(self, request):

@@ -4,6 +4,9 @@
   on the response and in a context variable.
 * :class:`LogContextFilter` adds ``request_id``, ``user_id`` and ``client_id`` to every record.
   The gateway sets the same variables for MCP requests (:func:`bind`).
+* :class:`ClientErrorAsWarning` turns Django's security events about a client's request (a bad
+  ``Host`` header, an oversized body: Django answers 400) into one WARNING line, without the
+  traceback Django attaches — they are the client's error, not the server's.
 * :class:`RedactURLSecrets` blanks credentials that clients put in URLs (a bearer token in a
   query string, a magic-link ``token``, a password-reset token in its path) out of the ASGI
   server's access log lines (uvicorn's ``uvicorn.access`` logger; :func:`redact_access_log`).
@@ -18,7 +21,7 @@ import logging
 import re
 import uuid
 
-__all__ = ["RequestIdMiddleware", "LogContextFilter", "RedactURLSecrets", "redact_url", "redact_access_log", "bind",
+__all__ = ["RequestIdMiddleware", "LogContextFilter", "ClientErrorAsWarning", "RedactURLSecrets", "redact_url", "redact_access_log", "bind",
            "current_request_id"]
 
 _request_id = contextvars.ContextVar("mcprag_request_id", default="-")
@@ -50,6 +53,18 @@ class LogContextFilter(logging.Filter):
         record.request_id = _request_id.get()
         record.user_id = _user_id.get()
         record.client_id = _client_id.get()
+        return True
+
+
+class ClientErrorAsWarning(logging.Filter):
+    """Set on a ``django.security.<SuspiciousOperation>`` logger: Django logs each such event at
+    ERROR with the exception's traceback, although it only answers the client 400. This keeps
+    one WARNING line (``Invalid HTTP_HOST header: 'evil.example'. …``) and drops the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.WARNING:
+            record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+        record.exc_info = record.exc_text = record.stack_info = None
         return True
 
 

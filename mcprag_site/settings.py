@@ -64,7 +64,6 @@ A bad value stops start-up with one line naming the variable and the reason.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import secrets
 import sys
@@ -73,6 +72,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+
+from mcprag_site.hosts import LOOPBACK_HOST_NAMES, is_loopback_host
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -88,15 +89,6 @@ def _stop(error: _ConfigError) -> None:
     raise SystemExit(2)
 
 
-def _is_loopback_host(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _public_url(raw: str) -> tuple[str, str, bool]:
     """Validate ``MCPRAG_PUBLIC_URL``; return (canonical origin, host, is_loopback)."""
     parts = urlsplit(raw.strip())
@@ -105,7 +97,7 @@ def _public_url(raw: str) -> tuple[str, str, bool]:
     if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
         raise _ConfigError("MCPRAG_PUBLIC_URL", "must be an origin such as https://mcp.example.com (no path, query or credentials)")
     host = parts.hostname.lower()
-    loopback = _is_loopback_host(host)
+    loopback = is_loopback_host(host)
     if parts.scheme == "http" and not loopback:
         raise _ConfigError("MCPRAG_PUBLIC_URL", f"plain http is only allowed for a loopback host; use https://{host}")
     try:
@@ -186,7 +178,7 @@ def _stytch(loopback: bool) -> tuple[str, str, str | None]:
                            "set both STYTCH_PROJECT_ID and STYTCH_SECRET, or neither")
     if base_url:
         parts = urlsplit(base_url)
-        if parts.scheme == "http" and not (loopback and parts.hostname and _is_loopback_host(parts.hostname)):
+        if parts.scheme == "http" and not (loopback and parts.hostname and is_loopback_host(parts.hostname)):
             raise _ConfigError("STYTCH_API_BASE_URL", "must be https (plain http only for a local test server)")
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise _ConfigError("STYTCH_API_BASE_URL", "must be an absolute https URL")
@@ -292,7 +284,7 @@ MCPRAG_TESTING = "pytest" in sys.modules
 
 ALLOWED_HOSTS = [_PUBLIC_HOST]
 if _LOOPBACK:
-    ALLOWED_HOSTS += ["127.0.0.1", "localhost", "[::1]", "::1"]
+    ALLOWED_HOSTS += [*LOOPBACK_HOST_NAMES, "::1"]
 CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
 
 INSTALLED_APPS = [
@@ -318,6 +310,8 @@ MIDDLEWARE = [
     "mcprag_site.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "oauth_app.endpoints.CrossOriginMiddleware",  # CORS for the client endpoints (token, registration, metadata)
+    "oauth_app.control_characters.ControlCharacterMiddleware",  # before sessions: NUL never reaches the database
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -469,6 +463,10 @@ OAUTH2_PROVIDER = {
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "REQUEST_APPROVAL_PROMPT": "force",
     "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"] + MCPRAG_PRIVATE_URI_SCHEMES,
+    # RFC 8252 §7.3: any port for a loopback redirect URI, for "localhost" too (CLIs such as Claude
+    # Code register http://localhost:PORT/callback and listen on a new port at each sign-in);
+    # scheme, host, path and query still match exactly.
+    "ALLOW_LOCALHOST_LOOPBACK": True,
     "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token", "client_credentials"],
     "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
     "OAUTH2_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["none", "client_secret_basic", "client_secret_post"],
@@ -500,7 +498,8 @@ SILENCED_SYSTEM_CHECKS = [
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "mcprag_site.observability.LogContextFilter"}},
+    "filters": {"context": {"()": "mcprag_site.observability.LogContextFilter"},
+                "client_error": {"()": "mcprag_site.observability.ClientErrorAsWarning"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {
@@ -519,5 +518,10 @@ LOGGING = {
         "oauthlib": {"level": "INFO"},
         "oauth2_provider": {"level": "INFO"},
         "httpx2": {"level": "WARNING"},
+        # Django's SuspiciousOperation events are clients' errors, answered 400: one WARNING line each.
+        **{f"django.security.{name}": {"filters": ["client_error"]} for name in (
+            "DisallowedHost", "DisallowedRedirect", "RequestDataTooBig", "TooManyFieldsSent", "TooManyFilesSent",
+            "SuspiciousMultipartForm", "SuspiciousFileOperation", "SuspiciousOperation", "SuspiciousSession",
+        )},
     },
 }

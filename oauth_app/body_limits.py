@@ -21,17 +21,16 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import JsonResponse
+
+from .endpoints import oauth_error
 
 __all__ = ["BodyLimitMixin", "too_large"]
 
 TOO_LARGE_DESCRIPTION = "The request body is too large."
 
 
-def too_large() -> JsonResponse:
-    response = JsonResponse({"error": "invalid_request", "error_description": TOO_LARGE_DESCRIPTION}, status=413)
-    response["Cache-Control"] = "no-store"
-    return response
+def too_large():
+    return oauth_error("invalid_request", TOO_LARGE_DESCRIPTION, status=413)
 
 
 def _declared_length(request) -> int:

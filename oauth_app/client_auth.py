@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import binascii
 import secrets
 from urllib.parse import unquote_plus
 
@@ -16,7 +15,7 @@ from django.contrib.auth.hashers import check_password, make_password
 
 from .models import Application
 
-__all__ = ["AUTH_METHODS", "authenticated_client"]
+__all__ = ["AUTH_METHODS", "authenticated_client", "basic_credentials"]
 
 #: The RFC 7591 §2 ``token_endpoint_auth_method`` values :func:`authenticated_client` accepts
 #: (advertised for introspection in RFC 8414 metadata). Never ``none``: a client id alone is no
@@ -24,17 +23,28 @@ __all__ = ["AUTH_METHODS", "authenticated_client"]
 AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 
 
+def basic_credentials(request) -> tuple[str, str] | None:
+    """``(client_id, client_secret)`` of an ``Authorization: Basic`` header, or None when the
+    request has none or it is not base64 of UTF-8 ``id:secret``.
+
+    RFC 6749 §2.3.1: both parts are form-urlencoded before Basic encoding, so they are decoded here.
+    The base64 is read as django-oauth-toolkit reads it at the token and revocation endpoints
+    (characters outside the alphabet are skipped), so every check sees the id DOT will look up.
+    """
+    scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() != "basic" or not value:
+        return None
+    try:
+        decoded = base64.b64decode(value).decode("utf-8")
+    except ValueError:  # binascii.Error, UnicodeDecodeError, or a non-ASCII header value
+        return None
+    client_id, sep, secret = decoded.partition(":")
+    return (unquote_plus(client_id), unquote_plus(secret)) if sep else None
+
+
 def _credentials(request) -> tuple[str, str] | None:
-    header = request.META.get("HTTP_AUTHORIZATION", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() == "basic" and value:
-        try:
-            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            return None
-        client_id, sep, secret = decoded.partition(":")
-        # RFC 6749 §2.3.1: both parts are form-urlencoded before Basic encoding.
-        return (unquote_plus(client_id), unquote_plus(secret)) if sep else None
+    if request.META.get("HTTP_AUTHORIZATION", "").partition(" ")[0].lower() == "basic":
+        return basic_credentials(request)
     client_id, secret = request.POST.get("client_id"), request.POST.get("client_secret")
     return (client_id, secret) if client_id and secret else None
 

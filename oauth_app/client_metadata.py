@@ -21,7 +21,7 @@ import threading
 
 from oauth2_provider.cimd import CIMDError, SafeMetadataFetcher
 
-from .registration import RegistrationError, validate_redirect_uri
+from .registration import RegistrationError, validate_metadata_values, validate_redirect_uri
 
 __all__ = ["MetadataFetcher", "check_document", "take_fetched_document"]
 
@@ -43,6 +43,7 @@ def check_document(client_id: str, document) -> None:
     try:
         for uri in uris:
             validate_redirect_uri(uri)
+        validate_metadata_values(document)
     except RegistrationError as exc:
         raise CIMDError(exc.description) from exc
     if document.get("token_endpoint_auth_method", "none") != "none":

@@ -24,12 +24,13 @@ from oauth2_provider.compat import login_not_required
 from oauth2_provider.views import OAuthServerMetadataView
 
 from .client_auth import AUTH_METHODS as INTROSPECTION_AUTH_METHODS
+from .endpoints import ClientEndpoint
 from .keys import jwks_document
 
 __all__ = ["AuthorizationServerMetadataView", "JWKSView"]
 
 
-class AuthorizationServerMetadataView(OAuthServerMetadataView):
+class AuthorizationServerMetadataView(ClientEndpoint, OAuthServerMetadataView):
     def get(self, request, *args, **kwargs):
         response = super().get(request, *args, **kwargs)
         data = json.loads(response.content)
@@ -38,17 +39,14 @@ class AuthorizationServerMetadataView(OAuthServerMetadataView):
         if "introspection_endpoint" in data:
             data["introspection_endpoint_auth_methods_supported"] = list(INTROSPECTION_AUTH_METHODS)
         new = JsonResponse(data)
-        new["Access-Control-Allow-Origin"] = "*"
         new["Cache-Control"] = "public, max-age=300"
         return new
 
 
 @method_decorator(login_not_required, name="dispatch")
-@method_decorator(cache_control(max_age=300, public=True), name="dispatch")
-class JWKSView(View):
+@method_decorator(cache_control(max_age=300, public=True), name="get")
+class JWKSView(ClientEndpoint, View):
     """``GET /.well-known/jwks.json``: the public keys of every published signing key (RFC 7517)."""
 
     def get(self, request, *args, **kwargs):
-        response = JsonResponse(jwks_document())
-        response["Access-Control-Allow-Origin"] = "*"
-        return response
+        return JsonResponse(jwks_document())

@@ -18,24 +18,37 @@ differently from the person looking at the consent page:
   otherwise be kept as two URIs, the second one never checked.
 
 An error description quotes at most :data:`SHOWN_URI_CHARS` characters of the refused URI.
+
+The other metadata values (``client_name``, ``contacts``, the ``*_uri`` fields…) must be strings
+(``contacts`` an array of strings) without control characters, or ``invalid_client_metadata``
+naming the field (:func:`validate_metadata_values`; Client ID Metadata Documents too).
 """
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from mcprag_site.hosts import is_loopback_host
+
+from .control_characters import has_control
+
 __all__ = [
-    "RegistrationError", "ClientMetadata", "validate_client_metadata", "is_loopback_redirect", "keep_client_metadata",
+    "RegistrationError", "ClientMetadata", "validate_client_metadata", "validate_metadata_values", "is_loopback_redirect",
+    "keep_client_metadata",
 ]
 
 #: How much of a refused redirect URI an error description quotes back.
 SHOWN_URI_CHARS = 200
 
 _ALLOWED_GRANTS = {"authorization_code", "refresh_token"}
+#: RFC 7591 §2 fields that are single strings.
+_STRING_FIELDS = (
+    "client_name", "client_uri", "logo_uri", "scope", "tos_uri", "policy_uri", "software_id", "software_version",
+    "application_type",
+)
 _KEPT_FIELDS = (
     "client_name", "client_uri", "logo_uri", "scope", "contacts", "tos_uri", "policy_uri",
     "software_id", "software_version", "application_type", "redirect_uris", "grant_types",
@@ -59,19 +72,10 @@ class ClientMetadata:
     document: dict
 
 
-def _is_loopback_host(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def is_loopback_redirect(uri: str) -> bool:
     """True for ``http://127.0.0.1…``, ``http://[::1]…`` and ``http://localhost…`` redirect URIs."""
     parts = urlsplit(uri)
-    return parts.scheme == "http" and bool(parts.hostname) and _is_loopback_host(parts.hostname)
+    return parts.scheme == "http" and bool(parts.hostname) and is_loopback_host(parts.hostname)
 
 
 def _shown(uri: str) -> str:
@@ -110,13 +114,13 @@ def validate_redirect_uri(uri) -> None:
         )
     if parts.scheme == "https" and parts.hostname:
         return
-    if parts.scheme == "http" and parts.hostname and _is_loopback_host(parts.hostname):
+    if parts.scheme == "http" and parts.hostname and is_loopback_host(parts.hostname):
         return  # RFC 8252 §7.3 loopback interface redirection
     if parts.scheme in getattr(settings, "MCPRAG_PRIVATE_URI_SCHEMES", ()):
         return  # RFC 8252 §7.1 private-use URI scheme
     raise RegistrationError(
         "invalid_redirect_uri",
-        f"Redirect URI {_shown(uri)} is not allowed: use https, a loopback http address (127.0.0.1, [::1]) "
+        f"Redirect URI {_shown(uri)} is not allowed: use https, a loopback http address (127.0.0.1, [::1], localhost) "
         "or an allowed private-use scheme.",
     )
 
@@ -131,12 +135,29 @@ def validate_client_metadata(data: dict) -> ClientMetadata:
     document["grant_types"] = _validate_grant_types(data.get("grant_types"))
     document["response_types"] = _validate_response_types(data.get("response_types"))
     document["token_endpoint_auth_method"] = _validate_auth_method(data.get("token_endpoint_auth_method"))
-    for field in ("client_name", "client_uri", "logo_uri", "software_id", "software_version"):
-        if field in document and not isinstance(document[field], str):
-            raise RegistrationError("invalid_client_metadata", f"{field} must be a string.")
+    validate_metadata_values(document)
     if "client_name" in document:
         document["client_name"] = document["client_name"][:255]
     return ClientMetadata(document=document)
+
+
+def validate_metadata_values(document: dict) -> None:
+    """The human-readable and URL fields of RFC 7591 §2 are strings (``contacts`` an array of
+    strings) without control characters: nothing displays, stores or dereferences one, and
+    PostgreSQL cannot store a NUL at all.
+
+    :raises RegistrationError: ``invalid_client_metadata`` naming the field (never quoting it).
+    """
+    for field in _STRING_FIELDS:
+        if field in document and not isinstance(document[field], str):
+            raise RegistrationError("invalid_client_metadata", f"{field} must be a string.")
+    contacts = document.get("contacts", [])
+    if not isinstance(contacts, list) or not all(isinstance(c, str) for c in contacts):
+        raise RegistrationError("invalid_client_metadata", "contacts must be an array of strings.")
+    for field in (*_STRING_FIELDS, "contacts"):
+        values = document.get(field, [])
+        if any(has_control(value) for value in (values if isinstance(values, list) else [values])):
+            raise RegistrationError("invalid_client_metadata", f"{field} must not contain control characters.")
 
 
 def _validate_redirect_uris(value) -> list[str]:

@@ -4,8 +4,17 @@ mcprag protects exactly one resource: its MCP endpoint, ``<MCPRAG_PUBLIC_URL>/mc
 that names no ``resource`` is treated as naming it, so no token is ever audience-free; a request
 naming anything else is refused with ``invalid_target`` (RFC 8707 §2).
 
+Values are compared in canonical form (:func:`canonical_resource`): the MCP authorization spec
+asks clients to send the canonical URI ("SHOULD", "Canonical Server URI") but lets them vary in
+case and a trailing slash, so ``HTTP://127.0.0.1:8000/mcp/`` names the same resource as
+``http://127.0.0.1:8000/mcp``. Every step of a grant — the authorization request, the code
+exchange, the refresh, client credentials — runs the one check :func:`require_this_resource`
+(registered in :mod:`oauth_app.server`, applied to the stored rows in :mod:`oauth_app.validators`),
+so a value accepted before the consent page is accepted at the token endpoint too, and grants,
+tokens and refresh tokens always record the canonical URI.
+
 The gateway uses :func:`canonical_resource` too, so issuer and resource server compare audiences
-with one function (MCP authorization spec, "Canonical Server URI").
+with one function.
 """
 
 from __future__ import annotations
@@ -16,7 +25,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from oauthlib.oauth2.rfc6749 import errors
 
-__all__ = ["canonical_resource", "mcp_resource", "is_this_resource", "resolve_resources"]
+__all__ = ["canonical_resource", "mcp_resource", "is_this_resource", "require_this_resource"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -60,21 +69,37 @@ def is_this_resource(uri: str | None) -> bool:
     return bool(uri) and canonical_resource(uri) == mcp_resource()
 
 
-def resolve_resources(requested: str | list[str] | None, request=None) -> list[str]:
-    """Return the audience list for a request: always ``[<MCP URL>]``.
+def _requested_resources(request) -> list:
+    """Every ``resource`` value of an oauthlib request: RFC 8707 §2 lets the parameter repeat, and
+    oauthlib keeps only one value, so the query's and the body's pairs are read as well."""
+    values = [v for k, v in (getattr(request, "decoded_body", None) or []) if k == "resource"]
+    try:
+        values += [v for k, v in (getattr(request, "uri_query_params", None) or []) if k == "resource"]
+    except ValueError:  # oauthlib parses the query strictly; "?a&b" is not a list of pairs
+        pass
+    current = getattr(request, "resource", None)
+    values += [current] if isinstance(current, str) else list(current or [])
+    return [v for v in values if not isinstance(v, str) or v.strip()]
 
-    :param requested: the ``resource`` parameter(s) as received (a string, a list, or nothing).
-    :raises oauthlib.oauth2.rfc6749.errors.CustomOAuth2Error: ``invalid_target`` (RFC 8707 §2)
-        when any requested value is not this server's MCP URL.
+
+def require_this_resource(request) -> dict:
+    """RFC 8707 §2 for one oauthlib request, at whichever step it is: every ``resource`` it names
+    must be this server's MCP URL (canonical comparison); then ``request.resource`` is
+    ``[<MCP URL>]`` in canonical form, also when it named none. Checked once per request.
+
+    Usable as an oauthlib ``pre_auth`` and ``pre_token`` custom validator (hence the empty dict).
+
+    :raises oauthlib.oauth2.rfc6749.errors.CustomOAuth2Error: ``invalid_target`` ("The requested
+        resource is invalid, missing, unknown, or malformed", RFC 8707 §2).
     """
-    values = [requested] if isinstance(requested, str) else list(requested or [])
-    values = [v for v in values if v and v.strip()]
-    for value in values:
-        if not is_this_resource(value):
-            # RFC 8707 §2: "invalid_target: The requested resource is invalid, missing, unknown, or malformed."
-            raise errors.CustomOAuth2Error(
-                error="invalid_target",
-                description=f"This server issues tokens only for the resource {mcp_resource()}.",
-                request=request,
-            )
-    return [mcp_resource()]
+    if getattr(request, "mcprag_resource_checked", False):
+        return {}
+    if not all(isinstance(value, str) and is_this_resource(value) for value in _requested_resources(request)):
+        raise errors.CustomOAuth2Error(
+            error="invalid_target",
+            description=f"This server issues tokens only for the resource {mcp_resource()}.",
+            request=request,
+        )
+    request.resource = [mcp_resource()]
+    request.mcprag_resource_checked = True
+    return {}

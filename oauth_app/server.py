@@ -11,7 +11,7 @@ from oauthlib.oauth2 import Server
 from oauthlib.oauth2.rfc6749 import errors
 
 from .pkce import require_s256
-from .resource_indicators import resolve_resources
+from .resource_indicators import require_this_resource
 
 __all__ = ["AuthorizationServer"]
 
@@ -25,18 +25,6 @@ def _only_code_response_type(request) -> dict:
     if request.response_type is not None and request.response_type != "code":
         raise errors.UnsupportedResponseTypeError(request=request)
     return {}
-
-
-def _require_this_resource(request) -> dict:
-    """RFC 8707 §2 at the authorization endpoint: refuse a foreign ``resource`` before consent."""
-    resolve_resources(getattr(request, "resource", None), request)
-    return {}
-
-
-def _require_this_resource_for_token(request) -> None:
-    """RFC 8707 §2 at the token endpoint for the client-credentials grant."""
-    values = [v for k, v in (getattr(request, "decoded_body", None) or []) if k == "resource"]
-    resolve_resources(values or getattr(request, "resource", None), request)
 
 
 _SINGLE_VALUED = ("code", "code_verifier", "refresh_token", "scope", "client_secret")
@@ -60,9 +48,7 @@ class AuthorizationServer(Server):
         super().__init__(request_validator, *args, **kwargs)
         self._grant_types = {k: v for k, v in self._grant_types.items() if k in TOKEN_GRANT_TYPES}
         self._response_types = {"code": self.auth_grant}
-        self.auth_grant.custom_validators.pre_auth.extend([_only_code_response_type, require_s256, _require_this_resource])
-        self.auth_grant.custom_validators.pre_token.append(_refuse_duplicate_parameters)
-        self.refresh_grant.custom_validators.pre_token.append(_refuse_duplicate_parameters)
-        self.credentials_grant.custom_validators.pre_token.extend(
-            [_refuse_duplicate_parameters, _require_this_resource_for_token]
-        )
+        # RFC 8707 §2 before the consent page, and at the token endpoint before anything is issued.
+        self.auth_grant.custom_validators.pre_auth.extend([_only_code_response_type, require_s256, require_this_resource])
+        for grant in (self.auth_grant, self.refresh_grant, self.credentials_grant):
+            grant.custom_validators.pre_token.extend([_refuse_duplicate_parameters, require_this_resource])

@@ -12,18 +12,9 @@ from .client_metadata import take_fetched_document
 from .jwt_access_tokens import sanitize_amr
 from .models import TokenFamilyContext
 from .registration import keep_client_metadata
-from .resource_indicators import resolve_resources
+from .resource_indicators import require_this_resource
 
 __all__ = ["MCPRAGValidator"]
-
-
-def _requested_resources(request) -> list[str]:
-    """Every ``resource`` value of a token request (RFC 8707 §2 allows repeating it)."""
-    values = [v for k, v in (getattr(request, "decoded_body", None) or []) if k == "resource"]
-    current = getattr(request, "resource", None)
-    if not values and current:
-        values = current if isinstance(current, list) else [current]
-    return values
 
 
 def _claims_dict(claims) -> dict:
@@ -54,8 +45,9 @@ def _record_refresh_reuse(refresh_token: str, client, request) -> None:
 
 
 class MCPRAGValidator(OAuth2Validator):
-    """RFC 8707 is refused while *validating* token requests (``validate_code`` /
-    ``validate_refresh_token``), so errors are ordinary RFC 6749 §5.2 answers and nothing is issued."""
+    """RFC 8707 is checked while *validating* requests (:func:`require_this_resource`, an oauthlib
+    custom validator of every grant), so errors are ordinary RFC 6749 §5.2 answers and nothing is
+    issued; the hooks below only store its canonical result on grants and tokens."""
 
     def _load_application(self, client_id, request):
         """DOT loads (and, for a metadata-document URL, fetches and registers) the client; we keep
@@ -68,7 +60,6 @@ class MCPRAGValidator(OAuth2Validator):
         return application
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
-        resolve_resources(_requested_resources(request), request)
         valid = super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
         if not valid:
             _record_refresh_reuse(refresh_token, client, request)
@@ -92,19 +83,19 @@ class MCPRAGValidator(OAuth2Validator):
         return refresh_token
 
     def _check_and_set_request_resource(self, request):
-        """RFC 8707 at token issuance: the audience is always exactly this server's MCP URL."""
+        """RFC 8707 at token issuance: the audience is always exactly this server's MCP URL. DOT
+        then compares it with the grant's or refresh token's stored (canonical) resource."""
+        require_this_resource(request)
         super()._check_and_set_request_resource(request)
-        request.resource = resolve_resources(request.resource, request)
 
     def _create_authorization_code(self, request, code, expires=None):
         # The grant always records the audience, also when the client sent no ``resource``,
         # and the sign-in's authentication methods (set by our authorization view, never by the client).
-        request.resource = resolve_resources(getattr(request, "resource", None), request)
+        require_this_resource(request)
         request.claims = {"amr": sanitize_amr(_claims_dict(getattr(request, "claims", None)).get("amr"))}
         return super()._create_authorization_code(request, code, expires)
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
-        resolve_resources(_requested_resources(request), request)
         valid = super().validate_code(client_id, code, client, request, *args, **kwargs)
         if valid:
             request.mcprag_amr = sanitize_amr(_claims_dict(getattr(request, "claims", None)).get("amr"))

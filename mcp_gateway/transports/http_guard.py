@@ -50,6 +50,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from mcprag_site.hosts import LOOPBACK_HOST_NAMES
 from mcprag_site.observability import bind, new_request_id
 from oauth_app.ratelimit import aretry_after
 
@@ -70,8 +71,8 @@ def transport_security_settings() -> TransportSecuritySettings:
     public = urlsplit(app_settings.PUBLIC_URL)
     hosts = [public.netloc, public.hostname]
     origins = [app_settings.PUBLIC_URL]
-    if any(h in ("127.0.0.1", "localhost", "[::1]", "::1") for h in settings.ALLOWED_HOSTS):
-        for name in ("127.0.0.1", "localhost", "[::1]"):
+    if any(h in LOOPBACK_HOST_NAMES for h in settings.ALLOWED_HOSTS):
+        for name in LOOPBACK_HOST_NAMES:
             hosts += [name, f"{name}:*"]
             origins += [f"http://{name}", f"http://{name}:*"]
     return TransportSecuritySettings(allowed_hosts=hosts, allowed_origins=origins)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 from urllib.parse import urlencode, urlsplit
 
-from django.http import HttpResponseBadRequest
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
@@ -54,9 +53,6 @@ class AuthorizeView(AuthorizationView):
         return json.dumps({"amr": session_amr(self.request)})
 
     def get(self, request, *args, **kwargs):
-        if any("\x00" in value for values in request.GET.lists() for value in values[1]):
-            # A NUL byte can reach no valid client, redirect URI or state (and PostgreSQL rejects it).
-            return HttpResponseBadRequest("invalid_request: the authorization request contains a NUL byte.")
         if "approval_prompt" in request.GET:
             query = request.GET.copy()
             query.pop("approval_prompt")

@@ -33,16 +33,17 @@ from oauth2_provider.views import IntrospectTokenView
 
 from ..body_limits import BodyLimitMixin
 from ..client_auth import authenticated_client
+from ..effective_scopes import service_client_scopes
+from ..endpoints import ClientEndpoint, oauth_error
 from ..resource_indicators import is_this_resource
-from ..tiers import SCOPE_TOKEN_INTROSPECT, Tier, scopes_for_tier
+from ..tiers import SCOPE_TOKEN_INTROSPECT
 
 __all__ = ["IntrospectionView", "may_introspect"]
 
 
 def may_introspect(client) -> bool:
     """A service client whose scopes (within the service tier's) include ``token:introspect``."""
-    granted = set((client.allowed_scopes or "").split()) & scopes_for_tier(Tier.SERVICE)
-    return client.is_service_client and SCOPE_TOKEN_INTROSPECT in granted
+    return client.is_service_client and SCOPE_TOKEN_INTROSPECT in service_client_scopes(client.allowed_scopes)
 
 
 def _for_this_resource(response: JsonResponse) -> JsonResponse:
@@ -55,28 +56,21 @@ def _for_this_resource(response: JsonResponse) -> JsonResponse:
     return response
 
 
-def _error(status: int, error: str, description: str) -> JsonResponse:
-    return JsonResponse({"error": error, "error_description": description}, status=status)
-
-
 @method_decorator(csrf_exempt, name="dispatch")
 @method_decorator(login_not_required, name="dispatch")
 @method_decorator(never_cache, name="dispatch")
-class IntrospectionView(BodyLimitMixin, View):
+class IntrospectionView(ClientEndpoint, BodyLimitMixin, View):
     http_method_names = ["post"]
-
-    def http_method_not_allowed(self, request, *args, **kwargs):
-        response = _error(405, "invalid_request", "Use POST.")
-        response["Allow"] = "POST"
-        return response
+    cross_origin = False  # service clients hold a secret: they are never browser applications
 
     def post(self, request, *args, **kwargs):
         client = authenticated_client(request)
         if client is None or not client.is_service_client:
-            response = _error(401, "invalid_client", "Introspection requires a service client's credentials.")
+            response = oauth_error("invalid_client", "Introspection requires a service client's credentials.", status=401)
             response["WWW-Authenticate"] = 'Basic realm="mcprag"'
             return response
         if not may_introspect(client):
-            return _error(403, "insufficient_scope",
-                          f"This service client may not introspect tokens: it needs the {SCOPE_TOKEN_INTROSPECT} scope.")
+            return oauth_error("insufficient_scope",
+                               f"This service client may not introspect tokens: it needs the {SCOPE_TOKEN_INTROSPECT} scope.",
+                               status=403)
         return _for_this_resource(IntrospectTokenView.get_token_response(request.POST.get("token")))

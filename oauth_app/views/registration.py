@@ -37,6 +37,7 @@ from oauth2_provider.views import DynamicClientRegistrationManagementView, Dynam
 from .. import audit
 from ..audit import client_ip
 from ..body_limits import BodyLimitMixin
+from ..endpoints import ClientEndpoint, oauth_error
 from ..flows.consent import forget_client
 from ..models import Application, AuthEvent
 from ..ratelimit import retry_after, too_many_requests
@@ -47,17 +48,11 @@ from ..registration import ClientMetadata, RegistrationError, keep_client_metada
 MAX_METADATA_BYTES = 64 * 1024
 
 
-def _error(error: str, description: str, status: int = 400) -> JsonResponse:
-    response = JsonResponse({"error": error, "error_description": description}, status=status)
-    response["Cache-Control"] = "no-store"
-    return response
-
-
 def _not_json(request) -> JsonResponse | None:
     """The RFC 7591 §3.1 media-type check: an error response unless the body is application/json."""
     if request.content_type == "application/json":
         return None
-    return _error("invalid_client_metadata", "The client metadata must be sent as Content-Type: application/json.")
+    return oauth_error("invalid_client_metadata", "The client metadata must be sent as Content-Type: application/json.")
 
 
 def _read_document(request) -> dict | JsonResponse:
@@ -65,15 +60,15 @@ def _read_document(request) -> dict | JsonResponse:
     try:
         data = json.loads(request.body)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        return _error("invalid_client_metadata", "Request body must be a JSON object.")
+        return oauth_error("invalid_client_metadata", "Request body must be a JSON object.")
     if not isinstance(data, dict):
-        return _error("invalid_client_metadata", "Request body must be a JSON object.")
+        return oauth_error("invalid_client_metadata", "Request body must be a JSON object.")
     return data
 
 
 @method_decorator(csrf_exempt, name="dispatch")
 @method_decorator(login_not_required, name="dispatch")
-class RegistrationView(BodyLimitMixin, DynamicClientRegistrationView):
+class RegistrationView(ClientEndpoint, BodyLimitMixin, DynamicClientRegistrationView):
     """``POST /register/``: validate, let DOT create the client, then keep the full metadata."""
 
     max_body_bytes = MAX_METADATA_BYTES
@@ -99,7 +94,7 @@ class RegistrationView(BodyLimitMixin, DynamicClientRegistrationView):
 
 @method_decorator(csrf_exempt, name="dispatch")
 @method_decorator(login_not_required, name="dispatch")
-class RegistrationManagementView(BodyLimitMixin, DynamicClientRegistrationManagementView):
+class RegistrationManagementView(ClientEndpoint, BodyLimitMixin, DynamicClientRegistrationManagementView):
     """``GET``/``PUT``/``DELETE /register/<client_id>/`` (RFC 7592): DOT authenticates the
     registration access token; a ``PUT`` document is checked as ``POST /register/`` checks it."""
 
@@ -144,6 +139,6 @@ def _checked_metadata(request, endpoint: str) -> ClientMetadata | JsonResponse:
         metadata = validate_client_metadata(data)
     except RegistrationError as exc:
         audit.record(AuthEvent.Kind.REFUSED, request=request, error=exc.error, endpoint=endpoint)
-        return _error(exc.error, exc.description)
+        return oauth_error(exc.error, exc.description)
     request._body = json.dumps(metadata.document).encode()
     return metadata

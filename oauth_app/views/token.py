@@ -20,12 +20,14 @@ from oauth2_provider.views import TokenView as DOTTokenView
 
 from ..audit import client_ip
 from ..body_limits import BodyLimitMixin
+from ..client_auth import basic_credentials
+from ..endpoints import ClientEndpoint
 from ..ratelimit import retry_after, too_many_requests
 
 
 @method_decorator(csrf_exempt, name="dispatch")
 @method_decorator(login_not_required, name="dispatch")
-class TokenView(BodyLimitMixin, DOTTokenView):
+class TokenView(ClientEndpoint, BodyLimitMixin, DOTTokenView):
     def post(self, request, *args, **kwargs):
         wait = retry_after("token", f"ip:{client_ip(request) or 'unknown'}")
         client_id = request.POST.get("client_id") or _basic_client_id(request)
@@ -50,19 +52,10 @@ class TokenView(BodyLimitMixin, DOTTokenView):
 
 @method_decorator(csrf_exempt, name="dispatch")
 @method_decorator(login_not_required, name="dispatch")
-class RevokeTokenView(BodyLimitMixin, DOTRevokeTokenView):
+class RevokeTokenView(ClientEndpoint, BodyLimitMixin, DOTRevokeTokenView):
     pass
 
 
 def _basic_client_id(request) -> str | None:
-    import base64
-    import binascii
-    from urllib.parse import unquote_plus
-
-    scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        return unquote_plus(base64.b64decode(value, validate=True).decode().partition(":")[0]) or None
-    except (binascii.Error, UnicodeDecodeError):
-        return None
+    credentials = basic_credentials(request)
+    return credentials[0] or None if credentials else None

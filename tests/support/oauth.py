@@ -67,6 +67,14 @@ def redirect_params(response) -> dict:
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
+def approve_consent(client, page):
+    """Post the consent page's form back with **Allow**, as the person's browser would."""
+    form = page.context["form"]
+    data = {name: (form.initial.get(name) or "") for name in form.fields}
+    data["allow"] = "Authorize"
+    return client.post(page.request["PATH_INFO"] + "?" + page.request["QUERY_STRING"], data)
+
+
 @pytest.fixture
 def obtain_code(client, person):
     """Sign ``person`` in, approve consent through the form, return (code, verifier, params)."""
@@ -76,10 +84,7 @@ def obtain_code(client, person):
         verifier, challenge = pkce_pair()
         page = client.get(authorize_query(client_id, challenge, **extra))
         assert page.status_code == 200, page.content[:500]
-        form = page.context["form"]
-        data = {name: (form.initial.get(name) or "") for name in form.fields}
-        data["allow"] = "Authorize"
-        params = redirect_params(client.post(page.request["PATH_INFO"] + "?" + page.request["QUERY_STRING"], data))
+        params = redirect_params(approve_consent(client, page))
         return params["code"], verifier, params
 
     return obtain

@@ -13,7 +13,9 @@ from tests.support.oauth import REDIRECT_URI, authorize_query, pkce_pair
 pytestmark = pytest.mark.django_db
 
 HTTPS_REDIRECT = "https://agent.example/callback"
-STATES = ["  abc  ", "é😀\u2028", "\u00a0x\u3000", "\tst\n"]
+# (A state with a control character, e.g. "\tst\n", is refused before the consent page: RFC 6749
+# Appendix A.5, state = 1*VSCHAR; see test_control_characters.py.)
+STATES = ["  abc  ", "é😀\u2028", "\u00a0x\u3000", " st "]
 
 
 class _HiddenInputs(HTMLParser):
