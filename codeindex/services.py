@@ -46,6 +46,7 @@ from .exceptions import (
 from .indexing import IndexReport, clear_documents, normalize_paths
 from .jobs import create_job, run_job
 from .models import Chunk, ChunkVector, ImportEdge, IndexJob, Repository, SearchFeedback, SourceFile
+from .navigation import grep, list_files, list_repositories, read_lines, read_text  # noqa: F401  (code navigation)
 from .query import QueryPlan, glob_regex, parse_query
 from .sources import is_git_url, local_root
 from .vectors import query_vector_cache, vector_store
@@ -73,7 +74,6 @@ CANDIDATES = 200
 FEEDBACK_MAX_BOOST = 0.25
 FEEDBACK_MAX_PENALTY = 0.20
 FEEDBACK_SCALE = 3.0
-MAX_FILE_CHARS = 400_000
 
 
 # -- result shapes --------------------------------------------------------------------------
@@ -869,12 +869,7 @@ def validate_embeddings(name: str, *, access: RepositoryAccess) -> EmbeddingChec
 
 
 def read_file(repository: str, path: str, *, access: RepositoryAccess = PUBLIC) -> FileText:
-    """An indexed file's text as it is on disk now (``stale`` when it changed since indexing)."""
-    file = _indexed_file(repository, path, access)
-    root = Path(file.repository.root_path).resolve()
-    full = (root / file.path).resolve()
-    if not full.is_relative_to(root) or not full.is_file():
-        raise FileNotIndexed(f"{file.path!r} is no longer on disk; re-index {repository!r}")
-    data = full.read_bytes()[: MAX_FILE_CHARS * 4]
-    text = data.decode("utf-8", errors="replace").replace("\r\n", "\n")[:MAX_FILE_CHARS]
-    return FileText(repository, file.path, file.language, text, stale=hashlib.sha256(data).hexdigest() != file.content_hash)
+    """An indexed file's text as stored when it was indexed (what search and grep see; ``stale`` is
+    always False since the source directory is no longer read)."""
+    file, text = read_text(repository, path, access=access)
+    return FileText(repository, file.path, file.language, text, stale=False)
