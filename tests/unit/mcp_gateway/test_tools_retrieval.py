@@ -110,7 +110,8 @@ def test_tools_list_follows_scopes():
     reader = {t.name for t in run(READER, "list_tools").tools}
     dev = {t.name for t in run(DEV, "list_tools").tools}
     admin = {t.name: t for t in run(ADMIN, "list_tools").tools}
-    assert reader == {"search_code", "explain_ranking", "preview_query_processing", "index_status", "health_check"}
+    assert reader == {"search_code", "explain_ranking", "preview_query_processing", "index_status", "health_check",
+                      "list_repositories", "list_files", "read_file", "grep"}
     assert dev - reader == {"analyze_context", "generate_code", "submit_feedback", "track_search_click", "track_search_outcome"}
     assert set(admin) - dev == {"index_repository", "index_changed_files", "backfill_embeddings", "validate_embeddings",
                                 "cache_stats", "cache_clear", "clear_repository_documents", "manage_index"}
@@ -313,6 +314,13 @@ LEAK_CHECKS = [
     ("index_status", {}),
     ("index_status", {"repository": "vault"}),
     ("health_check", {}),
+    ("list_repositories", {}),
+    ("list_repositories", {"query": "vau"}),
+    ("list_files", {"repository": "vault"}),
+    ("read_file", {"repository": "vault", "path": "crypto.py"}),
+    ("grep", {"pattern": "zanzibar"}),
+    ("grep", {"pattern": "cipher", "case_sensitive": False}),
+    ("grep", {"pattern": "zanzibar", "repository": "vault"}),
     ("analyze_context", {"repository": "vault", "path": "crypto.py"}),
     ("generate_code", {"description": "rotate a vault cipher key", "language": "python"}),
     ("submit_feedback", {"query": "cipher", "repository": "vault", "path": "crypto.py", "rating": 5}),
