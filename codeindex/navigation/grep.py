@@ -22,6 +22,7 @@ without a trigram index, makes grep scan the visible files in path order, stoppi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -33,7 +34,7 @@ from ..exceptions import InvalidArgument
 from ..models import SourceFile
 from ..patterns import compile_regex, glob_regex
 from .common import check_int, language_filter, visible_repositories
-from .prefilter import Requirement, anchor_literals, ignores_case, required_literals
+from .prefilter import FOLDS_INTO_ASCII, Requirement, anchor_literals, ignores_case, required_literals
 from .store import SQLITE_TRIGRAM, load_texts, trigram_state
 
 __all__ = ["GrepMatch", "GrepPage", "grep", "iter_matches", "MAX_GREP_RESULTS", "MAX_GREP_PAGE", "MAX_CONTEXT_LINES",
@@ -136,7 +137,7 @@ def iter_matches(pattern: str, *, access: RepositoryAccess = PUBLIC, regex: bool
 
 def _prepare(pattern, regex, case_sensitive, whole_word, context, scan_limit) -> _Search:
     compiled = compile_regex(pattern, literal=not regex, case_sensitive=case_sensitive, whole_word=whole_word)
-    requirement = required_literals(pattern, literal=not regex, case_sensitive=case_sensitive)
+    requirement = required_literals(pattern, literal=not regex)
     insensitive = ignores_case(pattern, literal=not regex, case_sensitive=case_sensitive)
     return _Search(compiled, requirement, anchor_literals(requirement), insensitive, context, scan_limit)
 
@@ -150,7 +151,7 @@ def _matches(search: _Search, access, repository, path_glob, language) -> Iterat
         files = files.filter(path__regex=glob_regex(path_glob))
     state = trigram_state()
     if search.requirement and state != "none":
-        files = files.filter(pk__in=_index_query(search.requirement, state))
+        files = files.filter(pk__in=_index_query(search.requirement, state, search.insensitive))
     else:
         search.strategy = "scan"
         search.reason = (f"the pattern has no literal of 3 or more characters that every match contains"
@@ -176,11 +177,11 @@ def _matches(search: _Search, access, repository, path_glob, language) -> Iterat
             return
 
 
-def _index_query(requirement: Requirement, state: str) -> RawSQL:
-    if state == "fts5":
+def _index_query(requirement: Requirement, state: str, insensitive: bool) -> RawSQL:
+    if state == "fts5":  # the trigram tokenizer folds case, the Kelvin sign and the long s included
         return RawSQL(f"SELECT rowid FROM {SQLITE_TRIGRAM} WHERE {SQLITE_TRIGRAM} MATCH %s", [_fts_expression(requirement)])
     params: list[str] = []
-    condition = _ilike_expression(requirement, params)
+    condition = _ilike_expression(requirement, params, insensitive)
     return RawSQL(f"SELECT file_id FROM codeindex_filetext WHERE {condition}", params)
 
 
@@ -190,14 +191,17 @@ def _fts_expression(requirement: Requirement) -> str:
     return " AND ".join(parts)
 
 
-def _ilike_expression(requirement: Requirement, params: list[str]) -> str:
+def _ilike_expression(requirement: Requirement, params: list[str], insensitive: bool) -> str:
     parts = []
     for item in requirement:
         if isinstance(item, str):
-            params.append("%" + item.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+            escaped = item.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            if insensitive:  # ILIKE does not fold the Kelvin sign or the long s to k and s
+                escaped = re.sub("[kKsS]", "_", escaped)
+            params.append(f"%{escaped}%")
             parts.append("text ILIKE %s")
         else:
-            parts.append("(" + " OR ".join(f"({_ilike_expression(branch, params)})" for branch in item) + ")")
+            parts.append("(" + " OR ".join(f"({_ilike_expression(branch, params, insensitive)})" for branch in item) + ")")
     return " AND ".join(parts)
 
 
@@ -206,7 +210,7 @@ def _file_matches(search: _Search, text: str) -> Iterator[tuple[int, int, list[s
     if not text:
         return
     lines = None
-    if search.anchors:
+    if search.anchors and not (search.insensitive and any(c in text for c in FOLDS_INTO_ASCII)):
         numbers = _anchor_lines(search, text)
         if not numbers:
             return

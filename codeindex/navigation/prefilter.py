@@ -11,13 +11,15 @@ Soundness rules, since the two parsers are not the same program:
 
 * a pattern Python cannot parse (``\\pL``, ``\\Q…\\E``, ``(?<name>…)``, ``\\x{…}``) or that has a
   POSIX class ``[[:alpha:]]`` (which Python reads differently) yields no literal, and grep scans;
-* with any case-insensitive flag, ``k`` and ``s`` also cut a run, since RE2's case folding matches
-  them to the Kelvin sign and the long s (non-ASCII); other ASCII letters fold only among
-  themselves, so the case-insensitive trigram index and ``bytes.lower()`` find every candidate.
+* ignoring case, RE2 folds ``k`` with the Kelvin sign (U+212A) and ``s`` with the long s
+  (U+017F), the only non-ASCII characters whose case folding reaches ASCII (``FOLDS_INTO_ASCII``).
+  SQLite's trigram tokenizer folds both to ASCII too; on PostgreSQL, whose ``ILIKE`` does not
+  fold the long s, ``grep`` puts a ``_`` wildcard in their place; and a file holding one of them
+  has every line checked rather than only the lines ``bytes.lower()`` finds the literal in.
 
 ``Requirement`` is an AND of items, each a literal or an OR of requirements::
 
-    >>> required_literals(r"def\\s+parse_(http|ftp)_date\\(", case_sensitive=True)
+    >>> required_literals(r"def\\s+parse_(http|ftp)_date\\(")
     ['parse_', '_date(', 'def', [['http'], ['ftp']]]
 """
 
@@ -28,23 +30,23 @@ import warnings
 from re import _constants as C
 from re import _parser
 
-__all__ = ["MIN_LITERAL", "Requirement", "required_literals", "anchor_literals", "ignores_case"]
+__all__ = ["MIN_LITERAL", "FOLDS_INTO_ASCII", "Requirement", "required_literals", "anchor_literals", "ignores_case"]
 
 MIN_LITERAL = 3
 _MAX_ITEMS = 8
-_FOLDS_OUT_OF_ASCII = frozenset("kKsS")
+#: Non-ASCII characters that RE2 matches to an ASCII letter when ignoring case (k and s).
+FOLDS_INTO_ASCII = ("\u212a", "\u017f")
 _INLINE_IGNORECASE = re.compile(r"\(\?[a-zA-Z-]*i")
 
 #: An AND of items; an item is a literal (``str``) or an OR of requirements (``list``).
 Requirement = list
 
 
-def required_literals(pattern: str, *, literal: bool = False, case_sensitive: bool = True) -> Requirement:
-    """What every line matching ``pattern`` contains (see the module docstring); ``[]`` when
-    nothing of ``MIN_LITERAL`` or more characters can be proven."""
-    insensitive = ignores_case(pattern, literal=literal, case_sensitive=case_sensitive)
+def required_literals(pattern: str, *, literal: bool = False) -> Requirement:
+    """What every line matching ``pattern`` contains, as written (compare without regard to ASCII
+    case when ``ignores_case``); ``[]`` when nothing of ``MIN_LITERAL``+ characters can be proven."""
     if literal:
-        return _runs([ord(c) for c in pattern], insensitive)
+        return _runs([ord(c) for c in pattern])
     if "[:" in pattern:
         return []
     try:
@@ -53,7 +55,7 @@ def required_literals(pattern: str, *, literal: bool = False, case_sensitive: bo
             parsed = _parser.parse(pattern)
     except (re.error, RecursionError, OverflowError, ValueError):
         return []
-    return _limit(_sequence(list(parsed), insensitive))
+    return _limit(_sequence(list(parsed)))
 
 
 def ignores_case(pattern: str, *, literal: bool, case_sensitive: bool) -> bool:
@@ -74,15 +76,14 @@ def anchor_literals(requirement: Requirement) -> list[str] | None:
     return None
 
 
-def _literal_char(code: int, insensitive: bool) -> bool:
-    char = chr(code)
-    return 0x20 <= code < 0x7F and not (insensitive and char in _FOLDS_OUT_OF_ASCII)
+def _literal_char(code: int) -> bool:
+    return 0x20 <= code < 0x7F
 
 
-def _runs(codes: list[int], insensitive: bool) -> Requirement:
+def _runs(codes: list[int]) -> Requirement:
     out, run = [], []
     for code in codes + [-1]:
-        if code >= 0 and _literal_char(code, insensitive):
+        if code >= 0 and _literal_char(code):
             run.append(chr(code))
             continue
         if len(run) >= MIN_LITERAL:
@@ -91,31 +92,31 @@ def _runs(codes: list[int], insensitive: bool) -> Requirement:
     return out
 
 
-def _sequence(items: list, insensitive: bool) -> Requirement:
+def _sequence(items: list) -> Requirement:
     out: Requirement = []
     run: list[int] = []
 
     def flush() -> None:
-        out.extend(_runs(run, insensitive))
+        out.extend(_runs(run))
         run.clear()
 
     for op, arg in items:
         if op is C.LITERAL:
-            if _literal_char(arg, insensitive):
+            if _literal_char(arg):
                 run.append(arg)
             else:
                 flush()
             continue
         flush()
         if op is C.SUBPATTERN:
-            _group, add_flags, _del_flags, body = arg
-            out.extend(_sequence(list(body), insensitive or bool(add_flags & re.IGNORECASE)))
+            _group, _add_flags, _del_flags, body = arg
+            out.extend(_sequence(list(body)))
         elif op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT) and arg[0] >= 1:
-            out.extend(_sequence(list(arg[2]), insensitive))
+            out.extend(_sequence(list(arg[2])))
         elif op is C.ATOMIC_GROUP:
-            out.extend(_sequence(list(arg), insensitive))
+            out.extend(_sequence(list(arg)))
         elif op is C.BRANCH:
-            branches = [_sequence(list(branch), insensitive) for branch in arg[1]]
+            branches = [_sequence(list(branch)) for branch in arg[1]]
             if branches and all(branches):
                 out.append(branches)
     flush()

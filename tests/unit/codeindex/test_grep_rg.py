@@ -24,7 +24,7 @@ FILES = {
     ),
     "pkg/text.py": (
         "class Truncator:\n    def words(self, num, *, html=False):\n        return self._text[:num] + '...'\n\n"
-        "def naïve_café(straße):\n    return straße.upper()  # STRASSE, Straße\n\nKELVIN = '\u212a'  # the Kelvin sign\n"
+        "def naïve_café(straße):\n    return straße.upper()  # STRASSE, Straße\n\nKELVIN = '\u212a'  # the Kelvin sign\nLONG_S = 'cla\u017fs'  # a long s: matches CLASS ignoring case\n"
         "tabbed\t= {'a': 1, \"b\": [2, 3]}\n"
     ),
     "web/app.js": (
@@ -48,6 +48,8 @@ CASES = [
     ("straße", False, False, False),
     ("kelvin", False, False, False),
     ("K", False, False, False),
+    ("CLASS", False, False, False),
+    ("\u212aelvin", False, False, False),
     ("foo", False, False, True),
     ("ab" * 20, False, True, False),
     (r"def [a-z_]+\(", True, True, False),  # RE2's \w is ASCII, rg's Unicode: see the README
