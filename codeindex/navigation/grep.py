@@ -47,6 +47,9 @@ MAX_CONTEXT_LINES = 5
 MAX_LINE_CHARS = 300
 #: Without a usable literal or index, grep reads at most this many bytes of stored text.
 SCAN_MAX_BYTES = 64_000_000
+# Stored texts are read in batches of 8, 16, 32 then 64 files: a first page often needs few.
+_FIRST_BATCH = 8
+_FOLDS_INTO_ASCII = tuple(c.encode("utf-8") for c in FOLDS_INTO_ASCII)
 _BATCH = 64
 
 
@@ -157,8 +160,10 @@ def _matches(search: _Search, access, repository, path_glob, language) -> Iterat
         search.reason = (f"the pattern has no literal of 3 or more characters that every match contains"
                                  if not search.requirement else "this database has no trigram index")
     rows = list(files.order_by("repository__name", "path").values_list("pk", "repository__name", "path", "size_bytes"))
-    for start in range(0, len(rows), _BATCH):
-        batch = rows[start : start + _BATCH]
+    start, size = 0, _FIRST_BATCH
+    while start < len(rows):
+        batch = rows[start : start + size]
+        start, size = start + size, min(2 * size, _BATCH)
         if search.strategy == "scan" and search.scan_limit is not None:
             allowed = []
             for row in batch:
@@ -171,8 +176,8 @@ def _matches(search: _Search, access, repository, path_glob, language) -> Iterat
         texts = load_texts([row[0] for row in batch])
         for file_id, repo_name, path, _size in batch:
             search.files_searched += 1
-            for number, column, lines in _file_matches(search, texts.get(file_id, "")):
-                yield _match(repo_name, path, number, column, lines, search.context)
+            for number, column, line, before, after in _file_matches(search, texts.get(file_id, b"")):
+                yield GrepMatch(repo_name, path, number, column, line, before, after)
         if search.stopped_at is not None:
             return
 
@@ -205,33 +210,39 @@ def _ilike_expression(requirement: Requirement, params: list[str], insensitive: 
     return " AND ".join(parts)
 
 
-def _file_matches(search: _Search, text: str) -> Iterator[tuple[int, int, list[str] | None]]:
-    """``(line, column, lines or None)`` of each matching line of ``text``, in order."""
-    if not text:
+def _file_matches(search: _Search, data: bytes) -> Iterator[tuple[int, int, str, list[str], list[str]]]:
+    """``(line, column, text, before, after)`` of each matching line of ``data`` (UTF-8), in order."""
+    if not data:
         return
-    lines = None
-    if search.anchors and not (search.insensitive and any(c in text for c in FOLDS_INTO_ASCII)):
-        numbers = _anchor_lines(search, text)
-        if not numbers:
-            return
-        lines = text.split("\n")
-        candidates = numbers
+    if search.anchors and not (search.insensitive and any(c in data for c in _FOLDS_INTO_ASCII)):
+        candidates = ((number, data[start:end].decode("utf-8")) for number, start, end in _anchor_lines(search, data))
     else:
-        lines = text.split("\n")
-        candidates = range(1, len(lines) + 1)
-    count = len(lines) - (1 if text.endswith("\n") else 0)
-    for number in candidates:
-        if number > count:
-            break
-        found = search.regex.search(lines[number - 1])
-        if found is not None:
-            yield number, found.start(1) + 1, lines
+        candidates = enumerate(_lines(data.decode("utf-8")), 1)
+    every_line = None
+    for number, line in candidates:
+        found = search.regex.search(line)
+        if found is None:
+            continue
+        before = after = []
+        if search.context:
+            every_line = every_line or _lines(data.decode("utf-8"))
+            before = [_cut(x) for x in every_line[max(0, number - 1 - search.context) : number - 1]]
+            after = [_cut(x) for x in every_line[number : number + search.context]]
+        yield number, found.start(1) + 1, _cut(line), before, after
 
 
-def _anchor_lines(search: _Search, text: str) -> list[int]:
-    """Numbers of the lines that contain one of the anchor literals (ASCII case folded when the
-    search ignores case; anchors are printable ASCII, so byte offsets map to lines exactly)."""
-    data = text.encode("utf-8")
+def _lines(text: str) -> list[str]:
+    """The lines as ``rg`` counts them: split on ``\\n``, no empty line after a final newline."""
+    lines = text.split("\n")
+    if text.endswith("\n"):
+        lines.pop()
+    return lines
+
+
+def _anchor_lines(search: _Search, data: bytes) -> list[tuple[int, int, int]]:
+    """``(number, start, end)`` byte spans of the lines holding one of the anchor literals (ASCII
+    case folded when the search ignores case; anchors are printable ASCII, so offsets in the
+    folded bytes are offsets in ``data``)."""
     haystack = data.lower() if search.insensitive else data
     offsets: list[int] = []
     for anchor in search.anchors:
@@ -242,25 +253,16 @@ def _anchor_lines(search: _Search, text: str) -> list[int]:
             end = haystack.find(b"\n", at)
             at = haystack.find(needle, end + 1) if end >= 0 else -1
     offsets.sort()
-    numbers: list[int] = []
+    spans: list[tuple[int, int, int]] = []
     line, position = 1, 0
     for offset in offsets:
         line += data.count(b"\n", position, offset)
         position = offset
-        if not numbers or numbers[-1] != line:
-            numbers.append(line)
-    return numbers
+        if not spans or spans[-1][0] != line:
+            end = data.find(b"\n", offset)
+            spans.append((line, data.rfind(b"\n", 0, offset) + 1, end if end >= 0 else len(data)))
+    return spans
 
 
 def _cut(line: str) -> str:
     return line if len(line) <= MAX_LINE_CHARS else line[: MAX_LINE_CHARS - 1] + "…"
-
-
-def _match(repo_name: str, path: str, number: int, column: int, lines: list[str], context: int) -> GrepMatch:
-    if not context:
-        return GrepMatch(repo_name, path, number, column, _cut(lines[number - 1]))
-    before = [_cut(line) for line in lines[max(0, number - 1 - context) : number - 1]]
-    after = [_cut(line) for line in lines[number : number + context]]
-    if after and number + len(after) == len(lines) and lines[-1] == "":
-        after.pop()  # the empty string after a final newline is not a line
-    return GrepMatch(repo_name, path, number, column, _cut(lines[number - 1]), before, after)

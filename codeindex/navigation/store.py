@@ -79,10 +79,10 @@ def load_text(file_id: int) -> str | None:
     return None if row is None else _inflate(*row)
 
 
-def load_texts(file_ids: list[int]) -> dict[int, str]:
-    """``{file id: text}`` for the files that have a stored text."""
+def load_texts(file_ids: list[int]) -> dict[int, bytes]:
+    """``{file id: UTF-8 text}`` for the files that have a stored text (bytes: what grep searches)."""
     rows = FileText.objects.filter(file_id__in=file_ids).values_list("file_id", "data", "text")
-    return {file_id: _inflate(data, text) for file_id, data, text in rows}
+    return {file_id: zlib.decompress(bytes(data)) if data is not None else text.encode("utf-8") for file_id, data, text in rows}
 
 
 def trigram_state() -> str:
