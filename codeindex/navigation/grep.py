@@ -13,8 +13,10 @@
    column, in (repository, path, line) order, as ``rg -n`` lists them.
 
 A pattern with no required literal of ``MIN_LITERAL``+ characters (``\\w+\\s*=``), or a database
-without a trigram index, makes grep scan the visible files in path order, stopping after
-``SCAN_MAX_BYTES`` of text; the result then says so (``complete`` false, ``note``).
+without a trigram index (SQLite without FTS5's tokenizer), makes grep scan the visible files in
+path order, stopping after ``SCAN_MAX_BYTES`` of text; the result then says so (``complete``
+false, ``note``). PostgreSQL without ``pg_trgm`` still filters with ``ILIKE``, over every stored
+text (``strategy`` "database scan").
 
     page = grep("parse_http_date", access=access, whole_word=True, max_results=20)
     page.matches[0]   # GrepMatch(repository="django", path="django/utils/http.py", line=104, column=5, text="def parse_http_date(date):", ...)
@@ -70,7 +72,8 @@ class GrepMatch:
 @dataclass(frozen=True)
 class GrepPage:
     """One page of matches. ``complete`` is false when a bounded scan stopped early (``note`` says
-    why); ``strategy`` is ``trigram`` or ``scan``; ``files_searched`` counts files read."""
+    why); ``strategy`` is ``trigram``, ``database scan`` (no ``pg_trgm``) or ``scan``;
+    ``files_searched`` counts files read."""
 
     pattern: str
     matches: list[GrepMatch]
@@ -124,7 +127,7 @@ def grep(pattern: str, *, access: RepositoryAccess = PUBLIC, regex: bool = False
     if search.stopped_at is not None:
         note = (f"scanned {search.bytes_read // 1_000_000} MB of text and stopped before {search.stopped_at}: "
                 f"{search.reason}; narrow it with repository, path_glob or language, or add a literal of 3+ characters")
-    elif search.strategy == "scan":
+    elif search.strategy != "trigram":
         note = search.reason
     return GrepPage(pattern, found[start : start + max_results], page, page + 1 if len(found) > start + max_results else None,
                     search.strategy, search.files_searched, search.stopped_at is None, note)
@@ -153,8 +156,11 @@ def _matches(search: _Search, access, repository, path_glob, language) -> Iterat
     if path_glob:
         files = files.filter(path__regex=glob_regex(path_glob))
     state = trigram_state()
-    if search.requirement and state != "none":
+    if search.requirement and (state != "none" or connection.vendor == "postgresql"):
         files = files.filter(pk__in=_index_query(search.requirement, state, search.insensitive))
+        if state == "none":
+            search.strategy = "database scan"
+            search.reason = "pg_trgm is not installed: PostgreSQL compared the literals with every stored text"
     else:
         search.strategy = "scan"
         search.reason = (f"the pattern has no literal of 3 or more characters that every match contains"

@@ -67,7 +67,7 @@ class GrepResults(BaseModel):
     pattern: str
     page: int
     next_page: int | None = Field(None, description="Pass as page for more matches; null on the last page.")
-    strategy: str = Field(description="trigram (candidates from the index) or scan (files read in path order).")
+    strategy: str = Field(description="trigram (candidates from the index), database scan (no trigram index) or scan (files read in path order).")
     files_searched: int
     complete: bool = Field(description="False when a bounded scan stopped early (see note).")
     note: str = ""
