@@ -24,7 +24,7 @@ FILES = {
     ),
     "pkg/text.py": (
         "class Truncator:\n    def words(self, num, *, html=False):\n        return self._text[:num] + '...'\n\n"
-        "def naïve_café(straße):\n    return straße.upper()  # STRASSE, Straße\n\nKELVIN = '\u212a'  # the Kelvin sign\nLONG_S = 'cla\u017fs'  # a long s: matches CLASS ignoring case\n"
+        "def naïve_café(straße):\n    return straße.upper()  # STRASSE, Straße\n\nKELVIN = '\u212a'  # the Kelvin sign\nLONG_S = 'cla\u017fs'  # a long s, folded to an s by -i\n"
         "tabbed\t= {'a': 1, \"b\": [2, 3]}\n"
     ),
     "web/app.js": (
