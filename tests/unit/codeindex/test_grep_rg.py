@@ -24,7 +24,7 @@ FILES = {
     ),
     "pkg/text.py": (
         "class Truncator:\n    def words(self, num, *, html=False):\n        return self._text[:num] + '...'\n\n"
-        "def naïve_café(straße):\n    return straße.upper()  # STRASSE, Straße\n\nKELVIN = '\u212a'  # the Kelvin sign\nLONG_S = 'cla\u017fs'  # a long s, folded to an s by -i\n"
+        "def naïve_café(straße):\n    return straße.upper()  # STRASSE, Straße\n\nKELVIN = '\u212a'  # the Kelvin sign\n"
         "tabbed\t= {'a': 1, \"b\": [2, 3]}\n"
     ),
     "web/app.js": (
@@ -32,6 +32,7 @@ FILES = {
         "const x = a?.b ?? c; // optional chaining\nif (x === null || x !== undefined) { console.log('x'); }\n"
         + "const longLine = '" + "ab" * 400 + "';\n"
     ),
+    "pkg/fold.py": "KELVIN = '\u212aelvin'\nLONG_S = 'cla\u017fs'\n",  # -i folds them to k and s: only they hold the literals
     "docs/notes.md": "# Notes\n\nparse_http_date is used by `django.utils.http`.\nfoo.bar(baz) and foo_bar, FooBar, FOO.\nlast line without newline",
 }
 
