@@ -16,7 +16,7 @@ PostgreSQL  ``FileText.text``: the text; the server compresses it (TOAST, LZ4 wh
 Migration ``0005_file_text`` creates both; ``trigram_state()`` says which is in place. A file
 deleted some other way than through ``indexing`` (the Django admin deleting a repository) leaves
 its SQLite trigram row behind: harmless, since grep joins candidates to ``SourceFile`` and file
-ids are never reused, but it takes index space until the next ``clear_documents``.
+ids are never reused, but it keeps taking index space.
 """
 
 from __future__ import annotations
