@@ -193,7 +193,9 @@ def _index_query(requirement: Requirement, state: str, insensitive: bool) -> Raw
         return RawSQL(f"SELECT rowid FROM {SQLITE_TRIGRAM} WHERE {SQLITE_TRIGRAM} MATCH %s", [_fts_expression(requirement)])
     params: list[str] = []
     condition = _ilike_expression(requirement, params, insensitive)
-    return RawSQL(f"SELECT file_id FROM codeindex_filetext WHERE {condition}", params)
+    # OFFSET 0 keeps the planner from folding this into the join, where it would test ILIKE on
+    # every visible file's text (decompressing each) instead of asking the GIN index once.
+    return RawSQL(f"SELECT file_id FROM codeindex_filetext WHERE {condition} OFFSET 0", params)
 
 
 def _fts_expression(requirement: Requirement) -> str:
@@ -210,7 +212,7 @@ def _ilike_expression(requirement: Requirement, params: list[str], insensitive: 
             if insensitive:  # ILIKE does not fold the Kelvin sign or the long s to k and s
                 escaped = re.sub("[kKsS]", "_", escaped)
             params.append(f"%{escaped}%")
-            parts.append("text ILIKE %s")
+            parts.append("text ILIKE %s" if insensitive else "text LIKE %s")  # LIKE: no case folding to do
         else:
             parts.append("(" + " OR ".join(f"({_ilike_expression(branch, params, insensitive)})" for branch in item) + ")")
     return " AND ".join(parts)
