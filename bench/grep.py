@@ -82,7 +82,7 @@ def main() -> None:
 def _index(services, Chunk, min_chunks: int) -> list[tuple[str, Path]]:
     roots, started = [], time.monotonic()
     for package in PACKAGES:
-        if roots and Chunk.objects.count() >= min_chunks:
+        if roots and Chunk.objects.filter(repository__name__in=[name for name, _ in roots]).count() >= min_chunks:
             break
         try:
             root = Path(importlib.import_module(package).__file__).parent
