@@ -6,8 +6,9 @@
    match must contain (``prefilter.required_literals``) become an FTS5 ``trigram`` query on
    SQLite or ``ILIKE`` conditions answered by the ``pg_trgm`` GIN index on PostgreSQL, together
    with the caller's repository access, repository, language and path filters, in one SQL query.
-   Granularity is the file: the stored text is per file, and per-file candidates measured fewer
-   rows to fetch than per-chunk ones for the same answer.
+   Granularity is the file, as the text is stored per file. On 128k chunks (``bench/grep.py``)
+   the slowest calls are patterns whose literal is in many files but few matching lines, where
+   inflating whole candidate files dominates; blocks of lines would cut that (not measured yet).
 3. Each candidate file's stored text is checked line by line: only lines holding one of the
    anchor literals are handed to RE2, and each match is reported once per line with its first
    column, in (repository, path, line) order, as ``rg -n`` lists them.
