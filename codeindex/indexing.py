@@ -7,9 +7,11 @@
 3. per batch of files: chunks them, reads their imports, definitions and name occurrences
    (``symbols/``), embeds the chunk texts whose vectors
    cannot be reused (same text hash already stored), then in **one transaction** per batch
-   replaces each file's row, chunks, vectors, import edges, symbols and occurrences, so a search sees a file's old
-   pieces or its new ones, never a mix,
-4. removes files that are gone (full runs) or were listed but no longer exist,
+   replaces each file's row, stored text (``navigation.store``), chunks, vectors, import edges,
+   symbols and occurrences, so a search or a read sees a file's old pieces or its new ones, never
+   a mix,
+4. removes files that are gone (full runs) or were listed but no longer exist, and records the
+   files it skipped with their reason (``SkippedFile``),
 5. resolves import edges to indexed files, embeds any chunk still lacking a vector for the
    current model, and bumps the repository's ``generation`` so in-memory vectors reload.
 """
@@ -31,7 +33,8 @@ from .choices import language_for_path
 from .embeddings import EmbeddingProvider, document_text, get_provider, text_hash, to_bytes
 from .exceptions import EmbeddingsUnavailable, InvalidArgument
 from .imports import PathIndex, extract_imports, resolve
-from .models import Chunk, ChunkVector, ImportEdge, Repository, SourceFile
+from .models import Chunk, ChunkVector, ImportEdge, Repository, SkippedFile, SourceFile
+from .navigation.store import forget_texts, save_text
 from .sources import SourceText, SourceTree
 from .symbols.extract import FileSymbols, extract_symbols
 from .symbols.store import replace_file_symbols
@@ -118,15 +121,22 @@ def index_tree(repository: Repository, tree: SourceTree, report: IndexReport, *,
         if paths is not None:
             candidates = [p for p in paths if p in listed]
     known = dict(repository.files.values_list("path", "content_hash"))
+    stored = set(repository.files.filter(stored__isnull=False).values_list("path", flat=True))
     batch = _WriteBatch(repository, report, provider, progress)
     indexed: set[str] = set()
+    skipped: dict[str, str] = {}
     for done, path in enumerate(candidates, start=1):
         with _Timer(report, "read"):
+            before = tree.skipped.copy()
             source = tree.read(path)
-        if source is not None:
+        if source is None:
+            reason = next(iter(tree.skipped - before), None)
+            if reason is not None:
+                skipped[path] = str(reason)
+        else:
             indexed.add(path)
             previous = known.get(path)
-            if previous == source.sha256:
+            if previous == source.sha256 and path in stored:  # files indexed before texts were stored get one
                 report.files_unchanged += 1
             else:
                 report.files_new += previous is None
@@ -138,6 +148,7 @@ def index_tree(repository: Repository, tree: SourceTree, report: IndexReport, *,
     gone = [p for p in known if p not in indexed] if paths is None else [p for p in paths if p in known and p not in indexed]
     with _Timer(report, "delete"):
         report.files_deleted = _delete_files(repository, gone)
+        _record_skipped(repository, skipped, paths)
     report.files_skipped = {str(reason): count for reason, count in sorted(tree.skipped.items())}
     report.errors = list(tree.errors)
     report.files_seen = report.files_new + report.files_changed + report.files_unchanged + tree.skipped.total()
@@ -269,6 +280,7 @@ def _replace_file(repository: Repository, item: _Prepared, vectors: dict[str, by
         defaults={"language": item.language, "content_hash": source.sha256, "size_bytes": source.size_bytes,
                   "line_count": item.lines, "indexed_at": timezone.now()},
     )
+    save_text(file, source.text, replacing=not created)
     if not created:
         ChunkVector.objects.filter(chunk__file=file).delete()
         file.chunks.all().delete()
@@ -300,10 +312,21 @@ def _delete_files(repository: Repository, paths: list[str]) -> int:
     for start in range(0, len(ids), 500):
         with transaction.atomic():
             part = ids[start : start + 500]
+            forget_texts(part)
             ChunkVector.objects.filter(chunk__file_id__in=part).delete()
             Chunk.objects.filter(file_id__in=part).delete()
             SourceFile.objects.filter(pk__in=part).delete()
     return len(ids)
+
+
+def _record_skipped(repository: Repository, skipped: dict[str, str], listed: list[str] | None) -> None:
+    """Replace the skipped-file records of a full run (``listed`` None) or of the listed paths."""
+    with transaction.atomic():
+        rows = SkippedFile.objects.filter(repository=repository)
+        rows = rows if listed is None else rows.filter(path__in=listed)
+        rows.delete()
+        SkippedFile.objects.bulk_create(
+            [SkippedFile(repository=repository, path=p, reason=r) for p, r in skipped.items()], batch_size=500)
 
 
 def _resolve_imports(repository: Repository, changed_ids: list[int], *, paths_changed: bool) -> int:
@@ -366,6 +389,8 @@ def clear_documents(repository: Repository) -> int:
     """Delete every file, chunk, vector and import edge of ``repository``; keep the repository."""
     count = repository.files.count()
     with transaction.atomic():
+        forget_texts(repository.files.values_list("pk", flat=True))
+        SkippedFile.objects.filter(repository=repository).delete()
         ChunkVector.objects.filter(repository=repository).delete()
         ImportEdge.objects.filter(repository=repository).delete()
         Chunk.objects.filter(repository=repository).delete()

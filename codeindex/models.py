@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from django.db import models
 
-from .choices import ACTIVE_JOB_STATUSES, ChunkKind, FeedbackKind, JobKind, JobStatus, Language, Visibility
+from .choices import ACTIVE_JOB_STATUSES, ChunkKind, FeedbackKind, JobKind, JobStatus, Language, SkipReason, Visibility
 
-__all__ = ["Repository", "SourceFile", "Chunk", "ChunkVector", "ImportEdge", "IndexJob", "SearchFeedback"]
+__all__ = [
+    "Repository", "SourceFile", "FileText", "SkippedFile", "Chunk", "ChunkVector", "ImportEdge", "IndexJob", "SearchFeedback",
+]
 
 
 class Repository(models.Model):
@@ -70,6 +72,32 @@ class SourceFile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.repository_id}:{self.path}"
+
+
+class FileText(models.Model):
+    """The text of an indexed file as it was indexed (``\\n`` line ends), so reading and grep never
+    go back to the source directory and always match what search returned.
+
+    Written in the transaction that replaces the file's chunks. On SQLite ``data`` holds the
+    UTF-8 text compressed with zlib and ``text`` is empty; on PostgreSQL ``text`` holds it (the
+    server compresses it with TOAST, and the ``pg_trgm`` index reads it) and ``data`` is null.
+    ``codeindex.navigation.store`` is the only writer and reader.
+    """
+
+    file = models.OneToOneField(SourceFile, primary_key=True, on_delete=models.CASCADE, related_name="stored")
+    data = models.BinaryField(null=True, blank=True)
+    text = models.TextField(blank=True, default="")
+
+
+class SkippedFile(models.Model):
+    """A file the last indexing run left out, and why (a ``SkipReason`` value)."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="skipped_files")
+    path = models.TextField()
+    reason = models.CharField(max_length=16, choices=SkipReason.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["repository", "path"], name="codeindex_skippedfile_unique_path")]
 
 
 class Chunk(models.Model):

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('codeindex', '0004_job_worker'),
+        ('codeindex', '0005_file_text'),
     ]
 
     operations = [

@@ -22,8 +22,9 @@ One module per use case; import from the package, not from its modules:
 - ``maintenance``: caches, clear or delete a repository, check or back-fill embeddings;
 - ``monitoring``: repository status and health.
 
-Code navigation by symbol (outline, definitions, references) is the ``codeindex.symbols``
-package, re-exported here.
+Code navigation is re-exported here: by file (stored texts, directory listings, grep) from the
+``codeindex.navigation`` package, by symbol (outline, definitions, references) from
+``codeindex.symbols``.
 """
 
 from ..access import PUBLIC, SYSTEM, RepositoryAccess
@@ -46,6 +47,7 @@ from .results import (
     SearchHit,
     SearchPage,
 )
+from ..navigation import grep, list_files, list_repositories, read_lines, read_text
 from ..symbols.queries import Definitions, FileOutline, References, file_outline, find_definition, find_references
 from .retrieval import (
     MAX_PAGE,
@@ -68,4 +70,5 @@ __all__ = [
     "clear_repository", "delete_repository", "validate_embeddings", "backfill_embeddings", "read_file",
     "MAX_RESULTS_LIMIT", "MAX_PAGE", "SNIPPET_MAX_LINES", "SNIPPET_MAX_CHARS",
     "Definitions", "FileOutline", "References", "file_outline", "find_definition", "find_references",
+    "grep", "list_files", "list_repositories", "read_lines", "read_text",
 ]

@@ -3,16 +3,15 @@ and a file's current text."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import Counter
-from pathlib import Path
 
 from django.db.models import Count
 
 from ..access import PUBLIC, RepositoryAccess
-from ..exceptions import FileNotIndexed, InvalidArgument, InvalidQuery
+from ..exceptions import InvalidArgument, InvalidQuery
 from ..models import Chunk, ImportEdge
+from ..navigation import read_text
 from ..query import parse_query
 from .results import FileContext, FileText, GenerationContext, SearchHit
 from .retrieval import search
@@ -20,7 +19,6 @@ from .scope import indexed_file, visible_generations
 
 __all__ = ["analyze_context", "generation_context", "read_file"]
 
-MAX_FILE_CHARS = 400_000
 
 
 def analyze_context(repository: str, path: str, *, access: RepositoryAccess = PUBLIC) -> FileContext:
@@ -123,12 +121,7 @@ def _generation_prompt(description: str, language: str, examples: list[dict], co
 
 
 def read_file(repository: str, path: str, *, access: RepositoryAccess = PUBLIC) -> FileText:
-    """An indexed file's text as it is on disk now (``stale`` when it changed since indexing)."""
-    file = indexed_file(repository, path, access)
-    root = Path(file.repository.root_path).resolve()
-    full = (root / file.path).resolve()
-    if not full.is_relative_to(root) or not full.is_file():
-        raise FileNotIndexed(f"{file.path!r} is no longer on disk; re-index {repository!r}")
-    data = full.read_bytes()[: MAX_FILE_CHARS * 4]
-    text = data.decode("utf-8", errors="replace").replace("\r\n", "\n")[:MAX_FILE_CHARS]
-    return FileText(repository, file.path, file.language, text, stale=hashlib.sha256(data).hexdigest() != file.content_hash)
+    """An indexed file's text as stored when it was indexed (what search and grep see; ``stale`` is
+    always False since the source directory is no longer read)."""
+    file, text = read_text(repository, path, access=access)
+    return FileText(repository, file.path, file.language, text, stale=False)

@@ -5,12 +5,9 @@ searches it and asks why the results ranked as they did."""
 from __future__ import annotations
 
 import pytest
-from mcp.client import Client
-from mcp.client.streamable_http import streamable_http_client
 
-import httpx2
 
-from tests.support.sdk_auth import create_service_client
+from tests.support.sdk_auth import call_tool, create_service_client, service_token
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
 
@@ -20,28 +17,11 @@ def anyio_backend():
     return "asyncio"
 
 
-def _service_token(server, client_id: str, secret: str, scope: str) -> str:
-    """A client-credentials token for ``scope`` (the SDK provider asks only for the scope of the 401
-    challenge, code:read, so the token request is made directly, as a CI job would)."""
-    response = httpx2.post(f"{server.base_url}/token/", auth=(client_id, secret), timeout=30,
-                           data={"grant_type": "client_credentials", "scope": scope, "resource": server.mcp_url})
-    response.raise_for_status()
-    assert set(response.json()["scope"].split()) == set(scope.split())
-    return response.json()["access_token"]
-
-
 @pytest.fixture
 def admin_token(live_server_e2e):
     scope = "code:read index:admin"
     client_id, secret = create_service_client(live_server_e2e, "e2e-indexer", scope)
-    return _service_token(live_server_e2e, client_id, secret, scope)
-
-
-async def _client_call(server, token, tool, arguments, **kwargs):
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx2.AsyncClient(headers=headers, timeout=300) as http:
-        async with Client(streamable_http_client(server.mcp_url, http_client=http), mode="legacy") as client:
-            return await client.call_tool(tool, arguments, **kwargs)
+    return service_token(live_server_e2e, client_id, secret, scope)
 
 
 async def test_index_repository_search_and_explain_over_http(live_server_e2e, admin_token, tmp_path):
@@ -57,18 +37,18 @@ async def test_index_repository_search_and_explain_over_http(live_server_e2e, ad
     async def progress(done, total, message):
         events.append((done, total, message))
 
-    indexed = await _client_call(server, admin_token, "index_repository", {"name": "ledger", "source": str(source), "wait": 240},
+    indexed = await call_tool(server, admin_token, "index_repository", {"name": "ledger", "source": str(source), "wait": 240},
                                  progress_callback=progress)
     assert not indexed.is_error, indexed.content
     assert indexed.structured_content["status"] == "complete", server.log()[-3000:]
     assert indexed.structured_content["files_done"] == 2
     assert events, "no progress notification arrived"
 
-    found = await _client_call(server, admin_token, "search_code", {"query": "convert money with an exchange rate", "repository": "ledger"})
+    found = await call_tool(server, admin_token, "search_code", {"query": "convert money with an exchange rate", "repository": "ledger"})
     assert not found.is_error, found.content
     assert found.structured_content["hits"][0]["symbol"] == "convert_currency"
 
-    explained = await _client_call(server, admin_token, "explain_ranking", {"query": "compute the date of Easter", "repository": "dateutil"})
+    explained = await call_tool(server, admin_token, "explain_ranking", {"query": "compute the date of Easter", "repository": "dateutil"})
     assert not explained.is_error, explained.content
     top = explained.structured_content["results"][0]
     assert top["path"] == "easter.py" and top["signals"]["lexical"]["rank"] is not None
@@ -76,22 +56,22 @@ async def test_index_repository_search_and_explain_over_http(live_server_e2e, ad
 
 
 async def test_bad_input_over_http_is_a_one_line_tool_error(live_server_e2e, admin_token):
-    result = await _client_call(live_server_e2e, admin_token, "search_code", {"query": "x", "repository": "no-such-repo"})
+    result = await call_tool(live_server_e2e, admin_token, "search_code", {"query": "x", "repository": "no-such-repo"})
     assert result.is_error and "no-such-repo" in result.content[0].text and "Traceback" not in result.content[0].text
 
 
 async def test_code_navigation_over_http(live_server_e2e, admin_token):
     """file_outline, find_definition and find_references on the real dateutil package, through the SDK client."""
     server = live_server_e2e
-    outline = await _client_call(server, admin_token, "file_outline", {"repository": "dateutil", "path": "easter.py"})
+    outline = await call_tool(server, admin_token, "file_outline", {"repository": "dateutil", "path": "easter.py"})
     assert not outline.is_error, outline.content
     assert "easter" in [s["name"] for s in outline.structured_content["symbols"]]
     # parser/__init__.py re-exports parse from ._parser: the usage site decides which definition is meant
-    found = await _client_call(server, admin_token, "find_definition",
+    found = await call_tool(server, admin_token, "find_definition",
                                {"symbol": "parse", "repository": "dateutil", "path": "parser/__init__.py", "line": 2})
     assert not found.is_error, found.content
     assert [(d["path"], d["qualified_name"]) for d in found.structured_content["definitions"]] == [("parser/_parser.py", "parse")]
-    refs = await _client_call(server, admin_token, "find_references", {"symbol": "tz._common._tzinfo", "repository": "dateutil"})
+    refs = await call_tool(server, admin_token, "find_references", {"symbol": "tz._common._tzinfo", "repository": "dateutil"})
     assert not refs.is_error, refs.content
     uses = {(f["path"], r["line"]) for f in refs.structured_content["files"] for r in f["references"]}
     assert ("tz/tz.py", 22) in uses and ("tz/_common.py", 267) in uses  # the import, and a subclass in its own module
@@ -105,7 +85,7 @@ async def test_code_navigation_over_http(live_server_e2e, admin_token):
     ("file_outline", {"repository": "dateutil", "path": "no/such/file.py"}, "no/such/file.py"),
 ])
 async def test_navigation_bad_input_over_http_is_a_plain_tool_error(live_server_e2e, admin_token, tool, arguments, words):
-    result = await _client_call(live_server_e2e, admin_token, tool, arguments)
+    result = await call_tool(live_server_e2e, admin_token, tool, arguments)
     text = result.content[0].text
     assert result.is_error and words in text and "\n" not in text
     assert "Traceback" not in text and "pydantic" not in text

@@ -22,7 +22,7 @@ from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 from tests.support.headless import HeadlessPerson
 
 __all__ = ["MemoryStorage", "create_service_client", "client_credentials_token", "register_public_client",
-           "authorization_code_token"]
+           "authorization_code_token", "service_token", "call_tool"]
 
 
 class MemoryStorage:
@@ -85,3 +85,21 @@ def authorization_code_token(server) -> str:
         "grant_type": "authorization_code", "code": person.result.code, "redirect_uri": redirect,
         "client_id": client_id, "code_verifier": verifier})
     return response.json()["access_token"]
+
+
+def service_token(server, client_id: str, secret: str, scope: str) -> str:
+    """A client-credentials token for ``scope``, requested at ``/token/`` directly as a CI job
+    would (the SDK's provider asks only for the scope of the 401 challenge, code:read)."""
+    response = httpx2.post(f"{server.base_url}/token/", auth=(client_id, secret), timeout=30,
+                           data={"grant_type": "client_credentials", "scope": scope, "resource": server.mcp_url})
+    response.raise_for_status()
+    assert set(response.json()["scope"].split()) == set(scope.split())
+    return response.json()["access_token"]
+
+
+async def call_tool(server, token: str, tool: str, arguments: dict, **kwargs):
+    """One ``tools/call`` through the official SDK client (handshake era) with ``token``."""
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx2.AsyncClient(headers=headers, timeout=300) as http:
+        async with Client(streamable_http_client(server.mcp_url, http_client=http), mode="legacy") as client:
+            return await client.call_tool(tool, arguments, **kwargs)

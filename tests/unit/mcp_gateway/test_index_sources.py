@@ -17,10 +17,9 @@ from codeindex.models import IndexJob, Repository
 
 from tests.support.listener import counting_listener
 
-from .test_tools_retrieval import _eager_celery_and_lexical  # noqa: F401 (autouse: jobs run in-process, lexical only)
-from .test_tools_retrieval import ADMIN, READER, assert_one_line_error, call, text_of
+from tests.support.mcp_tools import ADMIN, READER, assert_one_line_error, call, text_of
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("eager_jobs")]
 
 
 @pytest.fixture

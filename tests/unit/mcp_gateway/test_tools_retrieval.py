@@ -3,14 +3,10 @@ per-repository access (a private repository never leaks), progress notifications
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import textwrap
 import time
 
 import pytest
-from django.contrib.auth.models import Group
-from mcp.client import Client
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS, CreateMessageResult, TextContent
 
@@ -18,92 +14,9 @@ from codeindex import services
 from codeindex.choices import JobStatus
 from codeindex.models import IndexJob, Repository
 from mcp_gateway.auth.identity import Caller
-from mcp_gateway.registry import register_resources_and_prompts
-from mcp_gateway.server import build_server
+from tests.support.mcp_tools import ADMIN, DEV, INSIDER, READER, SECRET, SERVICE, assert_one_line_error, call, run, text_of
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-ALL = frozenset({"code:read", "code:write", "index:admin"})
-READER = Caller(user_id=None, username="reader", client_id="agent-r", scopes=frozenset({"code:read"}), tier="public")
-DEV = Caller(user_id=None, username="dev", client_id="agent-d", scopes=frozenset({"code:read", "code:write"}), tier="developer")
-ADMIN = Caller(user_id=None, username="admin", client_id="agent-a", scopes=ALL, tier="admin")
-INSIDER = Caller(user_id=None, username="insider", client_id="agent-i", scopes=ALL, tier="admin", groups=frozenset({"vault-team"}))
-SERVICE = Caller(user_id=None, username="", client_id="ci", scopes=ALL, tier="service", repositories=frozenset({"vault"}))
-
-SECRET = "zanzibar_cipher_rotation"
-
-
-def run(caller, method, *args, sampling=None, **kwargs):
-    """Connect the real SDK client to a freshly built server in-process and call one method.
-
-    Sampling is a server-to-client request, which needs the session-based (legacy) protocol era."""
-
-    async def go():
-        server = build_server(default_caller=caller, transport="test")
-        register_resources_and_prompts(server)
-        options = {"sampling_callback": sampling, "mode": "legacy"} if sampling else {}
-        async with Client(server, **options) as client:
-            return await getattr(client, method)(*args, **kwargs)
-
-    return asyncio.run(go())
-
-
-def call(caller, tool, arguments, **kwargs):
-    return run(caller, "call_tool", tool, arguments, **kwargs)
-
-
-@pytest.fixture(autouse=True)
-def _eager_celery_and_lexical(settings):
-    """Jobs run in-process (even when REDIS_URL makes Celery non-eager); no model unless asked."""
-    from mcprag_site.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    settings.MCPRAG_EMBEDDINGS = "none"
-    yield
-    app.conf.task_always_eager = before
-
-
-@pytest.fixture
-def repos(tmp_path, settings):
-    settings.MCPRAG_SOURCE_ROOTS = [str(tmp_path)]  # the index tools may index the test's directories
-    shop = tmp_path / "shop"
-    (shop / "billing").mkdir(parents=True)
-    (shop / "billing" / "invoice.py").write_text(textwrap.dedent('''
-        from .tax import tax_for
-
-
-        def compute_invoice_total(lines, tax_rate):
-            """Sum the invoice lines and add tax."""
-            subtotal = sum(line.amount for line in lines)
-            return subtotal + tax_for(subtotal, tax_rate)
-    '''))
-    (shop / "billing" / "tax.py").write_text("def tax_for(amount, rate):\n    return amount * rate\n")
-    (shop / "mailer.js").write_text("export function sendReminderEmail(customer) {\n  return `Dear ${customer.name}`;\n}\n")
-    vault = tmp_path / "vault"
-    vault.mkdir()
-    (vault / "crypto.py").write_text(f"def {SECRET}(key):\n    '''Rotate the vault cipher.'''\n    return key[::-1]\n")
-    services.index_repository(shop, "shop")
-    services.index_repository(vault, "vault")
-    group = Group.objects.create(name="vault-team")
-    repo = Repository.objects.get(name="vault")
-    repo.visibility = "groups"
-    repo.save()
-    repo.groups.add(group)
-    return tmp_path
-
-
-def text_of(result) -> str:
-    return result.content[0].text
-
-
-def assert_one_line_error(result, *words):
-    assert result.is_error, result.content
-    text = text_of(result).strip()
-    assert "\n" not in text and "Traceback" not in text
-    for word in words:
-        assert word in text, text
-
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("eager_jobs")]
 
 # -- listing and scopes ---------------------------------------------------------------------
 
@@ -113,7 +26,8 @@ def test_tools_list_follows_scopes():
     dev = {t.name for t in run(DEV, "list_tools").tools}
     admin = {t.name: t for t in run(ADMIN, "list_tools").tools}
     assert reader == {"search_code", "explain_ranking", "preview_query_processing", "index_status", "health_check",
-                      "file_outline", "find_definition", "find_references"}
+                      "file_outline", "find_definition", "find_references",
+                      "list_repositories", "list_files", "read_file", "grep"}
     assert all(admin[name].annotations.read_only_hint and admin[name].output_schema
                for name in ("file_outline", "find_definition", "find_references"))
     assert dev - reader == {"analyze_context", "generate_code", "submit_feedback", "track_search_click", "track_search_outcome"}
@@ -365,6 +279,13 @@ LEAK_CHECKS = [
     ("find_references", {"symbol": SECRET, "include_definition": True}),
     ("find_references", {"symbol": SECRET, "repository": "vault"}),
     ("health_check", {}),
+    ("list_repositories", {}),
+    ("list_repositories", {"query": "vau"}),
+    ("list_files", {"repository": "vault"}),
+    ("read_file", {"repository": "vault", "path": "crypto.py"}),
+    ("grep", {"pattern": "zanzibar"}),
+    ("grep", {"pattern": "cipher", "case_sensitive": False}),
+    ("grep", {"pattern": "zanzibar", "repository": "vault"}),
     ("analyze_context", {"repository": "vault", "path": "crypto.py"}),
     ("generate_code", {"description": "rotate a vault cipher key", "language": "python"}),
     ("submit_feedback", {"query": "cipher", "repository": "vault", "path": "crypto.py", "rating": 5}),

@@ -1,0 +1,154 @@
+"""The code navigation tools (list_repositories, list_files, read_file, grep) through the real
+SDK client, in-process: happy paths, paging, bad input as one plain line, stored texts."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from codeindex import services
+from codeindex.models import Repository
+from tests.support.mcp_tools import INSIDER, READER, assert_one_line_error, call, text_of
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("eager_jobs")]
+
+
+def test_list_repositories_shows_what_the_caller_may_see(repos):
+    result = call(READER, "list_repositories", {})
+    names = [r["name"] for r in result.structured_content["repositories"]]
+    assert names == ["shop"]
+    shop = result.structured_content["repositories"][0]
+    assert shop["languages"] == {"python": 2, "javascript": 1} and shop["files"] == 3 and shop["indexed_commit"] is None
+    assert shop["source"] == "local directory" and shop["last_indexed"]
+    assert [r["name"] for r in call(INSIDER, "list_repositories", {"query": "VAU"}).structured_content["repositories"]] == ["vault"]
+
+
+def test_list_files_is_a_paged_tree_in_stable_order(repos):
+    top = call(READER, "list_files", {"repository": "shop"}).structured_content
+    assert [(e["path"], e["kind"]) for e in top["entries"]] == [("billing", "dir"), ("mailer.js", "file")]
+    assert top["entries"][0]["files"] == 2 and top["next_page"] is None
+    deep = call(READER, "list_files", {"repository": "shop", "depth": 2}).structured_content["entries"]
+    assert [e["path"] for e in deep] == ["billing", "billing/invoice.py", "billing/tax.py", "mailer.js"]
+    tax = deep[2]
+    assert (tax["language"], tax["lines"], tax["bytes"]) == ("python", 2, len("def tax_for(amount, rate):\n    return amount * rate\n"))
+    only = call(READER, "list_files", {"repository": "shop", "path": "billing", "glob": "tax*"}).structured_content["entries"]
+    assert [e["path"] for e in only] == ["billing/tax.py"]
+
+
+@pytest.mark.parametrize(("arguments", "words"), [
+    ({"repository": "shop", "depth": 9}, ["depth", "from 1 to 8"]),
+    ({"repository": "shop", "page": 2}, ["page 2 is past the end", "pages 1 to 1"]),
+    ({"repository": "shop", "path": "nope"}, ["no indexed file 'nope'"]),
+    ({"repository": "shop", "path": "../etc"}, ["not a path inside the repository"]),
+    ({"repository": "nosuchrepo"}, ["no repository named 'nosuchrepo'"]),
+])
+def test_list_files_refuses_bad_input_in_one_plain_line(repos, arguments, words):
+    assert_one_line_error(call(READER, "list_files", arguments), *words)
+
+
+def test_read_file_gives_numbered_lines_and_where_to_continue(repos):
+    result = call(READER, "read_file", {"repository": "shop", "path": "billing/invoice.py", "start_line": 5, "end_line": 6})
+    data = result.structured_content
+    assert (data["start_line"], data["end_line"], data["total_lines"], data["next_start_line"]) == (5, 6, 8, None)
+    assert data["text"] == 'def compute_invoice_total(lines, tax_rate):\n    """Sum the invoice lines and add tax."""'
+    assert text_of(result).splitlines()[1] == "5\tdef compute_invoice_total(lines, tax_rate):"
+
+
+def test_read_file_pages_a_long_file(repos, tmp_path):
+    big = tmp_path / "big"
+    big.mkdir()
+    (big / "long.txt").write_text("".join(f"line {n}\n" for n in range(1, 1001)))
+    services.index_repository(big, "big")
+    first = call(READER, "read_file", {"repository": "big", "path": "long.txt"}).structured_content
+    assert (first["start_line"], first["end_line"], first["next_start_line"]) == (1, 400, 401)
+    last = call(READER, "read_file", {"repository": "big", "path": "long.txt", "start_line": 801}).structured_content
+    assert (last["end_line"], last["next_start_line"], last["text"].splitlines()[-1]) == (1000, None, "line 1000")
+
+
+@pytest.mark.parametrize(("arguments", "words"), [
+    ({"path": "billing/tax.py", "start_line": 3}, ["start_line 3 is past the end", "has 2 lines (1 to 2)"]),
+    ({"path": "billing/tax.py", "start_line": 0}, ["start_line must be a whole number of at least 1"]),
+    ({"path": "billing/tax.py", "start_line": 2, "end_line": 1}, ["end_line must be a whole number of at least 2"]),
+    ({"path": "billing/nope.py"}, ["no indexed file 'billing/nope.py'"]),
+    ({"path": ""}, ["a file path is required"]),
+])
+def test_read_file_refuses_bad_input_in_one_plain_line(repos, arguments, words):
+    assert_one_line_error(call(READER, "read_file", {"repository": "shop", **arguments}), *words)
+
+
+def test_read_file_after_the_source_directory_was_deleted(repos):
+    shutil.rmtree(repos / "shop")
+    data = call(READER, "read_file", {"repository": "shop", "path": "billing/tax.py"}).structured_content
+    assert data["text"] == "def tax_for(amount, rate):\n    return amount * rate"
+    assert "tax_for" in call(READER, "grep", {"pattern": "tax_for", "repository": "shop"}).content[0].text
+    resource = __import__("tests.unit.mcp_gateway.test_tools_retrieval", fromlist=["run"]).run(READER, "read_resource", "repo://shop/billing/tax.py")
+    assert resource.contents[0].text == "def tax_for(amount, rate):\n    return amount * rate\n"
+
+
+def test_read_file_on_a_skipped_file_says_why(repos):
+    (repos / "shop" / "logo.png").write_bytes(b"\x89PNG\x00\x01")
+    services.index_repository(repos / "shop", "shop")
+    assert_one_line_error(call(READER, "read_file", {"repository": "shop", "path": "logo.png"}), "'logo.png' is not indexed: binary")
+    entries = call(READER, "list_files", {"repository": "shop"}).structured_content["entries"]
+    assert {"path": "logo.png", "kind": "file", "skipped": "binary"}.items() <= next(e for e in entries if e["path"] == "logo.png").items()
+
+
+def test_grep_lists_matching_lines_like_rg(repos):
+    result = call(READER, "grep", {"pattern": "amount"})
+    assert text_of(result).splitlines() == [
+        "shop:billing/invoice.py:7:25:    subtotal = sum(line.amount for line in lines)",
+        "shop:billing/tax.py:1:13:def tax_for(amount, rate):",
+        "shop:billing/tax.py:2:12:    return amount * rate",
+    ]
+    assert result.structured_content["strategy"] == "trigram" and result.structured_content["complete"]
+    words = call(READER, "grep", {"pattern": r"tax_\w+\(", "regex": True, "path_glob": "billing/*.py", "context_lines": 1}).structured_content
+    assert [(m["path"], m["line"], m["before"], m["after"]) for m in words["matches"]] == [
+        ("billing/invoice.py", 8, ["    subtotal = sum(line.amount for line in lines)"], []),
+        ("billing/tax.py", 1, [], ["    return amount * rate"]),
+    ]
+    assert [m["line"] for m in call(READER, "grep", {"pattern": "TAX", "case_sensitive": False, "whole_word": True}).structured_content["matches"]] == [2, 6]
+
+
+def test_grep_pages_and_scans_when_no_literal_is_required(repos):
+    first = call(READER, "grep", {"pattern": "e", "max_results": 2}).structured_content
+    assert first["next_page"] == 2 and first["strategy"] == "scan" and "no literal of 3" in first["note"]
+    second = call(READER, "grep", {"pattern": "e", "max_results": 2, "page": 2}).structured_content
+    assert [(m["path"], m["line"]) for m in first["matches"] + second["matches"]][:3] == [
+        ("billing/invoice.py", 5), ("billing/invoice.py", 6), ("billing/invoice.py", 7)]
+
+
+@pytest.mark.parametrize(("arguments", "words"), [
+    ({"pattern": "foo(", "regex": True}, ["cannot be used", "missing )"]),
+    ({"pattern": "x" * 1001}, ["1001 characters long", "at most 1000"]),
+    ({"pattern": "amount", "page": 9}, ["page 9 is past the end", "pages 1 to 1"]),
+    ({"pattern": "amount", "page": 51}, ["page must be a whole number from 1 to 50"]),
+    ({"pattern": "amount", "max_results": 0}, ["max_results must be a whole number from 1 to 200"]),
+    ({"pattern": "amount", "context_lines": 6}, ["context_lines must be a whole number from 0 to 5"]),
+    ({"pattern": "amount", "repository": "nosuchrepo"}, ["no repository named 'nosuchrepo'"]),
+    ({"pattern": "amount", "language": "klingon"}, ["klingon"]),
+])
+def test_grep_refuses_bad_input_in_one_plain_line(repos, arguments, words):
+    result = call(READER, "grep", arguments)
+    assert_one_line_error(result, *words)
+    assert "pydantic" not in text_of(result)
+
+
+def test_incremental_update_reads_new_text_and_forgets_deleted_files(repos):
+    shop = repos / "shop"
+    (shop / "billing" / "tax.py").write_text("def tax_for(amount, rate):\n    return round(amount * rate, 2)\n")
+    (shop / "mailer.js").unlink()
+    services.index_repository(shop, "shop")
+    assert "round(amount" in call(READER, "read_file", {"repository": "shop", "path": "billing/tax.py"}).structured_content["text"]
+    assert [m["text"] for m in call(READER, "grep", {"pattern": "round("}).structured_content["matches"]] == ["    return round(amount * rate, 2)"]
+    assert "mailer.js" not in str(call(READER, "list_files", {"repository": "shop"}).structured_content)
+    assert_one_line_error(call(READER, "read_file", {"repository": "shop", "path": "mailer.js"}), "no indexed file 'mailer.js'")
+    assert call(READER, "grep", {"pattern": "sendReminderEmail"}).structured_content["matches"] == []
+    assert Repository.objects.get(name="shop").file_count == 2
+
+
+def test_search_hits_carry_what_read_file_needs(repos):
+    hit = call(READER, "search_code", {"query": "compute invoice total"}).structured_content["hits"][0]
+    part = call(READER, "read_file", {"repository": hit["repository"], "path": hit["path"], "start_line": hit["start_line"],
+                                      "end_line": hit["end_line"]}).structured_content
+    assert part["text"].startswith(hit["snippet"].splitlines()[0])
