@@ -3,8 +3,9 @@
 Started on 127.0.0.1 by the tests; mcprag points the SDK at it with ``STYTCH_API_BASE_URL``
 (the SDK's ``environment`` argument). It keeps users, single-use magic-link tokens with
 expiry and PKCE binding, TOTP registrations and recovery codes in memory, and an **outbox** of
-the emails it would have sent, so a test can "click" a link. Shapes follow the SDK's models
-(see /work/shared notes, "Fake Stytch server recipe").
+the emails it would have sent, so a test can "click" a link. Response shapes follow the SDK's
+own models (``stytch.consumer.models.magic_links``, ``.totps`` and ``.users``), for the five
+endpoints ``do_POST`` routes.
 """
 
 from __future__ import annotations
