@@ -1,6 +1,7 @@
 """The codeindex public API: index, search, explain, analyse, feedback, jobs, status.
 
-Other apps import only this package, ``access`` and ``exceptions``. Every function is synchronous,
+Other apps import only this package, ``access``, ``exceptions`` and ``choices`` (named
+constants). Every function is synchronous,
 uses the default database connection, and takes ``access`` (a ``RepositoryAccess``): nothing
 from a repository the caller may not see is returned, counted or named, and such a repository
 is reported exactly like an unknown one.
@@ -47,7 +48,20 @@ from .results import (
     SearchHit,
     SearchPage,
 )
-from ..navigation import grep, list_files, list_repositories, read_lines, read_text
+from ..navigation import (
+    MAX_CONTEXT_LINES,
+    MAX_DEPTH,
+    MAX_GREP_PAGE,
+    MAX_GREP_RESULTS,
+    TREE_PAGE_SIZE,
+    GrepPage,
+    grep,
+    list_files,
+    list_repositories,
+    read_lines,
+    read_text,
+)
+from ..patterns import MAX_PATTERN_LENGTH
 from ..symbols.queries import Definitions, FileOutline, References, file_outline, find_definition, find_references
 from .retrieval import (
     MAX_PAGE,
@@ -70,5 +84,6 @@ __all__ = [
     "clear_repository", "delete_repository", "validate_embeddings", "backfill_embeddings", "read_file",
     "MAX_RESULTS_LIMIT", "MAX_PAGE", "SNIPPET_MAX_LINES", "SNIPPET_MAX_CHARS",
     "Definitions", "FileOutline", "References", "file_outline", "find_definition", "find_references",
-    "grep", "list_files", "list_repositories", "read_lines", "read_text",
+    "grep", "list_files", "list_repositories", "read_lines", "read_text", "GrepPage",
+    "MAX_DEPTH", "TREE_PAGE_SIZE", "MAX_GREP_RESULTS", "MAX_GREP_PAGE", "MAX_CONTEXT_LINES", "MAX_PATTERN_LENGTH",
 ]

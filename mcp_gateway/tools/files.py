@@ -13,8 +13,7 @@ from typing import Annotated
 from mcp_types import CallToolResult
 from pydantic import Field
 
-from codeindex import navigation, services
-from codeindex.patterns import MAX_PATTERN_LENGTH
+from codeindex import services
 from oauth_app.tiers import SCOPE_CODE_READ
 
 from ..errors import run_service
@@ -59,9 +58,9 @@ async def list_repositories(
 async def list_files(
     repository: RepositoryName,
     path: Annotated[str, Field(description="Directory to list, from the repository root ('' = the root), e.g. 'src/api'.")] = "",
-    depth: Annotated[int, _range(1, navigation.MAX_DEPTH, f"Directory levels to descend (1-{navigation.MAX_DEPTH}).")] = 1,
+    depth: Annotated[int, _range(1, services.MAX_DEPTH, f"Directory levels to descend (1-{services.MAX_DEPTH}).")] = 1,
     glob: Annotated[str | None, Field(description="Only files matching this glob, e.g. '*.py' or 'src/**/test_*.ts' (no '/' = any directory).")] = None,
-    page: Annotated[int, _range(1, None, f"Page of entries ({navigation.TREE_PAGE_SIZE} per page), from 1; the result says next_page.")] = 1,
+    page: Annotated[int, _range(1, None, f"Page of entries ({services.TREE_PAGE_SIZE} per page), from 1; the result says next_page.")] = 1,
 ) -> Annotated[CallToolResult, FileTree]:
     """List a directory of an indexed repository as a tree: each entry's path, kind (file or
     dir), language, lines and bytes (a directory: its indexed files and bytes), in tree order.
@@ -103,16 +102,16 @@ async def read_file(
 
 @tool(kind="navigation", scope=SCOPE_CODE_READ, title="Grep")
 async def grep(
-    pattern: Annotated[str, Field(description=f"Text to find (1-{MAX_PATTERN_LENGTH} characters); a regular expression with regex=true.")],
+    pattern: Annotated[str, Field(description=f"Text to find (1-{services.MAX_PATTERN_LENGTH} characters); a regular expression with regex=true.")],
     regex: Annotated[bool, Field(description="Treat pattern as an RE2 regular expression (default: a fixed string, like rg -F).")] = False,
     case_sensitive: Annotated[bool, Field(description="false ignores case (rg -i).")] = True,
     whole_word: Annotated[bool, Field(description="Only matches with a non-word character or a line edge on both sides (rg -w).")] = False,
     repository: Annotated[str | None, Field(description="Only this repository.")] = None,
     path_glob: Annotated[str | None, Field(description="Only paths matching this glob, e.g. 'src/**/*.go' or '*_test.py'.")] = None,
     language: Annotated[str | None, Field(description="Only files of this language, e.g. 'python', 'go'.")] = None,
-    context_lines: Annotated[int, _range(0, navigation.MAX_CONTEXT_LINES, "Lines of context before and after each match (0-5).")] = 0,
-    max_results: Annotated[int, _range(1, navigation.MAX_GREP_RESULTS, "Matching lines per page (1-200).")] = 50,
-    page: Annotated[int, _range(1, navigation.MAX_GREP_PAGE, "Page of matches, from 1 (at most 50); the result says next_page.")] = 1,
+    context_lines: Annotated[int, _range(0, services.MAX_CONTEXT_LINES, "Lines of context before and after each match (0-5).")] = 0,
+    max_results: Annotated[int, _range(1, services.MAX_GREP_RESULTS, "Matching lines per page (1-200).")] = 50,
+    page: Annotated[int, _range(1, services.MAX_GREP_PAGE, "Page of matches, from 1 (at most 50); the result says next_page.")] = 1,
 ) -> Annotated[CallToolResult, GrepResults]:
     """Find every line of the indexed files that matches a pattern, like `rg -n`: each match as
     repository:path:line:column:text, ordered by repository, path and line, a page at a time.
@@ -132,7 +131,7 @@ async def grep(
     return result(model, _grep_text(found))
 
 
-def _grep_text(found: navigation.GrepPage) -> str:
+def _grep_text(found: services.GrepPage) -> str:
     lines = []
     for m in found.matches:
         where = f"{m.repository}:{m.path}"
