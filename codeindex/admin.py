@@ -7,22 +7,11 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from mcprag_site.read_only_admin import ReadOnlyAdmin
+
 from .models import Chunk, ChunkVector, ImportEdge, IndexJob, Repository, SearchFeedback, SourceFile
 
 __all__ = ["RepositoryAdmin", "SourceFileAdmin", "ChunkAdmin", "ChunkVectorAdmin", "ImportEdgeAdmin", "IndexJobAdmin", "SearchFeedbackAdmin"]
-
-
-class _ReadOnlyAdmin(admin.ModelAdmin):
-    """View-only: rows come from indexing runs, never from hand edits."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Repository)
@@ -35,7 +24,7 @@ class RepositoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(SourceFile)
-class SourceFileAdmin(_ReadOnlyAdmin):
+class SourceFileAdmin(ReadOnlyAdmin):
     list_display = ["path", "repository", "language", "line_count", "size_bytes", "indexed_at"]
     list_filter = ["repository", "language"]
     list_select_related = ["repository"]
@@ -44,7 +33,7 @@ class SourceFileAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(Chunk)
-class ChunkAdmin(_ReadOnlyAdmin):
+class ChunkAdmin(ReadOnlyAdmin):
     list_display = ["path", "symbol", "kind", "start_line", "end_line", "repository", "language"]
     list_filter = ["repository", "language", "kind"]
     list_select_related = ["repository"]
@@ -54,7 +43,7 @@ class ChunkAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(ChunkVector)
-class ChunkVectorAdmin(_ReadOnlyAdmin):
+class ChunkVectorAdmin(ReadOnlyAdmin):
     list_display = ["chunk_id", "repository", "model", "dim"]
     list_filter = ["repository", "model"]
     exclude = ["vector"]
@@ -62,7 +51,7 @@ class ChunkVectorAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(ImportEdge)
-class ImportEdgeAdmin(_ReadOnlyAdmin):
+class ImportEdgeAdmin(ReadOnlyAdmin):
     list_display = ["source", "module", "target", "repository"]
     list_filter = ["repository"]
     list_select_related = ["source", "target", "repository"]
@@ -71,7 +60,7 @@ class ImportEdgeAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(IndexJob)
-class IndexJobAdmin(_ReadOnlyAdmin):
+class IndexJobAdmin(ReadOnlyAdmin):
     """Jobs are written only by ``codeindex.jobs``; the console follows them."""
 
     list_display = ["id", "repository", "kind", "status", "files_done", "files_total", "created_at", "finished_at"]
@@ -80,7 +69,7 @@ class IndexJobAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(SearchFeedback)
-class SearchFeedbackAdmin(_ReadOnlyAdmin):
+class SearchFeedbackAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "repository", "path", "symbol", "kind", "value", "actor"]
     list_filter = ["kind", "repository"]
     list_select_related = ["repository"]

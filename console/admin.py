@@ -4,21 +4,14 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from mcprag_site.read_only_admin import ReadOnlyAdmin
+
 from .models import OperatorAction
 
 
 @admin.register(OperatorAction)
-class OperatorActionAdmin(admin.ModelAdmin):
+class OperatorActionAdmin(ReadOnlyAdmin):
     list_display = ("at", "kind", "operator_username", "person", "client_id", "reason")
     list_filter = ("kind",)
     search_fields = ("operator_username", "person__username", "client_id", "reason")
     date_hierarchy = "at"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

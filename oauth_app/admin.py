@@ -10,24 +10,13 @@ from __future__ import annotations
 from django.contrib import admin
 from oauth2_provider.admin import ApplicationAdmin as DOTApplicationAdmin
 
+from mcprag_site.read_only_admin import ReadOnlyAdmin
+
 from .models import (Application, AuthEvent, Consent, Profile, SigningKey, TierRule, TokenFamilyContext,
                      UsedAuthorizationCode)
 
 __all__ = ["ApplicationAdmin", "ProfileAdmin", "SigningKeyAdmin", "ConsentAdmin", "AuthEventAdmin", "TierRuleAdmin",
            "TokenFamilyContextAdmin", "UsedAuthorizationCodeAdmin"]
-
-
-class _ReadOnlyAdmin(admin.ModelAdmin):
-    """View-only: these rows are written by the server's flows, never by hand."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 if admin.site.is_registered(Application):
@@ -56,13 +45,13 @@ class ProfileAdmin(admin.ModelAdmin):
 
 
 @admin.register(SigningKey)
-class SigningKeyAdmin(_ReadOnlyAdmin):
+class SigningKeyAdmin(ReadOnlyAdmin):
     list_display = ("kid", "algorithm", "created_at", "retired_at")
     exclude = ("private_key_encrypted",)
 
 
 @admin.register(Consent)
-class ConsentAdmin(_ReadOnlyAdmin):
+class ConsentAdmin(ReadOnlyAdmin):
     list_display = ("user", "application", "scopes", "resource", "granted_at", "revoked_at")
     list_filter = ("revoked_at",)
     list_select_related = ("user", "application")
@@ -70,7 +59,7 @@ class ConsentAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(AuthEvent)
-class AuthEventAdmin(_ReadOnlyAdmin):
+class AuthEventAdmin(ReadOnlyAdmin):
     list_display = ("at", "kind", "user", "client_id", "ip", "error")
     list_filter = ("kind",)
     list_select_related = ("user",)
@@ -89,12 +78,12 @@ class TierRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(TokenFamilyContext)
-class TokenFamilyContextAdmin(_ReadOnlyAdmin):
+class TokenFamilyContextAdmin(ReadOnlyAdmin):
     list_display = ("token_family", "amr", "created_at")
 
 
 @admin.register(UsedAuthorizationCode)
-class UsedAuthorizationCodeAdmin(_ReadOnlyAdmin):
+class UsedAuthorizationCodeAdmin(ReadOnlyAdmin):
     """Exchanged codes (by hash) and what was issued for them, kept until they expire."""
 
     list_display = ("application", "access_token_pk", "token_family", "created_at", "expires_at")
