@@ -9,9 +9,11 @@ from django.contrib import admin
 
 from mcprag_site.read_only_admin import ReadOnlyAdmin
 
-from .models import Chunk, ChunkVector, ImportEdge, IndexJob, Repository, SearchFeedback, SourceFile
+from .models import Chunk, ChunkVector, FileText, ImportEdge, IndexJob, Repository, SearchFeedback, SkippedFile, SourceFile
+from .symbols.models import Occurrence, Symbol
 
-__all__ = ["RepositoryAdmin", "SourceFileAdmin", "ChunkAdmin", "ChunkVectorAdmin", "ImportEdgeAdmin", "IndexJobAdmin", "SearchFeedbackAdmin"]
+__all__ = ["RepositoryAdmin", "SourceFileAdmin", "ChunkAdmin", "ChunkVectorAdmin", "ImportEdgeAdmin", "IndexJobAdmin", "SearchFeedbackAdmin",
+           "FileTextAdmin", "SkippedFileAdmin", "SymbolAdmin", "OccurrenceAdmin"]
 
 
 @admin.register(Repository)
@@ -74,3 +76,38 @@ class SearchFeedbackAdmin(ReadOnlyAdmin):
     list_filter = ["kind", "repository"]
     list_select_related = ["repository"]
     search_fields = ["query", "path", "symbol"]
+
+
+@admin.register(FileText)
+class FileTextAdmin(ReadOnlyAdmin):
+    """The stored texts ``read_file`` and ``grep`` serve; the text itself is not shown here."""
+
+    list_display = ["file"]
+    list_select_related = ["file"]
+    exclude = ["data", "text"]
+    show_full_result_count = False
+
+
+@admin.register(SkippedFile)
+class SkippedFileAdmin(ReadOnlyAdmin):
+    list_display = ["path", "reason", "repository"]
+    list_filter = ["repository", "reason"]
+    search_fields = ["path"]
+
+
+@admin.register(Symbol)
+class SymbolAdmin(ReadOnlyAdmin):
+    list_display = ["qualified_name", "kind", "file", "start_line", "end_line"]
+    list_filter = ["repository", "kind"]
+    list_select_related = ["file"]
+    search_fields = ["name", "qualified_name"]
+    show_full_result_count = False
+
+
+@admin.register(Occurrence)
+class OccurrenceAdmin(ReadOnlyAdmin):
+    list_display = ["name", "kind", "file", "line", "column", "enclosing"]
+    list_filter = ["repository", "kind"]
+    list_select_related = ["file"]
+    search_fields = ["name"]
+    show_full_result_count = False

@@ -8,31 +8,13 @@ from __future__ import annotations
 
 import posixpath
 
-from ..access import RepositoryAccess
 from ..choices import SkipReason
-from ..exceptions import FileNotIndexed, InvalidArgument, RepositoryNotFound
+from ..exceptions import FileNotIndexed, InvalidArgument
 from ..models import Repository, SkippedFile, SourceFile
 from ..query import parse_query
+from ..visibility import visible_repositories, visible_repository
 
 __all__ = ["visible_repositories", "visible_repository", "clean_path", "indexed_file", "check_int", "language_filter"]
-
-
-def visible_repositories(access: RepositoryAccess, name: str | None = None) -> dict[int, str]:
-    """``{id: name}`` of the repositories ``access`` sees (only ``name``, when given)."""
-    rows = Repository.objects.filter(access.repository_filter())
-    if name is not None:
-        if not isinstance(name, str) or not name:
-            raise RepositoryNotFound("a repository name is required")
-        rows = rows.filter(name=name)
-    found = dict(rows.order_by("name").values_list("pk", "name"))
-    if name is not None and not found:
-        raise RepositoryNotFound(f"no repository named {name[:100]!r} is indexed")
-    return found
-
-
-def visible_repository(name: str, access: RepositoryAccess) -> Repository:
-    (pk,) = visible_repositories(access, name)
-    return Repository.objects.get(pk=pk)
 
 
 def clean_path(path: str, *, allow_root: bool) -> str:

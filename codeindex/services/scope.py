@@ -7,8 +7,9 @@ exactly like an unknown one (``RepositoryNotFound`` with the same words).
 from __future__ import annotations
 
 from ..access import RepositoryAccess
-from ..exceptions import FileNotIndexed, InvalidArgument, RepositoryNotFound
+from ..exceptions import FileNotIndexed, InvalidArgument
 from ..models import Repository, SourceFile
+from ..visibility import visible_repository
 
 __all__ = ["visible_generations", "visible_repository", "indexed_file"]
 
@@ -21,17 +22,7 @@ def visible_generations(access: RepositoryAccess, name: str | None) -> dict[int,
         rows = rows.filter(name=name)
     found = dict(rows.values_list("pk", "generation"))
     if name is not None and not found:
-        raise RepositoryNotFound(f"no repository named {name!r} is indexed")
-    return found
-
-
-def visible_repository(name: str, access: RepositoryAccess) -> Repository:
-    """The repository ``name`` if ``access`` sees it; else ``RepositoryNotFound``."""
-    if not isinstance(name, str) or not name:
-        raise RepositoryNotFound("a repository name is required")
-    found = Repository.objects.filter(access.repository_filter(), name=name).first()
-    if found is None:
-        raise RepositoryNotFound(f"no repository named {name!r} is indexed")
+        visible_repository(name, access)  # raises RepositoryNotFound, worded like every other look-up
     return found
 
 

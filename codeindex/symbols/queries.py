@@ -19,8 +19,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from ..access import RepositoryAccess
-from ..exceptions import FileNotIndexed, InvalidArgument, RepositoryNotFound, SymbolNotFound
-from ..models import Repository, SourceFile
+from ..exceptions import FileNotIndexed, InvalidArgument, SymbolNotFound
+from ..models import SourceFile
+from ..visibility import visible_repositories
 from .models import Occurrence, Symbol
 from .resolve import USE_FIELDS, Def, Resolver, Use
 
@@ -136,18 +137,6 @@ def _clean_symbol(symbol) -> str:
     return text
 
 
-def _visible_repositories(access: RepositoryAccess, name: str | None) -> dict[int, str]:
-    rows = Repository.objects.filter(access.repository_filter())
-    if name is not None:
-        if not isinstance(name, str) or not name:
-            raise RepositoryNotFound("a repository name is required")
-        rows = rows.filter(name=name)
-    found = dict(rows.values_list("pk", "name"))
-    if name is not None and not found:
-        raise RepositoryNotFound(f"no repository named {name[:100]!r} is indexed")
-    return found
-
-
 def _file(repository_id: int, repository: str, path) -> SourceFile:
     if not isinstance(path, str) or not path.strip():
         raise InvalidArgument("a file path is required")
@@ -165,7 +154,7 @@ def _site(access, repository, path, line) -> tuple[dict[int, str], SourceFile | 
         raise InvalidArgument("path needs the repository it belongs to")
     if line is not None and (isinstance(line, bool) or not isinstance(line, int) or not 1 <= line <= MAX_LINE):
         raise InvalidArgument(f"line must be a whole number from 1 to {MAX_LINE}")
-    repos = _visible_repositories(access, repository)
+    repos = visible_repositories(access, repository)
     if path is None:
         return repos, None
     (repo_id, name), = repos.items()
@@ -302,7 +291,7 @@ def find_references(symbol: str, *, access: RepositoryAccess, repository: str | 
     if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_REFERENCES_PAGE:
         raise InvalidArgument(f"page_size must be a whole number from 1 to {MAX_REFERENCES_PAGE}")
     targets = find_definition(symbol, access=access, repository=repository, path=path, line=line, max_results=MAX_DEFINITIONS)
-    repos = _visible_repositories(access, repository)
+    repos = visible_repositories(access, repository)
     found, capped = _references(targets.definitions, {v: k for k, v in repos.items()}, include_definition)
     pages = max(1, -(-len(found) // page_size))
     if page > pages:
