@@ -1,5 +1,9 @@
 """mcprag settings: the only module that reads the environment.
 
+It is longer than other modules on purpose: every knob, its default, its check and its one-line
+configuration error sit in one place an operator can read top to bottom; the apps read them
+through their own ``app_settings``.
+
 Environment variables (all optional on a development machine):
 
 ``MCPRAG_PUBLIC_URL``
