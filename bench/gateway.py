@@ -10,7 +10,11 @@ for ``health_check`` and ``search_code`` on a warm index, at 1, 8 and 32 concurr
 All three run at once (uvicorn, same worker count, same settings) and take turns: each cell is
 measured in interleaved slices, so background load on the machine skews no stack alone.
 
-    python bench/gateway.py [--seconds 12] [--rounds 6] [--workers 1] [--concurrency 1 8 32]
+    python bench/gateway.py [--seconds 12] [--rounds 6] [--workers 1] [--concurrency 1 8 32] [--baseline DIR]
+
+``--baseline DIR`` adds a fourth stack: mcprag served from another checkout (e.g. a
+``git worktree`` of an older commit), on the same database and tokens, to compare a change
+before and after in one run. Its code must read the database this checkout migrated.
 
 Uses DATABASE_URL when it names PostgreSQL (a fresh database is created and dropped), else a
 temporary SQLite file. Targets: mcprag ≥ 1.0× the reference's requests/s; authenticated ≥ 0.9×
@@ -38,6 +42,7 @@ STACKS = [
     ("mcprag, auth off", "bench.gateway_noauth:application", False),
     ("SDK reference", "bench.reference_server:app", True),
 ]
+BASELINE = "mcprag, baseline"
 TOOLS = [("health_check", {}), ("search_code", {"query": "parse a date string", "max_results": 5})]
 
 
@@ -126,21 +131,24 @@ def main() -> None:
                         help="interleaved slices per cell (default 6), rounded up to a multiple of the number of stacks")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--baseline", type=Path, help="another checkout of mcprag to serve as a fourth stack")
     args = parser.parse_args()
+    stacks = STACKS + ([(BASELINE, "mcprag_site.asgi:application", False)] if args.baseline else [])
     # Each stack must take each place in the turn order equally often: with 4 slices over 3 stacks,
     # the first stack went first twice and measured ~5 % slower than an identical copy of itself.
-    args.rounds = -(-max(1, args.rounds) // len(STACKS)) * len(STACKS)
+    args.rounds = -(-max(1, args.rounds) // len(stacks)) * len(stacks)
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         env, tokens, drop, port = _prepare(workdir)
         procs, urls, pids = [], {}, {}
         try:
-            for n, (name, app, lifespan) in enumerate(STACKS):
+            for n, (name, app, lifespan) in enumerate(stacks):
                 # Same settings (MCPRAG_PUBLIC_URL, so the same token audience) for every stack; only the port differs.
                 stack_port = port if n == 0 else free_port()
-                log = workdir / f"{app.replace(':', '_')}.log"
+                log = workdir / f"{n}-{app.replace(':', '_')}.log"
+                cwd = args.baseline.resolve() if name == BASELINE else ROOT
                 procs.append(_start_with_lifespan(app, stack_port, env, args.workers, workdir) if lifespan
-                             else start_uvicorn(app, stack_port, env, workers=args.workers, log_path=log))
+                             else start_uvicorn(app, stack_port, env, workers=args.workers, log_path=log, cwd=cwd))
                 urls[name] = f"http://127.0.0.1:{stack_port}/mcp"
                 pids[name] = procs[-1].pid
             measured, cpu = _measure_all(urls, pids, tokens, args)
@@ -150,20 +158,22 @@ def main() -> None:
             drop()
     print(f"\ntools/call, {args.workers} uvicorn worker(s), {args.seconds:g} s per cell in {args.rounds} interleaved slices; "
           "requests/s, p50/p99 ms, and the server's CPU ms per call (the load generator shares this machine's cores)\n")
-    header = (f"{'tool':<13} {'conc':>4} | " + " | ".join(f"{name:^34}" for name, _, _ in STACKS)
-              + " | vs SDK | auth on/off | CPU/call vs SDK")
+    header = (f"{'tool':<13} {'conc':>4} | " + " | ".join(f"{name:^34}" for name, _, _ in stacks)
+              + " | vs SDK | auth on/off | CPU/call vs SDK" + (" | vs baseline" if args.baseline else ""))
     print(header)
     print("-" * len(header))
     for tool, _ in TOOLS:
         for concurrency in args.concurrency:
-            cells = [measured[(name, tool, concurrency)] for name, _, _ in STACKS]
+            cells = [measured[(name, tool, concurrency)] for name, _, _ in stacks]
             per_call = [1000 * cpu[(name, tool, concurrency)] / max(1, measured[(name, tool, concurrency)].tool_calls)
-                        for name, _, _ in STACKS]
+                        for name, _, _ in stacks]
             text = " | ".join(f"{c.rps:7.1f}/s {c.percentile(50):6.1f} {c.percentile(99):7.1f} {ms:5.2f}ms"
                               for c, ms in zip(cells, per_call))
-            ours, noauth, ref = (c.rps for c in cells)
-            print(f"{tool:<13} {concurrency:>4} | {text} | {ours / ref:5.2f}× | {ours / noauth:10.2f}× | {per_call[0] / per_call[2]:14.2f}×")
-    for name, _, _ in STACKS:
+            ours, noauth, ref = (c.rps for c in cells[:3])
+            versus = f" | {ours / cells[3].rps:10.2f}×" if args.baseline else ""
+            print(f"{tool:<13} {concurrency:>4} | {text} | {ours / ref:5.2f}× | {ours / noauth:10.2f}× | "
+                  f"{per_call[0] / per_call[2]:14.2f}×{versus}")
+    for name, _, _ in stacks:
         statuses: dict = {}
         failures = 0
         for (stack, _, _), stats in measured.items():

@@ -58,15 +58,16 @@ def mint_tokens(env: dict, count: int) -> list[str]:
     return json.loads(next(line for line in out.splitlines() if line.startswith("TOKENS "))[7:])
 
 
-def start_uvicorn(app: str, port: int, env: dict, workers: int, log_path: Path, access_log: bool = False) -> subprocess.Popen:
-    """Serve an ASGI app with uvicorn and wait until it answers (``access_log``: log each request
-    at INFO into ``log_path``)."""
+def start_uvicorn(app: str, port: int, env: dict, workers: int, log_path: Path, access_log: bool = False,
+                  cwd: Path = ROOT) -> subprocess.Popen:
+    """Serve an ASGI app with uvicorn from ``cwd`` (this checkout by default) and wait until it
+    answers (``access_log``: log each request at INFO into ``log_path``)."""
     log = open(log_path, "wb")
     logging = ["--log-level", "info"] if access_log else ["--no-access-log", "--log-level", "warning"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
          "--lifespan", "off", *logging, "--timeout-keep-alive", "30"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
