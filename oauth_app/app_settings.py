@@ -21,6 +21,12 @@ class _AppSettings:
         return settings.MCPRAG_ISSUER
 
     @property
+    def MCP_URL(self) -> str:
+        """``MCPRAG_MCP_URL``: this server's MCP endpoint, ``<MCPRAG_PUBLIC_URL>/mcp`` (the RFC 8707
+        resource every token is bound to)."""
+        return settings.MCPRAG_MCP_URL
+
+    @property
     def SCOPES(self) -> dict[str, str]:
         """``MCPRAG_SCOPES``: every scope, in display order, with its plain-language label."""
         return settings.MCPRAG_SCOPES

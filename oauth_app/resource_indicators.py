@@ -22,8 +22,9 @@ from __future__ import annotations
 import functools
 from urllib.parse import urlsplit
 
-from django.conf import settings
 from oauthlib.oauth2.rfc6749 import errors
+
+from .app_settings import app_settings
 
 __all__ = ["canonical_resource", "mcp_resource", "is_this_resource", "require_this_resource"]
 
@@ -61,7 +62,7 @@ def canonical_resource(uri: str) -> str | None:
 
 def mcp_resource() -> str:
     """The canonical URI of this server's MCP endpoint, e.g. ``https://mcp.example.com/mcp``."""
-    return canonical_resource(settings.MCPRAG_MCP_URL)
+    return canonical_resource(app_settings.MCP_URL)
 
 
 def is_this_resource(uri: str | None) -> bool:
