@@ -114,7 +114,7 @@ def _parse_arguments(pairs: list[str], input_schema: dict[str, Any] | None) -> d
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise ClientError(f"--arg expects KEY=VALUE, got {pair!r}")
+            raise ClientError(f"tool arguments are KEY=VALUE (e.g. query=token), got {pair!r}")
         arguments[key] = _coerce(value, properties.get(key, {}))
     return arguments
 
@@ -125,7 +125,7 @@ async def cmd_call(args, registry: ServerRegistry) -> int:
     async def call(client):
         listed = {t.name: t for t in (await client.list_tools()).tools}
         schema = listed[args.tool].input_schema if args.tool in listed else None
-        return await client.call_tool(args.tool, _parse_arguments(args.arg, schema))
+        return await client.call_tool(args.tool, _parse_arguments([*args.pairs, *args.arg], schema))
 
     result = await remote.run(call)
     if args.json:
@@ -244,10 +244,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("-n", type=int, default=10, metavar="N", help="how many results (1-50, default 10)")
     sub.add_argument("--json", action="store_true", help="print the structured result as JSON")
 
-    sub = command("call", cmd_call, "Call any tool with KEY=VALUE arguments.")
+    sub = command("call", cmd_call, "Call any tool with KEY=VALUE arguments, e.g. mcprag call search_code query=token.")
     sub.add_argument("tool", metavar="TOOL")
+    sub.add_argument("pairs", nargs="*", metavar="KEY=VALUE",
+                     help="the tool's arguments, typed by its input schema (strings stay strings, the rest is JSON)")
     sub.add_argument("--arg", action="append", default=[], metavar="KEY=VALUE",
-                     help="an argument (repeatable); typed by the tool's input schema")
+                     help="an argument (repeatable), the same as a KEY=VALUE after TOOL")
     sub.add_argument("--json", action="store_true", help="print the whole result as JSON")
 
     sub = command("bridge", cmd_bridge, "Serve the remote server's tools on stdin/stdout (a stdio MCP server).",

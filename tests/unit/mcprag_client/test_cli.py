@@ -69,3 +69,9 @@ def test_search_results_read_as_a_table():
     assert columns.split() == ["#", "SCORE", "LOCATION", "KIND", "SYMBOL"]
     assert row.split() == ["1", "39.357", "dateutil:easter.py:16-89", "function", "easter"]
     assert search_table({"query": "nothing", "hits": []}) == "No code matched 'nothing'."
+
+
+def test_call_takes_key_value_arguments_after_the_tool_as_well_as_with_arg():
+    args = build_parser().parse_args(["call", "search_code", "query=token", "max_results=3", "--arg", "repository=shop"])
+    assert (args.tool, args.pairs, args.arg) == ("search_code", ["query=token", "max_results=3"], ["repository=shop"])
+    assert _parse_arguments([*args.pairs, *args.arg], SCHEMA) == {"query": "token", "max_results": 3, "repository": "shop"}
