@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from mcprag_client.cli import _parse_arguments, build_parser, main
@@ -75,3 +79,23 @@ def test_call_takes_key_value_arguments_after_the_tool_as_well_as_with_arg():
     args = build_parser().parse_args(["call", "search_code", "query=token", "max_results=3", "--arg", "repository=shop"])
     assert (args.tool, args.pairs, args.arg) == ("search_code", ["query=token", "max_results=3"], ["repository=shop"])
     assert _parse_arguments([*args.pairs, *args.arg], SCHEMA) == {"query": "token", "max_results": 3, "repository": "shop"}
+
+
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path):
+    """``mcprag search … --json | head -1``: once the reader has gone, no BrokenPipeError trace."""
+    script = (
+        "import sys, mcprag_client.cli as cli\n"
+        "async def chatty(args, registry):\n"
+        "    for n in range(200_000):\n"
+        "        print('line', n)\n"
+        "    return 0\n"
+        "cli.cmd_status = chatty\n"
+        "sys.exit(cli.main(['status']))\n"
+    )
+    env = {**os.environ, "MCPRAG_CONFIG_DIR": str(tmp_path / "config"), "MCPRAG_TOKEN_STORE": "file"}
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert process.stdout.readline() == b"line 0\n"
+    process.stdout.close()  # the reader goes away, as `head -1` does
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 141
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
