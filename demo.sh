@@ -19,8 +19,9 @@ if [ ! -x .venv/bin/python ]; then
   echo "==> creating .venv"
   "$PYTHON" -m venv .venv
 fi
+stale() { for f in requirements.txt requirements/*.txt; do [ "$f" -nt "$1" ] && return 0; done; return 1; }
 if ! .venv/bin/python -c "import django, oauth2_provider, mcp, daphne" 2>/dev/null \
-   || [ requirements.txt -nt .venv/.requirements-installed ]; then
+   || stale .venv/.requirements-installed; then
   echo "==> installing requirements (first run takes a minute)"
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -r requirements.txt

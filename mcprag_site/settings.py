@@ -425,16 +425,16 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Cache, channel layer, Celery: Redis when REDIS_URL is set, in-process otherwise
+# Cache and Celery: Redis when REDIS_URL is set, in-process otherwise. No channel layer: nothing
+# sends between consumers (MCP sessions live in the SDK's session manager, cache changes travel
+# through PostgreSQL notifications).
 # ---------------------------------------------------------------------------------------------
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
     CELERY_BROKER_URL = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = False
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CELERY_BROKER_URL = "memory://"
     CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
