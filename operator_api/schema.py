@@ -15,8 +15,9 @@ __all__ = ["OperatorAutoSchema", "ErrorSerializer"]
 class ErrorSerializer(serializers.Serializer):
     """The one error shape (``operator_api.errors``)."""
 
-    error = serializers.CharField(help_text="Stable code, e.g. invalid_request, invalid_token, not_found, conflict.")
-    detail = serializers.CharField(help_text="One plain sentence.")
+    error = serializers.CharField(help_text="Stable code, e.g. invalid_request, invalid_token, insufficient_scope, "
+                                            "not_found, conflict (RFC 6749 §5.2, RFC 6750 §3).")
+    error_description = serializers.CharField(help_text="One plain sentence.")
     fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False,
                                    help_text="Invalid input by field name (query parameters too).")
 

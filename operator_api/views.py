@@ -12,6 +12,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from oauth2_provider.models import get_application_model
@@ -329,6 +330,7 @@ class OperatorActionViewSet(_AuditViewSet):
     filter_form_class = OperatorActionFilterForm
 
 
+@csrf_exempt  # a POST to an unknown API path is a 404 like a GET, not the CSRF page (no cookies are used here)
 def not_found(request, *args, **kwargs):
     """Any other path under ``/api/``: the API's 404 shape."""
-    return JsonResponse({"error": "not_found", "detail": "No such API endpoint; see /api/schema/."}, status=404)
+    return JsonResponse({"error": "not_found", "error_description": "No such API endpoint; see /api/schema/."}, status=404)

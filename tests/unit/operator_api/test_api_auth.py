@@ -39,7 +39,7 @@ def test_an_mcp_token_is_refused_at_the_api(client, service_token):
     assert jwt.decode(token, options={"verify_signature": False})["aud"].endswith("/mcp")
     response = _get(client, "/api/people/", token)
     assert response.status_code == 401
-    assert response.json() == {"error": "invalid_token", "detail": "The access token is not valid for this resource."}
+    assert response.json() == {"error": "invalid_token", "error_description": "The access token is not valid for this resource."}
     assert response["WWW-Authenticate"].startswith('Bearer realm="mcprag-api"')
     assert 'error="invalid_token"' in response["WWW-Authenticate"]
 

@@ -58,7 +58,7 @@ def test_a_path_outside_the_roots_is_refused_and_nothing_is_recorded(api, source
     response = api.post("/api/repositories/", {"name": "tiny", "source": str(source)})
     assert response.status_code == 400
     body = response.json()
-    assert body["error"] == "invalid_request" and "MCPRAG_SOURCE_ROOTS" in body["detail"]
+    assert body["error"] == "invalid_request" and "MCPRAG_SOURCE_ROOTS" in body["error_description"]
     assert api.get("/api/repositories/").json()["count"] == 0 and not OperatorAction.objects.exists()
 
 
@@ -83,7 +83,7 @@ def test_tier_change_needs_a_reason_and_writes_the_console_row(api, person):
     missing = api.post(f"/api/people/{person.pk}/tier/", {"tier": "public"})
     assert missing.status_code == 400 and set(missing.json()["fields"]) == {"reason"}
     same = api.post(f"/api/people/{person.pk}/tier/", {"tier": "developer", "reason": "x"})
-    assert same.status_code == 400 and "already developer" in same.json()["detail"]
+    assert same.status_code == 400 and "already developer" in same.json()["error_description"]
     changed = api.post(f"/api/people/{person.pk}/tier/", {"tier": "public", "reason": "left the team"})
     assert changed.status_code == 200 and changed.json()["tier"] == "public"
     person.refresh_from_db()
@@ -141,17 +141,25 @@ def test_audit_lists_are_cursor_paged_within_bounds_and_filters_are_validated(ap
     today = timezone.localdate().isoformat()
     assert api.get("/api/audit/auth-events/", person="grace", since=today).json()["results"]
     bad = api.get("/api/audit/tool-calls/", since="2025-13-45")
-    assert bad.status_code == 400 and bad.json() == {"error": "invalid_request", "detail": "A filter is invalid.",
+    assert bad.status_code == 400 and bad.json() == {"error": "invalid_request", "error_description": "A filter is invalid.",
                                                      "fields": {"since": ["Enter a valid date."]}}
     assert api.get("/api/audit/auth-events/", cursor="garbage").status_code == 404
 
 
 def test_errors_have_one_shape(api):
     unknown = api.get("/api/nothing-here/")
-    assert unknown.status_code == 404 and set(unknown.json()) == {"error", "detail"}
+    assert unknown.status_code == 404 and set(unknown.json()) == {"error", "error_description"}
+    from django.test import Client
+
+    posted = Client(enforce_csrf_checks=True).post("/api/agents/x/disable/", {}, content_type="application/json",
+                                                   HTTP_AUTHORIZATION=f"Bearer {api.access_token}")
+    assert posted.status_code == 404 and posted.json()["error"] == "not_found"  # not Django's CSRF page
+    missing = api.get("/api/people/0/")
+    assert missing.status_code == 404 and missing.json() == {"error": "not_found", "error_description": "No such object."}
+    control = api.get("/api/people/", q="a\x00b")
+    assert control.status_code == 400 and set(control.json()) == {"error", "error_description"}
     wrong_method = api.delete("/api/people/")
     assert wrong_method.status_code == 405 and wrong_method.json()["error"] == "method_not_allowed"
-    from django.test import Client
 
     not_json = Client().post("/api/repositories/", "name=x", content_type="application/x-www-form-urlencoded",
                              HTTP_AUTHORIZATION=f"Bearer {api.access_token}")
