@@ -134,3 +134,18 @@ def test_the_schema_is_public_openapi_3(client):
     assert schema["openapi"].startswith("3.")
     assert "/api/repositories/" in schema["paths"] and "/api/audit/tool-calls/" in schema["paths"]
     assert schema["components"]["securitySchemes"]["operatorToken"]["scheme"] == "bearer"
+
+
+def test_a_code_granted_for_mcp_cannot_be_exchanged_for_an_api_token(client, operator, public_client, api_url):
+    from tests.support.oauth import approve_consent, authorize_query, pkce_pair, redirect_params, totp_code
+
+    client.force_login(operator)
+    client.get("/account/mfa/")
+    client.post("/account/mfa/", {"code": totp_code(operator)})
+    verifier, challenge = pkce_pair()
+    page = client.get(authorize_query(public_client["client_id"], challenge, scope="console:admin"))  # no resource: /mcp
+    code = redirect_params(approve_consent(client, page))["code"]
+    response = client.post("/token/", {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
+                                       "client_id": public_client["client_id"], "code_verifier": verifier,
+                                       "resource": api_url})
+    assert response.status_code == 400 and response.json()["error"] == "invalid_target"
