@@ -149,3 +149,8 @@ def test_a_code_granted_for_mcp_cannot_be_exchanged_for_an_api_token(client, ope
                                        "client_id": public_client["client_id"], "code_verifier": verifier,
                                        "resource": api_url})
     assert response.status_code == 400 and response.json()["error"] == "invalid_target"
+
+
+def test_the_mcp_resource_metadata_does_not_advertise_the_api_scope(client):
+    scopes = client.get("/.well-known/oauth-protected-resource/mcp").json()["scopes_supported"]
+    assert "console:admin" not in scopes and "index:admin" in scopes
