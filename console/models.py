@@ -1,5 +1,5 @@
 """What the console itself stores: the log of operator actions (tier changes, client disable/revoke,
-re-indexes started).
+re-indexes started, repositories added or deleted), from the console and the operator API alike.
 
 Auth events (:class:`oauth_app.models.AuthEvent`) and tool calls (:class:`mcp_gateway.models.ToolCall`)
 stay where they are written; this log holds what an *operator* did and why (the reason they gave).
@@ -23,6 +23,8 @@ class OperatorAction(models.Model):
         CLIENT_ENABLED = "client_enabled", "Agent enabled"
         CLIENT_REVOKED = "client_revoked", "Agent's tokens and consents revoked"
         REINDEX_STARTED = "reindex_started", "Re-index started"
+        REPOSITORY_ADDED = "repository_added", "Repository added"
+        REPOSITORY_DELETED = "repository_deleted", "Repository deleted"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     kind = models.CharField(max_length=32, choices=Kind.choices)

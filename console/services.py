@@ -2,7 +2,10 @@
 
 They delegate the real change to the app that owns it (``oauth_app.services.set_tier``,
 ``revoke_agent``, ``codeindex.services.start_index_job``) and add one
-:class:`~console.models.OperatorAction` row saying who did it and why.
+:class:`~console.models.OperatorAction` row saying who did it and why. The operator API
+(:mod:`operator_api`) calls the same functions; its callers are people (a user) or service
+clients (any object with ``get_username()``, e.g. ``"service:ci-bot"``, kept as the row's
+``operator_username``), and ``via`` names where the action came from ("console" or "api").
 """
 
 from __future__ import annotations
@@ -24,12 +27,18 @@ from oauth_app.services import revoke_agent, set_tier
 from .index_jobs import OPERATOR_ACCESS
 from .models import OperatorAction
 
-__all__ = ["change_tier", "disable_agent", "enable_agent", "revoke_agent_for_everyone", "RevokeReport", "start_reindex"]
+__all__ = ["change_tier", "disable_agent", "enable_agent", "revoke_agent_for_everyone", "RevokeReport", "start_reindex",
+           "add_repository", "remove_repository", "RepositoryExists"]
+
+
+class RepositoryExists(ValueError):
+    """:func:`add_repository` of a name that is indexed already (re-index it instead)."""
 
 
 def _log(kind: str, operator, /, *, person=None, client_id: str = "", reason: str = "", **detail) -> OperatorAction:
     return OperatorAction.objects.create(
-        kind=kind, operator=operator, operator_username=operator.get_username() if operator else "",
+        kind=kind, operator=operator if isinstance(operator, get_user_model()) else None,
+        operator_username=operator.get_username() if operator else "",
         person=person, client_id=client_id, reason=reason.strip(), detail=detail,
     )
 
@@ -109,7 +118,7 @@ def revoke_agent_for_everyone(operator, application, reason: str = "", request=N
     return RevokeReport(people=len(users), access_tokens=revoked)
 
 
-def start_reindex(operator, repository: str) -> codeindex.JobInfo:
+def start_reindex(operator, repository: str, *, via: str = "console") -> codeindex.JobInfo:
     """Re-index ``repository`` from its recorded source (its git URL, else its directory) and log who.
 
     The job is a ``full`` one, which the engine runs incrementally: only files whose content hash
@@ -130,6 +139,39 @@ def start_reindex(operator, repository: str) -> codeindex.JobInfo:
                                 "start a re-index when it has ended")
     with transaction.atomic():
         job = codeindex.start_index_job("", repository, access=OPERATOR_ACCESS, kind=JobKind.FULL,
-                                        requested_by=f"{operator.get_username()} via console")
+                                        requested_by=f"{operator.get_username()} via {via}")
         _log(OperatorAction.Kind.REINDEX_STARTED, operator, repository=repository, job=job.id, kind=job.kind)
     return codeindex.job(job.id, access=OPERATOR_ACCESS)
+
+
+def add_repository(operator, name: str, source: str, *, groups: list[str] | None = None, reason: str = "",
+                   via: str = "console") -> codeindex.JobInfo:
+    """Index a new repository ``name`` from ``source`` (a directory under ``MCPRAG_SOURCE_ROOTS`` or
+    a git URL, judged by ``codeindex.source_policy.check_source`` before anything is written) and
+    log who. ``groups``: only members of these Django groups may see it (default: everyone signed
+    in). The job and the ``repository_added`` row (``detail``: ``{"repository", "job"}``) commit
+    together; the job is dispatched on commit.
+
+    :raises RepositoryExists: a repository of that name is indexed already.
+    :raises SourceNotAllowed, SourceNotFound, InvalidRepositoryName, InvalidArgument: from the engine.
+    """
+    if any(r.name == name for r in codeindex.status(access=OPERATOR_ACCESS)):
+        raise RepositoryExists(f"a repository named {name!r} is indexed already; re-index it instead")
+    with transaction.atomic():
+        job = codeindex.start_index_job(source, name, access=OPERATOR_ACCESS, kind=JobKind.FULL, groups=groups or None,
+                                        requested_by=f"{operator.get_username()} via {via}")
+        _log(OperatorAction.Kind.REPOSITORY_ADDED, operator, reason=reason, repository=name, job=job.id)
+    return codeindex.job(job.id, access=OPERATOR_ACCESS)
+
+
+def remove_repository(operator, name: str, *, reason: str = "") -> int:
+    """Delete repository ``name`` entirely (files, chunks, vectors, jobs, feedback) and log who;
+    returns how many files it had.
+
+    :raises RepositoryNotFound: no such repository.
+    :raises JobAlreadyRunning: a job for it is queued or running.
+    """
+    with transaction.atomic():
+        files = codeindex.delete_repository(name, access=OPERATOR_ACCESS)
+        _log(OperatorAction.Kind.REPOSITORY_DELETED, operator, reason=reason, repository=name, files=files)
+    return files

@@ -13,6 +13,7 @@ from oauth2_provider.views import OAuthProtectedResourceMetadataView
 
 from oauth_app.endpoints import ClientEndpoint
 from oauth_app.resource_indicators import mcp_resource
+from oauth_app.tiers import STAFF_SCOPES
 
 from .app_settings import app_settings
 
@@ -28,6 +29,11 @@ class ProtectedResourceMetadataView(ClientEndpoint, OAuthProtectedResourceMetada
 
     def get_authorization_servers(self, request):
         return [app_settings.ISSUER]
+
+    def get_scopes_supported(self):
+        """The scopes a token for ``/mcp`` can use: not the operator API's (``console:admin``), which
+        a client that asks for every advertised scope would otherwise request."""
+        return [s for s in super().get_scopes_supported() if s not in STAFF_SCOPES]
 
     def get(self, request, *args, **kwargs):
         resource_path = kwargs.get("resource_path")

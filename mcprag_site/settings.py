@@ -261,10 +261,12 @@ except _ConfigError as _error:
 MCPRAG_PUBLIC_URL = PUBLIC_URL
 MCPRAG_ISSUER = PUBLIC_URL
 MCPRAG_MCP_URL = f"{PUBLIC_URL}/mcp"
+MCPRAG_API_URL = f"{PUBLIC_URL}/api"  # the operator API's RFC 8707 resource (operator_api)
 MCPRAG_SCOPES = {
     "code:read": "Search and read the code of repositories you can see",
     "code:write": "Generate code and send feedback on search results",
     "index:admin": "Manage repositories and index jobs",
+    "console:admin": "Administer mcprag through the operator API (operators only)",
 }
 MCPRAG_DEFAULT_SCOPES = ["code:read"]
 MCPRAG_MAX_FILE_BYTES = 1_000_000
@@ -308,6 +310,9 @@ INSTALLED_APPS = [
     "mcp_gateway",
     "codeindex",
     "console",
+    "rest_framework",
+    "drf_spectacular",
+    "operator_api",
 ]
 
 MIDDLEWARE = [
@@ -488,7 +493,33 @@ OAUTH2_PROVIDER = {
     "DCR_ENABLED": True,
     "DCR_REGISTRATION_PERMISSION_CLASSES": ("oauth2_provider.dcr.AllowAllDCRPermission",),
     "ACCESS_TOKEN_GENERATOR": "oauth_app.jwt_access_tokens.generate_access_token",
+    # RFC 8707 at the operator API (DOT's DRF authentication): only tokens bound to <public URL>/api.
+    "RESOURCE_SERVER_TOKEN_RESOURCE_VALIDATOR": "oauth_app.resource_indicators.token_allows_request",
     "REFRESH_TOKEN_GENERATOR": "oauthlib.oauth2.rfc6749.tokens.random_token_generator",
+}
+
+# ---------------------------------------------------------------------------------------------
+# Operator API (/api/, operator_api): Django REST framework, OAuth bearer tokens only, JSON only
+# ---------------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["operator_api.authentication.OperatorTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["operator_api.authentication.HasOperatorScope"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "operator_api.schema.OperatorAutoSchema",
+    "EXCEPTION_HANDLER": "operator_api.errors.api_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "mcprag operator API",
+    "DESCRIPTION": "What the operator console does, for automation. Bearer tokens bound to "
+                   f"{MCPRAG_API_URL} (RFC 8707) with the console:admin scope.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SERVERS": [{"url": PUBLIC_URL}],
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 SILENCED_SYSTEM_CHECKS = [

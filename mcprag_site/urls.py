@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("mcp_gateway.urls")),
     path("", include((account_urlpatterns, "accounts"))),
     path("console/", include("console.urls")),
+    path("api/", include("operator_api.urls")),
     path("account/", include((agent_account_urlpatterns, "account"))),
     path("admin/", admin.site.urls),
 ]

@@ -27,6 +27,12 @@ class _AppSettings:
         return settings.MCPRAG_MCP_URL
 
     @property
+    def API_URL(self) -> str:
+        """``MCPRAG_API_URL``: the operator API, ``<MCPRAG_PUBLIC_URL>/api`` (the RFC 8707 resource an
+        API token is bound to)."""
+        return settings.MCPRAG_API_URL
+
+    @property
     def SCOPES(self) -> dict[str, str]:
         """``MCPRAG_SCOPES``: every scope, in display order, with its plain-language label."""
         return settings.MCPRAG_SCOPES

@@ -5,7 +5,9 @@ server (consent page, scopes backend) and the resource server (every bearer chec
 without the MFA-only scopes (:data:`~oauth_app.tiers.MFA_SCOPES`, i.e. ``index:admin``) unless
 the sign-in behind the grant was verified with a second factor (``otp`` in its RFC 8176 ``amr``).
 Lowering a tier therefore narrows every token of that person from the next call on, and the
-consent page never offers more than a token could use.
+consent page never offers more than a token could use. The operator scope (``console:admin``,
+:data:`~oauth_app.tiers.STAFF_SCOPES`) is held only while the person is an active staff account,
+also MFA-only; taking staff status away narrows their tokens at the next request likewise.
 
 **A service client** (client credentials, or stdio acting as that client): the scopes granted ∩
 the scopes an operator set on the client (``allowed_scopes``) ∩ the service tier's scopes. It has
@@ -21,25 +23,31 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .tiers import MFA_SCOPES, Tier, scopes_for_tier
+from .tiers import MFA_SCOPES, STAFF_SCOPES, Tier, scopes_for_tier
 
-__all__ = ["tier_scopes", "person_scopes", "service_client_scopes"]
+__all__ = ["tier_scopes", "person_scopes", "service_client_scopes", "is_staff"]
 
 
-def tier_scopes(tier: str, amr: Iterable[str]) -> frozenset[str]:
+def tier_scopes(tier: str, amr: Iterable[str], *, staff: bool = False) -> frozenset[str]:
     """The scopes a person of ``tier`` may hold in a sign-in with authentication methods ``amr``
-    (RFC 8176 values, e.g. ``["pwd"]`` or ``["email", "otp"]``): the tier's scopes, minus the
+    (RFC 8176 values, e.g. ``["pwd"]`` or ``["email", "otp"]``): the tier's scopes, plus
+    :data:`~oauth_app.tiers.STAFF_SCOPES` when ``staff`` (an active staff account), minus the
     MFA-only scopes unless ``"otp"`` is among the methods."""
-    allowed = scopes_for_tier(tier)
+    allowed = scopes_for_tier(tier) | (STAFF_SCOPES if staff else frozenset())
     if "otp" not in amr:
         allowed = allowed - MFA_SCOPES  # admin scopes need an MFA-verified sign-in
     return allowed
 
 
-def person_scopes(granted: Iterable[str], tier: str, amr: Iterable[str]) -> frozenset[str]:
+def person_scopes(granted: Iterable[str], tier: str, amr: Iterable[str], *, staff: bool = False) -> frozenset[str]:
     """The scopes a person's token holds now: ``granted`` (the token's scopes) ∩
-    :func:`tier_scopes` of the person's current ``tier`` and the token's sign-in ``amr``."""
-    return frozenset(granted) & tier_scopes(tier, amr)
+    :func:`tier_scopes` of the person's current ``tier``, staff status and the token's sign-in ``amr``."""
+    return frozenset(granted) & tier_scopes(tier, amr, staff=staff)
+
+
+def is_staff(user) -> bool:
+    """Whether ``user`` is an active staff account now (the holder of :data:`~oauth_app.tiers.STAFF_SCOPES`)."""
+    return bool(user is not None and getattr(user, "is_active", False) and getattr(user, "is_staff", False))
 
 
 def service_client_scopes(allowed_scopes: str, granted: Iterable[str] | None = None) -> frozenset[str]:

@@ -1,8 +1,12 @@
 """Resource Indicators for OAuth 2.0 — RFC 8707, https://www.rfc-editor.org/rfc/rfc8707
 
-mcprag protects exactly one resource: its MCP endpoint, ``<MCPRAG_PUBLIC_URL>/mcp``. A request
-that names no ``resource`` is treated as naming it, so no token is ever audience-free; a request
-naming anything else is refused with ``invalid_target`` (RFC 8707 §2).
+mcprag protects two resources: its MCP endpoint, ``<MCPRAG_PUBLIC_URL>/mcp``, and its operator
+API, ``<MCPRAG_PUBLIC_URL>/api`` (:mod:`operator_api`). Every token is bound to exactly one of
+them (``aud``, RFC 9068 §2.2): a request that names no ``resource`` is treated as naming the MCP
+endpoint (a refresh or code exchange that names none keeps the grant's own), so no token is ever
+audience-free; a request naming anything else, or both at once, is refused with
+``invalid_target`` (RFC 8707 §2). The MCP gateway accepts only MCP tokens, the API only API
+tokens (:func:`token_allows_request`, DOT's ``RESOURCE_SERVER_TOKEN_RESOURCE_VALIDATOR``).
 
 Values are compared in canonical form (:func:`canonical_resource`): the MCP authorization spec
 asks clients to send the canonical URI ("SHOULD", "Canonical Server URI") but lets them vary in
@@ -26,7 +30,8 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from .app_settings import app_settings
 
-__all__ = ["canonical_resource", "mcp_resource", "is_this_resource", "require_this_resource"]
+__all__ = ["canonical_resource", "mcp_resource", "api_resource", "known_resource", "is_this_resource",
+           "require_this_resource", "resource_named", "token_allows_request"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -65,9 +70,53 @@ def mcp_resource() -> str:
     return canonical_resource(app_settings.MCP_URL)
 
 
+def api_resource() -> str:
+    """The canonical URI of this server's operator API, e.g. ``https://mcp.example.com/api``."""
+    return canonical_resource(app_settings.API_URL)
+
+
+def known_resource(uri) -> str | None:
+    """The canonical form of ``uri`` when it names one of this server's resources (the MCP
+    endpoint or the operator API), else None."""
+    if not isinstance(uri, str) or not uri:
+        return None
+    canonical = canonical_resource(uri)
+    return canonical if canonical in (mcp_resource(), api_resource()) else None
+
+
 def is_this_resource(uri: str | None) -> bool:
     """True when ``uri`` names this server's MCP endpoint (canonical comparison)."""
     return bool(uri) and canonical_resource(uri) == mcp_resource()
+
+
+def resource_named(values) -> str:
+    """The one resource ``values`` name (a list or a space-separated string of URIs, as DOT's
+    authorization view carries them), canonical; the MCP endpoint when they name none or something
+    else (the authorization request was checked by :func:`require_this_resource` already)."""
+    if isinstance(values, str):
+        values = values.split()
+    named = {known_resource(value) for value in values or []}
+    return named.pop() if len(named) == 1 and None not in named else mcp_resource()
+
+
+def token_allows_request(request_uri: str, audiences) -> bool:
+    """DOT's ``RESOURCE_SERVER_TOKEN_RESOURCE_VALIDATOR``: a token bound to ``audiences`` may be
+    used on ``request_uri`` when one audience is one of this server's resources and the request's
+    path lies under that resource's path (``/api`` covers ``/api/`` and ``/api/jobs/``, never
+    ``/apix``). The host is not compared: it is the configured public URL's, whatever ``Host``
+    a proxy sent (Django's ``ALLOWED_HOSTS`` judges that)."""
+    try:
+        path = urlsplit(request_uri).path
+    except (ValueError, AttributeError):
+        return False
+    for audience in audiences or []:
+        resource = known_resource(audience)
+        if resource is None:
+            continue
+        base = urlsplit(resource).path.rstrip("/")
+        if path == base or path.startswith(base + "/"):
+            return True
+    return False
 
 
 def _requested_resources(request) -> list:
@@ -85,8 +134,10 @@ def _requested_resources(request) -> list:
 
 def require_this_resource(request) -> dict:
     """RFC 8707 §2 for one oauthlib request, at whichever step it is: every ``resource`` it names
-    must be this server's MCP URL (canonical comparison); then ``request.resource`` is
-    ``[<MCP URL>]`` in canonical form, also when it named none. Checked once per request.
+    must name one and the same of this server's resources (:func:`known_resource`); then
+    ``request.resource`` is ``[<that URI>]`` in canonical form, or ``[<MCP URL>]`` when it named
+    none (``request.mcprag_resource_named`` says which; a code exchange or refresh that names none
+    then takes the grant's, :class:`oauth_app.validators.MCPRAGValidator`). Checked once per request.
 
     Usable as an oauthlib ``pre_auth`` and ``pre_token`` custom validator (hence the empty dict).
 
@@ -95,12 +146,20 @@ def require_this_resource(request) -> dict:
     """
     if getattr(request, "mcprag_resource_checked", False):
         return {}
-    if not all(isinstance(value, str) and is_this_resource(value) for value in _requested_resources(request)):
+    named = {known_resource(value) for value in _requested_resources(request)}
+    if None in named:
         raise errors.CustomOAuth2Error(
             error="invalid_target",
-            description=f"This server issues tokens only for the resource {mcp_resource()}.",
+            description=f"This server issues tokens only for the resources {mcp_resource()} and {api_resource()}.",
             request=request,
         )
-    request.resource = [mcp_resource()]
+    if len(named) > 1:
+        raise errors.CustomOAuth2Error(
+            error="invalid_target",
+            description="Ask for one resource per token: a token is bound to either the MCP endpoint or the API.",
+            request=request,
+        )
+    request.mcprag_resource_named = bool(named)
+    request.resource = [named.pop() if named else mcp_resource()]
     request.mcprag_resource_checked = True
     return {}

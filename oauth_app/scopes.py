@@ -1,7 +1,8 @@
 """DOT's ``SCOPES_BACKEND_CLASS``: which scopes exist and which may be granted.
 
 Grantable scopes are the requested scopes ∩ the scopes of the signed-in person's tier
-(:mod:`oauth_app.tiers`); a service client's are its own (:mod:`oauth_app.effective_scopes`). The
+(:mod:`oauth_app.tiers`), plus the operator scope ``console:admin`` for an active staff account;
+a service client's are its own (:mod:`oauth_app.effective_scopes`). The
 consent page and the validator both ask this class.
 """
 
@@ -10,8 +11,8 @@ from __future__ import annotations
 from oauth2_provider.scopes import BaseScopes
 
 from .app_settings import app_settings
-from .effective_scopes import service_client_scopes
-from .tiers import Tier, scopes_for_tier
+from .effective_scopes import is_staff, service_client_scopes
+from .tiers import STAFF_SCOPES, Tier, scopes_for_tier
 
 __all__ = ["TierScopes", "scope_labels", "tier_of"]
 
@@ -42,7 +43,8 @@ class TierScopes(BaseScopes):
         if user is None or not getattr(user, "is_authenticated", False):
             # Token endpoint (no person in the request): the grant already holds vetted scopes.
             return list(app_settings.SCOPES)
-        return [s for s in app_settings.SCOPES if s in scopes_for_tier(tier_of(user))]
+        allowed = scopes_for_tier(tier_of(user)) | (STAFF_SCOPES if is_staff(user) else frozenset())
+        return [s for s in app_settings.SCOPES if s in allowed]
 
     def get_default_scopes(self, application=None, request=None, *args, **kwargs):
         if application is not None and getattr(application, "is_service_client", False):

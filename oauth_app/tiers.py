@@ -16,18 +16,26 @@ service    client-credentials apps                as set on the app, from the ab
 ``token:introspect`` is a right of a service client at the authorization server itself (RFC 7662
 introspection, :mod:`oauth_app.views.introspection`): it is kept on the client, never put in an
 access token (tokens are for the MCP resource) and never offered to a person.
+
+``console:admin`` is the operator API's scope (``/api/``, :mod:`operator_api`). It belongs to no
+person's tier: a person may be granted it only while they are an active staff account
+(:data:`STAFF_SCOPES`) in a TOTP-verified sign-in (it is among :data:`MFA_SCOPES`), and a service
+client only when an operator set it on the client. It is of use only in a token for the API
+resource (RFC 8707, :mod:`oauth_app.resource_indicators`).
 """
 
 from __future__ import annotations
 
 from django.db import models
 
-__all__ = ["Tier", "TIER_SCOPES", "MFA_SCOPES", "SERVER_SCOPES", "SCOPE_TOKEN_INTROSPECT", "scopes_for_tier"]
+__all__ = ["Tier", "TIER_SCOPES", "MFA_SCOPES", "SERVER_SCOPES", "STAFF_SCOPES", "SCOPE_TOKEN_INTROSPECT",
+           "SCOPE_CONSOLE_ADMIN", "scopes_for_tier"]
 
 SCOPE_CODE_READ = "code:read"
 SCOPE_CODE_WRITE = "code:write"
 SCOPE_INDEX_ADMIN = "index:admin"
 SCOPE_TOKEN_INTROSPECT = "token:introspect"
+SCOPE_CONSOLE_ADMIN = "console:admin"
 
 
 class Tier(models.TextChoices):
@@ -41,7 +49,8 @@ TIER_SCOPES: dict[str, frozenset[str]] = {
     Tier.PUBLIC: frozenset({SCOPE_CODE_READ}),
     Tier.DEVELOPER: frozenset({SCOPE_CODE_READ, SCOPE_CODE_WRITE}),
     Tier.ADMIN: frozenset({SCOPE_CODE_READ, SCOPE_CODE_WRITE, SCOPE_INDEX_ADMIN}),
-    Tier.SERVICE: frozenset({SCOPE_CODE_READ, SCOPE_CODE_WRITE, SCOPE_INDEX_ADMIN, SCOPE_TOKEN_INTROSPECT}),
+    Tier.SERVICE: frozenset({SCOPE_CODE_READ, SCOPE_CODE_WRITE, SCOPE_INDEX_ADMIN, SCOPE_TOKEN_INTROSPECT,
+                             SCOPE_CONSOLE_ADMIN}),
 }
 
 #: Scopes that let a service client use the authorization server itself, not the MCP resource:
@@ -50,7 +59,11 @@ SERVER_SCOPES: frozenset[str] = frozenset({SCOPE_TOKEN_INTROSPECT})
 
 
 #: Scopes granted to a person only in an MFA-verified sign-in (``otp`` in ``amr``).
-MFA_SCOPES: frozenset[str] = frozenset({SCOPE_INDEX_ADMIN})
+MFA_SCOPES: frozenset[str] = frozenset({SCOPE_INDEX_ADMIN, SCOPE_CONSOLE_ADMIN})
+
+#: Scopes a person may hold, whatever their tier, while they are an active staff account (an
+#: operator); MFA-only like every admin scope.
+STAFF_SCOPES: frozenset[str] = frozenset({SCOPE_CONSOLE_ADMIN})
 
 
 def scopes_for_tier(tier: str) -> frozenset[str]:

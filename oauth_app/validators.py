@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from oauth2_provider.models import get_grant_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
@@ -12,7 +13,7 @@ from .client_metadata import take_fetched_document
 from .jwt_access_tokens import sanitize_amr
 from .models import TokenFamilyContext
 from .registration import keep_client_metadata
-from .resource_indicators import require_this_resource
+from .resource_indicators import known_resource, require_this_resource
 
 __all__ = ["MCPRAGValidator"]
 
@@ -44,6 +45,16 @@ def _record_refresh_reuse(refresh_token: str, client, request) -> None:
                      error="invalid_grant", family=str(row.token_family))
 
 
+def _keep_stored_resource(request, stored) -> None:
+    """RFC 8707 §2 at a code exchange or refresh that names no ``resource``: the token is bound to
+    what the grant (or refresh token) was bound to, not to the default."""
+    if getattr(request, "mcprag_resource_named", True):
+        return
+    stored = [known_resource(value) for value in (stored or [])]
+    if len(stored) == 1 and stored[0]:
+        request.resource = stored
+
+
 class MCPRAGValidator(OAuth2Validator):
     """RFC 8707 is checked while *validating* requests (:func:`require_this_resource`, an oauthlib
     custom validator of every grant), so errors are ordinary RFC 6749 §5.2 answers and nothing is
@@ -65,6 +76,7 @@ class MCPRAGValidator(OAuth2Validator):
             _record_refresh_reuse(refresh_token, client, request)
         instance = getattr(request, "refresh_token_instance", None)
         if valid and instance is not None:
+            _keep_stored_resource(request, instance.resource)
             context = TokenFamilyContext.objects.filter(token_family=instance.token_family).first()
             request.mcprag_amr = sanitize_amr(context.amr) if context else []
         return valid
@@ -99,6 +111,8 @@ class MCPRAGValidator(OAuth2Validator):
         valid = super().validate_code(client_id, code, client, request, *args, **kwargs)
         if valid:
             request.mcprag_amr = sanitize_amr(_claims_dict(getattr(request, "claims", None)).get("amr"))
+            grant = get_grant_model().objects.filter(code=code, application=client).only("resource").first()
+            _keep_stored_resource(request, grant.resource if grant else None)
         elif code:
             # RFC 6749 §4.1.2: a replayed code revokes what it issued; the answer stays invalid_grant.
             code_reuse.revoke_replayed(code, client, request)

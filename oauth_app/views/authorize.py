@@ -33,9 +33,9 @@ from ..flows import consent as consent_flow
 from ..flows.login import session_amr
 from ..forms import ConsentForm
 from ..registration import is_loopback_redirect
-from ..resource_indicators import mcp_resource
+from ..resource_indicators import resource_named
 from ..app_settings import app_settings
-from ..effective_scopes import tier_scopes
+from ..effective_scopes import is_staff, tier_scopes
 from ..scopes import scope_labels, tier_of
 
 
@@ -45,8 +45,10 @@ class AuthorizeView(AuthorizationView):
     form_class = ConsentForm  # state & co. round-trip unstripped (RFC 6749 §4.1.2)
 
     def _allowed(self) -> frozenset[str]:
-        """Scopes this sign-in may grant: the person's tier, and admin scopes only after TOTP."""
-        return tier_scopes(tier_of(self.request.user), session_amr(self.request))
+        """Scopes this sign-in may grant: the person's tier (and the operator scope for staff), and
+        admin scopes only after TOTP."""
+        user = self.request.user
+        return tier_scopes(tier_of(user), session_amr(self.request), staff=is_staff(user))
 
     def _claims(self) -> str:
         """What the grant remembers of this sign-in: its RFC 8176 ``amr`` (never client input)."""
@@ -78,13 +80,14 @@ class AuthorizeView(AuthorizationView):
         if application is None or context.get("error") or self.request.method != "GET":
             return None
         scopes = [s for s in context.get("scopes") or [] if s in self._allowed()]
+        resource = resource_named(context.get("resource"))
         if not scopes or not consent_flow.is_covered(
-            self.request.user, application, scopes, mcp_resource(), context.get("redirect_uri") or ""
+            self.request.user, application, scopes, resource, context.get("redirect_uri") or ""
         ):
             return None
         credentials = {k: context[k] for k in ("client_id", "redirect_uri", "response_type", "state",
                                                 "code_challenge", "code_challenge_method") if context.get(k)}
-        credentials["resource"] = [mcp_resource()]
+        credentials["resource"] = [resource]
         credentials["claims"] = self._claims()
         try:
             uri, _headers, _body, _status = self.create_authorization_response(
@@ -110,8 +113,8 @@ class AuthorizeView(AuthorizationView):
         context["withheld_scopes"] = scope_labels([s for s in requested if s not in self._allowed()])
         context["redirect_host"] = urlsplit(kwargs.get("redirect_uri") or "").netloc
         context["redirect_is_loopback"] = is_loopback_redirect(kwargs.get("redirect_uri") or "")
-        context["resource_display"] = mcp_resource()
-        with_mfa = tier_scopes(tier_of(self.request.user), ["otp"])  # what a TOTP code would add
+        context["resource_display"] = resource_named(kwargs.get("resource"))
+        with_mfa = tier_scopes(tier_of(self.request.user), ["otp"], staff=is_staff(self.request.user))  # what TOTP would add
         context["needs_mfa"] = [s for s in requested if s in with_mfa and s not in self._allowed()]
         context["step_up_url"] = f"{reverse('accounts:mfa-verify')}?{urlencode({'next': self.request.get_full_path()})}"
         application = kwargs.get("application")
@@ -138,7 +141,8 @@ class AuthorizeView(AuthorizationView):
         application = self._application(form)
         if application is not None and response.status_code in (301, 302):
             if form.cleaned_data.get("allow") and "code=" in response.get("Location", ""):
-                consent_flow.remember(self.request.user, application, scopes, mcp_resource(), request=self.request)
+                consent_flow.remember(self.request.user, application, scopes,
+                                      resource_named(form.cleaned_data.get("resource")), request=self.request)
             elif not form.cleaned_data.get("allow"):
                 consent_flow.deny(self.request.user, application, scopes, request=self.request)
         return response

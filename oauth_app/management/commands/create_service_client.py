@@ -1,7 +1,8 @@
 """``python manage.py create_service_client NAME --scopes "code:read index:admin"``
 
-Scopes: ``code:read``, ``code:write``, ``index:admin`` (for its tokens at ``/mcp``) and
-``token:introspect`` (RFC 7662 introspection at ``/introspect/``).
+Scopes: ``code:read``, ``code:write``, ``index:admin`` (for its tokens at ``/mcp``),
+``console:admin`` (for its tokens at the operator API, ``/api/``: ask with
+``resource=<MCPRAG_PUBLIC_URL>/api``) and ``token:introspect`` (RFC 7662 introspection at ``/introspect/``).
 """
 
 from django.core.management.base import BaseCommand, CommandError
@@ -17,7 +18,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("name")
-        parser.add_argument("--scopes", required=True, help='Space-separated, e.g. "code:read index:admin"; "token:introspect" allows /introspect/.')
+        parser.add_argument("--scopes", required=True, help='Space-separated, e.g. "code:read index:admin"; "console:admin" allows the operator API (/api/); '
+                                                        '"token:introspect" allows /introspect/.')
 
     def handle(self, *args, **options):
         try:

@@ -15,7 +15,7 @@ def test_authorization_server_metadata_has_the_exact_issuer_and_s256_only(client
     assert "none" in doc["token_endpoint_auth_methods_supported"]
     assert doc["authorization_response_iss_parameter_supported"] is True
     assert doc["registration_endpoint"].endswith("/register/")
-    assert set(doc["scopes_supported"]) == {"code:read", "code:write", "index:admin"}
+    assert set(doc["scopes_supported"]) == {"code:read", "code:write", "index:admin", "console:admin"}
 
 
 @pytest.mark.parametrize("path", ["/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp"])
