@@ -73,10 +73,16 @@ class _PasswordAttempts:
         retry_after("login_failures", self.account)
 
 
+def _other_sign_in() -> dict:
+    """The other ways to sign in that the sign-in pages offer: single sign-on, Stytch OAuth."""
+    return {"sso_name": app_settings.OIDC.get("NAME", "") if app_settings.OIDC_ENABLED else "",
+            "oauth_providers": app_settings.STYTCH_OAUTH_PROVIDERS if app_settings.STYTCH_ENABLED else []}
+
+
 def _password_page(request, form, next_url: str):
     """The password sign-in page; it links to password reset only where reset is offered."""
     return render(request, "oauth/login.html",
-                  {"form": form, "next": next_url, "password_reset": app_settings.PASSWORD_RESET})
+                  {"form": form, "next": next_url, "password_reset": app_settings.PASSWORD_RESET, **_other_sign_in()})
 
 
 @method_decorator([never_cache, sensitive_post_parameters("password")], name="dispatch")
@@ -86,7 +92,7 @@ class SignInView(View):
     def get(self, request):
         next_url = login_flow.safe_next(request, request.GET.get("next"))
         if app_settings.STYTCH_ENABLED:
-            return render(request, "oauth/login_email.html", {"form": EmailForm(), "next": next_url})
+            return render(request, "oauth/login_email.html", {"form": EmailForm(), "next": next_url, **_other_sign_in()})
         return _password_page(request, SignInForm(request), next_url)
 
     @method_decorator(sensitive_variables("password"))
@@ -107,7 +113,7 @@ class SignInView(View):
     def _send_magic_link(self, request, next_url):
         form = EmailForm(request.POST)
         if not form.is_valid():
-            return render(request, "oauth/login_email.html", {"form": form, "next": next_url})
+            return render(request, "oauth/login_email.html", {"form": form, "next": next_url, **_other_sign_in()})
         email = form.cleaned_data["email"]
         limited = _limited(request, email)
         if limited:
