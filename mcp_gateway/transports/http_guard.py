@@ -50,6 +50,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from mcprag_site import metrics
 from mcprag_site.hosts import LOOPBACK_HOST_NAMES
 from mcprag_site.observability import bind, new_request_id
 from oauth_app.ratelimit import aretry_after
@@ -272,10 +273,12 @@ class HttpGuard:
         if token is None:
             # RFC 6750 §3.1: no error code when the request carried no credentials.
             hint = " ".join(app_settings.DEFAULT_SCOPES)
+            metrics.bearer_refused("missing")
             raise _challenge(401, error=None, description="Authentication required.", scope=hint)
         try:
             caller = await averify_access_token(token)
         except InvalidToken as exc:
+            metrics.bearer_refused(exc.reason)
             raise _challenge(401, error="invalid_token", description=str(exc)) from None
         return caller, await aretry_after("mcp_client", caller.client_id)
 
