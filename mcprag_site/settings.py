@@ -22,7 +22,7 @@ Environment variables (all optional on a development machine):
     for the notifications that drop them on any revocation, client, person or tier change.
     ``0`` reads the database on every call. Set ``0`` behind a transaction-mode pooler.
 ``REDIS_URL``
-    ``redis://host:port/db``. Unset: in-memory channel layer, local-memory cache, Celery tasks run
+    ``redis://host:port/db``. Unset: local-memory cache, Celery tasks run
     eagerly in the calling process.
 ``SECRET_KEY``
     Django's signing key. Unset on a loopback URL: generated once and kept in
@@ -511,16 +511,15 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Cache, channel layer, Celery: Redis when REDIS_URL is set, in-process otherwise
+# Cache and Celery: Redis when REDIS_URL is set, in-process otherwise. No channel layer: Channels
+# only routes HTTP to the gateway and Django (asgi.py); nothing sends messages between consumers.
 # ---------------------------------------------------------------------------------------------
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
     CELERY_BROKER_URL = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = False
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CELERY_BROKER_URL = "memory://"
     CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -50,7 +50,7 @@ _OIDC = {"MCPRAG_OIDC_ISSUER": "https://idp.example", "MCPRAG_OIDC_CLIENT_ID": "
 
 def test_oidc_settings_are_read_into_one_dict():
     probe = "import django; django.setup(); from django.conf import settings as s; print(sorted(s.MCPRAG_OIDC.items()))"
-    result = run_with(probe, **_OIDC, MCPRAG_OIDC_ISSUER="https://idp.example/realms/corp/", MCPRAG_OIDC_MFA_AMR="mfa, hwk",
+    result = run_with(probe, **{**_OIDC, "MCPRAG_OIDC_ISSUER": "https://idp.example/realms/corp/"}, MCPRAG_OIDC_MFA_AMR="mfa, hwk",
                       MCPRAG_OIDC_RULES='[{"claim": "realm_access.roles", "value": "ops", "tier": "admin"}]')
     assert result.returncode == 0, result.stderr
     assert "('ISSUER', 'https://idp.example/realms/corp')" in result.stdout
@@ -102,3 +102,14 @@ def test_console_email_backend_never_serves_a_public_url(env, backend, reset):
     result = run_with(EMAIL_PROBE, **env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [backend, reset]
+
+
+def test_no_channel_layer_even_with_redis():
+    """Channels only routes HTTP (mcprag_site/asgi.py); no consumer talks to another, so there is
+    no channel layer to configure, with Redis or without, and channels-redis is not installed for one."""
+    probe = ("import django; django.setup(); from channels.layers import get_channel_layer; import mcprag_site.asgi; "
+             "print(get_channel_layer())")
+    for env in ({}, {"REDIS_URL": "redis://127.0.0.1:6379/14"}):
+        result = run_with(probe, **env)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "None"
