@@ -200,7 +200,8 @@ class StepUpChallenge:
     async def _challenge(self, refusal: Refusal) -> None:
         self._answered, self._held = True, None
         status, headers, body = challenge_response(
-            403, error="insufficient_scope", description=f"Calling {refusal.tool} needs the {refusal.needed} scope.",
+            403, error="insufficient_scope",
+            description=" ".join(filter(None, [f"Calling {refusal.tool} needs the {refusal.needed} scope.", refusal.explanation])),
             scope=refusal.scope)
         await self._send({"type": "http.response.start", "status": status, "headers": headers})
         await self._send({"type": "http.response.body", "body": body})
