@@ -57,7 +57,7 @@ from oauth_app.ratelimit import aretry_after
 
 from ..app_settings import app_settings
 from ..auth.bearer import InvalidToken, arevoke_exposed_token, averify_access_token, bearer_token_from_headers
-from ..auth.challenge import challenge_response
+from ..auth.challenge import REQUEST_HOST, challenge_response
 from ..auth.identity import CALLER_SCOPE_KEY, TRANSPORT_SCOPE_KEY, Caller
 from ..permissions import DECISION_SCOPE_KEY, Refusal
 
@@ -228,6 +228,7 @@ class HttpGuard:
     async def admit(self, scope: Scope, receive: Receive, send) -> Admitted | None:
         """Run every check; answer a refusal and return None, or return the admitted request."""
         bind(request_id=new_request_id(_header(scope, b"x-request-id")), user_id="-", client_id="-")
+        REQUEST_HOST.set(_header(scope, b"host"))
         try:
             await self._check_host_and_origin(scope)
             await self._check_no_query_token(scope)
