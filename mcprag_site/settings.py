@@ -73,6 +73,10 @@ Environment variables (all optional on a development machine):
 ``MCPRAG_OIDC_TRUST_EMAIL``
     ``true``: accept the provider's ``email`` without an ``email_verified`` claim (Entra ID sends
     none; its addresses are managed by the tenant). Default ``false``: ``email_verified`` must be true.
+``MCPRAG_STYTCH_OAUTH`` (and ``STYTCH_PUBLIC_TOKEN``)
+    With Stytch configured: OAuth providers offered beside magic links, comma-separated
+    (``google,github,microsoft``), through Stytch's OAuth product; ``STYTCH_PUBLIC_TOKEN`` is
+    the project's public token (Stytch dashboard, *API keys*).
 ``EMAIL_HOST`` (and ``EMAIL_PORT``, ``EMAIL_HOST_USER``, ``EMAIL_HOST_PASSWORD``, ``EMAIL_USE_TLS``, ``DEFAULT_FROM_EMAIL``)
     SMTP for password-reset links. Unset on a loopback URL: the console email backend prints
     them, token included, to the log (development only). Unset on any other URL: nothing is
@@ -318,6 +322,13 @@ try:
     if MCPRAG_LOG_FORMAT not in ("text", "json"):
         raise _ConfigError("MCPRAG_LOG_FORMAT", f"must be text or json, got {MCPRAG_LOG_FORMAT!r}")
     STYTCH_PROJECT_ID, STYTCH_SECRET, STYTCH_API_BASE_URL = _stytch(_LOOPBACK)
+    _STYTCH_OAUTH = _list("MCPRAG_STYTCH_OAUTH")
+    STYTCH_PUBLIC_TOKEN = os.environ.get("STYTCH_PUBLIC_TOKEN", "").strip()
+    for _provider in _STYTCH_OAUTH:
+        if _provider not in ("google", "github", "microsoft", "gitlab", "apple", "slack", "bitbucket", "okta"):
+            raise _ConfigError("MCPRAG_STYTCH_OAUTH", f"unknown provider {_provider!r}; use google, github, microsoft, …")
+    if _STYTCH_OAUTH and not (STYTCH_PROJECT_ID and STYTCH_PUBLIC_TOKEN):
+        raise _ConfigError("MCPRAG_STYTCH_OAUTH", "needs STYTCH_PROJECT_ID, STYTCH_SECRET and STYTCH_PUBLIC_TOKEN")
     #: OpenID Connect single sign-on (oauth_app/sso.py); {} when not configured.
     MCPRAG_OIDC = _oidc(_LOOPBACK)
     MCPRAG_DEVELOPER_DOMAINS = _list("MCPRAG_DEVELOPER_DOMAINS")
@@ -441,7 +452,9 @@ LOGIN_REDIRECT_URL = "/account/"
 MCPRAG_STYTCH_ENABLED = bool(STYTCH_PROJECT_ID and STYTCH_SECRET)
 MCPRAG_MAGIC_LINK_MINUTES = 15
 #: Stytch OAuth sign-in offered beside magic links (MCPRAG_STYTCH_OAUTH); [] = magic links only.
-MCPRAG_STYTCH_OAUTH_PROVIDERS: list[dict] = []
+_OAUTH_LABELS = {"google": "Google", "github": "GitHub", "microsoft": "Microsoft", "gitlab": "GitLab", "apple": "Apple",
+                 "slack": "Slack", "bitbucket": "Bitbucket", "okta": "Okta"}
+MCPRAG_STYTCH_OAUTH_PROVIDERS: list[dict] = [{"slug": p, "label": _OAUTH_LABELS[p]} for p in _STYTCH_OAUTH]
 OTP_TOTP_ISSUER = "mcprag"
 
 # Email (password reset for local accounts). SMTP when EMAIL_HOST is set. Without it, a loopback
