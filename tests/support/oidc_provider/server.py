@@ -74,7 +74,7 @@ def start(workdir: Path, redirect_uris: list[str]) -> Provider:
     process = subprocess.Popen([sys.executable, "-m", "tests.support.oidc_provider", str(port)], cwd=ROOT, env=env,
                                stdout=log, stderr=subprocess.STDOUT)
     issuer = f"http://127.0.0.1:{port}/o"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # migrating its SQLite database takes a while on a loaded machine
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError("OIDC provider exited early:\n" + (workdir / "idp.log").read_text(errors="replace"))
