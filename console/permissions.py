@@ -20,6 +20,7 @@ from django.urls import reverse
 
 from oauth_app.flows import mfa
 from oauth_app.flows.login import session_amr
+from oauth_app.tiers import is_multi_factor
 
 from .app_settings import app_settings
 
@@ -32,8 +33,8 @@ def is_operator(user) -> bool:
 
 
 def mfa_satisfied(request) -> bool:
-    """With ``MCPRAG_CONSOLE_REQUIRE_MFA`` on, the session must have verified a TOTP code."""
-    return not app_settings.CONSOLE_REQUIRE_MFA or "otp" in session_amr(request)
+    """With ``MCPRAG_CONSOLE_REQUIRE_MFA`` on, the sign-in must have been multi-factor."""
+    return not app_settings.CONSOLE_REQUIRE_MFA or is_multi_factor(session_amr(request))
 
 
 def has_operator_access(request) -> bool:

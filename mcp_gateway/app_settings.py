@@ -20,6 +20,11 @@ class _AppSettings:
         return settings.MCPRAG_PUBLIC_URL
 
     @property
+    def METRICS_TOKEN(self) -> str:
+        """``MCPRAG_METRICS_TOKEN``: the bearer token ``/metrics`` requires; empty: metrics are off."""
+        return settings.MCPRAG_METRICS_TOKEN
+
+    @property
     def MCP_URL(self) -> str:
         """The MCP endpoint, also the RFC 8707 resource and the JWT audience: ``<base>/mcp``."""
         return settings.MCPRAG_MCP_URL

@@ -22,7 +22,10 @@ import logging
 
 from django.utils import timezone
 
+from mcprag_site import metrics
+
 from .db import audit_writer
+from .registry import registry
 
 __all__ = ["record_tool_call", "submit_tool_call", "AfterAnswer", "AFTER_ANSWER_SCOPE_KEY", "arguments_fingerprint"]
 
@@ -48,6 +51,7 @@ def submit_tool_call(*, caller, tool: str, transport: str, arguments, outcome: s
     :param result_bytes: size of the result's JSON in bytes.
     """
     digest, size = arguments_fingerprint(arguments)
+    metrics.tool_call(tool if registry.get(tool) else "(unknown)", outcome, duration_ms / 1000)
     logger.info("tool_call tool=%s outcome=%s client_id=%s user_id=%s transport=%s ms=%.1f",
                 tool, outcome, getattr(caller, "client_id", ""), getattr(caller, "user_id", None), transport, duration_ms)
     return audit_writer.submit(dict(

@@ -12,7 +12,7 @@ from django.views.decorators.cache import cache_control
 from oauth2_provider.views import OAuthProtectedResourceMetadataView
 
 from oauth_app.endpoints import ClientEndpoint
-from oauth_app.resource_indicators import mcp_resource
+from oauth_app.resource_indicators import resource_for_host
 from oauth_app.tiers import STAFF_SCOPES
 
 from .app_settings import app_settings
@@ -22,10 +22,11 @@ __all__ = ["ProtectedResourceMetadataView"]
 
 @method_decorator(cache_control(max_age=300, public=True), name="get")
 class ProtectedResourceMetadataView(ClientEndpoint, OAuthProtectedResourceMetadataView):
-    """The RFC 9728 §2 document for ``/mcp``; ``resource`` is exactly the MCP URL (§3.3)."""
+    """The RFC 9728 §2 document for ``/mcp``; ``resource`` is exactly the MCP URL (§3.3), named on
+    a loopback server by the loopback host the client used (``localhost`` or ``127.0.0.1``)."""
 
     def get_resource(self, request):
-        return mcp_resource()
+        return resource_for_host(request.get_host())
 
     def get_authorization_servers(self, request):
         return [app_settings.ISSUER]

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from oauth_app.effective_scopes import tier_scopes
+from oauth_app.tiers import Tier, scopes_for_tier
+
 from .registry import ToolSpec, registry
 
 __all__ = ["Refusal", "DECISION_SCOPE_KEY", "allowed_tools", "may_call", "missing_scope", "tool_call_refusal"]
@@ -46,11 +49,33 @@ class Refusal:
     :ivar needed: the scope the tool needs, e.g. ``"code:write"``.
     :ivar scope: the space-separated scopes to ask for instead (the caller's ∪ ``needed``), the
         ``scope`` of the step-up challenge (MCP authorization "Scope Challenge Handling").
+    :ivar reason: ``""`` when signing in again with ``scope`` can get it; ``"mfa"`` when the
+        caller's tier allows it only in a multi-factor sign-in; ``"tier"`` when the caller's tier
+        never allows it, ``"client"`` for a service client (no step-up is offered for either: it
+        would be futile).
+    :ivar tier: the caller's tier.
     """
 
     tool: str
     needed: str
     scope: str
+    reason: str = ""
+    tier: str = ""
+
+    @property
+    def can_step_up(self) -> bool:
+        return self.reason not in ("tier", "client")
+
+    @property
+    def explanation(self) -> str:
+        """What stands in the way, after "needs the … scope" (empty when a step-up is all it takes)."""
+        if self.reason == "tier":
+            return f"Your tier ({self.tier}) does not allow it; ask an operator for a tier that does."
+        if self.reason == "client":
+            return "An operator sets which scopes this service client may use."
+        if self.reason == "mfa":
+            return f"Your tier ({self.tier}) allows it only in a sign-in verified with a second factor (TOTP)."
+        return ""
 
 
 def tool_call_refusal(caller, tool_name: str) -> Refusal | None:
@@ -59,4 +84,8 @@ def tool_call_refusal(caller, tool_name: str) -> Refusal | None:
     needed = missing_scope(caller, tool_name) if tool_name else None
     if needed is None:
         return None
-    return Refusal(tool=tool_name, needed=needed, scope=" ".join(sorted(set(getattr(caller, "scopes", ())) | {needed})))
+    tier = getattr(caller, "tier", "")
+    reason = ("client" if tier == Tier.SERVICE else "tier" if needed not in scopes_for_tier(tier) else
+              "mfa" if needed not in tier_scopes(tier, getattr(caller, "amr", ())) else "")
+    return Refusal(tool=tool_name, needed=needed, scope=" ".join(sorted(set(getattr(caller, "scopes", ())) | {needed})),
+                   reason=reason, tier=tier)

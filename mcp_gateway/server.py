@@ -64,7 +64,9 @@ class PermissionMiddleware:
             refusal = tool_call_refusal(caller, name)
             decided = scope.get(DECISION_SCOPE_KEY)
             if decided is not None:
-                await decided(refusal)  # Streamable HTTP: a refusal becomes the 403 step-up challenge
+                # Streamable HTTP: a refusal a new sign-in could lift becomes the 403 step-up challenge;
+                # one the tier never allows is answered below as a tool error saying so.
+                await decided(refusal if refusal is None or refusal.can_step_up else None)
             if refusal is not None:
                 outcome, error_class = ToolCall.Outcome.REFUSED, "insufficient_scope"
                 return refused_result(refusal)
@@ -101,7 +103,8 @@ def _only_allowed_tools(result, names: set[str]):
 def refused_result(refusal: Refusal) -> CallToolResult:
     """The ``isError`` result of a refused ``tools/call`` (MCP "Tools": errors the model can see)."""
     return CallToolResult(
-        content=[TextContent(type="text", text=f"insufficient_scope: calling {refusal.tool} needs the {refusal.needed!r} scope.")],
+        content=[TextContent(type="text", text=f"insufficient_scope: calling {refusal.tool} needs the {refusal.needed!r} scope."
+                                               + (f" {refusal.explanation}" if refusal.explanation else ""))],
         is_error=True,
     )
 

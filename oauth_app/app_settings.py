@@ -68,6 +68,23 @@ class _AppSettings:
         return bool(settings.MCPRAG_STYTCH_ENABLED)
 
     @property
+    def OIDC(self) -> dict:
+        """``MCPRAG_OIDC_*``: single sign-on (``ISSUER``, ``CLIENT_ID``, ``CLIENT_SECRET``, ``SCOPES``,
+        ``NAME``, ``RULES``, ``MFA_AMR``, ``TRUST_EMAIL``); empty when not configured."""
+        return dict(getattr(settings, "MCPRAG_OIDC", {}) or {})
+
+    @property
+    def OIDC_ENABLED(self) -> bool:
+        """Whether OpenID Connect single sign-on is configured."""
+        return bool(self.OIDC)
+
+    @property
+    def STYTCH_OAUTH_PROVIDERS(self) -> list[dict]:
+        """``MCPRAG_STYTCH_OAUTH``: the Stytch OAuth providers offered beside magic links, as
+        ``{"slug", "label"}`` (e.g. ``google``, ``github``, ``microsoft``); empty: magic links only."""
+        return list(getattr(settings, "MCPRAG_STYTCH_OAUTH_PROVIDERS", []) or [])
+
+    @property
     def PASSWORD_RESET(self) -> bool:
         """``MCPRAG_PASSWORD_RESET``: whether password-reset links can be sent (``EMAIL_HOST`` set,
         or a loopback development URL whose console email backend prints them)."""

@@ -3,7 +3,7 @@ server (consent page, scopes backend) and the resource server (every bearer chec
 
 **A person**: the scopes granted (or asked for) ∩ the scopes of the person's **current** tier,
 without the MFA-only scopes (:data:`~oauth_app.tiers.MFA_SCOPES`, i.e. ``index:admin``) unless
-the sign-in behind the grant was verified with a second factor (``otp`` in its RFC 8176 ``amr``).
+the sign-in behind the grant was multi-factor (``otp`` or ``mfa`` in its RFC 8176 ``amr``).
 Lowering a tier therefore narrows every token of that person from the next call on, and the
 consent page never offers more than a token could use. The operator scope (``console:admin``,
 :data:`~oauth_app.tiers.STAFF_SCOPES`) is held only while the person is an active staff account,
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .tiers import MFA_SCOPES, STAFF_SCOPES, Tier, scopes_for_tier
+from .tiers import MFA_SCOPES, STAFF_SCOPES, Tier, is_multi_factor, scopes_for_tier
 
 __all__ = ["tier_scopes", "person_scopes", "service_client_scopes", "is_staff"]
 
@@ -32,9 +32,10 @@ def tier_scopes(tier: str, amr: Iterable[str], *, staff: bool = False) -> frozen
     """The scopes a person of ``tier`` may hold in a sign-in with authentication methods ``amr``
     (RFC 8176 values, e.g. ``["pwd"]`` or ``["email", "otp"]``): the tier's scopes, plus
     :data:`~oauth_app.tiers.STAFF_SCOPES` when ``staff`` (an active staff account), minus the
-    MFA-only scopes unless ``"otp"`` is among the methods."""
+    MFA-only scopes unless the sign-in was multi-factor (``otp``, or ``mfa`` from single sign-on:
+    :func:`~oauth_app.tiers.is_multi_factor`)."""
     allowed = scopes_for_tier(tier) | (STAFF_SCOPES if staff else frozenset())
-    if "otp" not in amr:
+    if not is_multi_factor(amr):
         allowed = allowed - MFA_SCOPES  # admin scopes need an MFA-verified sign-in
     return allowed
 

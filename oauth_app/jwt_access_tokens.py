@@ -27,8 +27,9 @@ from .resource_indicators import known_resource, mcp_resource
 __all__ = ["generate_access_token", "ACCESS_TOKEN_TYPE", "sanitize_amr", "issued_amr"]
 
 ACCESS_TOKEN_TYPE = "at+jwt"
-#: RFC 8176 authentication method references mcprag issues ("email" marks a magic link).
-KNOWN_AMR = ("pwd", "email", "otp")
+#: RFC 8176 authentication method references mcprag issues ("email" marks a magic link, "sso" an
+#: OpenID Connect sign-in, "mfa" one whose provider claimed a multi-factor method mcprag trusts).
+KNOWN_AMR = ("pwd", "email", "sso", "otp", "mfa")
 
 
 def sanitize_amr(values) -> list[str]:

@@ -2,9 +2,10 @@
 
 * :class:`UsernameOrEmailBackend` — Django authentication backend for local accounts (the
   embedded default): the username field also takes the email address.
-* :class:`StytchClient` — email magic links and TOTP through the official Stytch SDK, used when
-  ``STYTCH_PROJECT_ID`` and ``STYTCH_SECRET`` are set. Magic links are sent with PKCE, so a link
-  only signs in the browser that asked for it.
+* :class:`StytchClient` — email magic links, OAuth sign-in (Google, GitHub, Microsoft, …) and
+  TOTP through the official Stytch SDK, used when ``STYTCH_PROJECT_ID`` and ``STYTCH_SECRET`` are
+  set. Magic links and OAuth run with PKCE, so a link or an OAuth round trip only signs in the
+  browser that started it.
 
 Stytch errors are translated at this boundary, into this module's own exceptions:
 :class:`MagicLinkRejected` for an expired, used or forged link (or a wrong TOTP code), and
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+
+from urllib.parse import quote, urlencode
 
 import requests
 from django.conf import settings
@@ -116,6 +119,26 @@ class StytchClient:
             response = self._client.magic_links.authenticate(token=token, code_verifier=code_verifier)
         except _ERRORS as exc:
             raise _translate(exc, _REJECTED) from exc
+        emails = [e.email for e in response.user.emails if getattr(e, "verified", True)]
+        if not emails:
+            raise MagicLinkRejected("no verified email")
+        return VerifiedEmail(email=emails[0], stytch_user_id=response.user_id)
+
+    def oauth_start_url(self, provider: str, callback_url: str, code_challenge: str) -> str:
+        """Where the browser goes to sign in with ``provider`` through Stytch (its public
+        ``/v1/public/oauth/{provider}/start`` endpoint, with PKCE); Stytch comes back to
+        ``callback_url`` with ``token``."""
+        base = settings.STYTCH_API_BASE_URL or (
+            "https://test.stytch.com" if settings.STYTCH_PROJECT_ID.startswith("project-test-") else "https://api.stytch.com")
+        query = urlencode({"public_token": settings.STYTCH_PUBLIC_TOKEN, "login_redirect_url": callback_url,
+                           "signup_redirect_url": callback_url, "code_challenge": code_challenge})
+        return f"{base.rstrip('/')}/v1/public/oauth/{quote(provider)}/start?{query}"
+
+    def authenticate_oauth(self, token: str, code_verifier: str) -> VerifiedEmail:
+        try:
+            response = self._client.oauth.authenticate(token=token, code_verifier=code_verifier)
+        except _ERRORS as exc:
+            raise _translate(exc, _REJECTED + ("oauth_token_not_found",)) from exc
         emails = [e.email for e in response.user.emails if getattr(e, "verified", True)]
         if not emails:
             raise MagicLinkRejected("no verified email")

@@ -24,6 +24,8 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.http import JsonResponse
 
+from mcprag_site import metrics
+
 from .app_settings import app_settings
 
 __all__ = ["retry_after", "aretry_after", "over_limit", "too_many_requests"]
@@ -56,6 +58,12 @@ def _count_in_process(cache_key: str, window: int) -> int:
     return _fallback.incr(cache_key)
 
 
+def _refused(action: str, wait: int) -> int:
+    """Over ``action``'s budget: counted in ``mcprag_rate_limit_refusals_total``; returns ``wait``."""
+    metrics.rate_limited(action)
+    return wait
+
+
 def retry_after(action: str, key: str) -> int | None:
     """Count one request of ``action`` by ``key``; return seconds to wait if over the limit, else None."""
     limit = _window(action, key)
@@ -67,7 +75,7 @@ def retry_after(action: str, key: str) -> int | None:
         count = cache.incr(cache_key)
     except Exception:  # Redis down must not take sign-in, tokens or tools down with it
         count = _count_in_process(cache_key, window)
-    return left if count > max_requests else None
+    return _refused(action, left) if count > max_requests else None
 
 
 def over_limit(action: str, key: str) -> int | None:
@@ -82,7 +90,7 @@ def over_limit(action: str, key: str) -> int | None:
         count = cache.get(cache_key) or 0
     except Exception:  # as retry_after: Redis down must not take sign-in down with it
         count = _fallback.get(cache_key) or 0
-    return left if count >= max_requests else None
+    return _refused(action, left) if count >= max_requests else None
 
 
 _async_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -129,7 +137,7 @@ async def aretry_after(action: str, key: str) -> int | None:
         count = int(await _async_counter()(keys=[backend.make_and_validate_key(cache_key)], args=[window + 1]))
     except Exception:  # as retry_after: Redis down must not take the tools down with it
         count = _count_in_process(cache_key, window)
-    return left if count > max_requests else None
+    return _refused(action, left) if count > max_requests else None
 
 
 def too_many_requests(wait: int, description: str = "Too many requests; try again later.") -> JsonResponse:

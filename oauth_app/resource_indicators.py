@@ -28,10 +28,12 @@ from urllib.parse import urlsplit
 
 from oauthlib.oauth2.rfc6749 import errors
 
+from mcprag_site.hosts import loopback_alias
+
 from .app_settings import app_settings
 
 __all__ = ["canonical_resource", "mcp_resource", "api_resource", "known_resource", "is_this_resource",
-           "require_this_resource", "resource_named", "token_allows_request"]
+           "resource_for_host", "require_this_resource", "resource_named", "token_allows_request"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -85,8 +87,27 @@ def known_resource(uri) -> str | None:
 
 
 def is_this_resource(uri: str | None) -> bool:
-    """True when ``uri`` names this server's MCP endpoint (canonical comparison)."""
-    return bool(uri) and canonical_resource(uri) == mcp_resource()
+    """True when ``uri`` names this server's MCP endpoint (canonical comparison). On a loopback
+    ``MCPRAG_PUBLIC_URL`` the same URL under another loopback name (``localhost`` for
+    ``127.0.0.1``) names it too (:func:`mcprag_site.hosts.loopback_alias`); real hosts match exactly."""
+    if not uri:
+        return False
+    canonical, mine = canonical_resource(uri), mcp_resource()
+    if canonical == mine:
+        return True
+    if canonical is None:
+        return False
+    theirs, ours = urlsplit(canonical), urlsplit(mine)
+    origin = loopback_alias(f"{ours.scheme}://{ours.netloc}", theirs.netloc)
+    return origin == f"{theirs.scheme}://{theirs.netloc}" and (theirs.path, theirs.query) == (ours.path, ours.query)
+
+
+def resource_for_host(host: str | None) -> str:
+    """The MCP resource as a client reaching this server through Host ``host`` names it: the
+    canonical MCP URL, or on a loopback server the same URL under the loopback name the client
+    used (RFC 9728 §3.3: a client compares the metadata's ``resource`` with its own URL)."""
+    origin = loopback_alias(app_settings.ISSUER, host)
+    return canonical_resource(origin + urlsplit(mcp_resource()).path) if origin else mcp_resource()
 
 
 def resource_named(values) -> str:

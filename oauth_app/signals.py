@@ -40,6 +40,8 @@ from django.urls import NoReverseMatch, reverse
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 from oauth2_provider.signals import app_authorized
 
+from mcprag_site import metrics
+
 from . import audit
 from .models import AuthEvent
 
@@ -87,6 +89,7 @@ def _jti(access_token) -> str:
 def _token_issued(sender, request, token, **kwargs) -> None:
     grant_type = request.POST.get("grant_type", "") if request is not None else ""
     kind = AuthEvent.Kind.TOKEN_REFRESHED if grant_type == "refresh_token" else AuthEvent.Kind.TOKEN_ISSUED
+    metrics.token_issued(grant_type)
     application = token.application
     detail = {"grant_type": grant_type, "scope": token.scope, "access_token_id": token.pk, "expires": token.expires.isoformat()}
     jti = _jti(token)

@@ -28,8 +28,8 @@ from __future__ import annotations
 
 from django.db import models
 
-__all__ = ["Tier", "TIER_SCOPES", "MFA_SCOPES", "SERVER_SCOPES", "STAFF_SCOPES", "SCOPE_TOKEN_INTROSPECT",
-           "SCOPE_CONSOLE_ADMIN", "scopes_for_tier"]
+__all__ = ["Tier", "TIER_SCOPES", "MFA_SCOPES", "MFA_METHODS", "is_multi_factor", "SERVER_SCOPES", "STAFF_SCOPES",
+           "SCOPE_TOKEN_INTROSPECT", "SCOPE_CONSOLE_ADMIN", "scopes_for_tier"]
 
 SCOPE_CODE_READ = "code:read"
 SCOPE_CODE_WRITE = "code:write"
@@ -58,12 +58,21 @@ TIER_SCOPES: dict[str, frozenset[str]] = {
 SERVER_SCOPES: frozenset[str] = frozenset({SCOPE_TOKEN_INTROSPECT})
 
 
-#: Scopes granted to a person only in an MFA-verified sign-in (``otp`` in ``amr``).
+#: Scopes granted to a person only in an MFA-verified sign-in (:func:`is_multi_factor`).
 MFA_SCOPES: frozenset[str] = frozenset({SCOPE_INDEX_ADMIN, SCOPE_CONSOLE_ADMIN})
 
 #: Scopes a person may hold, whatever their tier, while they are an active staff account (an
 #: operator); MFA-only like every admin scope.
 STAFF_SCOPES: frozenset[str] = frozenset({SCOPE_CONSOLE_ADMIN})
+
+#: RFC 8176 ``amr`` values that make a sign-in multi-factor: ``otp`` (mcprag's own TOTP step) and
+#: ``mfa`` (single sign-on whose provider claimed a method the operator trusts, ``MCPRAG_OIDC_MFA_AMR``).
+MFA_METHODS: frozenset[str] = frozenset({"otp", "mfa"})
+
+
+def is_multi_factor(amr) -> bool:
+    """Whether a sign-in with authentication methods ``amr`` (RFC 8176 values) was multi-factor."""
+    return not MFA_METHODS.isdisjoint(amr or ())
 
 
 def scopes_for_tier(tier: str) -> frozenset[str]:

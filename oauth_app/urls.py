@@ -7,7 +7,7 @@ document, so the endpoints keep those names.
 from django.urls import path
 
 from .metadata import AuthorizationServerMetadataView, JWKSView
-from .views import account, authorize, introspection, login, registration, token
+from .views import account, authorize, introspection, login, registration, sso, token
 
 app_name = "oauth2_provider"
 
@@ -30,6 +30,10 @@ urlpatterns = [
 account_urlpatterns = [
     path("login/", login.SignInView.as_view(), name="login"),
     path("login/magic-link/", login.MagicLinkCallbackView.as_view(), name="magic-link-callback"),
+    path("login/oauth/callback/", login.StytchOAuthCallbackView.as_view(), name="stytch-oauth-callback"),
+    path("login/oauth/<slug:provider>/", login.StytchOAuthStartView.as_view(), name="stytch-oauth-start"),
+    path("login/sso/", sso.SSOStartView.as_view(), name="sso-start"),
+    path("login/sso/callback/", sso.SSOCallbackView.as_view(), name="sso-callback"),
     path("login/verify/", login.SecondFactorView.as_view(), name="second-factor"),
     path("logout/", login.SignOutView.as_view(), name="logout"),
     path("password-reset/", login.PasswordResetView.as_view(), name="password_reset"),

@@ -6,7 +6,7 @@ import pytest
 
 #: Fixtures shared across test packages live in tests/support/ as plugins, never in a test
 #: package's conftest that other packages would have to import.
-pytest_plugins = ["tests.support.oauth", "tests.support.e2e_server", "tests.support.mcp_tools"]
+pytest_plugins = ["tests.support.oauth", "tests.support.e2e_server", "tests.support.mcp_tools", "tests.support.sso"]
 
 
 @pytest.fixture(autouse=True)

@@ -34,7 +34,7 @@ from .analysis import analyze_context, generation_context, read_file
 from .feedback import record_feedback
 from .index_jobs import ProgressCallback, index_repository, job, jobs, start_index_job
 from .maintenance import backfill_embeddings, cache_clear, cache_stats, clear_repository, delete_repository, validate_embeddings
-from .monitoring import health, status
+from .monitoring import IndexMetrics, health, index_metrics, status
 from .results import (
     EmbeddingCheck,
     FeedbackReceipt,
@@ -80,7 +80,7 @@ __all__ = [
     "IndexReport", "SearchRequest", "SearchHit", "SearchPage", "RepositoryStatus", "JobInfo", "QueryPreview", "FileContext",
     "GenerationContext", "FeedbackReceipt", "Health", "EmbeddingCheck", "FileText", "ProgressCallback",
     "index_repository", "start_index_job", "jobs", "job", "search", "search_page", "explain", "preview_query",
-    "status", "health", "analyze_context", "generation_context", "record_feedback", "cache_stats", "cache_clear",
+    "status", "health", "index_metrics", "IndexMetrics", "analyze_context", "generation_context", "record_feedback", "cache_stats", "cache_clear",
     "clear_repository", "delete_repository", "validate_embeddings", "backfill_embeddings", "read_file",
     "MAX_RESULTS_LIMIT", "MAX_PAGE", "SNIPPET_MAX_LINES", "SNIPPET_MAX_CHARS",
     "Definitions", "FileOutline", "References", "file_outline", "find_definition", "find_references",

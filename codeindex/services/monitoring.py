@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import timedelta
+
 from django.db import DatabaseError, connection
-from django.db.models import Count
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
 
 from .. import lexical
 from ..access import PUBLIC, RepositoryAccess
@@ -14,7 +17,7 @@ from .index_jobs import job_info
 from .results import Health, RepositoryStatus
 from .scope import visible_generations
 
-__all__ = ["status", "health"]
+__all__ = ["status", "health", "index_metrics", "IndexMetrics", "JOB_DURATION_BUCKETS"]
 
 
 def status(*, access: RepositoryAccess = PUBLIC) -> list[RepositoryStatus]:
@@ -58,3 +61,40 @@ def health(*, access: RepositoryAccess = PUBLIC) -> Health:
     return Health(status=state, database=database, lexical_index=lexical_state, embeddings="ok" if ok else f"unavailable: {reason}",
                   embedding_provider=provider.name, embedding_model=provider.model, repositories=len(repos), chunks=chunks,
                   embedded_chunks=embedded)
+
+
+#: Upper bounds (seconds) of the index-job duration histogram.
+JOB_DURATION_BUCKETS = (1, 5, 15, 60, 300, 900, 1800, 3600, 7200, 21600)
+
+
+@dataclass(frozen=True)
+class IndexMetrics:
+    """Index jobs and embeddings right now, for monitoring (``/metrics``).
+
+    :ivar jobs: job count by status (``queued``, ``running``, ``complete``, ``failed``).
+    :ivar durations: for each finished status: ``(count, total seconds, [count ≤ bound for each
+        of JOB_DURATION_BUCKETS])``, start to finish.
+    :ivar embedding_backlog: chunks without a vector of the configured model (0 with no provider).
+    """
+
+    jobs: dict[str, int]
+    durations: dict[str, tuple[int, float, list[int]]]
+    embedding_backlog: int
+
+
+def index_metrics() -> IndexMetrics:
+    """:class:`IndexMetrics` in a few aggregate queries (no rows are loaded)."""
+    jobs = dict(IndexJob.objects.order_by().values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
+    took = ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
+    finished = IndexJob.objects.order_by().filter(finished_at__isnull=False, started_at__isnull=False).annotate(took=took)
+    durations = {}
+    for state in sorted({s for s in jobs if s not in ACTIVE_JOB_STATUSES}):
+        buckets = {f"le{i}": Count("pk", filter=Q(took__lte=timedelta(seconds=b))) for i, b in enumerate(JOB_DURATION_BUCKETS)}
+        row = finished.filter(status=state).aggregate(n=Count("pk"), total=Sum("took"), **buckets)
+        total = row["total"].total_seconds() if row["total"] else 0.0
+        durations[state] = (row["n"], total, [row[f"le{i}"] for i in range(len(JOB_DURATION_BUCKETS))])
+    provider = get_provider()
+    backlog = 0
+    if provider.name != "none":
+        backlog = max(Chunk.objects.count() - ChunkVector.objects.filter(model=provider.model).count(), 0)
+    return IndexMetrics(jobs, durations, backlog)

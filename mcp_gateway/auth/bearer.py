@@ -59,6 +59,18 @@ _keys_loaded_at = float("-inf")
 class InvalidToken(Exception):
     """The presented token cannot be used here; the message is the ``error_description``."""
 
+    #: ``reason`` (a metrics label) by a word of the message; ``invalid`` otherwise.
+    _REASONS = (("expired", "expired"), ("revoked", "revoked"), ("not issued for this resource", "audience"),
+                ("not signed", "signature"), ("malformed", "malformed"), ("RFC 9068", "malformed"),
+                ("disabled by an operator", "client_disabled"), ("account behind", "account_disabled"),
+                ("registration access token", "wrong_token_type"))
+
+    @property
+    def reason(self) -> str:
+        """One word for why: ``expired``, ``revoked``, ``audience``, ``signature``, ``malformed``, …"""
+        message = str(self)
+        return next((reason for words, reason in self._REASONS if words in message), "invalid")
+
 
 def bearer_token_from_headers(headers: list[tuple[bytes, bytes]]) -> str | None:
     """The token of an ``Authorization: Bearer …`` header (RFC 6750 §2.1), or None."""

@@ -13,10 +13,22 @@
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
+
+from mcprag_site.hosts import loopback_alias
 
 from ..app_settings import app_settings
 
-__all__ = ["bearer_challenge", "challenge_response"]
+__all__ = ["bearer_challenge", "challenge_response", "REQUEST_HOST"]
+
+#: The ``Host`` of the request being answered (set by the HTTP guard): on a loopback server the
+#: challenge points at the metadata under the loopback name the client used (RFC 9728 §3.3).
+REQUEST_HOST: ContextVar[str | None] = ContextVar("mcprag_request_host", default=None)
+
+
+def _resource_metadata_url() -> str:
+    origin = loopback_alias(app_settings.PUBLIC_URL, REQUEST_HOST.get())
+    return f"{origin}/.well-known/oauth-protected-resource/mcp" if origin else app_settings.RESOURCE_METADATA_URL
 
 
 def _quote(value: str) -> str:
@@ -32,7 +44,7 @@ def bearer_challenge(*, error: str | None = None, description: str | None = None
             params.append(("error_description", description))
     if scope:
         params.append(("scope", scope))
-    params.append(("resource_metadata", app_settings.RESOURCE_METADATA_URL))
+    params.append(("resource_metadata", _resource_metadata_url()))
     return "Bearer " + ", ".join(f"{k}={_quote(v)}" for k, v in params)
 
 

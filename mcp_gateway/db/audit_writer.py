@@ -29,6 +29,8 @@ import weakref
 
 from django.db import DatabaseError, close_old_connections, connections, router
 
+from mcprag_site import metrics
+
 from ..models import ToolCall
 from .connection import LoopConnection, psycopg_params
 from .retry import Tries, is_transient
@@ -93,6 +95,7 @@ def insert_statement(connection, rows: list[dict]) -> tuple[str, list]:
 
 
 def _log_lost(fields: dict) -> None:
+    metrics.audit_row_lost()
     logger.exception("Could not write the audit row for tool %s (client_id=%s user_id=%s at=%s)",
                      fields.get("tool"), fields.get("client_id"), fields.get("user_id"), fields.get("at"))
 

@@ -130,6 +130,8 @@ class HealthStatus(BaseModel):
     chunks: int = 0
     embedded_chunks: int = 0
     version: str
+    signed_in_as: str = Field("", description="Who the calling token acts for: the person's username, or the service client's name.")
+    tier: str = Field("", description="The caller's tier now (public, developer, admin, service).")
 
 
 class ImportModel(BaseModel):

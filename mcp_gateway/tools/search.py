@@ -13,7 +13,7 @@ from oauth_app.tiers import SCOPE_CODE_READ
 
 from ..errors import ToolError, run_service
 from ..registry import tool
-from ._support import access_of, hit_model, job_line, repository_model, result
+from ._support import access_of, caller_of, hit_model, job_line, repository_model, result
 from .schemas import (
     ExplainedHit,
     HealthStatus,
@@ -164,7 +164,8 @@ async def health_check() -> Annotated[CallToolResult, HealthStatus]:
     """Report whether the service works: database, lexical index, embedding model (when it is
     unavailable, search still works lexically and this says why)."""
     h = await run_service(services.health, access=access_of())
-    model = HealthStatus(version=__version__, **h.__dict__)
+    caller = caller_of()
+    model = HealthStatus(version=__version__, signed_in_as=caller.username, tier=caller.tier, **h.__dict__)
     text = (f"status: {h.status}; database: {h.database}; lexical index: {h.lexical_index}; "
             f"embeddings ({h.embedding_provider} {h.embedding_model}): {h.embeddings}; repositories: {h.repositories}; "
             f"chunks: {h.chunks} ({h.embedded_chunks} embedded)")

@@ -50,13 +50,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from mcprag_site import metrics
 from mcprag_site.hosts import LOOPBACK_HOST_NAMES
 from mcprag_site.observability import bind, new_request_id
 from oauth_app.ratelimit import aretry_after
 
 from ..app_settings import app_settings
 from ..auth.bearer import InvalidToken, arevoke_exposed_token, averify_access_token, bearer_token_from_headers
-from ..auth.challenge import challenge_response
+from ..auth.challenge import REQUEST_HOST, challenge_response
 from ..auth.identity import CALLER_SCOPE_KEY, TRANSPORT_SCOPE_KEY, Caller
 from ..permissions import DECISION_SCOPE_KEY, Refusal
 
@@ -199,7 +200,8 @@ class StepUpChallenge:
     async def _challenge(self, refusal: Refusal) -> None:
         self._answered, self._held = True, None
         status, headers, body = challenge_response(
-            403, error="insufficient_scope", description=f"Calling {refusal.tool} needs the {refusal.needed} scope.",
+            403, error="insufficient_scope",
+            description=" ".join(filter(None, [f"Calling {refusal.tool} needs the {refusal.needed} scope.", refusal.explanation])),
             scope=refusal.scope)
         await self._send({"type": "http.response.start", "status": status, "headers": headers})
         await self._send({"type": "http.response.body", "body": body})
@@ -226,6 +228,7 @@ class HttpGuard:
     async def admit(self, scope: Scope, receive: Receive, send) -> Admitted | None:
         """Run every check; answer a refusal and return None, or return the admitted request."""
         bind(request_id=new_request_id(_header(scope, b"x-request-id")), user_id="-", client_id="-")
+        REQUEST_HOST.set(_header(scope, b"host"))
         try:
             await self._check_host_and_origin(scope)
             await self._check_no_query_token(scope)
@@ -272,10 +275,12 @@ class HttpGuard:
         if token is None:
             # RFC 6750 §3.1: no error code when the request carried no credentials.
             hint = " ".join(app_settings.DEFAULT_SCOPES)
+            metrics.bearer_refused("missing")
             raise _challenge(401, error=None, description="Authentication required.", scope=hint)
         try:
             caller = await averify_access_token(token)
         except InvalidToken as exc:
+            metrics.bearer_refused(exc.reason)
             raise _challenge(401, error="invalid_token", description=str(exc)) from None
         return caller, await aretry_after("mcp_client", caller.client_id)
 

@@ -1,9 +1,11 @@
 """Sign-in stages kept in the session, so each can resume (a reload, a second tab) or abort.
 
-1. **first factor** — a password (``pwd``) or a Stytch email magic link (``email``) identified the
-   person: :func:`first_factor_passed`.
-2. **second factor** — if the person has enrolled TOTP, nothing is signed in until the code is
-   verified (:func:`second_factor_passed`), which adds ``otp`` to the methods.
+1. **first factor** — a password (``pwd``), a Stytch email magic link (``email``) or single
+   sign-on (``sso``, plus ``mfa`` when the provider claimed a multi-factor method the operator
+   trusts) identified the person: :func:`first_factor_passed`.
+2. **second factor** — if the person has enrolled TOTP and the sign-in is not multi-factor yet,
+   nothing is signed in until the code is verified (:func:`second_factor_passed`), which adds
+   ``otp`` to the methods.
 3. **signed in** — Django's ``login()``; the session keeps the authentication methods (RFC 8176
    ``amr`` values), which the authorization endpoint copies into the grant so the access token
    carries them and admin scopes need ``otp``.
@@ -17,6 +19,7 @@ from django.contrib.auth import get_user_model, login
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from ..profiles import ensure_profile
+from ..tiers import is_multi_factor
 from . import mfa
 
 __all__ = ["PENDING_KEY", "AMR_KEY", "first_factor_passed", "pending_user", "second_factor_passed", "session_amr", "safe_next"]
@@ -33,13 +36,15 @@ def safe_next(request, candidate: str | None, default: str = "/account/") -> str
     return default
 
 
-def first_factor_passed(request, user, method: str, next_url: str) -> str:
-    """Record the first factor; return where to go next (the TOTP step or ``next``)."""
+def first_factor_passed(request, user, method: str | list[str], next_url: str) -> str:
+    """Record the first factor (one ``amr`` value, or several for single sign-on); return where to
+    go next (the TOTP step or ``next``)."""
     ensure_profile(user)
-    if mfa.is_enrolled(user):
-        request.session[PENDING_KEY] = {"user_id": user.pk, "amr": [method], "next": next_url}
+    methods = [method] if isinstance(method, str) else list(method)
+    if mfa.is_enrolled(user) and not is_multi_factor(methods):
+        request.session[PENDING_KEY] = {"user_id": user.pk, "amr": methods, "next": next_url}
         return "/login/verify/"
-    _sign_in(request, user, [method])
+    _sign_in(request, user, methods)
     return next_url
 
 

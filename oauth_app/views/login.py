@@ -17,7 +17,7 @@ from .. import audit
 from ..app_settings import app_settings
 from ..audit import client_ip
 from ..flows import login as login_flow
-from ..flows import magic_link, mfa
+from ..flows import magic_link, mfa, stytch_oauth
 from ..forms import EmailForm, SignInForm, TOTPForm
 from ..login_backends import MagicLinkRejected, SignInServiceUnavailable
 from ..models import AuthEvent
@@ -73,10 +73,16 @@ class _PasswordAttempts:
         retry_after("login_failures", self.account)
 
 
+def _other_sign_in() -> dict:
+    """The other ways to sign in that the sign-in pages offer: single sign-on, Stytch OAuth."""
+    return {"sso_name": app_settings.OIDC.get("NAME", "") if app_settings.OIDC_ENABLED else "",
+            "oauth_providers": app_settings.STYTCH_OAUTH_PROVIDERS if app_settings.STYTCH_ENABLED else []}
+
+
 def _password_page(request, form, next_url: str):
     """The password sign-in page; it links to password reset only where reset is offered."""
     return render(request, "oauth/login.html",
-                  {"form": form, "next": next_url, "password_reset": app_settings.PASSWORD_RESET})
+                  {"form": form, "next": next_url, "password_reset": app_settings.PASSWORD_RESET, **_other_sign_in()})
 
 
 @method_decorator([never_cache, sensitive_post_parameters("password")], name="dispatch")
@@ -86,7 +92,7 @@ class SignInView(View):
     def get(self, request):
         next_url = login_flow.safe_next(request, request.GET.get("next"))
         if app_settings.STYTCH_ENABLED:
-            return render(request, "oauth/login_email.html", {"form": EmailForm(), "next": next_url})
+            return render(request, "oauth/login_email.html", {"form": EmailForm(), "next": next_url, **_other_sign_in()})
         return _password_page(request, SignInForm(request), next_url)
 
     @method_decorator(sensitive_variables("password"))
@@ -107,7 +113,7 @@ class SignInView(View):
     def _send_magic_link(self, request, next_url):
         form = EmailForm(request.POST)
         if not form.is_valid():
-            return render(request, "oauth/login_email.html", {"form": form, "next": next_url})
+            return render(request, "oauth/login_email.html", {"form": form, "next": next_url, **_other_sign_in()})
         email = form.cleaned_data["email"]
         limited = _limited(request, email)
         if limited:
@@ -137,6 +143,41 @@ class MagicLinkCallbackView(View):
             audit.record(AuthEvent.Kind.SIGN_IN_FAILED, user=user, request=request, error="account_disabled", method="email")
             return render(request, "oauth/magic_link_invalid.html", status=403)
         return redirect(login_flow.first_factor_passed(request, user, "email", login_flow.safe_next(request, next_url)))
+
+
+@method_decorator(never_cache, name="dispatch")
+class StytchOAuthStartView(View):
+    """``/login/oauth/<provider>/``: sign in with an OAuth provider through Stytch (only the
+    providers in ``MCPRAG_STYTCH_OAUTH``; 404 otherwise)."""
+
+    def get(self, request, provider: str):
+        if not app_settings.STYTCH_ENABLED or provider not in {p["slug"] for p in app_settings.STYTCH_OAUTH_PROVIDERS}:
+            return render(request, "oauth/magic_link_invalid.html", status=404)
+        limited = _limited(request, None)
+        if limited:
+            return limited
+        return redirect(stytch_oauth.start(request, provider, login_flow.safe_next(request, request.GET.get("next"))))
+
+
+@method_decorator(never_cache, name="dispatch")
+class StytchOAuthCallbackView(View):
+    """``/login/oauth/callback/?token=…``: Stytch's OAuth round trip lands here; complete the sign-in."""
+
+    def get(self, request):
+        if not app_settings.STYTCH_ENABLED:
+            return render(request, "oauth/magic_link_invalid.html", status=404)
+        try:
+            identity, next_url = stytch_oauth.verify(request, request.GET.get("token", ""))
+        except MagicLinkRejected:
+            audit.record(AuthEvent.Kind.SIGN_IN_FAILED, request=request, error="oauth_rejected", method="sso")
+            return render(request, "oauth/magic_link_invalid.html", status=400)
+        except SignInServiceUnavailable:
+            return render(request, "oauth/sign_in_unavailable.html", {"next": "/login/"}, status=503)
+        user = person_for_verified_email(identity.email, stytch_user_id=identity.stytch_user_id)
+        if not user.is_active:
+            audit.record(AuthEvent.Kind.SIGN_IN_FAILED, user=user, request=request, error="account_disabled", method="sso")
+            return render(request, "oauth/magic_link_invalid.html", status=403)
+        return redirect(login_flow.first_factor_passed(request, user, "sso", login_flow.safe_next(request, next_url)))
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -202,5 +243,5 @@ class PasswordResetCompleteView(_PasswordResetOffered, auth_views.PasswordResetC
     template_name = "oauth/password_reset_complete.html"
 
 
-__all__ = ["SignInView", "MagicLinkCallbackView", "SecondFactorView", "SignOutView", "PasswordResetView",
+__all__ = ["SignInView", "MagicLinkCallbackView", "StytchOAuthStartView", "StytchOAuthCallbackView", "SecondFactorView", "SignOutView", "PasswordResetView",
            "PasswordResetDoneView", "PasswordResetConfirmView", "PasswordResetCompleteView", "forms"]

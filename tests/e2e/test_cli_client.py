@@ -72,9 +72,9 @@ class CliUser:
         self.stored()
         return completed
 
-    def login(self, *extra: str, approve: bool = True) -> subprocess.CompletedProcess:
+    def login(self, *extra: str, approve: bool = True, url: str | None = None) -> subprocess.CompletedProcess:
         self.stored()
-        process = subprocess.Popen([MCPRAG, "login", self.server.base_url, "--no-browser", *extra], env=self.env,
+        process = subprocess.Popen([MCPRAG, "login", url or self.server.base_url, "--no-browser", *extra], env=self.env,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         early, url = [], None
         for line in process.stderr:  # the CLI prints the URL, then waits for the browser
@@ -195,6 +195,7 @@ def test_tools_call_and_status(logged_in):
     report = user.run("status")
     assert report.returncode == 0, report.stderr
     assert "Scopes:" in report.stdout and "code:read" in report.stdout and "status ok" in report.stdout
+    assert "Signed in:     yes, as grace (tier developer)" in report.stdout  # the person, not the client id
     assert str(user.config_dir / "tokens.json") in report.stdout
     assert json.loads(user.run("status", "--json").stdout)["refresh_token"] == "stored"
 
@@ -214,6 +215,35 @@ async def test_bridge_relays_the_remote_tools_over_stdio(logged_in, mode):
     assert tools == json.loads(user.run("tools", "--json").stdout)
     assert not result.is_error, result.content
     assert result.structured_content["hits"][0]["path"] == "easter.py"
+
+
+@pytest.mark.anyio
+async def test_bridge_relays_resources_and_prompts(logged_in):
+    async with logged_in.bridge("auto") as client:
+        templates = (await client.list_resource_templates()).resource_templates
+        read = await client.read_resource("repo://dateutil/easter.py")
+        prompts = (await client.list_prompts()).prompts
+        prompt = await client.get_prompt("find_implementation", {"what": "easter sunday"})
+    assert any(t.uri_template.startswith("repo://") for t in templates)
+    assert "def easter" in read.contents[0].text
+    assert {"find_implementation", "trace_dependencies"} <= {p.name for p in prompts}
+    assert "easter sunday" in prompt.messages[0].content.text
+
+
+@pytest.mark.anyio
+async def test_bridge_starts_without_a_login_and_says_to_log_in(live_server_e2e, tmp_path):
+    from mcp.shared.exceptions import MCPError
+
+    nobody = CliUser(live_server_e2e, tmp_path / "nobody", "")
+    async with nobody.bridge("legacy") as client:
+        with pytest.raises(MCPError) as listed:
+            await client.list_tools()
+        called = await client.call_tool("search_code", {"query": EASTER})
+        with pytest.raises(MCPError):
+            await client.read_resource("repo://dateutil/easter.py")
+    advice = f"not logged in to {live_server_e2e.mcp_url}; run: mcprag login {live_server_e2e.mcp_url}"
+    assert advice in listed.value.error.message
+    assert called.is_error and advice in called.content[0].text
 
 
 _EXPIRE_AT_SERVER = """
@@ -275,6 +305,35 @@ def test_insufficient_scope_names_the_scope(another_login):
     assert completed.returncode == 6
     line = _one_line(completed)
     assert "insufficient scope" in line and "'code:read'" in line
+    assert f"to widen it, run: mcprag login {user.server.mcp_url} --scope 'code:read'" in line
+
+
+def test_login_scope_asks_for_more_and_the_tier_decides(another_login):
+    user = another_login
+    assert user.login("--scope", "code:write index:admin").returncode == 0
+    assert sorted(user.stored().tokens.scope.split()) == ["code:read", "code:write"]  # grace is a developer
+    assert "code:write" in user.person.consent_html
+
+
+def test_a_mistyped_path_says_404_not_method_not_found(logged_in):
+    started = time.monotonic()
+    completed = subprocess.run([MCPRAG, "login", f"{logged_in.server.base_url}/mpc", "--no-browser", "--timeout", "20"],
+                               env=logged_in.env, capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 5, completed.stderr
+    line = _one_line(completed)
+    assert "/mpc answered 404 Not Found" in line and f"try {logged_in.server.base_url}/mcp" in line
+    assert "Method not found" not in completed.stderr and time.monotonic() - started < 30
+
+
+def test_https_against_a_plain_http_server_fails_fast_and_says_why(logged_in):
+    https = logged_in.server.base_url.replace("http://", "https://")
+    started = time.monotonic()
+    completed = subprocess.run([MCPRAG, "login", https, "--no-browser", "--timeout", "20"], env=logged_in.env,
+                               capture_output=True, text=True, timeout=120)
+    took = time.monotonic() - started
+    assert completed.returncode == 5, completed.stderr
+    assert "speaks plain http, not https" in _one_line(completed) and f"use {logged_in.server.base_url}/mcp" in completed.stderr
+    assert took < 15, took
 
 
 _REVOKE_AGENT = """
@@ -373,3 +432,14 @@ def test_login_with_a_client_metadata_document(live_server_e2e, cli_account, tmp
     search = user.run("search", EASTER, "-n", "1", "--json")
     assert search.returncode == 0 and json.loads(search.stdout)["hits"][0]["path"] == "easter.py"
     user.assert_no_token_printed()
+
+
+def test_login_through_localhost_while_the_server_says_127_0_0_1(live_server_e2e, cli_account, tmp_path):
+    """The demo prints 127.0.0.1; people type localhost: both are the same loopback server."""
+    local = live_server_e2e.base_url.replace("127.0.0.1", "localhost")
+    user = CliUser(live_server_e2e, tmp_path / "config", cli_account)
+    completed = user.login(url=local)
+    assert completed.returncode == 0, completed.stderr
+    assert f"Logged in to {local}/mcp" in completed.stdout
+    tools = user.run("tools", "--server", local)
+    assert tools.returncode == 0 and "search_code" in tools.stdout, tools.stderr

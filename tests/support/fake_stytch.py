@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PROJECT_ID = "project-test-00000000-0000-0000-0000-000000000000"
 SECRET = "secret-test-fake-stytch-0123456789"
+PUBLIC_TOKEN = "public-token-test-fake-stytch-0000"
 TOTP_CODE = "123456"
 
 
@@ -38,6 +39,8 @@ class FakeStytchState:
     totps: dict = field(default_factory=dict)  # user_id -> {"totp_id", "verified", "recovery": set}
     outbox: list = field(default_factory=list)
     calls: list = field(default_factory=list)
+    #: Who "signs in at the OAuth provider" when the browser reaches the OAuth start endpoint.
+    oauth_email: str = "olivia@example.com"
 
     def last_email(self, to: str) -> Email:
         return [e for e in self.outbox if e.to == to][-1]
@@ -76,6 +79,48 @@ class _Handler(BaseHTTPRequestHandler):
     def _error(self, status: int, error_type: str, message: str) -> None:
         self._send(status, {"error_type": error_type, "error_message": message, "error_url": "https://stytch.com/docs"})
 
+    def do_GET(self):  # noqa: N802
+        """``/v1/public/oauth/{provider}/start``: the provider's consent is skipped; the browser goes
+        straight back to ``login_redirect_url`` with a single-use token bound to the PKCE challenge."""
+        from urllib.parse import parse_qs, urlencode, urlsplit
+
+        parts = urlsplit(self.path)
+        match = parts.path.split("/")
+        if len(match) != 6 or match[1:4] != ["v1", "public", "oauth"] or match[5] != "start":
+            return self._error(404, "not_found", "No such endpoint in the fake.")
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        if query.get("public_token") != PUBLIC_TOKEN:
+            return self._error(401, "invalid_public_token", "Bad public token.")
+        self.state.calls.append((parts.path, {k: v for k, v in query.items() if k != "public_token"}))
+        email = self.state.oauth_email.lower()
+        user_id = next((uid for uid, u in self.state.users.items() if u["email"] == email), None)
+        if user_id is None:
+            user_id = f"user-test-{secrets.token_hex(6)}"
+            self.state.users[user_id] = {"email": email}
+        token = secrets.token_urlsafe(24)
+        self.state.tokens[token] = {"user_id": user_id, "expires": time.time() + 600, "challenge": query.get("code_challenge"),
+                                    "used": False, "provider": match[4]}
+        target = query["login_redirect_url"]
+        self.send_response(302)
+        self.send_header("Location", f"{target}{'&' if '?' in target else '?'}{urlencode({'stytch_token_type': 'oauth', 'token': token})}")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _oauth_authenticate(self, data):
+        record = self.state.tokens.get(data.get("token", ""))
+        if record is None or record["used"] or record["expires"] < time.time() or "provider" not in record:
+            return self._error(404, "oauth_token_not_found", "The OAuth token could not be authenticated.")
+        verifier = data.get("code_verifier") or ""
+        computed = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        if record["challenge"] and computed != record["challenge"]:
+            return self._error(400, "pkce_mismatch", "The code verifier does not match.")
+        record["used"] = True
+        user_id = record["user_id"]
+        self._send(200, {"user_id": user_id, "provider_subject": f"sub-{user_id}", "provider_type": record["provider"].title(),
+                         "session_token": "", "session_jwt": "", "reset_sessions": False,
+                         "oauth_user_registration_id": f"oauth-reg-{user_id}", "user": _user_json(user_id, self.state),
+                         "provider_values": {"access_token": "", "refresh_token": "", "id_token": "", "scopes": []}})
+
     def do_POST(self):  # noqa: N802
         expected = "Basic " + base64.b64encode(f"{PROJECT_ID}:{SECRET}".encode()).decode()
         if self.headers.get("Authorization") != expected:
@@ -89,6 +134,7 @@ class _Handler(BaseHTTPRequestHandler):
             "/v1/totps": self._totp_create,
             "/v1/totps/authenticate": self._totp_authenticate,
             "/v1/totps/recover": self._totp_recover,
+            "/v1/oauth/authenticate": self._oauth_authenticate,
         }.get(self.path.split("?")[0])
         if route is None:
             return self._error(404, "not_found", "No such endpoint in the fake.")

@@ -72,16 +72,16 @@ class LiveServer:
             timeout=600,
         )
 
-    def start(self, server: str = "daphne") -> None:
+    def start(self, server: str = "daphne", workers: int = 1) -> None:
         """Serve with ``server``: "daphne" (the default) or "uvicorn" (as the README's production
-        command runs it: no lifespan)."""
+        command runs it: no lifespan; ``workers`` processes)."""
         port = urlsplit(self.base_url).port
         self.log_path = self.workdir / "server.log"
         log = open(self.log_path, "wb")
         command = {
             "daphne": ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "mcprag_site.asgi:application"],
             "uvicorn": ["-m", "uvicorn", "mcprag_site.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-                        "--lifespan", "off"],
+                        "--lifespan", "off", *(["--workers", str(workers)] if workers > 1 else [])],
         }[server]
         self.process = subprocess.Popen([sys.executable, *command], cwd=ROOT, env=self.env, stdout=log,
                                         stderr=subprocess.STDOUT)

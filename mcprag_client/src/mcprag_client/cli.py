@@ -57,7 +57,7 @@ def _print(text: str) -> None:
 async def cmd_login(args, registry: ServerRegistry) -> int:
     url = _normalize(args.url)
     result = await login(url, registry, open_browser=not args.no_browser, client_metadata_url=args.client_metadata_url,
-                         timeout=args.timeout, new_client=args.new_client)
+                         timeout=args.timeout, new_client=args.new_client, scope=" ".join(args.scope) or None)
     _print(f"Logged in to {result.url} (scopes: {result.scope or 'none'}; {result.tool_count} tool(s) available).")
     _print(f"Tokens are kept {result.storage} and refreshed automatically.")
     return ExitCode.OK
@@ -166,6 +166,8 @@ async def cmd_status(args, registry: ServerRegistry) -> int:
     report: dict[str, Any] = {
         "server": url,
         "default": registry.default() == url,
+        "person": check.get("signed_in_as") if isinstance(check, dict) else None,
+        "tier": check.get("tier") if isinstance(check, dict) else None,
         "client_id": (record.client_info or {}).get("client_id"),
         "scopes": stored.tokens.scope,
         "access_token": _describe_expiry(stored.expires_at),
@@ -191,7 +193,9 @@ def _status_text(report: dict[str, Any], error: ClientError | None) -> str:
         summary = f"reachable; health check said: {check}"
     lines = [
         ("Server", report["server"] + (" (default)" if report["default"] else "")),
-        ("Signed in", f"yes, as client {report['client_id']}"),
+        ("Signed in", (f"yes, as {report['person']}" + (f" (tier {report['tier']})" if report["tier"] else "")
+                       if report["person"] else "yes")),
+        ("Agent", f"client {report['client_id']}"),
         ("Scopes", report["scopes"] or "none"),
         ("Access token", report["access_token"]),
         ("Refresh token", report["refresh_token"]),
@@ -232,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "when the server supports client ID metadata documents")
     sub.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS", help="how long to wait for the browser")
     sub.add_argument("--new-client", action="store_true", help="register anew instead of reusing the stored client")
+    sub.add_argument("--scope", action="append", default=[], metavar="SCOPES",
+                     help="scopes to ask for besides code:read, e.g. --scope code:write or --scope 'code:write index:admin' "
+                          "(you get what your tier allows; log in again with more to widen a login)")
 
     command("logout", cmd_logout, "Revoke the stored tokens at the server and delete them here.")
     sub = command("status", cmd_status, "Show the stored login and check the server.")

@@ -10,7 +10,7 @@ from mcp.shared.exceptions import MCPError
 
 __all__ = [
     "ExitCode", "ClientError", "NotLoggedIn", "LoginNoLongerValid", "ServerUnreachable", "InsufficientScope",
-    "LoginFailed", "ToolFailed", "ServerError", "UsageError", "find_client_error", "find_oauth_error",
+    "LoginFailed", "ToolFailed", "ServerError", "UsageError", "NoEndpoint", "find_client_error", "find_oauth_error",
 ]
 
 
@@ -68,12 +68,26 @@ class ServerUnreachable(ClientError):
 class InsufficientScope(ClientError):
     exit_code = ExitCode.INSUFFICIENT_SCOPE
 
-    def __init__(self, url: str, needed: list[str], description: str | None = None):
+    def __init__(self, url: str, needed: list[str], description: str | None = None, granted: set[str] | None = None):
         self.needed = needed
         scopes = ", ".join(repr(s) for s in needed) or "a scope it does not name"
         what = f"{description.rstrip('.')}: " if description else ""
+        wanted = " ".join(sorted(set(granted or ()) | set(needed)))
+        again = f"mcprag login {url} --scope '{wanted}'" if wanted else f"mcprag login {url}"
         super().__init__(f"{what}insufficient scope; this needs {scopes}, which your login for {url} does not "
-                         f"grant (ask an operator for a tier that allows it, then run: mcprag login {url})")
+                         f"grant; to widen it, run: {again}")
+
+
+class NoEndpoint(ClientError):
+    """The URL answered, but not as an MCP endpoint (HTTP 404): usually a mistyped path."""
+
+    exit_code = ExitCode.SERVER_UNREACHABLE
+
+    def __init__(self, url: str):
+        parts = url.split("/", 3)
+        origin = "/".join(parts[:3])
+        super().__init__(f"{url} answered 404 Not Found: there is no MCP endpoint at that path "
+                         f"(mcprag serves it at /mcp; try {origin}/mcp)")
 
 
 class UsageError(ClientError):

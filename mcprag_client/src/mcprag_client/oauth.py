@@ -31,6 +31,7 @@ from mcp.client.auth.utils import (
     create_oauth_metadata_request,
     extract_field_from_www_auth,
     handle_auth_metadata_response,
+    union_scopes,
 )
 from mcp.shared.auth import OAuthClientInformationFull, OAuthMetadata, OAuthToken, ProtectedResourceMetadata
 
@@ -96,9 +97,16 @@ class ResumingOAuthProvider(OAuthClientProvider):
     expiry, and wraps ``async_auth_flow`` to adopt tokens refreshed by another process.
     """
 
-    def __init__(self, *args, login_storage: LoginStorage, **kwargs):
+    def __init__(self, *args, login_storage: LoginStorage, requested_scope: str | None = None, **kwargs):
         super().__init__(*args, storage=login_storage, **kwargs)
         self.login_storage = login_storage
+        self.requested_scope = requested_scope
+
+    async def _perform_authorization_code_grant(self) -> tuple[str, str]:
+        """``mcprag login --scope``: ask for those scopes besides the ones the server's challenge names."""
+        if self.requested_scope:
+            self.context.client_metadata.scope = union_scopes(self.context.client_metadata.scope, self.requested_scope)
+        return await super()._perform_authorization_code_grant()
 
     async def _initialize(self) -> None:
         await super()._initialize()
@@ -163,6 +171,7 @@ class ChallengeWatcher:
         self.challenge: Challenge | None = None
         self.refresh_attempted = False
         self.refresh_refused = False
+        self.endpoint_missing = False
 
     async def on_response(self, response: httpx2.Response) -> None:
         if response.status_code in (401, 403) and response.headers.get("www-authenticate"):
@@ -172,6 +181,8 @@ class ChallengeWatcher:
                 description=extract_field_from_www_auth(response, "error_description"),
                 scope=extract_field_from_www_auth(response, "scope"),
             )
+        if response.status_code == 404 and str(response.request.url).rstrip("/") == self.url.rstrip("/"):
+            self.endpoint_missing = True  # the SDK would call this "Method not found"
         if _is_refresh(response.request):
             self.refresh_attempted = True
             self.refresh_refused = response.status_code != 200
@@ -181,7 +192,7 @@ class ChallengeWatcher:
         if challenge is not None and challenge.status == 403 and challenge.error == "insufficient_scope":
             asked = (challenge.scope or "").split()
             needed = [s for s in asked if s not in self.granted] or asked
-            return InsufficientScope(self.url, needed, challenge.description)
+            return InsufficientScope(self.url, needed, challenge.description, self.granted)
         if self.refresh_refused:
             return LoginNoLongerValid(self.url, "the server refused to refresh it: it was revoked or has expired")
         if challenge is not None and challenge.description:

@@ -6,12 +6,15 @@ Every connection is the SDK's ``Client`` over ``streamable_http_client``, authen
 
 from __future__ import annotations
 
+import asyncio
+import ssl
 import sys
 import webbrowser
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import httpx2
 from mcp.client import Client
@@ -24,12 +27,13 @@ from . import __version__
 from .config import ServerRecord, ServerRegistry
 from .credentials import choose_token_store, token_store_for
 from .errors import (
-    ClientError, LoginFailed, LoginNoLongerValid, NotLoggedIn, ServerUnreachable, find_client_error, find_oauth_error,
+    ClientError, LoginFailed, LoginNoLongerValid, NoEndpoint, NotLoggedIn, ServerUnreachable, find_client_error,
+    find_oauth_error,
 )
 from .loopback import LoopbackCallback
 from .oauth import ChallengeWatcher, LoginStorage, ResumingOAuthProvider, revoke_tokens
 
-__all__ = ["LoginResult", "Remote", "login", "logout"]
+__all__ = ["LoginResult", "Remote", "login", "logout", "check_tls"]
 
 T = TypeVar("T")
 
@@ -50,6 +54,50 @@ def _client_metadata(redirect_uri: str) -> OAuthClientMetadata:
         software_id="mcprag-client",
         software_version=__version__,
     )
+
+
+#: How long a TLS handshake may take before ``check_tls`` looks for plain http on that port.
+TLS_HANDSHAKE_SECONDS = 5.0
+
+
+async def _answers_plain_http(host: str, port: int, netloc: str) -> bool:
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), TLS_HANDSHAKE_SECONDS)
+    except (OSError, asyncio.TimeoutError):
+        return False
+    try:
+        writer.write(f"HEAD / HTTP/1.0\r\nHost: {netloc}\r\n\r\n".encode("latin-1"))
+        await writer.drain()
+        return await asyncio.wait_for(reader.read(5), TLS_HANDSHAKE_SECONDS) == b"HTTP/"
+    except (OSError, asyncio.TimeoutError):
+        return False
+    finally:
+        writer.close()
+
+
+async def check_tls(url: str) -> None:
+    """For an ``https://`` URL: when the TLS handshake fails or stalls and the port answers plain
+    HTTP instead, fail at once with a message saying so (a plain-http server would otherwise leave
+    the SDK waiting for its discovery to time out).
+
+    :raises ServerUnreachable: the server speaks plain http on that port.
+    """
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        return
+    port = parts.port or 443
+    try:
+        _, writer = await asyncio.wait_for(
+            asyncio.open_connection(parts.hostname, port, ssl=ssl.create_default_context(), server_hostname=parts.hostname),
+            TLS_HANDSHAKE_SECONDS)
+        writer.close()
+        return
+    except (ssl.SSLError, asyncio.TimeoutError, ConnectionResetError):
+        if await _answers_plain_http(parts.hostname, port, parts.netloc):
+            plain = "http://" + url.split("://", 1)[1]
+            raise ServerUnreachable(url, f"it speaks plain http, not https, on port {port}; use {plain}") from None
+    except OSError:
+        return  # refused, no route: the request itself reports it
 
 
 @asynccontextmanager
@@ -114,6 +162,8 @@ class Remote:
         raise AssertionError("unreachable")
 
     def classify(self, exc: BaseException) -> ClientError:
+        if self.watcher.endpoint_missing:
+            return NoEndpoint(self.url)
         error = find_client_error(exc, self.url)
         if error is not None:
             return error
@@ -154,7 +204,9 @@ def _reusable_registration(record: ServerRecord, client_metadata_url: str | None
     return not str(info["client_id"]).startswith("https://")
 
 
-def _login_error(exc: BaseException, url: str) -> ClientError:
+def _login_error(exc: BaseException, url: str, watcher: ChallengeWatcher) -> ClientError:
+    if watcher.endpoint_missing:
+        return NoEndpoint(url)
     error = find_client_error(exc, url)
     if error is not None:
         return error
@@ -165,10 +217,15 @@ def _login_error(exc: BaseException, url: str) -> ClientError:
 
 
 async def login(url: str, registry: ServerRegistry, *, open_browser: bool = True, client_metadata_url: str | None = None,
-                timeout: float = 300.0, new_client: bool = False) -> LoginResult:
+                timeout: float = 300.0, new_client: bool = False, scope: str | None = None) -> LoginResult:
     """The full OAuth sign-in: discovery, registration (client ID metadata document when
     ``client_metadata_url`` is given and the server supports it, else RFC 7591), the browser
-    consent with a loopback redirect, and the token exchange — all by the SDK."""
+    consent with a loopback redirect, and the token exchange — all by the SDK.
+
+    ``scope``: scopes to ask for besides the ones the server's challenge names (``code:read``),
+    e.g. ``"code:write"``; the consent page grants what the person's tier allows.
+    """
+    await check_tls(url)
     record = registry.get(url)
     previous_store = record.token_store
     if not _reusable_registration(record, client_metadata_url, new_client):
@@ -183,13 +240,13 @@ async def login(url: str, registry: ServerRegistry, *, open_browser: bool = True
         provider = ResumingOAuthProvider(
             server_url=url, client_metadata=_client_metadata(callback.redirect_uri), login_storage=storage,
             redirect_handler=_present(open_browser), callback_handler=lambda: callback.wait(timeout),
-            client_metadata_url=client_metadata_url,
+            client_metadata_url=client_metadata_url, requested_scope=scope,
         )
         try:
             async with _open(url, provider, watcher) as client:
                 tools = await client.list_tools()
         except Exception as exc:  # noqa: BLE001 - classified into one line
-            raise _login_error(exc, url) from exc
+            raise _login_error(exc, url, watcher) from exc
     storage.remember_metadata(provider.context.oauth_metadata, provider.context.protected_resource_metadata)
     registry.save(record, make_default=True)
     if previous_store and previous_store != store.kind:

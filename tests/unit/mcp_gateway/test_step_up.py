@@ -49,3 +49,25 @@ def test_an_allowed_call_is_answered_and_audited_as_before(issue_token, progress
     assert response.status == 200
     assert response.result()["result"]["isError"] is False
     assert _rows() == [("index_status", "streamable_http", "ok", "")]
+
+
+def test_a_scope_the_tier_never_allows_gets_no_futile_step_up_but_a_plain_reason(issue_token):
+    """A developer calling an index:admin tool: signing in again cannot help, so no 403 challenge;
+    the tool error says the tier does not allow it."""
+    response = answer(issue_token("code:read code:write"), _call({"name": "cache_stats", "arguments": {}}, False), timeout=30)
+    assert response.status == 200
+    result = response.result()["result"]
+    assert result["isError"] is True
+    assert result["content"][0]["text"] == ("insufficient_scope: calling cache_stats needs the 'index:admin' scope. "
+                                            "Your tier (developer) does not allow it; ask an operator for a tier that does.")
+    assert _rows() == [("cache_stats", "streamable_http", "refused", "insufficient_scope")]
+
+
+def test_an_admin_without_a_second_factor_is_told_so_in_the_challenge(issue_token, person):
+    from oauth_app.services import set_tier
+
+    set_tier(person, "admin")
+    response = answer(issue_token("code:read code:write"), _call({"name": "cache_stats", "arguments": {}}, False), timeout=30)
+    assert response.status == 403
+    challenge = response.headers["www-authenticate"]
+    assert 'error_description="Calling cache_stats needs the index:admin scope. Your tier (admin) allows it only in a sign-in verified with a second factor (TOTP)."' in challenge

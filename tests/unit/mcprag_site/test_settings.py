@@ -45,6 +45,19 @@ def test_source_roots_and_git_hosts_are_lists_and_empty_by_default():
     assert listed.stdout.strip() == "['/srv/src', '/home/git', '/opt/repos'] ['git.example.com', '.corp.example']", listed.stderr
 
 
+_OIDC = {"MCPRAG_OIDC_ISSUER": "https://idp.example", "MCPRAG_OIDC_CLIENT_ID": "c", "MCPRAG_OIDC_CLIENT_SECRET": "s"}
+
+
+def test_oidc_settings_are_read_into_one_dict():
+    probe = "import django; django.setup(); from django.conf import settings as s; print(sorted(s.MCPRAG_OIDC.items()))"
+    result = run_with(probe, **{**_OIDC, "MCPRAG_OIDC_ISSUER": "https://idp.example/realms/corp/"}, MCPRAG_OIDC_MFA_AMR="mfa, hwk",
+                      MCPRAG_OIDC_RULES='[{"claim": "realm_access.roles", "value": "ops", "tier": "admin"}]')
+    assert result.returncode == 0, result.stderr
+    assert "('ISSUER', 'https://idp.example/realms/corp')" in result.stdout
+    assert "('MFA_AMR', ['mfa', 'hwk'])" in result.stdout and "'tier': 'admin'" in result.stdout
+    assert run_with("import django; django.setup(); from django.conf import settings as s; print(s.MCPRAG_OIDC)").stdout.strip() == "{}"
+
+
 @pytest.mark.parametrize(
     ("env", "variable", "reason"),
     [
@@ -57,6 +70,13 @@ def test_source_roots_and_git_hosts_are_lists_and_empty_by_default():
         ({"SECRET_KEY": "short"}, "SECRET_KEY", "at least 32"),
         ({"MCPRAG_PUBLIC_URL": "https://mcp.example.com", "SECRET_KEY": ""}, "SECRET_KEY", "must be set"),
         ({"MCPRAG_SOURCE_ROOTS": "/srv/src:relative/dir"}, "MCPRAG_SOURCE_ROOTS", "absolute directories"),
+        ({"MCPRAG_OIDC_ISSUER": "https://idp.example"}, "MCPRAG_OIDC_CLIENT_ID", "or none"),
+        ({**_OIDC, "MCPRAG_OIDC_ISSUER": "http://idp.example"}, "MCPRAG_OIDC_ISSUER", "must be https"),
+        ({**_OIDC, "MCPRAG_OIDC_RULES": "{not json"}, "MCPRAG_OIDC_RULES", "JSON list"),
+        ({**_OIDC, "MCPRAG_OIDC_RULES": '[{"claim": "groups", "value": "x", "tier": "god"}]'}, "MCPRAG_OIDC_RULES",
+         "rule 1: tier must be one of public, developer, admin"),
+        ({**_OIDC, "MCPRAG_OIDC_RULES": '[{"claim": "groups", "value": "x"}]'}, "MCPRAG_OIDC_RULES", "neither a tier nor groups"),
+        ({**_OIDC, "MCPRAG_OIDC_SCOPES": "email"}, "MCPRAG_OIDC_SCOPES", "include openid"),
     ],
 )
 def test_bad_value_stops_with_one_clear_line(env, variable, reason):
@@ -82,3 +102,14 @@ def test_console_email_backend_never_serves_a_public_url(env, backend, reset):
     result = run_with(EMAIL_PROBE, **env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [backend, reset]
+
+
+def test_no_channel_layer_even_with_redis():
+    """Channels only routes HTTP (mcprag_site/asgi.py); no consumer talks to another, so there is
+    no channel layer to configure, with Redis or without, and channels-redis is not installed for one."""
+    probe = ("import django; django.setup(); from channels.layers import get_channel_layer; import mcprag_site.asgi; "
+             "print(get_channel_layer())")
+    for env in ({}, {"REDIS_URL": "redis://127.0.0.1:6379/14"}):
+        result = run_with(probe, **env)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "None"

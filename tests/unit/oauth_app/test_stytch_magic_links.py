@@ -3,7 +3,9 @@ Stytch API (tests/support/fake_stytch.py): send → outbox → callback → sign
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
+
+import httpx2
 
 import jwt
 import pytest
@@ -147,3 +149,44 @@ def test_stytch_totp_enrolment_then_sign_in_needs_the_code(client, fake):
     assert "_auth_user_id" not in client.session
     done = client.post("/login/verify/", {"code": recovery})
     assert done.status_code == 302 and client.session["mcprag_amr"] == ["email", "otp"]
+
+
+def test_oauth_sign_in_beside_magic_links_through_consent_to_a_token(client, fake, public_client, settings):
+    """Stytch OAuth (here "Google"): the sign-in page offers it beside the email form; the round
+    trip through Stytch runs with PKCE and comes back signed in as the verified email's person."""
+    settings.STYTCH_PUBLIC_TOKEN = fake_stytch.PUBLIC_TOKEN
+    settings.MCPRAG_STYTCH_OAUTH_PROVIDERS = [{"slug": "google", "label": "Google"}, {"slug": "github", "label": "GitHub"}]
+    fake.state.oauth_email = "Olivia@Example.com"
+    verifier, login_url = _start_authorize(client, public_client["client_id"])
+    page = client.get(login_url)
+    assert b'id="email-form"' in page.content and b"Continue with Google" in page.content and b"Continue with GitHub" in page.content
+    start = client.get(f"/login/oauth/google/?next={quote(page.context['next'])}")
+    assert start.status_code == 302 and start["Location"].startswith(fake.base_url + "v1/public/oauth/google/start?")
+    back = httpx2.get(start["Location"], follow_redirects=False)  # the browser at Stytch (and the provider)
+    started = [c for c in fake.state.calls if c[0].endswith("/google/start")][-1][1]
+    assert started["code_challenge"] and started["login_redirect_url"] == "http://testserver/login/oauth/callback/"
+    parts = urlsplit(back.headers["location"])
+    landed = client.get(f"{parts.path}?{parts.query}")
+    assert landed.status_code == 302 and landed["Location"].startswith("/authorize/")
+    consent = client.get(landed["Location"])
+    form = consent.context["form"]
+    data = {name: (form.initial.get(name) or "") for name in form.fields}
+    data["allow"] = "Authorize"
+    params = redirect_params(client.post(landed["Location"], data))
+    token = client.post("/token/", {"grant_type": "authorization_code", "code": params["code"], "redirect_uri": REDIRECT_URI,
+                                    "client_id": public_client["client_id"], "code_verifier": verifier}).json()
+    assert jwt.decode(token["access_token"], options={"verify_signature": False})["amr"] == ["sso"]
+    assert Profile.objects.get(user__email="olivia@example.com").stytch_user_id.startswith("user-test-")
+    # The token works once, and only in the browser that started: a replay is refused.
+    assert client.get(f"{parts.path}?{parts.query}").status_code == 400
+
+
+def test_oauth_provider_not_enabled_is_404_and_another_browser_cannot_finish(client, fake, settings):
+    from django.test import Client
+
+    settings.STYTCH_PUBLIC_TOKEN = fake_stytch.PUBLIC_TOKEN
+    settings.MCPRAG_STYTCH_OAUTH_PROVIDERS = [{"slug": "google", "label": "Google"}]
+    assert client.get("/login/oauth/github/").status_code == 404
+    start = client.get("/login/oauth/google/")
+    back = urlsplit(httpx2.get(start["Location"], follow_redirects=False).headers["location"])
+    assert Client().get(f"{back.path}?{back.query}").status_code == 400  # no verifier in that browser
