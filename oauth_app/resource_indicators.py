@@ -82,8 +82,10 @@ def known_resource(uri) -> str | None:
     endpoint or the operator API), else None."""
     if not isinstance(uri, str) or not uri:
         return None
+    if is_this_resource(uri):  # also the loopback alias of the MCP URL, recorded as the MCP URL
+        return mcp_resource()
     canonical = canonical_resource(uri)
-    return canonical if canonical in (mcp_resource(), api_resource()) else None
+    return canonical if canonical == api_resource() else None
 
 
 def is_this_resource(uri: str | None) -> bool:
