@@ -39,6 +39,9 @@ class OperatorTokenAuthentication(OAuth2Authentication):
         if result is None:
             return None
         user, token = result
+        if not token.resource:  # DOT lets an audience-free token through; only an API-bound one may act here
+            request.oauth2_error = {"error": "invalid_token", "error_description": "The access token is not valid for this resource."}
+            return None
         request.operator_api_amr = issued_amr(_raw_token(request))
         return user or AnonymousUser(), token  # a service client has no person
 

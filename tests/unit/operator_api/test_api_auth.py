@@ -154,3 +154,12 @@ def test_a_code_granted_for_mcp_cannot_be_exchanged_for_an_api_token(client, ope
 def test_the_mcp_resource_metadata_does_not_advertise_the_api_scope(client):
     scopes = client.get("/.well-known/oauth-protected-resource/mcp").json()["scopes_supported"]
     assert "console:admin" not in scopes and "index:admin" in scopes
+
+
+def test_an_audience_free_token_is_refused(client, service_token):
+    from oauth2_provider.models import get_access_token_model
+
+    _app, token = service_token()
+    get_access_token_model().objects.update(resource=[])  # e.g. a registration-management token: DOT calls it unrestricted
+    response = _get(client, "/api/people/", token)
+    assert response.status_code == 401 and response.json()["error"] == "invalid_token"
