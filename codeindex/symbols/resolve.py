@@ -343,6 +343,11 @@ class Resolver:
         deepest = max(len(d.scope) for d in found)
         return [d for d in found if len(d.scope) == deepest]
 
+    def holds_object(self, file_id: int, name: str) -> bool:
+        """Whether ``file_id`` has members of a top-level object ``name`` that is no definition itself."""
+        defs = self.in_file(file_id)
+        return any(d.scope == name for d in defs) and not any(d.qualified_name == name for d in defs)
+
     def exported_object(self, file_id: int, binding: Use) -> tuple[int, str] | None:
         """``(file id, object name)`` when an imported name is an object literal with members there."""
         if not binding.name or binding.name == "*" or not binding.module:
@@ -351,14 +356,14 @@ class Resolver:
         for _ in range(_MAX_DEPTH):
             if target is None:
                 return None
-            if any(d.scope == binding.name for d in self.in_file(target)):
+            if self.holds_object(target, binding.name):
                 return target, binding.name
             # through one re-export hop of the same name (``export * from``, ``export {x} from``)
             nxt = None
             for b in self.bindings(target):
                 if b.module and (b.alias == "*" or (b.alias == binding.name and b.name == binding.name)):
                     candidate = self.module_file(target, b.module)
-                    if candidate is not None and any(d.scope == binding.name for d in self.in_file(candidate)):
+                    if candidate is not None and self.holds_object(candidate, binding.name):
                         return candidate, binding.name
                     if b.alias == binding.name:
                         nxt = candidate
