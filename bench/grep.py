@@ -55,6 +55,10 @@ def main() -> None:
     from codeindex.navigation.store import trigram_state
 
     roots = _index(services, Chunk, args.min_chunks)
+    if connection.vendor == "postgresql":  # after a bulk load, as autovacuum would: flush the GIN pending list, fresh statistics
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM (ANALYZE) codeindex_filetext")
+            cursor.execute("ANALYZE codeindex_sourcefile")
     indexed = {(repo, path) for repo, path in SourceFile.objects.values_list("repository__name", "path")}
     root_of = dict(roots)
     patterns = _patterns(Chunk, args.patterns)

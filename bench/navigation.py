@@ -26,7 +26,7 @@ Every tool call goes through the real MCP server in-process (the SDK client). Ta
 definitions top-1 ≥ 0.95, references precision ≥ 0.90 and recall ≥ 0.90, ≥ 5× fewer characters.
 
     pip install jedi
-    python bench/navigation.py [--packages dateutil jwt pathspec] [--per-package 150] [--no-typescript]
+    python bench/navigation.py [--packages dateutil jwt pathspec] [--per-package 150] [--no-typescript] [--misses]
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ class Tools:
         return result
 
 
-async def measure(truths: list[Truth], roots: dict[str, Path]) -> dict:
+async def measure(truths: list[Truth], roots: dict[str, Path], misses: bool = False) -> dict:
     from mcp.client import Client
 
     from mcp_gateway.auth.identity import Caller
@@ -178,7 +178,11 @@ async def measure(truths: list[Truth], roots: dict[str, Path]) -> dict:
                 found = await tools.call("find_definition", {"symbol": t.name, "repository": t.repository, "path": path, "line": line})
                 top = (found.structured_content or {}).get("definitions") or [{}]
                 stats["sites"] += 1
-                stats["top1"] += (top[0].get("path"), top[0].get("line")) in t.definitions
+                hit = (top[0].get("path"), top[0].get("line")) in t.definitions
+                stats["top1"] += hit
+                if misses and not hit:
+                    print(f"definition miss: {t.name} used at {path}:{line}: got {top[0].get('path')}:{top[0].get('line')}, "
+                          f"expected {sorted(t.definitions)}", file=sys.stderr)
                 if n:  # the agent asks once per symbol, as it greps once: only the first site's answer is read
                     tools.chars, tools.chars_with_structured = before
             before = tools.chars
@@ -189,6 +193,9 @@ async def measure(truths: list[Truth], roots: dict[str, Path]) -> dict:
                 got |= {(f["path"], r["line"], r["column"]) for f in data.get("files", []) for r in f["references"]}
                 page = data.get("next_page")
             stats["references_chars"] += tools.chars - before
+            if misses and t.references and got != t.references:
+                print(f"references of {t.name} ({t.path}:{t.line}): missed {sorted(t.references - got)[:8]} "
+                      f"extra {sorted(got - t.references)[:8]}", file=sys.stderr)
             if t.references:
                 stats["symbols_with_references"] += 1
                 stats["tp"] += len(got & t.references)
@@ -215,9 +222,11 @@ def report(name: str, stats: dict, symbols: int) -> list:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--packages", nargs="+", default=["dateutil", "jwt", "pathspec"])
+    parser.add_argument("--packages", nargs="*", default=["dateutil", "jwt", "pathspec"],
+                        help="Python packages to measure (none: TypeScript only)")
     parser.add_argument("--per-package", type=int, default=150, help="symbols sampled per package")
     parser.add_argument("--no-typescript", action="store_true")
+    parser.add_argument("--misses", action="store_true", help="list each wrong definition and each missed or extra reference")
     args = parser.parse_args()
     scratch = setup_django(embeddings="none")
     from codeindex import services
@@ -238,7 +247,7 @@ def main() -> None:
         indexed = time.monotonic() - started
         truths = (jedi_truths(name, root, args.per_package, rng) if language == "python"
                   else typescript_truths(name, root, node_path, args.per_package, rng))
-        stats = asyncio.run(measure(truths, {name: root}))
+        stats = asyncio.run(measure(truths, {name: root}, args.misses))
         rows.append(report(f"{name} ({language})", stats, len(truths)))
         print(f"{name}: indexed in {indexed:.1f} s, {len(truths)} symbols measured", file=sys.stderr)
         for key, value in stats.items():

@@ -24,6 +24,8 @@ __all__ = ["GatewayServer", "plain_validation_message"]
 
 #: At most this many problems are listed; the rest are counted.
 _MAX_PROBLEMS = 5
+#: How pydantic's messages name the value ("String should have at most 200 characters").
+_SUBJECTS = frozenset({"Input", "String", "List", "Tuple", "Set", "Dictionary", "Value", "Data", "Object", "Bytes"})
 
 
 def plain_validation_message(tool: str, error: ValidationError) -> str:
@@ -42,8 +44,9 @@ def _problem(item: dict[str, Any]) -> str:
     if kind == "extra_forbidden":
         return f"{where} is not an argument of this tool"
     message = str(item.get("msg", "is invalid"))
-    if message.startswith("Input should be "):
-        message = "must be " + message.removeprefix("Input should be ")
+    subject, should, rest = message.partition(" should ")
+    if should and subject in _SUBJECTS:  # "Input should be …", "String should have at most 200 characters"
+        message = "must " + rest
     elif message.startswith("Value error, "):
         message = message.removeprefix("Value error, ")
     return f"{where} {message[:200]}"

@@ -11,7 +11,9 @@
    inflating whole candidate files dominates; blocks of lines would cut that (not measured yet).
 3. Each candidate file's stored text is checked line by line: only lines holding one of the
    anchor literals are handed to RE2, and each match is reported once per line with its first
-   column, in (repository, path, line) order, as ``rg -n`` lists them.
+   column, in (repository, path, line) order, as ``rg -n`` lists them. On SQLite Python inflates
+   the text and finds those lines; on PostgreSQL (14+) the server cuts the text into lines and
+   sends only those (``_pg_line_matches``), so a candidate file without a match costs little.
 
 A pattern with no required literal of ``MIN_LITERAL``+ characters (``\\w+\\s*=``), or a database
 without a trigram index (SQLite without FTS5's tokenizer), makes grep scan the visible files in
@@ -167,6 +169,9 @@ def _matches(search: _Search, access, repository, path_glob, language) -> Iterat
         search.reason = ("the pattern has no literal of 3 or more characters that every match contains"
                                  if not search.requirement else "this database has no trigram index")
     rows = list(files.order_by("repository__name", "path").values_list("pk", "repository__name", "path", "size_bytes"))
+    if search.anchors and connection.vendor == "postgresql" and connection.pg_version >= 140000:
+        yield from _pg_line_matches(search, rows)
+        return
     start, size = 0, _FIRST_BATCH
     while start < len(rows):
         batch = rows[start : start + size]
@@ -187,6 +192,42 @@ def _matches(search: _Search, access, repository, path_glob, language) -> Iterat
                 yield GrepMatch(repo_name, path, number, column, line, before, after)
         if search.stopped_at is not None:
             return
+
+
+def _pg_line_matches(search: _Search, rows: list) -> Iterator[GrepMatch]:
+    """PostgreSQL cuts the candidate files into lines itself (``string_to_table``, the same lines
+    as ``_lines`` plus an empty one after a final newline, which no literal matches) and sends
+    only the lines holding an anchor literal (``LIKE``; ``ILIKE`` with ``_`` for k and s when
+    ignoring case, as the index query): a file with many mentions of the literal but no match
+    costs no transfer or decoding here. RE2 then checks those lines; a file's whole text is read
+    only for the context lines of a match."""
+    params: list = []
+    condition = _ilike_expression([[[a] for a in search.anchors]], params, search.insensitive).replace("text ", "l.line ")
+    sql = ("SELECT t.file_id, l.n, l.line FROM codeindex_filetext t "
+           "CROSS JOIN LATERAL string_to_table(t.text, E'\\n') WITH ORDINALITY AS l(line, n) "
+           f"WHERE t.file_id = ANY(%s) AND {condition} ORDER BY t.file_id, l.n")
+    start, size = 0, _FIRST_BATCH
+    while start < len(rows):
+        batch = rows[start : start + size]
+        start, size = start + size, min(2 * size, _BATCH)
+        lines: dict[int, list[tuple[int, str]]] = {}
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [[row[0] for row in batch], *params])
+            for file_id, number, line in cursor.fetchall():
+                lines.setdefault(file_id, []).append((number, line))
+        for file_id, repo_name, path, _size in batch:
+            search.files_searched += 1
+            every_line = None
+            for number, line in lines.get(file_id, ()):
+                found = search.regex.search(line)
+                if found is None:
+                    continue
+                before = after = []
+                if search.context:
+                    every_line = every_line or _lines(load_texts([file_id]).get(file_id, b"").decode("utf-8"))
+                    before = [_cut(x) for x in every_line[max(0, number - 1 - search.context) : number - 1]]
+                    after = [_cut(x) for x in every_line[number : number + search.context]]
+                yield GrepMatch(repo_name, path, number, found.start(1) + 1, _cut(line), before, after)
 
 
 def _index_query(requirement: Requirement, state: str, insensitive: bool) -> RawSQL:

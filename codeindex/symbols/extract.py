@@ -25,6 +25,7 @@ other expression. Lines and columns are 1-based; columns count characters.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from tree_sitter import Node
@@ -123,12 +124,42 @@ def extract_symbols(text: str, language: str) -> FileSymbols:
     tree = parse(source, language)
     if tree is None:
         return FileSymbols()
+    if language == Language.TYPESCRIPT and tree.root_node.has_error:
+        repaired = _separate_call_signatures(source)
+        if repaired != source and not (fixed := parse(repaired, language)).root_node.has_error:
+            tree = fixed  # same length, same lines: positions and names are those of ``source``
     tags = run_tags(tree.root_node, language)
     lines = text.split("\n")
     reader = _Reader(language, source, lines, LocalScopes(language))
     definitions = reader.definitions([t for t in tags if t.role == "definition"][:MAX_DEFINITIONS_PER_FILE])
     occurrences = reader.occurrences(tree.root_node, [t for t in tags if t.role == "reference"])
     return FileSymbols(definitions, occurrences[:MAX_OCCURRENCES_PER_FILE])
+
+
+_LINE_START_GENERIC = re.compile(rb"(?m)^[ \t]*([ \t])<(?=[A-Za-z_$])")
+_ENDS_MEMBER = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$)]>")
+
+
+def _separate_call_signatures(source: bytes) -> bytes:
+    """``source`` with a ``;`` in place of the last indentation character of each line that opens
+    a generic call signature (``<T>(x: T): T``) right after another member of an interface or
+    type literal. tree-sitter-typescript 0.23 reads such a line as a ``<`` comparison continuing
+    the previous member (TypeScript itself inserts the separator), which turns the whole
+    interface into an error node, so none of its names would be found. Used only when the first
+    parse has errors, and kept only when the second has none; the text keeps its length and lines."""
+    out = bytearray(source)
+    for match in _LINE_START_GENERIC.finditer(source):
+        at = match.start()
+        while True:  # back over blank space and /* … */ comments to the previous token
+            while at > 0 and source[at - 1] in b" \t\r\n":
+                at -= 1
+            if at >= 2 and source[at - 2 : at] == b"*/" and (opening := source.rfind(b"/*", 0, at - 2)) >= 0:
+                at = opening
+                continue
+            break
+        if at > 0 and source[at - 1] in _ENDS_MEMBER:
+            out[match.start(1)] = ord(";")
+    return bytes(out)
 
 
 def _text(node: Node | None) -> str:
@@ -161,6 +192,9 @@ class _Reader:
                 stack.pop()
             parent = stack[-1][1] if stack else None
             scope = parent.qualified_name if parent else self.owner(node)
+            holder = _object_owner(node) if self.language in (Language.JAVASCRIPT, Language.TYPESCRIPT) else ""
+            if holder:  # a member of a named object literal, or ``obj.name = function …``
+                scope = f"{scope}.{holder}" if scope else holder
             kind = "method" if tag.kind == "function" and (parent is None and scope or parent and parent.kind in _CLASS_LIKE) else tag.kind
             name = tag.name[:MAX_NAME]
             definition = Definition(
@@ -302,6 +336,31 @@ def _dotted(node: Node | None) -> str:
         left = _dotted(node.child_by_field_name(member[1]))
         right = node.child_by_field_name(member[0])
         return f"{left}.{_text(right)}" if left and right is not None else ""
+    return ""
+
+
+def _object_owner(node: Node) -> str:
+    """The object a JavaScript/TypeScript function definition is a member of, else ``""``:
+    ``traps`` for a method of ``const traps = {get() {…}}`` (or ``{get: function…}``) and for
+    ``traps.get = function …``; ``Foo`` for ``Foo.prototype.get = function …``. Such a member is
+    no bare name in its file; ``exports.f = …`` / ``module.exports.f = …`` stay top-level
+    definitions, as importers see them."""
+    if node.type == "assignment_expression":
+        left = node.child_by_field_name("left")
+        if left is None or left.type != "member_expression":
+            return ""
+        holder = _dotted(left.child_by_field_name("object")).removesuffix(".prototype")
+        return "" if holder in ("exports", "module.exports", "this") or holder.startswith("this.") else holder
+    member = node.parent if node.type in ("method_definition", "pair", "function_expression", "arrow_function") else None
+    if member is not None and member.type == "pair" and node.type != "pair":
+        member = member.parent
+    if member is None or member.type != "object":
+        return ""
+    declarator = member.parent
+    if declarator is not None and declarator.type in ("variable_declarator", "assignment_expression"):
+        target = declarator.child_by_field_name("name") or declarator.child_by_field_name("left")
+        holder = _dotted(target)
+        return "" if holder in ("exports", "module.exports") else holder
     return ""
 
 

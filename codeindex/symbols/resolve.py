@@ -17,9 +17,12 @@ answered):
    to classes, and theirs); ``super().name`` / ``super.name``: a member of a base class.
 5. ``module`` / ``class`` — ``mod.name`` or ``pkg.Name`` where ``mod`` is an imported module or
    Go package; ``Class.name`` where ``Class`` is defined or imported in the file.
-6. ``constructor`` — ``Class(…).name``, and ``x.name`` where the file assigns ``x = Class(…)``
+6. ``object`` — JavaScript/TypeScript: ``obj.name`` where ``obj`` is an object literal defined
+   (``const obj = {name() {…}}``, ``obj.name = function …``) in the file or imported from one;
+   ``this.name`` inside such an object's methods.
+7. ``constructor`` — ``Class(…).name``, and ``x.name`` where the file assigns ``x = Class(…)``
    (``new Class(…)``; also ``self.x``/``this.x`` in the same class): a member of that class.
-7. ``unique name`` — a heuristic: ``obj.name`` on any other object (whose type is unknown
+8. ``unique name`` — a heuristic: ``obj.name`` on any other object (whose type is unknown
    without type inference) and ``self.name`` not defined in the class itself (inherited) count
    when the repository has exactly one definition of that name, it is a member of a class or
    type, and builtin types have no member of that name (``dict.get``, ``Array.map``); bare names in languages whose imports are not read here count when the repository
@@ -178,7 +181,8 @@ class Resolver:
         if use.qualifier in SELF_NAMES or use.qualifier in _SUPER:
             owner = self.enclosing_class(use.file_id, use.enclosing)
             if owner is None:
-                return self.unique(use.name, members=True, site=use), "unique name"
+                found = self.object_members(use.file_id, use.name, use.enclosing, this=True) if use.qualifier == "this" else []
+                return (found, "object") if found else (self.unique(use.name, members=True, site=use), "unique name")
             classes = self.bases(owner) if use.qualifier in _SUPER else [owner, *self.bases(owner)]
             for klass in classes:
                 members = [d for d in self.named(use.name) if d.file_id == klass.file_id and d.scope == klass.qualified_name]
@@ -217,10 +221,12 @@ class Resolver:
         defs = self.in_file(file_id)
         kinds = {d.qualified_name: d.kind for d in defs}
         hidden = self.language(file_id) in _EXPLICIT_MEMBER_LANGUAGES
+        # Python and JavaScript class members, and JavaScript object-literal members (whose scope
+        # is no definition), are reached through self./this./obj., never as bare names.
         visible = [
             d for d in defs
             if d.name == name and (not d.scope or enclosing == d.scope or enclosing.startswith(d.scope + "."))
-            and not (hidden and d.scope and d.scope != enclosing and kinds.get(d.scope) in _CLASS_KINDS)
+            and not (hidden and d.scope and d.scope != enclosing and (kinds.get(d.scope) in _CLASS_KINDS or d.scope not in kinds))
         ]
         if not visible:
             return []
@@ -250,8 +256,13 @@ class Resolver:
         if isinstance(target, Def):
             found = [d for d in self.named(use.name) if d.file_id == target.file_id and d.scope == target.qualified_name]
             return found, "class"
+        if isinstance(target, tuple):  # an object literal imported from another file
+            found = self.object_members(target[0], use.name, target[1])
+            return found, "object"
         if target is False:  # a module that is not indexed (third-party): nothing here
             return [], ""
+        if "." not in use.qualifier and (found := self.object_members(use.file_id, use.name, use.qualifier)):
+            return found, "object"
         owner = self.constructed(use)
         if owner is not None:
             found = [d for d in self.named(use.name) if d.file_id == owner.file_id and d.scope == owner.qualified_name]
@@ -296,9 +307,10 @@ class Resolver:
                 return classes[0]
         return None
 
-    def qualifier_target(self, file_id: int, qualifier: str, enclosing: str) -> int | Def | bool | None:
-        """What ``qualifier`` in ``qualifier.name`` is: a module file id, a class, False for an
-        import of something not indexed, None when unknown."""
+    def qualifier_target(self, file_id: int, qualifier: str, enclosing: str) -> int | Def | tuple[int, str] | bool | None:
+        """What ``qualifier`` in ``qualifier.name`` is: a module file id, a class, ``(file id,
+        name)`` of an imported object literal, False for an import of something not indexed,
+        None when unknown."""
         for binding in self.bindings(file_id):
             if binding.alias == qualifier or (not binding.name and qualifier.startswith(binding.alias + ".")):
                 extra = qualifier[len(binding.alias):]
@@ -308,11 +320,54 @@ class Resolver:
                 if isinstance(found, int):
                     return found
                 classes = [d for d in found or [] if d.kind in _CLASS_KINDS]
-                return classes[0] if classes else False
+                if classes:
+                    return classes[0]
+                holder = self.exported_object(file_id, binding)
+                return holder if holder is not None else False
         if "." not in qualifier:
             classes = [d for d in self.local(file_id, qualifier, enclosing) if d.kind in _CLASS_KINDS]
             if classes:
                 return classes[0]
+        return None
+
+    def object_members(self, file_id: int, name: str, holder: str, *, this: bool = False) -> list[Def]:
+        """Members ``name`` of the object literal ``holder`` defined at top level of ``file_id``
+        (``const holder = {name() {…}}``, ``holder.name = function …``); with ``this``, ``holder``
+        is the usage's enclosing definition and the object is the nearest one around it."""
+        defs = self.in_file(file_id)
+        scopes = {d.qualified_name for d in defs}
+        found = [d for d in defs if d.name == name and d.scope and d.scope not in scopes
+                 and (d.scope == holder or (this and holder.startswith(d.scope + ".")))]
+        if not found:
+            return []
+        deepest = max(len(d.scope) for d in found)
+        return [d for d in found if len(d.scope) == deepest]
+
+    def holds_object(self, file_id: int, name: str) -> bool:
+        """Whether ``file_id`` has members of a top-level object ``name`` that is no definition itself."""
+        defs = self.in_file(file_id)
+        return any(d.scope == name for d in defs) and not any(d.qualified_name == name for d in defs)
+
+    def exported_object(self, file_id: int, binding: Use) -> tuple[int, str] | None:
+        """``(file id, object name)`` when an imported name is an object literal with members there."""
+        if not binding.name or binding.name == "*" or not binding.module:
+            return None
+        target = self.module_file(file_id, binding.module)
+        for _ in range(_MAX_DEPTH):
+            if target is None:
+                return None
+            if self.holds_object(target, binding.name):
+                return target, binding.name
+            # through one re-export hop of the same name (``export * from``, ``export {x} from``)
+            nxt = None
+            for b in self.bindings(target):
+                if b.module and (b.alias == "*" or (b.alias == binding.name and b.name == binding.name)):
+                    candidate = self.module_file(target, b.module)
+                    if candidate is not None and self.holds_object(candidate, binding.name):
+                        return candidate, binding.name
+                    if b.alias == binding.name:
+                        nxt = candidate
+            target = nxt
         return None
 
     def follow(self, file_id: int, binding: Use, depth: int) -> list[Def] | int | None:
@@ -331,7 +386,10 @@ class Resolver:
                 return submodule
         if target is None:
             return None
-        return self.exported(target, binding.name, depth + 1, {(file_id, binding.alias)})
+        # ``export {x}`` / ``export default x`` name something of this very file (a definition or
+        # an import), so this file is searched for binding.name rather than marked as seen.
+        seen = set() if not binding.module else {(file_id, binding.alias)}
+        return self.exported(target, binding.name, depth + 1, seen)
 
     def exported(self, file_id: int, name: str, depth: int, seen: set) -> list[Def]:
         """Top-level definitions of ``name`` in ``file_id``, through its re-exports."""

@@ -155,6 +155,49 @@ def test_super_and_inherited_members_resolve_through_base_classes(tmp_path):
     assert [d.qualified_name for d in inherited.definitions] == ["Animal.name"]
 
 
+def test_object_literal_members_are_reached_through_their_object(tmp_path):
+    root = write_tree(tmp_path / "traps", {
+        "src/common.ts": "export function has(o: any, k: string): boolean {\n  return k in o;\n}\n",
+        "src/index.ts": "export * from './common';\nexport * from './traps';\n",
+        "src/traps.ts": ("import { has } from './index';\n\nexport const traps = {\n  has(o: any, k: string) {\n"
+                         "    return has(o, k) && this.get(o, k);\n  },\n  get(o: any, k: string) {\n    return o[k];\n  },\n};\n"
+                         "const copy: any = {};\ncopy.has = function (o: any, k: string) {\n  return traps.has(o, k);\n};\n"),
+        "src/use.ts": "import { traps } from './index';\n\nexport function check(o: any) {\n  return traps.has(o, 'x');\n}\n",
+    })
+    services.index_repository(root, "traps")
+    # a bare has() inside the object's own method is the imported function, not the member
+    bare = services.find_definition("has", access=PUBLIC, repository="traps", path="src/traps.ts", line=5)
+    assert [(d.path, d.qualified_name) for d in bare.definitions] == [("src/common.ts", "has")] and bare.resolution == "import"
+    this = services.find_definition("this.get", access=PUBLIC, repository="traps", path="src/traps.ts", line=5)
+    assert [d.qualified_name for d in this.definitions] == ["traps.get"] and this.resolution == "object"
+    local = services.find_definition("traps.has", access=PUBLIC, repository="traps", path="src/traps.ts", line=13)
+    assert [d.qualified_name for d in local.definitions] == ["traps.has"]
+    imported = services.find_definition("traps.has", access=PUBLIC, repository="traps", path="src/use.ts", line=4)
+    assert [(d.path, d.qualified_name) for d in imported.definitions] == [("src/traps.ts", "traps.has")]
+    assert [d.qualified_name for d in services.file_outline("traps", "src/traps.ts", access=PUBLIC).symbols if d.name == "has"] \
+        == ["traps.has", "copy.has"]
+    member = services.find_references("has", access=PUBLIC, repository="traps", path="src/traps.ts", line=4)
+    assert refs(member) == [("src/traps.ts", 13), ("src/use.ts", 4)]
+
+
+def test_a_local_export_clause_refers_to_the_imported_definition(tmp_path):
+    root = write_tree(tmp_path / "lib", {
+        "src/engine.ts": "export class Engine {\n  run(): void {}\n}\n",
+        "src/internal.ts": "export * from './engine';\n",
+        "src/index.ts": "import { Engine } from './internal';\n\nexport const engine = new Engine();\n\nexport { Engine };\n",
+    })
+    services.index_repository(root, "lib")
+    found = services.find_references("Engine", access=PUBLIC, repository="lib", path="src/engine.ts", line=1)
+    assert refs(found) == [("src/index.ts", 1), ("src/index.ts", 3), ("src/index.ts", 5)]
+
+
+def test_an_interface_with_generic_call_signatures_is_a_definition(tmp_path):
+    source = ("export interface Produce {\n  /** curried */\n  <C>(recipe: C): C\n  <S, R extends Function>(\n"
+              "    base: S,\n    recipe: R\n  ): S\n}\n\nexport interface Other {\n  x: number\n}\n")
+    names = [(d.name, d.kind, d.line) for d in extract_symbols(source, "typescript").definitions]
+    assert names == [("Produce", "interface", 1), ("Other", "interface", 10)]
+
+
 def test_references_count_only_resolved_uses(shop):
     a = services.find_references("foo", access=PUBLIC, repository="shop", path="pkg/a.py", line=1)
     assert refs(a) == [("pkg/__init__.py", 1), ("pkg/user.py", 1), ("pkg/user.py", 7)]

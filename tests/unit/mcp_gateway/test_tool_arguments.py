@@ -36,6 +36,16 @@ def test_invalid_arguments_are_named_in_plain_words(arguments, expected):
     assert result.content[0].text == expected
 
 
+@pytest.mark.parametrize(("tool", "arguments", "expected"), [
+    ("find_references", {"symbol": "x" * 300}, "find_references: invalid arguments: symbol must have at most 200 characters."),
+    ("file_outline", {"repository": "r", "path": "p" * 5000}, "file_outline: invalid arguments: path must have at most 4096 characters."),
+    ("find_definition", {"symbol": "f", "line": 0}, "find_definition: invalid arguments: line must be greater than or equal to 1."),
+])
+def test_navigation_tools_say_what_an_argument_must_be(tool, arguments, expected):
+    result = call(tool, arguments)
+    assert result.is_error and result.content[0].text == expected
+
+
 def test_rejected_values_are_not_echoed_back():
     secret_like = "x" * 50_000
     result = call("search_code", {"query": "token", "max_results": secret_like})
