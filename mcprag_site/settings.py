@@ -444,6 +444,7 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE = {
     "purge-audit": {"task": "console.tasks.purge_audit", "schedule": 24 * 3600},  # daily; MCPRAG_AUDIT_RETENTION_DAYS
+    "rollup-audit": {"task": "console.tasks.rollup_audit", "schedule": 300},  # the overview's hourly rollups
     "clear-expired-tokens": {"task": "oauth_app.tasks.clear_expired_tokens", "schedule": 3600},  # hourly
     "fail-abandoned-index-jobs": {"task": "codeindex.fail_abandoned_jobs", "schedule": 60},  # never "running" forever
 }
