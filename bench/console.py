@@ -53,8 +53,8 @@ def _insert_rows(count: int, offset: int) -> None:
             cursor.execute(f"""
                 INSERT INTO {table_name} (at, user_id, username, client_id, tool, transport, arguments_sha256,
                     arguments_bytes, outcome, error_class, duration_ms, result_bytes)
-                SELECT %s::timestamptz - (((n * 7919) %% (%s * 86400)) || ' seconds')::interval,
-                       NULL, 'person-' || (n %% 20), 'agent-' || (n %% 30), ({tools})[1 + (n * 31) %% {len(TOOLS)}],
+                SELECT %s::timestamptz - (((n::bigint * 7919) %% (%s * 86400)) || ' seconds')::interval,
+                       NULL, 'person-' || (n %% 20), 'agent-' || (n %% 30), ({tools})[1 + (n::bigint * 31) %% {len(TOOLS)}],
                        'streamable_http', '', 40,
                        CASE WHEN n %% 100 = 0 THEN 'refused' WHEN n %% 25 = 0 THEN 'error' ELSE 'ok' END,
                        '', exp(1.5 + 1.2 * sqrt(-2 * ln(random())) * cos(2 * pi() * random())), 800

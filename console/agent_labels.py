@@ -33,12 +33,13 @@ def redirect_host(application) -> str:
 
 
 def agents_by_client_id(client_ids: Iterable[str]) -> dict:
-    """``{client_id: Application}`` for the ids that belong to a registered agent (one query)."""
+    """``{client_id: Application or None}`` for every non-empty id given (None: no such agent), in one query."""
     wanted = {cid for cid in client_ids if cid}
     if not wanted:
         return {}
     rows = get_application_model().objects.filter(client_id__in=wanted).only("id", "client_id", "name", "redirect_uris", "created")
-    return {app.client_id: app for app in rows}
+    found = {app.client_id: app for app in rows}
+    return {cid: found.get(cid) for cid in wanted}
 
 
 def agent_label(application, client_id: str) -> str:
