@@ -290,6 +290,7 @@ ALLOWED_HOSTS = [_PUBLIC_HOST]
 if _LOOPBACK:
     ALLOWED_HOSTS += [*LOOPBACK_HOST_NAMES, "::1"]
 CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
+CSRF_FAILURE_VIEW = "oauth_app.views.session_expired.csrf_failure"  # "Your session expired", with a way back
 
 INSTALLED_APPS = [
     "daphne",

@@ -156,11 +156,20 @@ class SecondFactorView(View):
         if limited:
             return limited
         form = TOTPForm(request.POST)
+        wait = mfa.wait_seconds(user, code=form.data.get("code"))
+        if wait:  # django-otp would refuse even the right code now: say so, instead of "not valid"
+            form.is_valid()
+            form.add_error(None, mfa.wait_message(wait))
+            return render(request, "oauth/verify_totp.html", {"form": form}, status=200)
         if form.is_valid() and mfa.verify(user, form.cleaned_data["code"]):
             audit.record(AuthEvent.Kind.MFA_VERIFIED, user=user, request=request, stage="sign_in")
             return redirect(login_flow.second_factor_passed(request, user))
         audit.record(AuthEvent.Kind.MFA_FAILED, user=user, request=request, error="invalid_code", stage="sign_in")
-        form.add_error("code", "That code is not valid. Try the current code from your app, or a recovery code.")
+        message = "That code is not valid. Try the current code from your app, or a recovery code."
+        wait = mfa.wait_seconds(user, code=form.data.get("code"))
+        if wait:
+            message += f" You can try again in {wait} second{'s' if wait != 1 else ''}."
+        form.add_error("code", message)
         return render(request, "oauth/verify_totp.html", {"form": form}, status=200)
 
 
