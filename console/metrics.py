@@ -120,31 +120,27 @@ def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     return (datetime.combine(start, time.min, tzinfo=tz), datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz))
 
 
-def _report(since: datetime, until: datetime, periods: list, period_of, step: str) -> Overview:
+def _report(since: datetime, until: datetime, periods: list, step: str) -> Overview:
     rollups.refresh()
-    window = rollups.read(since, until)
+    window = rollups.read(since, until, by_day=(step == "day"))
     calls_by_day = {p: {} for p in periods}
     outcomes = {p: [0, 0, 0] for p in periods}
     per_tool: dict[str, list[int]] = {}
-    ran: dict[str, rollups.ToolStats] = {}
-    for (hour, tool, outcome), stats in window.tools.items():
-        period = period_of(hour)
+    for (period, tool, outcome), calls in window.calls.items():
         if period not in calls_by_day:
             continue
         day = calls_by_day[period]
-        day[tool] = day.get(tool, 0) + stats.calls
+        day[tool] = day.get(tool, 0) + calls
         counts = per_tool.setdefault(tool, [0, 0, 0])
-        counts[0] += stats.calls
-        outcomes[period][0] += stats.calls
+        counts[0] += calls
+        outcomes[period][0] += calls
         if outcome == ToolCall.Outcome.ERROR:
-            counts[1] += stats.calls
-            outcomes[period][1] += stats.calls
+            counts[1] += calls
+            outcomes[period][1] += calls
         if outcome == ToolCall.Outcome.REFUSED:
-            counts[2] += stats.calls
-            outcomes[period][2] += stats.calls
-        else:  # refused calls never ran the tool: their durations would flatter the latency
-            merged = ran.setdefault(tool, rollups.ToolStats())
-            merged.add(stats.calls, stats.duration_ms_sum, stats.duration_ms_min, stats.duration_ms_max, stats.histogram)
+            counts[2] += calls
+            outcomes[period][2] += calls
+    ran = window.latency
     tools = sorted(per_tool, key=lambda t: (-per_tool[t][0], t))
     latency = {}
     for tool in tools:
@@ -158,7 +154,7 @@ def _report(since: datetime, until: datetime, periods: list, period_of, step: st
         latency[tool] = ToolLatency(tool, *per_tool[tool], pct(0.50), pct(0.95))
     agents: dict[str, list] = {}
     people: dict[int | None, list] = {}
-    for (_hour, client_id, user_id), stats in window.agents.items():
+    for (client_id, user_id), stats in window.agents.items():
         agent = agents.setdefault(client_id, [0, 0, 0, set()])
         person = people.setdefault(user_id, [0, 0, 0, set(), stats.username])
         for row in (agent, person):
@@ -188,7 +184,7 @@ def overview(start: date, end: date) -> Overview:
     """Everything the overview page shows for the days ``start``..``end`` (inclusive, local time zone)."""
     since, until = day_bounds(start, end)
     days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
-    return _report(since, until, days, lambda hour: timezone.localtime(hour).date(), "day")
+    return _report(since, until, days, "day")
 
 
 def overview_hours(hours: int = 24, now: datetime | None = None) -> Overview:
@@ -196,4 +192,4 @@ def overview_hours(hours: int = 24, now: datetime | None = None) -> Overview:
     until = rollups.floor_hour(now or timezone.now()) + timedelta(hours=1)
     since = until - timedelta(hours=hours)
     periods = [since + timedelta(hours=n) for n in range(hours)]
-    return _report(since, until, periods, lambda hour: hour, "hour")
+    return _report(since, until, periods, "hour")

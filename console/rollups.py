@@ -8,7 +8,7 @@ does no extra work per call. This module folds those rows, one closed hour at a 
 - :class:`console.models.AgentRollup`: per hour × agent (``client_id``) × person, the number of
   calls, errors and refusals.
 
-Days (midnight to midnight in ``TIME_ZONE``) that ended more than :data:`HOURLY_DAYS` days ago are
+Days (midnight to midnight in ``TIME_ZONE``) before yesterday (:data:`HOURLY_DAYS`) are
 kept as one row per day × tool × outcome (``hours == 24``), so a 90-day report reads about 90 rows
 per tool, and the hourly rows are there for the "last 24 hours" view. (After a change of
 ``TIME_ZONE``, run ``rollup_audit --rebuild`` so day rows match the new midnights.)
@@ -29,8 +29,8 @@ percentile is read as the geometric middle of the bucket holding the nearest-ran
 to the observed min and max, so it is within 2 % of the exact nearest-rank percentile.
 
     refresh()                                   # fold closed hours into the rollups
-    window = read(since, until)                 # rollups + the raw tail
-    window.tools[(hour, "search_code", "ok")].calls
+    report = read(since, until, by_day=True)    # rollups + the raw tail
+    report.calls[(date(2025, 5, 2), "search_code", "ok")], report.latency["search_code"].histogram
 """
 
 from __future__ import annotations
@@ -41,14 +41,14 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, FloatField, Max, Min, Q, Sum, Value
-from django.db.models.functions import Floor, Greatest, Ln, TruncDay, TruncHour
+from django.db.models.functions import Floor, Greatest, Ln, TruncDate, TruncDay, TruncHour
 from django.utils import timezone
 
 from mcp_gateway.models import ToolCall
 
 from .models import AgentRollup, RollupState, ToolCallRollup
 
-__all__ = ["BASE_MS", "GROWTH", "SETTLE", "ToolStats", "AgentStats", "Window", "bucket_of", "bucket_value",
+__all__ = ["BASE_MS", "GROWTH", "SETTLE", "ToolStats", "AgentStats", "Window", "Report", "bucket_of", "bucket_value",
            "percentile", "refresh", "rebuild", "read", "known_tools", "purge_before", "floor_hour"]
 
 #: Lower bound of the first histogram bucket, in ms; shorter durations count in bucket 0.
@@ -58,7 +58,7 @@ GROWTH = 1.04
 #: An hour is rolled up once it ended this long ago (the audit writer retries for 5 s at most).
 SETTLE = timedelta(minutes=10)
 #: Days that ended longer ago than this are kept as one row per day instead of 24.
-HOURLY_DAYS = 2
+HOURLY_DAYS = 1
 
 _STATE_KEY = "tool_calls"
 _LN_GROWTH = math.log(GROWTH)
@@ -132,9 +132,18 @@ class AgentStats:
 
 
 @dataclass
+class Report:
+    """What :func:`read` returns: ``calls[(period, tool, outcome)]`` (a count), ``latency[tool]``
+    (calls that ran, with the merged histogram) and ``agents[(client_id, user_id)]``."""
+
+    calls: dict[tuple, int] = field(default_factory=dict)
+    latency: dict[str, ToolStats] = field(default_factory=dict)
+    agents: dict[tuple, AgentStats] = field(default_factory=dict)
+
+
+@dataclass
 class Window:
-    """``tools[(hour, tool, outcome)]`` and ``agents[(hour, client_id, user_id)]``; from :func:`read`,
-    the agents' rolled-up part is summed over its hours (keyed by ``since``)."""
+    """Raw rows aggregated per hour: ``tools[(hour, tool, outcome)]`` and ``agents[(hour, client_id, user_id)]``."""
 
     tools: dict[tuple, ToolStats] = field(default_factory=dict)
     agents: dict[tuple, AgentStats] = field(default_factory=dict)
@@ -281,27 +290,62 @@ def purge_before(cutoff: datetime) -> int:
             + AgentRollup.objects.filter(hour__lt=hour).delete()[0])
 
 
-def read(since: datetime, until: datetime) -> Window:
-    """Tool-call statistics for ``[since, until)`` (both on whole hours), keyed by the start of
-    each hour or, for days kept whole, of each day: the rollups up to ``RollupState.until``, the
-    raw rows after it."""
+def read(since: datetime, until: datetime, *, by_day: bool = False) -> Report:
+    """Tool-call statistics for ``[since, until)`` (both on whole hours, or on local midnights with
+    ``by_day``): the rollups up to ``RollupState.until``, summed in the database, and the raw rows
+    after it. Periods are local dates with ``by_day``, else the starts of hours."""
     state = RollupState.objects.filter(key=_STATE_KEY).values_list("until", flat=True).first()
     rolled = min(max(state, since), until) if state is not None else since
-    window = Window()
+    report = Report()
     if rolled > since:
-        for hour, tool, outcome, calls, total, low, high, histogram in ToolCallRollup.objects.filter(
-                hour__gte=since, hour__lt=rolled).values_list(
-                "hour", "tool", "outcome", "calls", "duration_ms_sum", "duration_ms_min", "duration_ms_max", "histogram"):
-            window.tools.setdefault((hour, tool, outcome), ToolStats()).add(
-                calls, total, low, high, {int(k): v for k, v in histogram.items()})
+        rows = ToolCallRollup.objects.filter(hour__gte=since, hour__lt=rolled)
+        period = TruncDate("hour", tzinfo=timezone.get_current_timezone()) if by_day else F("hour")
+        for row in rows.annotate(period=period).values("period", "tool", "outcome").annotate(n=Sum("calls")).order_by():
+            report.calls[(row["period"], row["tool"], row["outcome"])] = row["n"]
+        ran = rows.exclude(outcome=ToolCall.Outcome.REFUSED)
+        for row in ran.values("tool").annotate(n=Sum("calls"), total=Sum("duration_ms_sum"), low=Min("duration_ms_min"),
+                                               high=Max("duration_ms_max")).order_by():
+            report.latency.setdefault(row["tool"], ToolStats()).add(row["n"], row["total"], row["low"], row["high"], {})
+        for tool, bucket, count in _merged_histograms(ran):
+            histogram = report.latency[tool].histogram
+            histogram[int(bucket)] = histogram.get(int(bucket), 0) + int(count)
         for row in (AgentRollup.objects.filter(hour__gte=since, hour__lt=rolled).values("client_id", "user_id")
                     .annotate(n=Sum("calls"), errors=Sum("errors"), refused=Sum("refused"), username=Max("username"))
-                    .order_by()):  # summed in the database: the breakdown needs no hours
-            window.agents.setdefault((since, row["client_id"], row["user_id"]), AgentStats()).add(
+                    .order_by()):  # the breakdown needs no hours
+            report.agents.setdefault((row["client_id"], row["user_id"]), AgentStats()).add(
                 row["n"], row["errors"], row["refused"], row["username"])
     if rolled < until:
         tail = _aggregate(ToolCall.objects.filter(at__gte=rolled, at__lt=until))
-        window.tools.update(tail.tools)
-        for key, stats in tail.agents.items():
-            window.agents.setdefault(key, AgentStats()).add(stats.calls, stats.errors, stats.refused, stats.username)
-    return window
+        for (hour, tool, outcome), stats in tail.tools.items():
+            key = (timezone.localtime(hour).date() if by_day else hour, tool, outcome)
+            report.calls[key] = report.calls.get(key, 0) + stats.calls
+            if outcome != ToolCall.Outcome.REFUSED:
+                report.latency.setdefault(tool, ToolStats()).add(stats.calls, stats.duration_ms_sum, stats.duration_ms_min,
+                                                                 stats.duration_ms_max, stats.histogram)
+        for (_hour, client_id, user_id), stats in tail.agents.items():
+            report.agents.setdefault((client_id, user_id), AgentStats()).add(stats.calls, stats.errors, stats.refused, stats.username)
+    return report
+
+
+def _merged_histograms(rows) -> list[tuple[str, str, int]]:
+    """``(tool, bucket, count)``: the histograms of the rollup ``rows`` (a queryset) summed per
+    tool and bucket in the database (PostgreSQL ``jsonb_each_text``, SQLite ``json_each``)."""
+    from django.db import connections, router
+
+    connection = connections[router.db_for_read(ToolCallRollup)]
+    ids_sql, params = rows.values("id").query.sql_with_params()
+    table = connection.ops.quote_name(ToolCallRollup._meta.db_table)
+    if connection.vendor == "postgresql":
+        expand, value = "jsonb_each_text(r.histogram)", "h.value::bigint"
+    elif connection.vendor == "sqlite":
+        expand, value = "json_each(r.histogram)", "h.value"
+    else:  # any other backend: merge in Python
+        merged: dict[tuple[str, str], int] = {}
+        for tool, histogram in rows.values_list("tool", "histogram"):
+            for bucket, count in histogram.items():
+                merged[(tool, bucket)] = merged.get((tool, bucket), 0) + count
+        return [(tool, bucket, count) for (tool, bucket), count in merged.items()]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT r.tool, h.key, SUM({value}) FROM {table} r, {expand} h "
+                       f"WHERE r.id IN ({ids_sql}) GROUP BY r.tool, h.key", params)
+        return cursor.fetchall()
