@@ -73,10 +73,32 @@ class _PasswordAttempts:
         retry_after("login_failures", self.account)
 
 
+def sign_in_reason(next_url: str) -> str:
+    """Why the person is asked to sign in, from where they are going (``next``), in plain words."""
+    from urllib.parse import parse_qs, urlsplit
+
+    parts = urlsplit(next_url or "")
+    path = parts.path
+    if path.startswith("/authorize"):
+        from ..models import Application
+
+        client_id = (parse_qs(parts.query).get("client_id") or [""])[0]
+        name = Application.objects.filter(client_id=client_id).values_list("name", flat=True).first() if client_id else None
+        if name:
+            return f"“{name[:80]}{'…' if len(name) > 80 else ''}” asked to use mcprag on your behalf. Sign in to continue."
+        return "An application asked to use mcprag on your behalf. Sign in to continue."
+    if path.startswith(("/console", "/admin")):
+        return "Sign in to open the operator console."
+    if path.startswith("/account"):
+        return "Sign in to manage your account and the agents you have connected."
+    return "Sign in to continue."
+
+
 def _password_page(request, form, next_url: str):
     """The password sign-in page; it links to password reset only where reset is offered."""
     return render(request, "oauth/login.html",
-                  {"form": form, "next": next_url, "password_reset": app_settings.PASSWORD_RESET})
+                  {"form": form, "next": next_url, "password_reset": app_settings.PASSWORD_RESET,
+                   "reason": sign_in_reason(next_url)})
 
 
 @method_decorator([never_cache, sensitive_post_parameters("password")], name="dispatch")
@@ -86,7 +108,8 @@ class SignInView(View):
     def get(self, request):
         next_url = login_flow.safe_next(request, request.GET.get("next"))
         if app_settings.STYTCH_ENABLED:
-            return render(request, "oauth/login_email.html", {"form": EmailForm(), "next": next_url})
+            return render(request, "oauth/login_email.html", {"form": EmailForm(), "next": next_url,
+                                                              "reason": sign_in_reason(next_url)})
         return _password_page(request, SignInForm(request), next_url)
 
     @method_decorator(sensitive_variables("password"))
@@ -107,7 +130,8 @@ class SignInView(View):
     def _send_magic_link(self, request, next_url):
         form = EmailForm(request.POST)
         if not form.is_valid():
-            return render(request, "oauth/login_email.html", {"form": form, "next": next_url})
+            return render(request, "oauth/login_email.html", {"form": form, "next": next_url,
+                                                              "reason": sign_in_reason(next_url)})
         email = form.cleaned_data["email"]
         limited = _limited(request, email)
         if limited:

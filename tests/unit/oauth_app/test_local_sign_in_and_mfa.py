@@ -261,3 +261,23 @@ def test_after_a_wrong_sign_in_code_the_page_says_how_long_to_wait(client, perso
     assert "not valid" not in early.content.decode()
     TOTPDevice.objects.filter(user=person).update(throttling_failure_timestamp=None)
     assert client.post("/login/verify/", {"code": totp_code(person)}).status_code == 302
+
+
+@pytest.mark.parametrize(("next_url", "words"), [
+    ("/console/audit/", "Sign in to open the operator console."),
+    ("/admin/", "Sign in to open the operator console."),
+    ("/account/agents/", "Sign in to manage your account"),
+    ("/authorize/?client_id=nobody&response_type=code", "An application asked to use mcprag on your behalf."),
+])
+def test_sign_in_page_says_why_from_where_the_person_came(client, next_url, words):
+    from urllib.parse import quote
+
+    html = client.get(f"/login/?next={quote(next_url)}").content.decode()
+    assert words in html
+    if not next_url.startswith("/authorize"):
+        assert "An application asked" not in html
+
+
+def test_sign_in_page_names_the_application(client, public_client):
+    html = client.get(f"/login/?next=/authorize/%3Fclient_id%3D{public_client['client_id']}").content.decode()
+    assert "“Test Agent” asked to use mcprag on your behalf." in html
