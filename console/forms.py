@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from oauth_app.tiers import Tier
 
-__all__ = ["DateRangeForm", "TierChangeForm", "AgentActionForm", "MAX_RANGE_DAYS", "DEFAULT_RANGE_DAYS", "RANGE_PRESETS"]
+__all__ = ["DateRangeForm", "TierChangeForm", "AgentActionForm", "MAX_RANGE_DAYS", "DEFAULT_RANGE_DAYS", "RANGE_PRESETS",
+           "PersonActionForm", "PERSON_ACTIONS"]
 
 MAX_RANGE_DAYS = 366
 DEFAULT_RANGE_DAYS = 7
@@ -87,5 +88,29 @@ class TierChangeForm(forms.Form):
 
 
 class AgentActionForm(forms.Form):
-    reason = forms.CharField(max_length=500, required=False, strip=True,
-                             widget=forms.TextInput(attrs={"placeholder": "Reason (optional)"}))
+    reason = forms.CharField(max_length=500, required=False, strip=True, label="Reason (optional)",
+                             widget=forms.TextInput(attrs={"placeholder": "e.g. leaked token"}))
+
+
+#: The account actions on a person: action → (label, service function name, reason required).
+PERSON_ACTIONS = {
+    "sign-out": ("Sign out everywhere", "sign_out_everywhere", False),
+    "revoke-tokens": ("Revoke all their agents' tokens", "revoke_all_tokens", False),
+    "reset-2fa": ("Reset two-factor", "reset_two_factor", True),
+    "suspend": ("Suspend", "suspend_person", True),
+    "reinstate": ("Reinstate", "reinstate_person", False),
+}
+
+
+class PersonActionForm(forms.Form):
+    action = forms.ChoiceField(choices=[(k, v[0]) for k, v in PERSON_ACTIONS.items()])
+    reason = forms.CharField(max_length=500, required=False, strip=True, label="Reason",
+                             widget=forms.TextInput(attrs={"id": "id_action_reason"}),
+                             help_text="Kept in the audit trail. Required to suspend or reset two-factor.")
+
+    def clean(self):
+        data = super().clean()
+        action = data.get("action")
+        if action and PERSON_ACTIONS[action][2] and not data.get("reason"):
+            self.add_error("reason", f"Give a reason to {PERSON_ACTIONS[action][0].lower()}.")
+        return data
