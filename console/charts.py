@@ -149,7 +149,7 @@ def _short(text: str, chars: int) -> str:
 
 
 def _fmt(value: float, unit: str) -> str:
-    text = f"{value:,.0f}" if value >= 100 or float(value).is_integer() else f"{value:,.1f}"
+    text = f"{value:,.0f}" if value >= 100 or float(value).is_integer() else f"{value:,.2f}".rstrip("0").rstrip(".")
     return f"{text}{unit}"
 
 

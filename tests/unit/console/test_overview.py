@@ -175,3 +175,28 @@ def test_console_script_is_served_same_origin(operator_client):
     response = operator_client.get(reverse("console:script"))
     assert response["Content-Type"].startswith("text/javascript")
     assert b"chart-wrap" in response.content
+
+
+def test_count_axes_have_whole_number_ticks_and_thousands_separators():
+    from console.charts import stacked_bars
+
+    small = stacked_bars("c", "Calls", ["a", "b"], {"t": [3, 1]}, integer=True)
+    ticks = [label.text for label in small.labels if label.anchor == "end"]
+    assert ticks and all(t.isdigit() for t in ticks)  # never 0.75 or 37.5
+    big = stacked_bars("c", "Calls", ["a"], {"t": [12345]}, integer=True)
+    assert "15,000" in [label.text for label in big.labels]
+
+
+def test_a_tools_colour_does_not_depend_on_the_other_tools_shown():
+    from console.charts import PALETTE, series_colors
+
+    alone = series_colors(["search_code"])["search_code"]
+    assert series_colors(["search_code", "read_file"])["search_code"] == alone or "read_file" < "search_code"
+    assert series_colors(["grep", "search_code", "list_files"])["search_code"] in PALETTE
+
+    def luminance(hex_colour):
+        channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    assert all(1.05 / (luminance(c) + 0.05) >= 3 for c in PALETTE)  # WCAG non-text contrast on white
