@@ -3,6 +3,9 @@
 Cells that a spreadsheet would run as a formula (starting with ``= + - @`` or a tab/CR) are
 prefixed with ``'`` — client names and metadata come from self-registered clients (OWASP
 "CSV Injection").
+
+The ``agent`` column names the agent as ``name (short id · redirect host · registration date)``,
+so two agents with the same name can be told apart in a spreadsheet.
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ from collections.abc import Iterable, Iterator
 
 from django.http import StreamingHttpResponse
 
+from .agent_labels import agent_label, agents_by_client_id
+
 __all__ = ["TOOL_CALL_COLUMNS", "AUTH_EVENT_COLUMNS", "OPERATOR_ACTION_COLUMNS", "csv_response", "safe_cell"]
 
-TOOL_CALL_COLUMNS = ["at", "username", "user_id", "client_id", "tool", "transport", "outcome", "error_class",
+TOOL_CALL_COLUMNS = ["at", "username", "user_id", "client_id", "agent", "tool", "transport", "outcome", "error_class",
                      "duration_ms", "arguments_sha256", "arguments_bytes", "result_bytes"]
-AUTH_EVENT_COLUMNS = ["at", "kind", "user_id", "username", "client_id", "ip", "error", "detail"]
-OPERATOR_ACTION_COLUMNS = ["at", "kind", "operator_username", "person", "client_id", "reason", "detail"]
+AUTH_EVENT_COLUMNS = ["at", "kind", "user_id", "username", "client_id", "agent", "ip", "error", "detail"]
+OPERATOR_ACTION_COLUMNS = ["at", "kind", "operator_username", "person", "client_id", "agent", "reason", "detail"]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -37,7 +42,11 @@ class _Echo:
         return value
 
 
-def _value(row, column: str):
+def _value(row, column: str, agents: dict):
+    if column == "agent":  # name (short id · redirect host · registration date), looked up once per agent
+        if row.client_id not in agents:
+            agents.update(agents_by_client_id([row.client_id]) or {row.client_id: None})
+        return agent_label(agents[row.client_id], row.client_id) if row.client_id else ""
     if column == "username" and not hasattr(row, "username"):
         return row.user.get_username() if row.user_id else ""
     if column == "person":
@@ -48,8 +57,9 @@ def _value(row, column: str):
 def _rows(queryset, columns: list[str]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow(columns)
+    agents: dict = {}
     for row in queryset.iterator(chunk_size=2000):
-        yield writer.writerow([safe_cell(_value(row, c)) for c in columns])
+        yield writer.writerow([safe_cell(_value(row, c, agents)) for c in columns])
 
 
 def csv_response(queryset: Iterable, columns: list[str], filename: str) -> StreamingHttpResponse:

@@ -14,6 +14,8 @@ from mcp_gateway.models import ToolCall
 from oauth_app.models import AuthEvent
 from oauth_app.tiers import Tier
 
+from . import rollups
+from .agent_labels import client_ids_named
 from .metrics import day_bounds
 from .models import OperatorAction
 
@@ -95,7 +97,7 @@ class AgentFilterForm(_FilterForm):
 
 class ToolCallFilterForm(_TimeRangeFilter):
     person = forms.CharField(required=False, widget=forms.TextInput(attrs={"placeholder": "username"}))
-    client = forms.CharField(required=False, label="Agent", widget=forms.TextInput(attrs={"placeholder": "client id"}))
+    client = forms.CharField(required=False, label="Agent", widget=forms.TextInput(attrs={"placeholder": "name or client id"}))
     tool = forms.ChoiceField(required=False)
     outcome = forms.ChoiceField(required=False, choices=_ANY + list(ToolCall.Outcome.choices))
 
@@ -103,14 +105,18 @@ class ToolCallFilterForm(_TimeRangeFilter):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        tools = ToolCall.objects.order_by("tool").values_list("tool", flat=True).distinct()
-        self.fields["tool"].choices = _ANY + [(t, t) for t in tools]
+        self.fields["tool"].choices = _ANY + [(t, t) for t in self.tool_choices()]
+
+    @staticmethod
+    def tool_choices() -> list[str]:
+        """The tools in the audit trail, from the hourly rollups (never a scan of the raw rows)."""
+        return rollups.known_tools()
 
     def filter_person(self, queryset, value):
         return queryset.filter(Q(username__iexact=value) | Q(user__username__iexact=value) | Q(user__email__iexact=value))
 
     def filter_client(self, queryset, value):
-        return queryset.filter(client_id=value)
+        return queryset.filter(client_ids_named(value))
 
     def filter_tool(self, queryset, value):
         return queryset.filter(tool=value)
@@ -121,7 +127,7 @@ class ToolCallFilterForm(_TimeRangeFilter):
 
 class AuthEventFilterForm(_TimeRangeFilter):
     person = forms.CharField(required=False, widget=forms.TextInput(attrs={"placeholder": "username"}))
-    client = forms.CharField(required=False, label="Agent", widget=forms.TextInput(attrs={"placeholder": "client id"}))
+    client = forms.CharField(required=False, label="Agent", widget=forms.TextInput(attrs={"placeholder": "name or client id"}))
     kind = forms.ChoiceField(required=False, label="Event", choices=_ANY + list(AuthEvent.Kind.choices))
     outcome = forms.ChoiceField(required=False, choices=_ANY + [("ok", "Succeeded"), ("error", "Failed or refused")])
 
@@ -131,7 +137,7 @@ class AuthEventFilterForm(_TimeRangeFilter):
         return queryset.filter(Q(user__username__iexact=value) | Q(user__email__iexact=value))
 
     def filter_client(self, queryset, value):
-        return queryset.filter(client_id=value)
+        return queryset.filter(client_ids_named(value))
 
     def filter_kind(self, queryset, value):
         return queryset.filter(kind=value)
@@ -142,7 +148,7 @@ class AuthEventFilterForm(_TimeRangeFilter):
 
 class OperatorActionFilterForm(_TimeRangeFilter):
     person = forms.CharField(required=False, widget=forms.TextInput(attrs={"placeholder": "username"}))
-    client = forms.CharField(required=False, label="Agent", widget=forms.TextInput(attrs={"placeholder": "client id"}))
+    client = forms.CharField(required=False, label="Agent", widget=forms.TextInput(attrs={"placeholder": "name or client id"}))
     kind = forms.ChoiceField(required=False, label="Action", choices=_ANY + list(OperatorAction.Kind.choices))
 
     field_order = ["person", "client", "kind", "since", "until"]
@@ -151,7 +157,7 @@ class OperatorActionFilterForm(_TimeRangeFilter):
         return queryset.filter(Q(person__username__iexact=value) | Q(operator_username__iexact=value))
 
     def filter_client(self, queryset, value):
-        return queryset.filter(client_id=value)
+        return queryset.filter(client_ids_named(value))
 
     def filter_kind(self, queryset, value):
         return queryset.filter(kind=value)

@@ -24,7 +24,7 @@ from oauth_app.tiers import is_multi_factor
 
 from .app_settings import app_settings
 
-__all__ = ["OperatorRequiredMixin", "is_operator", "mfa_satisfied", "has_operator_access", "operator_gate"]
+__all__ = ["OperatorRequiredMixin", "is_operator", "mfa_satisfied", "has_operator_access", "operator_gate", "return_path"]
 
 
 def is_operator(user) -> bool:
@@ -66,4 +66,14 @@ class OperatorRequiredMixin(AccessMixin):
     """Deny by default: every console view starts with this check."""
 
     def dispatch(self, request, *args, **kwargs):
-        return operator_gate(request, request.get_full_path()) or super().dispatch(request, *args, **kwargs)
+        return operator_gate(request, return_path(request)) or super().dispatch(request, *args, **kwargs)
+
+
+def return_path(request) -> str:
+    """Where to come back to after signing in: this page for a GET; for a form sent from a session
+    that has ended, the page the form was on (its action answers only POST: a 405 after sign-in)."""
+    if request.method in ("GET", "HEAD"):
+        return request.get_full_path()
+    from oauth_app.views.session_expired import same_site_referer
+
+    return same_site_referer(request) or reverse("console:overview")

@@ -3,7 +3,8 @@
 Run daily by Celery beat (``console.tasks.purge_audit``) and by hand with
 ``python manage.py purge_audit``. Rows are deleted in batches so a large backlog never holds one
 long transaction (or lock) on the audit tables while tool calls keep writing to them.
-Operator actions (:class:`console.models.OperatorAction`) are few and are kept.
+The overview's hourly rollups of the purged hours are deleted too. Operator actions
+(:class:`console.models.OperatorAction`) are few and are kept.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.utils import timezone
 from mcp_gateway.models import ToolCall
 from oauth_app.models import AuthEvent
 
+from . import rollups
 from .app_settings import app_settings
 
 __all__ = ["PurgeReport", "purge_audit", "BATCH_SIZE"]
@@ -55,6 +57,8 @@ def purge_audit(*, days: int | None = None, now: datetime | None = None, dry_run
     cutoff = (now or timezone.now()) - timedelta(days=days)
     report = PurgeReport(cutoff, _delete_older(ToolCall, cutoff, dry_run=dry_run),
                          _delete_older(AuthEvent, cutoff, dry_run=dry_run))
+    if not dry_run:
+        rollups.purge_before(cutoff)  # the overview's hourly rollups of those calls go with them
     logger.info("audit_purge cutoff=%s tool_calls=%d auth_events=%d dry_run=%s",
                 cutoff.isoformat(), report.tool_calls, report.auth_events, dry_run)
     return report

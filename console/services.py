@@ -28,7 +28,8 @@ from .index_jobs import OPERATOR_ACCESS
 from .models import OperatorAction
 
 __all__ = ["change_tier", "disable_agent", "enable_agent", "revoke_agent_for_everyone", "RevokeReport", "start_reindex",
-           "add_repository", "remove_repository", "RepositoryExists"]
+           "add_repository", "remove_repository", "RepositoryExists",
+           "suspend_person", "reinstate_person", "sign_out_everywhere", "reset_two_factor", "revoke_all_tokens"]
 
 
 class RepositoryExists(ValueError):
@@ -116,6 +117,104 @@ def revoke_agent_for_everyone(operator, application, reason: str = "", request=N
         _log(OperatorAction.Kind.CLIENT_REVOKED, operator, client_id=application.client_id, reason=reason,
              people=len(users), access_tokens=revoked)
     return RevokeReport(people=len(users), access_tokens=revoked)
+
+
+# --- Actions on a person ---------------------------------------------------------------------------
+
+def _end_sessions(person) -> int:
+    """Delete every signed-in session of ``person`` (database sessions); returns how many."""
+    from django.contrib.sessions.models import Session
+
+    ended = []
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if str(session.get_decoded().get("_auth_user_id")) == str(person.pk):
+            ended.append(session.pk)
+    Session.objects.filter(pk__in=ended).delete()
+    return len(ended)
+
+
+def _not_yourself(operator, person, what: str) -> None:
+    if operator is not None and operator.pk == person.pk:
+        raise ValueError(f"You cannot {what} yourself; ask another operator.")
+
+
+@transaction.atomic
+def suspend_person(operator, person, reason: str) -> OperatorAction | None:
+    """Deactivate ``person``: they cannot sign in, every session of theirs ends, and the gateway
+    refuses their tokens (it checks ``is_active`` on every call). Returns None if already suspended.
+
+    :raises ValueError: no reason given, or the operator suspending themself.
+    """
+    if not reason.strip():
+        raise ValueError("A reason is required to suspend a person.")
+    _not_yourself(operator, person, "suspend")
+    if not type(person).objects.filter(pk=person.pk, is_active=True).update(is_active=False):
+        return None
+    person.is_active = False
+    sessions = _end_sessions(person)
+    return _log(OperatorAction.Kind.PERSON_SUSPENDED, operator, person=person, reason=reason, sessions=sessions)
+
+
+@transaction.atomic
+def reinstate_person(operator, person, reason: str = "") -> OperatorAction | None:
+    """Undo :func:`suspend_person` (tokens revoked meanwhile stay revoked). None if already active."""
+    if not type(person).objects.filter(pk=person.pk, is_active=False).update(is_active=True):
+        return None
+    person.is_active = True
+    return _log(OperatorAction.Kind.PERSON_REINSTATED, operator, person=person, reason=reason)
+
+
+@transaction.atomic
+def sign_out_everywhere(operator, person, reason: str = "") -> OperatorAction:
+    """End every browser session of ``person`` (the console, their account pages, consent pages).
+    Agents' tokens are not touched: see :func:`revoke_all_tokens`."""
+    return _log(OperatorAction.Kind.PERSON_SIGNED_OUT, operator, person=person, reason=reason,
+                sessions=_end_sessions(person))
+
+
+@transaction.atomic
+def reset_two_factor(operator, person, reason: str) -> OperatorAction:
+    """Remove ``person``'s authenticator and recovery codes (e.g. a lost phone) and end their
+    sessions, so a session verified with the old device does not outlive it. They set up a new
+    authenticator at their next sign-in that needs one.
+
+    :raises ValueError: no reason given.
+    """
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from oauth_app.profiles import ensure_profile
+
+    if not reason.strip():
+        raise ValueError("A reason is required to reset two-factor authentication.")
+    devices = TOTPDevice.objects.filter(user=person).count() + StaticDevice.objects.filter(user=person).count()
+    TOTPDevice.objects.filter(user=person).delete()
+    StaticDevice.objects.filter(user=person).delete()  # and their recovery codes
+    profile = ensure_profile(person)
+    profile.mfa_enrolled_at = None
+    profile.stytch_totp_id = ""
+    profile.save(update_fields=["mfa_enrolled_at", "stytch_totp_id"])
+    return _log(OperatorAction.Kind.MFA_RESET, operator, person=person, reason=reason, devices=devices,
+                sessions=_end_sessions(person))
+
+
+def revoke_all_tokens(operator, person, reason: str = "", request=None) -> OperatorAction:
+    """Revoke every token and consent ``person`` gave any agent, through
+    :func:`oauth_app.services.revoke_agent` (the one revocation path): each agent's next call gets
+    401 and must ask the person again."""
+    from oauth_app.models import Application
+
+    application_ids = set(Consent.objects.filter(user=person, revoked_at__isnull=True).values_list("application_id", flat=True))
+    application_ids |= set(get_access_token_model().objects.filter(user=person).values_list("application_id", flat=True))
+    application_ids |= set(get_refresh_token_model().objects.filter(user=person, revoked__isnull=True)
+                           .values_list("application_id", flat=True))
+    revoked = 0
+    with transaction.atomic():
+        applications = Application.objects.filter(pk__in=[pk for pk in application_ids if pk])
+        for application in applications:
+            revoked += revoke_agent(person, application, request=request)
+        return _log(OperatorAction.Kind.TOKENS_REVOKED, operator, person=person, reason=reason,
+                    agents=len(applications), access_tokens=revoked)
 
 
 def start_reindex(operator, repository: str, *, via: str = "console") -> codeindex.JobInfo:

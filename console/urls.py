@@ -15,6 +15,7 @@ urlpatterns = [
     path("people/", people.PersonListView.as_view(), name="person-list"),
     path("people/<int:pk>/", people.PersonDetailView.as_view(), name="person-detail"),
     path("people/<int:pk>/tier/", people.PersonTierView.as_view(), name="person-tier"),
+    path("people/<int:pk>/action/", people.PersonActionView.as_view(), name="person-action"),
     path("agents/", agents.AgentListView.as_view(), name="agent-list"),
     path("agents/<int:pk>/", agents.AgentDetailView.as_view(), name="agent-detail"),
     path("agents/<int:pk>/disable/", agents.AgentDisableView.as_view(), name="agent-disable"),

@@ -387,6 +387,7 @@ ALLOWED_HOSTS = [_PUBLIC_HOST]
 if _LOOPBACK:
     ALLOWED_HOSTS += [*LOOPBACK_HOST_NAMES, "::1"]
 CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
+CSRF_FAILURE_VIEW = "oauth_app.views.session_expired.csrf_failure"  # "Your session expired", with a way back
 
 INSTALLED_APPS = [
     "daphne",
@@ -547,6 +548,7 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE = {
     "purge-audit": {"task": "console.tasks.purge_audit", "schedule": 24 * 3600},  # daily; MCPRAG_AUDIT_RETENTION_DAYS
+    "rollup-audit": {"task": "console.tasks.rollup_audit", "schedule": 300},  # the overview's hourly rollups
     "clear-expired-tokens": {"task": "oauth_app.tasks.clear_expired_tokens", "schedule": 3600},  # hourly
     "fail-abandoned-index-jobs": {"task": "codeindex.fail_abandoned_jobs", "schedule": 60},  # never "running" forever
 }

@@ -1,7 +1,9 @@
 """Root URL configuration: each app's routes, included once; well-known routes at the root."""
 
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from console.urls import account_urlpatterns as agent_account_urlpatterns
 from oauth_app.urls import account_urlpatterns
@@ -16,6 +18,7 @@ urlpatterns = [
     path("api/", include("operator_api.urls")),
     path("account/", include((agent_account_urlpatterns, "account"))),
     path("admin/", admin.site.urls),
+    path("favicon.ico", RedirectView.as_view(url=static("mcprag/favicon.svg"), permanent=True)),  # browsers ask for it
 ]
 
 handler400 = "mcp_gateway.views.bad_request"

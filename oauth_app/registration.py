@@ -125,6 +125,10 @@ def validate_redirect_uri(uri) -> None:
     )
 
 
+#: Longest ``client_name`` stored (the Application name column); a longer one ends in "…".
+CLIENT_NAME_MAX = 255
+
+
 def validate_client_metadata(data: dict) -> ClientMetadata:
     """Check an RFC 7591 §2 metadata document and return the normalised document to register.
 
@@ -136,8 +140,10 @@ def validate_client_metadata(data: dict) -> ClientMetadata:
     document["response_types"] = _validate_response_types(data.get("response_types"))
     document["token_endpoint_auth_method"] = _validate_auth_method(data.get("token_endpoint_auth_method"))
     validate_metadata_values(document)
-    if "client_name" in document:
-        document["client_name"] = document["client_name"][:255]
+    if "client_name" in document and len(document["client_name"]) > CLIENT_NAME_MAX:
+        # Stored names are at most 255 characters: the cut is visible ("…") on every page and in
+        # the registration response, which RFC 7591 §3.2.1 says carries the values registered.
+        document["client_name"] = document["client_name"][: CLIENT_NAME_MAX - 1].rstrip() + "…"
     return ClientMetadata(document=document)
 
 

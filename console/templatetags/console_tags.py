@@ -65,6 +65,29 @@ def ms(value) -> str:
 
 
 @register.filter
+def short_id(client_id) -> str:
+    """The first characters of a client id (the whole id goes in a ``title``)."""
+    from ..agent_labels import short_id as cut
+
+    return cut(client_id or "")
+
+
+@register.filter
+def field_label(form, name) -> str:
+    """The label of ``form``'s field ``name`` (for error lists)."""
+    field = form.fields.get(name)
+    return str(field.label or name.replace("_", " ").capitalize()) if field else name
+
+
+@register.filter
+def num(value) -> str:
+    """A count with thousands separators: ``1234567`` → ``"1,234,567"``; None → ``"—"``."""
+    if value is None or value == "":
+        return "—"
+    return f"{int(value):,}"
+
+
+@register.filter
 def percent(value) -> str:
     return f"{100 * float(value or 0):.1f}%"
 
@@ -82,3 +105,22 @@ def plain(value) -> str:
     if isinstance(value, dict):
         return json.dumps(value, sort_keys=True)
     return "" if value is None else str(value)
+
+
+@register.inclusion_tag("console/_agent.html", takes_context=True)
+def agent_cell(context, client_id):
+    """An agent as name + short id + redirect host + registration date (``console/_agent.html``).
+
+    Uses the view's ``agents_by_id`` (one query for the page) when given, otherwise looks the id
+    up once per page render."""
+    from ..agent_labels import agents_by_client_id
+
+    known = context.get("agents_by_id") or {}
+    if client_id in known:
+        agent = known[client_id]
+    else:
+        cache = context.render_context.setdefault("agents_looked_up", {})
+        if client_id and client_id not in cache:
+            cache.update(agents_by_client_id([client_id]) or {client_id: None})
+        agent = cache.get(client_id)
+    return {"agent": agent, "client_id": client_id}

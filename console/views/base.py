@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.views.generic import ListView
 
+from ..agent_labels import agents_by_client_id
 from ..permissions import OperatorRequiredMixin
 
 __all__ = ["ConsoleListView", "PAGE_SIZE"]
@@ -26,4 +27,8 @@ class ConsoleListView(OperatorRequiredMixin, ListView):
         return self.filter_form.filter(self.base_queryset())
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(filter_form=self.filter_form, section=self.section, **kwargs)
+        context = super().get_context_data(filter_form=self.filter_form, section=self.section, **kwargs)
+        rows = context.get("object_list") or []
+        if rows and hasattr(rows[0], "client_id"):  # name every agent on the page with one query
+            context["agents_by_id"] = agents_by_client_id(row.client_id for row in rows)
+        return context

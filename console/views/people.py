@@ -17,7 +17,7 @@ from oauth_app.tiers import scopes_for_tier
 from .. import services
 from ..connections import connected_agents
 from ..filters import PersonFilterForm
-from ..forms import TierChangeForm
+from ..forms import PERSON_ACTIONS, PersonActionForm, TierChangeForm
 from ..models import OperatorAction
 from ..permissions import OperatorRequiredMixin
 from .base import ConsoleListView
@@ -50,12 +50,13 @@ class PersonDetailView(OperatorRequiredMixin, DetailView):
     def get_queryset(self):
         return get_user_model().objects.select_related("mcprag_profile")
 
-    def get_context_data(self, tier_form=None, **kwargs):
+    def get_context_data(self, tier_form=None, action_form=None, **kwargs):
         person = self.object
         return super().get_context_data(
             section="people", tier=tier_of(person), mfa_status=mfa_status(person),
             tier_scopes=scopes_for_tier(tier_of(person)),
             tier_form=tier_form or TierChangeForm(current_tier=tier_of(person)),
+            action_form=action_form or PersonActionForm(),
             agents=connected_agents(person),
             consents=Consent.objects.filter(user=person).select_related("application")[:50],
             tool_calls=ToolCall.objects.filter(user=person)[:RECENT],
@@ -78,4 +79,38 @@ class PersonTierView(PersonDetailView):
         services.change_tier(request.user, person, form.cleaned_data["tier"], form.cleaned_data["reason"])
         messages.success(request, f"{person.get_username()} is now {form.cleaned_data['tier']}; "
                                   "it applies to their next tool call.")
+        return redirect("console:person-detail", pk=pk)
+
+
+class PersonActionView(PersonDetailView):
+    """POST only: sign out everywhere, revoke all tokens, reset two-factor, suspend or reinstate,
+    each through its ``console.services`` function (which records the ``OperatorAction``)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        person = self.object = self.get_object()
+        form = PersonActionForm(request.POST)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(action_form=form), status=400)
+        action, reason = form.cleaned_data["action"], form.cleaned_data["reason"]
+        label, function, _ = PERSON_ACTIONS[action]
+        kwargs = {"request": request} if action == "revoke-tokens" else {}
+        try:
+            done = getattr(services, function)(request.user, person, reason, **kwargs)
+        except ValueError as exc:
+            form.add_error(None, str(exc))
+            return self.render_to_response(self.get_context_data(action_form=form), status=400)
+        name = person.get_username()
+        if done is None:
+            messages.info(request, f"Nothing to do: {name} is already {'suspended' if action == 'suspend' else 'active'}.")
+        else:
+            detail = done.detail
+            messages.success(request, {
+                "sign-out": f"{name} is signed out of {detail.get('sessions', 0)} session(s).",
+                "revoke-tokens": f"Revoked {detail.get('access_tokens', 0)} token(s) of {detail.get('agents', 0)} agent(s) of {name}.",
+                "reset-2fa": f"{name}'s two-factor authentication is reset; they set it up again at their next sign-in that needs it.",
+                "suspend": f"{name} is suspended: signed out, and their agents' calls are refused.",
+                "reinstate": f"{name} is active again.",
+            }[action])
         return redirect("console:person-detail", pk=pk)

@@ -68,8 +68,12 @@ def remember(user, application, scopes, resource: str, request=None) -> Consent:
 
 
 def deny(user, application, scopes, request=None) -> None:
+    """The person said no: record it and withdraw any consent they had given ``application`` before,
+    so it is no longer listed (or silently re-approved) as allowed. Tokens it already holds stay
+    until the person revokes the agent on ``/account/agents/``."""
     audit.record(AuthEvent.Kind.CONSENT_DENIED, user=user, client_id=application.client_id, request=request,
                  error="access_denied", scopes=" ".join(sorted(set(scopes))))
+    withdraw(user, application, request=request)
 
 
 def withdraw(user, application, request=None) -> int:

@@ -9,6 +9,7 @@ Verification attempts are rate limited per account (``login_account``).
 from __future__ import annotations
 
 import base64
+import math
 import secrets
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -23,7 +24,8 @@ from ..login_backends import MagicLinkRejected, stytch_client
 from ..models import Profile
 from ..profiles import ensure_profile
 
-__all__ = ["Enrolment", "is_enrolled", "start_enrolment", "confirm_enrolment", "verify", "qr_svg"]
+__all__ = ["Enrolment", "is_enrolled", "start_enrolment", "confirm_enrolment", "verify", "qr_svg", "wait_seconds",
+           "pending_enrolment", "wait_message"]
 
 RECOVERY_CODES = 10
 
@@ -98,6 +100,45 @@ def confirm_enrolment(user, code: str) -> list[str] | None:
     profile.mfa_enrolled_at = timezone.now()
     profile.save(update_fields=["mfa_enrolled_at"])
     return codes
+
+
+def wait_seconds(user, *, enrolling: bool = False, code: str | None = None) -> int:
+    """Seconds before ``user`` may try a code again after wrong ones, 0 when they may now.
+
+    django-otp throttles each device after a wrong code (1 s, then 2, 4, 8 … for each further
+    wrong code, ``OTP_TOTP_THROTTLE_FACTOR``); a code tried meanwhile is not even checked. The
+    pages say this wait instead of calling a right code "not valid". ``enrolling``: the device
+    being set up rather than the confirmed one. ``code``: the code about to be tried; a recovery
+    code (not six digits) has its own device and throttle.
+    """
+    now = timezone.now()
+    waits = [0]
+    code = (code or "").strip().replace(" ", "")
+    devices = StaticDevice if code and not (code.isdigit() and len(code) == 6) else TOTPDevice
+    for device in devices.objects.filter(user=user, confirmed=not enrolling):
+        allowed, info = device.verify_is_allowed()
+        if not allowed and info and info.get("locked_until"):
+            waits.append(math.ceil((info["locked_until"] - now).total_seconds()))
+    return max(waits)
+
+
+def wait_message(seconds: int) -> str:
+    """"Too many wrong codes …" for a wait of ``seconds`` (≥ 1)."""
+    unit = "second" if seconds == 1 else "seconds"
+    return (f"Too many wrong codes in a row: wait {seconds} {unit}, then type the code your app shows then. "
+            "A code typed before that is not checked.")
+
+
+def pending_enrolment(user) -> Enrolment | None:
+    """The enrolment in progress (its unconfirmed secret), to show again after a wrong code so the
+    person need not scan a new QR code; None when there is none (or with Stytch, which keeps it)."""
+    if stytch_client() is not None:
+        return None
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
+    if device is None:
+        return None
+    secret = base64.b32encode(device.bin_key).decode().rstrip("=")
+    return Enrolment(_uri(user, secret), secret, [])
 
 
 def verify(user, code: str) -> bool:

@@ -59,14 +59,33 @@ class MFAEnrolView(LoginRequiredMixin, View):
 
     def post(self, request):
         form = TOTPForm(request.POST)
+        pending = mfa.pending_enrolment(request.user) if request.session.get(ENROLMENT_KEY) else None
+        wait = mfa.wait_seconds(request.user, enrolling=True) if pending else 0
+        if wait:  # django-otp would not even check the code: say how long to wait, keep the secret
+            return self._again(request, pending, mfa.wait_message(wait))
         codes = mfa.confirm_enrolment(request.user, form.data.get("code", "")) if request.session.get(ENROLMENT_KEY) else None
         if codes is None:
             audit.record(AuthEvent.Kind.MFA_FAILED, user=request.user, request=request, error="invalid_code", stage="enrolment")
-            return render(request, "oauth/mfa_failed.html", status=400)
+            if pending is None:  # no enrolment in this session (or Stytch's): start again
+                return render(request, "oauth/mfa_failed.html", status=400)
+            wait = mfa.wait_seconds(request.user, enrolling=True)
+            message = "That code did not match. Type the 6-digit code your app shows now (it changes every 30 seconds)."
+            if wait:
+                message += f" You can try again in {wait} second{'s' if wait != 1 else ''}."
+            return self._again(request, pending, message)
         audit.record(AuthEvent.Kind.MFA_ENROLLED, user=request.user, request=request)
         next_url = request.session.pop(ENROLMENT_KEY, None) or "/account/"
         login_flow.step_up(request, request.user)
         return render(request, "oauth/mfa_done.html", {"recovery_codes": codes, "next": next_url})
+
+
+    @staticmethod
+    def _again(request, enrolment, error: str):
+        """The same enrolment page (same secret and QR code: nothing to re-scan) with ``error``."""
+        return render(request, "oauth/mfa_enrol.html", {
+            "qr_svg": mfa.qr_svg(enrolment.otpauth_uri), "secret": enrolment.secret_base32, "recovery_codes": [],
+            "form": TOTPForm(), "already": mfa.is_enrolled(request.user), "error": error,
+        }, status=400)
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -81,6 +100,11 @@ class MFAStepUpView(LoginRequiredMixin, View):
     def post(self, request):
         next_url = login_flow.safe_next(request, request.POST.get("next"))
         form = TOTPForm(request.POST)
+        wait = mfa.wait_seconds(request.user, code=form.data.get("code"))
+        if wait:
+            form.is_valid()
+            form.add_error(None, mfa.wait_message(wait))
+            return render(request, "oauth/verify_totp.html", {"form": form, "next": login_flow.safe_next(request, request.POST.get("next"))})
         if form.is_valid() and mfa.verify(request.user, form.cleaned_data["code"]):
             audit.record(AuthEvent.Kind.MFA_VERIFIED, user=request.user, request=request, stage="step_up")
             login_flow.step_up(request, request.user)

@@ -79,10 +79,32 @@ def _other_sign_in() -> dict:
             "oauth_providers": app_settings.STYTCH_OAUTH_PROVIDERS if app_settings.STYTCH_ENABLED else []}
 
 
+def sign_in_reason(next_url: str) -> str:
+    """Why the person is asked to sign in, from where they are going (``next``), in plain words."""
+    from urllib.parse import parse_qs, urlsplit
+
+    parts = urlsplit(next_url or "")
+    path = parts.path
+    if path.startswith("/authorize"):
+        from ..models import Application
+
+        client_id = (parse_qs(parts.query).get("client_id") or [""])[0]
+        name = Application.objects.filter(client_id=client_id).values_list("name", flat=True).first() if client_id else None
+        if name:
+            return f"“{name[:80]}{'…' if len(name) > 80 else ''}” asked to use mcprag on your behalf. Sign in to continue."
+        return "An application asked to use mcprag on your behalf. Sign in to continue."
+    if path.startswith(("/console", "/admin")):
+        return "Sign in to open the operator console."
+    if path.startswith("/account"):
+        return "Sign in to manage your account and the agents you have connected."
+    return "Sign in to continue."
+
+
 def _password_page(request, form, next_url: str):
     """The password sign-in page; it links to password reset only where reset is offered."""
     return render(request, "oauth/login.html",
-                  {"form": form, "next": next_url, "password_reset": app_settings.PASSWORD_RESET, **_other_sign_in()})
+                  {"form": form, "next": next_url, "password_reset": app_settings.PASSWORD_RESET,
+                   "reason": sign_in_reason(next_url), **_other_sign_in()})
 
 
 @method_decorator([never_cache, sensitive_post_parameters("password")], name="dispatch")
@@ -92,7 +114,8 @@ class SignInView(View):
     def get(self, request):
         next_url = login_flow.safe_next(request, request.GET.get("next"))
         if app_settings.STYTCH_ENABLED:
-            return render(request, "oauth/login_email.html", {"form": EmailForm(), "next": next_url, **_other_sign_in()})
+            return render(request, "oauth/login_email.html", {"form": EmailForm(), "next": next_url,
+                                                              "reason": sign_in_reason(next_url), **_other_sign_in()})
         return _password_page(request, SignInForm(request), next_url)
 
     @method_decorator(sensitive_variables("password"))
@@ -113,7 +136,8 @@ class SignInView(View):
     def _send_magic_link(self, request, next_url):
         form = EmailForm(request.POST)
         if not form.is_valid():
-            return render(request, "oauth/login_email.html", {"form": form, "next": next_url, **_other_sign_in()})
+            return render(request, "oauth/login_email.html", {"form": form, "next": next_url,
+                                                              "reason": sign_in_reason(next_url), **_other_sign_in()})
         email = form.cleaned_data["email"]
         limited = _limited(request, email)
         if limited:
@@ -197,11 +221,20 @@ class SecondFactorView(View):
         if limited:
             return limited
         form = TOTPForm(request.POST)
+        wait = mfa.wait_seconds(user, code=form.data.get("code"))
+        if wait:  # django-otp would refuse even the right code now: say so, instead of "not valid"
+            form.is_valid()
+            form.add_error(None, mfa.wait_message(wait))
+            return render(request, "oauth/verify_totp.html", {"form": form}, status=200)
         if form.is_valid() and mfa.verify(user, form.cleaned_data["code"]):
             audit.record(AuthEvent.Kind.MFA_VERIFIED, user=user, request=request, stage="sign_in")
             return redirect(login_flow.second_factor_passed(request, user))
         audit.record(AuthEvent.Kind.MFA_FAILED, user=user, request=request, error="invalid_code", stage="sign_in")
-        form.add_error("code", "That code is not valid. Try the current code from your app, or a recovery code.")
+        message = "That code is not valid. Try the current code from your app, or a recovery code."
+        wait = mfa.wait_seconds(user, code=form.data.get("code"))
+        if wait:
+            message += f" You can try again in {wait} second{'s' if wait != 1 else ''}."
+        form.add_error("code", message)
         return render(request, "oauth/verify_totp.html", {"form": form}, status=200)
 
 

@@ -7,6 +7,7 @@ import io
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from console.exports import safe_cell
 from console.views.base import PAGE_SIZE
@@ -89,3 +90,24 @@ def test_operator_actions_tab(operator_client, operator, person):
     assert "developer → admin" in response.content.decode()
     export = b"".join(operator_client.get(reverse("console:operatoraction-export")).streaming_content).decode()
     assert "on call" in export and "olga" in export
+
+
+def test_agents_are_named_and_found_by_name(operator_client, person, register):
+    """Two agents both called "Cursor": each row shows name, short id, redirect host and registration
+    date; the Agent filter finds them by name; the CSV has the name column."""
+    first = register(client_name="Cursor", redirect_uris=["http://127.0.0.1:4000/cb"]).json()["client_id"]
+    second = register(client_name="Cursor", redirect_uris=["https://cursor.example/cb"]).json()["client_id"]
+    make_call(tool="search_code", user=person, client_id=first)
+    make_call(tool="read_file", user=person, client_id=second)
+    make_call(tool="grep", user=person, client_id="someone-else")
+    response = operator_client.get(reverse("console:toolcall-list"), {"client": "curs"})
+    assert sorted(c.tool for c in response.context["object_list"]) == ["read_file", "search_code"]
+    html = response.content.decode()
+    today = timezone.localdate().isoformat()
+    for client_id, host in ((first, "127.0.0.1:4000"), (second, "cursor.example")):
+        assert f'title="{client_id}">{client_id[:8]}…</code> · <span title="Redirect host">{host}</span>' in html
+    assert html.count(f">{today}</span>") >= 2 and html.count(">Cursor</a>") == 2
+    export = b"".join(operator_client.get(reverse("console:toolcall-export"), {"client": "Cursor"}).streaming_content).decode()
+    rows = list(csv.DictReader(io.StringIO(export)))
+    assert {r["agent"] for r in rows} == {f"Cursor ({first[:8]}… · 127.0.0.1:4000 · {today})",
+                                          f"Cursor ({second[:8]}… · cursor.example · {today})"}

@@ -102,3 +102,18 @@ def test_agent_pages_are_never_stored_by_a_cache(client, person, agent, tokens):
         response = client.get(url)
         assert response.status_code == HTTPStatus.OK
         assert "no-store" in response["Cache-Control"], url
+
+
+def test_an_agent_denied_after_being_allowed_is_no_longer_listed(client, person, agent, obtain_code):
+    from tests.support.oauth import authorize_query, pkce_pair
+
+    obtain_code(agent.client_id)  # allowed once (consent remembered, no token exchanged)
+    assert [a.application for a in connected_agents(person)] == [agent]
+    page = client.get(authorize_query(agent.client_id, pkce_pair()[1], prompt="consent"))
+    form = page.context["form"]
+    data = {name: (form.initial.get(name) or "") for name in form.fields}
+    data.pop("allow", None)
+    denied = client.post(page.request["PATH_INFO"] + "?" + page.request["QUERY_STRING"], data)
+    assert "error=access_denied" in denied["Location"]
+    assert connected_agents(person) == []
+    assert 'id="no-agents"' in client.get(reverse("account:agents")).content.decode()

@@ -80,11 +80,20 @@ def test_reindex_form(operator, repository):
     assert OperatorAction.objects.get().kind == OperatorAction.Kind.REINDEX_STARTED
 
 
+def test_person_action_form(operator, person):
+    client, url = _strict(operator), reverse("console:person-action", kwargs={"pk": person.pk})
+    assert client.post(url, {"action": "sign-out"}).status_code == HTTPStatus.FORBIDDEN
+    assert not OperatorAction.objects.exists()
+    token = _token(client, reverse("console:person-detail", kwargs={"pk": person.pk}))
+    assert client.post(url, {"action": "sign-out", "csrfmiddlewaretoken": token}).status_code == HTTPStatus.FOUND
+    assert OperatorAction.objects.get().kind == OperatorAction.Kind.PERSON_SIGNED_OUT
+
+
 def test_every_state_changing_console_route_is_covered_here():
     """A new POST route must be added to this module (the permissions battery lists them all)."""
     from console import urls
 
-    covered = {"person-tier", "agent-disable", "agent-enable", "agent-revoke", "repository-reindex"}
+    covered = {"person-tier", "person-action", "agent-disable", "agent-enable", "agent-revoke", "repository-reindex"}
     posting = {p.name for p in urls.urlpatterns if p.name in covered}
     views_with_post = {p.name for p in urls.urlpatterns if hasattr(p.callback.view_class, "post")}
     assert views_with_post == posting == covered

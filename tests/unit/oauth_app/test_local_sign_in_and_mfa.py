@@ -228,3 +228,56 @@ def test_without_a_way_to_send_mail_password_reset_is_off_and_says_so(client, pe
     token = default_token_generator.make_token(person)  # e.g. a link printed before the upgrade
     assert client.get(f"/reset/{uid}/{token}/", follow=True).status_code == 404
     assert client.get("/password-reset/sent/").status_code == 404
+
+
+def test_wrong_enrolment_code_keeps_the_secret_and_the_right_one_then_works(client, person):
+    sign_in(client)
+    first = client.get("/account/mfa/")
+    secret = first.context["secret"]
+    again = client.post("/account/mfa/", {"code": "000000"})
+    assert again.status_code == 400 and again.context["secret"] == secret  # nothing to re-scan
+    assert "That code did not match" in again.content.decode()
+    throttled = client.post("/account/mfa/", {"code": totp_code(person)})  # at once: django-otp's 1 s throttle
+    assert throttled.context["secret"] == secret and "wait 1 second" in throttled.content.decode()
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.filter(user=person).update(throttling_failure_timestamp=None)  # as if the second had passed
+    done = client.post("/account/mfa/", {"code": totp_code(person)})
+    assert done.status_code == 200 and len(done.context["recovery_codes"]) == 10
+
+
+def test_after_a_wrong_sign_in_code_the_page_says_how_long_to_wait(client, person):
+    sign_in(client)
+    enrol(client, person)
+    client.logout()
+    sign_in(client)
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.filter(user=person).update(last_t=-1)  # the enrolment code may be used again in this test
+    wrong = client.post("/login/verify/", {"code": "000000"}).content.decode()
+    assert "That code is not valid" in wrong and "You can try again in 1 second." in wrong
+    early = client.post("/login/verify/", {"code": totp_code(person)})
+    assert "_auth_user_id" not in client.session and "wait 1 second" in early.content.decode()
+    assert "not valid" not in early.content.decode()
+    TOTPDevice.objects.filter(user=person).update(throttling_failure_timestamp=None)
+    assert client.post("/login/verify/", {"code": totp_code(person)}).status_code == 302
+
+
+@pytest.mark.parametrize(("next_url", "words"), [
+    ("/console/audit/", "Sign in to open the operator console."),
+    ("/admin/", "Sign in to open the operator console."),
+    ("/account/agents/", "Sign in to manage your account"),
+    ("/authorize/?client_id=nobody&response_type=code", "An application asked to use mcprag on your behalf."),
+])
+def test_sign_in_page_says_why_from_where_the_person_came(client, next_url, words):
+    from urllib.parse import quote
+
+    html = client.get(f"/login/?next={quote(next_url)}").content.decode()
+    assert words in html
+    if not next_url.startswith("/authorize"):
+        assert "An application asked" not in html
+
+
+def test_sign_in_page_names_the_application(client, public_client):
+    html = client.get(f"/login/?next=/authorize/%3Fclient_id%3D{public_client['client_id']}").content.decode()
+    assert "“Test Agent” asked to use mcprag on your behalf." in html

@@ -134,3 +134,16 @@ def test_registration_is_rate_limited_per_ip_with_retry_after(register, settings
     assert refused.status_code == 429
     assert 0 < int(refused["Retry-After"]) <= 3600
     assert Application.objects.count() == 3
+
+
+def test_an_overlong_client_name_is_cut_visibly_and_the_response_says_so(client):
+    import json
+
+    from oauth_app.models import Application
+
+    body = {"client_name": "Agent " + "x" * 2000, "redirect_uris": ["http://127.0.0.1:5000/cb"], "token_endpoint_auth_method": "none"}
+    response = client.post("/register/", data=json.dumps(body), content_type="application/json")
+    assert response.status_code == 201
+    name = response.json()["client_name"]  # RFC 7591 §3.2.1: the response carries the value registered
+    assert len(name) == 255 and name.endswith("…") and name.startswith("Agent xxx")
+    assert Application.objects.get(client_id=response.json()["client_id"]).name == name
