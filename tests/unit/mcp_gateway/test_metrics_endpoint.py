@@ -63,3 +63,31 @@ def test_index_series_come_from_the_database(client, settings):
     samples = _scrape(client)
     assert {samples[("mcprag_index_jobs", (("state", s),))] for s in ("queued", "running", "complete", "failed")} == {0}
     assert ("mcprag_embedding_backlog_chunks", ()) in samples
+
+
+def test_index_job_durations_are_a_histogram_by_final_state(client, settings):
+    """Durations come from the jobs' start and finish times in the database (SQLite and PostgreSQL)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from codeindex.models import IndexJob, Repository
+
+    settings.MCPRAG_METRICS_TOKEN = TOKEN
+    repo = Repository.objects.create(name="shop", root_path="/srv/shop")
+    now = timezone.now()
+    for seconds, state in ((3, "complete"), (40, "complete"), (4000, "failed")):
+        IndexJob.objects.create(repository=repo, status=state, source="/srv/shop", started_at=now - timedelta(seconds=seconds),
+                                finished_at=now)
+    IndexJob.objects.create(repository=repo, status="queued", source="/srv/shop")
+    samples = _scrape(client)
+    complete = lambda name, le=None: samples[(name, (("le", le), ("state", "complete")) if le else (("state", "complete"),))]  # noqa: E731
+    assert complete("mcprag_index_job_duration_seconds_count") == 2
+    assert complete("mcprag_index_job_duration_seconds_sum") == pytest.approx(43, abs=0.5)
+    assert complete("mcprag_index_job_duration_seconds_bucket", "1.0") == 0
+    assert complete("mcprag_index_job_duration_seconds_bucket", "5.0") == 1
+    assert complete("mcprag_index_job_duration_seconds_bucket", "60.0") == 2
+    assert samples[("mcprag_index_job_duration_seconds_bucket", (("le", "3600.0"), ("state", "failed")))] == 0
+    assert samples[("mcprag_index_job_duration_seconds_bucket", (("le", "7200.0"), ("state", "failed")))] == 1
+    assert samples[("mcprag_index_jobs", (("state", "queued"),))] == 1
+    assert samples[("mcprag_index_jobs", (("state", "complete"),))] == 2
