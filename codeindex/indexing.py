@@ -52,6 +52,9 @@ Progress = Callable[[str, int, int, str], None]
 _BATCH_MAX_FILES = 200
 _BATCH_MAX_BYTES = 4_000_000
 _EMBED_BATCH = 256
+# While embedding, the repository's generation is bumped this often, so the vectors written so far
+# reach every process's in-memory dense index (each bump reloads them there).
+_PUBLISH_VECTORS_S = 20.0
 # Changed files' texts kept in memory between the two phases, in bytes; beyond it they are read again.
 _KEEP_TEXT_BYTES = 256_000_000
 
@@ -388,7 +391,7 @@ def embed_missing(repository: Repository, report: IndexReport, provider: Embeddi
         return
     items = sorted(((pk, document_text(path, symbol, content)) for pk, path, symbol, content in rows), key=lambda r: len(r[1]))
     batch_size = max(1, app_settings.EMBEDDING_BATCH_SIZE) * 8
-    done = 0
+    done, published = 0, time.monotonic()
     with _Timer(report, "embed"):
         for start in range(0, len(items), batch_size):
             part = items[start : start + batch_size]
@@ -399,6 +402,9 @@ def embed_missing(repository: Repository, report: IndexReport, provider: Embeddi
                 return
             report.vectors_written += store_vectors(repository, provider.model, [(pk, text, row) for (pk, text), row in zip(part, matrix)])
             done += len(part)
+            if time.monotonic() - published >= _PUBLISH_VECTORS_S:  # let searches use the vectors written so far
+                bump_generation(repository)
+                published = time.monotonic()
             if progress is not None:
                 progress("embeddings", done, len(items), "")
 

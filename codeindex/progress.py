@@ -49,8 +49,13 @@ def phase_rows(job) -> list[dict]:
     ``phases``) with its counts, ``state`` ("waiting", "running", "done", "stopped") and whole
     ``percent``."""
     names = phases_of(job.kind)
-    counts = job.phases or {}
+    counts = dict(job.phases or {})
+    # rows written before phases were recorded carry only the files_* and chunks_* (embedded) counts
+    counts.setdefault("files", {"done": job.files_done, "total": job.files_total})
+    counts.setdefault("embeddings", {"done": job.chunks_done, "total": job.chunks_total})
     current = job.phase if job.phase in names else ""
+    if not current and job.status in (JobStatus.RUNNING, JobStatus.FAILED) and any(counts[n].get("total") for n in names if n in counts):
+        current = next((n for n in names if n in counts and counts[n].get("done", 0) < counts[n].get("total", 0)), names[-1])
     reached = names.index(current) if current else (len(names) if job.status == JobStatus.COMPLETE else -1)
     rows = []
     for i, name in enumerate(names):

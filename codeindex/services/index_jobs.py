@@ -200,4 +200,5 @@ def job_info(j: IndexJob) -> JobInfo:
         files_total=j.files_total, chunks_done=j.chunks_done, chunks_total=j.chunks_total, current_path=j.current_path,
         message=j.message, error_count=len(j.errors), errors=j.errors[:20], timings_ms=j.timings, report=j.report,
         created_at=j.created_at, started_at=j.started_at, finished_at=j.finished_at, requested_by=j.requested_by,
+        phase=j.phase, phases=j.phases or {},
     )
