@@ -26,7 +26,7 @@ import threading
 from django.conf import settings
 from django.db import close_old_connections, connections
 
-__all__ = ["dispatch", "start", "running", "POLL_S"]
+__all__ = ["dispatch", "start", "stop", "running", "broker_configured", "POLL_S"]
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +34,14 @@ log = logging.getLogger(__name__)
 POLL_S = 5.0
 
 _wake = threading.Event()
+_stopping = threading.Event()
 _thread: threading.Thread | None = None
 _lock = threading.Lock()
 
 
 def running() -> bool:
     """Whether this process runs the in-process worker thread."""
-    return _thread is not None and _thread.is_alive()
+    return _thread is not None and _thread.is_alive() and not _stopping.is_set()
 
 
 def broker_configured() -> bool:
@@ -68,9 +69,21 @@ def start() -> bool:
         return False
     with _lock:
         if not running():
+            _stopping.clear()
             _thread = threading.Thread(target=_loop, name="mcprag-index-worker", daemon=True)
             _thread.start()
     return True
+
+
+def stop(timeout: float = 30.0) -> None:
+    """Stop the worker thread after the job it is running (tests; the server simply exits)."""
+    global _thread
+    with _lock:
+        thread, _thread = _thread, None
+    if thread is not None:
+        _stopping.set()
+        _wake.set()
+        thread.join(timeout)
 
 
 def _loop() -> None:
@@ -78,13 +91,15 @@ def _loop() -> None:
     from .jobs import run_job
     from .models import IndexJob
 
-    while True:
+    while not _stopping.is_set():
         _wake.clear()
         queued: list[int] = []
         try:
             close_old_connections()
             queued = list(IndexJob.objects.filter(status=JobStatus.QUEUED).order_by("created_at", "id").values_list("pk", flat=True)[:20])
             for job_id in queued:
+                if _stopping.is_set():
+                    break
                 run_job(job_id)  # records its own failures on the job row
         except Exception:  # a broken database must not end the thread: log and look again later
             log.exception("the in-process index worker could not run the queued jobs")

@@ -84,10 +84,10 @@ def _phase_relay(progress) -> Progress | None:
     if progress is None:
         return None
     try:
-        arity = len(inspect.signature(progress).parameters)
+        params = inspect.signature(progress).parameters.values()
     except (TypeError, ValueError):
-        arity = 4
-    if arity >= 4:
+        return progress
+    if len(params) != 3 or any(p.kind == p.VAR_POSITIONAL for p in params):
         return progress
     return lambda phase, done, total, p: progress(done, total, p) if phase == "files" else None
 
