@@ -69,7 +69,8 @@ async def _latest(name: str, access, job_id: int | None):
 async def _report(ctx, job, last):
     """One MCP progress notification per change: ``progress`` is the job's whole percent (it only
     moves forward), ``total`` 100, the message names the running phase and its counts."""
-    row = next((r for r in job.phase_rows if r["state"] in ("running", "stopped")), None)
+    rows = job.phase_rows
+    row = next((r for r in rows if r["state"] in ("running", "stopped")), rows[-1] if rows and job.finished else None)
     state = (job.status, job.percent, row["done"] if row else None)
     if state != last and ctx is not None and (last is None or job.percent >= last[1]):
         detail = f"{row['label']}: {row['done']}/{row['total']} {row['unit']}" if row else job.status
