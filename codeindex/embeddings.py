@@ -102,9 +102,9 @@ class EmbeddingProvider:
         raise NotImplementedError
 
     def state(self) -> str:
-        """"ok", "loading", "not loaded" or "unavailable: <reason>" (default: ask ``available``)."""
-        ok, reason = self.available()
-        return "ok" if ok else f"unavailable: {reason}"
+        """"loading" or "not loaded" while a local model is not ready, else "ok" (nothing to load;
+        ``available`` still says whether it answers). Never waits."""
+        return "ok"
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_documents([text])[0]
@@ -289,10 +289,10 @@ def warm_up() -> threading.Thread | None:
     first query is as fast as the next; ``health_check`` says "loading" meanwhile. None when the
     configured provider has nothing to load."""
     provider = get_provider()
-    if not isinstance(provider, LocalMiniLMProvider):
+    if not isinstance(provider, LocalMiniLMProvider) or provider.state() != "not loaded":
         return None
+    provider._loading = True  # "loading" from now on, not only once the thread has taken the lock
     thread = threading.Thread(target=provider.available, name="mcprag-embedding-warm-up", daemon=True)
-    provider._loading = provider._model is None and not provider._error
     thread.start()
     return thread
 

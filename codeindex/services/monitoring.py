@@ -8,7 +8,7 @@ from django.db.models import Count
 from .. import lexical
 from ..access import PUBLIC, RepositoryAccess
 from ..choices import ACTIVE_JOB_STATUSES, JobKind
-from ..embeddings import get_provider
+from ..embeddings import get_provider, warm_up
 from ..models import Chunk, ChunkVector, IndexJob, Repository
 from .index_jobs import job_info
 from .results import Health, RepositoryStatus
@@ -84,8 +84,11 @@ def health(*, access: RepositoryAccess = PUBLIC) -> Health:
     except DatabaseError as exc:
         lexical_state = f"error: {exc.__class__.__name__}"
     provider = get_provider()
-    state = provider.state() if provider.name == "local" else None
-    if state in ("loading", "not loaded"):  # never wait for the model here: say it is loading
+    state = provider.state()
+    if state == "not loaded":  # this process has not loaded it yet: start loading, do not wait
+        warm_up()
+        state = "loading"
+    if state == "loading":  # never wait for the model here: say it is loading
         ok, reason, embeddings = False, "loading", "loading: the embedding model is being loaded; search is lexical until it is ready"
     else:
         ok, reason = provider.available()

@@ -148,6 +148,8 @@ def _dense(plan: QueryPlan, repos: dict[int, int], where: lexical.ChunkFilter, l
     if plan.intent != QueryIntent.NATURAL_LANGUAGE:
         return None, f"not used for a query that is a {plan.intent.replace('_', ' ')} (lexical is exact there)"
     provider = get_provider()
+    if provider.state() == "loading":  # the server is loading the model (embeddings.warm_up): do not wait for it
+        return None, "the embedding model is still loading; lexical only until it is ready"
     ok, reason = provider.available()
     if not ok:
         return None, reason
