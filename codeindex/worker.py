@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import threading
 
-from django.conf import settings
 from django.db import close_old_connections, connections
 
 __all__ = ["dispatch", "start", "stop", "running", "broker_configured", "POLL_S"]
@@ -45,7 +44,10 @@ def running() -> bool:
 
 
 def broker_configured() -> bool:
-    return not getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False)
+    """Whether Celery sends tasks to a broker (``REDIS_URL`` set) rather than running them eagerly."""
+    from celery import current_app
+
+    return not current_app.conf.task_always_eager
 
 
 def dispatch(job_id: int) -> None:

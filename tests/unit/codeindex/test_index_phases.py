@@ -76,11 +76,21 @@ def test_health_says_the_model_is_loading_without_waiting_for_it(monkeypatch, se
     assert loading._model is None and time.monotonic() - started < 2  # it did not load the model itself
 
 
+@pytest.fixture
+def no_broker():
+    """The embedded default (no REDIS_URL): Celery runs eagerly, even where CI sets REDIS_URL."""
+    from celery import current_app
+
+    before = current_app.conf.task_always_eager
+    current_app.conf.task_always_eager = True
+    yield
+    current_app.conf.task_always_eager = before
+
+
 @pytest.mark.django_db(transaction=True)
-def test_the_server_worker_runs_a_started_job_in_the_background(make_tree, settings):
+def test_the_server_worker_runs_a_started_job_in_the_background(make_tree, settings, no_broker):
     root = make_tree({"app.py": "def handler():\n    return 1\n"}, name="svc")
     settings.MCPRAG_SOURCE_ROOTS = [str(root.parent)]
-    assert settings.CELERY_TASK_ALWAYS_EAGER  # the embedded default: no broker
     assert worker.start()
     try:
         job = services.start_index_job(str(root), "svc", access=SYSTEM, requested_by="test")
