@@ -2,6 +2,8 @@
 # One command for a fresh machine: virtualenv, install, migrate, a demo account, index a repository
 # (default: this repository's own source; pass a PATH to index another), then serve on
 # http://127.0.0.1:8000 with the embedded defaults (SQLite, no other services).
+# It serves as soon as the repository is searchable lexically; the server then computes the
+# embeddings in the background (index_status and health_check show how much is covered).
 set -euo pipefail
 cd "$(dirname "$0")"
 SOURCE="${1:-$(pwd)}"
@@ -28,6 +30,7 @@ if ! .venv/bin/python -c "import django, oauth2_provider, mcp, daphne" 2>/dev/nu
   touch .venv/.requirements-installed
 fi
 PY=.venv/bin/python
+STARTED=$SECONDS
 echo "==> migrating the database"
 $PY manage.py migrate --noinput >/dev/null
 echo "==> demo account"
@@ -37,6 +40,7 @@ echo "==> indexing $SOURCE as '$NAME'"
 $PY manage.py index_repo "$SOURCE" --name "$NAME"
 cat <<MSG
 
+Searchable $((SECONDS - STARTED)) s after the install step; embeddings fill in while it serves.
 mcprag is starting on ${MCPRAG_PUBLIC_URL}
 Connect Claude Code:   claude mcp add --transport http mcprag ${MCPRAG_PUBLIC_URL}/mcp
 Sign in as 'demo' with the password printed above when your agent opens the browser.

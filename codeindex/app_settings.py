@@ -44,6 +44,21 @@ class _AppSettings:
         return int(settings.MCPRAG_EMBEDDING_BATCH_SIZE)
 
     @property
+    def EMBEDDING_THREADS(self) -> int:
+        """torch threads for bulk embedding; 0: one per core."""
+        return int(getattr(settings, "MCPRAG_EMBEDDING_THREADS", 0))
+
+    @property
+    def EMBEDDING_MAX_TOKENS(self) -> int:
+        """Word pieces the local model reads per text (MiniLM's own limit is 256)."""
+        return int(getattr(settings, "MCPRAG_EMBEDDING_MAX_TOKENS", 256))
+
+    @property
+    def EMBEDDING_QUANTIZE(self) -> bool:
+        """Run the local model with int8 dynamic quantisation of its linear layers (torch's own)."""
+        return bool(getattr(settings, "MCPRAG_EMBEDDING_QUANTIZE", False))
+
+    @property
     def FUSION_DENSE_WEIGHT(self) -> float:
         """Weight of the dense signal in linear min-max fusion (chosen on bench/retrieval.py)."""
         return float(settings.MCPRAG_FUSION_DENSE_WEIGHT)

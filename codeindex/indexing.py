@@ -1,19 +1,20 @@
-"""The indexing engine: walk, chunk, embed and write one repository's files, incrementally.
+"""The indexing engine: walk, chunk, index and embed one repository's files, incrementally.
 
-``jobs.py`` runs this inside an ``IndexJob``; nothing else calls it. A run:
+``jobs.py`` runs this inside an ``IndexJob``; nothing else calls it. A run goes in phases, each
+with a total known when it starts (``codeindex.progress``):
 
-1. lists the candidate files (the whole tree, or the paths of a ``changed_files`` job),
-2. reads each one and compares its sha256 with the stored one; only new and changed files go on,
-3. per batch of files: chunks them, reads their imports, definitions and name occurrences
-   (``symbols/``), embeds the chunk texts whose vectors
-   cannot be reused (same text hash already stored), then in **one transaction** per batch
-   replaces each file's row, stored text (``navigation.store``), chunks, vectors, import edges,
-   symbols and occurrences, so a search or a read sees a file's old pieces or its new ones, never
-   a mix,
-4. removes files that are gone (full runs) or were listed but no longer exist, and records the
-   files it skipped with their reason (``SkippedFile``),
-5. resolves import edges to indexed files, embeds any chunk still lacking a vector for the
-   current model, and bumps the repository's ``generation`` so in-memory vectors reload.
+1. **files**: lists the candidate files (the whole tree, or the paths of a ``changed_files``
+   job), reads each one and compares its sha256 with the stored one; only new and changed files
+   go on;
+2. **chunks**: chunks them, reads their imports, definitions and name occurrences
+   (``symbols/``), reuses the vectors of chunk texts already embedded (same text hash), then in
+   **one transaction** per batch replaces each file's row, stored text (``navigation.store``),
+   chunks (with their lexical index entries), import edges, symbols and occurrences, so a search
+   or a read sees a file's old pieces or its new ones, never a mix; then removes files that are
+   gone, records the skipped ones (``SkippedFile``), resolves import edges and bumps the
+   repository's ``generation``. Search works (lexically) from here on;
+3. **embeddings** (``embed_missing``, run by the follow-up ``embeddings`` job): embeds the chunks
+   still lacking a vector for the current model, shortest texts first, a batch per commit.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from . import lexical
+from .app_settings import app_settings
 from .chunking import ChunkPiece, chunk_text, line_count
 from .choices import language_for_path
 from .embeddings import EmbeddingProvider, document_text, get_provider, text_hash, to_bytes
@@ -39,15 +42,21 @@ from .sources import SourceText, SourceTree
 from .symbols.extract import FileSymbols, extract_symbols
 from .symbols.store import replace_file_symbols
 
-__all__ = ["IndexReport", "Progress", "index_tree", "embed_missing", "clear_documents", "normalize_paths"]
+__all__ = ["IndexReport", "Progress", "index_tree", "embed_missing", "needs_embeddings", "store_vectors", "clear_documents",
+           "normalize_paths"]
 
-#: ``progress(stage, done, total, path)``: stage "files" (files handled) or "embed" (chunks embedded).
+#: ``progress(phase, done, total, path)``: phase "files", "chunks" or "embeddings" (``codeindex.progress``).
 Progress = Callable[[str, int, int, str], None]
 
 # A write transaction holds at most this many changed files or bytes of source.
 _BATCH_MAX_FILES = 200
 _BATCH_MAX_BYTES = 4_000_000
 _EMBED_BATCH = 256
+# While embedding, the repository's generation is bumped this often, so the vectors written so far
+# reach every process's in-memory dense index (each bump reloads them there).
+_PUBLISH_VECTORS_S = 20.0
+# Changed files' texts kept in memory between the two phases, in bytes; beyond it they are read again.
+_KEEP_TEXT_BYTES = 256_000_000
 
 
 @dataclass
@@ -59,7 +68,8 @@ class IndexReport:
     ``files_skipped`` maps a ``SkipReason`` value to a count (``{"binary": 3}``); ``errors`` lists
     ``(path, message)`` for files that could not be read and bad ignore-file lines.
     ``vectors_written`` counts newly embedded chunks, ``vectors_reused`` chunks whose text was
-    already embedded; ``embedding_error`` says why no vectors were written, if so.
+    already embedded; ``embedding_error`` says why no vectors were written, if so;
+    ``embeddings_job`` is the id of the embeddings job left queued to compute the rest, if any.
     ``timings_ms`` maps a phase to milliseconds.
     """
 
@@ -75,6 +85,7 @@ class IndexReport:
     vectors_written: int = 0
     vectors_reused: int = 0
     embedding_error: str = ""
+    embeddings_job: int | None = None
     imports_resolved: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)
     timings_ms: dict[str, int] = field(default_factory=dict)
@@ -113,8 +124,16 @@ def normalize_paths(paths: list[str]) -> list[str]:
 
 def index_tree(repository: Repository, tree: SourceTree, report: IndexReport, *, paths: list[str] | None = None,
                progress: Progress | None = None) -> None:
-    """Index ``tree`` into ``repository`` (all files, or only ``paths``), filling ``report``."""
-    provider = _usable_provider(report)
+    """Index ``tree`` into ``repository`` (all files, or only ``paths``), filling ``report``.
+
+    Two phases, each reported through ``progress`` with a total known when it starts: "files"
+    (read and hash every candidate; the path is given only for files that are indexed, never for
+    skipped ones) and "chunks" (chunk the new and changed files and write them with their lexical
+    index entries, a batch per transaction). Vectors are reused for chunk texts already embedded;
+    the rest are left to ``embed_missing`` (the follow-up embeddings job), so search works
+    lexically as soon as this returns.
+    """
+    provider = get_provider()
     with _Timer(report, "walk"):
         candidates = tree.paths()
         listed = set(candidates)
@@ -122,9 +141,10 @@ def index_tree(repository: Repository, tree: SourceTree, report: IndexReport, *,
             candidates = [p for p in paths if p in listed]
     known = dict(repository.files.values_list("path", "content_hash"))
     stored = set(repository.files.filter(stored__isnull=False).values_list("path", flat=True))
-    batch = _WriteBatch(repository, report, provider, progress)
     indexed: set[str] = set()
     skipped: dict[str, str] = {}
+    changed: list[SourceText | str] = []  # the text while it fits _KEEP_TEXT_BYTES, else the path (read again)
+    kept_bytes = 0
     for done, path in enumerate(candidates, start=1):
         with _Timer(report, "read"):
             before = tree.skipped.copy()
@@ -141,9 +161,20 @@ def index_tree(repository: Repository, tree: SourceTree, report: IndexReport, *,
             else:
                 report.files_new += previous is None
                 report.files_changed += previous is not None
-                batch.add(source)
+                keep = kept_bytes + source.size_bytes <= _KEEP_TEXT_BYTES
+                kept_bytes += source.size_bytes if keep else 0
+                changed.append(source if keep else path)
         if progress is not None:
-            progress("files", done, len(candidates), path)
+            progress("files", done, len(candidates), path if source is not None else "")
+    batch = _WriteBatch(repository, report, provider if provider.name != "none" else None, progress)
+    if progress is not None:
+        progress("chunks", 0, len(changed), "")
+    for done, item in enumerate(changed, start=1):
+        source = item if isinstance(item, SourceText) else tree.read(item)
+        if source is not None:
+            batch.add(source)
+        if progress is not None:
+            progress("chunks", done, len(changed), source.path if source is not None else "")
     batch.flush()
     gone = [p for p in known if p not in indexed] if paths is None else [p for p in paths if p in known and p not in indexed]
     with _Timer(report, "delete"):
@@ -154,9 +185,19 @@ def index_tree(repository: Repository, tree: SourceTree, report: IndexReport, *,
     report.files_seen = report.files_new + report.files_changed + report.files_unchanged + tree.skipped.total()
     with _Timer(report, "imports"):
         report.imports_resolved = _resolve_imports(repository, batch.changed_file_ids, paths_changed=bool(report.files_new or report.files_deleted))
-    if provider is not None:
-        embed_missing(repository, report, provider, progress)
     bump_generation(repository)
+
+
+def needs_embeddings(repository: Repository) -> bool:
+    """Whether an embedding provider is configured and some chunk of ``repository`` lacks its vector."""
+    provider = get_provider()
+    if provider.name == "none":
+        return False
+    return _pending_chunks(repository, provider.model).exists()
+
+
+def _pending_chunks(repository: Repository, model: str):
+    return Chunk.objects.filter(repository=repository).exclude(vector__model=model)
 
 
 def _usable_provider(report: IndexReport) -> EmbeddingProvider | None:
@@ -188,12 +229,13 @@ class _WriteBatch:
     report: IndexReport
     provider: EmbeddingProvider | None
     progress: Progress | None
-    sources: list[SourceText] = field(default_factory=list)
+    sources: list[_Prepared] = field(default_factory=list)
     size_bytes: int = 0
     changed_file_ids: list[int] = field(default_factory=list)
 
     def add(self, source: SourceText) -> None:
-        self.sources.append(source)
+        with _Timer(self.report, "chunk"):
+            self.sources.append(_Prepared.of(source))
         self.size_bytes += source.size_bytes
         if len(self.sources) >= _BATCH_MAX_FILES or self.size_bytes >= _BATCH_MAX_BYTES:
             self.flush()
@@ -201,8 +243,7 @@ class _WriteBatch:
     def flush(self) -> None:
         if not self.sources:
             return
-        with _Timer(self.report, "chunk"):
-            prepared = [_Prepared.of(source) for source in self.sources]
+        prepared = self.sources
         vectors = self.vectors(prepared)
         _fresh_connection()
         with _Timer(self.report, "write"), transaction.atomic():
@@ -213,21 +254,14 @@ class _WriteBatch:
         self.sources, self.size_bytes = [], 0
 
     def vectors(self, prepared: list[_Prepared]) -> dict[str, bytes]:
-        """text hash → vector bytes for every piece: reused from stored vectors, else embedded now."""
+        """text hash → vector bytes for the pieces whose text is already embedded (the rest wait
+        for the embeddings phase)."""
         if self.provider is None:
             return {}
-        texts = {h: t for item in prepared for h, t in zip(item.hashes, item.texts)}
-        with _Timer(self.report, "embed"):
+        texts = {h for item in prepared for h in item.hashes}
+        with _Timer(self.report, "reuse"):
             found = _stored_vectors(self.repository, self.provider.model, list(texts))
-            self.report.vectors_reused += sum(1 for item in prepared for h in item.hashes if h in found)
-            missing = [h for h in texts if h not in found]
-            try:
-                found.update(_embed(self.provider, [(h, texts[h]) for h in missing], self.progress))
-            except EmbeddingsUnavailable as exc:
-                self.report.embedding_error = str(exc)
-                self.provider = None
-                return {}
-            self.report.vectors_written += len(missing)
+        self.report.vectors_reused += sum(1 for item in prepared for h in item.hashes if h in found)
         return found
 
 
@@ -258,17 +292,6 @@ def _stored_vectors(repository: Repository, model: str, hashes: list[str]) -> di
         for digest, vector in rows.values_list("text_hash", "vector"):
             found.setdefault(digest, bytes(vector))
     return found
-
-
-def _embed(provider: EmbeddingProvider, items: list[tuple[str, str]], progress: Progress | None) -> dict[str, bytes]:
-    out: dict[str, bytes] = {}
-    for start in range(0, len(items), _EMBED_BATCH):
-        part = items[start : start + _EMBED_BATCH]
-        matrix = provider.embed_documents([text for _, text in part])
-        out.update((digest, to_bytes(row)) for (digest, _), row in zip(part, matrix))
-        if progress is not None:
-            progress("embed", start + len(part), len(items), "")
-    return out
 
 
 def _replace_file(repository: Repository, item: _Prepared, vectors: dict[str, bytes], provider: EmbeddingProvider | None) -> int:
@@ -352,37 +375,55 @@ def _resolve_imports(repository: Repository, changed_ids: list[int], *, paths_ch
 
 def embed_missing(repository: Repository, report: IndexReport, provider: EmbeddingProvider | None = None,
                   progress: Progress | None = None) -> None:
-    """Embed the chunks of ``repository`` that have no vector for the current model."""
+    """Embed the chunks of ``repository`` that have no vector for the current model (the
+    "embeddings" phase: ``progress("embeddings", done, total, "")`` after each batch).
+
+    Texts are sorted by length before batching, so each batch pads little (a batch of short
+    chunks no longer runs at the length of its longest one). Each batch commits on its own, so
+    search uses the vectors written so far while the rest are still being computed."""
     provider = provider or _usable_provider(report)
     if provider is None:
         return
-    pending = Chunk.objects.filter(repository=repository).filter(Q(vector__isnull=True) | ~Q(vector__model=provider.model))
-    rows = list(pending.values_list("pk", "path", "symbol", "content"))
+    rows = list(_pending_chunks(repository, provider.model).values_list("pk", "path", "symbol", "content"))
+    if progress is not None:
+        progress("embeddings", 0, len(rows), "")
     if not rows:
         return
+    items = sorted(((pk, document_text(path, symbol, content)) for pk, path, symbol, content in rows), key=lambda r: len(r[1]))
+    batch_size = max(1, app_settings.EMBEDDING_BATCH_SIZE) * 8
+    done, published = 0, time.monotonic()
     with _Timer(report, "embed"):
-        for start in range(0, len(rows), _EMBED_BATCH):
-            part = rows[start : start + _EMBED_BATCH]
-            texts = [document_text(path, symbol, content) for _, path, symbol, content in part]
+        for start in range(0, len(items), batch_size):
+            part = items[start : start + batch_size]
             try:
-                matrix = provider.embed_documents(texts)
+                matrix = provider.embed_documents([text for _, text in part])
             except EmbeddingsUnavailable as exc:
                 report.embedding_error = str(exc)
                 return
-            _fresh_connection()
-            with transaction.atomic():
-                ids = [pk for pk, *_ in part]
-                alive = set(Chunk.objects.filter(pk__in=ids).values_list("pk", flat=True))  # a re-index may have replaced some
-                ChunkVector.objects.filter(chunk_id__in=ids).delete()
-                ChunkVector.objects.bulk_create([
-                    ChunkVector(chunk_id=pk, repository=repository, model=provider.model, dim=len(row),
-                                text_hash=text_hash(text), vector=to_bytes(row))
-                    for pk, text, row in zip(ids, texts, matrix)
-                    if pk in alive
-                ])
-            report.vectors_written += len(part)
+            report.vectors_written += store_vectors(repository, provider.model, [(pk, text, row) for (pk, text), row in zip(part, matrix)])
+            done += len(part)
+            if time.monotonic() - published >= _PUBLISH_VECTORS_S:  # let searches use the vectors written so far
+                bump_generation(repository)
+                published = time.monotonic()
             if progress is not None:
-                progress("embed", start + len(part), len(rows), "")
+                progress("embeddings", done, len(items), "")
+
+
+def store_vectors(repository: Repository, model: str, rows: list[tuple[int, str, np.ndarray]]) -> int:
+    """Write one vector per ``(chunk id, embedded text, vector)`` for ``model``, replacing any the
+    chunk had, in one transaction; chunks deleted meanwhile (a re-index replaced them) are left
+    out. Returns how many were written. The one writer of computed vectors."""
+    _fresh_connection()
+    with transaction.atomic():
+        ids = [pk for pk, _, _ in rows]
+        alive = set(Chunk.objects.filter(pk__in=ids).values_list("pk", flat=True))
+        ChunkVector.objects.filter(chunk_id__in=ids).delete()
+        written = ChunkVector.objects.bulk_create([
+            ChunkVector(chunk_id=pk, repository=repository, model=model, dim=len(vector), text_hash=text_hash(text),
+                        vector=to_bytes(vector))
+            for pk, text, vector in rows if pk in alive
+        ], batch_size=500)
+    return len(written)
 
 
 def clear_documents(repository: Repository) -> int:

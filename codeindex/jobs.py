@@ -11,7 +11,11 @@ running job reported complete. Progress is written (throttled) to the job row wh
 The runner is the one place a broad ``except`` is allowed: anything unexpected is logged with
 its traceback and recorded as the job's message, and the job fails instead of hanging.
 
-``tasks.run_index_job`` (Celery) calls ``run_job`` in one line.
+A completed ``full`` or ``changed_files`` job queues an ``embeddings`` job for the chunks still
+without a vector (``queue_embeddings``) and hands it to ``worker.dispatch``: the repository is
+searchable lexically from the moment the index job completes, and the dense signal fills in.
+
+``tasks.run_index_job`` (Celery) and the in-process worker (``worker.py``) call ``run_job``.
 """
 
 from __future__ import annotations
@@ -23,11 +27,12 @@ import time
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from .choices import ACTIVE_JOB_STATUSES, JobKind, JobStatus
 from .exceptions import CodeIndexError, IndexJobError, JobAlreadyRunning
-from .indexing import IndexReport, Progress, bump_generation, embed_missing, index_tree
+from .indexing import IndexReport, Progress, bump_generation, embed_missing, index_tree, needs_embeddings
 from .models import IndexJob, Repository
 from .source_policy import prepare_root
 from .sources import SourceTree
@@ -52,7 +57,8 @@ def create_job(repository: Repository, kind: str, source: str, *, paths: list[st
                 repository=repository, kind=kind, source=source, paths=paths or [], requested_by=requested_by[:150],
             )
     except IntegrityError:
-        active = IndexJob.objects.filter(repository=repository, status__in=ACTIVE_JOB_STATUSES).first()
+        family = Q(kind=JobKind.EMBEDDINGS) if kind == JobKind.EMBEDDINGS else ~Q(kind=JobKind.EMBEDDINGS)
+        active = IndexJob.objects.filter(family, repository=repository, status__in=ACTIVE_JOB_STATUSES).first()
         which = f" (job {active.pk}, {active.status})" if active else ""
         raise JobAlreadyRunning(f"an index job for {repository.name!r} is already queued or running{which}") from None
 
@@ -112,13 +118,16 @@ class IndexJobRunner:
     again when it runs, by the rules of ``source_policy``; only the ``index_repo`` command at the
     shell runs one with ``remote=False``."""
 
-    def __init__(self, job_id: int, progress: Progress | None = None, *, remote: bool = True):
+    def __init__(self, job_id: int, progress: Progress | None = None, *, remote: bool = True, follow_up: str = "dispatch"):
         self.job_id = job_id
         self.relay = progress
         self.remote = remote
+        self.follow_up = follow_up
+        self.follow_up_job: IndexJob | None = None
         self.error: CodeIndexError | None = None
         self._last_write = 0.0
-        self._counts: dict[str, int] = {}
+        self._counts: dict = {}
+        self._phases: dict[str, dict[str, int]] = {}
 
     def handle(self) -> IndexJob | None:
         job = self.start()
@@ -142,7 +151,28 @@ class IndexJobRunner:
             raise
         else:
             self.terminate(job, JobStatus.COMPLETE, report, started)
+            if job.kind != JobKind.EMBEDDINGS and self.follow_up != "none":
+                self.queue_embeddings(job)
         return IndexJob.objects.select_related("repository").get(pk=job.pk)
+
+    def queue_embeddings(self, job: IndexJob) -> None:
+        """After an index job: queue the embeddings job for the chunks still without a vector
+        (``follow_up`` "dispatch": and hand it to ``worker.dispatch``; "queue": leave it queued for
+        the caller). None is queued when no provider is configured or nothing is missing; when an
+        embeddings job of the repository is already active, it takes the new chunks too."""
+        try:
+            if not needs_embeddings(job.repository):
+                return
+            self.follow_up_job = create_job(job.repository, JobKind.EMBEDDINGS, job.source, requested_by=job.requested_by)
+        except JobAlreadyRunning:
+            return
+        except Exception:  # the index job has completed; a missing follow-up leaves chunks lexical-only
+            log.exception("queueing the embeddings job after index job %s failed", job.pk)
+            return
+        if self.follow_up == "dispatch":
+            from .worker import dispatch
+
+            dispatch(self.follow_up_job.pk)
 
     def start(self) -> IndexJob | None:
         """Claim the job: a queued one, or a running one whose worker died (the task was redelivered).
@@ -160,17 +190,24 @@ class IndexJobRunner:
                     status=JobStatus.FAILED, finished_at=timezone.now(),
                     message=f"failed: its worker stopped {job.attempts} times before it finished")
                 return None
+            before = job.status
             job.status = JobStatus.RUNNING
             job.started_at = job.heartbeat_at = timezone.now()
             job.worker = WORKER_ID()
             job.attempts += 1
-            job.save(update_fields=["status", "started_at", "heartbeat_at", "worker", "attempts"])
-        return job
+            # conditional on the status read: of two processes claiming one job (SQLite has no row
+            # locks), only one updates the row
+            claimed = IndexJob.objects.filter(pk=job.pk, status=before, attempts=job.attempts - 1).update(
+                status=job.status, started_at=job.started_at, heartbeat_at=job.heartbeat_at, worker=job.worker, attempts=job.attempts)
+        return job if claimed else None
 
     def run(self, job: IndexJob, report: IndexReport) -> None:
         repository = job.repository
         if job.kind == JobKind.EMBEDDINGS:
-            embed_missing(repository, report, progress=self.progress)
+            for _ in range(3):  # an index job that ran meanwhile may have added chunks: take them too
+                embed_missing(repository, report, progress=self.progress)
+                if report.embedding_error or not needs_embeddings(repository):
+                    break
             bump_generation(repository)
             return
         root = prepare_root(job.source, repository.name, remote=self.remote)
@@ -179,18 +216,25 @@ class IndexJobRunner:
         index_tree(repository, tree, report, paths=paths, progress=self.progress)
         _record_run(repository, root, job, report)
 
-    def progress(self, stage: str, done: int, total: int, path: str) -> None:
-        if stage == "files":
-            self._counts.update(files_done=done, files_total=total)
-            self._counts["current_path"] = path[-500:]
-        else:
-            self._counts.update(chunks_done=done, chunks_total=total)
+    def progress(self, phase: str, done: int, total: int, path: str) -> None:
+        """Record ``done`` of ``total`` in ``phase`` (throttled to one write per 250 ms, and at each
+        phase's start and end). Counts never go back: a figure below the one recorded is ignored."""
+        row = self._phases.setdefault(phase, {"done": 0, "total": 0})
+        row["total"] = max(row["total"], total)
+        row["done"] = min(max(row["done"], done), row["total"])
+        self._counts["phase"] = phase
+        self._counts["phases"] = self._phases
+        if phase == "files":
+            self._counts.update(files_done=row["done"], files_total=row["total"])
+        elif phase == "embeddings":
+            self._counts.update(chunks_done=row["done"], chunks_total=row["total"])
+        self._counts["current_path"] = path[-500:]
         now = time.monotonic()
-        if now - self._last_write >= _PROGRESS_EVERY_S or done == total:
+        if now - self._last_write >= _PROGRESS_EVERY_S or done in (0, total):
             self._last_write = now
             IndexJob.objects.filter(pk=self.job_id, status=JobStatus.RUNNING).update(heartbeat_at=timezone.now(), **self._counts)
         if self.relay is not None:
-            self.relay(stage, done, total, path)
+            self.relay(phase, done, total, path)
 
     def terminate(self, job: IndexJob, status: str, report: IndexReport, started: float, *, message: str = "") -> None:
         """The only writer of a finished status: ``complete`` or ``failed``, with the report."""
@@ -201,7 +245,7 @@ class IndexJobRunner:
         IndexJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
             status=status, finished_at=timezone.now(), heartbeat_at=timezone.now(), message=message[:2000],
             report=report.as_json(), errors=[{"path": p, "message": m} for p, m in report.errors[:500]],
-            timings=report.timings_ms, **{**self._counts, "current_path": ""},
+            timings=report.timings_ms, **{**self._counts, "current_path": "", **({"phase": ""} if status == JobStatus.COMPLETE else {})},
         )
 
 

@@ -177,10 +177,12 @@ class IndexJob(models.Model):
 
     Only ``codeindex.jobs`` writes ``status`` (``JobStatus``); ``complete`` is set by the runner's
     terminate step alone, after the work has finished. Progress counts (``*_done`` of
-    ``*_total``) are written while it runs; ``errors`` lists ``{"path", "message"}`` per file that
+    ``*_total``; ``chunks_*`` count chunks embedded) and the phase counts (``phase``, ``phases``:
+see ``codeindex.progress``) are written while it runs, and only ever grow; ``errors`` lists ``{"path", "message"}`` per file that
     could not be indexed; ``timings`` maps a phase (``walk``, ``chunk``, ``embed``, ``imports``)
     to milliseconds; ``report`` holds the final ``IndexReport`` as JSON. At most one queued or
-    running job exists per repository (a partial unique constraint).
+    running index job (full or changed files) and at most one embeddings job exist per repository
+(partial unique constraints).
     """
 
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="jobs")
@@ -200,6 +202,8 @@ class IndexJob(models.Model):
     chunks_total = models.PositiveIntegerField(default=0)
     chunks_done = models.PositiveIntegerField(default=0)
     current_path = models.TextField(blank=True, default="")
+    phase = models.CharField(max_length=16, blank=True, default="", help_text="The phase running now (files, chunks, embeddings).")
+    phases = models.JSONField(default=dict, blank=True, help_text='Per phase: {"files": {"done": 84, "total": 200}, …}.')
     errors = models.JSONField(default=list, blank=True)
     timings = models.JSONField(default=dict, blank=True)
     report = models.JSONField(default=dict, blank=True)
@@ -208,10 +212,16 @@ class IndexJob(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
+            # one index job (full or changed files) and one embeddings job at a time per repository:
+            # a re-index may start while the previous run's vectors are still being computed
             models.UniqueConstraint(
-                fields=["repository"], condition=models.Q(status__in=ACTIVE_JOB_STATUSES),
+                fields=["repository"], condition=models.Q(status__in=ACTIVE_JOB_STATUSES) & ~models.Q(kind="embeddings"),
                 name="codeindex_indexjob_one_active_per_repository",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["repository"], condition=models.Q(status__in=ACTIVE_JOB_STATUSES, kind="embeddings"),
+                name="codeindex_indexjob_one_active_embedding_job",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -37,18 +37,10 @@ STATUS_BADGE = {JobStatus.QUEUED: "warn", JobStatus.RUNNING: "warn", JobStatus.C
 
 
 def percent_done(job: JobInfo) -> int:
-    """Whole percent of the work done, 0–100: files read, then chunks embedded.
-
-    Only a ``complete`` job shows 100; a job still going (or one that failed) stays at most 99,
-    so the bar never claims "done" for a job that is not.
-    """
-    if job.status == JobStatus.COMPLETE:
-        return 100
-    total = job.files_total + job.chunks_total
-    if total <= 0:
-        return 0
-    done = min(job.files_done + job.chunks_done, total)
-    return min(done * 100 // total, 99)
+    """Whole percent of the work done, 0–100, phase by phase (``codeindex.progress.percent``):
+    it only moves forward. Only a ``complete`` job shows 100; a job still going (or one that
+    failed) stays at most 99, so the bar never claims "done" for a job that is not."""
+    return job.percent
 
 
 def duration_ms(job: JobInfo, now: datetime | None = None) -> int | None:
@@ -98,16 +90,22 @@ def progress_document(job: JobInfo, *, errors_limit: int = ERRORS_PER_PAGE, now:
          "files_done": 84, "files_total": 200, "chunks_done": 0, "chunks_total": 0, "percent": 42,
          "current_path": "src/app.py", "message": "", "started_at": "2025-05-01T10:00:00+00:00",
          "finished_at": null, "duration_ms": 3100, "error_count": 0, "errors": [],
-         "display": {"status": "Running", "status_badge": "warn", "files": "84 / 200", …}}
+         "display": {"status": "Running", "status_badge": "warn", "files": "84 / 200",
+                     "phase": "Reading files (phase 1 of 2)", "phase_files": "84 / 200 files · running", …}}
+
+    ``percent`` and each phase's counts only move forward (``codeindex.progress``).
     """
     errors = file_errors(job)
     count = max(len(errors), job.error_count)
     elapsed = duration_ms(job, now)
     percent = percent_done(job)
+    phases = [dict(row, display=_phase_count(row)) for row in job.phase_rows]
+    running = next((row for row in phases if row["state"] in ("running", "stopped")), None)
     return {
         "id": job.id, "repository": job.repository, "kind": job.kind, "status": job.status, "finished": job.finished,
         "files_done": job.files_done, "files_total": job.files_total, "chunks_done": job.chunks_done,
-        "chunks_total": job.chunks_total, "percent": percent, "current_path": job.current_path, "message": job.message,
+        "chunks_total": job.chunks_total, "percent": percent, "phase": job.phase, "phases": phases,
+        "current_path": job.current_path, "message": job.message,
         "created_at": job.created_at.isoformat(), "started_at": job.started_at.isoformat() if job.started_at else None,
         "finished_at": job.finished_at.isoformat() if job.finished_at else None, "duration_ms": elapsed,
         "error_count": count, "errors": errors[:max(0, errors_limit)],
@@ -117,11 +115,28 @@ def progress_document(job: JobInfo, *, errors_limit: int = ERRORS_PER_PAGE, now:
             "files": f"{job.files_done} / {job.files_total}",
             "chunks": f"{job.chunks_done} / {job.chunks_total}" if job.chunks_total else "—",
             "percent": f"{percent} %",
+            "phase": _phase_text(running, job),
+            **{f"phase_{row['name']}": _phase_count(row) for row in phases},
             "started_at": _when(job.started_at), "finished_at": _when(job.finished_at),
             "duration": duration_text(elapsed), "message": job.message or "—",
             "current_path": job.current_path or "—", "error_count": str(count), "errors_note": _errors_note(job, count),
         },
     }
+
+
+def _phase_text(row: dict | None, job: JobInfo) -> str:
+    """"Reading files (1 of 2)", "Queued", "Complete"…: the phase the bar is in, as the page says it."""
+    if row is None:
+        return JobStatus(job.status).label if job.status in JobStatus.values else job.status
+    names = [r["name"] for r in job.phase_rows]
+    where = f" (phase {names.index(row['name']) + 1} of {len(names)})" if len(names) > 1 else ""
+    return f"{row['label']}{where}" + (" — stopped" if row["state"] == "stopped" else "")
+
+
+def _phase_count(row: dict) -> str:
+    """"84 / 200 files · running", "— · waiting"."""
+    counts = f"{row['done']:,} / {row['total']:,} {row['unit']}" if row["total"] or row["state"] != "waiting" else "—"
+    return f"{counts} · {row['state']}"
 
 
 def _errors_note(job: JobInfo, count: int) -> str:

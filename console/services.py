@@ -233,7 +233,7 @@ def start_reindex(operator, repository: str, *, via: str = "console") -> codeind
     row = next((r for r in codeindex.status(access=OPERATOR_ACCESS) if r.name == repository), None)
     if row is None:
         raise RepositoryNotFound(f"no repository named {repository!r} is indexed")
-    if row.active_job is not None:
+    if row.active_job is not None and row.active_job.kind != JobKind.EMBEDDINGS:  # embeddings may go on beside it
         raise JobAlreadyRunning(f"job {row.active_job.id} for {repository!r} is still {row.active_job.status}; "
                                 "start a re-index when it has ended")
     with transaction.atomic():

@@ -6,6 +6,7 @@ later jobs keep its settings.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,12 +18,12 @@ from django.db import transaction
 from ..access import SYSTEM, RepositoryAccess
 from ..choices import JobKind, Visibility
 from ..exceptions import InvalidArgument, InvalidRepositoryName, RepositoryNotFound, SourceNotFound
-from ..indexing import IndexReport, normalize_paths
+from ..indexing import IndexReport, Progress, normalize_paths
 from ..jobs import IndexJobRunner, create_job
 from ..models import IndexJob, Repository
 from ..source_policy import check_source
 from ..sources import is_git_url, local_root
-from ..tasks import run_index_job
+from ..worker import broker_configured, dispatch
 from .results import JobInfo
 from .scope import visible_repository
 
@@ -33,21 +34,65 @@ ProgressCallback = Callable[[int, int, str], None]
 
 
 def index_repository(path: str | Path, name: str, *, access: RepositoryAccess = SYSTEM,
-                     progress: ProgressCallback | None = None) -> IndexReport:
+                     progress: ProgressCallback | Progress | None = None, embeddings: str = "now") -> IndexReport:
     """Index the directory (or git URL) ``path`` as repository ``name`` now, in this process.
 
     Runs an ``IndexJob`` synchronously (so it shows in job history). Only files whose sha256
-    changed are re-chunked; files that are gone are removed with their chunks. Raises
-    ``SourceNotFound``, ``InvalidRepositoryName``, ``JobAlreadyRunning`` or ``CloneFailed``.
+    changed are re-chunked; files that are gone are removed with their chunks. ``embeddings``
+    says what happens to the chunks still without a vector: "now" (embed them here before
+    returning; the report counts them), "background" (queue an embeddings job: a Celery worker
+    takes it at once, else the server's worker when it runs; ``report.embeddings_job`` names it)
+    or "skip". ``progress`` is ``(phase, done, total, path)`` (``codeindex.progress``); the older
+    three-argument form ``(done_files, total_files, path)`` sees the files phase only.
+    Raises ``SourceNotFound``, ``InvalidRepositoryName``, ``JobAlreadyRunning`` or ``CloneFailed``.
     """
+    if embeddings not in ("now", "background", "skip"):
+        raise InvalidArgument("embeddings must be now, background or skip")
     source = str(path) if is_git_url(str(path)) else str(local_root(path))
     repository = _repository_for_indexing(name, source, access)
     job = create_job(repository, JobKind.FULL, source, requested_by="command line")
-    relay = (lambda stage, done, total, p: progress(done, total, p) if stage == "files" else None) if progress else None
-    runner = IndexJobRunner(job.pk, relay, remote=False)  # the operator at the shell may index any source
+    relay = _phase_relay(progress)
+    follow_up = "none" if embeddings == "skip" else "queue"
+    runner = IndexJobRunner(job.pk, relay, remote=False, follow_up=follow_up)  # the operator at the shell may index any source
     finished = runner.handle()
     if runner.error is not None:
         raise runner.error
+    report = _report_of(name, finished)
+    queued = runner.follow_up_job
+    if queued is not None and embeddings == "now":
+        embedded = IndexJobRunner(queued.pk, relay, remote=False).handle()
+        if embedded is not None:
+            report.vectors_written = int(embedded.report.get("vectors_written", 0))
+            report.embedding_error = str(embedded.report.get("embedding_error", "") or (embedded.message if embedded.status == "failed" else ""))
+            report.duration_ms += int(embedded.report.get("duration_ms", 0))
+            for phase, spent in (embedded.timings or {}).items():
+                report.timings_ms[phase] = report.timings_ms.get(phase, 0) + spent
+    elif queued is not None:
+        report.embeddings_job = queued.pk
+        dispatch_queued(queued.pk)
+    return report
+
+
+def dispatch_queued(job_id: int) -> None:
+    """Hand a job left queued to a Celery worker when a broker is configured; otherwise it waits
+    for the server's worker thread (``worker.start``), which takes queued jobs when it starts."""
+    if broker_configured():
+        dispatch(job_id)
+
+
+def _phase_relay(progress) -> Progress | None:
+    if progress is None:
+        return None
+    try:
+        params = inspect.signature(progress).parameters.values()
+    except (TypeError, ValueError):
+        return progress
+    if len(params) != 3 or any(p.kind == p.VAR_POSITIONAL for p in params):
+        return progress
+    return lambda phase, done, total, p: progress(done, total, p) if phase == "files" else None
+
+
+def _report_of(name: str, finished: IndexJob | None) -> IndexReport:
     report = IndexReport(repository=name)
     for key, value in (finished.report if finished else {}).items():
         if hasattr(report, key):
@@ -58,7 +103,8 @@ def index_repository(path: str | Path, name: str, *, access: RepositoryAccess = 
 def start_index_job(source: str, name: str, *, access: RepositoryAccess, kind: str = JobKind.FULL,
                     paths: list[str] | None = None, requested_by: str = "", visibility: str | None = None,
                     groups: list[str] | None = None) -> JobInfo:
-    """Queue an index job (a Celery task; run in-process when Celery is eager) and return it.
+    """Queue an index job and return it; ``worker.dispatch`` runs it once the row commits (a Celery
+    worker, the server's own worker thread, else this thread before returning).
 
     ``source`` is a directory or git URL (``None``/"" re-uses the repository's own source);
     ``kind`` is full, changed_files (with ``paths``) or embeddings. A new repository gets
@@ -90,7 +136,7 @@ def start_index_job(source: str, name: str, *, access: RepositoryAccess, kind: s
 
 
 def _dispatch(job_id: int) -> None:
-    run_index_job.delay(job_id)
+    dispatch(job_id)
 
 
 def jobs(*, access: RepositoryAccess, repository: str | None = None, limit: int = 20) -> list[JobInfo]:
@@ -154,4 +200,5 @@ def job_info(j: IndexJob) -> JobInfo:
         files_total=j.files_total, chunks_done=j.chunks_done, chunks_total=j.chunks_total, current_path=j.current_path,
         message=j.message, error_count=len(j.errors), errors=j.errors[:20], timings_ms=j.timings, report=j.report,
         created_at=j.created_at, started_at=j.started_at, finished_at=j.finished_at, requested_by=j.requested_by,
+        phase=j.phase, phases=j.phases or {},
     )

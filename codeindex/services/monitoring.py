@@ -10,18 +10,35 @@ from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
 
 from .. import lexical
 from ..access import PUBLIC, RepositoryAccess
-from ..choices import ACTIVE_JOB_STATUSES
-from ..embeddings import get_provider
+from ..choices import ACTIVE_JOB_STATUSES, JobKind
+from ..embeddings import get_provider, warm_up
 from ..models import Chunk, ChunkVector, IndexJob, Repository
 from .index_jobs import job_info
 from .results import Health, RepositoryStatus
 from .scope import visible_generations
 
-__all__ = ["status", "health", "index_metrics", "IndexMetrics", "JOB_DURATION_BUCKETS"]
+__all__ = ["status", "health", "embedding_coverage", "index_metrics", "IndexMetrics", "JOB_DURATION_BUCKETS"]
+
+
+def embedding_coverage(repository_ids) -> float | None:
+    """Share (0.0–1.0) of the chunks of ``repository_ids`` that have a vector of the configured
+    model, i.e. that the dense signal can rank; 1.0 when there are no chunks, None when no
+    embedding provider is configured (``MCPRAG_EMBEDDINGS=none``)."""
+    provider = get_provider()
+    if provider.name == "none":
+        return None
+    ids = list(repository_ids)
+    chunks = Chunk.objects.filter(repository_id__in=ids).count() if ids else 0
+    if not chunks:
+        return 1.0
+    embedded = ChunkVector.objects.filter(repository_id__in=ids, model=provider.model).count()
+    return round(min(embedded / chunks, 1.0), 4)
 
 
 def status(*, access: RepositoryAccess = PUBLIC) -> list[RepositoryStatus]:
-    """Every repository ``access`` sees, by name, with its active and last finished job."""
+    """Every repository ``access`` sees, by name, with its active job (an index job before an
+    embeddings job), its last finished one, its embeddings job while one is queued or running,
+    and ``embedding_coverage`` (share of chunks with a vector; None without a provider)."""
     repos = list(Repository.objects.filter(access.repository_filter()).order_by("name"))
     ids = [r.pk for r in repos]
     embedded = dict(ChunkVector.objects.filter(repository_id__in=ids, model=get_provider().model)
@@ -29,18 +46,34 @@ def status(*, access: RepositoryAccess = PUBLIC) -> list[RepositoryStatus]:
     active, last = {}, {}
     for j in IndexJob.objects.select_related("repository").filter(repository_id__in=ids).order_by("-created_at", "-id")[:500]:
         if j.status in ACTIVE_JOB_STATUSES:
-            active.setdefault(j.repository_id, job_info(j))
+            held = active.get(j.repository_id)
+            if held is None or (held.kind == JobKind.EMBEDDINGS and j.kind != JobKind.EMBEDDINGS):
+                active[j.repository_id] = job_info(j)
         else:
             last.setdefault(j.repository_id, job_info(j))
+    embedding = {}
+    for j in IndexJob.objects.select_related("repository").filter(repository_id__in=ids, kind=JobKind.EMBEDDINGS,
+                                                                  status__in=ACTIVE_JOB_STATUSES):
+        embedding[j.repository_id] = job_info(j)
+    configured = get_provider().name != "none"
     return [
         RepositoryStatus(r.name, r.root_path, r.file_count, r.chunk_count, r.last_indexed_at, r.source_url, r.visibility,
-                         embedded.get(r.pk, 0), r.skipped_counts, active.get(r.pk), last.get(r.pk))
+                         embedded.get(r.pk, 0), r.skipped_counts, active.get(r.pk), last.get(r.pk),
+                         _coverage(embedded.get(r.pk, 0), r.chunk_count) if configured else None, embedding.get(r.pk))
         for r in repos
     ]
 
 
+def _coverage(embedded: int, chunks: int) -> float:
+    return round(min(embedded / chunks, 1.0), 4) if chunks else 1.0
+
+
 def health(*, access: RepositoryAccess = PUBLIC) -> Health:
-    """Whether the database, the lexical index and the embedding provider answer."""
+    """Whether the database, the lexical index and the embedding provider answer.
+
+    ``embeddings`` is "ok", "loading: …" while the server is still loading the local model (the
+    status stays "ok": search works lexically meanwhile) or "unavailable: <reason>";
+    ``embedding_coverage`` is the share of visible chunks with a vector (None without a provider)."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -54,13 +87,22 @@ def health(*, access: RepositoryAccess = PUBLIC) -> Health:
     except DatabaseError as exc:
         lexical_state = f"error: {exc.__class__.__name__}"
     provider = get_provider()
-    ok, reason = provider.available()
+    state = provider.state()
+    if state == "not loaded":  # this process has not loaded it yet: start loading, do not wait
+        warm_up()
+        state = "loading"
+    if state == "loading":  # never wait for the model here: say it is loading
+        ok, reason, embeddings = False, "loading", "loading: the embedding model is being loaded; search is lexical until it is ready"
+    else:
+        ok, reason = provider.available()
+        embeddings = "ok" if ok else f"unavailable: {reason}"
     chunks = Chunk.objects.filter(repository_id__in=list(repos)).count() if repos else 0
-    embedded = ChunkVector.objects.filter(repository_id__in=list(repos), model=provider.model).count() if repos and ok else 0
-    state = "ok" if database == "ok" and lexical_state == "ok" and ok else "degraded"
-    return Health(status=state, database=database, lexical_index=lexical_state, embeddings="ok" if ok else f"unavailable: {reason}",
+    embedded = ChunkVector.objects.filter(repository_id__in=list(repos), model=provider.model).count() if repos and provider.name != "none" else 0
+    coverage = None if provider.name == "none" else _coverage(embedded, chunks)
+    status = "ok" if database == "ok" and lexical_state == "ok" and (ok or reason == "loading") else "degraded"
+    return Health(status=status, database=database, lexical_index=lexical_state, embeddings=embeddings,
                   embedding_provider=provider.name, embedding_model=provider.model, repositories=len(repos), chunks=chunks,
-                  embedded_chunks=embedded)
+                  embedded_chunks=embedded, embedding_coverage=coverage)
 
 
 #: Upper bounds (seconds) of the index-job duration histogram.

@@ -52,6 +52,7 @@ class SearchPage:
     signals_used: list[str]
     dense_note: str
     dense_weight: float
+    dense_coverage: float | None = None
 
 
 @dataclass(frozen=True)
@@ -75,10 +76,26 @@ class JobInfo:
     started_at: datetime | None
     finished_at: datetime | None
     requested_by: str = ""
+    phase: str = ""
+    phases: dict = field(default_factory=dict)
 
     @property
     def finished(self) -> bool:
         return self.status in (JobStatus.COMPLETE, JobStatus.FAILED)
+
+    @property
+    def percent(self) -> int:
+        """Whole percent done, only moving forward (``codeindex.progress.percent``)."""
+        from ..progress import percent
+
+        return percent(self)
+
+    @property
+    def phase_rows(self) -> list[dict]:
+        """Each phase with label, counts, state and percent (``codeindex.progress.phase_rows``)."""
+        from ..progress import phase_rows
+
+        return phase_rows(self)
 
 
 @dataclass(frozen=True)
@@ -97,6 +114,8 @@ class RepositoryStatus:
     skipped_counts: dict = field(default_factory=dict)
     active_job: JobInfo | None = None
     last_job: JobInfo | None = None
+    embedding_coverage: float | None = None
+    embedding_job: JobInfo | None = None
 
 
 @dataclass(frozen=True)
@@ -157,6 +176,7 @@ class Health:
     repositories: int
     chunks: int
     embedded_chunks: int
+    embedding_coverage: float | None = None
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from ..patterns import glob_regex
 from ..query import QueryPlan, parse_query
 from ..vectors import query_vector_cache, vector_store
 from .feedback import apply_feedback
+from .monitoring import embedding_coverage
 from .results import QueryPreview, SearchHit, SearchPage
 from .scope import visible_generations, visible_repository
 
@@ -99,7 +100,8 @@ def search_page(request: SearchRequest, *, access: RepositoryAccess = PUBLIC) ->
     used = ["lexical"] + (["dense"] if not dense_note else [])
     return SearchPage(query=request.query, hits=hits, page=page, page_size=max_results,
                       next_page=page + 1 if len(ranked) > start + max_results and page < MAX_PAGE else None,
-                      candidates=len(ranked), intent=plan.intent, signals_used=used, dense_note=dense_note, dense_weight=weight)
+                      candidates=len(ranked), intent=plan.intent, signals_used=used, dense_note=dense_note, dense_weight=weight,
+                      dense_coverage=embedding_coverage(repos))
 
 
 #: Times a search ranks again when chunks it ranked were replaced before it read them.
@@ -146,6 +148,8 @@ def _dense(plan: QueryPlan, repos: dict[int, int], where: lexical.ChunkFilter, l
     if plan.intent != QueryIntent.NATURAL_LANGUAGE:
         return None, f"not used for a query that is a {plan.intent.replace('_', ' ')} (lexical is exact there)"
     provider = get_provider()
+    if provider.state() == "loading":  # the server is loading the model (embeddings.warm_up): do not wait for it
+        return None, "the embedding model is still loading; lexical only until it is ready"
     ok, reason = provider.available()
     if not ok:
         return None, reason

@@ -51,6 +51,7 @@ def job_model(job) -> JobModel | None:
     if job is None:
         return None
     data = dataclasses.asdict(job)
+    data.update(percent=job.percent, phases=job.phase_rows)
     return JobModel(**{k: v for k, v in data.items() if k in JobModel.model_fields})
 
 
@@ -58,15 +59,16 @@ def repository_model(r) -> RepositoryStatusModel:
     return RepositoryStatusModel(
         name=r.name, file_count=r.file_count, chunk_count=r.chunk_count, embedded_chunks=r.embedded_chunks,
         last_indexed_at=r.last_indexed_at, source_url=r.source_url, visibility=r.visibility, skipped_counts=r.skipped_counts,
-        active_job=job_model(r.active_job), last_job=job_model(r.last_job),
+        active_job=job_model(r.active_job), last_job=job_model(r.last_job), embedding_coverage=r.embedding_coverage,
+        embedding_job=job_model(r.embedding_job),
     )
 
 
 def job_line(job) -> str:
     if job is None:
         return ""
-    progress = f"{job.files_done}/{job.files_total} files"
-    if job.chunks_total:
-        progress += f", {job.chunks_done}/{job.chunks_total} chunks embedded"
+    progress = f"{job.percent}%: " + "; ".join(
+        f"{row['label'].lower()} {row['done']}/{row['total']} {row['unit']}" + ("" if row["state"] == "done" else f" ({row['state']})")
+        for row in job.phase_rows) if job.phase_rows else f"{job.files_done}/{job.files_total} files"
     tail = f": {job.message}" if job.message else ""
     return f"job {job.id} ({job.kind}) {job.status}, {progress}{tail}"

@@ -67,13 +67,15 @@ async def _latest(name: str, access, job_id: int | None):
 
 
 async def _report(ctx, job, last):
-    state = (job.status, job.files_done, job.files_total, job.chunks_done, job.chunks_total)
-    if state != last and ctx is not None:
-        total = job.files_total + job.chunks_total
-        done = job.files_done + job.chunks_done
-        await ctx.report_progress(done, total or None, f"{job.status}: {job.files_done}/{job.files_total} files"
-                                  + (f", {job.chunks_done}/{job.chunks_total} chunks embedded" if job.chunks_total else ""))
-    return state
+    """One MCP progress notification per change: ``progress`` is the job's whole percent (it only
+    moves forward), ``total`` 100, the message names the running phase and its counts."""
+    rows = job.phase_rows
+    row = next((r for r in rows if r["state"] in ("running", "stopped")), rows[-1] if rows and job.finished else None)
+    state = (job.status, job.percent, row["done"] if row else None)
+    if state != last and ctx is not None and (last is None or job.percent >= last[1]):
+        detail = f"{row['label']}: {row['done']}/{row['total']} {row['unit']}" if row else job.status
+        await ctx.report_progress(job.percent, 100, f"{job.status}: {detail}")
+    return state if last is None or job.percent >= last[1] else last
 
 
 @tool(kind="indexing", scope=SCOPE_INDEX_ADMIN, title="Index a repository", read_only=False, idempotent=True)

@@ -47,6 +47,7 @@ class SearchResults(BaseModel):
     intent: str = Field("natural_language", description="identifier, path or natural_language.")
     signals_used: list[str] = Field(default_factory=list, description="Signals that ranked this query.")
     dense_note: str = Field("", description="Why the dense signal was not used, if it was not.")
+    dense_coverage: float | None = Field(None, description="Share 0-1 of the searched chunks the dense signal could rank (the rest have no vector yet); null without embeddings.")
     hits: list[SearchHitModel]
 
 
@@ -83,6 +84,16 @@ class QueryPreviewModel(BaseModel):
     dense_note: str
 
 
+class JobPhaseModel(BaseModel):
+    name: str = Field(description="files (read and compare), chunks (chunk and index lexically) or embeddings.")
+    label: str
+    unit: str = Field(description="What done and total count: files or chunks.")
+    done: int
+    total: int
+    state: str = Field(description="waiting, running, done or stopped (the job failed in it).")
+    percent: int
+
+
 class JobModel(BaseModel):
     id: int
     repository: str
@@ -92,6 +103,9 @@ class JobModel(BaseModel):
     files_total: int
     chunks_done: int = Field(description="Chunks embedded so far in the embedding phase.")
     chunks_total: int
+    phase: str = Field("", description="The phase running now: files, chunks or embeddings (empty once complete).")
+    percent: int = Field(0, description="Whole percent done, 0-100; it only moves forward, and is 100 only when complete.")
+    phases: list[JobPhaseModel] = Field(default_factory=list, description="The job's phases in order, with counts.")
     current_path: str
     message: str
     error_count: int
@@ -113,6 +127,8 @@ class RepositoryStatusModel(BaseModel):
     skipped_counts: dict = Field(default_factory=dict)
     active_job: JobModel | None = None
     last_job: JobModel | None = None
+    embedding_coverage: float | None = Field(None, description="Share 0-1 of chunks with a vector; null without an embedding provider.")
+    embedding_job: JobModel | None = Field(None, description="The embeddings job computing the missing vectors, while queued or running.")
 
 
 class IndexStatus(BaseModel):
@@ -123,12 +139,13 @@ class HealthStatus(BaseModel):
     status: str = Field(description='"ok" when every component answered, else "degraded".')
     database: str
     lexical_index: str
-    embeddings: str = Field("ok", description='"ok", or "unavailable: <reason>" (search then runs lexically).')
+    embeddings: str = Field("ok", description='"ok", "loading: …" while the server loads the model, or "unavailable: <reason>" (search then runs lexically).')
     embedding_provider: str = ""
     embedding_model: str = ""
     repositories: int
     chunks: int = 0
     embedded_chunks: int = 0
+    embedding_coverage: float | None = Field(None, description="Share 0-1 of chunks with a vector (the dense signal ranks only those); null without an embedding provider.")
     version: str
     signed_in_as: str = Field("", description="Who the calling token acts for: the person's username, or the service client's name.")
     tier: str = Field("", description="The caller's tier now (public, developer, admin, service).")

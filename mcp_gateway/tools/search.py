@@ -73,7 +73,7 @@ async def search_code(
                                      max_results=max_results, page=page, detail_level=detail_level)
     found = await run_service(services.search_page, request, access=access_of())
     model = SearchResults(query=query, total=len(found.hits), page=found.page, next_page=found.next_page, intent=found.intent,
-                          signals_used=found.signals_used, dense_note=found.dense_note,
+                          signals_used=found.signals_used, dense_note=found.dense_note, dense_coverage=found.dense_coverage,
                           hits=[hit_model(h) for h in found.hits])
     return result(model, _format_hits(query, found))
 
@@ -150,11 +150,14 @@ async def index_status(
     lines = []
     for r in rows:
         when = r.last_indexed_at.isoformat() if r.last_indexed_at else "never"
-        line = f"{r.name}: {r.file_count} files, {r.chunk_count} chunks ({r.embedded_chunks} embedded), last indexed {when}"
+        coverage = f", {r.embedding_coverage:.0%} of them" if r.embedding_coverage is not None else ""
+        line = f"{r.name}: {r.file_count} files, {r.chunk_count} chunks ({r.embedded_chunks} embedded{coverage}), last indexed {when}"
         if r.active_job:
             line += f"; {job_line(r.active_job)}"
         elif r.last_job:
             line += f"; last {job_line(r.last_job)}"
+        if r.embedding_job and r.embedding_job is not r.active_job and r.embedding_job.id != getattr(r.active_job, "id", None):
+            line += f"; embedding {job_line(r.embedding_job)}"
         lines.append(line)
     return result(IndexStatus(repositories=repos), "\n".join(lines) or "No repository is indexed yet.")
 
@@ -168,5 +171,6 @@ async def health_check() -> Annotated[CallToolResult, HealthStatus]:
     model = HealthStatus(version=__version__, signed_in_as=caller.username, tier=caller.tier, **h.__dict__)
     text = (f"status: {h.status}; database: {h.database}; lexical index: {h.lexical_index}; "
             f"embeddings ({h.embedding_provider} {h.embedding_model}): {h.embeddings}; repositories: {h.repositories}; "
-            f"chunks: {h.chunks} ({h.embedded_chunks} embedded)")
+            f"chunks: {h.chunks} ({h.embedded_chunks} embedded"
+            + (f", {h.embedding_coverage:.0%}" if h.embedding_coverage is not None else "") + ")")
     return result(model, text)

@@ -30,7 +30,8 @@ document.querySelectorAll(".chart-wrap").forEach(function (wrap) {
 /* Index jobs: every element with data-progress-url and data-finished="false" (the job page, job
    list rows, repository rows) polls /console/jobs/<id>/progress.json about once a second until the
    job has finished. Inside it, [data-field=KEY] shows display[KEY] of the answer (a <progress>
-   takes its percent), tbody[data-errors] gets the per-file errors it does not show yet, and
+   takes its percent, which the server only ever moves forward; display.phase names the phase and
+   display.phase_<name> gives each phase's counts), tbody[data-errors] gets the per-file errors it does not show yet, and
    [data-show-when-finished] is revealed at the end. */
 (function () {
   var EVERY_MS = 1000, SLOWEST_MS = 15000;
@@ -38,7 +39,7 @@ document.querySelectorAll(".chart-wrap").forEach(function (wrap) {
   function render(scope, doc) {
     scope.querySelectorAll("[data-field]").forEach(function (el) {
       var key = el.dataset.field;
-      if (el.tagName === "PROGRESS") { el.value = doc.percent; el.textContent = doc.display.percent; return; }
+      if (el.tagName === "PROGRESS") { el.value = doc.percent; el.textContent = doc.display.percent; el.dataset.percent = String(doc.percent); return; }
       if (!(key in doc.display)) return;
       el.textContent = doc.display[key];
       if (key === "status") el.className = "badge " + doc.display.status_badge;

@@ -197,7 +197,7 @@ def queued_server(tmp_path_factory):
         pytest.skip(f"needs Redis at {url} for a non-eager Celery queue ({exc.__class__.__name__})")
     server = make_live_server(tmp_path_factory.mktemp("e2e-queued-server"))
     server.env.update(REDIS_URL=url, MCPRAG_CELERY_QUEUE=f"e2e-console-{secrets.token_hex(4)}", MCPRAG_EMBEDDINGS="none")
-    server.manage("index_repo", str(THIRD_PARTY_SOURCE), "--name", THIRD_PARTY_NAME)  # runs in the command itself
+    server.manage("index_repo", str(THIRD_PARTY_SOURCE), "--name", THIRD_PARTY_NAME, "--embeddings", "now")  # runs in the command itself
     server.start()
     try:
         yield server

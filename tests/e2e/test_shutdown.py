@@ -36,7 +36,7 @@ def stoppable_server(tmp_path_factory):
     source.mkdir()
     (source / "tariffs.py").write_text("def tariff_for(code):\n    return TARIFFS[code]\n")
     server.env["MCPRAG_EMBEDDINGS"] = "none"
-    server.manage("index_repo", str(source), "--name", "tariffs")
+    server.manage("index_repo", str(source), "--name", "tariffs", "--embeddings", "now")
     client_id, secret = create_service_client(server, "shutdown-probe", "code:read")
     server.credentials = (client_id, secret)
     yield server

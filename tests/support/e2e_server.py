@@ -26,7 +26,7 @@ def live_server_e2e(tmp_path_factory):
     server.username = "ada"
     server.password = secrets.token_urlsafe(12)
     server.manage("create_account", server.username, "--email", "ada@example.com", f"--password={server.password}", "--tier", "developer")
-    server.manage("index_repo", str(THIRD_PARTY_SOURCE), "--name", THIRD_PARTY_NAME)
+    server.manage("index_repo", str(THIRD_PARTY_SOURCE), "--name", THIRD_PARTY_NAME, "--embeddings", "now")
     if os.environ.get("REDIS_URL"):
         # The queue must be in the server's environment before it starts (its jobs go there).
         server.env.setdefault("MCPRAG_CELERY_QUEUE", f"e2e-{secrets.token_hex(4)}")

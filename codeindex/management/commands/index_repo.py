@@ -1,7 +1,13 @@
-"""``manage.py index_repo PATH [--name NAME]``: index a local directory, with a progress bar.
+"""``manage.py index_repo PATH [--name NAME] [--embeddings background|now|skip]``: index a local
+directory, with a progress bar per phase.
 
-Prints a tqdm bar on stderr while it runs, then one summary paragraph on stdout. A refused
-request (missing path, bad name) exits with status 1 and one line, without a traceback.
+Prints one tqdm bar per phase on stderr while it runs (reading files, chunking and lexical
+indexing, and with ``--embeddings now`` embedding chunks), each with its counts, rate and the
+file being handled (never a skipped one), then one summary paragraph on stdout. The repository is
+searchable when the command returns. By default (``background``) the chunks' vectors are left to
+an embeddings job: a Celery worker takes it at once when ``REDIS_URL`` is set, otherwise the
+server's own worker when it starts; search uses the dense signal for the chunks embedded so far.
+A refused request (missing path, bad name) exits with status 1 and one line, without a traceback.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from codeindex.exceptions import CodeIndexError
+from codeindex.progress import LABELS, UNITS
+from codeindex.worker import broker_configured
 from codeindex.services import IndexReport, index_repository
 
 __all__ = ["Command"]
@@ -25,33 +33,63 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("path", help="Directory to index.")
         parser.add_argument("--name", help="Repository name (letters, digits, - and _). Default: the directory's name.")
+        parser.add_argument(
+            "--embeddings", choices=["background", "now", "skip"], default="background",
+            help="background (default): return once search works lexically and leave the vectors to a background "
+                 "job (a Celery worker, or the server's worker when it starts); now: embed before returning; "
+                 "skip: queue nothing (backfill_embeddings later).")
 
-    def handle(self, *args, path: str, name: str | None, **options):
+    def handle(self, *args, path: str, name: str | None, embeddings: str, **options):
         name = name or Path(path).expanduser().resolve().name
-        # tqdm draws with "\r" on the raw stream: Django's OutputWrapper would add a newline to
-        # every write. disable=None turns the bar off when stderr is not a terminal (logs, CI).
-        with tqdm(desc=f"indexing {name}", unit="file", file=self.stderr._out, disable=None) as bar:
-            try:
-                report = index_repository(path, name, progress=_updater(bar))
-            except CodeIndexError as exc:
-                raise CommandError(str(exc)) from None
+        bars = _PhaseBars(self.stderr._out)
+        try:
+            report = index_repository(path, name, progress=bars.update, embeddings=embeddings)
+        except CodeIndexError as exc:
+            raise CommandError(str(exc)) from None
+        finally:
+            bars.close()
         self.stdout.write(summary(report))
+        if report.embeddings_job:
+            where = ("a Celery worker is computing them" if broker_configured()
+                     else "the server computes them when it starts (manage.py runserver, daphne or ./demo.sh)")
+            self.stdout.write(f"Embeddings: job {report.embeddings_job} queued; {where}. Search is lexical until then, "
+                              "and index_status shows the coverage.")
+        elif report.embedding_error:
+            self.stdout.write(f"Embeddings: none written ({report.embedding_error}).")
         for path, message in report.errors[:_MAX_ERRORS_SHOWN]:
             self.stderr.write(f"  {path}: {message}")
         if len(report.errors) > _MAX_ERRORS_SHOWN:
             self.stderr.write(f"  … and {len(report.errors) - _MAX_ERRORS_SHOWN} more")
 
 
-def _updater(bar: tqdm):
-    def update(done: int, total: int, path: str) -> None:
-        if bar.total != total:
-            bar.reset(total=total)
-            bar.update(done)
-        else:
-            bar.update(done - bar.n)
-        bar.set_postfix_str(path[-40:], refresh=False)
+class _PhaseBars:
+    """One tqdm bar per phase (``codeindex.progress``), each opened when its phase starts with the
+    phase's total, so no bar ever goes back; the postfix names the file being handled.
 
-    return update
+    tqdm draws with "\\r" on the raw stream: Django's OutputWrapper would add a newline to every
+    write. disable=None turns the bars off when stderr is not a terminal (logs, CI)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.bars: dict[str, tqdm] = {}
+
+    def update(self, phase: str, done: int, total: int, path: str) -> None:
+        bar = self.bars.get(phase)
+        if bar is None:
+            for other in self.bars.values():
+                other.close()
+            bar = self.bars[phase] = tqdm(desc=f"{LABELS.get(phase, phase):<30}", total=total, unit=UNITS.get(phase, "item"),
+                                          file=self.stream, disable=None, dynamic_ncols=True)
+        if total > (bar.total or 0):
+            bar.total = total
+        if done > bar.n:
+            bar.update(done - bar.n)
+        if path:
+            bar.set_postfix_str(path[-40:], refresh=False)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
 
 
 def summary(report: IndexReport) -> str:

@@ -156,7 +156,8 @@ def test_reindex_of_an_unknown_repository_is_refused_not_a_500(operator_client, 
 
 
 def test_progress_json_of_a_running_job(operator_client, repository):
-    running = _running_job(repository, files_done=3, files_total=8, chunks_done=0, chunks_total=0, current_path="pkg/walrus.py")
+    running = _running_job(repository, files_done=3, files_total=8, chunks_done=0, chunks_total=0, current_path="pkg/walrus.py",
+                           phase="files", phases={"files": {"done": 3, "total": 8}})
     response = operator_client.get(reverse("console:job-progress", kwargs={"pk": running.pk}))
     assert response.status_code == HTTPStatus.OK and response["Content-Type"] == "application/json"
     assert "no-cache" in response["Cache-Control"] and "no-store" in response["Cache-Control"]
@@ -164,9 +165,10 @@ def test_progress_json_of_a_running_job(operator_client, repository):
     assert {k: doc[k] for k in ("id", "repository", "kind", "status", "finished", "files_done", "files_total", "percent",
                                 "current_path", "error_count", "errors", "finished_at")} == {
         "id": running.pk, "repository": "tiny", "kind": "full", "status": "running", "finished": False, "files_done": 3,
-        "files_total": 8, "percent": 37, "current_path": "pkg/walrus.py", "error_count": 0, "errors": [], "finished_at": None}
+        "files_total": 8, "percent": 9, "current_path": "pkg/walrus.py", "error_count": 0, "errors": [], "finished_at": None}
     assert 3000 <= doc["duration_ms"] < 60_000
-    assert doc["display"]["status"] == "Running" and doc["display"]["files"] == "3 / 8" and doc["display"]["percent"] == "37 %"
+    assert doc["display"]["status"] == "Running" and doc["display"]["files"] == "3 / 8" and doc["display"]["percent"] == "9 %"
+    assert doc["display"]["phase"] == "Reading files (phase 1 of 2)" and doc["display"]["phase_files"] == "3 / 8 files · running"
 
 
 def test_progress_json_of_a_finished_job_with_per_file_errors(operator_client, repository, django_capture_on_commit_callbacks):
@@ -265,14 +267,29 @@ def _info(**fields):
 
 @pytest.mark.parametrize(("fields", "percent"), [
     ({"status": JobStatus.QUEUED}, 0),
-    ({"files_done": 1, "files_total": 3}, 33),
-    ({"files_done": 10, "files_total": 10}, 99),  # files read, imports still resolving: not "done"
-    ({"files_done": 10, "files_total": 10, "chunks_done": 5, "chunks_total": 10}, 75),
-    ({"status": JobStatus.FAILED, "files_done": 10, "files_total": 10}, 99),
+    ({"phase": "files", "phases": {"files": {"done": 1, "total": 3}}}, 8),  # files weigh 25 of 100
+    ({"phase": "chunks", "phases": {"files": {"done": 10, "total": 10}, "chunks": {"done": 0, "total": 4}}}, 25),
+    ({"phase": "chunks", "phases": {"files": {"done": 10, "total": 10}, "chunks": {"done": 2, "total": 4}}}, 62),
+    ({"phase": "chunks", "phases": {"files": {"done": 10, "total": 10}, "chunks": {"done": 4, "total": 4}}}, 99),  # not "done" yet
+    ({"status": JobStatus.FAILED, "phase": "chunks", "phases": {"files": {"done": 10, "total": 10}, "chunks": {"done": 1, "total": 4}}}, 43),
+    ({"kind": "embeddings", "phase": "embeddings", "phases": {"embeddings": {"done": 5, "total": 10}}}, 50),
+    ({"files_done": 1, "files_total": 3}, 8),  # a row written before phases were recorded
     ({"status": JobStatus.COMPLETE, "files_done": 0, "files_total": 0}, 100),
 ])
 def test_percent_done(fields, percent):
     assert percent_done(_info(**fields)) == percent
+
+
+def test_percent_only_moves_forward_through_the_phases():
+    """Files then chunks, each total known when its phase starts: the figure never goes back
+    (it went 0 → 99 → 28 when files and chunks were counted together)."""
+    states = [({"phase": "files", "phases": {"files": {"done": d, "total": 300}}}) for d in range(0, 301, 50)]
+    states += [({"phase": "chunks", "phases": {"files": {"done": 300, "total": 300}, "chunks": {"done": d, "total": 40}}})
+               for d in range(0, 41, 8)]
+    figures = [percent_done(_info(**fields)) for fields in states] + [percent_done(_info(status=JobStatus.COMPLETE, **states[-1]))]
+    assert figures == sorted(figures) and figures[0] == 0 and figures[-1] == 100 and len(set(figures)) > 8
+    rows = progress_document(_info(**states[8]))["phases"]
+    assert [(r["name"], r["state"]) for r in rows] == [("files", "done"), ("chunks", "running")]
 
 
 def test_duration_while_running_and_after():

@@ -159,7 +159,9 @@ def test_index_repository_reports_progress_and_index_changed_files(repos, tmp_pa
     result = call(ADMIN, "index_repository", {"name": "fresh", "source": str(fresh)}, progress_callback=progress)
     assert not result.is_error, text_of(result)
     assert result.structured_content["status"] == "complete" and result.structured_content["files_done"] == 5
-    assert events and events[-1][0] == events[-1][1] == 5
+    assert events and events[-1][0] == events[-1][1] == 100  # whole percent of the job, phase by phase
+    assert [done for done, _, _ in events] == sorted(done for done, _, _ in events)  # only forward
+    assert any("Reading files" in message or "Chunking" in message for _, _, message in events)
     (fresh / "m0.py").unlink()
     (fresh / "m9.py").write_text("def f9():\n    return 9\n")
     changed = call(ADMIN, "index_changed_files", {"name": "fresh", "paths": ["m0.py", "m9.py"]}).structured_content

@@ -1,0 +1,111 @@
+"""Where a queued index job runs: a Celery worker, a thread of the server, or the caller's thread.
+
+``dispatch(job_id)`` is the one place that decides, once the job's row has committed:
+
+=====================  ===========================================================================
+broker configured      ``tasks.run_index_job.delay``: a Celery worker runs it (``REDIS_URL`` set).
+in-process worker      the embedded default (no broker) inside a server process: this module's
+                       daemon thread runs queued jobs one at a time, oldest first, so a request
+                       that started a job (the console's Re-index, an index tool) returns at once.
+neither                the caller's thread runs it to the end before ``dispatch`` returns (a
+                       ``manage.py`` command or a test without a server: nothing else would).
+=====================  ===========================================================================
+
+The server starts the thread (``start()``, from ``mcprag_site.asgi``) when no broker is
+configured; it first takes the jobs already queued (e.g. the embeddings job that ``manage.py
+index_repo`` leaves behind), then waits to be woken by ``dispatch``, and looks again every
+``POLL_S`` seconds for jobs queued by other processes. Claiming is a conditional update in
+``jobs.IndexJobRunner.start``, so two processes never run one job.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from django.db import close_old_connections, connections
+
+__all__ = ["dispatch", "start", "stop", "running", "broker_configured", "POLL_S"]
+
+log = logging.getLogger(__name__)
+
+#: Seconds between looks for jobs queued by another process (``manage.py index_repo``).
+POLL_S = 5.0
+
+_wake = threading.Event()
+_stopping = threading.Event()
+_thread: threading.Thread | None = None
+_lock = threading.Lock()
+
+
+def running() -> bool:
+    """Whether this process runs the in-process worker thread."""
+    return _thread is not None and _thread.is_alive() and not _stopping.is_set()
+
+
+def broker_configured() -> bool:
+    """Whether Celery sends tasks to a broker (``REDIS_URL`` set) rather than running them eagerly."""
+    from celery import current_app
+
+    return not current_app.conf.task_always_eager
+
+
+def dispatch(job_id: int) -> None:
+    """Hand the queued job ``job_id`` to whatever runs jobs here (see the module docstring)."""
+    if broker_configured():
+        from .tasks import run_index_job
+
+        run_index_job.delay(job_id)
+    elif running():
+        _wake.set()
+    else:
+        from .jobs import run_job
+
+        run_job(job_id)
+
+
+def start() -> bool:
+    """Start the worker thread (once per process); False when a broker runs jobs instead."""
+    global _thread
+    if broker_configured():
+        return False
+    with _lock:
+        if not running():
+            _stopping.clear()
+            _thread = threading.Thread(target=_loop, name="mcprag-index-worker", daemon=True)
+            _thread.start()
+    return True
+
+
+def stop(timeout: float = 30.0) -> None:
+    """Stop the worker thread after the job it is running (tests; the server simply exits)."""
+    global _thread
+    with _lock:
+        thread, _thread = _thread, None
+    if thread is not None:
+        _stopping.set()
+        _wake.set()
+        thread.join(timeout)
+
+
+def _loop() -> None:
+    from .choices import JobStatus
+    from .jobs import run_job
+    from .models import IndexJob
+
+    while not _stopping.is_set():
+        _wake.clear()
+        queued: list[int] = []
+        try:
+            close_old_connections()
+            queued = list(IndexJob.objects.filter(status=JobStatus.QUEUED).order_by("created_at", "id").values_list("pk", flat=True)[:20])
+            for job_id in queued:
+                if _stopping.is_set():
+                    break
+                run_job(job_id)  # records its own failures on the job row
+        except Exception:  # a broken database must not end the thread: log and look again later
+            log.exception("the in-process index worker could not run the queued jobs")
+        finally:
+            connections.close_all()
+        if not queued:  # after a run, look again at once: more may have been queued meanwhile
+            _wake.wait(POLL_S)

@@ -1,0 +1,105 @@
+"""Indexing in phases: searchable once the chunks phase commits, vectors filled in by an
+embeddings job, progress that only moves forward, and the server's own worker thread."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from codeindex import services, worker
+from codeindex.access import SYSTEM
+from codeindex.choices import JobKind, JobStatus
+from codeindex.embeddings import LocalMiniLMProvider
+from codeindex.jobs import run_job
+from codeindex.models import IndexJob
+
+pytestmark = pytest.mark.django_db
+
+
+def _status(name: str):
+    return next(r for r in services.status(access=SYSTEM) if r.name == name)
+
+
+def test_progress_moves_forward_phase_by_phase_and_never_names_a_skipped_file(webkit_tree, dense_embeddings):
+    (webkit_tree / "cache.pyc").write_bytes(b"\x00\x01binary" * 100)
+    calls = []
+    report = services.index_repository(webkit_tree, "webkit", progress=lambda *a: calls.append(a), embeddings="now")
+    assert report.vectors_written > 0 and report.embeddings_job is None
+    phases = [c[0] for c in calls]
+    order = [p for i, p in enumerate(phases) if i == 0 or phases[i - 1] != p]
+    assert order == ["files", "chunks", "embeddings"]  # each phase once, in order
+    for phase in order:
+        mine = [(done, total) for p, done, total, _ in calls if p == phase]
+        assert len({total for _, total in mine}) == 1, phase  # the total is known when the phase starts
+        assert [done for done, _ in mine] == sorted(done for done, _ in mine), phase
+        assert mine[-1][0] == mine[-1][1]
+    assert all(path != "cache.pyc" for _, _, _, path in calls)
+    job = IndexJob.objects.filter(kind=JobKind.EMBEDDINGS).get()
+    assert job.status == JobStatus.COMPLETE and job.phases["embeddings"]["done"] == job.phases["embeddings"]["total"] > 0
+
+
+def test_searchable_after_the_lexical_phase_and_the_embeddings_job_fills_in(webkit_tree, dense_embeddings):
+    report = services.index_repository(webkit_tree, "webkit", embeddings="background")
+    queued = IndexJob.objects.get(pk=report.embeddings_job)
+    assert (queued.kind, queued.status) == (JobKind.EMBEDDINGS, JobStatus.QUEUED)
+    row = _status("webkit")
+    assert row.chunk_count > 0 and row.embedded_chunks == 0 and row.embedding_coverage == 0.0
+    assert row.embedding_job is not None and row.embedding_job.id == queued.pk
+    page = services.search_page(services.SearchRequest("truncate words"), access=SYSTEM)
+    assert page.hits and page.dense_coverage == 0.0  # lexical answers at once, and says the dense part is missing
+
+    run_job(queued.pk)  # what the server's worker (or Celery) does with it
+    row = _status("webkit")
+    assert row.embedded_chunks == row.chunk_count and row.embedding_coverage == 1.0 and row.embedding_job is None
+    assert services.health(access=SYSTEM).embedding_coverage == 1.0
+    assert services.search_page(services.SearchRequest("truncate words"), access=SYSTEM).dense_coverage == 1.0
+
+
+def test_a_reindex_may_start_while_the_embeddings_job_is_queued(webkit_tree, dense_embeddings):
+    first = services.index_repository(webkit_tree, "webkit", embeddings="background")
+    (webkit_tree / "extra.py").write_text("def added_later():\n    return 1\n")
+    second = services.index_repository(webkit_tree, "webkit", embeddings="background")
+    assert second.files_new == 1 and second.embeddings_job is None  # the queued job takes the new chunks too
+    run_job(first.embeddings_job)
+    assert _status("webkit").embedding_coverage == 1.0
+
+
+def test_health_says_the_model_is_loading_without_waiting_for_it(monkeypatch, settings):
+    settings.MCPRAG_EMBEDDINGS = "local"
+    loading = LocalMiniLMProvider()
+    loading._loading = True
+    monkeypatch.setattr("codeindex.services.monitoring.get_provider", lambda: loading)
+    started = time.monotonic()
+    health = services.health(access=SYSTEM)
+    assert health.embeddings.startswith("loading") and health.status == "ok"
+    assert loading._model is None and time.monotonic() - started < 2  # it did not load the model itself
+
+
+@pytest.fixture
+def no_broker():
+    """The embedded default (no REDIS_URL): Celery runs eagerly, even where CI sets REDIS_URL."""
+    from celery import current_app
+
+    before = current_app.conf.task_always_eager
+    current_app.conf.task_always_eager = True
+    yield
+    current_app.conf.task_always_eager = before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_server_worker_runs_a_started_job_in_the_background(make_tree, settings, no_broker):
+    root = make_tree({"app.py": "def handler():\n    return 1\n"}, name="svc")
+    settings.MCPRAG_SOURCE_ROOTS = [str(root.parent)]
+    assert worker.start()
+    try:
+        job = services.start_index_job(str(root), "svc", access=SYSTEM, requested_by="test")
+        assert job.status == JobStatus.QUEUED  # the caller did not run it: it returned at once
+        deadline = time.monotonic() + 60
+        while IndexJob.objects.get(pk=job.id).status != JobStatus.COMPLETE and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert IndexJob.objects.get(pk=job.id).status == JobStatus.COMPLETE
+        assert _status("svc").chunk_count > 0
+    finally:
+        worker.stop()
+    assert not worker.running()
