@@ -43,13 +43,16 @@ def test_tools_list_follows_scopes():
 
 
 def test_search_code_with_filters_pagination_and_compact_detail(repos):
-    result = call(READER, "search_code", {"query": "invoice total with tax", "language": "python", "max_results": 1})
+    result = call(READER, "search_code", {"query": "invoice total with tax", "language": "python", "max_results": 1,
+                                          "detail_level": "full"})
     assert not result.is_error, text_of(result)
     data = result.structured_content
     assert data["hits"][0]["symbol"] == "compute_invoice_total" and data["next_page"] == 2
     assert data["hits"][0]["signals"]["lexical"]["rank"] == 1
-    page2 = call(READER, "search_code", {"query": "invoice total with tax", "max_results": 1, "page": 2, "detail_level": "compact"})
-    assert page2.structured_content["page"] == 2 and "\n" not in page2.structured_content["hits"][0]["snippet"]
+    page2 = call(READER, "search_code", {"query": "invoice total with tax", "max_results": 1, "page": 2})
+    hit = page2.structured_content["hits"][0]
+    assert page2.structured_content["page"] == 2 and "signals" not in hit and "language" not in hit
+    assert all(line.split(": ", 1)[0].isdigit() for line in hit["snippet"].split("\n"))
     js = call(READER, "search_code", {"query": "reminder email", "path_glob": "*.js"}).structured_content
     assert [h["path"] for h in js["hits"]] == ["mailer.js"]
     exact = call(READER, "search_code", {"query": "amount", "exact": ["amount * rate"]}).structured_content
