@@ -142,8 +142,8 @@ async def explain_ranking(
     request = services.SearchRequest(query, repository=repository, language=language, path_glob=path_glob, max_results=max_results)
     found = await run_service(services.explain, request, access=access_of())
     w = found.dense_weight
-    formula = (f"score = ((1 - {w:g}) * lexical/max(lexical) + {w:g} * (dense - min)/(max - min)) * feedback_boost"
-               if "dense" in found.signals_used else "score = lexical/max(lexical) * feedback_boost")
+    formula = (f"score = ((1 - {w:g}) * lexical/max(lexical) + {w:g} * (dense - min)/(max - min)) * feedback_boost * test_factor"
+               if "dense" in found.signals_used else "score = lexical/max(lexical) * feedback_boost * test_factor")
     results = [
         ExplainedHit(position=n, repository=h.repository, path=h.path, start_line=h.start_line, end_line=h.end_line,
                      symbol=h.symbol or None, score=h.score, signals=SignalsModel(**h.signals))
@@ -159,6 +159,7 @@ async def explain_ranking(
             f"lexical rank {s.lexical.rank} score {s.lexical.score} norm {s.lexical.normalized:.3f} | "
             f"dense rank {s.dense.rank} score {s.dense.score} norm {s.dense.normalized:.3f} | "
             f"feedback x{s.feedback.boost:.3f} ({s.feedback.events} events)"
+            + (f" | test file x{s.test_factor:g}" if s.test_factor != 1 else "")
         )
     return result(model, "\n".join(lines) if results else f"No code matched {query!r}.")
 
