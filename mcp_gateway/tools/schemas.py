@@ -35,7 +35,7 @@ class SearchHitModel(BaseModel):
     symbol: str | None = Field(None, description="Qualified name of the function/class/method, if any.")
     kind: str = Field(description="function, method, class, module or window.")
     language: str | None = Field(None, description="The file's language (with detail_level=full).")
-    snippet: str = Field(description="compact: the chunk's first line and the lines holding the most query words, each as 'N: text'; full: the chunk's first 15 lines.")
+    snippet: str | None = Field(None, description="The chunk's first 15 lines (with detail_level=full; a compact answer has its snippets in the text content only).")
     score: float = Field(description="Relevance from 0 to 1, higher is better (see the README's 'Search scores').")
     signals: SignalsModel | None = Field(None, description="Why it ranked here (per-signal ranks and scores; with detail_level=full).")
 

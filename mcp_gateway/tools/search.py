@@ -66,9 +66,10 @@ def render_search(query: str, page: services.SearchPage, *, detail_level: str = 
                   max_tokens: int = DEFAULT_MAX_TOKENS) -> tuple[SearchResults, str]:
     """The structured and the text answer of ``search_code`` for one page of hits.
 
-    Each carries every hit once, in its own form: the text as lines to read, the structured
-    content as fields (no per-signal detail unless ``detail_level`` is ``full``; the query is not
-    echoed back). The two together stay under ``max_tokens`` × 4 characters: snippets are cut to
+    Each carries every hit once, in its own form: the text as lines to read (location, symbol,
+    score and snippet), the structured content as fields to pass on (location, symbol, kind,
+    score; the snippet, language and per-signal detail only when ``detail_level`` is ``full``;
+    the query is not echoed back). The two together stay under ``max_tokens`` × 4 characters: snippets are cut to
     their first line, then hits are left out from the end (the answer says how many).
     """
     hits = list(page.hits)
@@ -79,7 +80,7 @@ def render_search(query: str, page: services.SearchPage, *, detail_level: str = 
     def build(chosen):
         model = SearchResults(total=len(chosen), page=page.page, next_page=page.next_page, intent=page.intent,
                               signals_used=page.signals_used, dense_note=page.dense_note, omitted=omitted,
-                              hits=[hit_model(h, with_signals=full, with_language=full) for h in chosen])
+                              hits=[hit_model(h, with_signals=full, with_language=full, with_snippet=full) for h in chosen])
         return model, _format_hits(page, chosen, omitted, max_tokens)
 
     model, text = build(hits)
