@@ -43,7 +43,7 @@ SNIPPET_MAX_CHARS = 1200
 #: A compact hit shows the chunk's first line and at most this many lines more: those holding the
 #: most query words, each cut to ``COMPACT_LINE_CHARS`` characters.
 COMPACT_SNIPPET_LINES = 2
-COMPACT_LINE_CHARS = 100
+COMPACT_LINE_CHARS = 80
 #: What counts as a test file (``exclude_tests``, and the ranking below the code they test).
 TEST_PATH_GLOBS = (
     "**/tests/**", "**/test/**", "**/__tests__/**", "**/spec/**", "**/testing/**", "test_*.py", "*_test.py", "*_tests.py",

@@ -50,10 +50,13 @@ Page = Annotated[int, Field(ge=1, le=20, description="Page of results, from 1; t
 def _format_hits(page: services.SearchPage, hits: list, omitted: int, max_tokens: int) -> str:
     if not hits:
         return "No code matched the query." + (f" ({page.dense_note})" if page.dense_note and page.candidates == 0 else "")
-    lines = [f"{len(hits)} hit(s), page {page.page} ({'+'.join(page.signals_used)}; score 0-1, higher is better):"]
+    repositories = {hit.repository for hit in hits}
+    only = f" in {next(iter(repositories))}" if len(repositories) == 1 else ""  # then paths need no repository prefix
+    lines = [f"{len(hits)} hit(s){only}, page {page.page} ({'+'.join(page.signals_used)}; score 0-1, higher is better):"]
     for n, hit in enumerate(hits, (page.page - 1) * page.page_size + 1):
         symbol = f" {hit.symbol}" if hit.symbol else ""
-        lines.append(f"{n}. {hit.repository}:{hit.path}:{hit.start_line}-{hit.end_line}{symbol} ({hit.kind}) {hit.score:.2f}")
+        where = f"{hit.path}" if only else f"{hit.repository}:{hit.path}"
+        lines.append(f"{n}. {where}:{hit.start_line}-{hit.end_line}{symbol} ({hit.kind}) {hit.score:.2f}")
         lines.extend("   " + line for line in hit.snippet.splitlines())
     if omitted:
         lines.append(f"{omitted} more hit(s) left out to stay under max_tokens={max_tokens}.")
