@@ -300,7 +300,7 @@ def compact_snippet(content: str, start_line: int, terms: list[str]) -> str:
     """The chunk's first non-blank line and up to ``COMPACT_SNIPPET_LINES`` lines holding the
     most query ``terms`` (in file order), each as ``<line number>: <text stripped>``.
 
-    >>> print(compact_snippet("def f(x):\n    y = 1\n    return rate * x", 10, ["rate"]))
+    >>> print(compact_snippet("def f(x):\\n    y = 1\\n    return rate * x", 10, ["rate"]))
     10: def f(x):
     12: return rate * x
     """
