@@ -135,8 +135,12 @@ _JSDOC = re.compile(r"/\*\*(.*?)\*/", re.S)
 
 
 def build_js_set(packages: list[str], target: Path) -> list[tuple]:
-    """Copy each package's .js without JSDoc (lines kept); (repo, query, path, line of the documented code)."""
+    """Copy each package's .js without JSDoc (lines kept); (repo, query, path, line of the documented code).
+
+    A file whose text another file already has (lru-cache ships one build three times) is left
+    out: its copies would make every answer ambiguous."""
     pairs = []
+    seen: set[str] = set()
     for package in packages:
         root = NPM_ROOT / package
         name = package.split("/")[0]
@@ -145,6 +149,9 @@ def build_js_set(packages: list[str], target: Path) -> list[tuple]:
             if "node_modules" in rel or ".min." in rel or "test" in rel:
                 continue
             text = file.read_text(encoding="utf-8", errors="replace")
+            if text in seen:
+                continue
+            seen.add(text)
             lines = text.split("\n")
             for match in _JSDOC.finditer(text):
                 doc = "\n".join(re.sub(r"^\s*\*\s?", "", l) for l in match.group(1).split("\n"))
