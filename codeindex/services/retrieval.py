@@ -6,8 +6,9 @@ feedback. Then, measured on ``bench/retrieval.py``:
 
 * chunks in test files rank below the code they test (score × ``TEST_FILE_FACTOR``), unless the
   query asks for tests (``query.asks_for_tests``) or the search is limited to tests;
-* of overlapping chunks of one file and symbol (the windows a long function is cut into) only
-  the best ranked is kept, so one function does not fill several places;
+* of the chunks of one symbol in one file (the windows a long function is cut into), and of
+  overlapping windows of a file without symbols, only the best ranked is kept, so one function
+  does not fill several places;
 * the relevance floor: a chunk found by the dense signal alone whose cosine similarity is under
   ``fusion.DENSE_FLOOR`` is dropped, so a query nothing matches (``asdkjhqwe zzqxv``) gets no
   hits instead of ten unrelated ones (a chunk the lexical index matched is always kept).
@@ -166,7 +167,7 @@ def _rank(plan: QueryPlan, repos: dict[int, int], where: lexical.ChunkFilter) ->
 
 
 def _arrange(candidates: list[fusion.Candidate], plan: QueryPlan) -> list[fusion.Candidate]:
-    """Test files ranked below the code they test, overlapping chunks of one symbol collapsed."""
+    """Test files ranked below the code they test; one place per symbol of a file (see the module docstring)."""
     if not candidates:
         return candidates
     where = {pk: (path, symbol, start, end) for pk, path, symbol, start, end in
@@ -182,8 +183,8 @@ def _arrange(candidates: list[fusion.Candidate], plan: QueryPlan) -> list[fusion
     for c in candidates:
         path, symbol, start, end = where.get(c.chunk_id, ("", "", 0, -1))
         taken = spans.setdefault((path, symbol), [])
-        if path and any(start <= b and a <= end for a, b in taken):
-            continue  # another window of the same unit ranks higher
+        if path and (symbol and taken or any(start <= b and a <= end for a, b in taken)):
+            continue  # another window of the same function (or overlapping lines) ranks higher
         taken.append((start, end))
         kept.append(c)
     return kept
