@@ -56,7 +56,7 @@ def _format_hits(page: services.SearchPage, hits: list, omitted: int, max_tokens
     for n, hit in enumerate(hits, (page.page - 1) * page.page_size + 1):
         symbol = f" {hit.symbol}" if hit.symbol else ""
         where = f"{hit.path}" if only else f"{hit.repository}:{hit.path}"
-        lines.append(f"{n}. {where}:{hit.start_line}-{hit.end_line}{symbol} ({hit.kind}) {hit.score:.2f}")
+        lines.append(f"{n}. {where}:{hit.start_line}-{hit.end_line}{symbol} {hit.score:.2f}")  # kind: structured only
         lines.extend("   " + line for line in hit.snippet.splitlines())
     if omitted:
         lines.append(f"{omitted} more hit(s) left out to stay under max_tokens={max_tokens}.")
