@@ -24,13 +24,10 @@ content as JSON), the number an agent pays in tokens.
 Measured on two loaded cores (dense weight 0.8; docstring set on dateutil, jwt and pathspec,
 195 queries), before → after compact answers, test-file ranking, collapsing and the floor:
 
-=========  ==============  ===============  ==========  ===================
-set        lexical MRR@10  fused MRR@10     fused R@1   characters / answer
-=========  ==============  ===============  ==========  ===================
-docstring  0.381           0.450 → 0.451    0.323       10,577 → 3,607
-behaviour  0.154           0.194 → 0.240    0.095 → 0.143  16,131 → 4,217
-js         0.417           0.427 → 0.427    0.279       11,218 → 3,629
-=========  ==============  ===============  ==========  ===================
+    set        lexical MRR@10  fused MRR@10   fused R@1      characters / answer
+    docstring  0.381           0.450 → 0.451  0.323 → 0.323  10,577 → 3,607
+    behaviour  0.154           0.194 → 0.240  0.095 → 0.143  16,131 → 4,217
+    js         0.417           0.427 → 0.427  0.279 → 0.279  11,218 → 3,629
 
 Embedding a corpus dominates the run time. ``--keep DIR`` (one set per run) keeps the set's
 database in ``DIR/<set>.sqlite3``, so a second run, for instance of another checkout of this
