@@ -1,15 +1,40 @@
-"""Docstring → function retrieval on real third-party code: lexical vs dense vs fused.
+"""Retrieval quality and answer size on real code: lexical vs dense vs fused, three query sets.
 
-Corpus: every Python file of installed packages (default: dateutil, jwt, pathspec, celery/utils),
-copied with **docstrings removed** and indexed through ``services.index_repository`` (the real
-chunker, lexical index and embedding model). Queries: the first sentence of each function's or
-method's docstring (at least four words), answered by that function's chunk. Whole-corpus ranking.
+Query sets (``--sets``), each indexed on its own through ``services.index_repository`` (the real
+chunker, lexical index and embedding model) and ranked over its whole corpus:
 
-Reports MRR@10, Recall@1 and Recall@10 for the lexical signal alone, the dense signal alone and
-the fused ranking that ``search_code`` serves, and sweeps the dense weight so the production
-value (``MCPRAG_FUSION_DENSE_WEIGHT``) is chosen by measurement. Target: fused ≥ 1.3× lexical.
+* ``docstring``: every Python file of installed packages (default: dateutil, jwt, pathspec,
+  celery/utils), copied with **docstrings removed**; queries are the first sentence of each
+  function's or method's docstring (at least four words), answered by that function's chunk.
+* ``behaviour``: questions about behaviour and configuration of this repository, as it was at
+  ``BEHAVIOUR_COMMIT`` (``git archive``), each answered by a line checked by hand (a hit counts
+  when its line range holds that line); see ``BEHAVIOUR_QUESTIONS``.
+* ``js``: the JavaScript of npm packages shipped with the system's npm (default: lru-cache,
+  path-scurry, ip-address, http-cache-semantics), copied with **JSDoc comments removed**; queries
+  are each JSDoc's first sentence, answered by the smallest chunk holding the code it documented.
 
-    python bench/retrieval.py [--packages dateutil jwt] [--limit-queries 600]
+For each set: MRR@10, Recall@1 and Recall@10 of the lexical signal alone, the dense signal alone
+and the fused ranking that ``search_code`` serves (dense weight swept, so the production value
+``MCPRAG_FUSION_DENSE_WEIGHT`` is chosen by measurement), and the characters of the answer
+``search_code`` sends for each query with its default arguments (text content + structured
+content as JSON), the number an agent pays in tokens.
+
+    python bench/retrieval.py [--sets docstring behaviour js] [--packages dateutil jwt] [--limit-queries 300]
+
+Measured on two loaded cores (dense weight 0.8; docstring set on dateutil, jwt and pathspec,
+195 queries), before → after compact answers, test-file ranking, collapsing and the floor:
+
+    set        lexical MRR@10  fused MRR@10   fused R@1      characters / answer
+    docstring  0.381           0.450 → 0.451  0.323 → 0.323  10,577 → 3,607
+    behaviour  0.154           0.194 → 0.240  0.095 → 0.143  16,131 → 4,217
+    js         0.417           0.427 → 0.427  0.279 → 0.279  11,218 → 3,629
+
+Embedding a corpus dominates the run time. ``--keep DIR`` (one set per run) keeps the set's
+database in ``DIR/<set>.sqlite3``, so a second run, for instance of another checkout of this
+repository on the same corpus (same schema and embedding text), indexes nothing again::
+
+    python bench/retrieval.py --sets js --keep /tmp/rk      # indexes and embeds, then measures
+    python /other/checkout/bench/retrieval.py --sets js --keep /tmp/rk   # measures only
 """
 
 from __future__ import annotations
@@ -17,16 +42,48 @@ from __future__ import annotations
 import argparse
 import ast
 import importlib
+import json
+import os
 import random
 import re
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-from bench_support import setup_django, table
+from bench_support import ROOT, setup_django, table
 
-DEFAULT_PACKAGES = ["dateutil", "jwt", "pathspec", "celery.utils", "kombu.utils", "django.utils"]
+DEFAULT_PACKAGES = ["dateutil", "jwt", "pathspec", "celery.utils"]
+NPM_ROOT = Path("/usr/lib/node_modules/npm/node_modules")
+DEFAULT_NPM_PACKAGES = ["lru-cache/dist/commonjs", "path-scurry/dist/commonjs", "ip-address/dist", "http-cache-semantics"]
+
+#: The commit of this repository the behaviour questions were checked against.
+BEHAVIOUR_COMMIT = "ba30399"
+#: (question, path, a string on the answering line): each answer read and checked by hand.
+BEHAVIOUR_QUESTIONS = [
+    ("where is the token endpoint's rate limit set", "mcprag_site/settings.py", '"token": (120, 60)'),
+    ("how long do access tokens live", "mcprag_site/settings.py", '"ACCESS_TOKEN_EXPIRE_SECONDS": 3600'),
+    ("which dense weight does fusion use by default", "mcprag_site/settings.py", "MCPRAG_FUSION_DENSE_WEIGHT"),
+    ("how many lines does a window chunk have", "codeindex/chunking.py", "WINDOW_LINES = 60"),
+    ("largest file size that gets indexed", "codeindex/app_settings.py", "def MAX_FILE_BYTES"),
+    ("check the redirect uris a client registers", "oauth_app/registration.py", "def validate_redirect_uri"),
+    ("where are signing keys encrypted at rest", "oauth_app/keys.py", "private_key_encrypted=_fernet().encrypt(pem)"),
+    ("which repositories can a caller see", "codeindex/visibility.py", "def visible_repositories"),
+    ("turn argument validation errors into plain messages", "mcp_gateway/arguments.py", "def plain_validation_message"),
+    ("how is a glob converted to a regular expression", "codeindex/patterns.py", "def glob_regex"),
+    ("what happens when the embedding model is not available", "codeindex/services/retrieval.py", "provider.available()"),
+    ("feedback boost bounds on the ranking", "codeindex/services/feedback.py", "BOOST"),
+    ("stop words dropped from queries", "codeindex/lexical.py", "STOP_WORDS = frozenset"),
+    ("exact symbol bonus multiplier", "codeindex/lexical.py", "EXACT_SYMBOL_BONUS = "),
+    ("where is the WWW-Authenticate header built for a 401", "mcp_gateway/auth/challenge.py", "def bearer_challenge"),
+    ("how many search results per page at most", "codeindex/services/retrieval.py", "MAX_RESULTS_LIMIT = "),
+    ("dynamic client registration endpoint", "oauth_app/views/registration.py", "class RegistrationView"),
+    ("clone a git repository to index it", "codeindex/sources.py", "def checkout"),
+    ("skip binary files when indexing", "codeindex/sources.py", "def looks_binary"),
+    ("how often may one client ask for tokens", "mcprag_site/settings.py", '"token_client": (60, 60)'),
+    ("how long are audit rows kept", "mcprag_site/settings.py", "MCPRAG_AUDIT_RETENTION_DAYS = 90"),
+]
 
 
 def strip_docstrings(source: str) -> tuple[str, dict[str, str]]:
@@ -43,8 +100,7 @@ def strip_docstrings(source: str) -> tuple[str, dict[str, str]]:
                 body0 = child.body[0] if child.body else None
                 if doc and isinstance(body0, ast.Expr) and isinstance(getattr(body0, "value", None), ast.Constant):
                     if not isinstance(child, ast.ClassDef):
-                        sentence = re.split(r"(?<=[.!?])\s|\n\s*\n", doc.strip(), maxsplit=1)[0].replace("\n", " ").strip()
-                        sentence = sentence.replace('"', "")  # quotes would ask search_code for exact text
+                        sentence = first_sentence(doc)
                         if len(sentence.split()) >= 4:
                             queries[name] = sentence
                     for i in range(body0.lineno - 1, body0.end_lineno):
@@ -56,8 +112,13 @@ def strip_docstrings(source: str) -> tuple[str, dict[str, str]]:
     return "\n".join(lines), queries
 
 
-def build_corpus(packages: list[str], target: Path) -> list[tuple[str, str, str, str]]:
-    """Copy each package without docstrings under ``target/<package>``; return (repo, path, symbol, query)."""
+def first_sentence(doc: str) -> str:
+    sentence = re.split(r"(?<=[.!?])\s|\n\s*\n", doc.strip(), maxsplit=1)[0].replace("\n", " ").strip()
+    return sentence.replace('"', "")  # quotes would ask search_code for exact text
+
+
+def build_docstring_set(packages: list[str], target: Path) -> list[tuple]:
+    """Copy each package without docstrings under ``target/<package>``; (repo, query, path, symbol)."""
     pairs = []
     for package in packages:
         module = importlib.import_module(package)
@@ -74,23 +135,104 @@ def build_corpus(packages: list[str], target: Path) -> list[tuple[str, str, str,
             out = target / name / rel
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(stripped, encoding="utf-8")
-            pairs.extend((name, rel, symbol, query) for symbol, query in queries.items())
+            pairs.extend((name, query, rel, symbol) for symbol, query in queries.items())
+    return pairs
+
+
+_JSDOC = re.compile(r"/\*\*(.*?)\*/", re.S)
+
+
+def build_js_set(packages: list[str], target: Path) -> list[tuple]:
+    """Copy each package's .js without JSDoc (lines kept); (repo, query, path, line of the documented code).
+
+    A file whose text another file already has (lru-cache ships one build three times) is left
+    out: its copies would make every answer ambiguous."""
+    pairs = []
+    seen: set[str] = set()
+    for package in packages:
+        root = NPM_ROOT / package
+        name = package.split("/")[0]
+        for file in sorted(root.rglob("*.js")):
+            rel = file.relative_to(root).as_posix()
+            if "node_modules" in rel or ".min." in rel or "test" in rel:
+                continue
+            text = file.read_text(encoding="utf-8", errors="replace")
+            if text in seen:
+                continue
+            seen.add(text)
+            lines = text.split("\n")
+            for match in _JSDOC.finditer(text):
+                doc = "\n".join(re.sub(r"^\s*\*\s?", "", l) for l in match.group(1).split("\n"))
+                doc = re.split(r"\n\s*@", doc, maxsplit=1)[0]
+                sentence = first_sentence(re.sub(r"\{@link\s+([^}]+)\}", r"\1", doc))
+                first = text.count("\n", 0, match.start())
+                last = text.count("\n", 0, match.end())
+                code_line = next((i + 1 for i in range(last + 1, len(lines)) if lines[i].strip()), None)
+                for i in range(first, last + 1):
+                    lines[i] = ""
+                if code_line and len(sentence.split()) >= 4:
+                    pairs.append((name, sentence, rel, code_line))
+            out = target / name / rel
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text("\n".join(lines), encoding="utf-8")
+    return pairs
+
+
+def build_behaviour_set(target: Path, git_dir: Path = ROOT) -> list[tuple]:
+    """This repository at ``BEHAVIOUR_COMMIT``; (repo, query, [(path, line holding the answer)])."""
+    out = target / "mcprag"
+    out.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(git_dir), "archive", BEHAVIOUR_COMMIT], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
+    pairs = []
+    for question, where, needle in BEHAVIOUR_QUESTIONS:
+        files = [where] if (out / where).is_file() else sorted(p.relative_to(out).as_posix() for p in (out / where).rglob("*.py"))
+        found = [(f, n) for f in files for n, line in enumerate((out / f).read_text().split("\n"), 1) if needle in line]
+        if not found:
+            sys.exit(f"behaviour question {question!r}: {needle!r} is not in {where}")
+        pairs.append(("mcprag", question, found))  # any of these lines answers
     return pairs
 
 
 def metrics(ranks: list[int | None]) -> tuple[float, float, float]:
-    n = len(ranks)
+    n = len(ranks) or 1
     mrr = sum(1 / r for r in ranks if r and r <= 10) / n
     return mrr, sum(1 for r in ranks if r == 1) / n, sum(1 for r in ranks if r and r <= 10) / n
 
 
+def answer_chars(query: str, found) -> int:
+    """Characters of the answer ``search_code`` sends for this page: text + structured content."""
+    from mcp_gateway.tools import search as tool
+
+    if hasattr(tool, "render_search"):
+        model, text = tool.render_search(query, found)
+    else:  # the code before answers were made compact
+        from mcp_gateway.tools._support import hit_model
+
+        model = tool.SearchResults(query=query, total=len(found.hits), page=found.page, next_page=found.next_page,
+                                   intent=found.intent, signals_used=found.signals_used, dense_note=found.dense_note,
+                                   hits=[hit_model(h) for h in found.hits])
+        text = tool._format_hits(query, found)
+    return len(text) + len(json.dumps(model.model_dump(mode="json"), ensure_ascii=False))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sets", nargs="+", default=["docstring", "behaviour", "js"], choices=["docstring", "behaviour", "js"])
     parser.add_argument("--packages", nargs="+", default=DEFAULT_PACKAGES)
-    parser.add_argument("--limit-queries", type=int, default=500)
-    parser.add_argument("--weights", nargs="+", type=float, default=[0.5, 0.7, 0.8, 0.9])
+    parser.add_argument("--npm-packages", nargs="+", default=DEFAULT_NPM_PACKAGES)
+    parser.add_argument("--git-dir", type=Path, default=ROOT, help="a clone of this repository holding BEHAVIOUR_COMMIT")
+    parser.add_argument("--limit-queries", type=int, default=300)
+    parser.add_argument("--weights", nargs="+", type=float, default=[0.5, 0.7, 0.8])
+    parser.add_argument("--keep", type=Path, help="keep the set's database here and reuse it (one set per run)")
     args = parser.parse_args()
+    if args.keep:
+        if len(args.sets) != 1:
+            parser.error("--keep takes one set per run")
+        args.keep.mkdir(parents=True, exist_ok=True)
+        os.environ["BENCH_DATABASE_URL"] = f"sqlite:///{args.keep.resolve() / (args.sets[0] + '.sqlite3')}"
     scratch = setup_django("local")
+    from django.conf import settings
     from django.test.utils import override_settings
 
     from codeindex import lexical, services
@@ -98,56 +240,92 @@ def main() -> None:
     from codeindex.embeddings import get_provider
     from codeindex.models import Chunk, Repository
     from codeindex.vectors import vector_store
+    from mcp_gateway.tools import search as tool
 
     ok, reason = get_provider().available()
     if not ok:
         sys.exit(f"the dense signal is needed: {reason}")
-    pairs = build_corpus(args.packages, scratch / "src")
-    started = time.monotonic()
-    for repo_dir in sorted((scratch / "src").iterdir()):
-        services.index_repository(repo_dir, repo_dir.name)
-    index_s = time.monotonic() - started
-    chunks = Chunk.objects.count()
-    ids = {(r, p, s): pk for pk, r, p, s in Chunk.objects.values_list("pk", "repository__name", "path", "symbol")}
-    pairs = [p for p in pairs if p[:3] in ids]
-    random.Random(7).shuffle(pairs)
-    pairs = pairs[: args.limit_queries]
-    generations = dict(Repository.objects.values_list("pk", "generation"))
     provider = get_provider()
+    production_weight = float(settings.MCPRAG_FUSION_DENSE_WEIGHT)
+    weights = list(dict.fromkeys([production_weight, *args.weights]))
+    summary = []
+    for set_name in args.sets:
+        if not args.keep:
+            Repository.objects.all().delete()
+        src = (args.keep or scratch) / set_name
+        shutil.rmtree(src, ignore_errors=True)
+        src.mkdir()
+        if set_name == "docstring":
+            pairs = build_docstring_set(args.packages, src)
+        elif set_name == "js":
+            pairs = build_js_set(args.npm_packages, src)
+        else:
+            pairs = build_behaviour_set(src, args.git_dir)
+        started = time.monotonic()
+        for repo_dir in sorted(src.iterdir()):
+            services.index_repository(repo_dir, repo_dir.name)
+        index_s = time.monotonic() - started
+        rows = list(Chunk.objects.values_list("pk", "repository__name", "path", "symbol", "start_line", "end_line"))
+        by_location = {(r, p, a, b): pk for pk, r, p, s, a, b in rows}
 
-    def rank_of(target, ranked_ids):
-        return next((i for i, pk in enumerate(ranked_ids[:10], 1) if pk == target), None)
+        def answers_of(pair) -> set[int]:
+            if set_name == "docstring":
+                repo, _, path, symbol = pair
+                return {pk for pk, r, p, s, a, b in rows if (r, p, s) == (repo, path, symbol)}
+            if set_name == "js":
+                repo, _, path, line = pair
+                holding = [(b - a, pk) for pk, r, p, s, a, b in rows if (r, p) == (repo, path) and a <= line <= b]
+                return {min(holding)[1]} if holding else set()
+            repo, _, places = pair
+            return {pk for pk, r, p, s, a, b in rows for path, line in places if (r, p) == (repo, path) and a <= line <= b}
 
-    rows = {"lexical": [], "dense": []}
-    fused_by_weight = {w: [] for w in args.weights}
-    per_query_ms = []
-    for repo, path, symbol, query in pairs:
-        target = ids[(repo, path, symbol)]
-        plan_terms = lexical.query_terms(query)
-        lex = [h.chunk_id for h in lexical.rank_chunks(plan_terms, symbol=lexical.query_symbol(query), limit=10)]
-        rows["lexical"].append(rank_of(target, lex))
-        result = vector_store().search(provider.embed_query(query), generations, model=provider.model, limit=10)
-        rows["dense"].append(rank_of(target, [pk for pk, _ in result.top]))
-        for w in args.weights:
-            with override_settings(MCPRAG_FUSION_DENSE_WEIGHT=w):
-                t0 = time.perf_counter()
-                hits = services.search(query, access=SYSTEM, max_results=10, detail_level="compact")
-                per_query_ms.append((time.perf_counter() - t0) * 1000)
-            fused_by_weight[w].append(next((i for i, h in enumerate(hits, 1) if (h.repository, h.path, h.symbol) == (repo, path, symbol)), None))
-    lexical_mrr = metrics(rows["lexical"])[0]
-    out = []
-    for name, ranks in [("lexical (FTS, 3 fields + name bonus)", rows["lexical"]), ("dense (all-MiniLM-L6-v2, path+name+code)", rows["dense"])]:
-        m = metrics(ranks)
-        out.append([name, f"{m[0]:.3f}", f"{m[1]:.3f}", f"{m[2]:.3f}", f"{m[0] / lexical_mrr:.2f}x"])
-    for w, ranks in fused_by_weight.items():
-        m = metrics(ranks)
-        out.append([f"fused search_code, dense weight {w:g}", f"{m[0]:.3f}", f"{m[1]:.3f}", f"{m[2]:.3f}", f"{m[0] / lexical_mrr:.2f}x"])
-    print(f"corpus: {', '.join(args.packages)} without docstrings: {chunks:,} chunks indexed in {index_s:.0f} s; "
-          f"{len(pairs):,} queries (first docstring sentence); whole-corpus ranking")
-    print(table(["ranker", "MRR@10", "R@1", "R@10", "MRR vs lexical"], out))
-    best = max(fused_by_weight, key=lambda w: metrics(fused_by_weight[w])[0])
-    print(f"best dense weight: {best:g}; target fused >= 1.3x lexical MRR@10: "
-          f"{'met' if metrics(fused_by_weight[best])[0] >= 1.3 * lexical_mrr else 'NOT met'}")
+        cases = [(pair[1], answers_of(pair)) for pair in pairs]
+        cases = [c for c in cases if c[1]]
+        random.Random(7).shuffle(cases)
+        cases = cases[: args.limit_queries]
+        generations = dict(Repository.objects.values_list("pk", "generation"))
+
+        def rank_of(answers, ranked_ids):
+            return next((i for i, pk in enumerate(ranked_ids[:10], 1) if pk in answers), None)
+
+        lexical_ranks, dense_ranks, chars = [], [], []
+        fused = {w: [] for w in weights}
+        for query, answers in cases:
+            lex = [h.chunk_id for h in lexical.rank_chunks(lexical.query_terms(query), symbol=lexical.query_symbol(query), limit=10)]
+            lexical_ranks.append(rank_of(answers, lex))
+            result = vector_store().search(provider.embed_query(query), generations, model=provider.model, limit=10)
+            dense_ranks.append(rank_of(answers, [pk for pk, _ in result.top]))
+            for w in weights:
+                with override_settings(MCPRAG_FUSION_DENSE_WEIGHT=w):
+                    try:
+                        found = services.search_page(services.SearchRequest(query, max_results=10, **tool.SEARCH_DEFAULTS)
+                                                     if hasattr(tool, "SEARCH_DEFAULTS") else
+                                                     services.SearchRequest(query, max_results=10, detail_level="full"), access=SYSTEM)
+                    except services.InvalidQuery:
+                        fused[w].append(None)
+                        continue
+                ids = [by_location.get((h.repository, h.path, h.start_line, h.end_line)) for h in found.hits]
+                fused[w].append(rank_of(answers, ids))
+                if w == production_weight:
+                    chars.append(answer_chars(query, found))
+        lexical_mrr = metrics(lexical_ranks)[0] or 1e-9
+        out = []
+        for name, ranks in [("lexical (rank_chunks)", lexical_ranks), ("dense", dense_ranks)]:
+            m = metrics(ranks)
+            out.append([name, f"{m[0]:.3f}", f"{m[1]:.3f}", f"{m[2]:.3f}", f"{m[0] / lexical_mrr:.2f}x"])
+        for w, ranks in fused.items():
+            m = metrics(ranks)
+            label = f"fused search_code, dense weight {w:g}" + (" (production)" if w == production_weight else "")
+            out.append([label, f"{m[0]:.3f}", f"{m[1]:.3f}", f"{m[2]:.3f}", f"{m[0] / lexical_mrr:.2f}x"])
+        mean_chars = sum(chars) / len(chars) if chars else 0
+        print(f"\n[{set_name}] {Chunk.objects.count():,} chunks indexed in {index_s:.0f} s; {len(cases):,} queries; "
+              f"whole-corpus ranking; answer of search_code (defaults, 10 hits): {mean_chars:,.0f} characters on average")
+        print(table(["ranker", "MRR@10", "R@1", "R@10", "MRR vs lexical"], out))
+        m = metrics(fused[production_weight])
+        summary.append([set_name, len(cases), f"{metrics(lexical_ranks)[0]:.3f}", f"{m[0]:.3f}", f"{m[1]:.3f}",
+                        f"{m[0] / lexical_mrr:.2f}x", f"{mean_chars:,.0f}"])
+    print("\nsummary (production dense weight)")
+    print(table(["set", "queries", "lexical MRR@10", "fused MRR@10", "fused R@1", "fused vs lexical", "chars/answer"], summary))
     shutil.rmtree(scratch, ignore_errors=True)
 
 

@@ -165,12 +165,21 @@ class ChunkFilter:
 
     ``repository_ids`` None means every repository; ``path_regex`` comes from
     ``patterns.glob_regex``; each ``exact`` string must occur verbatim (case-sensitive) in the code.
+    Chunks whose path matches ``exclude_path_regex`` or whose language is in
+    ``exclude_languages`` are left out.
     """
 
     repository_ids: tuple[int, ...] | None = None
     language: str | None = None
     path_regex: str | None = None
     exact: tuple[str, ...] = ()
+    exclude_path_regex: str | None = None
+    exclude_languages: tuple[str, ...] = ()
+
+    @property
+    def excludes(self) -> bool:
+        """Whether this filter leaves chunks out by path or language."""
+        return bool(self.exclude_path_regex or self.exclude_languages)
 
 
 def rank_chunks(
@@ -240,6 +249,12 @@ def _filters(where: ChunkFilter) -> tuple[list[str], list]:
     for text in where.exact:
         clauses.append("strpos(c.content, %s) > 0" if postgres else "instr(c.content, %s) > 0")
         params.append(text)
+    if where.exclude_path_regex is not None:
+        clauses.append("NOT (c.path ~ %s)" if postgres else "NOT (c.path REGEXP %s)")
+        params.append(where.exclude_path_regex)
+    if where.exclude_languages:
+        clauses.append(f"c.language NOT IN ({', '.join(['%s'] * len(where.exclude_languages))})")
+        params.extend(where.exclude_languages)
     return clauses, params
 
 

@@ -11,7 +11,9 @@ linear time (back-references, look-around). Patterns are bounded in length
 
 Globs (``compile_glob``, ``glob_regex``): ``*`` matches within one directory, ``?`` one character
 other than ``/``, ``**`` any run of characters across directories (``**/`` zero or more whole
-directories); every other character stands for itself. A glob without ``/`` matches the file
+directories), ``[abc]``, ``[a-z]`` and ``[!abc]`` (or ``[^abc]``) one character of (or not of) a
+set, never ``/``; a ``]`` first in a set stands for itself, and a ``[`` with no closing ``]`` is
+refused. Every other character stands for itself. A glob without ``/`` matches the file
 name in any directory; one with ``/`` matches from the repository root::
 
     >>> bool(compile_glob("*.py").search("pkg/mod.py")), bool(compile_glob("pkg/*.py").search("pkg/sub/mod.py"))
@@ -192,11 +194,38 @@ def _glob_regex(glob: str) -> str:
             else:
                 out.append(".*")
             continue
+        if glob[i] == "[":
+            klass, i = _glob_class(glob, i)
+            out.append(klass)
+            continue
         out.append("[^/]" if glob[i] == "?" else _escape(glob[i]))
         i += 1
     body = "".join(out)
     anchor = "^" if "/" in glob.strip("/") or glob.startswith("/") else "(?:^|/)"
     return f"{anchor}{body.lstrip('/')}$"
+
+
+def _glob_class(glob: str, at: int) -> tuple[str, int]:
+    """The regex for the set starting at ``glob[at] == "["`` and the index after its ``]``."""
+    i = at + 1
+    negated = i < len(glob) and glob[i] in "!^"
+    i += negated
+    first = i
+    while i < len(glob) and (glob[i] != "]" or i == first):
+        i += 1
+    if i >= len(glob):
+        raise InvalidQuery(f"the path glob {glob[:80]!r} cannot be used: the '[' at position {at + 1} has no closing ']'")
+    members = glob[first:i]
+    for k in range(1, len(members) - 1):
+        if members[k] == "-" and members[k - 1] > members[k + 1]:
+            raise InvalidQuery(f"the path glob {glob[:80]!r} cannot be used: the range "
+                               f"{members[k - 1]}-{members[k + 1]} is backwards")
+    if not negated:
+        members = members.replace("/", "")  # a set never matches the directory separator
+        if not members:
+            raise InvalidQuery(f"the path glob {glob[:80]!r} cannot be used: the set at position {at + 1} matches nothing")
+    body = "".join("\\" + c if c in "\\]^[" else c for c in members)
+    return (f"[^/{body}]" if negated else f"[{body}]"), i + 1
 
 
 def _escape(text: str) -> str:

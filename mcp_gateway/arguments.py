@@ -6,8 +6,11 @@ pydantic's report: the internal model name, the rejected value echoed back (a 1 
 back whole) and a link to pydantic's documentation. :class:`GatewayServer` rewrites that one
 message, naming each argument, what it must be, and nothing the caller sent::
 
-    search_code: invalid arguments: max_results must be greater than or equal to 1;
-    detail_level must be 'full' or 'compact'.
+    search_code: invalid arguments: max_results must be a whole number from 1 to 50;
+    detail_level must be 'compact' or 'full'.
+
+A bound (``ge``/``le``, ``min_length``/``max_length``) is said as the whole allowed range, read
+from the tool's input schema, so one error tells the caller every limit of that argument.
 
 Every other error passes through unchanged.
 """
@@ -28,21 +31,38 @@ _MAX_PROBLEMS = 5
 _SUBJECTS = frozenset({"Input", "String", "List", "Tuple", "Set", "Dictionary", "Value", "Data", "Object", "Bytes"})
 
 
-def plain_validation_message(tool: str, error: ValidationError) -> str:
-    """One line naming each invalid argument of ``tool`` and what it must be."""
-    problems = [_problem(item) for item in error.errors(include_url=False, include_input=False)]
+def plain_validation_message(tool: str, error: ValidationError, schema: dict | None = None) -> str:
+    """One line naming each invalid argument of ``tool`` and what it must be; ``schema`` is the
+    tool's input JSON Schema (its ``properties`` give the allowed ranges)."""
+    properties = (schema or {}).get("properties", {})
+    problems = [_problem(item, properties) for item in error.errors(include_url=False, include_input=False)]
     shown = "; ".join(dict.fromkeys(problems[:_MAX_PROBLEMS]))
     more = f"; and {len(problems) - _MAX_PROBLEMS} more" if len(problems) > _MAX_PROBLEMS else ""
     return f"{tool}: invalid arguments: {shown}{more}."
 
 
-def _problem(item: dict[str, Any]) -> str:
+_BOUNDS = {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}
+_LENGTHS = {"string_too_long", "string_too_short", "too_long", "too_short"}
+
+
+def _problem(item: dict[str, Any], properties: dict[str, Any]) -> str:
     where = ".".join(str(part) for part in item.get("loc", ())) or "arguments"
     kind = item.get("type", "")
     if kind == "missing":
         return f"{where} is required"
     if kind == "extra_forbidden":
         return f"{where} is not an argument of this tool"
+    spec = _property(properties, item.get("loc", ()))
+    if kind in _BOUNDS and spec is not None:
+        low, high = spec.get("minimum"), spec.get("maximum")
+        number = "a whole number" if spec.get("type") == "integer" else "a number"
+        if low is not None and high is not None:
+            return f"{where} must be {number} from {low:g} to {high:g}"
+    if kind in _LENGTHS and spec is not None:
+        if spec.get("type") == "string" and spec.get("maxLength") is not None:
+            return f"{where} must be at most {spec['maxLength']:,} characters long"
+        if spec.get("type") == "array" and spec.get("maxItems") is not None:
+            return f"{where} must have at most {spec['maxItems']} items"
     message = str(item.get("msg", "is invalid"))
     subject, should, rest = message.partition(" should ")
     if should and subject in _SUBJECTS:  # "Input should be …", "String should have at most 200 characters"
@@ -50,6 +70,15 @@ def _problem(item: dict[str, Any]) -> str:
     elif message.startswith("Value error, "):
         message = message.removeprefix("Value error, ")
     return f"{where} {message[:200]}"
+
+
+def _property(properties: dict[str, Any], loc) -> dict | None:
+    """The schema of the argument at ``loc`` (``anyOf`` with null unwrapped), or None."""
+    spec = properties.get(str(loc[0])) if loc else None
+    if not isinstance(spec, dict):
+        return None
+    options = [o for o in spec.get("anyOf", []) if isinstance(o, dict) and o.get("type") != "null"]
+    return options[0] if len(options) == 1 else spec
 
 
 class GatewayServer(MCPServer):
@@ -60,5 +89,7 @@ class GatewayServer(MCPServer):
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
             if isinstance(exc.__cause__, ValidationError):
-                raise ToolError(plain_validation_message(name, exc.__cause__)) from exc.__cause__
+                tool = self._tool_manager.get_tool(name)
+                schema = tool.parameters if tool is not None else None
+                raise ToolError(plain_validation_message(name, exc.__cause__, schema)) from exc.__cause__
             raise

@@ -1,7 +1,17 @@
 """Search: ranked chunks for a query, the same with every signal explained, and a dry run.
 
 A query ranks chunks by the lexical index (FTS5 or PostgreSQL full-text) and, for plain-words
-queries, by embedding similarity too; the two are fused, then nudged by recorded feedback.
+queries, by embedding similarity too; the two are fused (``fusion.py``), then nudged by recorded
+feedback. Then, measured on ``bench/retrieval.py``:
+
+* chunks in test files rank below the code they test (score × ``TEST_FILE_FACTOR``), unless the
+  query asks for tests (``query.asks_for_tests``) or the search is limited to tests;
+* of the chunks of one symbol in one file (the windows a long function is cut into), and of
+  overlapping windows of a file without symbols, only the best ranked is kept, so one function
+  does not fill several places;
+* the relevance floor: a chunk found by the dense signal alone whose cosine similarity is under
+  ``fusion.DENSE_FLOOR`` is dropped, so a query nothing matches (``asdkjhqwe zzqxv``) gets no
+  hits instead of ten unrelated ones (a chunk the lexical index matched is always kept).
 """
 
 from __future__ import annotations
@@ -14,10 +24,10 @@ from ..app_settings import app_settings
 from ..choices import DetailLevel, QueryIntent
 from ..embeddings import get_provider
 from ..exceptions import InvalidArgument, InvalidQuery
-from ..identifiers import identifier_words
+from ..identifiers import identifier_words, search_text_for
 from ..models import Chunk
-from ..patterns import glob_regex
-from ..query import QueryPlan, parse_query
+from ..patterns import compiled, glob_regex
+from ..query import QueryPlan, asks_for_tests, parse_query
 from ..vectors import query_vector_cache, vector_store
 from .feedback import apply_feedback
 from .monitoring import embedding_coverage
@@ -25,12 +35,26 @@ from .results import QueryPreview, SearchHit, SearchPage
 from .scope import visible_generations, visible_repository
 
 __all__ = ["SearchRequest", "search", "search_page", "explain", "preview_query", "MAX_RESULTS_LIMIT", "MAX_PAGE",
-           "SNIPPET_MAX_LINES", "SNIPPET_MAX_CHARS"]
+           "SNIPPET_MAX_LINES", "SNIPPET_MAX_CHARS", "COMPACT_SNIPPET_LINES", "TEST_PATH_GLOBS", "TEST_FILE_FACTOR",
+           "test_path_regex"]
 
 MAX_RESULTS_LIMIT = 50
 MAX_PAGE = 20
 SNIPPET_MAX_LINES = 15
 SNIPPET_MAX_CHARS = 1200
+#: A compact hit shows the chunk's first line and at most this many lines more: those holding the
+#: most query words, each cut to ``COMPACT_LINE_CHARS`` characters (one line more cost ~12 % more
+#: characters per answer on bench/retrieval.py).
+COMPACT_SNIPPET_LINES = 1
+COMPACT_LINE_CHARS = 80
+#: What counts as a test file (``exclude_tests``, and the ranking below the code they test).
+TEST_PATH_GLOBS = (
+    "**/tests/**", "**/test/**", "**/__tests__/**", "**/spec/**", "**/testing/**", "test_*.py", "*_test.py", "*_tests.py",
+    "conftest.py", "*_test.go", "*.test.*", "*.spec.*", "*Test.java", "*Tests.java", "*Test.kt", "*_spec.rb", "*Test.php",
+    "*Tests.cs",
+)
+#: A test file's chunk score is multiplied by this unless the query asks for tests.
+TEST_FILE_FACTOR = 0.25
 #: Each signal contributes its best this-many chunks to fusion (and pages reach that deep).
 CANDIDATES = 200
 
@@ -42,9 +66,12 @@ class SearchRequest:
     ``query`` is plain words or identifiers and may carry inline filters (``repo:x lang:go
     path:src/** "exact text"``); the explicit ``repository``, ``language`` and ``path_glob``
     win over inline ones, and ``exact`` strings (each must appear verbatim in a chunk) add to
-    the quoted ones. ``max_results`` is the page size (1 to ``MAX_RESULTS_LIMIT``), ``page``
-    counts from 1 (to ``MAX_PAGE``), ``detail_level`` is ``full`` (snippets) or ``compact``
-    (first line only). Nothing is checked when it is built: the service that runs it checks.
+    the quoted ones. ``exclude_paths`` (globs) and ``exclude_languages`` add to inline
+    ``-path:`` and ``-lang:``; ``exclude_tests`` leaves out files matching ``TEST_PATH_GLOBS``.
+    ``max_results`` is the page size (1 to ``MAX_RESULTS_LIMIT``), ``page`` counts from 1 (to
+    ``MAX_PAGE``), ``detail_level`` is ``full`` (the chunk's first ``SNIPPET_MAX_LINES`` lines)
+    or ``compact`` (its first line and the lines holding the most query words). Nothing is
+    checked when it is built: the service that runs it checks.
     """
 
     query: str
@@ -55,14 +82,19 @@ class SearchRequest:
     max_results: int = 10
     page: int = 1
     detail_level: str = DetailLevel.FULL
+    exclude_paths: tuple[str, ...] = ()
+    exclude_languages: tuple[str, ...] = ()
+    exclude_tests: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "exact", tuple(self.exact or ()))
+        for name in ("exact", "exclude_paths", "exclude_languages"):
+            object.__setattr__(self, name, tuple(getattr(self, name) or ()))
 
     def plan(self) -> QueryPlan:
         """The parsed query with this request's filters applied; ``InvalidQuery`` when invalid."""
         return parse_query(self.query, repository=self.repository, language=self.language, path_glob=self.path_glob,
-                           exact=self.exact)
+                           exact=self.exact, exclude_paths=self.exclude_paths, exclude_languages=self.exclude_languages,
+                           exclude_tests=self.exclude_tests)
 
 
 def search(query: str, *, access: RepositoryAccess = PUBLIC, **filters) -> list[SearchHit]:
@@ -74,10 +106,11 @@ def search(query: str, *, access: RepositoryAccess = PUBLIC, **filters) -> list[
 def search_page(request: SearchRequest, *, access: RepositoryAccess = PUBLIC) -> SearchPage:
     """One page of ranked chunks for ``request``.
 
-    Filters (``repository``, ``language``, ``path_glob``, ``exact`` strings, or the same inline:
-    ``repo:x lang:go path:src/** "exact"``) apply before ranking. Raises ``InvalidQuery``
-    (empty, no searchable words, unknown language, bad glob or limit), ``InvalidArgument`` (page)
-    and ``RepositoryNotFound`` (unknown or invisible repository).
+    Filters (``repository``, ``language``, ``path_glob``, ``exact`` strings, exclusions, or the
+    same inline: ``repo:x lang:go path:src/** -path:tests/** "exact"``) apply before ranking, to
+    both signals. Raises ``InvalidQuery`` (empty or too long, no searchable words, unknown
+    language, bad glob or limit), ``InvalidArgument`` (page) and ``RepositoryNotFound`` (unknown
+    or invisible repository).
     """
     plan = request.plan()
     max_results, page, detail_level = request.max_results, request.page, request.detail_level
@@ -86,12 +119,12 @@ def search_page(request: SearchRequest, *, access: RepositoryAccess = PUBLIC) ->
     if detail_level not in DetailLevel.values:
         raise InvalidQuery(f"detail_level must be one of {', '.join(DetailLevel.values)}")
     repos = visible_generations(access, plan.repository)
-    where = lexical.ChunkFilter(tuple(repos), plan.language, glob_regex(plan.path_glob) if plan.path_glob else None, plan.exact)
+    where = _chunk_filter(plan, repos)
     start = (page - 1) * max_results
     for _ in range(_RANK_ATTEMPTS):
         ranked, dense_note, weight = _rank(plan, repos, where)
         window = ranked[start : start + max_results]
-        hits = _hydrate(window, detail_level, weight)
+        hits = _hydrate(window, detail_level, weight, plan.terms)
         if len(hits) == len(window):
             break
         # A re-index replaced some ranked chunks between ranking and reading them (each file's
@@ -108,6 +141,18 @@ def search_page(request: SearchRequest, *, access: RepositoryAccess = PUBLIC) ->
 _RANK_ATTEMPTS = 3
 
 
+def test_path_regex() -> str:
+    """One regular expression matching every path ``TEST_PATH_GLOBS`` matches."""
+    return "|".join(f"(?:{glob_regex(glob)})" for glob in TEST_PATH_GLOBS)
+
+
+def _chunk_filter(plan: QueryPlan, repos: dict[int, int]) -> lexical.ChunkFilter:
+    excluded = [glob_regex(glob) for glob in plan.exclude_paths] + ([test_path_regex()] if plan.exclude_tests else [])
+    return lexical.ChunkFilter(tuple(repos), plan.language, glob_regex(plan.path_glob) if plan.path_glob else None, plan.exact,
+                               exclude_path_regex="|".join(f"(?:{r})" for r in excluded) or None,
+                               exclude_languages=plan.exclude_languages)
+
+
 def _rank(plan: QueryPlan, repos: dict[int, int], where: lexical.ChunkFilter) -> tuple[list[fusion.Candidate], str, float]:
     """Lexical candidates, the dense signal when it applies, fused and feedback-boosted."""
     lexical_hits = _lexical(plan, where)
@@ -118,9 +163,40 @@ def _rank(plan: QueryPlan, repos: dict[int, int], where: lexical.ChunkFilter) ->
     else:
         top, scores, value_range = dense
         candidates = fusion.fuse(lexical_hits, top, scores, value_range, weight)
+        candidates = [c for c in candidates if c.lexical.rank is not None or (c.dense.score or 0.0) >= fusion.DENSE_FLOOR]
     apply_feedback(candidates, plan, repos)
-    candidates.sort(key=lambda c: (-c.score, c.chunk_id))
+    candidates = _arrange(candidates, plan)
     return candidates, note, weight
+
+
+def _arrange(candidates: list[fusion.Candidate], plan: QueryPlan) -> list[fusion.Candidate]:
+    """Test files ranked below the code they test; one place per symbol of a file (see the module docstring)."""
+    if not candidates:
+        return candidates
+    where = {pk: (path, symbol, start, end) for pk, path, symbol, start, end in
+             Chunk.objects.filter(pk__in=[c.chunk_id for c in candidates]).values_list("pk", "path", "symbol", "start_line", "end_line")}
+    if not asks_for_tests(plan.text) and not (plan.path_glob and patterns_match_tests(plan.path_glob)):
+        tests = compiled(test_path_regex())
+        for c in candidates:
+            if c.chunk_id in where and tests.search(where[c.chunk_id][0]):
+                c.test_factor = TEST_FILE_FACTOR
+    candidates.sort(key=lambda c: (-c.score, c.chunk_id))
+    kept: list[fusion.Candidate] = []
+    spans: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for c in candidates:
+        path, symbol, start, end = where.get(c.chunk_id, ("", "", 0, -1))
+        taken = spans.setdefault((path, symbol), [])
+        if path and (symbol and taken or any(start <= b and a <= end for a, b in taken)):
+            continue  # another window of the same function (or overlapping lines) ranks higher
+        taken.append((start, end))
+        kept.append(c)
+    return kept
+
+
+def patterns_match_tests(path_glob: str) -> bool:
+    """Whether a search limited to ``path_glob`` is a search among tests (``tests/**``)."""
+    return bool(asks_for_tests(path_glob.replace("/", " ").replace("*", " ").replace("_", " ").replace(".", " ")))
+
 
 
 def _lexical(plan: QueryPlan, where: lexical.ChunkFilter) -> list[tuple[int, float]]:
@@ -154,7 +230,7 @@ def _dense(plan: QueryPlan, repos: dict[int, int], where: lexical.ChunkFilter, l
     if not ok:
         return None, reason
     vector = query_vector_cache().get(provider, plan.text)
-    allowed = lexical.matching_chunk_ids(where) if where.exact else None
+    allowed = lexical.matching_chunk_ids(where) if where.exact or where.excludes else None
     result = vector_store().search(vector, repos, model=provider.model, language=where.language, path_regex=where.path_regex,
                                    allowed=allowed, limit=CANDIDATES)
     if not result.scored:
@@ -163,17 +239,21 @@ def _dense(plan: QueryPlan, repos: dict[int, int], where: lexical.ChunkFilter, l
     return (result.top, result.lookup(ids), (result.low, result.high)), ""
 
 
-def _hydrate(window: list[fusion.Candidate], detail_level: str, weight: float) -> list[SearchHit]:
+def _hydrate(window: list[fusion.Candidate], detail_level: str, weight: float, terms: list[str]) -> list[SearchHit]:
     chunks = Chunk.objects.select_related("repository").in_bulk([c.chunk_id for c in window])
-    return [_hit(chunks[c.chunk_id], c, detail_level, weight) for c in window if c.chunk_id in chunks]
+    return [_hit(chunks[c.chunk_id], c, detail_level, weight, terms) for c in window if c.chunk_id in chunks]
 
 
-def _hit(chunk: Chunk, candidate: fusion.Candidate, detail_level: str, weight: float) -> SearchHit:
-    snippet = _snippet(chunk.content) if detail_level == DetailLevel.FULL else _first_line(chunk.content)
+def _hit(chunk: Chunk, candidate: fusion.Candidate, detail_level: str, weight: float, terms: list[str]) -> SearchHit:
+    if detail_level == DetailLevel.FULL:
+        snippet = _snippet(chunk.content)
+    else:
+        snippet = compact_snippet(chunk.content, chunk.start_line, terms)
     signals = {
         "lexical": candidate.lexical.as_dict(), "dense": candidate.dense.as_dict(), "dense_weight": weight,
         "fused": round(candidate.fused, 6),
         "feedback": {"boost": round(candidate.feedback_boost, 6), "events": candidate.feedback_events},
+        "test_factor": candidate.test_factor,
     }
     return SearchHit(repository=chunk.repository.name, path=chunk.path, start_line=chunk.start_line, end_line=chunk.end_line,
                      symbol=chunk.symbol, kind=chunk.kind, language=chunk.language, snippet=snippet,
@@ -197,7 +277,9 @@ def preview_query(request: SearchRequest, *, access: RepositoryAccess = PUBLIC) 
     else:
         ok, reason = get_provider().available()
         signals, note = (["lexical", "dense"], "") if ok else (["lexical"], reason)
-    filters = {"repository": plan.repository, "language": plan.language, "path_glob": plan.path_glob, "exact": list(plan.exact)}
+    filters = {"repository": plan.repository, "language": plan.language, "path_glob": plan.path_glob, "exact": list(plan.exact),
+               "exclude_paths": list(plan.exclude_paths), "exclude_languages": list(plan.exclude_languages),
+               "exclude_tests": plan.exclude_tests}
     return QueryPreview(query=request.query, text=plan.text, tokens=plan.terms, intent=plan.intent, symbol=plan.symbol,
                         rewrites=plan.rewrites, filters=filters, signals=signals, dense_note=note)
 
@@ -220,6 +302,30 @@ def _snippet(content: str) -> str:
     return snippet
 
 
-def _first_line(content: str) -> str:
-    line = next((l.strip() for l in content.split("\n") if l.strip()), "")
-    return line[:200]
+def compact_snippet(content: str, start_line: int, terms: list[str]) -> str:
+    """The chunk's first non-blank line and up to ``COMPACT_SNIPPET_LINES`` lines holding the
+    most query ``terms`` (in file order), each as ``<line number>: <text stripped>``.
+
+    >>> print(compact_snippet("def f(x):\\n    y = 1\\n    return rate * x", 10, ["rate"]))
+    10: def f(x):
+    12: return rate * x
+    """
+    lines = content.split("\n")
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        return ""
+    wanted = set(terms)
+    scored = []
+    for i, line in enumerate(lines):
+        if i == first or not line.strip():
+            continue
+        words = set(search_text_for(line[:400]).split())
+        hits = len(words & wanted) + sum(1 for w in words for t in wanted if len(t) > 3 and w != t and w.startswith(t)) * 0.5
+        if hits:
+            scored.append((-hits, i))
+    chosen = sorted([first, *(i for _, i in sorted(scored)[:COMPACT_SNIPPET_LINES])])
+    return "\n".join(f"{start_line + i}: {_cut_line(lines[i].strip())}" for i in chosen)
+
+
+def _cut_line(line: str) -> str:
+    return line if len(line) <= COMPACT_LINE_CHARS else line[: COMPACT_LINE_CHARS - 1].rstrip() + "…"

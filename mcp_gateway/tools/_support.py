@@ -39,10 +39,12 @@ def result(model, text: str) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=model.model_dump(mode="json"))
 
 
-def hit_model(hit, *, with_signals: bool = True) -> SearchHitModel:
+def hit_model(hit, *, with_signals: bool = True, with_language: bool = True, with_snippet: bool = True) -> SearchHitModel:
     return SearchHitModel(
         repository=hit.repository, path=hit.path, start_line=hit.start_line, end_line=hit.end_line,
-        symbol=hit.symbol or None, kind=hit.kind, language=hit.language, snippet=hit.snippet, score=hit.score,
+        symbol=hit.symbol or None, kind=hit.kind, language=hit.language if with_language else None,
+        snippet=hit.snippet if with_snippet else None,
+        score=round(hit.score, 3),
         signals=SignalsModel(**hit.signals) if with_signals and hit.signals else None,
     )
 

@@ -24,6 +24,7 @@ class SignalsModel(BaseModel):
     dense_weight: float = Field(description="Weight w of the dense signal: fused = (1-w)·lexical + w·dense.")
     fused: float = Field(description="Fused score before feedback.")
     feedback: FeedbackSignalModel
+    test_factor: float = Field(1.0, description="Factor for a chunk of a test file the query did not ask for (1.0 = none).")
 
 
 class SearchHitModel(BaseModel):
@@ -33,14 +34,13 @@ class SearchHitModel(BaseModel):
     end_line: int = Field(description="Last line of the chunk, 1-based, inclusive.")
     symbol: str | None = Field(None, description="Qualified name of the function/class/method, if any.")
     kind: str = Field(description="function, method, class, module or window.")
-    language: str
-    snippet: str = Field(description="The first lines of the chunk (the first line only with detail_level=compact).")
-    score: float = Field(description="Relevance; higher is better. Comparable only within one result list.")
-    signals: SignalsModel | None = Field(None, description="Why it ranked here (per-signal ranks and scores).")
+    language: str | None = Field(None, description="The file's language (with detail_level=full).")
+    snippet: str | None = Field(None, description="The chunk's first 15 lines (with detail_level=full; a compact answer has its snippets in the text content only).")
+    score: float = Field(description="Relevance from 0 to 1, higher is better (see the README's 'Search scores').")
+    signals: SignalsModel | None = Field(None, description="Why it ranked here (per-signal ranks and scores; with detail_level=full).")
 
 
 class SearchResults(BaseModel):
-    query: str
     total: int = Field(description="Number of hits returned on this page.")
     page: int = 1
     next_page: int | None = Field(None, description="Pass as page to get more results; null on the last page.")
@@ -48,6 +48,7 @@ class SearchResults(BaseModel):
     signals_used: list[str] = Field(default_factory=list, description="Signals that ranked this query.")
     dense_note: str = Field("", description="Why the dense signal was not used, if it was not.")
     dense_coverage: float | None = Field(None, description="Share 0-1 of the searched chunks the dense signal could rank (the rest have no vector yet); null without embeddings.")
+    omitted: int = Field(0, description="Hits of this page left out to stay under max_tokens.")
     hits: list[SearchHitModel]
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from typing import Annotated, Literal
 
-from mcp_types import CallToolResult
+from mcp_types import CallToolResult, TextContent
 from pydantic import Field
 
 from codeindex import services
@@ -24,29 +26,77 @@ from .schemas import (
     SignalsModel,
 )
 
-__all__ = ["search_code", "explain_ranking", "preview_query_processing", "index_status", "health_check"]
+__all__ = ["search_code", "explain_ranking", "preview_query_processing", "index_status", "health_check", "render_search",
+           "SEARCH_DEFAULTS", "DEFAULT_MAX_TOKENS"]
 
-Query = Annotated[str, Field(description="What you are looking for, in plain words or identifiers, e.g. 'parse an HTTP date header' or 'getUserName'. Inline filters work too: repo:NAME lang:go path:src/** \"exact text\".")]
+#: What ``search_code`` asks the search service for when the caller gives no detail_level.
+SEARCH_DEFAULTS = {"detail_level": "compact"}
+#: The answer budget ``search_code`` stays under by default, in tokens of ~4 characters.
+DEFAULT_MAX_TOKENS = 2000
+MIN_MAX_TOKENS, MAX_MAX_TOKENS = 200, 20000
+_CHARS_PER_TOKEN = 4
+
+Query = Annotated[str, Field(max_length=2000, description="What you are looking for, in plain words or identifiers, e.g. 'parse an HTTP date header' or 'getUserName'; at most 2,000 characters. Inline filters work too: repo:NAME lang:go path:src/** -path:tests/** -lang:markdown \"exact text\".")]
 Repository = Annotated[str | None, Field(description="Only search this repository (its name as shown by index_status).")]
 LanguageFilter = Annotated[str | None, Field(description="Only files of this language, e.g. 'python', 'typescript', 'go'.")]
 PathGlob = Annotated[str | None, Field(description="Only paths matching this glob, e.g. 'src/**/*.ts' or '*_test.go' (no '/' = any directory); '*' and '?' stay within a directory, '**' crosses; at most 300 characters.")]
 Exact = Annotated[list[str] | None, Field(description="Strings that must appear verbatim (case-sensitive) in the code; at most 5, each at most 200 characters.")]
+ExcludePaths = Annotated[list[str] | None, Field(max_length=10, description="Leave out paths matching any of these globs (same syntax as path_glob), e.g. ['tests/**', '*.md']; inline: -path:GLOB.")]
+ExcludeTests = Annotated[bool, Field(description="Leave out test files (tests/ and test/ directories, test_*.py, *_test.go, *.test.ts, *.spec.js, ...). Without it, test files still rank below the code they test unless the query asks for tests.")]
 MaxResults = Annotated[int, Field(ge=1, le=50, description="How many hits per page (1-50).")]
 Page = Annotated[int, Field(ge=1, le=20, description="Page of results, from 1; the result says next_page.")]
 
 
-def _format_hits(query: str, page: services.SearchPage) -> str:
-    if not page.hits:
-        return f"No code matched {query!r}."
-    lines = [f"{len(page.hits)} result(s) for {query!r} (page {page.page}; signals: {', '.join(page.signals_used)}):"]
-    for n, hit in enumerate(page.hits, (page.page - 1) * page.page_size + 1):
-        where = f"{hit.repository}:{hit.path}:{hit.start_line}-{hit.end_line}"
+def _format_hits(page: services.SearchPage, hits: list, omitted: int, max_tokens: int) -> str:
+    if not hits:
+        return "No code matched the query." + (f" ({page.dense_note})" if page.dense_note and page.candidates == 0 else "")
+    repositories = {hit.repository for hit in hits}
+    only = f" in {next(iter(repositories))}" if len(repositories) == 1 else ""  # then paths need no repository prefix
+    lines = [f"{len(hits)} hit(s){only}, page {page.page} ({'+'.join(page.signals_used)}; score 0-1, higher is better):"]
+    for n, hit in enumerate(hits, (page.page - 1) * page.page_size + 1):
         symbol = f" {hit.symbol}" if hit.symbol else ""
-        lines.append(f"\n{n}. {where}{symbol} ({hit.kind}, score {hit.score:.3f})")
-        lines.append("\n".join("    " + line for line in hit.snippet.splitlines()))
+        where = f"{hit.path}" if only else f"{hit.repository}:{hit.path}"
+        lines.append(f"{n}. {where}:{hit.start_line}-{hit.end_line}{symbol} {hit.score:.2f}")  # kind: structured only
+        lines.extend("   " + line for line in hit.snippet.splitlines())
+    if page.dense_coverage is not None and page.dense_coverage < 1:
+        lines.append(f"Embeddings cover {page.dense_coverage:.0%} of the searched code so far; the rest was ranked lexically.")
+    if omitted:
+        lines.append(f"{omitted} more hit(s) left out to stay under max_tokens={max_tokens}.")
     if page.next_page:
-        lines.append(f"\nMore: page={page.next_page}")
+        lines.append(f"More: page={page.next_page}")
     return "\n".join(lines)
+
+
+def render_search(query: str, page: services.SearchPage, *, detail_level: str = "compact",
+                  max_tokens: int = DEFAULT_MAX_TOKENS) -> tuple[SearchResults, str]:
+    """The structured and the text answer of ``search_code`` for one page of hits.
+
+    Each carries every hit once, in its own form: the text as lines to read (location, symbol,
+    score and snippet), the structured content as fields to pass on (location, symbol, kind,
+    score; the snippet, language and per-signal detail only when ``detail_level`` is ``full``;
+    the query is not echoed back). The two together stay under ``max_tokens`` × 4 characters: snippets are cut to
+    their first line, then hits are left out from the end (the answer says how many).
+    """
+    hits = list(page.hits)
+    full = detail_level == "full"
+    omitted = 0
+    budget = max_tokens * _CHARS_PER_TOKEN
+
+    def build(chosen):
+        model = SearchResults(total=len(chosen), page=page.page, next_page=page.next_page, intent=page.intent,
+                              signals_used=page.signals_used, dense_note=page.dense_note, dense_coverage=page.dense_coverage, omitted=omitted,
+                              hits=[hit_model(h, with_signals=full, with_language=full, with_snippet=full) for h in chosen])
+        return model, _format_hits(page, chosen, omitted, max_tokens)
+
+    model, text = build(hits)
+    while hits and len(text) + len(json.dumps(model.model_dump(mode="json", exclude_none=True), ensure_ascii=False)) > budget:
+        shortened = [replace(h, snippet=h.snippet.split("\n", 1)[0]) for h in hits]
+        if shortened != hits:
+            hits = shortened
+        else:
+            hits, omitted = hits[:-1], omitted + 1
+        model, text = build(hits)
+    return model, text
 
 
 @tool(kind="search", scope=SCOPE_CODE_READ, title="Search code")
@@ -56,26 +106,29 @@ async def search_code(
     language: LanguageFilter = None,
     path_glob: PathGlob = None,
     exact: Exact = None,
+    exclude_paths: ExcludePaths = None,
+    exclude_tests: ExcludeTests = False,
     max_results: MaxResults = 10,
     page: Page = 1,
-    detail_level: Annotated[Literal["full", "compact"], Field(description="full: a snippet per hit; compact: location, symbol and first line only (fewer tokens).")] = "full",
+    detail_level: Annotated[Literal["compact", "full"], Field(description="compact (default): location, symbol, the first line and the lines holding the query's words; full: the first 15 lines of each hit and the per-signal scores behind its rank.")] = "compact",
+    max_tokens: Annotated[int, Field(ge=MIN_MAX_TOKENS, le=MAX_MAX_TOKENS, description=f"Keep the whole answer under about this many tokens ({MIN_MAX_TOKENS}-{MAX_MAX_TOKENS}; 1 token = 4 characters): snippets are shortened, then the last hits left out.")] = DEFAULT_MAX_TOKENS,
 ) -> Annotated[CallToolResult, SearchResults]:
     """Search the indexed repositories for code matching a query.
 
     Returns the best-matching chunks (functions, classes, methods or line windows), each with
-    repository, path, line range, symbol, a snippet, a relevance score and the per-signal ranks
-    behind it. Use it instead of grep to find where something is implemented; then read the file
-    at the given lines. Names (getUserName, QuerySet.filter) are looked up exactly; plain words
-    also use semantic (embedding) similarity. A hit's symbol, repository, path and start_line
-    are what find_references and find_definition take.
+    repository, path, line range, symbol, a short snippet (numbered lines) and a relevance score
+    from 0 to 1. Use it instead of grep to find where something is implemented; then read the
+    file at the given lines. Names (getUserName, QuerySet.filter) are looked up exactly; plain
+    words also use semantic (embedding) similarity. No hits means nothing matched well enough.
+    Test files rank below the code they test unless the query mentions tests. A hit's symbol,
+    repository, path and start_line are what find_references and find_definition take.
     """
     request = services.SearchRequest(query, repository=repository, language=language, path_glob=path_glob, exact=tuple(exact or ()),
+                                     exclude_paths=tuple(exclude_paths or ()), exclude_tests=exclude_tests,
                                      max_results=max_results, page=page, detail_level=detail_level)
     found = await run_service(services.search_page, request, access=access_of())
-    model = SearchResults(query=query, total=len(found.hits), page=found.page, next_page=found.next_page, intent=found.intent,
-                          signals_used=found.signals_used, dense_note=found.dense_note, dense_coverage=found.dense_coverage,
-                          hits=[hit_model(h) for h in found.hits])
-    return result(model, _format_hits(query, found))
+    model, text = render_search(query, found, detail_level=detail_level, max_tokens=max_tokens)
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=model.model_dump(mode="json", exclude_none=True))
 
 
 @tool(kind="search", scope=SCOPE_CODE_READ, title="Explain ranking")
@@ -95,8 +148,8 @@ async def explain_ranking(
     request = services.SearchRequest(query, repository=repository, language=language, path_glob=path_glob, max_results=max_results)
     found = await run_service(services.explain, request, access=access_of())
     w = found.dense_weight
-    formula = (f"score = ((1 - {w:g}) * lexical/max(lexical) + {w:g} * (dense - min)/(max - min)) * feedback_boost"
-               if "dense" in found.signals_used else "score = lexical/max(lexical) * feedback_boost")
+    formula = (f"score = ((1 - {w:g}) * lexical/max(lexical) + {w:g} * (dense - min)/(max - min)) * feedback_boost * test_factor"
+               if "dense" in found.signals_used else "score = lexical/max(lexical) * feedback_boost * test_factor")
     results = [
         ExplainedHit(position=n, repository=h.repository, path=h.path, start_line=h.start_line, end_line=h.end_line,
                      symbol=h.symbol or None, score=h.score, signals=SignalsModel(**h.signals))
@@ -112,6 +165,7 @@ async def explain_ranking(
             f"lexical rank {s.lexical.rank} score {s.lexical.score} norm {s.lexical.normalized:.3f} | "
             f"dense rank {s.dense.rank} score {s.dense.score} norm {s.dense.normalized:.3f} | "
             f"feedback x{s.feedback.boost:.3f} ({s.feedback.events} events)"
+            + (f" | test file x{s.test_factor:g}" if s.test_factor != 1 else "")
         )
     return result(model, "\n".join(lines) if results else f"No code matched {query!r}.")
 

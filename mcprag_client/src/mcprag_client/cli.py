@@ -92,7 +92,7 @@ async def cmd_search(args, registry: ServerRegistry) -> int:
     if result.is_error:
         raise ToolFailed(tool_result_text(result).strip())
     structured = result.structured_content or {}
-    _print(as_json(structured) if args.json else search_table(structured))
+    _print(as_json(structured) if args.json else search_table(structured, args.query))
     return ExitCode.OK
 
 

@@ -26,9 +26,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def search_table(structured: dict[str, Any]) -> str:
+def search_table(structured: dict[str, Any], query: str = "") -> str:
     hits = structured.get("hits") or []
-    query = structured.get("query", "")
+    query = structured.get("query", query)
     if not hits:
         return f"No code matched {query!r}."
     rows = [

@@ -106,7 +106,9 @@ def test_a_pathological_regex_matches_in_linear_time():
         ("src/**/*.ts", ["src/a.ts", "src/a/b/c.ts"], ["lib/src/a.ts", "src/a.tsx"]),
         ("**/test_?.py", ["test_a.py", "x/y/test_b.py"], ["test_ab.py", "test_/.py"]),
         ("src/**", ["src/a", "src/a/b.go"], ["srcx/a"]),
-        ("a.b[1]+(c)", ["a.b[1]+(c)"], ["aab1c", "a.b1+c"]),
+        ("a.b[[]1]+(c)", ["a.b[1]+(c)"], ["aab1c", "a.b1+c"]),
+        ("a.b[12]+(c)", ["a.b1+(c)", "a.b2+(c)"], ["a.b[12]+(c)", "a.b3+(c)"]),
+        ("x[!a-c/].py", ["xd.py"], ["xb.py", "x/.py"]),
         ("/top.py", ["top.py"], ["sub/top.py"]),
     ],
 )

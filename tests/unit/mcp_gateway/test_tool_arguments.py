@@ -25,8 +25,14 @@ def call(tool: str, arguments: dict):
 
 
 @pytest.mark.parametrize(("arguments", "expected"), [
-    ({"query": "token", "max_results": 0}, "search_code: invalid arguments: max_results must be greater than or equal to 1."),
-    ({"query": "token", "detail_level": "tiny"}, "search_code: invalid arguments: detail_level must be 'full' or 'compact'."),
+    ({"query": "token", "max_results": 0}, "search_code: invalid arguments: max_results must be a whole number from 1 to 50."),
+    ({"query": "token", "page": 99}, "search_code: invalid arguments: page must be a whole number from 1 to 20."),
+    ({"query": "token", "max_tokens": 10}, "search_code: invalid arguments: max_tokens must be a whole number from 200 to 20000."),
+    ({"query": "token", "detail_level": "tiny"}, "search_code: invalid arguments: detail_level must be 'compact' or 'full'."),
+    ({"query": "x" * 1_000_000}, "search_code: invalid arguments: query must be at most 2,000 characters long."),
+    ({"query": "token", "exclude_paths": ["a"] * 11}, "search_code: invalid arguments: exclude_paths must have at most 10 items."),
+    ({"query": "token", "path_glob": "[unclosed"},
+     "Error executing tool search_code: the path glob '[unclosed' cannot be used: the '[' at position 1 has no closing ']'"),
     ({}, "search_code: invalid arguments: query is required."),
     ({"query": 5}, "search_code: invalid arguments: query must be a valid string."),
 ])

@@ -148,7 +148,7 @@ def test_incremental_update_reads_new_text_and_forgets_deleted_files(repos):
 
 
 def test_search_hits_carry_what_read_file_needs(repos):
-    hit = call(READER, "search_code", {"query": "compute invoice total"}).structured_content["hits"][0]
+    hit = call(READER, "search_code", {"query": "compute invoice total", "detail_level": "full"}).structured_content["hits"][0]
     part = call(READER, "read_file", {"repository": hit["repository"], "path": hit["path"], "start_line": hit["start_line"],
                                       "end_line": hit["end_line"]}).structured_content
     assert part["text"].startswith(hit["snippet"].splitlines()[0])

@@ -3,6 +3,7 @@ per-repository access (a private repository never leaks), progress notifications
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 
@@ -43,17 +44,52 @@ def test_tools_list_follows_scopes():
 
 
 def test_search_code_with_filters_pagination_and_compact_detail(repos):
-    result = call(READER, "search_code", {"query": "invoice total with tax", "language": "python", "max_results": 1})
+    result = call(READER, "search_code", {"query": "invoice total with tax", "language": "python", "max_results": 1,
+                                          "detail_level": "full"})
     assert not result.is_error, text_of(result)
     data = result.structured_content
     assert data["hits"][0]["symbol"] == "compute_invoice_total" and data["next_page"] == 2
     assert data["hits"][0]["signals"]["lexical"]["rank"] == 1
-    page2 = call(READER, "search_code", {"query": "invoice total with tax", "max_results": 1, "page": 2, "detail_level": "compact"})
-    assert page2.structured_content["page"] == 2 and "\n" not in page2.structured_content["hits"][0]["snippet"]
+    page2 = call(READER, "search_code", {"query": "invoice total with tax", "max_results": 1, "page": 2})
+    hit = page2.structured_content["hits"][0]
+    assert page2.structured_content["page"] == 2 and not {"signals", "language", "snippet"} & set(hit)
+    snippet = [line.strip() for line in text_of(page2).split("\n")[2:] if line.startswith("   ")]
+    assert snippet and all(line.split(": ", 1)[0].isdigit() for line in snippet)  # numbered lines, in the text only
     js = call(READER, "search_code", {"query": "reminder email", "path_glob": "*.js"}).structured_content
     assert [h["path"] for h in js["hits"]] == ["mailer.js"]
     exact = call(READER, "search_code", {"query": "amount", "exact": ["amount * rate"]}).structured_content
     assert {h["path"] for h in exact["hits"]} == {"billing/tax.py"}
+
+
+def test_search_code_answers_stay_under_max_tokens_and_say_what_was_left_out(repos, tmp_path):
+    many = tmp_path / "many"
+    many.mkdir()
+    for n in range(30):
+        (many / f"invoice_{n}.py").write_text(f"def invoice_total_{n}(lines, tax_rate):\n    # Invoice total {n}.\n"
+                                              f"    return sum(lines) * tax_rate  # invoice total with tax {'x' * 100}\n")
+    services.index_repository(many, "many")
+    roomy = call(READER, "search_code", {"query": "invoice total tax", "repository": "many", "max_results": 30, "max_tokens": 20000})
+    tight = call(READER, "search_code", {"query": "invoice total tax", "repository": "many", "max_results": 30, "max_tokens": 300})
+    size = lambda r: len(text_of(r)) + len(json.dumps(r.structured_content, ensure_ascii=False))  # noqa: E731
+    assert roomy.structured_content["omitted"] == 0 and len(roomy.structured_content["hits"]) == 30
+    assert size(tight) <= 300 * 4 and tight.structured_content["omitted"] > 0
+    assert f"{tight.structured_content['omitted']} more hit(s) left out" in text_of(tight)
+    assert "invoice total tax" not in json.dumps(tight.structured_content)  # the query is not echoed back
+
+
+def test_search_code_excludes_tests_and_says_when_nothing_matched(repos, tmp_path):
+    shop = tmp_path / "shop"
+    (shop / "tests").mkdir()
+    (shop / "tests" / "test_tax.py").write_text("def test_tax_for():\n    assert tax_for(10, 0.5) == 5\n")
+    services.index_repository(shop, "shop")
+    both = {h["path"] for h in call(READER, "search_code", {"query": "tax_for amount rate"}).structured_content["hits"]}
+    assert {"billing/tax.py", "tests/test_tax.py"} <= both
+    kept = call(READER, "search_code", {"query": "tax_for amount rate", "exclude_tests": True}).structured_content["hits"]
+    assert "tests/test_tax.py" not in {h["path"] for h in kept}
+    inline = call(READER, "search_code", {"query": "tax_for amount rate -path:tests/** -path:billing/**"}).structured_content
+    assert {h["path"] for h in inline["hits"]} <= {"billing/invoice.py", "mailer.js"}
+    nothing = call(READER, "search_code", {"query": "asdkjhqwe zzqxv"})
+    assert not nothing.is_error and nothing.structured_content["hits"] == [] and text_of(nothing).startswith("No code matched")
 
 
 def test_search_code_answers_a_pathological_path_glob_at_once(tmp_path):
