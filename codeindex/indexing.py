@@ -34,6 +34,7 @@ from .embeddings import EmbeddingProvider, document_text, get_provider, text_has
 from .exceptions import EmbeddingsUnavailable, InvalidArgument
 from .imports import PathIndex, extract_imports, resolve
 from .models import Chunk, ChunkVector, ImportEdge, Repository, SkippedFile, SourceFile
+from .vectors import VectorRow, store_vectors
 from .navigation.store import forget_texts, save_text
 from .sources import SourceText, SourceTree
 from .symbols.extract import FileSymbols, extract_symbols
@@ -287,11 +288,8 @@ def _replace_file(repository: Repository, item: _Prepared, vectors: dict[str, by
         file.imports.all().delete()
     chunks = Chunk.objects.bulk_create([_chunk(repository, file, piece) for piece in item.pieces], batch_size=500)
     if provider is not None and vectors:
-        ChunkVector.objects.bulk_create(
-            [ChunkVector(chunk_id=chunk.pk, repository=repository, model=provider.model, dim=len(vectors[h]) // 4,
-                         text_hash=h, vector=vectors[h]) for chunk, h in zip(chunks, item.hashes) if h in vectors],
-            batch_size=500,
-        )
+        store_vectors([VectorRow(chunk.pk, repository.pk, provider.model, h, vectors[h])
+                       for chunk, h in zip(chunks, item.hashes) if h in vectors])
     ImportEdge.objects.bulk_create([ImportEdge(repository=repository, source=file, module=m) for m in item.imports], batch_size=500)
     replace_file_symbols(repository, file, item.symbols, created=created)
     return file.pk
@@ -374,12 +372,8 @@ def embed_missing(repository: Repository, report: IndexReport, provider: Embeddi
                 ids = [pk for pk, *_ in part]
                 alive = set(Chunk.objects.filter(pk__in=ids).values_list("pk", flat=True))  # a re-index may have replaced some
                 ChunkVector.objects.filter(chunk_id__in=ids).delete()
-                ChunkVector.objects.bulk_create([
-                    ChunkVector(chunk_id=pk, repository=repository, model=provider.model, dim=len(row),
-                                text_hash=text_hash(text), vector=to_bytes(row))
-                    for pk, text, row in zip(ids, texts, matrix)
-                    if pk in alive
-                ])
+                store_vectors([VectorRow(pk, repository.pk, provider.model, text_hash(text), to_bytes(row))
+                               for pk, text, row in zip(ids, texts, matrix) if pk in alive])
             report.vectors_written += len(part)
             if progress is not None:
                 progress("embed", start + len(part), len(rows), "")

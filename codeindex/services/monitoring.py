@@ -10,11 +10,19 @@ from ..access import PUBLIC, RepositoryAccess
 from ..choices import ACTIVE_JOB_STATUSES
 from ..embeddings import get_provider
 from ..models import Chunk, ChunkVector, IndexJob, Repository
+from ..navigation.store import trigram_state
+from ..vectors import dense_engine_info
 from .index_jobs import job_info
 from .results import Health, RepositoryStatus
 from .scope import visible_generations
 
-__all__ = ["status", "health"]
+__all__ = ["status", "health", "optional_extensions", "dense_engine"]
+
+#: What each optional PostgreSQL extension is used for, said when it is missing.
+_WITHOUT = {
+    "vector": "dense search keeps every vector in each process's memory",
+    "pg_trgm": "grep and exact-text filters compare every stored text",
+}
 
 
 def status(*, access: RepositoryAccess = PUBLIC) -> list[RepositoryStatus]:
@@ -55,6 +63,29 @@ def health(*, access: RepositoryAccess = PUBLIC) -> Health:
     chunks = Chunk.objects.filter(repository_id__in=list(repos)).count() if repos else 0
     embedded = ChunkVector.objects.filter(repository_id__in=list(repos), model=provider.model).count() if repos and ok else 0
     state = "ok" if database == "ok" and lexical_state == "ok" and ok else "degraded"
+    try:
+        engine, extensions = str(dense_engine_info()), optional_extensions()
+    except DatabaseError as exc:
+        engine, extensions = f"error: {exc.__class__.__name__}", {}
     return Health(status=state, database=database, lexical_index=lexical_state, embeddings="ok" if ok else f"unavailable: {reason}",
                   embedding_provider=provider.name, embedding_model=provider.model, repositories=len(repos), chunks=chunks,
-                  embedded_chunks=embedded)
+                  embedded_chunks=embedded, dense_engine=engine, extensions=extensions)
+
+
+def dense_engine() -> str:
+    """One line naming the engine that answers dense queries here (``vectors.DenseEngineInfo``)."""
+    return str(dense_engine_info())
+
+
+def optional_extensions() -> dict[str, str]:
+    """Each optional database feature mcprag uses when present: its version, or "not installed:
+    <what happens without it>". PostgreSQL: ``vector`` and ``pg_trgm``; SQLite: FTS5's trigram
+    tokenizer."""
+    if connection.vendor == "sqlite":
+        return {"fts5 trigram": "ok" if trigram_state() == "fts5" else f"not available: {_WITHOUT['pg_trgm']}"}
+    if connection.vendor != "postgresql":
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT extname, extversion FROM pg_extension WHERE extname = ANY(%s)", [list(_WITHOUT)])
+        installed = dict(cursor.fetchall())
+    return {name: installed.get(name) or f"not installed: {why}" for name, why in _WITHOUT.items()}

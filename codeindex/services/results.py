@@ -157,6 +157,12 @@ class Health:
     repositories: int
     chunks: int
     embedded_chunks: int
+    #: Which engine answers dense queries, and why: "pgvector 0.6.2: HNSW cosine index in
+    #: PostgreSQL (…)" or "in-memory: … ; <why not pgvector and what to run>".
+    dense_engine: str = ""
+    #: PostgreSQL's optional extensions: {"vector": "0.6.2" | "not installed: …", "pg_trgm": …};
+    #: on SQLite {"fts5 trigram": …}.
+    extensions: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

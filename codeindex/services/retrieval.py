@@ -18,7 +18,7 @@ from ..identifiers import identifier_words
 from ..models import Chunk
 from ..patterns import glob_regex
 from ..query import QueryPlan, parse_query
-from ..vectors import query_vector_cache, vector_store
+from ..vectors import dense_engine, query_vector_cache
 from .feedback import apply_feedback
 from .results import QueryPreview, SearchHit, SearchPage
 from .scope import visible_generations, visible_repository
@@ -150,9 +150,7 @@ def _dense(plan: QueryPlan, repos: dict[int, int], where: lexical.ChunkFilter, l
     if not ok:
         return None, reason
     vector = query_vector_cache().get(provider, plan.text)
-    allowed = lexical.matching_chunk_ids(where) if where.exact else None
-    result = vector_store().search(vector, repos, model=provider.model, language=where.language, path_regex=where.path_regex,
-                                   allowed=allowed, limit=CANDIDATES)
+    result = dense_engine().search(vector, repos, model=provider.model, where=where, limit=CANDIDATES)
     if not result.scored:
         return None, "no chunk in scope has a vector yet (run backfill_embeddings)"
     ids = {chunk_id for chunk_id, _ in result.top} | set(lexical_ids)

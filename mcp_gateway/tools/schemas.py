@@ -129,6 +129,8 @@ class HealthStatus(BaseModel):
     repositories: int
     chunks: int = 0
     embedded_chunks: int = 0
+    dense_engine: str = Field("", description='Which engine answers dense queries: "pgvector …" (in the database) or "in-memory …" (with why not pgvector).')
+    extensions: dict[str, str] = Field(default_factory=dict, description='Optional database extensions: version, or "not installed: <effect>".')
     version: str
 
 
