@@ -14,10 +14,12 @@ in-memory  everywhere else (SQLite, PostgreSQL without pgvector, or ``MCPRAG_DEN
 =========  ===========================================================================================
 
 pgvector 0.6 has no iterative index scan, so a filter applied after the HNSW walk can leave fewer
-than ``limit`` rows. ``PgVectorEngine`` therefore walks with ``hnsw.ef_search`` sized to the
-request (``limit`` × 2, at least 64), widens to the extension's maximum (1000) when a filtered
-walk came back short, and finally orders the filtered rows exactly when the filter keeps so few
-rows that the walk cannot find them (measured in ``bench/scale.py``). Where the extension has
+than ``limit`` rows. ``PgVectorEngine`` therefore asks the planner (``EXPLAIN``, no scan) how many
+vectors the search covers and how many pass its filters: at most ``EXACT_MAX_ROWS`` are compared
+exactly (every filtered row, through the b-tree indexes); more are found by an HNSW walk whose
+``hnsw.ef_search`` is ``limit`` × 2 divided by the share of rows the filter keeps (at least 64, at
+most the extension's 1000), widened to 1000 when it still came back short (``bench/scale.py``
+measures both paths). Where the extension has
 iterative scans (0.8+), ``hnsw.iterative_scan = relaxed_order`` is set and the walk goes on until
 the filter is satisfied.
 
@@ -37,6 +39,8 @@ whose generation moved are reloaded. There is no per-request reload and no timer
 from __future__ import annotations
 
 import hashlib
+import json
+import math
 import logging
 import threading
 import time
@@ -567,21 +571,19 @@ class PgVectorEngine:
         return clauses, params
 
     def _nearest(self, vector: str, dim: int, clauses: list[str], params: list, limit: int, filtered: bool):
-        """[(chunk_id, cosine)] best first: the HNSW walk, widened or exact when a filter starves it."""
+        """[(chunk_id, cosine)] best first. The planner's estimate of the filtered rows decides:
+        few enough to compare exactly (``EXACT_MAX_ROWS``), or an HNSW walk sized to the share of
+        rows the filter keeps, widened to the maximum when it still came back short."""
         iterative = _has_iterative_scan(self.info.version)
-        ef = min(EF_SEARCH_MAX, max(EF_SEARCH_MIN, 2 * limit))
-        rows = self._walk(vector, dim, clauses, params, limit, ef, iterative=iterative)
-        if len(rows) >= limit or not filtered:
-            return rows
-        if ef < EF_SEARCH_MAX:
-            rows = self._walk(vector, dim, clauses, params, limit, EF_SEARCH_MAX, iterative=iterative)
-            if len(rows) >= limit:
-                return rows
-        # The widest walk met len(rows) matches among ~EF_SEARCH_MAX neighbours: the filter keeps
-        # about that share of the vectors. Few enough rows to compare them all exactly?
-        share = max(len(rows), 1) / EF_SEARCH_MAX
-        if share * self._row_estimate(clauses[:3], params[:1]) <= EXACT_MAX_ROWS:
+        searched = self._row_estimate(clauses[:3], params[:1], join=False)
+        kept = self._row_estimate(clauses, params, join=True) if filtered else searched
+        if kept <= EXACT_MAX_ROWS:
             return self._exact(vector, dim, clauses, params, limit)
+        share = max(kept, 1) / max(searched, 1)
+        ef = min(EF_SEARCH_MAX, max(EF_SEARCH_MIN, math.ceil(2 * limit / min(share, 1.0))))
+        rows = self._walk(vector, dim, clauses, params, limit, ef, iterative=iterative)
+        if len(rows) < limit and ef < EF_SEARCH_MAX:
+            rows = self._walk(vector, dim, clauses, params, limit, EF_SEARCH_MAX, iterative=iterative)
         return rows
 
     def _walk(self, vector: str, dim: int, clauses: list[str], params: list, limit: int, ef: int, *, iterative: bool):
@@ -608,13 +610,12 @@ class PgVectorEngine:
             return [(chunk_id, float(score)) for chunk_id, score in cursor.fetchall()]
 
     @staticmethod
-    def _row_estimate(clauses: list[str], params: list) -> int:
-        """The planner's estimate of vectors in the searched repositories (no scan)."""
+    def _row_estimate(clauses: list[str], params: list, *, join: bool) -> int:
+        """The planner's estimate of the vectors passing ``clauses`` (EXPLAIN: no scan)."""
+        source = "codeindex_chunkvector v JOIN codeindex_chunk c ON c.id = v.chunk_id" if join else "codeindex_chunkvector v"
         with connection.cursor() as cursor:
-            cursor.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM codeindex_chunkvector v WHERE {' AND '.join(clauses)}", params)
+            cursor.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {source} WHERE {' AND '.join(clauses)}", params)
             plan = cursor.fetchone()[0]
         if isinstance(plan, str):
-            import json
-
             plan = json.loads(plan)
         return int(plan[0]["Plan"]["Plan Rows"])

@@ -85,9 +85,11 @@ FILTERS = [
 @pytest.mark.django_db
 @pytest.mark.parametrize("where", FILTERS)
 @pytest.mark.parametrize("only", [None, "beta"])
-def test_pgvector_returns_the_exact_top_results_under_every_filter(two_synthetic_repos, where, only):
+@pytest.mark.parametrize("path", ["hnsw walk", "exact scan"])
+def test_pgvector_returns_the_exact_top_results_under_every_filter(two_synthetic_repos, where, only, path, monkeypatch):
     if not _has_pgvector():
         pytest.skip("needs a PostgreSQL with pgvector")
+    monkeypatch.setattr(vectors, "EXACT_MAX_ROWS", 0 if path == "hnsw walk" else 10**9)
     repos = two_synthetic_repos
     generations = {r.pk: r.generation for name, r in repos.items() if only is None or name == only}
     engine = vectors.dense_engine()
