@@ -121,6 +121,10 @@ def load(n: int) -> None:
         gin = cursor.fetchall()
         for name, _ in gin:
             cursor.execute(f"DROP INDEX {name}")
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE indexname LIKE 'codeindex_vector_hnsw_%%'")
+        for (name,) in cursor.fetchall():  # built after the load
+            cursor.execute(f"DROP INDEX {name}")
+    forget_engine()
     enable_pgvector()
     rng = np.random.default_rng(5)
     centres: dict[str, np.ndarray] = {}

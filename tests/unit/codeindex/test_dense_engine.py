@@ -226,3 +226,19 @@ def test_a_reindex_under_concurrent_search_never_shows_half_a_file(make_tree, de
         thread.join()
     assert not errors and not mixed
     assert len(seen) >= 2  # the searches did run while versions changed
+
+
+@pytest.mark.django_db
+def test_the_console_repositories_page_names_the_dense_engine(client):
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    operator = get_user_model().objects.create_user("op", "op@example.com", "pw", is_staff=True, is_superuser=True)
+    client.force_login(operator)
+    session = client.session
+    session["otp_device_id"] = None
+    session.save()
+    page = client.get(reverse("console:repository-list"))
+    expected = "pgvector" if _has_pgvector() else "in-memory"
+    assert page.status_code == 200, page.status_code
+    assert f"Dense search engine: <strong>{expected}" in page.content.decode()
