@@ -229,17 +229,39 @@ def _cut_words(words: str) -> str:
 
 def _filters(where: ChunkFilter) -> tuple[list[str], list]:
     clauses, params = [], []
-    postgres = connection.vendor == "postgresql"
     if where.repository_ids is not None:
         clauses.append(f"c.repository_id IN ({', '.join(['%s'] * len(where.repository_ids))})")
         params.extend(where.repository_ids)
+    more, more_params = chunk_filter_sql(where)
+    return clauses + more, params + more_params
+
+
+def chunk_filter_sql(where: ChunkFilter) -> tuple[list[str], list]:
+    """SQL conditions on chunk alias ``c`` for ``where``'s language, path and exact filters.
+
+    PostgreSQL: the path pattern is matched against the (far fewer) file paths, through the
+    ``pg_trgm`` index on ``codeindex_sourcefile.path`` where the extension is installed; an exact
+    string of 3+ characters first narrows to the files whose stored text contains it (the
+    ``pg_trgm`` index of ``codeindex_filetext``), then ``strpos`` checks each chunk.
+    """
+    from .navigation.store import trigram_state
+
+    clauses, params = [], []
+    postgres = connection.vendor == "postgresql"
     if where.language is not None:
         clauses.append("c.language = %s")
         params.append(where.language)
     if where.path_regex is not None:
-        clauses.append("c.path ~ %s" if postgres else "c.path REGEXP %s")  # SQLite: RE2, see codeindex.apps
+        if postgres:
+            clauses.append("c.file_id IN (SELECT f.id FROM codeindex_sourcefile f WHERE f.path ~ %s)")
+        else:
+            clauses.append("c.path REGEXP %s")  # SQLite: RE2, see codeindex.apps
         params.append(where.path_regex)
+    trigrams = postgres and where.exact and trigram_state() == "pg_trgm"
     for text in where.exact:
+        if trigrams and len(text) >= 3:
+            clauses.append("c.file_id IN (SELECT t.file_id FROM codeindex_filetext t WHERE t.text LIKE %s)")
+            params.append("%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
         clauses.append("strpos(c.content, %s) > 0" if postgres else "instr(c.content, %s) > 0")
         params.append(text)
     return clauses, params

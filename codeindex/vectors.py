@@ -52,7 +52,7 @@ from django.db import DatabaseError, connection, transaction
 
 from .app_settings import app_settings
 from .embeddings import from_bytes
-from .lexical import ChunkFilter, matching_chunk_ids
+from .lexical import ChunkFilter, chunk_filter_sql, matching_chunk_ids
 from .models import ChunkVector
 from .patterns import compiled
 
@@ -558,17 +558,8 @@ class PgVectorEngine:
     def _filters(repository_ids: list[int], model: str, dim: int, where: ChunkFilter) -> tuple[list[str], list]:
         # model and dim are literals so the planner can match the partial index's predicate.
         clauses = [f"v.model = {_sql_string(model)}", f"v.dim = {dim}", "v.repository_id = ANY(%s)"]
-        params: list = [repository_ids]
-        if where.language is not None:
-            clauses.append("c.language = %s")
-            params.append(where.language)
-        if where.path_regex is not None:
-            clauses.append("c.path ~ %s")
-            params.append(where.path_regex)
-        for text in where.exact:
-            clauses.append("strpos(c.content, %s) > 0")
-            params.append(text)
-        return clauses, params
+        more, more_params = chunk_filter_sql(where)
+        return clauses + more, [repository_ids, *more_params]
 
     def _nearest(self, vector: str, dim: int, clauses: list[str], params: list, limit: int, filtered: bool):
         """[(chunk_id, cosine)] best first. The planner's estimate of the filtered rows decides:

@@ -8,6 +8,9 @@ enable_pgvector``). Otherwise nothing changes, dense search keeps vectors in eac
 and the migration prints what the operator must run to move to pgvector later (the same line
 ``health_check`` shows).
 
+With ``pg_trgm`` (see ``0005_file_text``), a trigram index on ``codeindex_sourcefile.path`` serves
+``path_glob`` filters (``lexical.chunk_filter_sql``).
+
 SQLite: nothing (the in-memory engine serves it).
 """
 
@@ -23,10 +26,16 @@ def _try(schema_editor, sql: str) -> bool:
     return True
 
 
+PATH_TRIGRAM_INDEX = "codeindex_sourcefile_path_trgm"
+
+
 def forwards(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     from codeindex import vectors
+
+    # path filters match file paths; with pg_trgm (see 0005) through this index
+    _try(schema_editor, f"CREATE INDEX IF NOT EXISTS {PATH_TRIGRAM_INDEX} ON codeindex_sourcefile USING gin (path gin_trgm_ops)")
 
     with schema_editor.connection.cursor() as cursor:
         cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector')")
@@ -42,6 +51,7 @@ def forwards(apps, schema_editor):
 def backwards(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute("ALTER TABLE codeindex_chunkvector DROP COLUMN IF EXISTS embedding")
+        schema_editor.execute(f"DROP INDEX IF EXISTS {PATH_TRIGRAM_INDEX}")
 
 
 class Migration(migrations.Migration):

@@ -242,3 +242,19 @@ def test_the_console_repositories_page_names_the_dense_engine(client):
     expected = "pgvector" if _has_pgvector() else "in-memory"
     assert page.status_code == 200, page.status_code
     assert f"Dense search engine: <strong>{expected}" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_exact_and_path_filters_match_literally_through_the_file_indexes(two_synthetic_repos):
+    from codeindex.lexical import matching_chunk_ids
+
+    def contents(where):
+        return set(Chunk.objects.filter(pk__in=matching_chunk_ids(where)).values_list("content", flat=True))
+
+    literal = contents(ChunkFilter(exact=("handler_1_",)))
+    assert literal and all("handler_1_" in text for text in literal)
+    assert contents(ChunkFilter(exact=("handler%1",))) == set()  # % is no wildcard
+    assert contents(ChunkFilter(exact=("handler_1x",))) == set()  # nor is _
+    paths = set(Chunk.objects.filter(pk__in=matching_chunk_ids(ChunkFilter(path_regex=glob_regex("api/*.go"))))
+                .values_list("path", flat=True))
+    assert paths and all(p.startswith("api/") and p.endswith(".go") for p in paths)
