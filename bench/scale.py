@@ -32,7 +32,6 @@ import io
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import time
@@ -318,7 +317,9 @@ def worker(engine: str, scope: str) -> None:
         q = rng.normal(size=DIM).astype(np.float32)
         dense_engine().search(q / np.linalg.norm(q), generations, model=MODEL, limit=10)
     print(type(dense_engine()).__name__, file=sys.stderr)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+    # VmHWM: this process's own peak (ru_maxrss would carry the parent's across fork and exec)
+    peak = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmHWM"))
+    print(int(peak.split()[1]) // 1024)
 
 
 def _worker_rss(engine: str, scope: str) -> int:

@@ -122,12 +122,14 @@ def test_pgvector_never_returns_a_repository_outside_the_generations_given(two_s
 
 
 @pytest.mark.django_db
-def test_a_filter_that_keeps_few_rows_still_returns_k_results(two_synthetic_repos, monkeypatch):
+@pytest.mark.parametrize("exact_max_rows", [0, 10**9], ids=["walk then exact", "exact at once"])
+def test_a_filter_that_keeps_few_rows_still_returns_k_results(two_synthetic_repos, monkeypatch, exact_max_rows):
     if not _has_pgvector():
         pytest.skip("needs a PostgreSQL with pgvector")
     # A tiny walk (as on a big index, where the filtered rows are rare among the neighbours).
     monkeypatch.setattr(vectors, "EF_SEARCH_MIN", 1)
     monkeypatch.setattr(vectors, "EF_SEARCH_MAX", 12)
+    monkeypatch.setattr(vectors, "EXACT_MAX_ROWS", exact_max_rows)
     repos = two_synthetic_repos
     where = ChunkFilter(language="go", path_regex=glob_regex("core/**"))
     generations = {r.pk: 0 for r in repos.values()}
