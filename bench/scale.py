@@ -116,10 +116,10 @@ def load(n: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE codeindex_repository, codeindex_sourcefile, codeindex_chunk, codeindex_chunkvector CASCADE")
         # bulk load: the GIN indexes are built once at the end (as pg_restore does)
-        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'codeindex_chunk' AND indexdef LIKE '%gin%'")
-        gin = cursor.fetchall()
+        gin = [(f"codeindex_chunk_{column}", f"CREATE INDEX IF NOT EXISTS codeindex_chunk_{column} ON codeindex_chunk USING gin ({column})")
+               for column in ("search_context_vector", "search_name_vector", "search_vector")]  # as migration 0002
         for name, _ in gin:
-            cursor.execute(f"DROP INDEX {name}")
+            cursor.execute(f"DROP INDEX IF EXISTS {name}")
         cursor.execute("SELECT indexname FROM pg_indexes WHERE indexname LIKE 'codeindex_vector_hnsw_%%'")
         for (name,) in cursor.fetchall():  # built after the load
             cursor.execute(f"DROP INDEX {name}")
