@@ -17,7 +17,7 @@ pgvector 0.6 has no iterative index scan, so a filter applied after the HNSW wal
 than ``limit`` rows. ``PgVectorEngine`` therefore asks the planner (``EXPLAIN``, no scan) how many
 vectors of the model there are and how many pass the search's repository and other filters: at
 most ``EXACT_MAX_ROWS`` are compared exactly (every filtered row, through the b-tree indexes); more
-are found by an HNSW walk whose ``hnsw.ef_search`` is ``limit`` × 2 divided by the share of vectors
+are found by an HNSW walk whose ``hnsw.ef_search`` is ``limit`` × 4 divided by the share of vectors
 kept (at least 100, at most the extension's 1000), widened to 1000 when it came back short, and
 compared exactly as a last resort, so a filtered query returns its ``limit`` rows when they exist
 (``bench/scale.py`` measures the paths). Where the extension has
@@ -575,7 +575,7 @@ class PgVectorEngine:
         if kept <= EXACT_MAX_ROWS:
             return self._exact(vector, dim, clauses, params, limit)
         share = min(max(kept, 1) / max(graph, 1), 1.0)
-        ef = min(EF_SEARCH_MAX, max(EF_SEARCH_MIN, math.ceil(2 * limit / share)))
+        ef = min(EF_SEARCH_MAX, max(EF_SEARCH_MIN, math.ceil(4 * limit / share)))
         rows = self._walk(vector, dim, clauses, params, limit, ef, iterative=iterative)
         if len(rows) < limit and ef < EF_SEARCH_MAX:
             rows = self._walk(vector, dim, clauses, params, limit, EF_SEARCH_MAX, iterative=iterative)
