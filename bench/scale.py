@@ -339,8 +339,7 @@ def writer(engine: str) -> None:
     from codeindex.vectors import VectorRow, store_vectors
 
     repo = Repository.objects.get(name="repo00")
-    vector = np.zeros(DIM, np.float32)
-    vector[int(sys.argv[-1])] = 1.0
+    vector = _fresh_vector(int(sys.argv[-1]))
     with transaction.atomic():
         file = SourceFile.objects.create(repository=repo, path=f"fresh/{time.time_ns()}.py", language="python", content_hash="0" * 64,
                                          size_bytes=1, line_count=1, indexed_at="2026-01-01T00:00:00Z")
@@ -351,6 +350,12 @@ def writer(engine: str) -> None:
     print(json.dumps({"committed": time.time(), "chunk": chunk.pk}), flush=True)
 
 
+def _fresh_vector(seed: int) -> np.ndarray:
+    """A random direction no earlier run wrote (the seed is the run's clock)."""
+    vector = np.random.default_rng(seed).normal(size=DIM).astype(np.float32)
+    return vector / np.linalg.norm(vector)
+
+
 def freshness(engine: str, axis: int) -> float:
     """Seconds from the writer's commit until a search in this process returns the new chunk
     (searching all along, as a gateway would; the writer is another process)."""
@@ -359,8 +364,8 @@ def freshness(engine: str, axis: int) -> float:
 
     search = PgVectorEngine(dense_engine_info()).search if engine == "pgvector" else vector_store().search
     generations = lambda: dict(Repository.objects.filter(name="repo00").values_list("pk", "generation"))  # noqa: E731
-    query = np.zeros(DIM, np.float32)
-    query[axis] = 1.0
+    axis = time.time_ns() % 2**32 + axis
+    query = _fresh_vector(axis)
     search(query, generations(), model=MODEL, limit=1)  # warm (in-memory: loaded)
     writer_process = subprocess.Popen([sys.executable, __file__, "--writer", engine, str(axis)], stdout=subprocess.PIPE, text=True)
     started = time.time()
