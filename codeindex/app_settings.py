@@ -64,6 +64,12 @@ class _AppSettings:
         return float(settings.MCPRAG_FUSION_DENSE_WEIGHT)
 
     @property
+    def DENSE_ENGINE(self) -> str:
+        """``auto`` (pgvector where the database has it enabled, else in memory) or ``memory``
+        (always the in-memory engine; vectors are still written to pgvector when it is enabled)."""
+        return str(getattr(settings, "MCPRAG_DENSE_ENGINE", "auto"))
+
+    @property
     def CLONE_DIR(self) -> Path:
         """Where git repositories are cloned, one directory per repository name."""
         return Path(settings.MCPRAG_CLONE_DIR)

@@ -37,12 +37,13 @@ from .embeddings import EmbeddingProvider, document_text, get_provider, text_has
 from .exceptions import EmbeddingsUnavailable, InvalidArgument
 from .imports import PathIndex, extract_imports, resolve
 from .models import Chunk, ChunkVector, ImportEdge, Repository, SkippedFile, SourceFile
+from .vectors import VectorRow, store_vectors
 from .navigation.store import forget_texts, save_text
 from .sources import SourceText, SourceTree
 from .symbols.extract import FileSymbols, extract_symbols
 from .symbols.store import replace_file_symbols
 
-__all__ = ["IndexReport", "Progress", "index_tree", "embed_missing", "needs_embeddings", "store_vectors", "clear_documents",
+__all__ = ["IndexReport", "Progress", "index_tree", "embed_missing", "needs_embeddings", "store_computed_vectors", "clear_documents",
            "normalize_paths"]
 
 #: ``progress(phase, done, total, path)``: phase "files", "chunks" or "embeddings" (``codeindex.progress``).
@@ -310,11 +311,8 @@ def _replace_file(repository: Repository, item: _Prepared, vectors: dict[str, by
         file.imports.all().delete()
     chunks = Chunk.objects.bulk_create([_chunk(repository, file, piece) for piece in item.pieces], batch_size=500)
     if provider is not None and vectors:
-        ChunkVector.objects.bulk_create(
-            [ChunkVector(chunk_id=chunk.pk, repository=repository, model=provider.model, dim=len(vectors[h]) // 4,
-                         text_hash=h, vector=vectors[h]) for chunk, h in zip(chunks, item.hashes) if h in vectors],
-            batch_size=500,
-        )
+        store_vectors([VectorRow(chunk.pk, repository.pk, provider.model, h, vectors[h])
+                       for chunk, h in zip(chunks, item.hashes) if h in vectors])
     ImportEdge.objects.bulk_create([ImportEdge(repository=repository, source=file, module=m) for m in item.imports], batch_size=500)
     replace_file_symbols(repository, file, item.symbols, created=created)
     return file.pk
@@ -400,7 +398,7 @@ def embed_missing(repository: Repository, report: IndexReport, provider: Embeddi
             except EmbeddingsUnavailable as exc:
                 report.embedding_error = str(exc)
                 return
-            report.vectors_written += store_vectors(repository, provider.model, [(pk, text, row) for (pk, text), row in zip(part, matrix)])
+            report.vectors_written += store_computed_vectors(repository, provider.model, [(pk, text, row) for (pk, text), row in zip(part, matrix)])
             done += len(part)
             if time.monotonic() - published >= _PUBLISH_VECTORS_S:  # let searches use the vectors written so far
                 bump_generation(repository)
@@ -409,21 +407,18 @@ def embed_missing(repository: Repository, report: IndexReport, provider: Embeddi
                 progress("embeddings", done, len(items), "")
 
 
-def store_vectors(repository: Repository, model: str, rows: list[tuple[int, str, np.ndarray]]) -> int:
+def store_computed_vectors(repository: Repository, model: str, rows: list[tuple[int, str, np.ndarray]]) -> int:
     """Write one vector per ``(chunk id, embedded text, vector)`` for ``model``, replacing any the
-    chunk had, in one transaction; chunks deleted meanwhile (a re-index replaced them) are left
-    out. Returns how many were written. The one writer of computed vectors."""
+    chunk had, in one transaction, through :func:`codeindex.vectors.store_vectors` (the one writer,
+    which also fills pgvector's column where it is the engine); chunks deleted meanwhile (a
+    re-index replaced them) are left out. Returns how many were written."""
     _fresh_connection()
     with transaction.atomic():
         ids = [pk for pk, _, _ in rows]
         alive = set(Chunk.objects.filter(pk__in=ids).values_list("pk", flat=True))
         ChunkVector.objects.filter(chunk_id__in=ids).delete()
-        written = ChunkVector.objects.bulk_create([
-            ChunkVector(chunk_id=pk, repository=repository, model=model, dim=len(vector), text_hash=text_hash(text),
-                        vector=to_bytes(vector))
-            for pk, text, vector in rows if pk in alive
-        ], batch_size=500)
-    return len(written)
+        return store_vectors([VectorRow(pk, repository.pk, model, text_hash(text), to_bytes(vector))
+                              for pk, text, vector in rows if pk in alive])
 
 
 def clear_documents(repository: Repository) -> int:

@@ -21,8 +21,10 @@ SQLite      FTS5 tables ``codeindex_chunk_{context_,name_,}fts`` (``porter unico
             stream's score is ``-bm25()`` (BM25, k1 = 1.2, b = 0.75).
 PostgreSQL  generated ``tsvector`` columns ``search_{context_,name_,}vector`` + GIN indexes,
             ``english`` configuration; a stream's score is Σ over query terms of IDF(term) ×
-            ``ts_rank(stream, term)``, IDF taken BM25-style from GIN counts, since
-            ``ts_rank``/``ts_rank_cd`` alone ignore how rare a word is.
+            ``ts_rank(stream, term)``, IDF taken BM25-style from GIN counts (from 50k chunks
+            on: from ``pg_stats``, and common words stop selecting rows, so a search costs
+            two statements and ranks a bounded set), since ``ts_rank``/``ts_rank_cd`` alone
+            ignore how rare a word is.
 ==========  ===================================================================================
 
 Both are created by migration ``0002_lexical_index`` and kept current by the database itself
@@ -236,17 +238,39 @@ def _cut_words(words: str) -> str:
 
 def _filters(where: ChunkFilter) -> tuple[list[str], list]:
     clauses, params = [], []
-    postgres = connection.vendor == "postgresql"
     if where.repository_ids is not None:
         clauses.append(f"c.repository_id IN ({', '.join(['%s'] * len(where.repository_ids))})")
         params.extend(where.repository_ids)
+    more, more_params = chunk_filter_sql(where)
+    return clauses + more, params + more_params
+
+
+def chunk_filter_sql(where: ChunkFilter) -> tuple[list[str], list]:
+    """SQL conditions on chunk alias ``c`` for ``where``'s language, path and exact filters.
+
+    PostgreSQL: the path pattern is matched against the (far fewer) file paths, through the
+    ``pg_trgm`` index on ``codeindex_sourcefile.path`` where the extension is installed; an exact
+    string of 3+ characters first narrows to the files whose stored text contains it (the
+    ``pg_trgm`` index of ``codeindex_filetext``), then ``strpos`` checks each chunk.
+    """
+    from .navigation.store import trigram_state
+
+    clauses, params = [], []
+    postgres = connection.vendor == "postgresql"
     if where.language is not None:
         clauses.append("c.language = %s")
         params.append(where.language)
     if where.path_regex is not None:
-        clauses.append("c.path ~ %s" if postgres else "c.path REGEXP %s")  # SQLite: RE2, see codeindex.apps
+        if postgres:
+            clauses.append("c.file_id IN (SELECT f.id FROM codeindex_sourcefile f WHERE f.path ~ %s)")
+        else:
+            clauses.append("c.path REGEXP %s")  # SQLite: RE2, see codeindex.apps
         params.append(where.path_regex)
+    trigrams = postgres and where.exact and trigram_state() == "pg_trgm"
     for text in where.exact:
+        if trigrams and len(text) >= 3:
+            clauses.append("c.file_id IN (SELECT t.file_id FROM codeindex_filetext t WHERE t.text LIKE %s)")
+            params.append("%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
         clauses.append("strpos(c.content, %s) > 0" if postgres else "instr(c.content, %s) > 0")
         params.append(text)
     if where.exclude_path_regex is not None:
@@ -345,12 +369,16 @@ _PG_NORMALIZATION = 0
 
 
 def _rank_postgresql(terms: list[str], boost: str, boost_params: list, clauses: list[str], params: list, limit: int) -> list[RankedChunk]:
-    weights = _pg_term_weights(terms)
+    total, frequencies = _pg_term_frequencies(terms)
+    weights = [
+        (column, i, weight * math.log(1 + (total - df + 0.5) / (df + 0.5)))
+        for (column, i, weight), df in zip(_pg_pairs(terms), frequencies)
+        if df
+    ]
     if not weights:
         return []
     term_queries = ", ".join(f"plainto_tsquery('{_PG_CONFIG}', %s) AS t{i}" for i in range(len(terms)))
-    any_term = " || ".join(f"q.t{i}" for i in range(len(terms)))
-    matches = " OR ".join(f"c.{column} @@ ({any_term})" for column, _ in _PG_STREAMS)
+    matches = _pg_selection(terms, total, frequencies)
     score = " + ".join(f"%s * ts_rank(c.{column}, q.t{i}, {_PG_NORMALIZATION})" for column, i, _ in weights)
     matched = " + ".join(f"(c.{_PG_NAME_VECTOR} @@ q.t{i})::int" for i in range(len(terms)))
     coverage = _name_coverage_sql(f"({matched})", "LEAST")
@@ -366,25 +394,84 @@ def _rank_postgresql(terms: list[str], boost: str, boost_params: list, clauses: 
         return [RankedChunk(chunk_id, float(score)) for chunk_id, score in cursor.fetchall()]
 
 
-def _pg_term_weights(terms: list[str]) -> list[tuple[str, int, float]]:
-    """(column, term index, stream weight × IDF) for each stream and term that occurs at all.
+#: From this many chunks on, PostgreSQL search reads word statistics from ``pg_stats`` (kept by
+#: ANALYZE / autovacuum) instead of counting matches, and common words stop selecting rows.
+PG_STATISTICS_FROM_CHUNKS = 50_000
+#: A word in more than this share of a stream's chunks is *common* there: it still scores, but
+#: selects rows only when the query has no rarer word in that stream (then all its common words
+#: must match together). This bounds the rows ``ts_rank`` runs on (Lucene's common-terms query).
+PG_COMMON_SHARE = 0.02
 
-    Document frequencies are GIN index counts, all taken in one statement (one snapshot, so
-    df ≤ N); IDF = ln(1 + (N − df + ½) / (df + ½)) as in BM25.
+
+def _pg_pairs(terms: list[str]) -> list[tuple[str, int, float]]:
+    return [(column, i, weight) for column, weight in _PG_STREAMS for i in range(len(terms))]
+
+
+def _pg_selection(terms: list[str], total: int, frequencies: list[float]) -> str:
+    """SQL choosing the rows to rank: any stream matching any term, except on a large index
+    where a stream's common words select only together (see ``PG_COMMON_SHARE``)."""
+    any_term = " || ".join(f"q.t{i}" for i in range(len(terms)))
+    if total < PG_STATISTICS_FROM_CHUNKS:
+        return " OR ".join(f"c.{column} @@ ({any_term})" for column, _ in _PG_STREAMS)
+    df = {(column, i): f for (column, i, _), f in zip(_pg_pairs(terms), frequencies)}
+    parts = []
+    for column, _ in _PG_STREAMS:
+        present = [i for i in range(len(terms)) if df[(column, i)]]
+        rare = [i for i in present if df[(column, i)] <= PG_COMMON_SHARE * total]
+        if rare:
+            parts.append(f"c.{column} @@ ({' || '.join(f'q.t{i}' for i in rare)})")
+        elif present:
+            parts.append(f"c.{column} @@ ({' && '.join(f'q.t{i}' for i in present)})")
+    return " OR ".join(parts) or "false"
+
+
+def _pg_term_frequencies(terms: list[str]) -> tuple[int, list[float]]:
+    """(number of chunks, document frequency of each ``_pg_pairs`` entry).
+
+    Below ``PG_STATISTICS_FROM_CHUNKS`` chunks (by the planner's row count) the frequencies are
+    exact GIN counts, all in one statement (one snapshot, so df ≤ N). From there on they come from
+    PostgreSQL's own statistics of the three tsvector columns (``pg_stats.most_common_elems`` and
+    their frequencies; a word missing there is rarer than all of them and is given half the
+    smallest listed frequency, as the planner does): one small statement whatever the query, where
+    counting cost one index scan per word and stream, up to 48 per search.
     """
-    pairs = [(column, i, weight) for column, weight in _PG_STREAMS for i in range(len(terms))]
-    counts = ", ".join(
-        f"(SELECT count(*) FROM codeindex_chunk WHERE {column} @@ plainto_tsquery('{_PG_CONFIG}', %s))"
-        for column, _, _ in pairs
-    )
+    pairs = _pg_pairs(terms)
     with connection.cursor() as cursor:
+        cursor.execute("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'codeindex_chunk'::regclass")
+        estimate = cursor.fetchone()[0]
+        if estimate >= PG_STATISTICS_FROM_CHUNKS:
+            found = _pg_statistics(cursor, terms)
+            if found is not None:
+                return estimate, [found.get((column, i), 0.0) for column, i, _ in pairs]
+        counts = ", ".join(
+            f"(SELECT count(*) FROM codeindex_chunk WHERE {column} @@ plainto_tsquery('{_PG_CONFIG}', %s))"
+            for column, _, _ in pairs
+        )
         cursor.execute(f"SELECT (SELECT count(*) FROM codeindex_chunk), {counts}", [terms[i] for _, i, _ in pairs])
         total, *frequencies = cursor.fetchone()
-    return [
-        (column, i, weight * math.log(1 + (total - df + 0.5) / (df + 0.5)))
-        for (column, i, weight), df in zip(pairs, frequencies)
-        if df
-    ]
+    return total, [float(f) for f in frequencies]
+
+
+def _pg_statistics(cursor, terms: list[str]) -> dict[tuple[str, int], float] | None:
+    """``{(column, term index): estimated df}`` from ``pg_stats``, or None when a stream has
+    no statistics yet (never analyzed)."""
+    columns = [column for column, _ in _PG_STREAMS]
+    cursor.execute(
+        "SELECT s.attname, t.i - 1, l.lexeme IS NOT NULL,"
+        " coalesce((SELECT e.freq FROM unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS e(elem, freq)"
+        "           WHERE e.elem = l.lexeme LIMIT 1),"
+        "          s.most_common_elem_freqs[array_length(s.most_common_elem_freqs, 1) - 2] / 2) * c.reltuples"
+        " FROM unnest(%s::text[]) WITH ORDINALITY AS t(term, i)"
+        f" LEFT JOIN LATERAL (SELECT lexeme FROM unnest(to_tsvector('{_PG_CONFIG}', t.term)) LIMIT 1) AS l ON true"
+        " CROSS JOIN pg_stats s JOIN pg_class c ON c.oid = 'codeindex_chunk'::regclass"
+        " WHERE s.schemaname = current_schema() AND s.tablename = 'codeindex_chunk' AND s.attname = ANY(%s)"
+        "   AND s.most_common_elems IS NOT NULL",
+        [terms, columns],
+    )
+    rows = cursor.fetchall()
+    if {row[0] for row in rows} != set(columns):
+        return None
+    return {(column, i): max(float(df or 0.0), 1.0) for column, i, has_lexeme, df in rows if has_lexeme}
 
 
 _BACKENDS = {"sqlite": _rank_sqlite, "postgresql": _rank_postgresql}

@@ -1,4 +1,30 @@
-"""Query-time dense scoring on vectors kept in memory: one numpy matrix per repository.
+"""Dense search: nearest chunks to a query vector, in PostgreSQL with pgvector or in memory.
+
+Two engines answer the same ``search`` call (``dense_engine()`` picks one per database):
+
+=========  ===========================================================================================
+pgvector   PostgreSQL with the ``vector`` extension: each vector is also stored in
+           ``codeindex_chunkvector.embedding`` (type ``vector``), written by ``store_vectors`` in the
+           transaction that writes its chunk, and searched in SQL through an HNSW index for cosine
+           distance (one partial expression index per model and dimension, ``ensure_dense_index``).
+           Repository access, repository, language, path and exact filters are part of the same
+           statement. Processes keep no copy of the vectors; a commit is searchable at once.
+in-memory  everywhere else (SQLite, PostgreSQL without pgvector, or ``MCPRAG_DENSE_ENGINE=memory``):
+           ``VectorStore`` below, one numpy matrix per repository in each process.
+=========  ===========================================================================================
+
+pgvector 0.6 has no iterative index scan, so a filter applied after the HNSW walk can leave fewer
+than ``limit`` rows. ``PgVectorEngine`` therefore asks the planner (``EXPLAIN``, no scan) how many
+vectors of the model there are and how many pass the search's repository and other filters: at
+most ``EXACT_MAX_ROWS`` are compared exactly (every filtered row, through the b-tree indexes); more
+are found by an HNSW walk whose ``hnsw.ef_search`` is ``limit`` × 4 divided by the share of vectors
+kept (at least 100, at most the extension's 1000), widened to 1000 when it came back short, and
+compared exactly as a last resort, so a filtered query returns its ``limit`` rows when they exist
+(``bench/scale.py`` measures the paths). Where the extension has
+iterative scans (0.8+), ``hnsw.iterative_scan = relaxed_order`` is set and the walk goes on until
+the filter is satisfied.
+
+In-memory engine:
 
 The store is a per-process cache of ``ChunkVector`` rows, never a source of truth. Each block
 remembers the repository's ``generation`` it was loaded at; a search passes the generations it
@@ -13,18 +39,31 @@ whose generation moved are reloaded. There is no per-request reload and no timer
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
+import logging
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
+from django.db import DatabaseError, connection, transaction
 
+from .app_settings import app_settings
 from .embeddings import from_bytes
+from .lexical import ChunkFilter, chunk_filter_sql, matching_chunk_ids
 from .models import ChunkVector
 from .patterns import compiled
 
-__all__ = ["VectorStore", "DenseResult", "QueryVectorCache", "vector_store", "query_vector_cache"]
+__all__ = [
+    "VectorStore", "PgVectorEngine", "DenseResult", "DenseEngineInfo", "VectorRow", "QueryVectorCache", "vector_store",
+    "query_vector_cache", "dense_engine", "dense_engine_info", "store_vectors", "ensure_dense_index", "enable_pgvector",
+    "forget_engine",
+]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -52,9 +91,12 @@ class DenseResult:
     high: float
     scored: int
     _blocks: list[tuple[_Block, np.ndarray, np.ndarray]] = field(default_factory=list, repr=False)
+    _lookup: object = field(default=None, repr=False)  # pgvector: chunk ids → {id: cosine}, in SQL
 
     def lookup(self, chunk_ids) -> dict[int, float]:
         """Cosine scores of the given chunks, where they passed the filters."""
+        if self._lookup is not None:
+            return self._lookup(chunk_ids)
         found: dict[int, float] = {}
         wanted = np.asarray(sorted(set(chunk_ids)), dtype=np.int64)
         for block, rows, scores in self._blocks:
@@ -68,13 +110,26 @@ class DenseResult:
 
 
 class VectorStore:
+    """The in-memory engine: each repository's vectors as one numpy matrix, loaded on first use
+    and reloaded when the repository's generation moves."""
+
+    name = "in-memory"
+
     def __init__(self) -> None:
         self._blocks: dict[tuple[int, str], _Block] = {}
         self._lock = threading.Lock()
         self.loads = 0
 
-    def search(self, query: np.ndarray, generations: dict[int, int], *, model: str, language: str | None = None,
-               path_regex: str | None = None, allowed: set[int] | None = None, limit: int = 200) -> DenseResult:
+    def search(self, query: np.ndarray, generations: dict[int, int], *, model: str, where: ChunkFilter | None = None,
+               language: str | None = None, path_regex: str | None = None, allowed: set[int] | None = None,
+               limit: int = 200) -> DenseResult:
+        """The ``limit`` best chunks by cosine among the repositories in ``generations`` (id →
+        generation read with access control) that pass ``where`` (or ``language``, ``path_regex``
+        and ``allowed`` ids)."""
+        if where is not None:
+            language, path_regex = where.language, where.path_regex
+            if where.exact or where.excludes:
+                allowed = matching_chunk_ids(replace(where, repository_ids=tuple(generations)))
         q = np.asarray(query, dtype=np.float32)
         parts, kept = [], []
         for repo_id, generation in generations.items():
@@ -212,3 +267,352 @@ _QUERY_VECTORS = QueryVectorCache()
 
 def query_vector_cache() -> QueryVectorCache:
     return _QUERY_VECTORS
+
+
+# -- engine choice ----------------------------------------------------------------------------
+
+#: ``hnsw.ef_search`` bounds: pgvector's default (40) is too small for our candidate lists; 1000
+#: is the extension's maximum.
+EF_SEARCH_MIN = 100
+EF_SEARCH_MAX = 1000
+#: A search whose filters keep at most this many vectors (the planner's estimate) compares them
+#: all exactly: cheaper than a walk that would have to visit many others to find them.
+EXACT_MAX_ROWS = 5_000
+#: How long a process trusts what it read about the database's extensions (an operator enabling
+#: pgvector is picked up without a restart).
+_ENGINE_TTL_SECONDS = 30.0
+
+_EMBEDDING_COLUMN = "embedding"
+
+
+@dataclass(frozen=True)
+class DenseEngineInfo:
+    """Which dense engine serves this database and why: ``name`` is ``pgvector`` or
+    ``in-memory``; ``version`` the extension's (pgvector only); ``detail`` one line for health
+    checks and the console, e.g. "pgvector 0.6.2: HNSW cosine index in PostgreSQL"."""
+
+    name: str
+    version: str
+    detail: str
+    #: The ``embedding`` column exists (pgvector enabled): every stored vector must fill it.
+    stores_embeddings: bool = False
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+_engine_cache: dict[str, tuple[float, DenseEngineInfo]] = {}
+_engine_lock = threading.Lock()
+
+
+def forget_engine() -> None:
+    """Read the database's extensions again on the next search (tests, ``enable_pgvector``)."""
+    with _engine_lock:
+        _engine_cache.clear()
+    _known_indexes.clear()
+
+
+def dense_engine_info() -> DenseEngineInfo:
+    """The engine ``dense_engine()`` uses on the default database, read at most every 30 s."""
+    key = f"{connection.vendor}:{connection.settings_dict.get('NAME')}:{app_settings.DENSE_ENGINE}"
+    now = time.monotonic()
+    cached = _engine_cache.get(key)
+    if cached is not None and now - cached[0] < _ENGINE_TTL_SECONDS:
+        return cached[1]
+    info = _detect()
+    with _engine_lock:
+        _engine_cache[key] = (now, info)
+    return info
+
+
+def _detect() -> DenseEngineInfo:
+    memory = "in-memory: vectors in each process's memory (numpy)"
+    if connection.vendor != "postgresql":
+        return DenseEngineInfo("in-memory", "", f"{memory}; {connection.vendor} has no pgvector")
+    state = _pg_vector_state()
+    if app_settings.DENSE_ENGINE == "memory":
+        return DenseEngineInfo("in-memory", "", f"{memory}; MCPRAG_DENSE_ENGINE=memory",
+                               stores_embeddings=bool(state["installed"] and state["column"]))
+    if state["installed"] and state["column"]:
+        extra = "iterative index scans" if _has_iterative_scan(state["installed"]) else "filters widen the index walk"
+        return DenseEngineInfo("pgvector", state["installed"],
+                               f"pgvector {state['installed']}: HNSW cosine index in PostgreSQL ({extra})",
+                               stores_embeddings=True)
+    if state["installed"]:
+        return DenseEngineInfo("in-memory", "", f"{memory}; pgvector {state['installed']} is installed but not enabled"
+                               " for mcprag: run `python manage.py enable_pgvector`")
+    if state["available"]:
+        return DenseEngineInfo("in-memory", "", f"{memory}; pgvector is available on this server but not created in"
+                               f" this database: {enable_instructions()}")
+    return DenseEngineInfo("in-memory", "", f"{memory}; pgvector is not installed on this PostgreSQL server:"
+                           f" {enable_instructions()}")
+
+
+def enable_instructions() -> str:
+    """What an operator runs to move this database to pgvector (one line)."""
+    name = connection.settings_dict.get("NAME") or "<database>"
+    return (f"install the pgvector package for this PostgreSQL version (e.g. postgresql-16-pgvector), then as a role"
+            f" that may create extensions run `CREATE EXTENSION vector;` in database \"{name}\", then"
+            " `python manage.py enable_pgvector`")
+
+
+def _pg_vector_state() -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT extversion FROM pg_extension WHERE extname = 'vector'),"
+            " EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector'),"
+            " EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('codeindex_chunkvector')"
+            f"  AND attname = '{_EMBEDDING_COLUMN}' AND NOT attisdropped)"
+        )
+        installed, available, column = cursor.fetchone()
+    return {"installed": installed or "", "available": bool(available), "column": bool(column)}
+
+
+def _has_iterative_scan(version: str) -> bool:
+    try:
+        major, minor = (int(part) for part in version.split(".")[:2])
+    except ValueError:
+        return False
+    return (major, minor) >= (0, 8)
+
+
+def dense_engine():
+    """The engine for this database: a ``PgVectorEngine`` where pgvector is enabled, else this
+    process's ``VectorStore``. Both have ``search(query, generations, model=, where=, limit=)``."""
+    info = dense_engine_info()
+    if info.name == "pgvector":
+        return PgVectorEngine(info)
+    return vector_store()
+
+
+# -- pgvector ----------------------------------------------------------------------------------
+
+
+def _vector_literal(vector) -> str:
+    """pgvector's text form, ``[0.1,0.2,...]`` (float32 values printed exactly)."""
+    return "[" + ",".join(repr(x) for x in np.asarray(vector, dtype=np.float32).tolist()) + "]"
+
+
+def _sql_string(text: str) -> str:
+    """A SQL string literal (standard_conforming_strings is on since PostgreSQL 9.1)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _index_name(model: str, dim: int) -> str:
+    return f"codeindex_vector_hnsw_{dim}_{hashlib.sha256(model.encode()).hexdigest()[:10]}"
+
+
+_known_indexes: set[str] = set()
+
+
+def ensure_dense_index(model: str, dim: int) -> bool:
+    """Create the HNSW cosine index for vectors of ``model`` with ``dim`` dimensions unless it
+    exists: ``CREATE INDEX … USING hnsw ((embedding::vector(dim)) vector_cosine_ops) WITH (m = 16,
+    ef_construction = 128) WHERE model = … AND dim = …`` (ef_construction 128 rather than the
+    default 64: recall@10 0.97 instead of 0.90 at ef_search 100 in ``bench/scale.py``, for about
+    a third more build time). Returns whether it was created now. pgvector only; runs in the caller's
+    transaction (its lock blocks other writers of the table until commit)."""
+    name = _index_name(model, dim)
+    if name in _known_indexes:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_class WHERE relname = %s AND relkind = 'i'", [name])
+        exists = cursor.fetchone() is not None
+        if not exists:
+            cursor.execute(
+                f"CREATE INDEX IF NOT EXISTS {name} ON codeindex_chunkvector USING hnsw"
+                f" (({_EMBEDDING_COLUMN}::vector({int(dim)})) vector_cosine_ops) WITH (m = 16, ef_construction = 128)"
+                f" WHERE model = {_sql_string(model)} AND dim = {int(dim)}"
+            )
+    _known_indexes.add(name)
+    return not exists
+
+
+@dataclass(frozen=True)
+class VectorRow:
+    """One vector to store: the chunk it embeds, its repository, model, sha256 of the embedded
+    text, and the float32 little-endian bytes (``embeddings.to_bytes``)."""
+
+    chunk_id: int
+    repository_id: int
+    model: str
+    text_hash: str
+    vector: bytes
+
+
+def store_vectors(rows: list[VectorRow]) -> int:
+    """Insert vectors for chunks written in the caller's transaction (the only writer of
+    ``ChunkVector`` rows): on pgvector also into the ``embedding`` column and its HNSW index, so
+    a chunk and its vector commit together. Returns the number of rows written."""
+    if not rows:
+        return 0
+    if not dense_engine_info().stores_embeddings:
+        ChunkVector.objects.bulk_create(
+            [ChunkVector(chunk_id=r.chunk_id, repository_id=r.repository_id, model=r.model, dim=len(r.vector) // 4,
+                         text_hash=r.text_hash, vector=r.vector) for r in rows],
+            batch_size=500,
+        )
+        return len(rows)
+    for model, dim in {(r.model, len(r.vector) // 4) for r in rows}:
+        ensure_dense_index(model, dim)
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 500):
+            part = rows[start : start + 500]
+            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s::vector)"] * len(part))
+            params = []
+            for r in part:
+                params += [r.chunk_id, r.repository_id, r.model, len(r.vector) // 4, r.text_hash, r.vector,
+                           _vector_literal(from_bytes(r.vector))]
+            cursor.execute(
+                "INSERT INTO codeindex_chunkvector (chunk_id, repository_id, model, dim, text_hash, vector,"
+                f" {_EMBEDDING_COLUMN}) VALUES {values}", params)
+    return len(rows)
+
+
+def enable_pgvector(*, create_extension: bool = True, log_to=None) -> DenseEngineInfo:
+    """Move this PostgreSQL database to the pgvector engine: create the extension (when the role
+    may), add the ``embedding`` column, fill it from the stored vectors in batches of 5,000, and
+    build the HNSW index of each model present. Idempotent; raises ``DatabaseError`` only when
+    the extension is missing and cannot be created (the message says what to run)."""
+    if connection.vendor != "postgresql":
+        raise DatabaseError("pgvector needs PostgreSQL; this database is " + connection.vendor)
+    say = log_to or (lambda line: None)
+    state = _pg_vector_state()
+    if not state["installed"]:
+        if not (create_extension and state["available"]):
+            raise DatabaseError(f"pgvector is not installed in this database: {enable_instructions()}")
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        except DatabaseError as exc:
+            raise DatabaseError(f"this role may not create the vector extension ({exc.__class__.__name__}):"
+                                f" {enable_instructions()}") from None
+        say("created the vector extension")
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE codeindex_chunkvector ADD COLUMN IF NOT EXISTS {_EMBEDDING_COLUMN} vector")
+    filled = 0
+    while True:
+        with transaction.atomic():
+            rows = list(ChunkVector.objects.extra(where=[f"{_EMBEDDING_COLUMN} IS NULL"])
+                        .values_list("chunk_id", "vector")[:5000])
+            if not rows:
+                break
+            with connection.cursor() as cursor:
+                cursor.executemany(
+                    f"UPDATE codeindex_chunkvector SET {_EMBEDDING_COLUMN} = %s::vector WHERE chunk_id = %s",
+                    [(_vector_literal(from_bytes(v)), pk) for pk, v in rows])
+        filled += len(rows)
+        say(f"filled {filled} vectors")
+    forget_engine()
+    for model, dim in ChunkVector.objects.values_list("model", "dim").distinct():
+        if ensure_dense_index(model, dim):
+            say(f"built the HNSW index for {model} ({dim} dimensions)")
+    forget_engine()
+    return dense_engine_info()
+
+
+class PgVectorEngine:
+    """Dense search in SQL on pgvector (see the module docstring for how filters keep ``limit``)."""
+
+    name = "pgvector"
+
+    def __init__(self, info: DenseEngineInfo) -> None:
+        self.info = info
+
+    def search(self, query: np.ndarray, generations: dict[int, int], *, model: str, where: ChunkFilter | None = None,
+               language: str | None = None, path_regex: str | None = None, allowed: set[int] | None = None,
+               limit: int = 200) -> DenseResult:
+        """As ``VectorStore.search``; ``allowed`` is not used here (``where.exact`` is applied in SQL)."""
+        where = where or ChunkFilter(language=language, path_regex=path_regex)
+        repository_ids = list(generations)
+        if not repository_ids:
+            return DenseResult([], 0.0, 0.0, 0)
+        q = np.asarray(query, dtype=np.float32)
+        dim = int(q.shape[0])
+        clauses, params = self._filters(repository_ids, model, dim, where)
+        filtered = bool(where.language or where.path_regex or where.exact or where.excludes)
+        vector = _vector_literal(q)
+        top = self._nearest(vector, dim, clauses, params, limit, filtered)
+        if not top:
+            return DenseResult([], 0.0, 0.0, 0)
+        # The lowest cosine over the filtered vectors, for min-max fusion, is the nearest to −q.
+        farthest = self._nearest(_vector_literal(-q), dim, clauses, params, 1, filtered)
+        low = -farthest[0][1] if farthest else min(score for _, score in top)
+        high = top[0][1]
+
+        def lookup(chunk_ids) -> dict[int, float]:
+            ids = sorted({int(i) for i in chunk_ids})
+            if not ids:
+                return {}
+            sql = (f"SELECT v.chunk_id, 1 - ({self._distance(dim)}) FROM codeindex_chunkvector v"
+                   f" JOIN codeindex_chunk c ON c.id = v.chunk_id WHERE {' AND '.join(clauses)} AND v.chunk_id = ANY(%s)")
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [vector, *params, ids])
+                return {chunk_id: float(score) for chunk_id, score in cursor.fetchall()}
+
+        return DenseResult(top, float(min(low, high)), float(high), len(top), _lookup=lookup)
+
+    @staticmethod
+    def _distance(dim: int) -> str:
+        return f"(v.{_EMBEDDING_COLUMN}::vector({dim})) <=> %s::vector({dim})"
+
+    @staticmethod
+    def _filters(repository_ids: list[int], model: str, dim: int, where: ChunkFilter) -> tuple[list[str], list]:
+        # model and dim are literals so the planner can match the partial index's predicate.
+        clauses = [f"v.model = {_sql_string(model)}", f"v.dim = {dim}", "v.repository_id = ANY(%s)"]
+        more, more_params = chunk_filter_sql(where)
+        return clauses + more, [repository_ids, *more_params]
+
+    def _nearest(self, vector: str, dim: int, clauses: list[str], params: list, limit: int, filtered: bool):
+        """[(chunk_id, cosine)] best first. The planner's estimate of the filtered rows decides:
+        few enough to compare exactly (``EXACT_MAX_ROWS``), or an HNSW walk sized to the share of
+        the index the filters keep; a walk that still comes back short is widened to the maximum,
+        then the filtered rows are compared exactly (so ``limit`` rows come back when they exist)."""
+        iterative = _has_iterative_scan(self.info.version)
+        graph = self._row_estimate(clauses[:2], [], join=False)  # every vector of this model
+        kept = self._row_estimate(clauses, params, join=filtered)
+        if kept <= EXACT_MAX_ROWS:
+            return self._exact(vector, dim, clauses, params, limit)
+        share = min(max(kept, 1) / max(graph, 1), 1.0)
+        ef = min(EF_SEARCH_MAX, max(EF_SEARCH_MIN, math.ceil(4 * limit / share)))
+        rows = self._walk(vector, dim, clauses, params, limit, ef, iterative=iterative)
+        if len(rows) < limit and ef < EF_SEARCH_MAX:
+            rows = self._walk(vector, dim, clauses, params, limit, EF_SEARCH_MAX, iterative=iterative)
+        if len(rows) < limit:  # (on an unfiltered index: fewer vectors than limit, a cheap scan)
+            rows = self._exact(vector, dim, clauses, params, limit)
+        return rows
+
+    def _walk(self, vector: str, dim: int, clauses: list[str], params: list, limit: int, ef: int, *, iterative: bool):
+        sql = (f"SELECT v.chunk_id, 1 - ({self._distance(dim)}) AS cosine FROM codeindex_chunkvector v"
+               f" JOIN codeindex_chunk c ON c.id = v.chunk_id WHERE {' AND '.join(clauses)}"
+               f" ORDER BY {self._distance(dim)} LIMIT %s")
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef)])
+            if iterative:
+                cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
+            cursor.execute(sql, [vector, *params, vector, limit])
+            rows = [(chunk_id, float(score)) for chunk_id, score in cursor.fetchall()]
+        if iterative:  # relaxed order: sort what the walk returned
+            rows.sort(key=lambda item: (-item[1], item[0]))
+        return rows
+
+    def _exact(self, vector: str, dim: int, clauses: list[str], params: list, limit: int):
+        # "+ 0" keeps the planner off the HNSW index: every filtered row is compared.
+        sql = (f"SELECT v.chunk_id, 1 - ({self._distance(dim)}) AS cosine FROM codeindex_chunkvector v"
+               f" JOIN codeindex_chunk c ON c.id = v.chunk_id WHERE {' AND '.join(clauses)}"
+               f" ORDER BY ({self._distance(dim)}) + 0, v.chunk_id LIMIT %s")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [vector, *params, vector, limit])
+            return [(chunk_id, float(score)) for chunk_id, score in cursor.fetchall()]
+
+    @staticmethod
+    def _row_estimate(clauses: list[str], params: list, *, join: bool) -> int:
+        """The planner's estimate of the vectors passing ``clauses`` (EXPLAIN: no scan)."""
+        source = "codeindex_chunkvector v JOIN codeindex_chunk c ON c.id = v.chunk_id" if join else "codeindex_chunkvector v"
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {source} WHERE {' AND '.join(clauses)}", params)
+            plan = cursor.fetchone()[0]
+        if isinstance(plan, str):
+            plan = json.loads(plan)
+        return int(plan[0]["Plan"]["Plan Rows"])

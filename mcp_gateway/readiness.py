@@ -3,7 +3,9 @@
 * ``GET /healthz`` — the process answers (no dependencies checked): ``200 {"status": "ok"}``.
 * ``GET /readyz`` — every part a request needs answers: the database, Redis (when configured),
   a usable signing key, and the search index. ``200`` with each part ``"ok"`` (Redis
-  ``"not configured"`` when ``REDIS_URL`` is unset: the embedded default needs none), or ``503``
+  ``"not configured"`` when ``REDIS_URL`` is unset: the embedded default needs none;
+  ``dense_engine`` names the engine serving dense search, ``"pgvector …"`` or ``"in-memory …"``
+  with the reason pgvector is not used; it never fails the probe by itself), or ``503``
   naming the failing part(s), e.g. ``{"status": "unavailable", "failing": ["redis"], "checks": {...}}``.
 """
 
@@ -53,11 +55,17 @@ def _search_index() -> None:
     services.status()
 
 
-_CHECKS = {"database": _database, "redis": _redis, "signing_key": _signing_key, "search_index": _search_index}
+def _dense_engine() -> str:
+    return services.dense_engine()
+
+
+_CHECKS = {"database": _database, "redis": _redis, "signing_key": _signing_key, "search_index": _search_index,
+           "dense_engine": _dense_engine}
 
 
 def readiness_checks() -> dict[str, str]:
-    """``{part: "ok" | "not configured" | "error: <ExceptionClass>"}`` for every part."""
+    """``{part: "ok" | "not configured" | "error: <ExceptionClass>"}`` for every part
+    (``dense_engine``: the engine's one-line description)."""
     results = {}
     for name, check in _CHECKS.items():
         try:

@@ -77,6 +77,9 @@ Environment variables (all optional on a development machine):
     With Stytch configured: OAuth providers offered beside magic links, comma-separated
     (``google,github,microsoft``), through Stytch's OAuth product; ``STYTCH_PUBLIC_TOKEN`` is
     the project's public token (Stytch dashboard, *API keys*).
+``MCPRAG_DENSE_ENGINE``
+    ``auto`` (default: pgvector in PostgreSQL where ``manage.py enable_pgvector`` or the migration
+    enabled it, else every process keeps the vectors in memory) or ``memory`` (always in memory).
 ``EMAIL_HOST`` (and ``EMAIL_PORT``, ``EMAIL_HOST_USER``, ``EMAIL_HOST_PASSWORD``, ``EMAIL_USE_TLS``, ``DEFAULT_FROM_EMAIL``)
     SMTP for password-reset links. Unset on a loopback URL: the console email backend prints
     them, token included, to the log (development only). Unset on any other URL: nothing is
@@ -341,6 +344,9 @@ try:
         raise _ConfigError("MCPRAG_EMBEDDINGS_URL", "must be set when MCPRAG_EMBEDDINGS=openai")
     MCPRAG_EMBEDDINGS_MODEL = os.environ.get("MCPRAG_EMBEDDINGS_MODEL", "").strip() or "text-embedding-3-small"
     MCPRAG_EMBEDDINGS_API_KEY = os.environ.get("MCPRAG_EMBEDDINGS_API_KEY", "").strip()
+    MCPRAG_DENSE_ENGINE = (os.environ.get("MCPRAG_DENSE_ENGINE") or "auto").strip().lower()
+    if MCPRAG_DENSE_ENGINE not in ("auto", "memory"):
+        raise _ConfigError("MCPRAG_DENSE_ENGINE", f"must be auto or memory, got {MCPRAG_DENSE_ENGINE!r}")
     MCPRAG_CLONE_DIR = Path(os.environ.get("MCPRAG_CLONE_DIR") or BASE_DIR / "var" / "clones")
     #: Where remote callers (MCP tools, the console) may index server paths; empty: nowhere.
     MCPRAG_SOURCE_ROOTS = _source_roots("MCPRAG_SOURCE_ROOTS")

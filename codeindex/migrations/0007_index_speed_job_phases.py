@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name="indexjob",
             constraint=models.UniqueConstraint(
-                condition=models.Q(("status__in", ("queued", "running")), kind="embeddings"),
+                condition=models.Q(("kind", "embeddings"), ("status__in", ("queued", "running"))),
                 fields=("repository",), name="codeindex_indexjob_one_active_embedding_job"),
         ),
         migrations.AddField(

@@ -34,7 +34,7 @@ from .analysis import analyze_context, generation_context, read_file
 from .feedback import record_feedback
 from .index_jobs import ProgressCallback, index_repository, job, jobs, start_index_job
 from .maintenance import backfill_embeddings, cache_clear, cache_stats, clear_repository, delete_repository, validate_embeddings
-from .monitoring import IndexMetrics, health, index_metrics, status
+from .monitoring import IndexMetrics, dense_engine, health, index_metrics, optional_extensions, status
 from .results import (
     EmbeddingCheck,
     FeedbackReceipt,
@@ -76,6 +76,7 @@ from .retrieval import (
 )
 
 __all__ = [
+    "dense_engine", "optional_extensions",
     "RepositoryAccess", "PUBLIC", "SYSTEM",
     "IndexReport", "SearchRequest", "SearchHit", "SearchPage", "RepositoryStatus", "JobInfo", "QueryPreview", "FileContext",
     "GenerationContext", "FeedbackReceipt", "Health", "EmbeddingCheck", "FileText", "ProgressCallback",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -13,26 +14,50 @@ from ..access import PUBLIC, RepositoryAccess
 from ..choices import ACTIVE_JOB_STATUSES, JobKind
 from ..embeddings import get_provider, warm_up
 from ..models import Chunk, ChunkVector, IndexJob, Repository
+from ..navigation.store import trigram_state
+from ..vectors import dense_engine_info
 from .index_jobs import job_info
 from .results import Health, RepositoryStatus
 from .scope import visible_generations
 
-__all__ = ["status", "health", "embedding_coverage", "index_metrics", "IndexMetrics", "JOB_DURATION_BUCKETS"]
+__all__ = ["status", "health", "embedding_coverage", "index_metrics", "IndexMetrics", "JOB_DURATION_BUCKETS",
+           "optional_extensions", "dense_engine"]
 
 
 def embedding_coverage(repository_ids) -> float | None:
     """Share (0.0–1.0) of the chunks of ``repository_ids`` that have a vector of the configured
     model, i.e. that the dense signal can rank; 1.0 when there are no chunks, None when no
-    embedding provider is configured (``MCPRAG_EMBEDDINGS=none``)."""
+    embedding provider is configured (``MCPRAG_EMBEDDINGS=none``). Every search reports it, so a
+    figure is reused for :data:`_COVERAGE_TTL_S` seconds per set of repositories (two counts over
+    a million chunks would otherwise cost more than the search)."""
     provider = get_provider()
     if provider.name == "none":
         return None
-    ids = list(repository_ids)
+    ids = tuple(sorted(repository_ids))
+    key = (provider.model, ids)
+    cached = _coverage_cache.get(key)
+    now = time.monotonic()
+    if cached is not None and now - cached[0] < _COVERAGE_TTL_S:
+        return cached[1]
     chunks = Chunk.objects.filter(repository_id__in=ids).count() if ids else 0
-    if not chunks:
-        return 1.0
-    embedded = ChunkVector.objects.filter(repository_id__in=ids, model=provider.model).count()
-    return round(min(embedded / chunks, 1.0), 4)
+    embedded = ChunkVector.objects.filter(repository_id__in=ids, model=provider.model).count() if chunks else 0
+    coverage = round(min(embedded / chunks, 1.0), 4) if chunks else 1.0
+    if len(_coverage_cache) >= 256:
+        _coverage_cache.clear()
+    _coverage_cache[key] = (now, coverage)
+    return coverage
+
+
+#: How long (seconds) :func:`embedding_coverage` reuses a figure.
+_COVERAGE_TTL_S = 5.0
+_coverage_cache: dict[tuple, tuple[float, float]] = {}
+
+
+#: What each optional PostgreSQL extension is used for, said when it is missing.
+_WITHOUT = {
+    "vector": "dense search keeps every vector in each process's memory",
+    "pg_trgm": "grep and exact-text filters compare every stored text",
+}
 
 
 def status(*, access: RepositoryAccess = PUBLIC) -> list[RepositoryStatus]:
@@ -100,9 +125,13 @@ def health(*, access: RepositoryAccess = PUBLIC) -> Health:
     embedded = ChunkVector.objects.filter(repository_id__in=list(repos), model=provider.model).count() if repos and provider.name != "none" else 0
     coverage = None if provider.name == "none" else _coverage(embedded, chunks)
     status = "ok" if database == "ok" and lexical_state == "ok" and (ok or reason == "loading") else "degraded"
+    try:
+        engine, extensions = str(dense_engine_info()), optional_extensions()
+    except DatabaseError as exc:
+        engine, extensions = f"error: {exc.__class__.__name__}", {}
     return Health(status=status, database=database, lexical_index=lexical_state, embeddings=embeddings,
                   embedding_provider=provider.name, embedding_model=provider.model, repositories=len(repos), chunks=chunks,
-                  embedded_chunks=embedded, embedding_coverage=coverage)
+                  embedded_chunks=embedded, embedding_coverage=coverage, dense_engine=engine, extensions=extensions)
 
 
 #: Upper bounds (seconds) of the index-job duration histogram.
@@ -140,3 +169,22 @@ def index_metrics() -> IndexMetrics:
     if provider.name != "none":
         backlog = max(Chunk.objects.count() - ChunkVector.objects.filter(model=provider.model).count(), 0)
     return IndexMetrics(jobs, durations, backlog)
+
+
+def dense_engine() -> str:
+    """One line naming the engine that answers dense queries here (``vectors.DenseEngineInfo``)."""
+    return str(dense_engine_info())
+
+
+def optional_extensions() -> dict[str, str]:
+    """Each optional database feature mcprag uses when present: its version, or "not installed:
+    <what happens without it>". PostgreSQL: ``vector`` and ``pg_trgm``; SQLite: FTS5's trigram
+    tokenizer."""
+    if connection.vendor == "sqlite":
+        return {"fts5 trigram": "ok" if trigram_state() == "fts5" else f"not available: {_WITHOUT['pg_trgm']}"}
+    if connection.vendor != "postgresql":
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT extname, extversion FROM pg_extension WHERE extname = ANY(%s)", [list(_WITHOUT)])
+        installed = dict(cursor.fetchall())
+    return {name: installed.get(name) or f"not installed: {why}" for name, why in _WITHOUT.items()}

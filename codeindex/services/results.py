@@ -177,6 +177,12 @@ class Health:
     chunks: int
     embedded_chunks: int
     embedding_coverage: float | None = None
+    #: Which engine answers dense queries, and why: "pgvector 0.6.2: HNSW cosine index in
+    #: PostgreSQL (…)" or "in-memory: … ; <why not pgvector and what to run>".
+    dense_engine: str = ""
+    #: PostgreSQL's optional extensions: {"vector": "0.6.2" | "not installed: …", "pg_trgm": …};
+    #: on SQLite {"fts5 trigram": …}.
+    extensions: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

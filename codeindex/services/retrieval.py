@@ -28,7 +28,7 @@ from ..identifiers import identifier_words, search_text_for
 from ..models import Chunk
 from ..patterns import compiled, glob_regex
 from ..query import QueryPlan, asks_for_tests, parse_query
-from ..vectors import query_vector_cache, vector_store
+from ..vectors import dense_engine, query_vector_cache
 from .feedback import apply_feedback
 from .monitoring import embedding_coverage
 from .results import QueryPreview, SearchHit, SearchPage
@@ -230,9 +230,7 @@ def _dense(plan: QueryPlan, repos: dict[int, int], where: lexical.ChunkFilter, l
     if not ok:
         return None, reason
     vector = query_vector_cache().get(provider, plan.text)
-    allowed = lexical.matching_chunk_ids(where) if where.exact or where.excludes else None
-    result = vector_store().search(vector, repos, model=provider.model, language=where.language, path_regex=where.path_regex,
-                                   allowed=allowed, limit=CANDIDATES)
+    result = dense_engine().search(vector, repos, model=provider.model, where=where, limit=CANDIDATES)
     if not result.scored:
         return None, "no chunk in scope has a vector yet (run backfill_embeddings)"
     ids = {chunk_id for chunk_id, _ in result.top} | set(lexical_ids)

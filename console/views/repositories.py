@@ -1,6 +1,7 @@
 """Console repositories: what is indexed, how big, how fresh, its latest job; starting a re-index.
 
-The list reads ``codeindex.services.status`` with the operator's view (every repository, see
+The page says which dense search engine serves (pgvector or in memory, and why) and which optional
+database extensions are installed. The list reads ``codeindex.services.status`` with the operator's view (every repository, see
 ``console.index_jobs.OPERATOR_ACCESS``). Re-index is a POST (CSRF-checked) through
 ``console.services.start_reindex``; it lands on the new job's page, or back here with the reason
 it was refused.
@@ -25,7 +26,8 @@ class RepositoryListView(OperatorRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         rows = [(repo, _latest_job(repo)) for repo in codeindex.status(access=OPERATOR_ACCESS)]
-        return super().get_context_data(rows=rows, section="repositories", **kwargs)
+        return super().get_context_data(rows=rows, section="repositories", dense_engine=codeindex.dense_engine(),
+                                        extensions=codeindex.optional_extensions(), **kwargs)
 
 
 def _latest_job(repo) -> dict | None:

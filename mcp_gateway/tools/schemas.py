@@ -147,6 +147,8 @@ class HealthStatus(BaseModel):
     chunks: int = 0
     embedded_chunks: int = 0
     embedding_coverage: float | None = Field(None, description="Share 0-1 of chunks with a vector (the dense signal ranks only those); null without an embedding provider.")
+    dense_engine: str = Field("", description='Which engine answers dense queries: "pgvector …" (in the database) or "in-memory …" (with why not pgvector).')
+    extensions: dict[str, str] = Field(default_factory=dict, description='Optional database extensions: version, or "not installed: <effect>".')
     version: str
     signed_in_as: str = Field("", description="Who the calling token acts for: the person's username, or the service client's name.")
     tier: str = Field("", description="The caller's tier now (public, developer, admin, service).")

@@ -219,12 +219,15 @@ async def index_status(
 @tool(kind="search", scope=SCOPE_CODE_READ, title="Health check")
 async def health_check() -> Annotated[CallToolResult, HealthStatus]:
     """Report whether the service works: database, lexical index, embedding model (when it is
-    unavailable, search still works lexically and this says why)."""
+    unavailable, search still works lexically and this says why), which dense engine serves
+    (pgvector or in-memory) and which optional database extensions are installed."""
     h = await run_service(services.health, access=access_of())
     caller = caller_of()
     model = HealthStatus(version=__version__, signed_in_as=caller.username, tier=caller.tier, **h.__dict__)
     text = (f"status: {h.status}; database: {h.database}; lexical index: {h.lexical_index}; "
             f"embeddings ({h.embedding_provider} {h.embedding_model}): {h.embeddings}; repositories: {h.repositories}; "
             f"chunks: {h.chunks} ({h.embedded_chunks} embedded"
-            + (f", {h.embedding_coverage:.0%}" if h.embedding_coverage is not None else "") + ")")
+            + (f", {h.embedding_coverage:.0%}" if h.embedding_coverage is not None else "") + f"); dense engine: {h.dense_engine}")
+    if h.extensions:
+        text += "; extensions: " + ", ".join(f"{name} {state}" for name, state in h.extensions.items())
     return result(model, text)

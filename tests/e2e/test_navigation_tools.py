@@ -44,7 +44,8 @@ async def test_list_read_and_grep_over_http(live_server_e2e, reader_token):
     assert read.content[0].text.splitlines()[1] == f"{number}\tdef easter(year, method=EASTER_WESTERN):"
 
     found = await call_tool(server, reader_token, "grep", {"pattern": r"def easter\(", "regex": True, "repository": THIRD_PARTY_NAME})
-    assert found.structured_content["strategy"] == "trigram"
+    # a PostgreSQL without pg_trgm (CI's pgvector server) filters in the database instead
+    assert found.structured_content["strategy"] in ("trigram", "database scan")
     assert [(m["path"], m["line"], m["column"]) for m in found.structured_content["matches"]] == [("easter.py", number, 1)]
     assert re.fullmatch(rf"{THIRD_PARTY_NAME}:easter\.py:{number}:1:def easter\(year, method=EASTER_WESTERN\):", found.content[0].text)
 

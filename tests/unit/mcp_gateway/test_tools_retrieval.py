@@ -137,6 +137,8 @@ def test_index_status_and_health(repos):
     health = call(READER, "health_check", {})
     assert health.structured_content["database"] == "ok"
     assert health.structured_content["embeddings"].startswith("unavailable") and "lexical" in text_of(health)
+    engine = health.structured_content["dense_engine"]
+    assert engine.startswith(("pgvector", "in-memory")) and f"dense engine: {engine}" in text_of(health)
 
 
 def test_analyze_context_shows_the_import_graph(repos):

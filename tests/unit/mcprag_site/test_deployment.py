@@ -56,7 +56,8 @@ def test_healthz_and_readyz(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200, ready.content
-    assert set(ready.json()["checks"]) == {"database", "redis", "signing_key", "search_index"}
+    assert set(ready.json()["checks"]) == {"database", "redis", "signing_key", "search_index", "dense_engine"}
+    assert ready.json()["checks"]["dense_engine"].startswith(("pgvector", "in-memory"))
 
 
 @pytest.mark.django_db

@@ -1,0 +1,262 @@
+"""The dense engines: pgvector in SQL agrees with exact search, filters and access control hold on
+the SQL path, a re-index never shows half a file, and without pgvector the in-memory engine serves.
+
+Tests marked ``needs_pgvector`` run on a PostgreSQL that has the extension (CI's second server);
+``needs_no_pgvector`` ones on SQLite or a PostgreSQL without it. The rest run everywhere.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from django.contrib.auth.models import Group
+from django.db import connection
+
+from codeindex import vectors
+from codeindex.access import RepositoryAccess, SYSTEM
+from codeindex.choices import Visibility
+from codeindex.embeddings import to_bytes
+from codeindex.lexical import ChunkFilter
+from codeindex.models import Chunk, ChunkVector, Repository
+from codeindex.patterns import glob_regex
+from codeindex.services import health, index_repository, search_page, SearchRequest
+
+
+@pytest.fixture(autouse=True)
+def _fresh_engine():
+    vectors.forget_engine()
+    vectors.vector_store().forget()
+    yield
+    vectors.forget_engine()
+    vectors.vector_store().forget()
+
+
+def _has_pgvector() -> bool:
+    vectors.forget_engine()
+    return vectors.dense_engine_info().name == "pgvector"
+
+
+def _synthetic_tree(make_tree, name: str, files: int = 24):
+    """``files`` modules in two languages and two folders, three functions each."""
+    tree = {}
+    for i in range(files):
+        folder = "api" if i % 2 else "core"
+        if i % 3:
+            tree[f"{folder}/mod{i}.py"] = "".join(
+                f"def handler_{i}_{j}(request):\n    value = request.get('k{j}')\n    return value * {j}\n\n\n" for j in range(3))
+        else:
+            tree[f"{folder}/mod{i}.go"] = "package x\n\n" + "".join(
+                f"func Handler{i}x{j}(w int) int {{\n\treturn w * {j}\n}}\n\n" for j in range(3))
+    return make_tree(tree, name=name)
+
+
+def _random_vectors(repository: Repository, model: str, dim: int, seed: int) -> None:
+    """Unit vectors drawn at random for every chunk of ``repository`` (the engine, not the model, is tested)."""
+    rng = np.random.default_rng(seed)
+    ids = list(Chunk.objects.filter(repository=repository).order_by("pk").values_list("pk", flat=True))
+    matrix = rng.normal(size=(len(ids), dim)).astype(np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    ChunkVector.objects.filter(repository=repository).delete()
+    vectors.store_vectors([vectors.VectorRow(pk, repository.pk, model, f"h{pk}", to_bytes(row)) for pk, row in zip(ids, matrix)])
+
+
+@pytest.fixture
+def two_synthetic_repos(make_tree, settings):
+    settings.MCPRAG_EMBEDDINGS = "none"
+    index_repository(_synthetic_tree(make_tree, "alpha"), "alpha")
+    index_repository(_synthetic_tree(make_tree, "beta", files=12), "beta")
+    repos = {r.name: r for r in Repository.objects.all()}
+    _random_vectors(repos["alpha"], "test-model", 32, seed=1)
+    _random_vectors(repos["beta"], "test-model", 32, seed=2)
+    return repos
+
+
+FILTERS = [
+    pytest.param(ChunkFilter(), id="no filter"),
+    pytest.param(ChunkFilter(language="go"), id="language"),
+    pytest.param(ChunkFilter(path_regex=glob_regex("api/**")), id="path glob"),
+    pytest.param(ChunkFilter(exact=("* 2",)), id="exact text"),
+    pytest.param(ChunkFilter(language="python", path_regex=glob_regex("core/**"), exact=("request",)), id="all filters"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("where", FILTERS)
+@pytest.mark.parametrize("only", [None, "beta"])
+@pytest.mark.parametrize("path", ["hnsw walk", "exact scan"])
+def test_pgvector_returns_the_exact_top_results_under_every_filter(two_synthetic_repos, where, only, path, monkeypatch):
+    if not _has_pgvector():
+        pytest.skip("needs a PostgreSQL with pgvector")
+    monkeypatch.setattr(vectors, "EXACT_MAX_ROWS", 0 if path == "hnsw walk" else 10**9)
+    repos = two_synthetic_repos
+    generations = {r.pk: r.generation for name, r in repos.items() if only is None or name == only}
+    engine = vectors.dense_engine()
+    assert isinstance(engine, vectors.PgVectorEngine)
+    rng = np.random.default_rng(7)
+    for _ in range(5):
+        query = rng.normal(size=32).astype(np.float32)
+        query /= np.linalg.norm(query)
+        exact = vectors.VectorStore().search(query, generations, model="test-model", where=where, limit=10)
+        found = engine.search(query, generations, model="test-model", where=where, limit=10)
+        assert exact.top, "the fixture must have vectors passing the filter"
+        assert [chunk_id for chunk_id, _ in found.top] == [chunk_id for chunk_id, _ in exact.top]
+        assert np.allclose([s for _, s in found.top], [s for _, s in exact.top], atol=1e-5)
+        assert found.low == pytest.approx(exact.low, abs=1e-5) and found.high == pytest.approx(exact.high, abs=1e-5)
+        some = [chunk_id for chunk_id, _ in exact.top[:3]]
+        assert found.lookup(some) == pytest.approx(exact.lookup(some), abs=1e-5)
+
+
+@pytest.mark.django_db
+def test_pgvector_never_returns_a_repository_outside_the_generations_given(two_synthetic_repos):
+    if not _has_pgvector():
+        pytest.skip("needs a PostgreSQL with pgvector")
+    repos = two_synthetic_repos
+    beta_ids = set(Chunk.objects.filter(repository=repos["beta"]).values_list("pk", flat=True))
+    query = np.asarray(ChunkVector.objects.filter(repository=repos["beta"]).values_list("vector", flat=True)[:1][0])
+    query = np.frombuffer(bytes(query), dtype="<f4")  # beta's own vector: beta is the nearest
+    found = vectors.dense_engine().search(query, {repos["alpha"].pk: 0}, model="test-model", limit=200)
+    assert found.top and not {chunk_id for chunk_id, _ in found.top} & beta_ids
+    assert not set(found.lookup(beta_ids)) & beta_ids
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("exact_max_rows", [0, 10**9], ids=["walk then exact", "exact at once"])
+def test_a_filter_that_keeps_few_rows_still_returns_k_results(two_synthetic_repos, monkeypatch, exact_max_rows):
+    if not _has_pgvector():
+        pytest.skip("needs a PostgreSQL with pgvector")
+    # A tiny walk (as on a big index, where the filtered rows are rare among the neighbours).
+    monkeypatch.setattr(vectors, "EF_SEARCH_MIN", 1)
+    monkeypatch.setattr(vectors, "EF_SEARCH_MAX", 12)
+    monkeypatch.setattr(vectors, "EXACT_MAX_ROWS", exact_max_rows)
+    repos = two_synthetic_repos
+    where = ChunkFilter(language="go", path_regex=glob_regex("core/**"))
+    generations = {r.pk: 0 for r in repos.values()}
+    query = np.ones(32, dtype=np.float32) / np.sqrt(32)
+    wanted = len(vectors.VectorStore().search(query, generations, model="test-model", where=where, limit=10).top)
+    found = vectors.dense_engine().search(query, generations, model="test-model", where=where, limit=10)
+    assert wanted == 10 and len(found.top) == 10
+
+
+@pytest.mark.django_db
+def test_the_in_memory_engine_serves_when_pgvector_is_missing_or_turned_off(two_synthetic_repos, settings):
+    if _has_pgvector():
+        settings.MCPRAG_DENSE_ENGINE = "memory"  # the same fallback, on a server that has it
+    vectors.forget_engine()
+    info = vectors.dense_engine_info()
+    assert info.name == "in-memory"
+    assert isinstance(vectors.dense_engine(), vectors.VectorStore)
+    if connection.vendor == "postgresql" and settings.MCPRAG_DENSE_ENGINE != "memory":
+        assert "CREATE EXTENSION vector" in info.detail and "enable_pgvector" in info.detail
+    repos = two_synthetic_repos
+    query = np.ones(32, dtype=np.float32) / np.sqrt(32)
+    found = vectors.dense_engine().search(query, {r.pk: r.generation for r in repos.values()}, model="test-model",
+                                          where=ChunkFilter(language="go"), limit=5)
+    assert len(found.top) == 5
+    assert set(Chunk.objects.filter(pk__in=[c for c, _ in found.top]).values_list("language", flat=True)) == {"go"}
+
+
+@pytest.mark.django_db
+def test_health_names_the_dense_engine_and_the_optional_extensions():
+    report = health(access=SYSTEM)
+    expected = "pgvector" if _has_pgvector() else "in-memory"
+    assert report.dense_engine.startswith(expected)
+    if connection.vendor == "postgresql":
+        assert set(report.extensions) == {"vector", "pg_trgm"}
+        assert report.extensions["vector"].startswith("0.") == (expected == "pgvector")
+        for state in report.extensions.values():
+            assert state.startswith(("0.", "1.")) or state.startswith("not installed")
+
+
+# -- through search_page, with the real model -----------------------------------------------------
+
+SECRET = {"vault/keys.py": 'def rotate_signing_keys(store):\n    """Rotate the signing keys of the payment vault."""\n'
+          "    for key in store.keys():\n        store.retire(key)\n"}
+OPEN = {"web/views.py": 'def render_home(request):\n    """Render the home page."""\n    return page("home")\n'}
+
+
+@pytest.mark.django_db
+def test_a_private_repository_never_leaks_through_dense_search(make_tree, dense_embeddings):
+    index_repository(make_tree(OPEN, name="open"), "open")
+    index_repository(make_tree(SECRET, name="vault"), "vault")
+    vault = Repository.objects.get(name="vault")
+    vault.visibility = Visibility.GROUPS
+    vault.save()
+    vault.groups.add(Group.objects.create(name="payments"))
+    request = SearchRequest("rotate the signing keys of the payment vault", max_results=10)
+    outsider = search_page(request, access=RepositoryAccess(groups=frozenset({"web"})))
+    insider = search_page(request, access=RepositoryAccess(groups=frozenset({"payments"})))
+    assert "dense" in outsider.signals_used and "dense" in insider.signals_used
+    assert {hit.repository for hit in outsider.hits} == {"open"}
+    assert insider.hits[0].repository == "vault"
+
+
+def _version(n: int) -> dict[str, str]:
+    body = "".join(f"def step_{j}_of_release_v{n}(ctx):\n    return ctx.release('marker_v{n}', {j})\n\n\n" for j in range(4))
+    return {"release/steps.py": body}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reindex_under_concurrent_search_never_shows_half_a_file(make_tree, dense_embeddings):
+    root = make_tree(_version(0), name="rel")
+    index_repository(root, "rel")
+    stop = threading.Event()
+    mixed, seen, errors = [], set(), []
+
+    def searcher():
+        try:
+            while not stop.is_set():
+                page = search_page(SearchRequest("steps of the release", max_results=20), access=SYSTEM)
+                versions = {hit.symbol.rsplit("_v", 1)[1] for hit in page.hits if hit.path == "release/steps.py"}
+                seen.update(versions)
+                if len(versions) > 1 or (versions and len([h for h in page.hits if h.path == "release/steps.py"]) != 4):
+                    mixed.append(versions)
+        except Exception as exc:  # reported below; a thread must not swallow it
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=searcher)
+    thread.start()
+    try:
+        for n in range(1, 7):
+            (root / "release/steps.py").write_text(_version(n)["release/steps.py"])
+            index_repository(root, "rel")
+    finally:
+        stop.set()
+        thread.join()
+    assert not errors and not mixed
+    assert len(seen) >= 2  # the searches did run while versions changed
+
+
+@pytest.mark.django_db
+def test_the_console_repositories_page_names_the_dense_engine(client):
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    operator = get_user_model().objects.create_user("op", "op@example.com", "pw", is_staff=True, is_superuser=True)
+    client.force_login(operator)
+    session = client.session
+    session["otp_device_id"] = None
+    session.save()
+    page = client.get(reverse("console:repository-list"))
+    expected = "pgvector" if _has_pgvector() else "in-memory"
+    assert page.status_code == 200, page.status_code
+    assert f"Dense search engine: <strong>{expected}" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_exact_and_path_filters_match_literally_through_the_file_indexes(two_synthetic_repos):
+    from codeindex.lexical import matching_chunk_ids
+
+    def contents(where):
+        return set(Chunk.objects.filter(pk__in=matching_chunk_ids(where)).values_list("content", flat=True))
+
+    literal = contents(ChunkFilter(exact=("handler_1_",)))
+    assert literal and all("handler_1_" in text for text in literal)
+    assert contents(ChunkFilter(exact=("handler%1",))) == set()  # % is no wildcard
+    assert contents(ChunkFilter(exact=("handler_1x",))) == set()  # nor is _
+    paths = set(Chunk.objects.filter(pk__in=matching_chunk_ids(ChunkFilter(path_regex=glob_regex("api/*.go"))))
+                .values_list("path", flat=True))
+    assert paths and all(p.startswith("api/") and p.endswith(".go") for p in paths)

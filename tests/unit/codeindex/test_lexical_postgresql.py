@@ -1,0 +1,60 @@
+"""PostgreSQL lexical search on a large index: word statistics from ``pg_stats`` instead of one
+count per word and stream, a bounded number of statements per search, the same best results."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from codeindex import lexical
+from codeindex.services import index_repository, search
+
+pytestmark = pytest.mark.django_db
+
+QUERIES = [
+    ("parse an HTTP date header", "parse_http_date"),
+    ("truncate text after a number of words", "Truncator.words"),
+    ("was the file modified since the client last downloaded it", "was_modified_since"),
+    ("parse a duration string into a timedelta", "parse_duration"),
+]
+
+
+@pytest.fixture
+def analyzed_webkit(webkit_tree):
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL full-text search")
+    index_repository(webkit_tree, "webkit")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE codeindex_chunk")
+
+
+@pytest.mark.parametrize(("query", "symbol"), QUERIES)
+def test_statistics_from_pg_stats_rank_the_same_answer_first_in_two_statements(analyzed_webkit, monkeypatch, query, symbol):
+    exact = search(query, max_results=3)[0].symbol
+    monkeypatch.setattr(lexical, "PG_STATISTICS_FROM_CHUNKS", 1)  # this small index counts as large
+    monkeypatch.setattr(lexical, "PG_COMMON_SHARE", 0.5)  # (on ~100 chunks, 2% is two chunks)
+    terms = lexical.query_terms(query)
+    with CaptureQueriesContext(connection) as statements:
+        ranked = lexical.rank_chunks(terms, limit=50)
+    assert ranked
+    assert len(statements) <= 3, [s["sql"][:80] for s in statements]
+    assert not any("count(*)" in s["sql"] for s in statements)
+    assert search(query, max_results=3)[0].symbol == exact == symbol
+
+
+def test_on_a_large_index_common_words_score_but_do_not_select(analyzed_webkit, monkeypatch):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM codeindex_chunk")
+        total = cursor.fetchone()[0]
+        cursor.execute("SELECT word, ndoc FROM ts_stat('SELECT search_vector FROM codeindex_chunk') ORDER BY ndoc DESC, word LIMIT 1")
+        common, ndoc = cursor.fetchone()
+        cursor.execute("SELECT word FROM ts_stat('SELECT search_vector FROM codeindex_chunk') WHERE ndoc = 1 ORDER BY word LIMIT 1")
+        rare = cursor.fetchone()[0]
+    monkeypatch.setattr(lexical, "PG_STATISTICS_FROM_CHUNKS", 1)
+    monkeypatch.setattr(lexical, "PG_COMMON_SHARE", (ndoc - 1) / total)  # the most common word is common
+    every = lexical.rank_chunks([common], limit=1000)  # alone, a common word still selects
+    with_rare = lexical.rank_chunks([common, rare], limit=1000)
+    assert len(every) >= ndoc - 1
+    assert 0 < len(with_rare) < len(every)  # next to a rarer word it no longer selects rows
+    assert all(hit.score > 0 for hit in with_rare)
