@@ -53,9 +53,9 @@ from oauth2_provider.cimd import _ip_is_public as _fetcher_is_public
 
 from .app_settings import app_settings
 from .exceptions import SourceNotAllowed, SourceNotFound
-from .sources import checkout, is_git_url, local_root, without_credentials
+from .sources import Fetched, GitAccess, fetch_clone, is_git_url, local_commit, local_root, without_credentials
 
-__all__ = ["check_source", "prepare_root", "GitSource", "is_public_address"]
+__all__ = ["check_source", "prepare_root", "prepare_source", "read_access", "GitSource", "is_public_address"]
 
 _REMOTE_HELPER = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*::")  # ext::sh -c …, fd::…, any <transport>::<address>
 _SCP_LIKE = re.compile(r"^(?P<user>[^@/:]+)@(?P<host>[^@/:]+):(?P<path>.*)$")
@@ -99,13 +99,38 @@ def check_source(source: str) -> str:
 def prepare_root(source: str, name: str, *, remote: bool) -> Path:
     """The directory a job indexes: ``source``'s clone in ``MCPRAG_CLONE_DIR/name`` (fetched) or
     the directory itself; for a ``remote`` job both checked again by the rules above."""
-    if not remote:
-        return checkout(source, name) if is_git_url(source) else local_root(source)
-    source = _refuse_malformed(source)
+    return prepare_source(source, name, remote=remote).root
+
+
+def prepare_source(source: str, name: str, *, remote: bool, branch: str = "", depth: int = 1000,
+                   credential_env: tuple[tuple[str, str], ...] = ()) -> Fetched:
+    """``prepare_root`` with the revision: a git source is fetched (``branch``, the remote's
+    default when empty, at most ``depth`` commits, with a private source's ``credential_env``)
+    and the commit checked out is returned; a directory gives its own HEAD when it is a git
+    working tree (``commit`` "" otherwise)."""
+    if remote:
+        source = _refuse_malformed(source)
     if not is_git_url(source):
-        return _local_root_under_roots(source)
-    checked = git_source(source)
-    return checkout(checked.url, name, options=checked.git_options())
+        root = _local_root_under_roots(source) if remote else local_root(source)
+        return Fetched(root=root, branch="", commit=local_commit(root))
+    options: tuple[str, ...] = ()
+    if remote:
+        checked = git_source(source)
+        source, options = checked.url, tuple(checked.git_options())
+    return fetch_clone(source, name, branch=branch, depth=depth, access=GitAccess(options=options, env=credential_env))
+
+
+def read_access(source: str, credential_env: tuple[tuple[str, str], ...] = ()) -> GitAccess:
+    """How the history tools may reach ``source`` when git needs file contents the partial clone
+    does not hold yet: the rules above when the source passes them; otherwise no transport at
+    all (``protocol.allow=never``: history answers only from what is already fetched)."""
+    try:
+        checked = git_source(_refuse_malformed(source)) if is_git_url(source) else None
+    except (SourceNotAllowed, SourceNotFound):
+        checked = None
+    if checked is None:
+        return GitAccess(options=("protocol.allow=never",))
+    return GitAccess(options=tuple(checked.git_options()), env=credential_env)
 
 
 def git_source(url: str) -> GitSource:

@@ -446,6 +446,7 @@ CELERY_BEAT_SCHEDULE = {
     "purge-audit": {"task": "console.tasks.purge_audit", "schedule": 24 * 3600},  # daily; MCPRAG_AUDIT_RETENTION_DAYS
     "clear-expired-tokens": {"task": "oauth_app.tasks.clear_expired_tokens", "schedule": 3600},  # hourly
     "fail-abandoned-index-jobs": {"task": "codeindex.fail_abandoned_jobs", "schedule": 60},  # never "running" forever
+    "sync-due-repositories": {"task": "codeindex.sync_due", "schedule": 60},  # each git repository at its own interval
 }
 
 # ---------------------------------------------------------------------------------------------
