@@ -1,11 +1,13 @@
 from django.urls import path
 
+from .hooks import git_push_hook
 from .metadata import ProtectedResourceMetadataView
 from .readiness import healthz, readyz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("hooks/git/<slug:repository>/", git_push_hook, name="git-push-hook"),
     path(".well-known/oauth-protected-resource", ProtectedResourceMetadataView.as_view(), name="protected-resource-metadata"),
     path(
         ".well-known/oauth-protected-resource/<path:resource_path>",

@@ -308,7 +308,9 @@ def _text(name: str, value: str) -> str:
 
 def _date(name: str, value: str) -> str:
     try:
-        return datetime.fromisoformat(value.strip()).isoformat()
+        moment = datetime.fromisoformat(value.strip())
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        return str(int(moment.timestamp())) + " +0000"  # git's own "<seconds> <offset>" form: no guessing
     except (ValueError, AttributeError, TypeError):
         raise InvalidArgument(f"{name} must be an ISO-8601 date or time, e.g. 2026-01-31 or 2026-01-31T12:00:00+00:00") from None
 
