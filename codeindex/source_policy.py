@@ -19,6 +19,11 @@ mcprag index again, passes ``check_source`` before anything is recorded, and aga
   private, link-local, CGNAT, reserved or unspecified address, including IPv4 hidden in IPv6
   forms), and no multicast address. ``MCPRAG_GIT_ALLOWED_HOSTS`` narrows this to listed hosts, which may then
   resolve to private addresses (an internal git server); ``*`` allows every host.
+* **no credentials in a URL**: an https URL with a user (``https://TOKEN@host/…``) and any URL
+  with a password are refused, because the URL is recorded as the repository's source, shown to
+  readers and printed by git in errors; a private source's HTTPS token or SSH deploy key is stored
+  encrypted on the repository instead (``credentials``), and reaches git only through its
+  environment.
 * git runs with ``protocol.allow=never`` except the one transport checked, and
   ``http.followRedirects=false``. For https the checked addresses are pinned with
   ``http.curloptResolve``, so git connects to what was checked even if DNS answers differently a
@@ -143,6 +148,9 @@ def git_source(url: str) -> GitSource:
     if scheme not in _NETWORK_SCHEMES:
         raise SourceNotAllowed(f"cannot index {_shown(url)}: git sources must use https:// or ssh:// "
                                "(or user@host:path); plain http, git:// and other transports are refused")
+    if not scp and (parts.password is not None or (scheme == "https" and parts.username is not None)):
+        raise SourceNotAllowed(f"cannot index {_shown(url)}: the URL holds credentials; give the URL without them and store "
+                               "the token or deploy key as the repository's credential (it is kept encrypted, never in a URL or log)")
     try:
         host, port = (scp["host"], 22) if scp else (parts.hostname or "", parts.port or _NETWORK_SCHEMES[scheme])
     except ValueError:  # a port out of range or not a number
