@@ -36,7 +36,7 @@ from ..webhooks import new_secret as new_webhook_secret
 from ..webhooks import receive as receive_webhook
 
 __all__ = [
-    "SHORT_SHA", "indexed_commits", "short_sha", "configure_sync", "sync_now", "set_repository_credential", "new_webhook_secret",
+    "SHORT_SHA", "freshness_of", "indexed_commits", "short_sha", "configure_sync", "sync_now", "set_repository_credential", "new_webhook_secret",
     "receive_webhook", "recent_deliveries", "list_commits", "blame", "diff", "compare", "search_commits",
     "CommitInfo", "CommitPage", "BlameResult", "DiffResult", "CommitMatches",
     "COMMITS_PAGE_SIZE", "IN_DIFF_SCAN", "MAX_BLAME_LINES", "MAX_DIFF_BYTES", "MAX_TEXT_LENGTH",
@@ -91,6 +91,12 @@ def sync_now(name: str, *, requested_by: str) -> int | None:
 def set_repository_credential(name: str, kind: str, secret: str) -> None:
     """Store (sealed) or with ``kind`` "" remove the HTTPS token or SSH deploy key git uses for ``name``."""
     set_credential(_repository(name), kind, secret)
+
+
+def freshness_of(name: str) -> Repository:
+    """The repository row of ``name`` (operator pages: source, branch, commit, sync fields; its
+    sealed secrets stay sealed), or ``RepositoryNotFound``."""
+    return _repository(name)
 
 
 def recent_deliveries(name: str, limit: int = 10) -> list[WebhookDelivery]:

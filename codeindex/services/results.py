@@ -97,6 +97,10 @@ class RepositoryStatus:
     skipped_counts: dict = field(default_factory=dict)
     active_job: JobInfo | None = None
     last_job: JobInfo | None = None
+    branch: str = ""
+    indexed_commit: str = ""
+    fetched_at: datetime | None = None
+    sync_error: str = ""
 
 
 @dataclass(frozen=True)
