@@ -178,7 +178,6 @@ class IndexJobRunner:
         with credential_env(repository) as env:
             fetched = prepare_source(job.source, repository.name, remote=self.remote, branch=repository.branch,
                                      depth=repository.history_depth, credential_env=env)
-        tree = SourceTree(fetched.root)
         paths = job.paths if job.kind == JobKind.CHANGED_FILES else None
         note = ""
         if job.kind == JobKind.SYNC:
@@ -186,6 +185,8 @@ class IndexJobRunner:
             if paths is not None and not paths and repository.file_count:
                 _record_run(repository, fetched, job, report, note=note)  # nothing changed: no walk, no write
                 return
+        # A sync lists only git's changed paths (no walk of the whole tree); a full job walks it all.
+        tree = SourceTree(fetched.root, only=paths if job.kind == JobKind.SYNC else None)
         index_tree(repository, tree, report, paths=paths, progress=self.progress)
         _record_run(repository, fetched, job, report, note=note)
 
@@ -251,4 +252,6 @@ def changed_since(fetched: Fetched, indexed: str) -> tuple[list[str] | None, str
     if not is_ancestor(fetched.root, indexed, fetched.commit):
         return None, f"full re-sync: history was rewritten (force-push?) from {indexed[:12]} to {fetched.commit[:12]}"
     paths = changed_paths(fetched.root, indexed, fetched.commit)
+    if any(p.rsplit("/", 1)[-1] in (".gitignore", ".mcpragignore") for p in paths):
+        return None, f"full re-sync: ignore rules changed from {indexed[:12]} to {fetched.commit[:12]}"
     return paths, f"{len(paths)} file{'s' * (len(paths) != 1)} changed from {indexed[:12]} to {fetched.commit[:12]}"

@@ -103,8 +103,9 @@ class SourceTree:
     could not be read are also listed in ``errors`` as ``(path, one-line message)``.
     """
 
-    def __init__(self, root: str | os.PathLike, *, max_file_bytes: int | None = None):
+    def __init__(self, root: str | os.PathLike, *, max_file_bytes: int | None = None, only: list[str] | None = None):
         self.root = Path(root).resolve()
+        self.only = only  # list just these paths (when not ignored), without walking the tree
         self.max_file_bytes = app_settings.MAX_FILE_BYTES if max_file_bytes is None else max_file_bytes
         self.skipped: Counter[str] = Counter()
         self.errors: list[tuple[str, str]] = []
@@ -120,8 +121,37 @@ class SourceTree:
     def paths(self) -> list[str]:
         """Relative posix paths of the files not excluded by ``.gitignore``, in walk order."""
         if self._paths is None:
-            self._paths = list(self._walk())
+            self._paths = list(self._walk()) if self.only is None else self._listed(self.only)
         return self._paths
+
+    def _listed(self, paths: list[str]) -> list[str]:
+        """Those of ``paths`` (relative posix) that exist and that the walk would list: the same
+        ignore files and rules, read only along each path's own directories."""
+        levels_by_dir: dict[str, list[_IgnoreLevel] | None] = {"": self._levels_here("", [])}
+        found = []
+        for rel in sorted(set(paths)):
+            parts = rel.split("/")
+            if GIT_DIR in parts or "" in parts or ".." in parts or not self._usable_name(rel):
+                continue
+            for depth in range(1, len(parts)):
+                directory = "/".join(parts[:depth])
+                if directory not in levels_by_dir:
+                    above = "/".join(parts[:depth - 1])
+                    parent = levels_by_dir.get(above)
+                    allowed = parent is not None and self._descend(above, parts[depth - 1], parent)
+                    levels_by_dir[directory] = self._levels_here(directory, parent) if allowed else None
+            levels = levels_by_dir["/".join(parts[:-1])]
+            full = self.root / rel
+            if levels is not None and (full.is_file() or full.is_symlink()) and not _ignored(rel, levels, is_dir=False):
+                found.append(rel)  # read() refuses links and counts them, as after a walk
+        return found
+
+    def _levels_here(self, rel_dir: str, inherited: list[_IgnoreLevel]) -> list[_IgnoreLevel]:
+        levels = list(inherited)
+        for ignore_file in _IGNORE_FILES:
+            if (self.root / rel_dir / ignore_file).is_file():
+                levels.append((rel_dir, self._load_gitignore(rel_dir, ignore_file)))
+        return levels
 
     def read(self, path: str) -> SourceText | None:
         """The file at relative ``path`` as text, or None when it is skipped (and counted)."""

@@ -134,3 +134,23 @@ def test_deleting_a_repository_deletes_its_clone_and_history(remote):
     import os
 
     assert not os.path.exists(clone)
+
+
+def test_a_sync_lists_only_changed_paths_and_still_honours_ignore_rules(remote):
+    remote.commit("ignore build output", {".gitignore": "build/\nscratch_*.py\n"})
+    remote.push()
+    repository = _index(remote)
+    remote.commit("changes", {"build/out.py": "def built_artifact_qq():\n    pass\n", "pkg/scratch_one.py": "def logged_qq():\n    pass\n",
+                              "pkg/new_mod.py": "def brand_new_qq():\n    pass\n"})
+    remote.push()
+    job = IndexJob.objects.get(pk=services.sync_now("shop", requested_by="test"))
+    assert job.status == "complete" and job.files_total == 1  # only pkg/new_mod.py: the others are ignored
+    assert Chunk.objects.filter(repository=repository, content__contains="brand_new_qq").exists()
+    assert not Chunk.objects.filter(content__contains="built_artifact_qq").exists()
+    assert not Chunk.objects.filter(content__contains="logged_qq").exists()
+    remote.commit("stop ignoring logs", {".gitignore": "build/\n"})
+    remote.push()
+    services.sync_now("shop", requested_by="test")
+    repository.refresh_from_db()
+    assert "ignore rules changed" in repository.sync_note  # a rule change re-walks the whole tree
+    assert Chunk.objects.filter(content__contains="logged_qq").exists()
