@@ -50,10 +50,12 @@ class Remote:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text)
 
-    def commit(self, message: str, files: dict[str, str | None] | None = None, *, author: str | None = None) -> str:
+    def commit(self, message: str, files: dict[str, str | None] | None = None, *, author: str | None = None,
+               add_ignored: bool = False) -> str:
+        """Commit ``files`` (None deletes one); ``add_ignored`` commits files .gitignore names too."""
         if files:
             self.write(files)
-        git(self.work, "add", "-A")
+        git(self.work, "add", "-A", *(["--force"] if add_ignored else []))
         env = {"GIT_AUTHOR_NAME": author, "GIT_AUTHOR_EMAIL": f"{author.lower()}@example.com"} if author else None
         git(self.work, "commit", "-q", "--allow-empty", "-m", message, env=env)
         return self.head()

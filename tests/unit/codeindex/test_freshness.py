@@ -141,7 +141,7 @@ def test_a_sync_lists_only_changed_paths_and_still_honours_ignore_rules(remote):
     remote.push()
     repository = _index(remote)
     remote.commit("changes", {"build/out.py": "def built_artifact_qq():\n    pass\n", "pkg/scratch_one.py": "def logged_qq():\n    pass\n",
-                              "pkg/new_mod.py": "def brand_new_qq():\n    pass\n"})
+                              "pkg/new_mod.py": "def brand_new_qq():\n    pass\n"}, add_ignored=True)  # tracked, yet ignored
     remote.push()
     job = IndexJob.objects.get(pk=services.sync_now("shop", requested_by="test"))
     assert job.status == "complete" and job.files_total == 1  # only pkg/new_mod.py: the others are ignored
