@@ -437,7 +437,8 @@ def fetch_clone(url: str, name: str, *, branch: str = "", depth: int = 1000, tim
         branch = branch or git_output(["-C", str(target), "symbolic-ref", "--short", "-q", "HEAD"], timeout, access, check=False).strip()
         _git([*config, "-C", str(target), "remote", "set-url", "origin", "--", url], timeout, access)
         refspec = [f"+refs/heads/{branch}:refs/remotes/origin/{branch}"] if branch else ["HEAD"]
-        _git([*config, "-C", str(target), "fetch", "--quiet", "--no-tags", "--filter=blob:none", f"--depth={depth}", "--", "origin", *refspec],
+        # no --filter here: a partial clone fetches with the filter recorded at clone time
+        _git([*config, "-C", str(target), "fetch", "--quiet", "--no-tags", f"--depth={depth}", "--", "origin", *refspec],
              timeout, access)
         fetched = f"refs/remotes/origin/{branch}" if branch else "FETCH_HEAD"
         _git([*config, "-C", str(target), "reset", "--quiet", "--hard", fetched], timeout, access)

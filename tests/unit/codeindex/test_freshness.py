@@ -154,3 +154,17 @@ def test_a_sync_lists_only_changed_paths_and_still_honours_ignore_rules(remote):
     repository.refresh_from_db()
     assert "ignore rules changed" in repository.sync_note  # a rule change re-walks the whole tree
     assert Chunk.objects.filter(content__contains="logged_qq").exists()
+
+
+def test_a_clone_made_before_partial_clones_still_syncs(remote):
+    repository = _index(remote)
+    import shutil
+
+    shutil.rmtree(repository.root_path)
+    git(remote.work.parent, "clone", "-q", "--depth", "1", remote.url, repository.root_path)  # how clones were made before
+    remote.commit("after the upgrade", {"pkg/mod_1.py": "def upgraded_one():\n    return 1\n"})
+    head = remote.push()
+    job = IndexJob.objects.get(pk=services.sync_now("shop", requested_by="test"))
+    repository.refresh_from_db()
+    assert job.status == "complete", job.message
+    assert repository.indexed_commit == head and "1 file changed" in repository.sync_note
