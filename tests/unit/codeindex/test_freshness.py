@@ -168,3 +168,10 @@ def test_a_clone_made_before_partial_clones_still_syncs(remote):
     repository.refresh_from_db()
     assert job.status == "complete", job.message
     assert repository.indexed_commit == head and "1 file changed" in repository.sync_note
+
+
+def test_celery_beat_runs_the_sync_scheduler_every_minute(settings):
+    from mcprag_site.celery import app
+
+    entry = next(e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "codeindex.sync_due")
+    assert entry["schedule"] == 60 and "codeindex.sync_due" in app.tasks
