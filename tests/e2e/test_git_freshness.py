@@ -35,7 +35,7 @@ async def test_push_webhook_to_searchable_over_http(live_server_e2e, tmp_path):
     remote.commit("Add refunds", {"app/refunds.py": "def refund_kingfisher_order(order):\n    return -order.total\n"})
     head = remote.push()
     url = f"{server.base_url}/hooks/git/fresh-e2e/"
-    async with httpx2.AsyncClient() as http:
+    async with httpx2.AsyncClient(timeout=60) as http:  # without Redis the sync runs inside the request
         forged_body, forged = push_delivery("github", secret + "x", after=head)
         refused = await http.post(url, content=forged_body, headers=forged)
         assert refused.status_code == 401
