@@ -9,11 +9,11 @@ from django.contrib import admin
 
 from mcprag_site.read_only_admin import ReadOnlyAdmin
 
-from .models import Chunk, ChunkVector, FileText, ImportEdge, IndexJob, Repository, SearchFeedback, SkippedFile, SourceFile
+from .models import Chunk, ChunkVector, FileText, ImportEdge, IndexJob, Repository, SearchFeedback, SkippedFile, SourceFile, WebhookDelivery
 from .symbols.models import Occurrence, Symbol
 
 __all__ = ["RepositoryAdmin", "SourceFileAdmin", "ChunkAdmin", "ChunkVectorAdmin", "ImportEdgeAdmin", "IndexJobAdmin", "SearchFeedbackAdmin",
-           "FileTextAdmin", "SkippedFileAdmin", "SymbolAdmin", "OccurrenceAdmin"]
+           "FileTextAdmin", "SkippedFileAdmin", "SymbolAdmin", "OccurrenceAdmin", "WebhookDeliveryAdmin"]
 
 
 @admin.register(Repository)
@@ -22,7 +22,16 @@ class RepositoryAdmin(admin.ModelAdmin):
     list_filter = ["visibility"]
     search_fields = ["name", "root_path", "source_url"]
     filter_horizontal = ["groups"]
-    readonly_fields = ["created_at", "last_indexed_at", "file_count", "chunk_count", "skipped_counts", "generation"]
+    readonly_fields = ["created_at", "last_indexed_at", "file_count", "chunk_count", "skipped_counts", "generation", "indexed_commit",
+                       "fetched_at", "sync_attempted_at", "sync_error", "sync_error_at", "sync_note"]
+    exclude = ["webhook_secret_sealed", "credential_sealed"]  # set on the console's freshness page, never shown
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["received_at", "repository", "provider", "event", "ref", "outcome"]
+    list_filter = ["provider", "repository"]
+    list_select_related = ["repository"]
 
 
 @admin.register(SourceFile)

@@ -16,6 +16,18 @@ def _use_re2_for_sqlite_regexp(sender, connection, **kwargs) -> None:
         connection.connection.create_function("REGEXP", 2, sqlite_regexp, deterministic=True)
 
 
+def _remove_clone(sender, instance, **kwargs) -> None:
+    """A deleted repository takes its clone (working tree and history) with it: only a directory
+    ``MCPRAG_CLONE_DIR/<name>`` is removed, never a source directory indexed in place."""
+    import shutil
+
+    from .app_settings import app_settings
+
+    clone = app_settings.CLONE_DIR / instance.name
+    if instance.source_url and clone.is_dir() and clone.resolve().parent == app_settings.CLONE_DIR.resolve():
+        shutil.rmtree(clone, ignore_errors=True)
+
+
 class CodeindexConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "codeindex"
@@ -23,3 +35,6 @@ class CodeindexConfig(AppConfig):
 
     def ready(self) -> None:
         connection_created.connect(_use_re2_for_sqlite_regexp, dispatch_uid="codeindex.re2_regexp")
+        from django.db.models.signals import post_delete
+
+        post_delete.connect(_remove_clone, sender="codeindex.Repository", dispatch_uid="codeindex.remove_clone")

@@ -15,6 +15,7 @@ __all__ = [
     "ChunkKind",
     "SkipReason",
     "JobStatus",
+    "CredentialKind",
     "ACTIVE_JOB_STATUSES",
     "JobKind",
     "Visibility",
@@ -98,6 +99,14 @@ class JobKind(models.TextChoices):
     FULL = "full", "Index the whole tree (only changed files are re-chunked)"
     CHANGED_FILES = "changed_files", "Re-index the listed files only"
     EMBEDDINGS = "embeddings", "Embed chunks that have no vector for the current model"
+    SYNC = "sync", "Fetch the git source and re-index the files changed since the indexed commit"
+
+
+class CredentialKind(models.TextChoices):
+    """How mcprag authenticates to a private git source."""
+
+    TOKEN = "token", "HTTPS access token"
+    SSH_KEY = "ssh_key", "SSH deploy key"
 
 
 class Visibility(models.TextChoices):

@@ -34,8 +34,10 @@ from .choices import ACTIVE_JOB_STATUSES, JobKind, JobStatus
 from .exceptions import CodeIndexError, IndexJobError, JobAlreadyRunning
 from .indexing import IndexReport, Progress, bump_generation, embed_missing, index_tree, needs_embeddings
 from .models import IndexJob, Repository
-from .source_policy import prepare_root
-from .sources import SourceTree
+from .credentials import credential_env
+from .history.git import changed_paths, is_ancestor
+from .source_policy import prepare_source
+from .sources import Fetched, SourceTree
 
 __all__ = ["create_job", "run_job", "IndexJobRunner", "ABANDONED_AFTER", "MAX_ATTEMPTS", "fail_abandoned_jobs"]
 
@@ -210,11 +212,20 @@ class IndexJobRunner:
                     break
             bump_generation(repository)
             return
-        root = prepare_root(job.source, repository.name, remote=self.remote)
-        tree = SourceTree(root)
+        with credential_env(repository) as env:
+            fetched = prepare_source(job.source, repository.name, remote=self.remote, branch=repository.branch,
+                                     depth=repository.history_depth, credential_env=env)
         paths = job.paths if job.kind == JobKind.CHANGED_FILES else None
+        note = ""
+        if job.kind == JobKind.SYNC:
+            paths, note = changed_since(fetched, repository.indexed_commit)
+            if paths is not None and not paths and repository.file_count:
+                _record_run(repository, fetched, job, report, note=note)  # nothing changed: no walk, no write
+                return
+        # A sync lists only git's changed paths (no walk of the whole tree); a full job walks it all.
+        tree = SourceTree(fetched.root, only=paths if job.kind == JobKind.SYNC else None)
         index_tree(repository, tree, report, paths=paths, progress=self.progress)
-        _record_run(repository, root, job, report)
+        _record_run(repository, fetched, job, report, note=note)
 
     def progress(self, phase: str, done: int, total: int, path: str) -> None:
         """Record ``done`` of ``total`` in ``phase`` (throttled to one write per 250 ms, and at each
@@ -242,6 +253,9 @@ class IndexJobRunner:
         if status == JobStatus.COMPLETE and not message:
             message = (f"{report.files_new} new, {report.files_changed} changed, {report.files_deleted} deleted; "
                        f"{report.chunks_written} chunks, {report.vectors_written} vectors written")
+        if status == JobStatus.FAILED and job.kind in (JobKind.FULL, JobKind.SYNC) and job.repository.source_url:
+            Repository.objects.filter(pk=job.repository_id).update(sync_error=f"{job.kind} failed: {message}"[:2000],
+                                                                   sync_error_at=timezone.now())
         IndexJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
             status=status, finished_at=timezone.now(), heartbeat_at=timezone.now(), message=message[:2000],
             report=report.as_json(), errors=[{"path": p, "message": m} for p, m in report.errors[:500]],
@@ -249,11 +263,39 @@ class IndexJobRunner:
         )
 
 
-def _record_run(repository: Repository, root, job: IndexJob, report: IndexReport) -> None:
-    repository.root_path = str(root)
+def _record_run(repository: Repository, fetched: Fetched, job: IndexJob, report: IndexReport, *, note: str = "") -> None:
+    repository.root_path = str(fetched.root)
     repository.file_count = repository.files.count()
     repository.chunk_count = repository.chunks.count()
-    if job.kind == JobKind.FULL:
+    if job.kind == JobKind.FULL or (job.kind == JobKind.SYNC and report.files_skipped and note.startswith("full")):
         repository.skipped_counts = report.files_skipped
     repository.last_indexed_at = timezone.now()
-    repository.save(update_fields=["root_path", "file_count", "chunk_count", "skipped_counts", "last_indexed_at"])
+    fields = ["root_path", "file_count", "chunk_count", "skipped_counts", "last_indexed_at"]
+    if job.kind != JobKind.CHANGED_FILES or not fetched.commit:  # a few files re-read: the tree is not one commit
+        repository.indexed_commit = fetched.commit
+        fields.append("indexed_commit")
+    if fetched.branch and repository.branch != fetched.branch:
+        repository.branch = fetched.branch
+        fields.append("branch")
+    if job.kind in (JobKind.FULL, JobKind.SYNC):
+        repository.fetched_at = timezone.now()
+        repository.sync_error, repository.sync_error_at = "", None
+        repository.sync_note = note or f"full index at {fetched.commit[:12] or 'a directory'}"
+        fields += ["fetched_at", "sync_error", "sync_error_at", "sync_note"]
+    repository.save(update_fields=fields)
+
+
+def changed_since(fetched: Fetched, indexed: str) -> tuple[list[str] | None, str]:
+    """The paths to re-index after a fetch, from git's own diff between the indexed commit and
+    the fetched one, and a note saying what happened: ``(None, note)`` means the whole tree
+    (nothing indexed yet, the indexed commit is gone, or history was rewritten by a force-push)."""
+    if not indexed or not fetched.commit:
+        return None, "full re-sync: no commit was indexed before"
+    if indexed == fetched.commit:
+        return [], f"up to date at {fetched.commit[:12]}"
+    if not is_ancestor(fetched.root, indexed, fetched.commit):
+        return None, f"full re-sync: history was rewritten (force-push?) from {indexed[:12]} to {fetched.commit[:12]}"
+    paths = changed_paths(fetched.root, indexed, fetched.commit)
+    if any(p.rsplit("/", 1)[-1] in (".gitignore", ".mcpragignore") for p in paths):
+        return None, f"full re-sync: ignore rules changed from {indexed[:12]} to {fetched.commit[:12]}"
+    return paths, f"{len(paths)} file{'s' * (len(paths) != 1)} changed from {indexed[:12]} to {fetched.commit[:12]}"

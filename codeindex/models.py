@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from django.db import models
 
-from .choices import ACTIVE_JOB_STATUSES, ChunkKind, FeedbackKind, JobKind, JobStatus, Language, SkipReason, Visibility
+from .choices import ACTIVE_JOB_STATUSES, ChunkKind, CredentialKind, FeedbackKind, JobKind, JobStatus, Language, SkipReason, Visibility
 
 __all__ = [
-    "Repository", "SourceFile", "FileText", "SkippedFile", "Chunk", "ChunkVector", "ImportEdge", "IndexJob", "SearchFeedback",
+    "Repository", "WebhookDelivery", "SourceFile", "FileText", "SkippedFile", "Chunk", "ChunkVector", "ImportEdge", "IndexJob", "SearchFeedback",
 ]
 
 
@@ -41,6 +41,21 @@ class Repository(models.Model):
     generation = models.PositiveBigIntegerField(
         default=0, help_text="Bumped whenever chunks or vectors change; in-memory caches reload on a new value."
     )
+    # -- revision and freshness (git sources) ------------------------------------------------------
+    branch = models.CharField(max_length=255, blank=True, default="",
+                              help_text="Branch indexed; empty until the first fetch records the remote's default branch.")
+    indexed_commit = models.CharField(max_length=40, blank=True, default="", help_text="Full SHA of the commit indexed; empty if unknown.")
+    fetched_at = models.DateTimeField(null=True, blank=True, help_text="When the source was last fetched successfully.")
+    sync_interval_minutes = models.PositiveIntegerField(default=10, help_text="Scheduled fetch interval; 0 = never.")
+    history_depth = models.PositiveIntegerField(default=1000, help_text="Commits of history kept in the partial clone.")
+    sync_attempted_at = models.DateTimeField(null=True, blank=True, help_text="When a sync was last started (due time).")
+    sync_requested = models.BooleanField(default=False, help_text="A push arrived while a job ran: sync again when it ends.")
+    sync_error = models.TextField(blank=True, default="", help_text="Why the last sync failed; empty after a good one.")
+    sync_error_at = models.DateTimeField(null=True, blank=True)
+    sync_note = models.TextField(blank=True, default="", help_text="What the last sync did (files changed, or a full re-sync and why).")
+    webhook_secret_sealed = models.TextField(blank=True, default="", help_text="Push webhook secret, encrypted (codeindex.sealed).")
+    credential_kind = models.CharField(max_length=16, choices=CredentialKind.choices, blank=True, default="")
+    credential_sealed = models.TextField(blank=True, default="", help_text="HTTPS token or SSH deploy key, encrypted (codeindex.sealed).")
 
     class Meta:
         ordering = ["name"]
@@ -53,6 +68,28 @@ class Repository(models.Model):
     def skipped_count(self) -> int:
         """Files the last run left out, all reasons together."""
         return sum(self.skipped_counts.values())
+
+
+class WebhookDelivery(models.Model):
+    """One push webhook delivery received for a repository (the newest are kept, see ``sync``).
+
+    ``delivery_id`` is the sender's id for the delivery (``X-GitHub-Delivery``, GitLab's
+    ``Idempotency-Key``/``X-Gitlab-Event-UUID``, ``X-Gitea-Delivery``): a second delivery with the
+    same id is a replay and is ignored. ``outcome`` says what was done (sync started, ignored and why).
+    """
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="deliveries")
+    delivery_id = models.CharField(max_length=200)
+    provider = models.CharField(max_length=16)
+    event = models.CharField(max_length=100, blank=True, default="")
+    ref = models.CharField(max_length=300, blank=True, default="")
+    after = models.CharField(max_length=64, blank=True, default="")
+    outcome = models.CharField(max_length=300, blank=True, default="")
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["repository", "delivery_id"], name="codeindex_delivery_unique_id")]
 
 
 class SourceFile(models.Model):

@@ -19,6 +19,11 @@ mcprag index again, passes ``check_source`` before anything is recorded, and aga
   private, link-local, CGNAT, reserved or unspecified address, including IPv4 hidden in IPv6
   forms), and no multicast address. ``MCPRAG_GIT_ALLOWED_HOSTS`` narrows this to listed hosts, which may then
   resolve to private addresses (an internal git server); ``*`` allows every host.
+* **no credentials in a URL**: an https URL with a user (``https://TOKEN@host/…``) and any URL
+  with a password are refused, because the URL is recorded as the repository's source, shown to
+  readers and printed by git in errors; a private source's HTTPS token or SSH deploy key is stored
+  encrypted on the repository instead (``credentials``), and reaches git only through its
+  environment.
 * git runs with ``protocol.allow=never`` except the one transport checked, and
   ``http.followRedirects=false``. For https the checked addresses are pinned with
   ``http.curloptResolve``, so git connects to what was checked even if DNS answers differently a
@@ -53,9 +58,9 @@ from oauth2_provider.cimd import _ip_is_public as _fetcher_is_public
 
 from .app_settings import app_settings
 from .exceptions import SourceNotAllowed, SourceNotFound
-from .sources import checkout, is_git_url, local_root, without_credentials
+from .sources import Fetched, GitAccess, fetch_clone, is_git_url, local_commit, local_root, without_credentials
 
-__all__ = ["check_source", "prepare_root", "GitSource", "is_public_address"]
+__all__ = ["check_source", "prepare_root", "prepare_source", "read_access", "GitSource", "is_public_address"]
 
 _REMOTE_HELPER = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*::")  # ext::sh -c …, fd::…, any <transport>::<address>
 _SCP_LIKE = re.compile(r"^(?P<user>[^@/:]+)@(?P<host>[^@/:]+):(?P<path>.*)$")
@@ -99,13 +104,38 @@ def check_source(source: str) -> str:
 def prepare_root(source: str, name: str, *, remote: bool) -> Path:
     """The directory a job indexes: ``source``'s clone in ``MCPRAG_CLONE_DIR/name`` (fetched) or
     the directory itself; for a ``remote`` job both checked again by the rules above."""
-    if not remote:
-        return checkout(source, name) if is_git_url(source) else local_root(source)
-    source = _refuse_malformed(source)
+    return prepare_source(source, name, remote=remote).root
+
+
+def prepare_source(source: str, name: str, *, remote: bool, branch: str = "", depth: int = 1000,
+                   credential_env: tuple[tuple[str, str], ...] = ()) -> Fetched:
+    """``prepare_root`` with the revision: a git source is fetched (``branch``, the remote's
+    default when empty, at most ``depth`` commits, with a private source's ``credential_env``)
+    and the commit checked out is returned; a directory gives its own HEAD when it is a git
+    working tree (``commit`` "" otherwise)."""
+    if remote:
+        source = _refuse_malformed(source)
     if not is_git_url(source):
-        return _local_root_under_roots(source)
-    checked = git_source(source)
-    return checkout(checked.url, name, options=checked.git_options())
+        root = _local_root_under_roots(source) if remote else local_root(source)
+        return Fetched(root=root, branch="", commit=local_commit(root))
+    options: tuple[str, ...] = ()
+    if remote:
+        checked = git_source(source)
+        source, options = checked.url, tuple(checked.git_options())
+    return fetch_clone(source, name, branch=branch, depth=depth, access=GitAccess(options=options, env=credential_env))
+
+
+def read_access(source: str, credential_env: tuple[tuple[str, str], ...] = ()) -> GitAccess:
+    """How the history tools may reach ``source`` when git needs file contents the partial clone
+    does not hold yet: the rules above when the source passes them; otherwise no transport at
+    all (``protocol.allow=never``: history answers only from what is already fetched)."""
+    try:
+        checked = git_source(_refuse_malformed(source)) if is_git_url(source) else None
+    except (SourceNotAllowed, SourceNotFound):
+        checked = None
+    if checked is None:
+        return GitAccess(options=("protocol.allow=never",))
+    return GitAccess(options=tuple(checked.git_options()), env=credential_env)
 
 
 def git_source(url: str) -> GitSource:
@@ -118,6 +148,9 @@ def git_source(url: str) -> GitSource:
     if scheme not in _NETWORK_SCHEMES:
         raise SourceNotAllowed(f"cannot index {_shown(url)}: git sources must use https:// or ssh:// "
                                "(or user@host:path); plain http, git:// and other transports are refused")
+    if not scp and (parts.password is not None or (scheme == "https" and parts.username is not None)):
+        raise SourceNotAllowed(f"cannot index {_shown(url)}: the URL holds credentials; give the URL without them and store "
+                               "the token or deploy key as the repository's credential (it is kept encrypted, never in a URL or log)")
     try:
         host, port = (scp["host"], 22) if scp else (parts.hostname or "", parts.port or _NETWORK_SCHEMES[scheme])
     except ValueError:  # a port out of range or not a number

@@ -16,8 +16,10 @@ would disclose a file outside the repository), a link to a file inside the root 
 (its target is indexed under its own path, so every real file is indexed once), and links to
 directories are never descended.
 
-``checkout(url, name)`` clones a git repository (or fetches and resets an earlier clone) with
-the ``git`` binary into ``MCPRAG_CLONE_DIR/<name>`` and returns the directory to index.
+``fetch_clone(url, name, branch=…, depth=…)`` clones a git repository as a partial clone
+(``--filter=blob:none``, at most ``depth`` commits) into ``MCPRAG_CLONE_DIR/<name>``, or fetches and
+resets an earlier clone, and returns the directory, branch and commit to index; the history tools
+read the same clone.
 
     tree = SourceTree("/srv/src/django")
     for source in tree:             # SourceText(path="django/utils/http.py", text=..., ...)
@@ -49,7 +51,8 @@ from .exceptions import CloneFailed, SourceNotFound
 
 __all__ = [
     "SourceText", "SourceTree", "GIT_DIR", "GITIGNORE", "MCPRAGIGNORE", "BINARY_SAMPLE_BYTES", "is_git_url", "checkout",
-    "is_generated", "local_root", "looks_binary", "decode_text", "without_credentials",
+    "is_generated", "local_root", "looks_binary", "decode_text", "without_credentials", "fetch_clone", "Fetched", "GitAccess",
+    "git_output", "local_commit", "valid_branch", "scrub",
 ]
 
 GIT_DIR = ".git"
@@ -100,8 +103,9 @@ class SourceTree:
     could not be read are also listed in ``errors`` as ``(path, one-line message)``.
     """
 
-    def __init__(self, root: str | os.PathLike, *, max_file_bytes: int | None = None):
+    def __init__(self, root: str | os.PathLike, *, max_file_bytes: int | None = None, only: list[str] | None = None):
         self.root = Path(root).resolve()
+        self.only = only  # list just these paths (when not ignored), without walking the tree
         self.max_file_bytes = app_settings.MAX_FILE_BYTES if max_file_bytes is None else max_file_bytes
         self.skipped: Counter[str] = Counter()
         self.errors: list[tuple[str, str]] = []
@@ -117,8 +121,37 @@ class SourceTree:
     def paths(self) -> list[str]:
         """Relative posix paths of the files not excluded by ``.gitignore``, in walk order."""
         if self._paths is None:
-            self._paths = list(self._walk())
+            self._paths = list(self._walk()) if self.only is None else self._listed(self.only)
         return self._paths
+
+    def _listed(self, paths: list[str]) -> list[str]:
+        """Those of ``paths`` (relative posix) that exist and that the walk would list: the same
+        ignore files and rules, read only along each path's own directories."""
+        levels_by_dir: dict[str, list[_IgnoreLevel] | None] = {"": self._levels_here("", [])}
+        found = []
+        for rel in sorted(set(paths)):
+            parts = rel.split("/")
+            if GIT_DIR in parts or "" in parts or ".." in parts or not self._usable_name(rel):
+                continue
+            for depth in range(1, len(parts)):
+                directory = "/".join(parts[:depth])
+                if directory not in levels_by_dir:
+                    above = "/".join(parts[:depth - 1])
+                    parent = levels_by_dir.get(above)
+                    allowed = parent is not None and self._descend(above, parts[depth - 1], parent)
+                    levels_by_dir[directory] = self._levels_here(directory, parent) if allowed else None
+            levels = levels_by_dir["/".join(parts[:-1])]
+            full = self.root / rel
+            if levels is not None and (full.is_file() or full.is_symlink()) and not _ignored(rel, levels, is_dir=False):
+                found.append(rel)  # read() refuses links and counts them, as after a walk
+        return found
+
+    def _levels_here(self, rel_dir: str, inherited: list[_IgnoreLevel]) -> list[_IgnoreLevel]:
+        levels = list(inherited)
+        for ignore_file in _IGNORE_FILES:
+            if (self.root / rel_dir / ignore_file).is_file():
+                levels.append((rel_dir, self._load_gitignore(rel_dir, ignore_file)))
+        return levels
 
     def read(self, path: str) -> SourceText | None:
         """The file at relative ``path`` as text, or None when it is skipped (and counted)."""
@@ -340,38 +373,132 @@ def is_git_url(source: str) -> bool:
     return bool(_GIT_URL.match(source.strip()))
 
 
+@dataclass(frozen=True)
+class Fetched:
+    """A fetched clone: the working tree ``root``, the ``branch`` checked out and its ``commit``
+    (full SHA), and ``previous`` (the commit checked out before this fetch; "" on a first clone)."""
+
+    root: Path
+    branch: str
+    commit: str
+    previous: str = ""
+
+
+@dataclass(frozen=True)
+class GitAccess:
+    """How git reaches a source: ``git -c`` settings (``options``, from ``source_policy``) and the
+    environment of private-source credentials (``env``, see ``credentials.git_env``). The
+    environment carries secrets: it is passed to git and never logged or put in a message."""
+
+    options: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+
+    def config(self) -> list[str]:
+        return [arg for option in self.options for arg in ("-c", option)]
+
+
+_BRANCH = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)(?!.*@\{)[A-Za-z0-9._/+-]{1,255}(?<![./])$")
+
+
+def valid_branch(branch: str) -> str:
+    """``branch`` if it is a plain branch name git accepts (no leading ``-``, ``..``, ``@{``,
+    spaces or control characters), else ``InvalidArgument``."""
+    from .exceptions import InvalidArgument
+
+    if not isinstance(branch, str) or not _BRANCH.match(branch) or branch.endswith(".lock"):
+        raise InvalidArgument(f"{str(branch)[:100]!r} is not a branch name")
+    return branch
+
+
 def checkout(url: str, name: str, *, timeout: int = 600, options: list[str] | tuple[str, ...] = ()) -> Path:
-    """Clone ``url`` into ``MCPRAG_CLONE_DIR/name`` (shallow), or fetch and hard-reset an earlier
-    clone to the remote's default branch; return the directory. ``options`` are ``git -c``
-    settings for every git call (``source_policy`` passes its transport and address rules).
-    Raises ``CloneFailed``."""
+    """``fetch_clone`` for callers that only need the directory (the remote's default branch)."""
+    return fetch_clone(url, name, timeout=timeout, access=GitAccess(options=tuple(options))).root
+
+
+def fetch_clone(url: str, name: str, *, branch: str = "", depth: int = 1000, timeout: int = 600,
+                access: GitAccess = GitAccess()) -> Fetched:
+    """Clone ``url`` into ``MCPRAG_CLONE_DIR/name``, or fetch into an earlier clone and hard-reset
+    its working tree to the fetched commit; return what is checked out.
+
+    The clone is partial (``--filter=blob:none``: commits and trees, file contents only for the
+    checked-out tree and on demand) and keeps at most ``depth`` commits of ``branch`` (the
+    remote's default branch when empty), so history tools answer from it. Raises ``CloneFailed``
+    (message free of credentials)."""
     if url.startswith("-") or "::" in url.split("://", 1)[0]:
         raise CloneFailed(f"not a git URL: {without_credentials(url)[:80]!r}")  # no option injection, no ext:: transports
-    config = [arg for option in options for arg in ("-c", option)]
+    if branch:
+        valid_branch(branch)
+    depth = max(1, int(depth))
+    config = access.config()
     target = app_settings.CLONE_DIR / name
+    previous = ""
     if (target / GIT_DIR).is_dir():
-        _git([*config, "-C", str(target), "remote", "set-url", "origin", "--", url], timeout)
-        _git([*config, "-C", str(target), "fetch", "--depth", "1", "origin", "HEAD"], timeout)
-        _git([*config, "-C", str(target), "reset", "--hard", "FETCH_HEAD"], timeout)
-        _git([*config, "-C", str(target), "clean", "-fdxq"], timeout)
+        previous = git_output([*config, "-C", str(target), "rev-parse", "--verify", "-q", "HEAD"], timeout, access, check=False).strip()
+        branch = branch or git_output(["-C", str(target), "symbolic-ref", "--short", "-q", "HEAD"], timeout, access, check=False).strip()
+        _git([*config, "-C", str(target), "remote", "set-url", "origin", "--", url], timeout, access)
+        refspec = [f"+refs/heads/{branch}:refs/remotes/origin/{branch}"] if branch else ["HEAD"]
+        # no --filter here: a partial clone fetches with the filter recorded at clone time
+        _git([*config, "-C", str(target), "fetch", "--quiet", "--no-tags", f"--depth={depth}", "--", "origin", *refspec],
+             timeout, access)
+        fetched = f"refs/remotes/origin/{branch}" if branch else "FETCH_HEAD"
+        _git([*config, "-C", str(target), "reset", "--quiet", "--hard", fetched], timeout, access)
+        _git([*config, "-C", str(target), "clean", "-fdxq"], timeout, access)
     else:
         target.parent.mkdir(parents=True, exist_ok=True)
-        _git([*config, "clone", "--depth", "1", "--quiet", "--", url, str(target)], timeout)
-    return target
+        chosen = ["--branch", branch] if branch else []
+        _git([*config, "clone", "--quiet", "--no-tags", "--single-branch", "--filter=blob:none", f"--depth={depth}", *chosen, "--", url, str(target)],
+             timeout, access)
+        branch = git_output(["-C", str(target), "symbolic-ref", "--short", "-q", "HEAD"], timeout, access, check=False).strip()
+    commit = git_output(["-C", str(target), "rev-parse", "--verify", "HEAD"], timeout, access).strip()
+    return Fetched(root=target, branch=branch, commit=commit, previous=previous)
 
 
-def _git(args: list[str], timeout: int) -> None:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true"}
+def local_commit(root: Path) -> str:
+    """The HEAD commit of a local directory that is a git working tree, else "" (never raises)."""
+    if not (Path(root) / GIT_DIR).exists():
+        return ""
+    try:
+        out = git_output(["-c", "safe.directory=*", "-C", str(root), "rev-parse", "--verify", "-q", "HEAD"], 30, GitAccess(), check=False)
+    except CloneFailed:
+        return ""
+    out = out.strip()
+    return out if re.fullmatch(r"[0-9a-f]{40}", out) else ""
+
+
+def git_env(access: GitAccess = GitAccess()) -> dict[str, str]:
+    """The environment every git call runs in: no prompts, no system or user askpass, the
+    credentials of ``access``."""
+    return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "SSH_ASKPASS": "true", **dict(access.env)}
+
+
+def git_output(args: list[str], timeout: int, access: GitAccess = GitAccess(), *, check: bool = True) -> str:
+    """Run ``git args`` and return its standard output; ``CloneFailed`` when it fails and ``check``."""
+    return _git(args, timeout, access, check=check)
+
+
+def _git(args: list[str], timeout: int, access: GitAccess = GitAccess(), *, check: bool = True) -> str:
     command = next((a for a, before in zip(args, ["", *args]) if a not in ("-c", "-C") and before not in ("-c", "-C")), "")
     try:
-        done = subprocess.run(["git", *args], capture_output=True, text=True, timeout=timeout, env=env)
+        done = subprocess.run(["git", *args], capture_output=True, text=True, timeout=timeout, env=git_env(access),
+                              stdin=subprocess.DEVNULL, errors="replace")
     except FileNotFoundError:
         raise CloneFailed("the git program is not installed on the indexing machine") from None
     except subprocess.TimeoutExpired:
         raise CloneFailed(f"git {command} timed out after {timeout} s") from None
-    if done.returncode != 0:
+    if done.returncode != 0 and check:
         last = (done.stderr.strip().splitlines() or ["unknown error"])[-1]
-        raise CloneFailed(f"git failed: {without_credentials(last)[:200]}")
+        raise CloneFailed(f"git failed: {scrub(last, access)[:200]}")
+    return done.stdout
+
+
+def scrub(text: str, access: GitAccess = GitAccess()) -> str:
+    """``text`` without URL credentials and without any secret value of ``access``."""
+    text = without_credentials(text)
+    for _, value in access.env:
+        for secret in (value, *value.split()):
+            if len(secret) >= 8 and secret in text:
+                text = text.replace(secret, "***")
+    return text
 
 
 def without_credentials(text: str) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import jobs
+from . import jobs, sync
 
-__all__ = ["run_index_job", "fail_abandoned_jobs"]
+__all__ = ["run_index_job", "fail_abandoned_jobs", "sync_due"]
 
 
 # acks_late + reject_on_worker_lost: if the worker process dies mid-job, the message goes back to
@@ -14,6 +14,12 @@ __all__ = ["run_index_job", "fail_abandoned_jobs"]
 @shared_task(name="codeindex.run_index_job", ignore_result=True, acks_late=True, reject_on_worker_lost=True)
 def run_index_job(job_id: int) -> None:
     jobs.run_job(job_id)
+    sync.after_job(job_id)
+
+
+@shared_task(name="codeindex.sync_due", ignore_result=True)
+def sync_due() -> int:
+    return sync.sync_due()
 
 
 @shared_task(name="codeindex.fail_abandoned_jobs", ignore_result=True)

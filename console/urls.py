@@ -6,7 +6,7 @@
 
 from django.urls import path
 
-from .views import agents, assets, audit, connected_agents, jobs, overview, people, repositories
+from .views import agents, assets, audit, connected_agents, freshness, jobs, overview, people, repositories
 
 app_name = "console"
 
@@ -29,6 +29,7 @@ urlpatterns = [
     path("audit/operator-actions.csv", audit.OperatorActionExportView.as_view(), name="operatoraction-export"),
     path("repositories/", repositories.RepositoryListView.as_view(), name="repository-list"),
     path("repositories/<slug:name>/reindex/", repositories.RepositoryReindexView.as_view(), name="repository-reindex"),
+    path("repositories/<slug:name>/freshness/", freshness.RepositoryFreshnessView.as_view(), name="repository-freshness"),
     path("jobs/", jobs.JobListView.as_view(), name="job-list"),
     path("jobs/<int:pk>/", jobs.JobDetailView.as_view(), name="job-detail"),
     path("jobs/<int:pk>/progress.json", jobs.JobProgressView.as_view(), name="job-progress"),

@@ -386,6 +386,7 @@ MCPRAG_RATE_LIMITS = {  # action: (max requests, window in seconds), per client 
     "login_failures": (50, 900),  # failed password sign-ins into one account from anywhere
     "token": (120, 60),
     "token_client": (60, 60),
+    "git_webhook": (60, 60),  # push webhook deliveries per repository
 }
 if int(_MCP_RATE):
     MCPRAG_RATE_LIMITS["mcp_client"] = (int(_MCP_RATE), 60)
@@ -560,6 +561,7 @@ CELERY_BEAT_SCHEDULE = {
     "rollup-audit": {"task": "console.tasks.rollup_audit", "schedule": 300},  # the overview's hourly rollups
     "clear-expired-tokens": {"task": "oauth_app.tasks.clear_expired_tokens", "schedule": 3600},  # hourly
     "fail-abandoned-index-jobs": {"task": "codeindex.fail_abandoned_jobs", "schedule": 60},  # never "running" forever
+    "sync-due-repositories": {"task": "codeindex.sync_due", "schedule": 60},  # each git repository at its own interval
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -91,7 +91,7 @@ class FileLines:
 
 def list_repositories(*, access: RepositoryAccess = PUBLIC, query: str | None = None) -> list[RepositoryInfo]:
     """The repositories ``access`` sees, by name; ``query`` keeps those whose name contains it
-    (case-insensitive). ``indexed_commit`` is null: the index does not record commits yet."""
+    (case-insensitive). ``indexed_commit`` is the full SHA indexed (None for a directory that is not a git working tree)."""
     rows = Repository.objects.filter(access.repository_filter()).order_by("name")
     if query:
         if not isinstance(query, str) or len(query) > 100:
@@ -104,7 +104,7 @@ def list_repositories(*, access: RepositoryAccess = PUBLIC, query: str | None = 
     for repo_id, language, n in counts:
         languages.setdefault(repo_id, {})[language] = n
     return [
-        RepositoryInfo(r.name, r.visibility, r.source_url or "local directory", None, languages.get(r.pk, {}), r.file_count,
+        RepositoryInfo(r.name, r.visibility, r.source_url or "local directory", r.indexed_commit or None, languages.get(r.pk, {}), r.file_count,
                        r.chunk_count, r.last_indexed_at)
         for r in repos
     ]

@@ -21,7 +21,8 @@ One module per use case; import from the package, not from its modules:
 - ``feedback``: record feedback and the ranking boost it earns;
 - ``analysis``: a file's imports and symbols, context for writing code, a file's text;
 - ``maintenance``: caches, clear or delete a repository, check or back-fill embeddings;
-- ``monitoring``: repository status and health.
+- ``monitoring``: repository status and health;
+- ``freshness``: indexed commits, syncs, push webhooks, private-source credentials, git history.
 
 Code navigation is re-exported here: by file (stored texts, directory listings, grep) from the
 ``codeindex.navigation`` package, by symbol (outline, definitions, references) from
@@ -32,6 +33,33 @@ from ..access import PUBLIC, SYSTEM, RepositoryAccess
 from ..indexing import IndexReport
 from .analysis import analyze_context, generation_context, read_file
 from .feedback import record_feedback
+from .freshness import (
+    COMMITS_PAGE_SIZE,
+    IN_DIFF_SCAN,
+    MAX_BLAME_LINES,
+    MAX_DIFF_BYTES,
+    MAX_TEXT_LENGTH,
+    SHORT_SHA,
+    BlameResult,
+    CommitInfo,
+    CommitMatches,
+    CommitPage,
+    DiffResult,
+    blame,
+    compare,
+    configure_sync,
+    diff,
+    freshness_of,
+    indexed_commits,
+    list_commits,
+    new_webhook_secret,
+    receive_webhook,
+    recent_deliveries,
+    search_commits,
+    set_repository_credential,
+    short_sha,
+    sync_now,
+)
 from .index_jobs import ProgressCallback, index_repository, job, jobs, start_index_job
 from .maintenance import backfill_embeddings, cache_clear, cache_stats, clear_repository, delete_repository, validate_embeddings
 from .monitoring import IndexMetrics, dense_engine, health, index_metrics, optional_extensions, status
@@ -87,4 +115,8 @@ __all__ = [
     "Definitions", "FileOutline", "References", "file_outline", "find_definition", "find_references",
     "grep", "list_files", "list_repositories", "read_lines", "read_text", "GrepPage",
     "MAX_DEPTH", "TREE_PAGE_SIZE", "MAX_GREP_RESULTS", "MAX_GREP_PAGE", "MAX_CONTEXT_LINES", "MAX_PATTERN_LENGTH",
+    "freshness_of", "indexed_commits", "short_sha", "SHORT_SHA", "configure_sync", "sync_now", "set_repository_credential", "new_webhook_secret",
+    "receive_webhook", "recent_deliveries", "list_commits", "blame", "diff", "compare", "search_commits",
+    "CommitInfo", "CommitPage", "BlameResult", "DiffResult", "CommitMatches",
+    "COMMITS_PAGE_SIZE", "IN_DIFF_SCAN", "MAX_BLAME_LINES", "MAX_DIFF_BYTES", "MAX_TEXT_LENGTH",
 ]

@@ -84,7 +84,8 @@ def status(*, access: RepositoryAccess = PUBLIC) -> list[RepositoryStatus]:
     return [
         RepositoryStatus(r.name, r.root_path, r.file_count, r.chunk_count, r.last_indexed_at, r.source_url, r.visibility,
                          embedded.get(r.pk, 0), r.skipped_counts, active.get(r.pk), last.get(r.pk),
-                         _coverage(embedded.get(r.pk, 0), r.chunk_count) if configured else None, embedding.get(r.pk))
+                         _coverage(embedded.get(r.pk, 0), r.chunk_count) if configured else None, embedding.get(r.pk),
+                         r.branch, r.indexed_commit, r.fetched_at, r.sync_error)
         for r in repos
     ]
 

@@ -116,6 +116,10 @@ class RepositoryStatus:
     last_job: JobInfo | None = None
     embedding_coverage: float | None = None
     embedding_job: JobInfo | None = None
+    branch: str = ""
+    indexed_commit: str = ""
+    fetched_at: datetime | None = None
+    sync_error: str = ""
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from codeindex.access import RepositoryAccess
 
 from ..access import repository_access
 from ..auth.identity import Caller, current_caller
-from ..errors import ToolError
+from ..errors import ToolError, cited_commits
 from .schemas import JobModel, RepositoryStatusModel, SearchHitModel, SignalsModel
 
 __all__ = ["caller_of", "access_of", "result", "hit_model", "job_model", "repository_model", "actor_of"]
@@ -36,7 +36,32 @@ def actor_of() -> str:
 
 
 def result(model, text: str) -> CallToolResult:
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=model.model_dump(mode="json"))
+    """The tool's answer: ``text`` for the agent, ``model`` as structured content. Every object in
+    it that cites a file of a repository (``repository`` and ``path``) gets that repository's
+    indexed ``commit`` (short SHA), and the text ends with the commits cited, so an agent always
+    knows which revision the code it reads comes from."""
+    data = model.model_dump(mode="json")
+    commits = cited_commits()
+    cited: dict[str, str] = {}
+    if commits:
+        _stamp_commits(data, commits, cited)
+    if cited:
+        text = f"{text}\n[indexed at " + ", ".join(f"{name}@{sha}" for name, sha in sorted(cited.items())) + "]"
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
+
+
+def _stamp_commits(data, commits: dict[str, str], cited: dict[str, str]) -> None:
+    if isinstance(data, list):
+        for item in data:
+            _stamp_commits(item, commits, cited)
+    elif isinstance(data, dict):
+        name = data.get("repository")
+        if isinstance(name, str) and "path" in data and name in commits:
+            data.setdefault("commit", commits[name])
+            cited[name] = commits[name]
+        for value in data.values():
+            if isinstance(value, (list, dict)):
+                _stamp_commits(value, commits, cited)
 
 
 def hit_model(hit, *, with_signals: bool = True, with_language: bool = True, with_snippet: bool = True) -> SearchHitModel:

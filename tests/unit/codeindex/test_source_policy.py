@@ -131,3 +131,14 @@ def test_a_refused_git_url_leaves_no_repository_row(resolve):
     with pytest.raises(SourceNotAllowed):
         start_index_job("https://git.example.com/x.git", "shop", access=SYSTEM)
     assert not Repository.objects.exists()
+
+
+@pytest.mark.parametrize("url", [
+    "https://ghp_supersecrettoken123@github.com/team/shop.git",
+    "https://x-access-token:ghp_supersecrettoken123@github.com/team/shop.git",
+    "ssh://git:hunter2password@git.example.com/team/shop.git",
+])
+def test_a_url_holding_credentials_is_refused_without_echoing_them(url):
+    with pytest.raises(SourceNotAllowed, match="holds credentials") as refused:
+        source_policy.check_source(url)
+    assert "supersecret" not in str(refused.value) and "hunter2" not in str(refused.value)

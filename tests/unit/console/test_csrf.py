@@ -89,11 +89,23 @@ def test_person_action_form(operator, person):
     assert OperatorAction.objects.get().kind == OperatorAction.Kind.PERSON_SIGNED_OUT
 
 
+def test_freshness_form(operator, repository):
+    client, url = _strict(operator), reverse("console:repository-freshness", kwargs={"name": repository.name})
+    assert client.post(url, {"action": "settings", "interval": "3"}).status_code == HTTPStatus.FORBIDDEN
+    from codeindex.models import Repository
+
+    assert Repository.objects.get(name=repository.name).sync_interval_minutes == 10
+    token = _token(client, reverse("console:repository-list"))
+    assert client.post(url, {"action": "settings", "interval": "3", "csrfmiddlewaretoken": token}).status_code == HTTPStatus.FOUND
+    assert Repository.objects.get(name=repository.name).sync_interval_minutes == 3
+
+
 def test_every_state_changing_console_route_is_covered_here():
     """A new POST route must be added to this module (the permissions battery lists them all)."""
     from console import urls
 
-    covered = {"person-tier", "person-action", "agent-disable", "agent-enable", "agent-revoke", "repository-reindex"}
+    covered = {"person-tier", "person-action", "agent-disable", "agent-enable", "agent-revoke", "repository-reindex",
+               "repository-freshness"}
     posting = {p.name for p in urls.urlpatterns if p.name in covered}
     views_with_post = {p.name for p in urls.urlpatterns if hasattr(p.callback.view_class, "post")}
     assert views_with_post == posting == covered

@@ -28,9 +28,11 @@ def test_tools_list_follows_scopes():
     admin = {t.name: t for t in run(ADMIN, "list_tools").tools}
     assert reader == {"search_code", "explain_ranking", "preview_query_processing", "index_status", "health_check",
                       "file_outline", "find_definition", "find_references",
-                      "list_repositories", "list_files", "read_file", "grep"}
+                      "list_repositories", "list_files", "read_file", "grep",
+                      "list_commits", "blame", "diff", "compare", "search_commits"}
     assert all(admin[name].annotations.read_only_hint and admin[name].output_schema
-               for name in ("file_outline", "find_definition", "find_references"))
+               for name in ("file_outline", "find_definition", "find_references", "list_commits", "blame", "diff", "compare",
+                            "search_commits"))
     assert dev - reader == {"analyze_context", "generate_code", "submit_feedback", "track_search_click", "track_search_outcome"}
     assert set(admin) - dev == {"index_repository", "index_changed_files", "backfill_embeddings", "validate_embeddings",
                                 "cache_stats", "cache_clear", "clear_repository_documents", "manage_index"}

@@ -1,0 +1,324 @@
+"""The history services: commits, blame, diffs and commit search of a visible repository.
+
+Each answers from the repository's clone at its indexed commit (so history and search agree),
+for repositories the caller's ``RepositoryAccess`` sees (``visibility.visible_repository``: an
+unknown and a hidden repository get the same answer). A repository indexed from a directory that
+is not a git working tree has no history (``InvalidArgument`` saying so).
+
+Limits: ``COMMITS_PAGE_SIZE`` commits per page, ``MAX_BLAME_LINES`` lines per blame,
+``MAX_DIFF_BYTES`` of patch per diff (cut, and ``truncated`` says so), ``MAX_TEXT_LENGTH``
+characters of search text, and ``search_commits(in_diff=True)`` looks at the newest
+``IN_DIFF_SCAN`` commits of each repository.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..access import RepositoryAccess
+from ..credentials import credential_env
+from ..exceptions import InvalidArgument
+from ..models import Repository
+from ..navigation.common import check_int
+from ..source_policy import read_access
+from ..sources import GIT_DIR, GitAccess
+from ..visibility import visible_repositories, visible_repository
+from .git import resolve, run_git
+
+__all__ = [
+    "CommitInfo", "CommitPage", "BlameLine", "BlameResult", "DiffFile", "DiffResult", "CommitMatches",
+    "list_commits", "blame", "diff", "compare", "search_commits",
+    "COMMITS_PAGE_SIZE", "MAX_BLAME_LINES", "MAX_DIFF_BYTES", "MAX_TEXT_LENGTH", "IN_DIFF_SCAN", "MAX_PAGE",
+]
+
+COMMITS_PAGE_SIZE = 30
+MAX_PAGE = 100
+MAX_BLAME_LINES = 400
+MAX_DIFF_BYTES = 64 * 1024
+MAX_TEXT_LENGTH = 200
+IN_DIFF_SCAN = 300
+_SEARCH_REPOSITORIES = 20
+_FORMAT = "%H%x1f%an%x1f%ae%x1f%aI%x1f%s%x1f%b%x1e"
+_BODY_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """One commit: full ``sha`` and ``short`` (12 hex), author name and email, author ``date``
+    (with its offset), ``subject`` (first line) and ``body`` (the rest, cut at 2,000 characters)."""
+
+    sha: str
+    short: str
+    author: str
+    email: str
+    date: datetime
+    subject: str
+    body: str = ""
+
+
+@dataclass(frozen=True)
+class CommitPage:
+    repository: str
+    branch: str
+    indexed_commit: str
+    commits: list[CommitInfo]
+    page: int
+    next_page: int | None
+
+
+@dataclass(frozen=True)
+class BlameLine:
+    line: int
+    commit: str
+    author: str
+    date: datetime
+    summary: str
+    text: str
+
+
+@dataclass(frozen=True)
+class BlameResult:
+    repository: str
+    path: str
+    commit: str
+    start_line: int
+    end_line: int
+    lines: list[BlameLine]
+
+
+@dataclass(frozen=True)
+class DiffFile:
+    path: str
+    additions: int | None  # None for a binary file
+    deletions: int | None
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    """The change from ``base`` to ``head`` (full SHAs; ``base`` "" for a root commit): per-file
+    line counts and the unified ``patch``, cut at ``MAX_DIFF_BYTES`` (``truncated``)."""
+
+    repository: str
+    base: str
+    head: str
+    commit: CommitInfo | None
+    files: list[DiffFile]
+    patch: str
+    truncated: bool
+    max_bytes: int = MAX_DIFF_BYTES
+
+
+@dataclass(frozen=True)
+class CommitMatches:
+    query: str
+    in_diff: bool
+    matches: list[tuple[str, CommitInfo, str]] = field(default_factory=list)  # (repository, commit, "message" | "diff")
+
+
+# -- the services ---------------------------------------------------------------------------------
+
+
+def list_commits(repository: str, *, access: RepositoryAccess, path: str | None = None, author: str | None = None,
+                 since: str | None = None, until: str | None = None, query: str | None = None, page: int = 1) -> CommitPage:
+    """Commits reachable from the indexed commit, newest first, ``COMMITS_PAGE_SIZE`` a page;
+    ``path`` keeps commits that touched it, ``author`` (name or email), ``query`` (message) are
+    fixed strings matched ignoring case, ``since``/``until`` ISO-8601 dates or times."""
+    repo, root, tip = _history(repository, access)
+    check_int("page", page, 1, MAX_PAGE)
+    args = ["log", f"--format={_FORMAT}", "--fixed-strings", "--regexp-ignore-case",
+            f"--skip={(page - 1) * COMMITS_PAGE_SIZE}", f"--max-count={COMMITS_PAGE_SIZE + 1}"]
+    if author:
+        args.append(f"--author={_text('author', author)}")
+    if query:
+        args.append(f"--grep={_text('query', query)}")
+    if since:
+        args.append(f"--since={_date('since', since)}")
+    if until:
+        args.append(f"--until={_date('until', until)}")
+    args += [tip, "--", *([_path(path)] if path else [])]
+    with _access(repo) as git:
+        commits = _parse_log(run_git(root, args, access=git).out)
+    more = len(commits) > COMMITS_PAGE_SIZE
+    return CommitPage(repo.name, repo.branch, tip, commits[:COMMITS_PAGE_SIZE], page, page + 1 if more else None)
+
+
+def blame(repository: str, path: str, start_line: int, end_line: int, *, access: RepositoryAccess) -> BlameResult:
+    """Who last changed each of lines ``start_line``..``end_line`` (1-based, inclusive, at most
+    ``MAX_BLAME_LINES``) of ``path`` at the indexed commit: commit, author, date, summary, text."""
+    repo, root, tip = _history(repository, access)
+    check_int("start_line", start_line, 1, None)
+    check_int("end_line", end_line, 1, None)
+    if end_line < start_line:
+        raise InvalidArgument("end_line must not be before start_line")
+    if end_line - start_line + 1 > MAX_BLAME_LINES:
+        raise InvalidArgument(f"blame at most {MAX_BLAME_LINES} lines per call")
+    clean = _path(path)
+    with _access(repo) as git:
+        listed = run_git(root, ["ls-tree", "--name-only", tip, "--", clean], access=git).out.strip()
+        if listed != clean:
+            raise InvalidArgument(f"no file {clean[:200]!r} at commit {tip[:12]} of {repo.name!r}")
+        out = run_git(root, ["blame", "--porcelain", "-L", f"{start_line},{end_line}", tip, "--", clean], access=git, timeout=120).out
+    return BlameResult(repo.name, clean, tip, start_line, end_line, _parse_blame(out))
+
+
+def diff(repository: str, commit: str, *, access: RepositoryAccess, path: str | None = None) -> DiffResult:
+    """What ``commit`` changed against its first parent (the whole tree for a root commit)."""
+    repo, root, _ = _history(repository, access)
+    with _access(repo) as git:
+        head = resolve(root, commit, git)
+        parents = run_git(root, ["rev-list", "--parents", "-n", "1", head], access=git).out.split()
+        info = _parse_log(run_git(root, ["log", "-n", "1", f"--format={_FORMAT}", head, "--"], access=git).out)
+        base = parents[1] if len(parents) > 1 else ""
+        return _diff(repo, root, git, base, head, path, info[0] if info else None)
+
+
+def compare(repository: str, base: str, head: str, *, access: RepositoryAccess, path: str | None = None) -> DiffResult:
+    """The change from commit ``base`` to ``head`` (``git diff base head``), optionally one path."""
+    repo, root, _ = _history(repository, access)
+    with _access(repo) as git:
+        return _diff(repo, root, git, resolve(root, base, git, "base"), resolve(root, head, git, "head"), path, None)
+
+
+def search_commits(query: str, *, access: RepositoryAccess, repository: str | None = None, in_diff: bool = False,
+                   limit: int = COMMITS_PAGE_SIZE) -> CommitMatches:
+    """Commits whose message contains ``query`` (fixed string, ignoring case), newest first, in
+    ``repository`` or every visible git repository (at most 20); with ``in_diff`` also commits
+    among each repository's newest ``IN_DIFF_SCAN`` that added or removed ``query`` (case-sensitive)."""
+    text = _text("query", query)
+    names = [repository] if repository is not None else list(visible_repositories(access).values())
+    found: list[tuple[str, CommitInfo, str]] = []
+    searched = 0
+    for name in names:
+        try:
+            repo, root, tip = _history(name, access)
+        except InvalidArgument:
+            if repository is not None:
+                raise
+            continue  # a directory without history: nothing to search in it
+        searched += 1
+        if searched > _SEARCH_REPOSITORIES:
+            break
+        with _access(repo) as git:
+            seen = set()
+            for commit in _parse_log(run_git(root, ["log", f"--format={_FORMAT}", "--fixed-strings", "--regexp-ignore-case",
+                                                    f"--grep={text}", f"--max-count={limit}", tip, "--"], access=git).out):
+                seen.add(commit.sha)
+                found.append((repo.name, commit, "message"))
+            if in_diff:
+                oldest = run_git(root, ["rev-list", "--max-count=1", f"--skip={IN_DIFF_SCAN - 1}", tip, "--"], access=git).out.strip()
+                span = [f"{oldest}..{tip}"] if oldest else [tip]
+                for commit in _parse_log(run_git(root, ["log", f"--format={_FORMAT}", f"-S{text}", "--no-ext-diff", "--no-textconv",
+                                                        f"--max-count={limit}", *span, "--"], access=git, timeout=120).out):
+                    if commit.sha not in seen:
+                        found.append((repo.name, commit, "diff"))
+    found.sort(key=lambda item: item[1].date, reverse=True)
+    return CommitMatches(text, in_diff, found[:limit])
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+
+def _history(name: str, access: RepositoryAccess) -> tuple[Repository, Path, str]:
+    repo = visible_repository(name, access)
+    root = Path(repo.root_path) if repo.root_path else None
+    if not repo.indexed_commit or root is None or not (root / GIT_DIR).exists():
+        raise InvalidArgument(f"repository {repo.name!r} has no git history (it is not indexed from git)")
+    return repo, root, repo.indexed_commit
+
+
+class _access:
+    """``with _access(repo) as git``: how git may reach the source while answering (see ``source_policy.read_access``)."""
+
+    def __init__(self, repo: Repository):
+        self.repo = repo
+        self._env = None
+
+    def __enter__(self) -> GitAccess:
+        if not self.repo.source_url:  # a local working tree: nothing to fetch
+            return GitAccess(options=("protocol.allow=never",))
+        self._env = credential_env(self.repo)
+        return read_access(self.repo.source_url, self._env.__enter__())
+
+    def __exit__(self, *exc) -> None:
+        if self._env is not None:
+            self._env.__exit__(*exc)
+
+
+def _diff(repo: Repository, root: Path, git: GitAccess, base: str, head: str, path: str | None, info: CommitInfo | None) -> DiffResult:
+    spec = ["--", *([_path(path)] if path else [])]
+    pair = [base, head] if base else ["--root", head]
+    command = "diff-tree" if not base else "diff"
+    flags = ["-r"] if command == "diff-tree" else []
+    stat = run_git(root, [command, *flags, "--numstat", "-z", "--no-renames", *pair, *spec], access=git, max_bytes=MAX_DIFF_BYTES * 4)
+    files = []
+    for entry in stat.out.split("\0"):
+        parts = entry.split("\t", 2)
+        if len(parts) == 3 and parts[2]:
+            added, deleted, name = parts
+            files.append(DiffFile(name.lstrip("\n"), None if added == "-" else int(added), None if deleted == "-" else int(deleted)))
+    patch = run_git(root, [command, *flags, "-p", "--no-ext-diff", "--no-textconv", "--no-color", "--no-renames", *pair, *spec],
+                    access=git, max_bytes=MAX_DIFF_BYTES, timeout=120)
+    text = patch.out
+    if command == "diff-tree" and text.startswith(head):
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+    return DiffResult(repo.name, base, head, info, files, text, patch.truncated)
+
+
+def _parse_log(out: str) -> list[CommitInfo]:
+    commits = []
+    for record in out.split("\x1e"):
+        fields = record.strip("\n").split("\x1f")
+        if len(fields) != 6:
+            continue
+        sha, name, email, date, subject, body = fields
+        commits.append(CommitInfo(sha, sha[:12], name, email, datetime.fromisoformat(date), subject, body.strip()[:_BODY_CHARS]))
+    return commits
+
+
+def _parse_blame(out: str) -> list[BlameLine]:
+    info: dict[str, dict[str, str]] = {}
+    lines: list[BlameLine] = []
+    current: list[str] = []
+    for raw in out.split("\n"):
+        if raw.startswith("\t"):
+            sha, final = current[0], int(current[2])
+            meta = info.setdefault(sha, {})
+            when = datetime.fromtimestamp(int(meta.get("author-time", "0") or 0), tz=timezone.utc)
+            lines.append(BlameLine(final, sha, meta.get("author", ""), when, meta.get("summary", ""), raw[1:]))
+            current = []
+        elif not current:
+            current = raw.split(" ")
+            if len(current) < 3:
+                current = []
+        else:
+            key, _, value = raw.partition(" ")
+            info.setdefault(current[0], {})[key] = value
+    return lines
+
+
+def _text(name: str, value: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidArgument(f"{name} must be non-empty text")
+    if len(value) > MAX_TEXT_LENGTH or any(ord(c) < 32 for c in value):
+        raise InvalidArgument(f"{name} must be one line of at most {MAX_TEXT_LENGTH} characters")
+    return value.strip()
+
+
+def _date(name: str, value: str) -> str:
+    try:
+        moment = datetime.fromisoformat(value.strip())
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        return str(int(moment.timestamp())) + " +0000"  # git's own "<seconds> <offset>" form: no guessing
+    except (ValueError, AttributeError, TypeError):
+        raise InvalidArgument(f"{name} must be an ISO-8601 date or time, e.g. 2026-01-31 or 2026-01-31T12:00:00+00:00") from None
+
+
+def _path(path: str | None) -> str:
+    if not isinstance(path, str) or not path.strip().strip("/"):
+        raise InvalidArgument("path must be a file or directory path from the repository root")
+    clean = path.strip().lstrip("/").rstrip("/")
+    if "\x00" in clean or len(clean) > 1000 or any(part == ".." for part in clean.split("/")):
+        raise InvalidArgument("path must be a relative path inside the repository")
+    return clean

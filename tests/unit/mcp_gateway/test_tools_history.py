@@ -1,0 +1,146 @@
+"""The history tools through the real SDK client, over repositories indexed from real ``file://``
+bare repositories: commits, blame, diff, compare and commit search answer from the indexed
+commit; caller text never becomes a git option; a private repository's history never leaks
+(same answer as an unknown repository); every result citing a file carries the indexed commit."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group
+
+from codeindex import services
+from codeindex.access import SYSTEM
+from codeindex.models import Repository
+from tests.support.git_repos import Remote
+from tests.support.mcp_tools import ADMIN, INSIDER, READER, assert_one_line_error, call, text_of
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("eager_jobs")]
+
+VAULT_SECRET = "obsidian_keyring_unlock"
+
+
+@pytest.fixture
+def gitrepos(tmp_path, settings):
+    settings.MCPRAG_SOURCE_ROOTS = [str(tmp_path)]
+    settings.MCPRAG_CLONE_DIR = str(tmp_path / "clones")
+    shop = Remote(tmp_path / "shop", {"billing/tax.py": "def tax_for(amount, rate):\n    return amount * rate\n"})
+    shop.commit("Add the invoice module", {"billing/invoice.py": "def invoice_total(lines):\n    return sum(lines)\n"}, author="Grace")
+    shop.commit("Round tax to cents", {"billing/tax.py": "def tax_for(amount, rate):\n    return round(amount * rate, 2)\n"})
+    shop.push()
+    vault = Remote(tmp_path / "vault", {"crypto.py": f"def {VAULT_SECRET}(key):\n    return key\n"})
+    vault.commit(f"Harden {VAULT_SECRET} against replay", {"crypto.py": f"def {VAULT_SECRET}(key):\n    return key[::-1]\n"})
+    vault.push()
+    services.start_index_job(shop.url, "shop", access=SYSTEM)
+    services.start_index_job(vault.url, "vault", access=SYSTEM, visibility="groups", groups=[Group.objects.create(name="vault-team").name])
+    return shop, vault
+
+
+def test_list_commits_filters_and_pages(gitrepos):
+    shop, _ = gitrepos
+    result = call(READER, "list_commits", {"repository": "shop"})
+    data = result.structured_content
+    assert [c["subject"] for c in data["commits"]] == ["Round tax to cents", "Add the invoice module", "first commit"]
+    assert data["indexed_commit"] == shop.head() and data["branch"] == "main"
+    only_tax = call(READER, "list_commits", {"repository": "shop", "path": "billing/tax.py"}).structured_content
+    assert [c["subject"] for c in only_tax["commits"]] == ["Round tax to cents", "first commit"]
+    by_grace = call(READER, "list_commits", {"repository": "shop", "author": "grace"}).structured_content
+    assert [c["subject"] for c in by_grace["commits"]] == ["Add the invoice module"]
+    by_message = call(READER, "list_commits", {"repository": "shop", "query": "ROUND TAX"}).structured_content
+    assert len(by_message["commits"]) == 1
+    future = call(READER, "list_commits", {"repository": "shop", "since": "2098-01-01"}).structured_content
+    assert future["commits"] == []
+
+
+def test_blame_names_the_commit_of_each_line(gitrepos):
+    result = call(READER, "blame", {"repository": "shop", "path": "billing/tax.py", "start_line": 1, "end_line": 2})
+    lines = result.structured_content["lines"]
+    assert lines[0]["summary"] == "first commit" and lines[1]["summary"] == "Round tax to cents"
+    assert lines[1]["text"] == "    return round(amount * rate, 2)"
+
+
+def test_diff_and_compare_show_the_change(gitrepos):
+    shop, _ = gitrepos
+    data = call(READER, "diff", {"repository": "shop", "commit": shop.head()[:10]}).structured_content
+    assert data["commit"]["subject"] == "Round tax to cents" and data["files"] == [{"path": "billing/tax.py", "additions": 1, "deletions": 1}]
+    assert "+    return round(amount * rate, 2)" in data["patch"] and not data["truncated"]
+    data = call(READER, "compare", {"repository": "shop", "base": "main~2", "head": "main", "path": "billing/invoice.py"}).structured_content
+    assert [f["path"] for f in data["files"]] == ["billing/invoice.py"]
+
+
+def test_search_commits_in_messages_and_in_changed_lines(gitrepos):
+    data = call(READER, "search_commits", {"query": "invoice module"}).structured_content
+    assert [(m["repository"], m["matched"]) for m in data["matches"]] == [("shop", "message")]
+    data = call(READER, "search_commits", {"query": "round(amount", "in_diff": True}).structured_content
+    assert [(m["subject"], m["matched"]) for m in data["matches"]] == [("Round tax to cents", "diff")]
+
+
+@pytest.mark.parametrize(("tool", "arguments"), [
+    ("diff", {"repository": "shop", "commit": "--output=/tmp/pwned"}),
+    ("compare", {"repository": "shop", "base": "-p", "head": "main"}),
+    ("compare", {"repository": "shop", "base": "main~1..main", "head": "main"}),
+    ("list_commits", {"repository": "shop", "path": ":(exclude)billing"}),
+    ("list_commits", {"repository": "shop", "author": "(a+)+$"}),
+    ("list_commits", {"repository": "shop", "since": "yesterday-ish"}),
+    ("blame", {"repository": "shop", "path": "../etc/passwd", "start_line": 1, "end_line": 1}),
+    ("blame", {"repository": "shop", "path": "billing/tax.py", "start_line": 1, "end_line": 5000}),
+])
+def test_caller_input_never_becomes_a_git_option(gitrepos, tool, arguments, tmp_path):
+    result = call(READER, tool, arguments)
+    if not result.is_error:  # a fixed string or a literal path that matches nothing is a fine answer
+        assert tool == "list_commits"
+        assert result.structured_content["commits"] == [] or arguments.get("author")
+        return
+    assert_one_line_error(result)
+    assert not (tmp_path / "pwned").exists()
+
+
+HISTORY_LEAKS = [
+    ("list_commits", {"repository": "vault"}),
+    ("list_commits", {"repository": "vault", "query": "Harden"}),
+    ("blame", {"repository": "vault", "path": "crypto.py", "start_line": 1, "end_line": 2}),
+    ("diff", {"repository": "vault", "commit": "main"}),
+    ("compare", {"repository": "vault", "base": "main~1", "head": "main"}),
+    ("search_commits", {"query": "Harden"}),
+    ("search_commits", {"query": VAULT_SECRET, "in_diff": True}),
+    ("search_commits", {"query": "Harden", "repository": "vault"}),
+]
+
+
+@pytest.mark.parametrize(("tool", "arguments"), HISTORY_LEAKS)
+def test_a_private_repository_history_never_leaks(gitrepos, tool, arguments):
+    _, vault = gitrepos
+    result = call(ADMIN, tool, arguments)  # every scope, not in the vault's group
+    text = text_of(result) + str(result.structured_content or "")
+    for value in arguments.values():
+        text = text.replace(str(value), "")
+    assert VAULT_SECRET not in text and "crypto.py" not in text and vault.head()[:12] not in text and "Harden" not in text
+    if arguments.get("repository") == "vault":
+        assert result.is_error
+        unknown = call(ADMIN, tool, {**arguments, "repository": "nosuchrepo"})
+        assert text_of(result).replace("vault", "X") == text_of(unknown).replace("nosuchrepo", "X")
+    insider = call(INSIDER, tool, arguments)  # the group member sees it
+    assert not insider.is_error and (VAULT_SECRET in text_of(insider) or "Harden" in text_of(insider) or "crypto.py" in text_of(insider))
+
+
+def test_results_citing_code_carry_the_indexed_commit(gitrepos):
+    shop, _ = gitrepos
+    short = shop.head()[:12]
+    listed = call(READER, "list_repositories", {}).structured_content["repositories"]
+    assert [r["indexed_commit"] for r in listed] == [shop.head()]  # the vault is hidden
+    for tool, arguments in [("search_code", {"query": "tax_for"}), ("read_file", {"repository": "shop", "path": "billing/tax.py"}),
+                            ("grep", {"pattern": "return"}), ("list_files", {"repository": "shop"})]:
+        result = call(READER, tool, arguments)
+        assert not result.is_error, text_of(result)
+        assert f"shop@{short}" in text_of(result), tool
+        data = result.structured_content
+        cited = [data] if "path" in data else next(v for v in data.values() if isinstance(v, list) and v and isinstance(v[0], dict))
+        assert all(item["commit"] == short for item in cited), tool
+
+
+def test_a_directory_without_git_has_no_history(gitrepos, tmp_path):
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "x.py").write_text("x = 1\n")
+    services.index_repository(plain, "plain")
+    assert Repository.objects.get(name="plain").indexed_commit == ""
+    assert_one_line_error(call(READER, "list_commits", {"repository": "plain"}), "no git history")
