@@ -57,7 +57,7 @@ def _problem(item: dict[str, Any], properties: dict[str, Any]) -> str:
         low, high = spec.get("minimum"), spec.get("maximum")
         number = "a whole number" if spec.get("type") == "integer" else "a number"
         if low is not None and high is not None:
-            return f"{where} must be {number} from {low:g} to {high:g}"
+            return f"{where} must be {number} from {_figure(low)} to {_figure(high)}"
     if kind in _LENGTHS and spec is not None:
         if spec.get("type") == "string" and spec.get("maxLength") is not None:
             return f"{where} must be at most {spec['maxLength']:,} characters long"
@@ -70,6 +70,11 @@ def _problem(item: dict[str, Any], properties: dict[str, Any]) -> str:
     elif message.startswith("Value error, "):
         message = message.removeprefix("Value error, ")
     return f"{where} {message[:200]}"
+
+
+def _figure(value) -> str:
+    """A bound as people write it: ``1``, ``20,000``, ``0.5`` (never ``1e+07``)."""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
 
 
 def _property(properties: dict[str, Any], loc) -> dict | None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import time
+import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
 
@@ -27,30 +28,36 @@ __all__ = ["status", "health", "embedding_coverage", "index_metrics", "IndexMetr
 def embedding_coverage(repository_ids) -> float | None:
     """Share (0.0–1.0) of the chunks of ``repository_ids`` that have a vector of the configured
     model, i.e. that the dense signal can rank; 1.0 when there are no chunks, None when no
-    embedding provider is configured (``MCPRAG_EMBEDDINGS=none``). Every search reports it, so a
-    figure is reused for :data:`_COVERAGE_TTL_S` seconds per set of repositories (two counts over
-    a million chunks would otherwise cost more than the search)."""
+    embedding provider is configured (``MCPRAG_EMBEDDINGS=none``).
+
+    Every search reports it, so given a mapping of repository id → generation (what search has in
+    hand) the figure is kept in Django's cache under those generations: writing chunks or
+    vectors bumps the generation, so a kept figure is never stale, and two counts over a million
+    chunks are not paid on every query."""
     provider = get_provider()
     if provider.name == "none":
         return None
-    ids = tuple(sorted(repository_ids))
-    key = (provider.model, ids)
-    cached = _coverage_cache.get(key)
-    now = time.monotonic()
-    if cached is not None and now - cached[0] < _COVERAGE_TTL_S:
-        return cached[1]
+    generations = dict(repository_ids) if hasattr(repository_ids, "items") else None
+    ids = sorted(generations or repository_ids)
+    key = None
+    if generations is not None:
+        key = "codeindex:coverage:" + hashlib.sha256(
+            f"{provider.model}|{','.join(f'{i}:{generations[i]}' for i in ids)}".encode()).hexdigest()
+        try:
+            cached = cache.get(key)
+        except Exception:  # Redis unreachable: count instead; search never depends on the cache
+            cached, key = None, None
+        if cached is not None:
+            return cached
     chunks = Chunk.objects.filter(repository_id__in=ids).count() if ids else 0
     embedded = ChunkVector.objects.filter(repository_id__in=ids, model=provider.model).count() if chunks else 0
     coverage = round(min(embedded / chunks, 1.0), 4) if chunks else 1.0
-    if len(_coverage_cache) >= 256:
-        _coverage_cache.clear()
-    _coverage_cache[key] = (now, coverage)
+    if key is not None:
+        try:
+            cache.set(key, coverage, 600)
+        except Exception:
+            pass
     return coverage
-
-
-#: How long (seconds) :func:`embedding_coverage` reuses a figure.
-_COVERAGE_TTL_S = 5.0
-_coverage_cache: dict[tuple, tuple[float, float]] = {}
 
 
 #: What each optional PostgreSQL extension is used for, said when it is missing.

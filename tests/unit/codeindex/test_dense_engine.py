@@ -173,7 +173,10 @@ def test_health_names_the_dense_engine_and_the_optional_extensions():
 
 SECRET = {"vault/keys.py": 'def rotate_signing_keys(store):\n    """Rotate the signing keys of the payment vault."""\n'
           "    for key in store.keys():\n        store.retire(key)\n"}
-OPEN = {"web/views.py": 'def render_home(request):\n    """Render the home page."""\n    return page("home")\n'}
+OPEN = {"web/views.py": 'def render_home(request):\n    """Render the home page."""\n    return page("home")\n',
+        # close enough in meaning to the vault's function to clear the relevance floor
+        "web/sessions.py": 'def rotate_session_keys(store):\n    """Rotate the signing keys of the web sessions."""\n'
+                           "    for key in store.keys():\n        store.retire(key)\n"}
 
 
 @pytest.mark.django_db

@@ -27,7 +27,7 @@ def call(tool: str, arguments: dict):
 @pytest.mark.parametrize(("arguments", "expected"), [
     ({"query": "token", "max_results": 0}, "search_code: invalid arguments: max_results must be a whole number from 1 to 50."),
     ({"query": "token", "page": 99}, "search_code: invalid arguments: page must be a whole number from 1 to 20."),
-    ({"query": "token", "max_tokens": 10}, "search_code: invalid arguments: max_tokens must be a whole number from 200 to 20000."),
+    ({"query": "token", "max_tokens": 10}, "search_code: invalid arguments: max_tokens must be a whole number from 200 to 20,000."),
     ({"query": "token", "detail_level": "tiny"}, "search_code: invalid arguments: detail_level must be 'compact' or 'full'."),
     ({"query": "x" * 1_000_000}, "search_code: invalid arguments: query must be at most 2,000 characters long."),
     ({"query": "token", "exclude_paths": ["a"] * 11}, "search_code: invalid arguments: exclude_paths must have at most 10 items."),
@@ -43,9 +43,9 @@ def test_invalid_arguments_are_named_in_plain_words(arguments, expected):
 
 
 @pytest.mark.parametrize(("tool", "arguments", "expected"), [
-    ("find_references", {"symbol": "x" * 300}, "find_references: invalid arguments: symbol must have at most 200 characters."),
-    ("file_outline", {"repository": "r", "path": "p" * 5000}, "file_outline: invalid arguments: path must have at most 4096 characters."),
-    ("find_definition", {"symbol": "f", "line": 0}, "find_definition: invalid arguments: line must be greater than or equal to 1."),
+    ("find_references", {"symbol": "x" * 300}, "find_references: invalid arguments: symbol must be at most 200 characters long."),
+    ("file_outline", {"repository": "r", "path": "p" * 5000}, "file_outline: invalid arguments: path must be at most 4,096 characters long."),
+    ("find_definition", {"symbol": "f", "line": 0}, "find_definition: invalid arguments: line must be a whole number from 1 to 10,000,000."),
 ])
 def test_navigation_tools_say_what_an_argument_must_be(tool, arguments, expected):
     result = call(tool, arguments)
