@@ -45,6 +45,9 @@ application = ProtocolTypeRouter(
 )
 
 from codeindex import embeddings, worker  # noqa: E402
+from mcprag_site import tracing  # noqa: E402
+
+tracing.configure()  # OTLP traces of the SDK's spans, when OTEL_EXPORTER_OTLP_ENDPOINT is set
 
 embeddings.warm_up()
 worker.start()
