@@ -22,7 +22,7 @@ from ..indexing import IndexReport, Progress, normalize_paths
 from ..jobs import IndexJobRunner, create_job
 from ..models import IndexJob, Repository
 from ..source_policy import check_source
-from ..sources import is_git_url, local_root
+from ..sources import is_git_url, local_root, valid_branch
 from ..worker import broker_configured, dispatch
 from .results import JobInfo
 from .scope import visible_repository
@@ -102,13 +102,15 @@ def _report_of(name: str, finished: IndexJob | None) -> IndexReport:
 
 def start_index_job(source: str, name: str, *, access: RepositoryAccess, kind: str = JobKind.FULL,
                     paths: list[str] | None = None, requested_by: str = "", visibility: str | None = None,
-                    groups: list[str] | None = None) -> JobInfo:
+                    groups: list[str] | None = None, branch: str | None = None) -> JobInfo:
     """Queue an index job and return it; ``worker.dispatch`` runs it once the row commits (a Celery
     worker, the server's own worker thread, else this thread before returning).
 
     ``source`` is a directory or git URL (``None``/"" re-uses the repository's own source);
     ``kind`` is full, changed_files (with ``paths``) or embeddings. A new repository gets
-    ``visibility`` and ``groups``; an existing one keeps its settings. Raises
+    ``visibility`` and ``groups``; an existing one keeps its settings. ``branch`` (git sources
+    only; "" = the remote's default) sets the branch this job and later syncs fetch, so one URL
+    can be indexed on several branches under several names. Raises
     ``RepositoryNotFound`` for an invisible repository, ``SourceNotAllowed`` (a path outside
     ``MCPRAG_SOURCE_ROOTS`` or a git URL ``source_policy`` refuses, given or recorded),
     ``SourceNotFound`` (no such directory, or no source given and none recorded) and
@@ -129,7 +131,14 @@ def start_index_job(source: str, name: str, *, access: RepositoryAccess, kind: s
         paths = normalize_paths(paths or [])
         if not paths:
             raise InvalidArgument("index_changed_files needs at least one path")
+    if branch is not None:
+        if not is_git_url(source):
+            raise InvalidArgument("branch applies to git sources only")
+        branch = valid_branch(branch) if branch else ""
     repository = repository or _create_repository(name, source, visibility, groups)
+    if branch is not None and repository.branch != branch:
+        repository.branch = branch
+        repository.save(update_fields=["branch"])
     job = create_job(repository, kind, source, paths=paths, requested_by=requested_by)
     transaction.on_commit(lambda: _dispatch(job.pk))
     return job_info(IndexJob.objects.select_related("repository").get(pk=job.pk))

@@ -83,6 +83,7 @@ async def index_repository(
     name: Name,
     source: Annotated[str | None, Field(description="git URL (https://, ssh:// or user@host:path, to a public host unless the operator allows more) or a directory on the server (only under the operator's MCPRAG_SOURCE_ROOTS; file:// likewise). Omit to refresh an indexed repository from its own source.")] = None,
     groups: Annotated[list[str] | None, Field(description="For a new repository: only members of these Django groups may see it (default: everyone signed in).")] = None,
+    branch: Annotated[str | None, Field(max_length=200, description="git sources: the branch to index and keep in sync (default: the remote's default branch). The same URL may be indexed on another branch under another name.")] = None,
     wait: Wait = 120,
     ctx: Context | None = None,
 ) -> Annotated[CallToolResult, JobModel]:
@@ -91,7 +92,7 @@ async def index_repository(
     Only files whose content changed are re-chunked and re-embedded. Reports progress while it
     waits and returns the job (queued, running, complete or failed, with file counts, errors and
     timings). One job per repository runs at a time."""
-    return await _start_and_follow(ctx, wait, services.start_index_job, source or "", name, groups=groups)
+    return await _start_and_follow(ctx, wait, services.start_index_job, source or "", name, groups=groups, branch=branch)
 
 
 @tool(kind="indexing", scope=SCOPE_INDEX_ADMIN, title="Re-index changed files", read_only=False, idempotent=True)

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from codeindex import services, sync
 from codeindex.access import SYSTEM
+from codeindex.exceptions import InvalidArgument
 from codeindex.models import Chunk, IndexJob, Repository, SourceFile
 from tests.support.git_repos import Remote, git
 
@@ -55,6 +56,21 @@ def test_the_same_url_on_another_branch_is_another_repository(remote):
     assert other.indexed_commit == release != main.indexed_commit
     assert SourceFile.objects.filter(repository=other, path="pkg/release_notes.py").exists()
     assert not SourceFile.objects.filter(repository=main, path="pkg/release_notes.py").exists()
+
+
+def test_index_job_takes_the_branch_for_a_second_entry_of_the_same_url(remote):
+    git(remote.work, "checkout", "-q", "-b", "release")
+    release = remote.commit("release only", {"pkg/release_notes.py": "def release_banner():\n    pass\n"})
+    git(remote.work, "push", "-q", "origin", "release")
+    git(remote.work, "checkout", "-q", "main")
+    main = _index(remote)
+    services.start_index_job(remote.url, "shop-release", access=SYSTEM, branch="release")
+    other = Repository.objects.get(name="shop-release")
+    assert other.branch == "release" and other.indexed_commit == release != main.indexed_commit
+    assert SourceFile.objects.filter(repository=other, path="pkg/release_notes.py").exists()
+    with pytest.raises(InvalidArgument):
+        services.start_index_job(remote.url, "shop-bad", access=SYSTEM, branch="--upload-pack=evil")
+    assert not Repository.objects.filter(name="shop-bad").exists()
 
 
 def test_a_sync_reindexes_only_the_files_git_says_changed(remote):
