@@ -130,6 +130,8 @@ def test_overview_page_renders_svg_charts_with_data_points(operator_client, call
     assert "11" in points
     assert 'id="chart-latency-per-tool"' in html and 'id="chart-error-rate-per-day"' in html
     assert "<script src=\"/console/console.js\"" in html and "<script>" not in html  # no inline script (CSP)
+    assert "<title>Overview · mcprag console</title>" in html
+    assert html.count('id="per-agent"') == 1 and html.count('id="per-person"') == 1  # each table once, in the page body
 
 
 def test_overview_date_range_form(operator_client, calls):
