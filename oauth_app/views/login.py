@@ -150,6 +150,16 @@ class SignInView(View):
         return render(request, "oauth/check_email.html", {"email": email, "next": next_url})
 
 
+def _stytch_first_factor(request, identity, next_url: str, method: str):
+    """A person Stytch verified (magic link: ``email``; OAuth: ``sso``): their account by verified
+    email, refused when it is disabled, else on to the second factor or ``next``."""
+    user = person_for_verified_email(identity.email, stytch_user_id=identity.stytch_user_id)
+    if not user.is_active:
+        audit.record(AuthEvent.Kind.SIGN_IN_FAILED, user=user, request=request, error="account_disabled", method=method)
+        return render(request, "oauth/magic_link_invalid.html", status=403)
+    return redirect(login_flow.first_factor_passed(request, user, method, login_flow.safe_next(request, next_url)))
+
+
 @method_decorator(never_cache, name="dispatch")
 class MagicLinkCallbackView(View):
     """``/login/magic-link/?token=…``: Stytch's link lands here; complete the sign-in."""
@@ -162,11 +172,7 @@ class MagicLinkCallbackView(View):
             return render(request, "oauth/magic_link_invalid.html", status=400)
         except SignInServiceUnavailable:
             return render(request, "oauth/sign_in_unavailable.html", {"next": "/login/"}, status=503)
-        user = person_for_verified_email(identity.email, stytch_user_id=identity.stytch_user_id)
-        if not user.is_active:
-            audit.record(AuthEvent.Kind.SIGN_IN_FAILED, user=user, request=request, error="account_disabled", method="email")
-            return render(request, "oauth/magic_link_invalid.html", status=403)
-        return redirect(login_flow.first_factor_passed(request, user, "email", login_flow.safe_next(request, next_url)))
+        return _stytch_first_factor(request, identity, next_url, "email")
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -197,11 +203,7 @@ class StytchOAuthCallbackView(View):
             return render(request, "oauth/magic_link_invalid.html", status=400)
         except SignInServiceUnavailable:
             return render(request, "oauth/sign_in_unavailable.html", {"next": "/login/"}, status=503)
-        user = person_for_verified_email(identity.email, stytch_user_id=identity.stytch_user_id)
-        if not user.is_active:
-            audit.record(AuthEvent.Kind.SIGN_IN_FAILED, user=user, request=request, error="account_disabled", method="sso")
-            return render(request, "oauth/magic_link_invalid.html", status=403)
-        return redirect(login_flow.first_factor_passed(request, user, "sso", login_flow.safe_next(request, next_url)))
+        return _stytch_first_factor(request, identity, next_url, "sso")
 
 
 @method_decorator(never_cache, name="dispatch")
