@@ -33,8 +33,8 @@ Embedding a corpus dominates the run time. ``--keep DIR`` (one set per run) keep
 database in ``DIR/<set>.sqlite3``, so a second run, for instance of another checkout of this
 repository on the same corpus (same schema and embedding text), indexes nothing again::
 
-    python bench/retrieval.py --sets js --keep /tmp/rk      # indexes and embeds, then measures
-    python /other/checkout/bench/retrieval.py --sets js --keep /tmp/rk   # measures only
+    python bench/retrieval.py --sets js --keep ./bench-rk      # indexes and embeds, then measures
+    python /other/checkout/bench/retrieval.py --sets js --keep ./bench-rk   # measures only
 """
 
 from __future__ import annotations

@@ -34,6 +34,7 @@ import os
 import random
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -201,7 +202,7 @@ def load(n: int) -> None:
 
     ensure_dense_index(MODEL, DIM)
     build_seconds = time.monotonic() - built
-    Path(os.environ.get("BENCH_STATE", "/tmp/mcprag-scale.json")).write_text(json.dumps(
+    Path(os.environ.get("BENCH_STATE") or os.path.join(tempfile.gettempdir(), "mcprag-scale.json")).write_text(json.dumps(
         {"chunks": chunk_id, "load_seconds": load_seconds, "build_seconds": build_seconds}))
     print(f"  {chunk_id:,} chunks loaded in {load_seconds:.0f} s, HNSW index built in {build_seconds:.0f} s", flush=True)
 
@@ -395,7 +396,7 @@ def main() -> None:
     _setup()
     if not args.reuse:
         load(args.chunks)
-    state = json.loads(Path(os.environ.get("BENCH_STATE", "/tmp/mcprag-scale.json")).read_text())
+    state = json.loads(Path(os.environ.get("BENCH_STATE") or os.path.join(tempfile.gettempdir(), "mcprag-scale.json")).read_text())
     print(f"\n{state['chunks']:,} chunks; load {state['load_seconds']:.0f} s; HNSW build {state['build_seconds']:.0f} s\n")
     print("dense top-10 (ms)")
     print(table(["filter", "engine", "p50", "p99", "recall@10"], dense(args.queries)))
