@@ -35,12 +35,13 @@ def actor_of() -> str:
     return f"{caller.username or '-'} via {caller.client_id}"
 
 
-def result(model, text: str) -> CallToolResult:
+def result(model, text: str, *, exclude_none: bool = False) -> CallToolResult:
     """The tool's answer: ``text`` for the agent, ``model`` as structured content. Every object in
     it that cites a file of a repository (``repository`` and ``path``) gets that repository's
     indexed ``commit`` (short SHA), and the text ends with the commits cited, so an agent always
-    knows which revision the code it reads comes from."""
-    data = model.model_dump(mode="json")
+    knows which revision the code it reads comes from. ``exclude_none`` leaves unset fields out of
+    the structured content (compact answers)."""
+    data = model.model_dump(mode="json", exclude_none=exclude_none)
     commits = cited_commits()
     cited: dict[str, str] = {}
     if commits:

@@ -6,7 +6,7 @@ import json
 from dataclasses import replace
 from typing import Annotated, Literal
 
-from mcp_types import CallToolResult, TextContent
+from mcp_types import CallToolResult
 from pydantic import Field
 
 from codeindex import services
@@ -128,7 +128,7 @@ async def search_code(
                                      max_results=max_results, page=page, detail_level=detail_level)
     found = await run_service(services.search_page, request, access=access_of())
     model, text = render_search(query, found, detail_level=detail_level, max_tokens=max_tokens)
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=model.model_dump(mode="json", exclude_none=True))
+    return result(model, text, exclude_none=True)
 
 
 @tool(kind="search", scope=SCOPE_CODE_READ, title="Explain ranking")

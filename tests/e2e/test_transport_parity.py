@@ -29,7 +29,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
 TRANSPORTS = ("streamable_http", "sse", "stdio")
 QUERY = {"query": "compute the date of Easter Sunday for a given year", "max_results": 5}
 #: The permission middleware's refusal (mcp_gateway.server.refused_result), the same on SSE and stdio.
-REFUSAL_TEXT = "insufficient_scope: calling search_code needs the 'code:read' scope."
+REFUSAL_TEXT = ("insufficient_scope: calling search_code needs the 'code:read' scope. "
+                "An operator sets which scopes this service client may use.")
 
 
 @pytest.fixture
@@ -159,16 +160,13 @@ async def test_a_tool_beyond_the_permissions_is_refused_on_every_transport(write
     # tools/list hides what the caller may not call, identically everywhere.
     assert listings["streamable_http"] == listings["sse"] == listings["stdio"]
     assert "search_code" not in listings["stdio"]
-    # Streamable HTTP: the documented step-up refusal, HTTP 403 insufficient_scope naming the scope.
-    assert isinstance(refusals["streamable_http"], MCPError)
-    forbidden = [r for r in writer.http_responses if r.status_code == 403]
-    assert len(forbidden) == 1
-    challenge = forbidden[0].headers["www-authenticate"]
-    assert 'error="insufficient_scope"' in challenge and 'scope="code:read code:write"' in challenge
-    assert "resource_metadata=" in challenge
-    # SSE and stdio: the permission middleware's isError result, word for word the same.
-    for transport in ("sse", "stdio"):
+    # A service client can never step up (an operator sets its scopes), so no transport sends it
+    # into a futile HTTP 403 step-up: every one answers the permission middleware's isError
+    # result, word for word the same, saying who can change it.
+    assert not [r for r in writer.http_responses if r.status_code == 403]
+    for transport in TRANSPORTS:
         result = refusals[transport]
+        assert not isinstance(result, MCPError), transport
         assert result.is_error and result.structured_content is None, transport
         assert [block.text for block in result.content] == [REFUSAL_TEXT], transport
     # One audit path: every refusal wrote one row naming its transport.
