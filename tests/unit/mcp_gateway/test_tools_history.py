@@ -75,7 +75,7 @@ def test_search_commits_in_messages_and_in_changed_lines(gitrepos):
 
 
 @pytest.mark.parametrize(("tool", "arguments"), [
-    ("diff", {"repository": "shop", "commit": "--output=/tmp/pwned"}),
+    ("diff", {"repository": "shop", "commit": "--output={out}"}),
     ("compare", {"repository": "shop", "base": "-p", "head": "main"}),
     ("compare", {"repository": "shop", "base": "main~1..main", "head": "main"}),
     ("list_commits", {"repository": "shop", "path": ":(exclude)billing"}),
@@ -85,6 +85,8 @@ def test_search_commits_in_messages_and_in_changed_lines(gitrepos):
     ("blame", {"repository": "shop", "path": "billing/tax.py", "start_line": 1, "end_line": 5000}),
 ])
 def test_caller_input_never_becomes_a_git_option(gitrepos, tool, arguments, tmp_path):
+    # an --output option would write where the check below looks
+    arguments = {k: v.format(out=tmp_path / "pwned") if isinstance(v, str) else v for k, v in arguments.items()}
     result = call(READER, tool, arguments)
     if not result.is_error:  # a fixed string or a literal path that matches nothing is a fine answer
         assert tool == "list_commits"
