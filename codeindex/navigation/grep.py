@@ -6,6 +6,9 @@
    match must contain (``prefilter.required_literals``) become an FTS5 ``trigram`` query on
    SQLite or ``ILIKE`` conditions answered by the ``pg_trgm`` GIN index on PostgreSQL, together
    with the caller's repository access, repository, language and path filters, in one SQL query.
+   On PostgreSQL the index covers ``words``, the text lower-cased with ``_`` read as a letter
+   (migration 0010), so ``_default_value`` is one word to ``pg_trgm`` rather than the common
+   words ``default`` and ``value``, and the database re-checks candidates with a plain ``LIKE``.
    Granularity is the file, as the text is stored per file. On 128k chunks (``bench/grep.py``)
    the slowest calls are patterns whose literal is in many files but few matching lines, where
    inflating whole candidate files dominates; blocks of lines would cut that (not measured yet).
@@ -234,7 +237,8 @@ def _index_query(requirement: Requirement, state: str, insensitive: bool) -> Raw
     if state == "fts5":  # the trigram tokenizer folds case, the Kelvin sign and the long s included
         return RawSQL(f"SELECT rowid FROM {SQLITE_TRIGRAM} WHERE {SQLITE_TRIGRAM} MATCH %s", [_fts_expression(requirement)])
     params: list[str] = []
-    condition = _ilike_expression(requirement, params, insensitive)
+    condition = _words_expression(requirement, params, insensitive) if state == "pg_trgm" else _ilike_expression(
+        requirement, params, insensitive)
     # OFFSET 0 keeps the planner from folding this into the join, where it would test ILIKE on
     # every visible file's text (decompressing each) instead of asking the GIN index once.
     return RawSQL(f"SELECT file_id FROM codeindex_filetext WHERE {condition} OFFSET 0", params)
@@ -243,6 +247,25 @@ def _index_query(requirement: Requirement, state: str, insensitive: bool) -> Raw
 def _fts_expression(requirement: Requirement) -> str:
     parts = ['"' + item.replace('"', '""') + '"' if isinstance(item, str)
              else "(" + " OR ".join(f"({_fts_expression(branch)})" for branch in item) + ")" for item in requirement]
+    return " AND ".join(parts)
+
+
+def _words_expression(requirement: Requirement, params: list[str], insensitive: bool) -> str:
+    """``words LIKE %s AND …`` on the column the PostgreSQL trigram index covers: the text lower-cased
+    (ASCII) with ``_`` read as ``q`` (migration 0010), so each literal is compared the same way. A
+    superset of the files that hold the literals as written, whatever ``insensitive`` says: the
+    lines are checked afterwards. When ignoring case, ``k`` and ``s`` become the ``_`` wildcard,
+    as in ``_ilike_expression``."""
+    parts = []
+    for item in requirement:
+        if isinstance(item, str):
+            escaped = item.lower().replace("_", "q").replace("\\", "\\\\").replace("%", "\\%")
+            if insensitive:
+                escaped = re.sub("[ks]", "_", escaped)
+            params.append(f"%{escaped}%")
+            parts.append("words LIKE %s")
+        else:
+            parts.append("(" + " OR ".join(f"({_words_expression(branch, params, insensitive)})" for branch in item) + ")")
     return " AND ".join(parts)
 
 

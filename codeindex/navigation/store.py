@@ -9,11 +9,13 @@ reads a file's text (``read_file``, the ``repo://`` resource, ``grep``) calls ``
 SQLite      ``FileText.data``: the UTF-8 text, zlib-compressed (level 6; Python source shrinks
             about 4×). Trigram index: the contentless FTS5 table ``codeindex_filetext_trigram``
             (rowid = file id), which stores only the index, not the text again.
-PostgreSQL  ``FileText.text``: the text; the server compresses it (TOAST, LZ4 where available)
-            and a ``pg_trgm`` GIN index covers it when the extension is installed.
+PostgreSQL  ``FileText.text``: the text; the server compresses it (TOAST, LZ4 where available).
+            When ``pg_trgm`` is installed, the generated column ``words`` (the text lower-cased,
+            ``_`` read as ``q``: migration 0010) has a ``pg_trgm`` GIN index.
 ==========  ===================================================================================
 
-Migration ``0005_file_text`` creates both; ``trigram_state()`` says which is in place. A file
+Migrations ``0005_file_text`` and ``0010_grep_words_column`` create them; ``trigram_state()``
+says which is in place. A file
 deleted some other way than through ``indexing`` (the Django admin deleting a repository) leaves
 its SQLite trigram row behind: harmless, since grep joins candidates to ``SourceFile`` and file
 ids are never reused, but it keeps taking index space.
@@ -32,7 +34,7 @@ from ..models import FileText, SourceFile
 __all__ = ["SQLITE_TRIGRAM", "PG_TRIGRAM_INDEX", "save_text", "forget_texts", "load_text", "load_texts", "trigram_state"]
 
 SQLITE_TRIGRAM = "codeindex_filetext_trigram"
-PG_TRIGRAM_INDEX = "codeindex_filetext_text_trgm"
+PG_TRIGRAM_INDEX = "codeindex_filetext_words_trgm"
 _LEVEL = 6
 
 

@@ -33,6 +33,11 @@ FILES = {
         + "const longLine = '" + "ab" * 400 + "';\n"
     ),
     "pkg/fold.py": "KELVIN = '\u212aelvin'\nLONG_S = 'cla\u017fs'\n",  # -i folds them to k and s: only they hold the literals
+    # identifiers whose words are common apart (PostgreSQL's index reads "_" as the letter q)
+    "pkg/conf.py": (
+        "DEFAULTS = {'_default_value': 1}\ndefault = value = None  # default value\nparseqhttpqdate = QDEFAULTQVALUE = 2\n"
+        'printf("%d\\n", _DEFAULT_VALUE)  # 100% done\n'
+    ),
     "docs/notes.md": "# Notes\n\nparse_http_date is used by `django.utils.http`.\nfoo.bar(baz) and foo_bar, FooBar, FOO.\nlast line without newline",
 }
 
@@ -40,6 +45,12 @@ FILES = {
 CASES = [
     ("parse_http_date", False, True, False),
     ("parse_http_date", False, True, True),
+    ("_default_value", False, True, False),
+    ("_DEFAULT_value", False, False, False),
+    ("qdefaultqvalue", False, False, False),
+    ("parse_http", False, True, True),
+    ('"%d\\n"', False, True, False),
+    ("100% done", False, True, False),
     ("PARSE_HTTP", False, False, False),
     ("foo.bar(baz)", False, True, False),
     ("${customer.name}", False, True, False),
@@ -104,3 +115,31 @@ def test_grep_prints_the_lines_rg_prints(tree):
         if got != expected:
             differences.append(((pattern, regex, case_sensitive, whole_word), sorted(set(got) ^ set(expected))))
     assert differences == [], "\n".join(map(repr, differences))
+
+
+def test_postgresql_trigram_index_covers_text_with_identifiers_as_words(tree):
+    """Where pg_trgm is installed, the indexed column is the text lower-cased (ASCII only) with
+    ``_`` read as ``q``, and the candidate query uses that index (migration 0010)."""
+    from django.db import connection, transaction
+
+    from codeindex.navigation.grep import _index_query
+    from codeindex.navigation.prefilter import required_literals
+    from codeindex.navigation.store import trigram_state
+
+    if connection.vendor != "postgresql" or trigram_state() != "pg_trgm":
+        pytest.skip("needs PostgreSQL with pg_trgm (CI runs it on the system PostgreSQL)")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT t.words FROM codeindex_filetext t JOIN codeindex_sourcefile f ON f.id = t.file_id WHERE f.path = %s",
+                       ["pkg/text.py"])
+        words = cursor.fetchone()[0]
+    assert words == FILES["pkg/text.py"].replace("_", "q").translate(str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"))
+    assert "straße.upper()" in words and "\u212a" in words  # only ASCII letters are lowered
+    query = _index_query(required_literals("_DEFAULT_value", literal=True), "pg_trgm", True)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table: ask whether the index can answer at all
+        cursor.execute("EXPLAIN " + query.sql, query.params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute(query.sql, query.params)
+        found = {row[0] for row in cursor.fetchall()}
+    assert "codeindex_filetext_words_trgm" in plan
+    assert found == set(SourceFile.objects.filter(path="pkg/conf.py").values_list("pk", flat=True))
