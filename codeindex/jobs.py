@@ -27,7 +27,7 @@ import time
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from .choices import ACTIVE_JOB_STATUSES, JobKind, JobStatus
@@ -38,6 +38,7 @@ from .credentials import credential_env
 from .history.git import changed_paths, is_ancestor
 from .source_policy import prepare_source
 from .sources import Fetched, SourceTree
+from .worker import Stopping, raise_if_stopping
 
 __all__ = ["create_job", "run_job", "IndexJobRunner", "ABANDONED_AFTER", "MAX_ATTEMPTS", "fail_abandoned_jobs"]
 
@@ -148,6 +149,11 @@ class IndexJobRunner:
         except Exception as exc:  # the one broad except (module docstring): logged, and the job fails
             log.exception("index job %s failed", job.pk)
             self.terminate(job, JobStatus.FAILED, report, started, message=f"internal error ({exc.__class__.__name__}); see the worker log")
+        except Stopping:  # the server is stopping: back to the queue, resumed at the next start
+            IndexJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
+                status=JobStatus.QUEUED, attempts=F("attempts") - 1, worker="",
+                message="paused: the server stopped while it ran; it resumes when the server starts again")
+            raise
         except BaseException:  # interrupted (Ctrl-C, worker shutdown): record it, then let it go on
             self.terminate(job, JobStatus.FAILED, report, started, message="interrupted before it finished")
             raise
@@ -229,7 +235,9 @@ class IndexJobRunner:
 
     def progress(self, phase: str, done: int, total: int, path: str) -> None:
         """Record ``done`` of ``total`` in ``phase`` (throttled to one write per 250 ms, and at each
-        phase's start and end). Counts never go back: a figure below the one recorded is ignored."""
+        phase's start and end). Counts never go back: a figure below the one recorded is ignored.
+        On the server's worker thread, raises ``worker.Stopping`` once the server is stopping."""
+        raise_if_stopping()
         row = self._phases.setdefault(phase, {"done": 0, "total": 0})
         row["total"] = max(row["total"], total)
         row["done"] = min(max(row["done"], done), row["total"])

@@ -14,28 +14,50 @@ neither                the caller's thread runs it to the end before ``dispatch`
 The server starts the thread (``start()``, from ``mcprag_site.asgi``) when no broker is
 configured; it first takes the jobs already queued (e.g. the embeddings job that ``manage.py
 index_repo`` leaves behind), then waits to be woken by ``dispatch``, and looks again every
-``POLL_S`` seconds for jobs queued by other processes. Claiming is a conditional update in
+``POLL_S`` seconds for jobs queued by other processes. When the process exits (Ctrl-C, SIGTERM)
+the running job stops at its next batch and is queued again for the next start (``stop``). Claiming is a conditional update in
 ``jobs.IndexJobRunner.start``, so two processes never run one job.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 
 from django.db import close_old_connections, connections
 
-__all__ = ["dispatch", "start", "stop", "running", "broker_configured", "POLL_S"]
+__all__ = ["dispatch", "start", "stop", "running", "broker_configured", "raise_if_stopping", "Stopping", "POLL_S", "EXIT_WAIT_S"]
 
 log = logging.getLogger(__name__)
 
 #: Seconds between looks for jobs queued by another process (``manage.py index_repo``).
 POLL_S = 5.0
+#: At exit, how long the process waits for the running job to reach its next batch and stop.
+EXIT_WAIT_S = 10.0
 
 _wake = threading.Event()
 _stopping = threading.Event()
 _thread: threading.Thread | None = None
 _lock = threading.Lock()
+_exit_hook = False
+
+
+class Stopping(BaseException):
+    """Raised inside a job the worker thread runs, between two batches, once ``stop`` is called:
+    the job goes back to the queue (``jobs.IndexJobRunner``) and the next start resumes it, where
+    unchanged files and chunks that have their vectors are not done again. A ``BaseException``,
+    so no ``except Exception`` on the way swallows it."""
+
+
+def raise_if_stopping() -> None:
+    """Raise ``Stopping`` when called on the worker thread after ``stop``; a running job calls it
+    after each batch (``jobs.IndexJobRunner.progress``). Other threads are never stopped."""
+    if _stopping.is_set() and threading.current_thread().name == _THREAD_NAME:
+        raise Stopping
+
+
+_THREAD_NAME = "mcprag-index-worker"
 
 
 def running() -> bool:
@@ -66,19 +88,23 @@ def dispatch(job_id: int) -> None:
 
 def start() -> bool:
     """Start the worker thread (once per process); False when a broker runs jobs instead."""
-    global _thread
+    global _thread, _exit_hook
     if broker_configured():
         return False
     with _lock:
         if not running():
             _stopping.clear()
-            _thread = threading.Thread(target=_loop, name="mcprag-index-worker", daemon=True)
+            _thread = threading.Thread(target=_loop, name=_THREAD_NAME, daemon=True)
             _thread.start()
+        if not _exit_hook:  # a job inside torch while the interpreter shuts down aborts the process
+            atexit.register(stop, EXIT_WAIT_S)
+            _exit_hook = True
     return True
 
 
 def stop(timeout: float = 30.0) -> None:
-    """Stop the worker thread after the job it is running (tests; the server simply exits)."""
+    """Stop the worker thread: the job it runs stops at its next batch and goes back to the
+    queue (``Stopping``); waits up to ``timeout`` seconds. Called at exit and by tests."""
     global _thread
     with _lock:
         thread, _thread = _thread, None
@@ -103,6 +129,8 @@ def _loop() -> None:
                 if _stopping.is_set():
                     break
                 run_job(job_id)  # records its own failures on the job row
+        except Stopping:
+            break
         except Exception:  # a broken database must not end the thread: log and look again later
             log.exception("the in-process index worker could not run the queued jobs")
         finally:

@@ -104,3 +104,73 @@ def test_the_server_worker_runs_a_started_job_in_the_background(make_tree, setti
     finally:
         worker.stop()
     assert not worker.running()
+
+
+class _SlowProvider:
+    """Unit vectors from a hash of the text, at 0.2 s a batch: slow enough to stop mid-job."""
+
+    name = "slow"
+    model = "test-slow-8"
+
+    def available(self):
+        return True, "ok"
+
+    def embed_documents(self, texts):
+        import hashlib
+
+        import numpy as np
+
+        time.sleep(0.2)
+        rows = [np.frombuffer(hashlib.sha256(t.encode()).digest()[:32], dtype=np.uint8)[:8].astype(np.float32) + 1 for t in texts]
+        matrix = np.array(rows, dtype=np.float32).reshape(len(texts), 8)
+        return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
+
+    def embed_query(self, text):
+        return self.embed_documents([text])[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stopping_the_server_puts_the_running_job_back_in_the_queue_and_the_next_start_resumes_it(
+        webkit_tree, settings, no_broker, monkeypatch):
+    from codeindex.models import ChunkVector
+
+    provider = _SlowProvider()
+    monkeypatch.setattr("codeindex.indexing.get_provider", lambda: provider)
+    settings.MCPRAG_EMBEDDING_BATCH_SIZE = 1  # 8 chunks a batch
+    report = services.index_repository(webkit_tree, "webkit", embeddings="background")
+    job_id = report.embeddings_job
+    assert job_id is not None
+    total = report.chunks_written
+    assert worker.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not ChunkVector.objects.filter(model=provider.model).exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        started = time.monotonic()
+        worker.stop(timeout=10)
+    assert time.monotonic() - started < 3  # it stopped at the next batch, not at the end of the job
+    assert not worker.running()
+    job = IndexJob.objects.get(pk=job_id)
+    assert (job.status, job.attempts) == (JobStatus.QUEUED, 0), job.message
+    assert "resumes when the server starts again" in job.message
+    written = ChunkVector.objects.filter(model=provider.model).count()
+    assert 0 < written < total
+
+    assert worker.start()  # the next start takes it up again and finishes the rest
+    try:
+        deadline = time.monotonic() + 60
+        while IndexJob.objects.get(pk=job_id).status != JobStatus.COMPLETE and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        worker.stop()
+    assert IndexJob.objects.get(pk=job_id).status == JobStatus.COMPLETE
+    assert ChunkVector.objects.filter(model=provider.model).count() == total
+
+
+def test_only_the_worker_thread_is_ever_stopped():
+    worker._stopping.set()
+    try:
+        worker.raise_if_stopping()  # this is not the worker thread: nothing happens
+    finally:
+        worker._stopping.clear()
