@@ -190,4 +190,5 @@ def test_celery_beat_runs_the_sync_scheduler_every_minute(settings):
     from mcprag_site.celery import app
 
     entry = next(e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "codeindex.sync_due")
+    app.loader.import_default_modules()  # what a worker does when it starts (autodiscovery), whatever this process imported
     assert entry["schedule"] == 60 and "codeindex.sync_due" in app.tasks
