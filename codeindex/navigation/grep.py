@@ -6,12 +6,12 @@
    match must contain (``prefilter.required_literals``) become an FTS5 ``trigram`` query on
    SQLite or ``ILIKE`` conditions answered by the ``pg_trgm`` GIN index on PostgreSQL, together
    with the caller's repository access, repository, language and path filters, in one SQL query.
-   On PostgreSQL the index covers ``words``, the text lower-cased with ``_`` read as a letter
-   (migration 0010), so ``_default_value`` is one word to ``pg_trgm`` rather than the common
-   words ``default`` and ``value``, and the database re-checks candidates with a plain ``LIKE``.
-   Granularity is the file, as the text is stored per file. On 128k chunks (``bench/grep.py``)
-   the slowest calls are patterns whose literal is in many files but few matching lines, where
-   inflating whole candidate files dominates; blocks of lines would cut that (not measured yet).
+   On PostgreSQL the index covers the text in blocks of 64 lines, lower-cased with ``_`` read as
+   a letter (``store.PG_BLOCKS``), so ``_default_value`` is one word to ``pg_trgm`` rather than
+   the common words ``default`` and ``value``, the database re-checks candidate blocks (not
+   whole files) with a plain ``LIKE``, and all literals must meet in one block, as in one line.
+   On SQLite the granularity is the file, as the text is stored per file; on 128k chunks
+   (``bench/grep.py``) its slowest calls are literals in many large files but on few lines.
 3. Each candidate file's stored text is checked line by line: only lines holding one of the
    anchor literals are handed to RE2, and each match is reported once per line with its first
    column, in (repository, path, line) order, as ``rg -n`` lists them. On SQLite Python inflates
@@ -43,7 +43,7 @@ from ..models import SourceFile
 from ..patterns import compile_regex, glob_regex
 from .common import check_int, language_filter, visible_repositories
 from .prefilter import FOLDS_INTO_ASCII, Requirement, anchor_literals, ignores_case, required_literals
-from .store import SQLITE_TRIGRAM, load_texts, trigram_state
+from .store import PG_BLOCKS, SQLITE_TRIGRAM, block_words, load_texts, trigram_state
 
 __all__ = ["GrepMatch", "GrepPage", "grep", "iter_matches", "MAX_GREP_RESULTS", "MAX_GREP_PAGE", "MAX_CONTEXT_LINES",
            "MAX_LINE_CHARS", "SCAN_MAX_BYTES"]
@@ -237,11 +237,11 @@ def _index_query(requirement: Requirement, state: str, insensitive: bool) -> Raw
     if state == "fts5":  # the trigram tokenizer folds case, the Kelvin sign and the long s included
         return RawSQL(f"SELECT rowid FROM {SQLITE_TRIGRAM} WHERE {SQLITE_TRIGRAM} MATCH %s", [_fts_expression(requirement)])
     params: list[str] = []
-    condition = _words_expression(requirement, params, insensitive) if state == "pg_trgm" else _ilike_expression(
-        requirement, params, insensitive)
-    # OFFSET 0 keeps the planner from folding this into the join, where it would test ILIKE on
+    # OFFSET 0 keeps the planner from folding this into the join, where it would test LIKE on
     # every visible file's text (decompressing each) instead of asking the GIN index once.
-    return RawSQL(f"SELECT file_id FROM codeindex_filetext WHERE {condition} OFFSET 0", params)
+    if state == "pg_trgm":  # a file is a candidate when one of its blocks holds every literal
+        return RawSQL(f"SELECT file_id FROM {PG_BLOCKS} WHERE {_words_expression(requirement, params, insensitive)} OFFSET 0", params)
+    return RawSQL(f"SELECT file_id FROM codeindex_filetext WHERE {_ilike_expression(requirement, params, insensitive)} OFFSET 0", params)
 
 
 def _fts_expression(requirement: Requirement) -> str:
@@ -251,15 +251,15 @@ def _fts_expression(requirement: Requirement) -> str:
 
 
 def _words_expression(requirement: Requirement, params: list[str], insensitive: bool) -> str:
-    """``words LIKE %s AND …`` on the column the PostgreSQL trigram index covers: the text lower-cased
-    (ASCII) with ``_`` read as ``q`` (migration 0010), so each literal is compared the same way. A
-    superset of the files that hold the literals as written, whatever ``insensitive`` says: the
-    lines are checked afterwards. When ignoring case, ``k`` and ``s`` become the ``_`` wildcard,
-    as in ``_ilike_expression``."""
+    """``words LIKE %s AND …`` on the blocks the PostgreSQL trigram index covers (``store.PG_BLOCKS``:
+    lower-cased, ``_`` read as ``q``), each literal turned the same way (``store.block_words``).
+    A superset of the blocks that hold the literals as written, whatever ``insensitive`` says:
+    the lines are checked afterwards. When ignoring case, ``k`` and ``s`` become the ``_``
+    wildcard, as in ``_ilike_expression``."""
     parts = []
     for item in requirement:
         if isinstance(item, str):
-            escaped = item.lower().replace("_", "q").replace("\\", "\\\\").replace("%", "\\%")
+            escaped = block_words(item).replace("\\", "\\\\").replace("%", "\\%")
             if insensitive:
                 escaped = re.sub("[ks]", "_", escaped)
             params.append(f"%{escaped}%")

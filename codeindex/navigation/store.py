@@ -10,15 +10,17 @@ SQLite      ``FileText.data``: the UTF-8 text, zlib-compressed (level 6; Python 
             about 4×). Trigram index: the contentless FTS5 table ``codeindex_filetext_trigram``
             (rowid = file id), which stores only the index, not the text again.
 PostgreSQL  ``FileText.text``: the text; the server compresses it (TOAST, LZ4 where available).
-            When ``pg_trgm`` is installed, the generated column ``words`` (the text lower-cased,
-            ``_`` read as ``q``: migration 0010) has a ``pg_trgm`` GIN index.
+            When ``pg_trgm`` is installed, the table ``codeindex_filetext_block`` holds the text
+            again in blocks of ``BLOCK_LINES`` lines, lower-cased (ASCII) with ``_`` read as
+            ``q`` (``block_words``), under a ``pg_trgm`` GIN index: an identifier is one word to
+            ``pg_trgm`` and a candidate is a block, not a whole file (migration 0010).
 ==========  ===================================================================================
 
-Migrations ``0005_file_text`` and ``0010_grep_words_column`` create them; ``trigram_state()``
-says which is in place. A file
-deleted some other way than through ``indexing`` (the Django admin deleting a repository) leaves
-its SQLite trigram row behind: harmless, since grep joins candidates to ``SourceFile`` and file
-ids are never reused, but it keeps taking index space.
+Migrations ``0005_file_text`` and ``0010_grep_line_blocks`` create them; ``trigram_state()``
+says which is in place. A file deleted some other way than through ``indexing`` (the Django
+admin deleting a repository) leaves its SQLite trigram row or PostgreSQL blocks behind: harmless,
+since grep joins candidates to ``SourceFile`` and file ids are never reused, but it keeps taking
+index space.
 """
 
 from __future__ import annotations
@@ -31,10 +33,15 @@ from django.db import DatabaseError, connection
 
 from ..models import FileText, SourceFile
 
-__all__ = ["SQLITE_TRIGRAM", "PG_TRIGRAM_INDEX", "save_text", "forget_texts", "load_text", "load_texts", "trigram_state"]
+__all__ = ["SQLITE_TRIGRAM", "PG_TRIGRAM_INDEX", "PG_BLOCKS", "BLOCK_LINES", "block_words", "save_text", "forget_texts",
+           "load_text", "load_texts", "trigram_state"]
 
 SQLITE_TRIGRAM = "codeindex_filetext_trigram"
-PG_TRIGRAM_INDEX = "codeindex_filetext_words_trgm"
+PG_BLOCKS = "codeindex_filetext_block"
+PG_TRIGRAM_INDEX = "codeindex_filetext_block_trgm"
+#: Lines per block of ``PG_BLOCKS`` (as migration 0010 cuts the texts it finds).
+BLOCK_LINES = 64
+_WORDS = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ_", "abcdefghijklmnopqrstuvwxyzq")
 _LEVEL = 6
 
 
@@ -59,13 +66,30 @@ def save_text(file: SourceFile, text: str, *, replacing: bool) -> None:
     if trigram:
         with connection.cursor() as cursor:
             cursor.execute(f"INSERT INTO {SQLITE_TRIGRAM}(rowid, text) VALUES (%s, %s)", [file.pk, text])
+    elif connection.vendor == "postgresql" and trigram_state() == "pg_trgm":
+        lines = text.split("\n")
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {PG_BLOCKS} WHERE file_id = %s", [file.pk])
+            cursor.executemany(f"INSERT INTO {PG_BLOCKS} (file_id, block, words) VALUES (%s, %s, %s)",
+                               [(file.pk, n, block_words("\n".join(lines[start : start + BLOCK_LINES])))
+                                for n, start in enumerate(range(0, len(lines), BLOCK_LINES))])
+
+
+def block_words(text: str) -> str:
+    """A block as ``PG_BLOCKS`` stores it: ASCII letters lower-cased, ``_`` read as ``q`` (what
+    migration 0010 computes in SQL as ``lower(translate(text, '_', 'q') COLLATE "C")``)."""
+    return text.translate(_WORDS)
 
 
 def forget_texts(file_ids: Iterable[int]) -> None:
-    """Drop the trigram entries of files about to be deleted (their ``FileText`` rows go by cascade)."""
+    """Drop the trigram entries (SQLite) or blocks (PostgreSQL) of files about to be deleted (their
+    ``FileText`` rows go by cascade)."""
     ids = list(file_ids)
     if ids and connection.vendor == "sqlite" and trigram_state() == "fts5":
         _sqlite_forget(ids)
+    elif ids and connection.vendor == "postgresql" and trigram_state() == "pg_trgm":
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {PG_BLOCKS} WHERE file_id = ANY(%s)", [ids])
 
 
 def _sqlite_forget(ids: list[int]) -> None:

@@ -117,29 +117,54 @@ def test_grep_prints_the_lines_rg_prints(tree):
     assert differences == [], "\n".join(map(repr, differences))
 
 
-def test_postgresql_trigram_index_covers_text_with_identifiers_as_words(tree):
-    """Where pg_trgm is installed, the indexed column is the text lower-cased (ASCII only) with
-    ``_`` read as ``q``, and the candidate query uses that index (migration 0010)."""
+def test_postgresql_trigram_index_covers_blocks_of_lines_with_identifiers_as_words(tree):
+    """Where pg_trgm is installed, the index covers each text in blocks of 64 lines, lower-cased
+    (ASCII only) with ``_`` read as ``q``; the candidate query uses it, literals must meet in one
+    block, and re-indexing a file replaces its blocks (migration 0010, ``store.save_text``)."""
     from django.db import connection, transaction
 
     from codeindex.navigation.grep import _index_query
     from codeindex.navigation.prefilter import required_literals
-    from codeindex.navigation.store import trigram_state
+    from codeindex.navigation.store import PG_BLOCKS, trigram_state
 
     if connection.vendor != "postgresql" or trigram_state() != "pg_trgm":
         pytest.skip("needs PostgreSQL with pg_trgm (CI runs it on the system PostgreSQL)")
+
+    def blocks(path: str) -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT b.words FROM {PG_BLOCKS} b JOIN codeindex_sourcefile f ON f.id = b.file_id WHERE f.path = %s "
+                           "ORDER BY b.block", [path])
+            return [row[0] for row in cursor.fetchall()]
+
+    def candidates(pattern: str, *, literal: bool = True, insensitive: bool = False) -> set[str]:
+        query = _index_query(required_literals(pattern, literal=literal), "pg_trgm", insensitive)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table: ask whether the index answers at all
+            cursor.execute("EXPLAIN " + query.sql, query.params)
+            assert "codeindex_filetext_block_trgm" in "\n".join(row[0] for row in cursor.fetchall())
+            cursor.execute(query.sql, query.params)
+            ids = {row[0] for row in cursor.fetchall()}
+        return set(SourceFile.objects.filter(pk__in=ids).values_list("path", flat=True))
+
+    lower = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+    assert blocks("pkg/text.py") == [FILES["pkg/text.py"].replace("_", "q").translate(lower)]
+    assert "straße.upper()" in blocks("pkg/text.py")[0] and "\u212a" in blocks("pkg/text.py")[0]  # only ASCII is lowered
+    assert candidates("_DEFAULT_value", insensitive=True) == {"pkg/conf.py"}
+
+    # 200 lines: the two words of a regex meet on line 150 only, in the file's third block
+    long_file = tree / "pkg" / "long.py"
+    long_file.write_text("".join(f"first_word = {n}\n" if n == 10 else f"second_word = {n}\n" if n == 20
+                                 else "first_word = second_word\n" if n == 150 else f"x{n} = {n}\n" for n in range(1, 201)))
+    services.index_repository(tree, "fixture")
+    assert len(blocks("pkg/long.py")) == 4  # 200 lines and the empty one after the last newline, 64 a block
+    assert candidates(r"first_word = second_word", literal=False) == {"pkg/long.py"}
+    long_file.write_text("".join(f"x{n} = {n}\n" for n in range(1, 11)))
+    services.index_repository(tree, "fixture")
+    assert blocks("pkg/long.py") == ["\n".join(f"x{n} = {n}" for n in range(1, 11)) + "\n"]
+    assert candidates(r"first_word = second_word", literal=False) == set()
+    long_id = SourceFile.objects.get(path="pkg/long.py").pk
+    long_file.unlink()
+    services.index_repository(tree, "fixture")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT t.words FROM codeindex_filetext t JOIN codeindex_sourcefile f ON f.id = t.file_id WHERE f.path = %s",
-                       ["pkg/text.py"])
-        words = cursor.fetchone()[0]
-    assert words == FILES["pkg/text.py"].replace("_", "q").translate(str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"))
-    assert "straße.upper()" in words and "\u212a" in words  # only ASCII letters are lowered
-    query = _index_query(required_literals("_DEFAULT_value", literal=True), "pg_trgm", True)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table: ask whether the index can answer at all
-        cursor.execute("EXPLAIN " + query.sql, query.params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-        cursor.execute(query.sql, query.params)
-        found = {row[0] for row in cursor.fetchall()}
-    assert "codeindex_filetext_words_trgm" in plan
-    assert found == set(SourceFile.objects.filter(path="pkg/conf.py").values_list("pk", flat=True))
+        cursor.execute(f"SELECT count(*) FROM {PG_BLOCKS} WHERE file_id = %s", [long_id])
+        assert cursor.fetchone()[0] == 0  # deleted with the file

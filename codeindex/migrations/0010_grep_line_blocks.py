@@ -1,0 +1,77 @@
+"""grep's PostgreSQL trigram index: over blocks of 64 lines of each text, lower-cased, with ``_``
+read as a letter, so an identifier is one word to ``pg_trgm`` and a candidate is a block.
+
+The old index on ``codeindex_filetext.text`` (migration 0005) had two costs on the 128k-chunk
+``bench/grep.py`` corpus:
+
+* ``pg_trgm`` takes its trigrams from words of letters and digits, so it saw ``_default_value``
+  as the words ``default`` and ``value``, and a search for it matched every file holding both
+  (2,156 of 8,715 files);
+* each candidate is re-checked by the database, so a candidate file meant re-reading the whole
+  file (0.2 s for those with ``LIKE``, 0.8 s with ``ILIKE``).
+
+The table ``codeindex_filetext_block`` holds, per file, its lines in blocks of 64 (a match never
+spans lines, so every literal of a matching line is in one block), each as
+``lower(translate(text, '_', 'q'))`` in ASCII case only. ``_default_value`` is then the one word
+``qdefaultqvalue``, a candidate is a block rather than a file, and the re-check is a plain
+``LIKE`` even when grep ignores case. ``q`` is arbitrary: a block that really holds
+``qdefaultqvalue`` is one more candidate, dropped when its lines are checked. The blocks take
+about as much space as the text. ``codeindex.navigation.store`` writes and deletes them with the
+text, in the same transaction (no foreign key: Django, which does not know this table, empties
+``codeindex_filetext`` with ``TRUNCATE`` in tests).
+
+Only where ``pg_trgm`` is installed: nothing changes on SQLite (its FTS5 table) or on a
+PostgreSQL without ``pg_trgm`` (grep filters by scan there). Existing texts are cut into blocks
+here, in SQL.
+"""
+
+from django.db import DatabaseError, migrations, transaction
+
+OLD_INDEX = "codeindex_filetext_text_trgm"
+TABLE = "codeindex_filetext_block"
+INDEX = "codeindex_filetext_block_trgm"
+LINES = 64
+
+
+def _has_pg_trgm(schema_editor) -> bool:
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
+        return cursor.fetchone() is not None
+
+
+def forwards(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql" or not _has_pg_trgm(schema_editor):
+        return
+    try:
+        with transaction.atomic(using=schema_editor.connection.alias):
+            schema_editor.execute(
+                f"CREATE TABLE IF NOT EXISTS {TABLE} ("
+                " file_id bigint NOT NULL,"
+                " block integer NOT NULL, words text NOT NULL, PRIMARY KEY (file_id, block))")
+            schema_editor.execute(
+                f"INSERT INTO {TABLE} (file_id, block, words) "
+                f"SELECT t.file_id, (l.n - 1) / {LINES}, lower(translate(string_agg(l.line, E'\\n' ORDER BY l.n), '_', 'q') COLLATE \"C\") "
+                "FROM codeindex_filetext t, regexp_split_to_table(t.text, E'\\n') WITH ORDINALITY AS l(line, n) "
+                f"GROUP BY t.file_id, (l.n - 1) / {LINES} ON CONFLICT DO NOTHING")
+            schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {INDEX} ON {TABLE} USING gin (words gin_trgm_ops)")
+            schema_editor.execute(f"DROP INDEX IF EXISTS {OLD_INDEX}")
+    except DatabaseError:  # e.g. no privilege on the operator class: the old index stays, grep filters by scan
+        pass
+
+
+def backwards(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql" or not _has_pg_trgm(schema_editor):
+        return
+    schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {OLD_INDEX} ON codeindex_filetext USING gin (text gin_trgm_ops)")
+    schema_editor.execute(f"DROP TABLE IF EXISTS {TABLE}")
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ("codeindex", "0009_freshness_sources"),
+    ]
+
+    operations = [
+        migrations.RunPython(forwards, backwards),
+    ]
