@@ -43,7 +43,7 @@ from ..models import SourceFile
 from ..patterns import compile_regex, glob_regex
 from .common import check_int, language_filter, visible_repositories
 from .prefilter import FOLDS_INTO_ASCII, Requirement, anchor_literals, ignores_case, required_literals
-from .store import PG_BLOCKS, SQLITE_TRIGRAM, block_words, load_texts, trigram_state
+from .store import BLOCK_LINES, PG_BLOCK_WORDS, PG_BLOCKS, SQLITE_TRIGRAM, block_words, load_texts, trigram_state
 
 __all__ = ["GrepMatch", "GrepPage", "grep", "iter_matches", "MAX_GREP_RESULTS", "MAX_GREP_PAGE", "MAX_CONTEXT_LINES",
            "MAX_LINE_CHARS", "SCAN_MAX_BYTES"]
@@ -198,17 +198,26 @@ def _matches(search: _Search, access, repository, path_glob, language) -> Iterat
 
 
 def _pg_line_matches(search: _Search, rows: list) -> Iterator[GrepMatch]:
-    """PostgreSQL cuts the candidate files into lines itself (``string_to_table``, the same lines
-    as ``_lines`` plus an empty one after a final newline, which no literal matches) and sends
+    """PostgreSQL cuts the candidate files (with ``pg_trgm``: only their candidate blocks) into
+    lines itself (``string_to_table``, the same lines as ``_lines`` plus an empty one after a
+    final newline, which no literal matches) and sends
     only the lines holding an anchor literal (``LIKE``; ``ILIKE`` with ``_`` for k and s when
     ignoring case, as the index query): a file with many mentions of the literal but no match
     costs no transfer or decoding here. RE2 then checks those lines; a file's whole text is read
     only for the context lines of a match."""
     params: list = []
     condition = _ilike_expression([[[a] for a in search.anchors]], params, search.insensitive).replace("text ", "l.line ")
-    sql = ("SELECT t.file_id, l.n, l.line FROM codeindex_filetext t "
-           "CROSS JOIN LATERAL string_to_table(t.text, E'\\n') WITH ORDINALITY AS l(line, n) "
-           f"WHERE t.file_id = ANY(%s) AND {condition} ORDER BY t.file_id, l.n")
+    if search.strategy == "trigram":  # only the candidate blocks, not whole files, are cut into lines
+        block_params: list = []
+        blocks = _words_expression(search.requirement, block_params, search.insensitive)
+        sql = (f"SELECT b.file_id, b.block * {BLOCK_LINES} + l.n, l.line FROM {PG_BLOCKS} b "
+               "CROSS JOIN LATERAL string_to_table(b.text, E'\\n') WITH ORDINALITY AS l(line, n) "
+               f"WHERE b.file_id = ANY(%s) AND {blocks} AND {condition} ORDER BY b.file_id, b.block, l.n")
+        params = block_params + params
+    else:
+        sql = ("SELECT t.file_id, l.n, l.line FROM codeindex_filetext t "
+               "CROSS JOIN LATERAL string_to_table(t.text, E'\\n') WITH ORDINALITY AS l(line, n) "
+               f"WHERE t.file_id = ANY(%s) AND {condition} ORDER BY t.file_id, l.n")
     start, size = 0, _FIRST_BATCH
     while start < len(rows):
         batch = rows[start : start + size]
@@ -251,8 +260,9 @@ def _fts_expression(requirement: Requirement) -> str:
 
 
 def _words_expression(requirement: Requirement, params: list[str], insensitive: bool) -> str:
-    """``words LIKE %s AND …`` on the blocks the PostgreSQL trigram index covers (``store.PG_BLOCKS``:
-    lower-cased, ``_`` read as ``q``), each literal turned the same way (``store.block_words``).
+    """``<words> LIKE %s AND …`` on the blocks the PostgreSQL trigram index covers (``store.PG_BLOCKS``;
+    ``PG_BLOCK_WORDS``: lower-cased, ``_`` read as ``q``), each literal turned the same way
+    (``store.block_words``).
     A superset of the blocks that hold the literals as written, whatever ``insensitive`` says:
     the lines are checked afterwards. When ignoring case, ``k`` and ``s`` become the ``_``
     wildcard, as in ``_ilike_expression``."""
@@ -263,7 +273,7 @@ def _words_expression(requirement: Requirement, params: list[str], insensitive: 
             if insensitive:
                 escaped = re.sub("[ks]", "_", escaped)
             params.append(f"%{escaped}%")
-            parts.append("words LIKE %s")
+            parts.append(f"{PG_BLOCK_WORDS} LIKE %s")
         else:
             parts.append("(" + " OR ".join(f"({_words_expression(branch, params, insensitive)})" for branch in item) + ")")
     return " AND ".join(parts)

@@ -11,9 +11,10 @@ SQLite      ``FileText.data``: the UTF-8 text, zlib-compressed (level 6; Python 
             (rowid = file id), which stores only the index, not the text again.
 PostgreSQL  ``FileText.text``: the text; the server compresses it (TOAST, LZ4 where available).
             When ``pg_trgm`` is installed, the table ``codeindex_filetext_block`` holds the text
-            again in blocks of ``BLOCK_LINES`` lines, lower-cased (ASCII) with ``_`` read as
-            ``q`` (``block_words``), under a ``pg_trgm`` GIN index: an identifier is one word to
-            ``pg_trgm`` and a candidate is a block, not a whole file (migration 0010).
+            again in blocks of ``BLOCK_LINES`` lines, under a ``pg_trgm`` GIN index of each
+            block lower-cased (ASCII) with ``_`` read as ``q`` (``PG_BLOCK_WORDS``): an
+            identifier is one word to ``pg_trgm``, and a candidate is a block, not a whole file
+            (migration 0010).
 ==========  ===================================================================================
 
 Migrations ``0005_file_text`` and ``0010_grep_line_blocks`` create them; ``trigram_state()``
@@ -33,12 +34,14 @@ from django.db import DatabaseError, connection
 
 from ..models import FileText, SourceFile
 
-__all__ = ["SQLITE_TRIGRAM", "PG_TRIGRAM_INDEX", "PG_BLOCKS", "BLOCK_LINES", "block_words", "save_text", "forget_texts",
+__all__ = ["SQLITE_TRIGRAM", "PG_TRIGRAM_INDEX", "PG_BLOCKS", "PG_BLOCK_WORDS", "BLOCK_LINES", "block_words", "save_text", "forget_texts",
            "load_text", "load_texts", "trigram_state"]
 
 SQLITE_TRIGRAM = "codeindex_filetext_trigram"
 PG_BLOCKS = "codeindex_filetext_block"
 PG_TRIGRAM_INDEX = "codeindex_filetext_block_trgm"
+#: What that index covers (``block_words`` in SQL); a query must name the same expression to use it.
+PG_BLOCK_WORDS = "lower(translate(text, '_', 'q') COLLATE \"C\")"
 #: Lines per block of ``PG_BLOCKS`` (as migration 0010 cuts the texts it finds).
 BLOCK_LINES = 64
 _WORDS = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ_", "abcdefghijklmnopqrstuvwxyzq")
@@ -70,14 +73,14 @@ def save_text(file: SourceFile, text: str, *, replacing: bool) -> None:
         lines = text.split("\n")
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {PG_BLOCKS} WHERE file_id = %s", [file.pk])
-            cursor.executemany(f"INSERT INTO {PG_BLOCKS} (file_id, block, words) VALUES (%s, %s, %s)",
-                               [(file.pk, n, block_words("\n".join(lines[start : start + BLOCK_LINES])))
+            cursor.executemany(f"INSERT INTO {PG_BLOCKS} (file_id, block, text) VALUES (%s, %s, %s)",
+                               [(file.pk, n, "\n".join(lines[start : start + BLOCK_LINES]))
                                 for n, start in enumerate(range(0, len(lines), BLOCK_LINES))])
 
 
 def block_words(text: str) -> str:
-    """A block as ``PG_BLOCKS`` stores it: ASCII letters lower-cased, ``_`` read as ``q`` (what
-    migration 0010 computes in SQL as ``lower(translate(text, '_', 'q') COLLATE "C")``)."""
+    """``text`` as the ``PG_BLOCKS`` index reads it: ASCII letters lower-cased, ``_`` read as
+    ``q`` (``PG_BLOCK_WORDS`` computes the same in SQL)."""
     return text.translate(_WORDS)
 
 

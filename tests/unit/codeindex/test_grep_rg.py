@@ -125,15 +125,15 @@ def test_postgresql_trigram_index_covers_blocks_of_lines_with_identifiers_as_wor
 
     from codeindex.navigation.grep import _index_query
     from codeindex.navigation.prefilter import required_literals
-    from codeindex.navigation.store import PG_BLOCKS, trigram_state
+    from codeindex.navigation.store import PG_BLOCK_WORDS, PG_BLOCKS, block_words, trigram_state
 
     if connection.vendor != "postgresql" or trigram_state() != "pg_trgm":
         pytest.skip("needs PostgreSQL with pg_trgm (CI runs it on the system PostgreSQL)")
 
-    def blocks(path: str) -> list[str]:
+    def blocks(path: str, column: str = "text") -> list[str]:
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT b.words FROM {PG_BLOCKS} b JOIN codeindex_sourcefile f ON f.id = b.file_id WHERE f.path = %s "
-                           "ORDER BY b.block", [path])
+            cursor.execute(f"SELECT {column} FROM {PG_BLOCKS} WHERE file_id IN (SELECT id FROM codeindex_sourcefile WHERE path = %s) "
+                           "ORDER BY block", [path])
             return [row[0] for row in cursor.fetchall()]
 
     def candidates(pattern: str, *, literal: bool = True, insensitive: bool = False) -> set[str]:
@@ -147,8 +147,10 @@ def test_postgresql_trigram_index_covers_blocks_of_lines_with_identifiers_as_wor
         return set(SourceFile.objects.filter(pk__in=ids).values_list("path", flat=True))
 
     lower = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-    assert blocks("pkg/text.py") == [FILES["pkg/text.py"].replace("_", "q").translate(lower)]
-    assert "straße.upper()" in blocks("pkg/text.py")[0] and "\u212a" in blocks("pkg/text.py")[0]  # only ASCII is lowered
+    assert blocks("pkg/text.py") == [FILES["pkg/text.py"]]
+    words = blocks("pkg/text.py", PG_BLOCK_WORDS)  # what the index reads
+    assert words == [FILES["pkg/text.py"].replace("_", "q").translate(lower)] == [block_words(FILES["pkg/text.py"])]
+    assert "straße.upper()" in words[0] and "\u212a" in words[0]  # only ASCII is lowered
     assert candidates("_DEFAULT_value", insensitive=True) == {"pkg/conf.py"}
 
     # 200 lines: the two words of a regex meet on line 150 only, in the file's third block
@@ -158,9 +160,12 @@ def test_postgresql_trigram_index_covers_blocks_of_lines_with_identifiers_as_wor
     services.index_repository(tree, "fixture")
     assert len(blocks("pkg/long.py")) == 4  # 200 lines and the empty one after the last newline, 64 a block
     assert candidates(r"first_word = second_word", literal=False) == {"pkg/long.py"}
+    assert [(m.path, m.line) for m in iter_matches(r"first_word = second_\w+", regex=True, access=SYSTEM)] == [("pkg/long.py", 150)]
+    assert [m.line for m in iter_matches("second_word = 20", access=SYSTEM)] == [20]
     long_file.write_text("".join(f"x{n} = {n}\n" for n in range(1, 11)))
     services.index_repository(tree, "fixture")
     assert blocks("pkg/long.py") == ["\n".join(f"x{n} = {n}" for n in range(1, 11)) + "\n"]
+    assert [m.line for m in iter_matches("x7 = 7", access=SYSTEM)] == [7]
     assert candidates(r"first_word = second_word", literal=False) == set()
     long_id = SourceFile.objects.get(path="pkg/long.py").pk
     long_file.unlink()
