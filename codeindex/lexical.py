@@ -513,6 +513,10 @@ PG_STATISTICS_FROM_CHUNKS = 50_000
 #: selects rows only when the query has no rarer word in that stream (then all its common words
 #: must match together). This bounds the rows ``ts_rank`` runs on (Lucene's common-terms query).
 PG_COMMON_SHARE = 0.02
+#: ... and a word in more than this many chunks is common whatever the index size, so the rows
+#: ranked stay bounded as the index grows (at 1M chunks, 2% is 20,000 rows per word and stream: three
+#: such words OR-ed selected 37k rows and ranking them cost 240 ms; below 125k chunks the share rules).
+PG_COMMON_MAX_ROWS = 2_500
 
 
 def _pg_pairs(terms: list[str]) -> list[tuple[str, int, float]]:
@@ -521,7 +525,8 @@ def _pg_pairs(terms: list[str]) -> list[tuple[str, int, float]]:
 
 def _pg_selection(terms: list[str], total: int, frequencies: list[float]) -> str:
     """SQL choosing the rows to rank: any stream matching any term, except on a large index
-    where a stream's common words select only together (see ``PG_COMMON_SHARE``)."""
+    where a stream's common words select only together (see ``PG_COMMON_SHARE`` and
+    ``PG_COMMON_MAX_ROWS``)."""
     any_term = " || ".join(f"q.t{i}" for i in range(len(terms)))
     if total < PG_STATISTICS_FROM_CHUNKS:
         return " OR ".join(f"c.{column} @@ ({any_term})" for column, _ in _PG_STREAMS)
@@ -529,7 +534,7 @@ def _pg_selection(terms: list[str], total: int, frequencies: list[float]) -> str
     parts = []
     for column, _ in _PG_STREAMS:
         present = [i for i in range(len(terms)) if df[(column, i)]]
-        rare = [i for i in present if df[(column, i)] <= PG_COMMON_SHARE * total]
+        rare = [i for i in present if df[(column, i)] <= min(PG_COMMON_SHARE * total, PG_COMMON_MAX_ROWS)]
         if rare:
             parts.append(f"c.{column} @@ ({' || '.join(f'q.t{i}' for i in rare)})")
         elif present:
