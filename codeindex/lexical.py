@@ -69,6 +69,7 @@ __all__ = [
     "ChunkFilter",
     "matching_chunk_ids",
     "document_fields",
+    "required_literal",
     "query_terms",
     "query_symbol",
     "rank_chunks",
@@ -262,7 +263,12 @@ def chunk_filter_sql(where: ChunkFilter) -> tuple[list[str], list]:
         params.append(where.language)
     if where.path_regex is not None:
         if postgres:
-            clauses.append("c.file_id IN (SELECT f.id FROM codeindex_sourcefile f WHERE f.path ~ %s)")
+            literal = required_literal(where.path_regex)
+            if literal:  # a cheap substring test first: the regex then runs on the few paths that have it
+                clauses.append("c.file_id IN (SELECT f.id FROM codeindex_sourcefile f WHERE strpos(f.path, %s) > 0 AND f.path ~ %s)")
+                params.append(literal)
+            else:
+                clauses.append("c.file_id IN (SELECT f.id FROM codeindex_sourcefile f WHERE f.path ~ %s)")
         else:
             clauses.append("c.path REGEXP %s")  # SQLite: RE2, see codeindex.apps
         params.append(where.path_regex)
@@ -280,6 +286,112 @@ def chunk_filter_sql(where: ChunkFilter) -> tuple[list[str], list]:
         clauses.append(f"c.language NOT IN ({', '.join(['%s'] * len(where.exclude_languages))})")
         params.extend(where.exclude_languages)
     return clauses, params
+
+
+_REGEX_QUANTIFIERS = frozenset("*+?{")
+
+
+def required_literal(regex: str) -> str:
+    """The longest run of plain characters every match of ``regex`` must contain, or ``""``.
+
+    Only the pattern's top level is read: groups, classes, escapes of letters and digits, ``.``,
+    anchors and quantified characters end a run; a top-level ``|`` or an inline flag (``(?i)``)
+    gives ``""``. So ``""`` means "no cheap pre-test", never a wrong one: a path without the
+    returned substring cannot match. Used to put ``strpos`` before PostgreSQL's regex matching.
+
+    >>> required_literal("^(?:.*/)?tests/.*$"), required_literal("^src/(?:.*/)?[^/]*\\.py$")
+    ('tests/', 'src/')
+    >>> required_literal("^ab*c$"), required_literal("a|b"), required_literal("(?i)abc")
+    ('a', '', '')
+    """
+    runs: list[str] = []
+    run: list[str] = []
+    previous_literal = False
+    i = 0
+    while i < len(regex):
+        ch = regex[i]
+        literal = None
+        if ch == "\\":
+            if i + 1 >= len(regex):
+                return ""
+            if not regex[i + 1].isalnum():
+                literal = regex[i + 1]
+            i += 2
+        elif ch == "[":
+            i = _class_end(regex, i)
+            if i < 0:
+                return ""
+        elif ch == "(":
+            if regex.startswith("(?", i) and not regex.startswith("(?:", i):
+                return ""  # flags, look-arounds, named groups: not read here
+            i = _group_end(regex, i)
+            if i < 0:
+                return ""
+        elif ch == "|" or ch == ")":
+            return ""
+        elif ch in _REGEX_QUANTIFIERS:
+            if previous_literal and run:
+                run.pop()  # "ab*": only "a" is required
+            if ch == "{":
+                close = regex.find("}", i)
+                if close < 0:
+                    return ""
+                i = close + 1
+            else:
+                i += 1
+        elif ch in ".^$":
+            i += 1
+        else:
+            literal = ch
+            i += 1
+        if literal is None:
+            runs.append("".join(run))
+            run = []
+        else:
+            run.append(literal)
+        previous_literal = literal is not None
+    runs.append("".join(run))
+    return max(runs, key=len)
+
+
+def _class_end(regex: str, start: int) -> int:
+    """Index after the bracket expression starting at ``start``, or -1 if it never closes."""
+    i = start + 1
+    if regex.startswith("^", i):
+        i += 1
+    if regex.startswith("]", i):
+        i += 1
+    while i < len(regex):
+        if regex[i] == "\\":
+            i += 2
+        elif regex[i] == "]":
+            return i + 1
+        else:
+            i += 1
+    return -1
+
+
+def _group_end(regex: str, start: int) -> int:
+    """Index after the group opening at ``start`` (nested groups, classes and escapes skipped), or -1."""
+    depth, i = 0, start
+    while i < len(regex):
+        ch = regex[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "[":
+            i = _class_end(regex, i)
+            if i < 0:
+                return -1
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return -1
 
 
 def _boosts(symbol: str | None) -> tuple[str, list]:
@@ -401,6 +513,10 @@ PG_STATISTICS_FROM_CHUNKS = 50_000
 #: selects rows only when the query has no rarer word in that stream (then all its common words
 #: must match together). This bounds the rows ``ts_rank`` runs on (Lucene's common-terms query).
 PG_COMMON_SHARE = 0.02
+#: ... and a word in more than this many chunks is common whatever the index size, so the rows
+#: ranked stay bounded as the index grows (at 1M chunks, 2% is 20,000 rows per word and stream: three
+#: such words OR-ed selected 37k rows and ranking them cost 240 ms; below 125k chunks the share rules).
+PG_COMMON_MAX_ROWS = 2_500
 
 
 def _pg_pairs(terms: list[str]) -> list[tuple[str, int, float]]:
@@ -409,7 +525,8 @@ def _pg_pairs(terms: list[str]) -> list[tuple[str, int, float]]:
 
 def _pg_selection(terms: list[str], total: int, frequencies: list[float]) -> str:
     """SQL choosing the rows to rank: any stream matching any term, except on a large index
-    where a stream's common words select only together (see ``PG_COMMON_SHARE``)."""
+    where a stream's common words select only together (see ``PG_COMMON_SHARE`` and
+    ``PG_COMMON_MAX_ROWS``)."""
     any_term = " || ".join(f"q.t{i}" for i in range(len(terms)))
     if total < PG_STATISTICS_FROM_CHUNKS:
         return " OR ".join(f"c.{column} @@ ({any_term})" for column, _ in _PG_STREAMS)
@@ -417,7 +534,7 @@ def _pg_selection(terms: list[str], total: int, frequencies: list[float]) -> str
     parts = []
     for column, _ in _PG_STREAMS:
         present = [i for i in range(len(terms)) if df[(column, i)]]
-        rare = [i for i in present if df[(column, i)] <= PG_COMMON_SHARE * total]
+        rare = [i for i in present if df[(column, i)] <= min(PG_COMMON_SHARE * total, PG_COMMON_MAX_ROWS)]
         if rare:
             parts.append(f"c.{column} @@ ({' || '.join(f'q.t{i}' for i in rare)})")
         elif present:

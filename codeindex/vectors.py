@@ -6,7 +6,8 @@ Two engines answer the same ``search`` call (``dense_engine()`` picks one per da
 pgvector   PostgreSQL with the ``vector`` extension: each vector is also stored in
            ``codeindex_chunkvector.embedding`` (type ``vector``), written by ``store_vectors`` in the
            transaction that writes its chunk, and searched in SQL through an HNSW index for cosine
-           distance (one partial expression index per model and dimension, ``ensure_dense_index``).
+           distance (one partial expression index per model and dimension, and one per large
+           repository, ``ensure_dense_index``).
            Repository access, repository, language, path and exact filters are part of the same
            statement. Processes keep no copy of the vectors; a commit is searchable at once.
 in-memory  everywhere else (SQLite, PostgreSQL without pgvector, or ``MCPRAG_DENSE_ENGINE=memory``):
@@ -16,13 +17,16 @@ in-memory  everywhere else (SQLite, PostgreSQL without pgvector, or ``MCPRAG_DEN
 pgvector 0.6 has no iterative index scan, so a filter applied after the HNSW walk can leave fewer
 than ``limit`` rows. ``PgVectorEngine`` therefore asks the planner (``EXPLAIN``, no scan) how many
 vectors of the model there are and how many pass the search's repository and other filters: at
-most ``EXACT_MAX_ROWS`` are compared exactly (every filtered row, through the b-tree indexes); more
-are found by an HNSW walk whose ``hnsw.ef_search`` is ``limit`` × 4 divided by the share of vectors
-kept (at least 100, at most the extension's 1000), widened to 1000 when it came back short, and
-compared exactly as a last resort, so a filtered query returns its ``limit`` rows when they exist
-(``bench/scale.py`` measures the paths). Where the extension has
-iterative scans (0.8+), ``hnsw.iterative_scan = relaxed_order`` is set and the walk goes on until
-the filter is satisfied.
+most ``EXACT_MAX_ROWS`` are compared exactly (every filtered row, through the b-tree indexes, in one
+scan that also gives the lowest cosine); more are found by an HNSW walk whose ``hnsw.ef_search`` is
+``limit`` × 4 divided by the share of vectors kept (at least ``EF_SEARCH_MIN``, at most the
+extension's 1000), run once more at 1000 when it came back short from a walk of at most 500, and
+compared exactly as a last resort, so a filtered query returns its ``limit`` rows when they exist.
+A repository with at least ``REPOSITORY_INDEX_MIN_ROWS`` vectors also has an HNSW index of its own
+(partial, ``WHERE repository_id = N``), which the planner uses for a search limited to that
+repository: its walk visits that repository's vectors only. ``bench/scale.py`` measures the paths.
+Where the extension has iterative scans (0.8+), ``hnsw.iterative_scan = relaxed_order`` is set and
+the walk goes on until the filter is satisfied.
 
 In-memory engine:
 
@@ -59,7 +63,8 @@ from .patterns import compiled
 
 __all__ = [
     "VectorStore", "PgVectorEngine", "DenseResult", "DenseEngineInfo", "VectorRow", "QueryVectorCache", "vector_store",
-    "query_vector_cache", "dense_engine", "dense_engine_info", "store_vectors", "ensure_dense_index", "enable_pgvector",
+    "query_vector_cache", "dense_engine", "dense_engine_info", "store_vectors", "ensure_dense_index", "ensure_repository_indexes",
+    "enable_pgvector",
     "forget_engine",
 ]
 
@@ -271,13 +276,23 @@ def query_vector_cache() -> QueryVectorCache:
 
 # -- engine choice ----------------------------------------------------------------------------
 
-#: ``hnsw.ef_search`` bounds: pgvector's default (40) is too small for our candidate lists; 1000
-#: is the extension's maximum.
-EF_SEARCH_MIN = 100
+#: ``hnsw.ef_search`` bounds: 1000 is the extension's maximum; at least 400 because recall@10 of an
+#: unfiltered walk over 1M chunks (``bench/scale.py``, m = 16, ef_construction = 128) is 0.80 at 100,
+#: 0.91 at 200 and 0.95 at 400 (pgvector's default, 40, gives 0.64).
+EF_SEARCH_MIN = 400
 EF_SEARCH_MAX = 1000
+#: ``hnsw.ef_search`` at least for the walk from −query that finds the lowest cosine (min-max fusion
+#: needs a bound, not the exact top).
+EF_SEARCH_FARTHEST = 100
 #: A search whose filters keep at most this many vectors (the planner's estimate) compares them
 #: all exactly: cheaper than a walk that would have to visit many others to find them.
 EXACT_MAX_ROWS = 5_000
+#: A repository with at least this many vectors of a model gets its own HNSW index (partial, ``WHERE
+#: repository_id = N``): a search limited to it then walks a graph of its vectors only, where a walk of
+#: the whole index with the repository as a post-filter kept a few of ``ef_search`` rows (at 1M
+#: chunks, one repository of 20: recall@10 0.87 at 193 ms, most of it the exact fallback). Each vector
+#: is then in two graphs (twice the index size and insert cost).
+REPOSITORY_INDEX_MIN_ROWS = 2 * EXACT_MAX_ROWS
 #: How long a process trusts what it read about the database's extensions (an operator enabling
 #: pgvector is picked up without a restart).
 _ENGINE_TTL_SECONDS = 30.0
@@ -398,34 +413,73 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _index_name(model: str, dim: int) -> str:
-    return f"codeindex_vector_hnsw_{dim}_{hashlib.sha256(model.encode()).hexdigest()[:10]}"
+def _index_name(model: str, dim: int, repository_id: int | None = None) -> str:
+    name = f"codeindex_vector_hnsw_{dim}_{hashlib.sha256(model.encode()).hexdigest()[:10]}"
+    return name if repository_id is None else f"{name}_r{int(repository_id)}"
 
 
 _known_indexes: set[str] = set()
 
 
-def ensure_dense_index(model: str, dim: int) -> bool:
+def ensure_dense_index(model: str, dim: int, repository_id: int | None = None) -> bool:
     """Create the HNSW cosine index for vectors of ``model`` with ``dim`` dimensions unless it
     exists: ``CREATE INDEX … USING hnsw ((embedding::vector(dim)) vector_cosine_ops) WITH (m = 16,
     ef_construction = 128) WHERE model = … AND dim = …`` (ef_construction 128 rather than the
     default 64: recall@10 0.97 instead of 0.90 at ef_search 100 in ``bench/scale.py``, for about
-    a third more build time). Returns whether it was created now. pgvector only; runs in the caller's
-    transaction (its lock blocks other writers of the table until commit)."""
-    name = _index_name(model, dim)
+    a third more build time). With ``repository_id``, the index of that repository's vectors only
+    (``… AND repository_id = N``; see ``REPOSITORY_INDEX_MIN_ROWS``). Returns whether it was created
+    now. pgvector only; runs in the caller's transaction (its lock blocks other writers of the
+    table until commit)."""
+    name = _index_name(model, dim, repository_id)
     if name in _known_indexes:
         return False
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_class WHERE relname = %s AND relkind = 'i'", [name])
         exists = cursor.fetchone() is not None
         if not exists:
+            repository = "" if repository_id is None else f" AND repository_id = {int(repository_id)}"
             cursor.execute(
                 f"CREATE INDEX IF NOT EXISTS {name} ON codeindex_chunkvector USING hnsw"
                 f" (({_EMBEDDING_COLUMN}::vector({int(dim)})) vector_cosine_ops) WITH (m = 16, ef_construction = 128)"
-                f" WHERE model = {_sql_string(model)} AND dim = {int(dim)}"
+                f" WHERE model = {_sql_string(model)} AND dim = {int(dim)}{repository}"
             )
     _known_indexes.add(name)
     return not exists
+
+
+def ensure_repository_indexes(model: str, dim: int, adding: dict[int, int] | None = None) -> list[int]:
+    """Give each repository holding at least ``REPOSITORY_INDEX_MIN_ROWS`` vectors of ``model`` and
+    ``dim`` its own HNSW index (``ensure_dense_index(model, dim, repository_id)``). ``adding`` maps
+    repository id → vectors the caller is about to store (only those repositories are looked at);
+    None looks at every repository. Returns the repository ids whose index was created now.
+
+    pgvector only; in the caller's transaction, in a savepoint: PostgreSQL refuses to index a table
+    this transaction already inserted into (pending foreign-key checks), and then the index is left
+    to the next call (``store_vectors`` calls this before inserting)."""
+    if adding is not None:
+        adding = {int(r): n for r, n in adding.items() if _index_name(model, dim, r) not in _known_indexes}
+        if not adding:
+            return []
+    with connection.cursor() as cursor:
+        if adding is None:
+            cursor.execute("SELECT repository_id FROM codeindex_chunkvector WHERE model = %s AND dim = %s"
+                           " GROUP BY repository_id HAVING count(*) >= %s ORDER BY repository_id",
+                           [model, dim, REPOSITORY_INDEX_MIN_ROWS])
+            big = [row[0] for row in cursor.fetchall()]
+        else:
+            cursor.execute("SELECT repository_id, count(*) FROM codeindex_chunkvector WHERE model = %s AND dim = %s"
+                           " AND repository_id = ANY(%s) GROUP BY repository_id", [model, dim, sorted(adding)])
+            stored = dict(cursor.fetchall())
+            big = sorted(r for r, n in adding.items() if stored.get(r, 0) + n >= REPOSITORY_INDEX_MIN_ROWS)
+    created = []
+    for repository_id in big:
+        try:
+            with transaction.atomic():
+                if ensure_dense_index(model, dim, repository_id):
+                    created.append(repository_id)
+        except DatabaseError as exc:
+            log.info("HNSW index of repository %s left for later: %s", repository_id, exc)
+    return created
 
 
 @dataclass(frozen=True)
@@ -453,8 +507,9 @@ def store_vectors(rows: list[VectorRow]) -> int:
             batch_size=500,
         )
         return len(rows)
-    for model, dim in {(r.model, len(r.vector) // 4) for r in rows}:
+    for (model, dim), adding in _by_model(rows).items():
         ensure_dense_index(model, dim)
+        ensure_repository_indexes(model, dim, adding)
     with connection.cursor() as cursor:
         for start in range(0, len(rows), 500):
             part = rows[start : start + 500]
@@ -467,6 +522,15 @@ def store_vectors(rows: list[VectorRow]) -> int:
                 "INSERT INTO codeindex_chunkvector (chunk_id, repository_id, model, dim, text_hash, vector,"
                 f" {_EMBEDDING_COLUMN}) VALUES {values}", params)
     return len(rows)
+
+
+def _by_model(rows: list[VectorRow]) -> dict[tuple[str, int], dict[int, int]]:
+    """{(model, dim): {repository id: vectors}} of ``rows``."""
+    out: dict[tuple[str, int], dict[int, int]] = {}
+    for r in rows:
+        per_repository = out.setdefault((r.model, len(r.vector) // 4), {})
+        per_repository[r.repository_id] = per_repository.get(r.repository_id, 0) + 1
+    return out
 
 
 def enable_pgvector(*, create_extension: bool = True, log_to=None) -> DenseEngineInfo:
@@ -508,6 +572,8 @@ def enable_pgvector(*, create_extension: bool = True, log_to=None) -> DenseEngin
     for model, dim in ChunkVector.objects.values_list("model", "dim").distinct():
         if ensure_dense_index(model, dim):
             say(f"built the HNSW index for {model} ({dim} dimensions)")
+        for repository_id in ensure_repository_indexes(model, dim):
+            say(f"built the HNSW index of repository {repository_id} for {model}")
     forget_engine()
     return dense_engine_info()
 
@@ -533,12 +599,23 @@ class PgVectorEngine:
         clauses, params = self._filters(repository_ids, model, dim, where)
         filtered = bool(where.language or where.path_regex or where.exact or where.excludes)
         vector = _vector_literal(q)
-        top = self._nearest(vector, dim, clauses, params, limit, filtered)
+        graph = self._row_estimate(clauses[:2], [], join=False)  # every vector of this model
+        kept = self._row_estimate(clauses, params, join=filtered)
+        low = None
+        if kept <= EXACT_MAX_ROWS:
+            top, low = self._exact(vector, dim, clauses, params, limit)
+        else:
+            top = self._walk_for(vector, dim, clauses, params, limit, kept / max(graph, 1))
+            if len(top) < limit:  # the walk came back short: compare every filtered vector
+                top, low = self._exact(vector, dim, clauses, params, limit)
         if not top:
             return DenseResult([], 0.0, 0.0, 0)
-        # The lowest cosine over the filtered vectors, for min-max fusion, is the nearest to −q.
-        farthest = self._nearest(_vector_literal(-q), dim, clauses, params, 1, filtered)
-        low = -farthest[0][1] if farthest else min(score for _, score in top)
+        if low is None:
+            # The lowest cosine over the filtered vectors, for min-max fusion, is the nearest to −q:
+            # one walk, not widened (a walk that finds none of them leaves the lowest of the top).
+            farthest = self._walk_for(_vector_literal(-q), dim, clauses, params, 1, kept / max(graph, 1), widen=False,
+                                      floor=EF_SEARCH_FARTHEST)
+            low = -farthest[0][1] if farthest else min(score for _, score in top)
         high = top[0][1]
 
         def lookup(chunk_ids) -> dict[int, float]:
@@ -560,27 +637,23 @@ class PgVectorEngine:
     @staticmethod
     def _filters(repository_ids: list[int], model: str, dim: int, where: ChunkFilter) -> tuple[list[str], list]:
         # model and dim are literals so the planner can match the partial index's predicate.
-        clauses = [f"v.model = {_sql_string(model)}", f"v.dim = {dim}", "v.repository_id = ANY(%s)"]
+        clauses = [f"v.model = {_sql_string(model)}", f"v.dim = {dim}", "v.repository_id = ANY(%s::bigint[])"]
         more, more_params = chunk_filter_sql(where)
         return clauses + more, [repository_ids, *more_params]
 
-    def _nearest(self, vector: str, dim: int, clauses: list[str], params: list, limit: int, filtered: bool):
-        """[(chunk_id, cosine)] best first. The planner's estimate of the filtered rows decides:
-        few enough to compare exactly (``EXACT_MAX_ROWS``), or an HNSW walk sized to the share of
-        the index the filters keep; a walk that still comes back short is widened to the maximum,
-        then the filtered rows are compared exactly (so ``limit`` rows come back when they exist)."""
+    def _walk_for(self, vector: str, dim: int, clauses: list[str], params: list, limit: int, share: float, *,
+                  widen: bool = True, floor: int | None = None) -> list[tuple[int, float]]:
+        """[(chunk_id, cosine)] best first from an HNSW walk sized to ``share`` (0..1), the part of
+        the index the filters keep (the planner's estimate): ``hnsw.ef_search`` = ``limit`` × 4 /
+        ``share``, within ``floor`` (default ``EF_SEARCH_MIN``)..``EF_SEARCH_MAX``. With ``widen``, a walk that comes back
+        short is run once more at ``EF_SEARCH_MAX`` when that is at least twice as wide. May return
+        fewer than ``limit`` rows (the caller then compares exactly)."""
         iterative = _has_iterative_scan(self.info.version)
-        graph = self._row_estimate(clauses[:2], [], join=False)  # every vector of this model
-        kept = self._row_estimate(clauses, params, join=filtered)
-        if kept <= EXACT_MAX_ROWS:
-            return self._exact(vector, dim, clauses, params, limit)
-        share = min(max(kept, 1) / max(graph, 1), 1.0)
-        ef = min(EF_SEARCH_MAX, max(EF_SEARCH_MIN, math.ceil(4 * limit / share)))
+        share = min(max(share, 1e-9), 1.0)
+        ef = min(EF_SEARCH_MAX, max(EF_SEARCH_MIN if floor is None else floor, math.ceil(4 * limit / share)))
         rows = self._walk(vector, dim, clauses, params, limit, ef, iterative=iterative)
-        if len(rows) < limit and ef < EF_SEARCH_MAX:
+        if widen and len(rows) < limit and 2 * ef <= EF_SEARCH_MAX:
             rows = self._walk(vector, dim, clauses, params, limit, EF_SEARCH_MAX, iterative=iterative)
-        if len(rows) < limit:  # (on an unfiltered index: fewer vectors than limit, a cheap scan)
-            rows = self._exact(vector, dim, clauses, params, limit)
         return rows
 
     def _walk(self, vector: str, dim: int, clauses: list[str], params: list, limit: int, ef: int, *, iterative: bool):
@@ -598,13 +671,16 @@ class PgVectorEngine:
         return rows
 
     def _exact(self, vector: str, dim: int, clauses: list[str], params: list, limit: int):
+        """(the ``limit`` best [(chunk_id, cosine)], the lowest cosine or None) over every filtered
+        vector, in one scan."""
         # "+ 0" keeps the planner off the HNSW index: every filtered row is compared.
-        sql = (f"SELECT v.chunk_id, 1 - ({self._distance(dim)}) AS cosine FROM codeindex_chunkvector v"
-               f" JOIN codeindex_chunk c ON c.id = v.chunk_id WHERE {' AND '.join(clauses)}"
-               f" ORDER BY ({self._distance(dim)}) + 0, v.chunk_id LIMIT %s")
+        sql = (f"SELECT chunk_id, cosine, min(cosine) OVER () FROM (SELECT v.chunk_id, 1 - (({self._distance(dim)}) + 0)"
+               f" AS cosine FROM codeindex_chunkvector v JOIN codeindex_chunk c ON c.id = v.chunk_id"
+               f" WHERE {' AND '.join(clauses)}) AS scored ORDER BY cosine DESC, chunk_id LIMIT %s")
         with connection.cursor() as cursor:
-            cursor.execute(sql, [vector, *params, vector, limit])
-            return [(chunk_id, float(score)) for chunk_id, score in cursor.fetchall()]
+            cursor.execute(sql, [vector, *params, limit])
+            rows = cursor.fetchall()
+        return [(chunk_id, float(score)) for chunk_id, score, _ in rows], (float(rows[0][2]) if rows else None)
 
     @staticmethod
     def _row_estimate(clauses: list[str], params: list, *, join: bool) -> int:

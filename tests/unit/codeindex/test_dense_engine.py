@@ -12,7 +12,8 @@ import threading
 import numpy as np
 import pytest
 from django.contrib.auth.models import Group
-from django.db import connection
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from codeindex import vectors
 from codeindex.access import RepositoryAccess, SYSTEM
@@ -137,6 +138,39 @@ def test_a_filter_that_keeps_few_rows_still_returns_k_results(two_synthetic_repo
     wanted = len(vectors.VectorStore().search(query, generations, model="test-model", where=where, limit=10).top)
     found = vectors.dense_engine().search(query, generations, model="test-model", where=where, limit=10)
     assert wanted == 10 and len(found.top) == 10
+
+
+@pytest.mark.django_db
+def test_a_large_repository_gets_its_own_index_which_a_search_limited_to_it_walks(two_synthetic_repos, monkeypatch):
+    if not _has_pgvector():
+        pytest.skip("needs a PostgreSQL with pgvector")
+    repos = two_synthetic_repos
+    alpha, beta = repos["alpha"], repos["beta"]
+    sizes = {r.name: ChunkVector.objects.filter(repository=r).count() for r in (alpha, beta)}
+    monkeypatch.setattr(vectors, "REPOSITORY_INDEX_MIN_ROWS", sizes["alpha"])  # alpha is large, beta is not
+    monkeypatch.setattr(vectors, "EXACT_MAX_ROWS", 0)  # always walk
+    with connection.cursor() as cursor:  # as in a new transaction: the fixture's foreign-key checks done
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    _random_vectors(alpha, "test-model", 32, seed=3)  # stored again: past the threshold now
+    _random_vectors(beta, "test-model", 32, seed=4)
+    own = {r.name: vectors._index_name("test-model", 32, r.pk) for r in (alpha, beta)}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname FROM pg_class WHERE relname = ANY(%s)", [list(own.values())])
+        assert {row[0] for row in cursor.fetchall()} == {own["alpha"]}
+    query = np.ones(32, dtype=np.float32) / np.sqrt(32)
+    exact = vectors.VectorStore().search(query, {alpha.pk: 0}, model="test-model", limit=10)
+    with CaptureQueriesContext(connection) as statements:
+        found = vectors.dense_engine().search(query, {alpha.pk: 0}, model="test-model", limit=10)
+    assert [c for c, _ in found.top] == [c for c, _ in exact.top]
+    walk = next(s["sql"] for s in statements if "ORDER BY" in s["sql"] and "<=>" in s["sql"])
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("ANALYZE codeindex_chunkvector, codeindex_chunk")
+        # a table this small would otherwise be read whole and sorted: ask whether the index can serve
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute("EXPLAIN " + walk)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert own["alpha"] in plan, plan
 
 
 @pytest.mark.django_db

@@ -58,3 +58,18 @@ def test_on_a_large_index_common_words_score_but_do_not_select(analyzed_webkit, 
     assert len(every) >= ndoc - 1
     assert 0 < len(with_rare) < len(every)  # next to a rarer word it no longer selects rows
     assert all(hit.score > 0 for hit in with_rare)
+
+
+def test_on_a_very_large_index_a_word_is_common_from_a_fixed_number_of_chunks(analyzed_webkit, monkeypatch):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT word, ndoc FROM ts_stat('SELECT search_vector FROM codeindex_chunk') ORDER BY ndoc DESC, word LIMIT 1")
+        common, ndoc = cursor.fetchone()
+        cursor.execute("SELECT word FROM ts_stat('SELECT search_vector FROM codeindex_chunk') WHERE ndoc = 1 ORDER BY word LIMIT 1")
+        rare = cursor.fetchone()[0]
+    monkeypatch.setattr(lexical, "PG_STATISTICS_FROM_CHUNKS", 1)
+    monkeypatch.setattr(lexical, "PG_COMMON_SHARE", 1.0)  # by share, no word is common
+    selected_by_share = lexical.rank_chunks([common, rare], limit=1000)
+    monkeypatch.setattr(lexical, "PG_COMMON_MAX_ROWS", ndoc - 1)  # but this word is in more chunks than that
+    selected_by_count = lexical.rank_chunks([common, rare], limit=1000)
+    assert len(selected_by_share) >= ndoc - 1
+    assert 0 < len(selected_by_count) < len(selected_by_share)
