@@ -210,9 +210,12 @@ def _pg_line_matches(search: _Search, rows: list) -> Iterator[GrepMatch]:
     if search.strategy == "trigram":  # only the candidate blocks, not whole files, are cut into lines
         block_params: list = []
         blocks = _words_expression(search.requirement, block_params, search.insensitive)
-        sql = (f"SELECT b.file_id, b.block * {BLOCK_LINES} + l.n, l.line FROM {PG_BLOCKS} b "
+        # OFFSET 0: the batch's blocks come by primary key and the words are tested on them; asked
+        # of the GIN index, each batch would re-check every block of the database holding the words.
+        sql = (f"SELECT b.file_id, b.block * {BLOCK_LINES} + l.n, l.line "
+               f"FROM (SELECT file_id, block, text, {PG_BLOCK_WORDS} FROM {PG_BLOCKS} WHERE file_id = ANY(%s) OFFSET 0) b "
                "CROSS JOIN LATERAL string_to_table(b.text, E'\\n') WITH ORDINALITY AS l(line, n) "
-               f"WHERE b.file_id = ANY(%s) AND {blocks} AND {condition} ORDER BY b.file_id, b.block, l.n")
+               f"WHERE {blocks} AND {condition} ORDER BY b.file_id, b.block, l.n")
         params = block_params + params
     else:
         sql = ("SELECT t.file_id, l.n, l.line FROM codeindex_filetext t "
