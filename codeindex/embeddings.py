@@ -222,9 +222,9 @@ def resolved_dtype(setting: str) -> str:
     """The local model's number format for ``MCPRAG_EMBEDDING_DTYPE``: "float32" or "bfloat16".
 
     "auto" is "bfloat16" on a CPU with bfloat16 arithmetic (Linux reports ``avx512_bf16`` or
-    ``amx_bf16`` in /proc/cpuinfo), where it embedded 1.28x faster than float32 at -0.004 dense
-    MRR@10 (``bench/indexing.py --dense-only``); elsewhere torch emulates bfloat16 slowly, so
-    "float32"."""
+    ``amx_bf16`` in /proc/cpuinfo), where it embedded 1.3-1.5x faster than float32 (medians of
+    runs on a shared machine) at -0.004 dense MRR@10 (``bench/indexing.py --dense-only``);
+    elsewhere torch emulates bfloat16 slowly, so "float32"."""
     if setting in ("float32", "bfloat16"):
         return setting
     return "bfloat16" if _cpu_has_bfloat16() else "float32"
