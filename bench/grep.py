@@ -106,7 +106,8 @@ def _patterns(Chunk, count: int) -> list[tuple[str, bool, bool, bool]]:
                     if len(s.rsplit(".", 1)[-1]) >= 6 and s.rsplit(".", 1)[-1].isidentifier() and s.isascii()})
     each = -(-count // 4)
     idents = rng.sample(names, min(3 * each, len(names)))
-    contents = Chunk.objects.order_by("?").values_list("content", flat=True)[: each * 20]
+    ids = sorted(Chunk.objects.values_list("pk", flat=True))  # the same sample in every run over the same index
+    contents = Chunk.objects.filter(pk__in=rng.sample(ids, min(each * 20, len(ids)))).order_by("pk").values_list("content", flat=True)
     punctuated = sorted({m.group(0) for c in contents for m in _PUNCTUATED.finditer(c) if m.group(0).isascii()})
     literals = rng.sample(punctuated, min(each, len(punctuated)))
     shapes = [r"def {}\(", r"{}\s*=", r"\.{}\(", r"{}_?[A-Za-z0-9]*\(", r"(self|cls)\.{}", r"^\s*{}"]
