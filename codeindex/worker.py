@@ -14,9 +14,10 @@ neither                the caller's thread runs it to the end before ``dispatch`
 The server starts the thread (``start()``, from ``mcprag_site.asgi``) when no broker is
 configured; it first takes the jobs already queued (e.g. the embeddings job that ``manage.py
 index_repo`` leaves behind), then waits to be woken by ``dispatch``, and looks again every
-``POLL_S`` seconds for jobs queued by other processes. When the process exits (Ctrl-C, SIGTERM)
-the running job stops at its next batch and is queued again for the next start (``stop``). Claiming is a conditional update in
-``jobs.IndexJobRunner.start``, so two processes never run one job.
+``POLL_S`` seconds for jobs queued by other processes. When the process exits (Ctrl-C,
+SIGTERM) the running job stops at its next batch and is queued again for the next start
+(``stop``). Claiming is a conditional update in ``jobs.IndexJobRunner.start``, so two processes
+never run one job.
 """
 
 from __future__ import annotations
