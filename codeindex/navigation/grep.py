@@ -200,9 +200,9 @@ def _matches(search: _Search, access, repository, path_glob, language) -> Iterat
 def _pg_line_matches(search: _Search, rows: list) -> Iterator[GrepMatch]:
     """PostgreSQL cuts the candidate files (with ``pg_trgm``: only their candidate blocks) into
     lines itself (``string_to_table``, the same lines as ``_lines`` plus an empty one after a
-    final newline, which no literal matches) and sends only the lines holding an anchor literal (``LIKE``; ``ILIKE`` with ``_`` for k and s when
-    ignoring case, as the index query): a file with many mentions of the literal but no match
-    costs no transfer or decoding here. RE2 then checks those lines; a file's whole text is read
+    final newline, which no literal matches) and sends only the lines holding an anchor literal
+    (``LIKE``; ``ILIKE`` with ``_`` for k and s when ignoring case, as the index query): a file
+    with many mentions of the literal but no match costs no transfer or decoding here. RE2 then checks those lines; a file's whole text is read
     only for the context lines of a match."""
     params: list = []
     condition = _ilike_expression([[[a] for a in search.anchors]], params, search.insensitive).replace("text ", "l.line ")
