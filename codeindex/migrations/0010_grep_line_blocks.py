@@ -18,9 +18,9 @@ file, the re-check reads a block's ``words`` with a plain ``LIKE`` even when gre
 (computing them at each re-check cost 0.8 s for a common word), and grep cuts only the candidate
 blocks into lines, not whole files. ``q`` is arbitrary: a block that really holds
 ``qdefaultqvalue`` is one more candidate, dropped when its lines are checked. The blocks take
-about twice as much space as the text. ``codeindex.navigation.store`` writes and deletes them with the
-text, in the same transaction (no foreign key: Django, which does not know this table, empties
-``codeindex_filetext`` with ``TRUNCATE`` in tests).
+about twice as much space as the text. ``codeindex.navigation.store`` writes and deletes them
+with the text, in the same transaction (no foreign key: Django, which does not know this table,
+empties ``codeindex_filetext`` with ``TRUNCATE`` in tests).
 
 Only where ``pg_trgm`` is installed: nothing changes on SQLite (its FTS5 table) or on a
 PostgreSQL without ``pg_trgm`` (grep filters by scan there). Existing texts are cut into blocks
