@@ -38,7 +38,7 @@ from .credentials import credential_env
 from .history.git import changed_paths, is_ancestor
 from .source_policy import prepare_source
 from .sources import Fetched, SourceTree
-from .worker import Stopping, raise_if_stopping
+from .worker import Stopping, stopping_here
 
 __all__ = ["create_job", "run_job", "IndexJobRunner", "ABANDONED_AFTER", "MAX_ATTEMPTS", "fail_abandoned_jobs"]
 
@@ -131,11 +131,14 @@ class IndexJobRunner:
         self._last_write = 0.0
         self._counts: dict = {}
         self._phases: dict[str, dict[str, int]] = {}
+        self._resumed_total = 0
+        self._embedded_before: int | None = None
 
     def handle(self) -> IndexJob | None:
         job = self.start()
         if job is None:
             return None
+        self._resume(job)
         report = IndexReport(repository=job.repository.name)
         started = time.monotonic()
         try:
@@ -235,9 +238,15 @@ class IndexJobRunner:
 
     def progress(self, phase: str, done: int, total: int, path: str) -> None:
         """Record ``done`` of ``total`` in ``phase`` (throttled to one write per 250 ms, and at each
-        phase's start and end). Counts never go back: a figure below the one recorded is ignored.
-        On the server's worker thread, raises ``worker.Stopping`` once the server is stopping."""
-        raise_if_stopping()
+        phase's start and end). Counts never go back: a figure below the one recorded is ignored,
+        and a job resumed after a stop goes on from the counts it had (``_resume``). On the
+        server's worker thread, records the counts and raises ``worker.Stopping`` once the server
+        is stopping."""
+        if phase == "embeddings" and self._resumed_total:  # resumed: this pass counts only chunks still missing
+            if self._embedded_before is None:  # first call: those done before are the ones no longer missing
+                self._embedded_before = max(0, self._resumed_total - total)
+            done, total = done + self._embedded_before, total + self._embedded_before
+        stopping = stopping_here()
         row = self._phases.setdefault(phase, {"done": 0, "total": 0})
         row["total"] = max(row["total"], total)
         row["done"] = min(max(row["done"], done), row["total"])
@@ -249,11 +258,22 @@ class IndexJobRunner:
             self._counts.update(chunks_done=row["done"], chunks_total=row["total"])
         self._counts["current_path"] = path[-500:]
         now = time.monotonic()
-        if now - self._last_write >= _PROGRESS_EVERY_S or done in (0, total):
+        if now - self._last_write >= _PROGRESS_EVERY_S or done in (0, total) or stopping:
             self._last_write = now
             IndexJob.objects.filter(pk=self.job_id, status=JobStatus.RUNNING).update(heartbeat_at=timezone.now(), **self._counts)
         if self.relay is not None:
             self.relay(phase, done, total, path)
+        if stopping:
+            raise Stopping
+
+    def _resume(self, job: IndexJob) -> None:
+        """A job claimed again (after a stop or a lost worker) starts from the counts it recorded,
+        so its progress goes on rather than back to zero; its embed pass then counts only the
+        chunks still missing a vector, on top of those it had done."""
+        for phase, row in (job.phases or {}).items():
+            if isinstance(row, dict):
+                self._phases[phase] = {"done": int(row.get("done", 0)), "total": int(row.get("total", 0))}
+        self._resumed_total = self._phases.get("embeddings", {}).get("total", 0)
 
     def terminate(self, job: IndexJob, status: str, report: IndexReport, started: float, *, message: str = "") -> None:
         """The only writer of a finished status: ``complete`` or ``failed``, with the report."""

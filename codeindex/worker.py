@@ -28,7 +28,7 @@ import threading
 
 from django.db import close_old_connections, connections
 
-__all__ = ["dispatch", "start", "stop", "running", "broker_configured", "raise_if_stopping", "Stopping", "POLL_S", "EXIT_WAIT_S"]
+__all__ = ["dispatch", "start", "stop", "running", "broker_configured", "stopping_here", "Stopping", "POLL_S", "EXIT_WAIT_S"]
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +51,11 @@ class Stopping(BaseException):
     so no ``except Exception`` on the way swallows it."""
 
 
-def raise_if_stopping() -> None:
-    """Raise ``Stopping`` when called on the worker thread after ``stop``; a running job calls it
-    after each batch (``jobs.IndexJobRunner.progress``). Other threads are never stopped."""
-    if _stopping.is_set() and threading.current_thread().name == _THREAD_NAME:
-        raise Stopping
+def stopping_here() -> bool:
+    """Whether this is the worker thread and ``stop`` was called: a running job asks after each
+    batch (``jobs.IndexJobRunner.progress``), records its progress, then raises ``Stopping``.
+    Other threads are never stopped."""
+    return _stopping.is_set() and threading.current_thread().name == _THREAD_NAME
 
 
 _THREAD_NAME = "mcprag-index-worker"

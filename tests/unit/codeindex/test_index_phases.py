@@ -156,21 +156,27 @@ def test_stopping_the_server_puts_the_running_job_back_in_the_queue_and_the_next
     assert "resumes when the server starts again" in job.message
     written = ChunkVector.objects.filter(model=provider.model).count()
     assert 0 < written < total
+    assert job.phases["embeddings"] == {"done": written, "total": total}  # recorded before it stopped
 
     assert worker.start()  # the next start takes it up again and finishes the rest
+    seen = []
     try:
         deadline = time.monotonic() + 60
-        while IndexJob.objects.get(pk=job_id).status != JobStatus.COMPLETE and time.monotonic() < deadline:
-            time.sleep(0.1)
+        while (job := IndexJob.objects.get(pk=job_id)).status != JobStatus.COMPLETE and time.monotonic() < deadline:
+            seen.append((job.phases["embeddings"]["done"], job.phases["embeddings"]["total"]))
+            time.sleep(0.05)
     finally:
         worker.stop()
     assert IndexJob.objects.get(pk=job_id).status == JobStatus.COMPLETE
     assert ChunkVector.objects.filter(model=provider.model).count() == total
+    # the bar went on from where it stopped, never back to zero, and ended full
+    assert all(done >= written and t == total for done, t in seen), seen
+    assert IndexJob.objects.get(pk=job_id).phases["embeddings"] == {"done": total, "total": total}
 
 
 def test_only_the_worker_thread_is_ever_stopped():
     worker._stopping.set()
     try:
-        worker.raise_if_stopping()  # this is not the worker thread: nothing happens
+        assert not worker.stopping_here()  # this is not the worker thread
     finally:
         worker._stopping.clear()
