@@ -69,7 +69,7 @@ __all__ = [
     "ChunkFilter",
     "matching_chunk_ids",
     "document_fields",
-    "required_literal",
+    "path_literal",
     "query_terms",
     "query_symbol",
     "rank_chunks",
@@ -263,7 +263,7 @@ def chunk_filter_sql(where: ChunkFilter) -> tuple[list[str], list]:
         params.append(where.language)
     if where.path_regex is not None:
         if postgres:
-            literal = required_literal(where.path_regex)
+            literal = path_literal(where.path_regex)
             if literal:  # a cheap substring test first: the regex then runs on the few paths that have it
                 clauses.append("c.file_id IN (SELECT f.id FROM codeindex_sourcefile f WHERE strpos(f.path, %s) > 0 AND f.path ~ %s)")
                 params.append(literal)
@@ -288,110 +288,22 @@ def chunk_filter_sql(where: ChunkFilter) -> tuple[list[str], list]:
     return clauses, params
 
 
-_REGEX_QUANTIFIERS = frozenset("*+?{")
+def path_literal(regex: str) -> str:
+    """A substring every path matching ``regex`` contains, or ``""`` (no cheap pre-test): the
+    longest literal grep's prefilter proves required (``navigation.prefilter``: 3+ characters),
+    none when the pattern may ignore case or only an alternation's branches have one. Used to put
+    ``strpos`` before PostgreSQL's regex matching on file paths.
 
-
-def required_literal(regex: str) -> str:
-    """The longest run of plain characters every match of ``regex`` must contain, or ``""``.
-
-    Only the pattern's top level is read: groups, classes, escapes of letters and digits, ``.``,
-    anchors and quantified characters end a run; a top-level ``|`` or an inline flag (``(?i)``)
-    gives ``""``. So ``""`` means "no cheap pre-test", never a wrong one: a path without the
-    returned substring cannot match. Used to put ``strpos`` before PostgreSQL's regex matching.
-
-    >>> required_literal("^(?:.*/)?tests/.*$"), required_literal("^src/(?:.*/)?[^/]*\\.py$")
-    ('tests/', 'src/')
-    >>> required_literal("^ab*c$"), required_literal("a|b"), required_literal("(?i)abc")
-    ('a', '', '')
+    >>> path_literal("^(?:.*/)?tests/.*$"), path_literal("(?i)tests/"), path_literal("^ab*c$")
+    ('tests/', '', '')
     """
-    runs: list[str] = []
-    run: list[str] = []
-    previous_literal = False
-    i = 0
-    while i < len(regex):
-        ch = regex[i]
-        literal = None
-        if ch == "\\":
-            if i + 1 >= len(regex):
-                return ""
-            if not regex[i + 1].isalnum():
-                literal = regex[i + 1]
-            i += 2
-        elif ch == "[":
-            i = _class_end(regex, i)
-            if i < 0:
-                return ""
-        elif ch == "(":
-            if regex.startswith("(?", i) and not regex.startswith("(?:", i):
-                return ""  # flags, look-arounds, named groups: not read here
-            i = _group_end(regex, i)
-            if i < 0:
-                return ""
-        elif ch == "|" or ch == ")":
-            return ""
-        elif ch in _REGEX_QUANTIFIERS:
-            if previous_literal and run:
-                run.pop()  # "ab*": only "a" is required
-            if ch == "{":
-                close = regex.find("}", i)
-                if close < 0:
-                    return ""
-                i = close + 1
-            else:
-                i += 1
-        elif ch in ".^$":
-            i += 1
-        else:
-            literal = ch
-            i += 1
-        if literal is None:
-            runs.append("".join(run))
-            run = []
-        else:
-            run.append(literal)
-        previous_literal = literal is not None
-    runs.append("".join(run))
-    return max(runs, key=len)
+    # imported here: navigation imports this module (through query)
+    from .navigation.prefilter import anchor_literals, ignores_case, required_literals
 
-
-def _class_end(regex: str, start: int) -> int:
-    """Index after the bracket expression starting at ``start``, or -1 if it never closes."""
-    i = start + 1
-    if regex.startswith("^", i):
-        i += 1
-    if regex.startswith("]", i):
-        i += 1
-    while i < len(regex):
-        if regex[i] == "\\":
-            i += 2
-        elif regex[i] == "]":
-            return i + 1
-        else:
-            i += 1
-    return -1
-
-
-def _group_end(regex: str, start: int) -> int:
-    """Index after the group opening at ``start`` (nested groups, classes and escapes skipped), or -1."""
-    depth, i = 0, start
-    while i < len(regex):
-        ch = regex[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if ch == "[":
-            i = _class_end(regex, i)
-            if i < 0:
-                return -1
-            continue
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    return -1
+    if ignores_case(regex, literal=False, case_sensitive=True):
+        return ""
+    anchors = anchor_literals(required_literals(regex))
+    return anchors[0] if anchors and len(anchors) == 1 else ""
 
 
 def _boosts(symbol: str | None) -> tuple[str, list]:
