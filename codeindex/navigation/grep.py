@@ -208,7 +208,7 @@ def _pg_line_matches(search: _Search, rows: list) -> Iterator[GrepMatch]:
     condition = _ilike_expression([[[a] for a in search.anchors]], params, search.insensitive).replace("text ", "l.line ")
     if search.strategy == "trigram":  # only the candidate blocks, not whole files, are cut into lines
         block_params: list = []
-        blocks = _words_expression(search.requirement, block_params, search.insensitive)
+        blocks = _words_expression(search.requirement, block_params)
         # OFFSET 0: the batch's blocks come by primary key and the words are tested on them; asked
         # of the GIN index, each batch would re-check every block of the database holding the words.
         sql = (f"SELECT b.file_id, b.block * {BLOCK_LINES} + l.n, l.line "
@@ -251,7 +251,7 @@ def _index_query(requirement: Requirement, state: str, insensitive: bool) -> Raw
     # OFFSET 0 keeps the planner from folding this into the join, where it would test LIKE on
     # every visible file's text (decompressing each) instead of asking the GIN index once.
     if state == "pg_trgm":  # a file is a candidate when one of its blocks holds every literal
-        return RawSQL(f"SELECT file_id FROM {PG_BLOCKS} WHERE {_words_expression(requirement, params, insensitive)} OFFSET 0", params)
+        return RawSQL(f"SELECT file_id FROM {PG_BLOCKS} WHERE {_words_expression(requirement, params)} OFFSET 0", params)
     return RawSQL(f"SELECT file_id FROM codeindex_filetext WHERE {_ilike_expression(requirement, params, insensitive)} OFFSET 0", params)
 
 
@@ -261,23 +261,20 @@ def _fts_expression(requirement: Requirement) -> str:
     return " AND ".join(parts)
 
 
-def _words_expression(requirement: Requirement, params: list[str], insensitive: bool) -> str:
+def _words_expression(requirement: Requirement, params: list[str]) -> str:
     """``<words> LIKE %s AND …`` on the blocks the PostgreSQL trigram index covers (``store.PG_BLOCKS``;
-    ``PG_BLOCK_WORDS``: lower-cased, ``_`` read as ``q``), each literal turned the same way
+    ``PG_BLOCK_WORDS``: lower-cased, punctuation read as letters), each literal turned the same way
     (``store.block_words``).
-    A superset of the blocks that hold the literals as written, whatever ``insensitive`` says:
-    the lines are checked afterwards. When ignoring case, ``k`` and ``s`` become the ``_``
-    wildcard, as in ``_ilike_expression``."""
+    A superset of the blocks that hold the literals as written, and (the words fold case, the
+    Kelvin sign and the long s included) of those holding them in any case: the lines are
+    checked afterwards."""
     parts = []
     for item in requirement:
         if isinstance(item, str):
-            escaped = block_words(item).replace("\\", "\\\\").replace("%", "\\%")
-            if insensitive:
-                escaped = re.sub("[ks]", "_", escaped)
-            params.append(f"%{escaped}%")
+            params.append(f"%{block_words(item)}%")  # no `%`, `_` or `\\` left to escape: all read as letters
             parts.append(f"{PG_BLOCK_WORDS} LIKE %s")
         else:
-            parts.append("(" + " OR ".join(f"({_words_expression(branch, params, insensitive)})" for branch in item) + ")")
+            parts.append("(" + " OR ".join(f"({_words_expression(branch, params)})" for branch in item) + ")")
     return " AND ".join(parts)
 
 

@@ -12,12 +12,13 @@ SQLite      ``FileText.data``: the UTF-8 text, zlib-compressed (level 6; Python 
 PostgreSQL  ``FileText.text``: the text; the server compresses it (TOAST, LZ4 where available).
             When ``pg_trgm`` is installed, the table ``codeindex_filetext_block`` holds the text
             again in blocks of ``BLOCK_LINES`` lines, with a generated column (``PG_BLOCK_WORDS``)
-            of each block lower-cased (ASCII) with ``_`` read as ``q`` under a ``pg_trgm`` GIN
-            index: an identifier is one word to ``pg_trgm``, and a candidate is a block, not a
-            whole file (migration 0010).
+            of each block lower-cased (ASCII, and the two non-ASCII letters that fold into it),
+            ``_`` read as ``q`` and other punctuation as capital letters (``block_words``), under a ``pg_trgm`` GIN index: an identifier, or
+            ``end()``, is one word to ``pg_trgm``, and a candidate is a block, not a whole file
+            (migrations 0010 and 0011).
 ==========  ===================================================================================
 
-Migrations ``0005_file_text`` and ``0010_grep_line_blocks`` create them; ``trigram_state()``
+Migrations ``0005_file_text``, ``0010_grep_line_blocks`` and ``0011_grep_block_punctuation`` create them; ``trigram_state()``
 says which is in place. A file deleted some other way than through ``indexing`` (the Django
 admin deleting a repository) leaves its SQLite trigram row or PostgreSQL blocks behind: harmless,
 since grep joins candidates to ``SourceFile`` and file ids are never reused, but it keeps taking
@@ -34,7 +35,7 @@ from django.db import DatabaseError, connection
 
 from ..models import FileText, SourceFile
 
-__all__ = ["SQLITE_TRIGRAM", "PG_TRIGRAM_INDEX", "PG_BLOCKS", "PG_BLOCK_WORDS", "BLOCK_LINES", "block_words", "save_text", "forget_texts",
+__all__ = ["SQLITE_TRIGRAM", "PG_TRIGRAM_INDEX", "PG_BLOCKS", "PG_BLOCK_WORDS", "BLOCK_LINES", "PUNCTUATION", "PUNCTUATION_LETTERS", "block_words", "save_text", "forget_texts",
            "load_text", "load_texts", "trigram_state"]
 
 SQLITE_TRIGRAM = "codeindex_filetext_trigram"
@@ -44,7 +45,16 @@ PG_TRIGRAM_INDEX = "codeindex_filetext_block_trgm"
 PG_BLOCK_WORDS = "words"
 #: Lines per block of ``PG_BLOCKS`` (as migration 0010 cuts the texts it finds).
 BLOCK_LINES = 64
-_WORDS = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ_", "abcdefghijklmnopqrstuvwxyzq")
+#: ASCII punctuation (``_`` apart) and the capital letter each reads as in ``PG_BLOCK_WORDS``
+#: (the last five share letters: a superset of candidates, never a missed one). After the text is
+#: lower-cased, capitals are free, so the re-check (``LIKE``, case-sensitive) still tells ``(``
+#: from ``a``; ``pg_trgm`` folds case, so to the index ``end()`` is the word ``endab``.
+PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~"
+PUNCTUATION_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDE"
+#: ``_`` reads as ``q``; the Kelvin sign and the long s as the ``k`` and ``s`` they fold to when grep
+#: ignores case (``prefilter.FOLDS_INTO_ASCII``), so a lower-cased literal finds them in the index.
+_WORDS = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ_\u212a\u017f" + PUNCTUATION,
+                       "abcdefghijklmnopqrstuvwxyzqks" + PUNCTUATION_LETTERS)
 _LEVEL = 6
 
 
@@ -80,7 +90,15 @@ def save_text(file: SourceFile, text: str, *, replacing: bool) -> None:
 
 def block_words(text: str) -> str:
     """``text`` as the ``PG_BLOCKS`` index reads it: ASCII letters lower-cased, ``_`` read as
-    ``q`` (the generated column ``PG_BLOCK_WORDS`` holds the same, computed by the database)."""
+    ``q``, the rest of ASCII punctuation as capitals (``PUNCTUATION``), the Kelvin sign and the
+    long s as ``k`` and ``s``; other characters as they are. The generated column
+    ``PG_BLOCK_WORDS`` holds the same, computed by the database. A line that holds a printable
+    ASCII literal, as written or (ignoring case) in any case, holds ``block_words`` of the
+    literal lower-cased in its block's words: the index query needs no wildcard for ``-i``.
+
+    >>> block_words("Foo_bar(x)")
+    'fooqbarHxI'
+    """
     return text.translate(_WORDS)
 
 

@@ -4,7 +4,9 @@ Skipped only when ``rg`` is not installed."""
 
 from __future__ import annotations
 
+import json
 import shutil
+import string
 import subprocess
 
 import pytest
@@ -146,12 +148,35 @@ def test_postgresql_trigram_index_covers_blocks_of_lines_with_identifiers_as_wor
             ids = {row[0] for row in cursor.fetchall()}
         return set(SourceFile.objects.filter(pk__in=ids).values_list("path", flat=True))
 
-    lower = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+    def rechecked(pattern: str) -> int:
+        """Blocks the index offered for ``pattern`` that the re-check then dropped."""
+        query = _index_query(required_literals(pattern, literal=True), "pg_trgm", False)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + query.sql, query.params)
+            plan = cursor.fetchone()[0]
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+        nodes, removed = [plan[0]["Plan"]], 0
+        while nodes:
+            node = nodes.pop()
+            removed += node.get("Rows Removed by Index Recheck", 0)
+            nodes.extend(node.get("Plans", []))
+        return removed
+
     assert blocks("pkg/text.py") == [FILES["pkg/text.py"]]
-    words = blocks("pkg/text.py", PG_BLOCK_WORDS)  # what the index reads
-    assert words == [FILES["pkg/text.py"].replace("_", "q").translate(lower)] == [block_words(FILES["pkg/text.py"])]
-    assert "straße.upper()" in words[0] and "\u212a" in words[0]  # only ASCII is lowered
+    words = blocks("pkg/text.py", PG_BLOCK_WORDS)  # what the index reads, computed by the database
+    assert words == [block_words(FILES["pkg/text.py"])]  # ... as grep turns a literal
+    letters = {c: block_words(c) for c in string.punctuation}
+    assert letters["_"] == "q" and all(v.isupper() for c, v in letters.items() if c != "_")
+    assert len({letters[c] for c in "()[]{}.,:;=\"'"}) == 12  # the commonest in code are told apart
+    assert "straßeNupperHI" in words[0] and "STRASSE" not in words[0]  # ASCII is lowered, ß kept
+    assert "\u212a" not in words[0] and "kelvin S Gk" in words[0]  # the Kelvin sign reads as the k it folds to
     assert candidates("_DEFAULT_value", insensitive=True) == {"pkg/conf.py"}
+    assert candidates("= 'K'", insensitive=True) == {"pkg/text.py"}  # the index itself finds the Kelvin sign as k
+    assert [m.line for m in iter_matches("= 'K'", case_sensitive=False, access=SYSTEM)] == [8]
+    assert candidates("upper()") == {"pkg/text.py"} and candidates("upper[]") == set()
+    # the index itself, not only the re-check, tells `upper[]` from `upper()`: punctuation is in its trigrams
+    assert rechecked("upper()") == 0 and rechecked("upper[]") == 0 and rechecked("upper") == 0
 
     # 200 lines: the two words of a regex meet on line 150 only, in the file's third block
     long_file = tree / "pkg" / "long.py"
