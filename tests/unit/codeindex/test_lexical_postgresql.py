@@ -73,3 +73,28 @@ def test_on_a_very_large_index_a_word_is_common_from_a_fixed_number_of_chunks(an
     selected_by_count = lexical.rank_chunks([common, rare], limit=1000)
     assert len(selected_by_share) >= ndoc - 1
     assert 0 < len(selected_by_count) < len(selected_by_share)
+
+
+def test_a_large_index_run_leaves_statistics_for_ranking_behind(webkit_tree, monkeypatch):
+    """A run that writes many chunks ends with ANALYZE, so the next search reads word statistics
+    from ``pg_stats`` at once instead of counting (autovacuum may be off or not have come by)."""
+    from codeindex import indexing
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL statistics")
+
+    def analyzed_at():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute("SELECT last_analyze FROM pg_stat_user_tables WHERE relid = 'codeindex_chunk'::regclass")
+            return cursor.fetchone()[0]
+
+    monkeypatch.setattr(indexing, "ANALYZE_AFTER_CHUNKS", 10**9)  # a small run: left to autovacuum
+    index_repository(webkit_tree, "small")
+    before = analyzed_at()
+    monkeypatch.setattr(indexing, "ANALYZE_AFTER_CHUNKS", 20)  # this run counts as large
+    index_repository(webkit_tree, "webkit")
+    after = analyzed_at()
+    assert after is not None and (before is None or after > before)
+    with connection.cursor() as cursor:
+        assert lexical._pg_statistics(cursor, ["parse"]) is not None
