@@ -75,9 +75,10 @@ def test_on_a_very_large_index_a_word_is_common_from_a_fixed_number_of_chunks(an
     assert 0 < len(selected_by_count) < len(selected_by_share)
 
 
-def test_a_large_index_run_leaves_statistics_for_ranking_behind(webkit_tree, monkeypatch):
+def test_a_large_index_run_leaves_statistics_and_settled_indexes_behind(webkit_tree, monkeypatch):
     """A run that writes many chunks ends with ANALYZE, so the next search reads word statistics
-    from ``pg_stats`` at once instead of counting (autovacuum may be off or not have come by)."""
+    from ``pg_stats`` at once instead of counting, and with the GIN indexes' pending lists merged,
+    so no search reads them whole (autovacuum may be off or not have come by)."""
     from codeindex import indexing
 
     if connection.vendor != "postgresql":
@@ -89,12 +90,19 @@ def test_a_large_index_run_leaves_statistics_for_ranking_behind(webkit_tree, mon
             cursor.execute("SELECT last_analyze FROM pg_stat_user_tables WHERE relid = 'codeindex_chunk'::regclass")
             return cursor.fetchone()[0]
 
+    def pending_pages() -> int:  # (and merges them)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT gin_clean_pending_list('codeindex_chunk_search_vector'::regclass)")
+            return cursor.fetchone()[0]
+
     monkeypatch.setattr(indexing, "ANALYZE_AFTER_CHUNKS", 10**9)  # a small run: left to autovacuum
     index_repository(webkit_tree, "small")
     before = analyzed_at()
+    assert pending_pages() > 0
     monkeypatch.setattr(indexing, "ANALYZE_AFTER_CHUNKS", 20)  # this run counts as large
     index_repository(webkit_tree, "webkit")
     after = analyzed_at()
     assert after is not None and (before is None or after > before)
+    assert pending_pages() == 0
     with connection.cursor() as cursor:
         assert lexical._pg_statistics(cursor, ["parse"]) is not None
