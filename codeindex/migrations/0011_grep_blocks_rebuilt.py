@@ -1,30 +1,37 @@
-"""grep's PostgreSQL trigram index reads punctuation as letters, so ``end()`` is one word to ``pg_trgm``.
+"""grep's PostgreSQL trigram index, rebuilt: punctuation read as letters, blocks of 16 lines.
 
-``pg_trgm`` takes its trigrams from words of letters and digits only. Under migration 0010 the
-literal ``end()`` gave the index the one word ``end``, found in most blocks of a large corpus:
-on the 128k-chunk ``bench/grep.py`` corpus such short literals with punctuation were the slowest
-PostgreSQL greps (about 10× the median), the database re-checking most of the table.
+Two changes to the table of migration 0010 (``codeindex_filetext_block``), each found on the
+128k-chunk ``bench/grep.py`` corpus, where the slowest PostgreSQL greps were short literals with
+punctuation (``end()``, ``size()``: about 10× the median grep) and the database re-checked most
+of the table for them:
 
-The generated column ``words`` of ``codeindex_filetext_block`` now also reads each ASCII
-punctuation character (``_`` apart, still ``q``) as a capital letter. Capitals are free, since
-the text is lower-cased first, so the re-check (a case-sensitive ``LIKE`` on ``words``) tells
-``(`` from ``a``; the index, which folds case, sees ``end()`` as ``endab``, whose trigrams
-``nda`` and ``dab`` are rarer than ``end``. Letters shared with real text only add candidates,
-which the re-check drops. The Kelvin sign and the long s become ``k`` and ``s``, the letters they
-fold to, so a case-insensitive grep asks the index for its literal lower-cased as it is, where it
-used to put a ``_`` wildcard for every ``k`` and ``s`` (``test`` was ``te_t``: fewer trigrams).
-``codeindex.navigation.store.block_words`` turns a literal the same way.
+* ``pg_trgm`` takes its trigrams from words of letters and digits only, so the literal ``end()``
+  gave the index the one word ``end``, found in most blocks. The generated column ``words`` now
+  also reads each ASCII punctuation character (``_`` apart, still ``q``) as a capital letter.
+  Capitals are free, since the text is lower-cased first, so the re-check (a case-sensitive
+  ``LIKE`` on ``words``) tells ``(`` from ``a``; the index, which folds case, sees ``end()`` as
+  ``endhi``, whose trigrams ``ndh`` and ``dhi`` come only from ``nd(`` and ``d()``. Letters
+  shared with real text only add candidates, which the re-check drops. The Kelvin sign and the
+  long s become ``k`` and ``s``, the letters they fold to, so a case-insensitive grep asks the
+  index for its literal lower-cased as it is, where it used to put a ``_`` wildcard for every
+  ``k`` and ``s`` (``test`` was ``te_t``: fewer trigrams).
+  ``codeindex.navigation.store.block_words`` turns a literal the same way.
+* A block is 16 lines instead of 64: a candidate is then a block holding the literal's trigrams
+  within 16 lines, not 64, and its re-check reads a quarter of the text (rows this small are not
+  compressed either). The candidate query for ``end()`` went from 26 ms to 4 ms, for
+  ``return None`` from 111 ms to 36 ms, while a rare identifier's went from 1.5 to 2.4 ms; the
+  table with its index grew from 200 to 339 MB for 108 MB of source.
 
-Each re-check decompresses a block's ``words``; the column is now compressed with LZ4 where the
-server has it (PostgreSQL's default, pglz, took about 1.5× as long for a re-check-bound literal).
-The column and its index are rebuilt (the table is rewritten once); only where migration 0010
-made the table, i.e. where ``pg_trgm`` is installed.
+The table is cut again from ``codeindex_filetext`` and its index rebuilt, only where migration
+0010 made it (where ``pg_trgm`` is installed). ``words`` is compressed with LZ4 where the server
+has it (cheaper to re-check than pglz, for the few blocks still long enough to be compressed).
 """
 
 from django.db import DatabaseError, migrations, transaction
 
 TABLE = "codeindex_filetext_block"
 INDEX = "codeindex_filetext_block_trgm"
+LINES, OLD_LINES = 16, 64
 #: As ``codeindex.navigation.store.PUNCTUATION`` and ``PUNCTUATION_LETTERS``, plus ``_`` → ``q`` and
 #: the Kelvin sign and the long s → ``k`` and ``s`` (what they fold to when grep ignores case).
 PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~_\u212a\u017f"
@@ -53,28 +60,33 @@ def _has_lz4(schema_editor) -> bool:
     return bool(row and row[0])
 
 
-def _rebuild(schema_editor, words: str) -> None:
+def _rebuild(schema_editor, words: str, lines: int) -> None:
     if schema_editor.connection.vendor != "postgresql" or not _has_table(schema_editor):
         return
+    compression = " COMPRESSION lz4" if _has_lz4(schema_editor) else ""
     try:
         with transaction.atomic(using=schema_editor.connection.alias):
             # params=None: the expression holds a literal '%', which must not be read as a placeholder
-            schema_editor.execute(f"DROP INDEX IF EXISTS {INDEX}", params=None)
-            schema_editor.execute(f"ALTER TABLE {TABLE} DROP COLUMN IF EXISTS words", params=None)
-            compression = " COMPRESSION lz4" if _has_lz4(schema_editor) else ""
-            schema_editor.execute(f"ALTER TABLE {TABLE} ADD COLUMN words text{compression} GENERATED ALWAYS AS ({words}) STORED",
-                                  params=None)
+            schema_editor.execute(f"DROP TABLE {TABLE}", params=None)
+            schema_editor.execute(
+                f"CREATE TABLE {TABLE} (file_id bigint NOT NULL, block integer NOT NULL, text text NOT NULL,"
+                f" words text{compression} GENERATED ALWAYS AS ({words}) STORED, PRIMARY KEY (file_id, block))", params=None)
+            schema_editor.execute(
+                f"INSERT INTO {TABLE} (file_id, block, text) "
+                f"SELECT t.file_id, (l.n - 1) / {lines}, string_agg(l.line, E'\\n' ORDER BY l.n) "
+                "FROM codeindex_filetext t, regexp_split_to_table(t.text, E'\\n') WITH ORDINALITY AS l(line, n) "
+                f"GROUP BY t.file_id, (l.n - 1) / {lines}", params=None)
             schema_editor.execute(f"CREATE INDEX {INDEX} ON {TABLE} USING gin (words gin_trgm_ops)", params=None)
-    except DatabaseError:  # e.g. no privilege on the operator class: grep then filters by scan
+    except DatabaseError:  # e.g. no privilege on the operator class: the table stays as it was
         pass
 
 
 def forwards(apps, schema_editor):
-    _rebuild(schema_editor, WORDS)
+    _rebuild(schema_editor, WORDS, LINES)
 
 
 def backwards(apps, schema_editor):
-    _rebuild(schema_editor, OLD_WORDS)
+    _rebuild(schema_editor, OLD_WORDS, OLD_LINES)
 
 
 class Migration(migrations.Migration):

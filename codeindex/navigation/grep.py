@@ -6,9 +6,10 @@
    match must contain (``prefilter.required_literals``) become an FTS5 ``trigram`` query on
    SQLite or ``ILIKE`` conditions answered by the ``pg_trgm`` GIN index on PostgreSQL, together
    with the caller's repository access, repository, language and path filters, in one SQL query.
-   On PostgreSQL the index covers the text in blocks of 64 lines, lower-cased with ``_`` read as
-   a letter (``store.PG_BLOCKS``), so ``_default_value`` is one word to ``pg_trgm`` rather than
-   the common words ``default`` and ``value``, the database re-checks candidate blocks (not
+   On PostgreSQL the index covers the text in blocks of 16 lines, lower-cased with ``_`` and the
+   other punctuation read as letters (``store.PG_BLOCKS``), so ``_default_value`` is one word to
+   ``pg_trgm`` rather than the common words ``default`` and ``value``, ``end()`` is more than the
+   common word ``end``, the database re-checks candidate blocks (not
    whole files) with a plain ``LIKE``, and all literals must meet in one block, as in one line.
    On SQLite the granularity is the file, as the text is stored per file; on 128k chunks
    (``bench/grep.py``) its slowest calls are literals in many large files but on few lines.

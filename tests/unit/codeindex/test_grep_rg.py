@@ -120,9 +120,10 @@ def test_grep_prints_the_lines_rg_prints(tree):
 
 
 def test_postgresql_trigram_index_covers_blocks_of_lines_with_identifiers_as_words(tree):
-    """Where pg_trgm is installed, the index covers each text in blocks of 64 lines, lower-cased
-    (ASCII only) with ``_`` read as ``q``; the candidate query uses it, literals must meet in one
-    block, and re-indexing a file replaces its blocks (migration 0010, ``store.save_text``)."""
+    """Where pg_trgm is installed, the index covers each text in blocks of 16 lines, lower-cased
+    (ASCII only) with punctuation read as letters; the candidate query uses it, literals must meet
+    in one block, and re-indexing a file replaces its blocks (migrations 0010 and 0011,
+    ``store.save_text``)."""
     from django.db import connection, transaction
 
     from codeindex.navigation.grep import _index_query
@@ -178,12 +179,12 @@ def test_postgresql_trigram_index_covers_blocks_of_lines_with_identifiers_as_wor
     # the index itself, not only the re-check, tells `upper[]` from `upper()`: punctuation is in its trigrams
     assert rechecked("upper()") == 0 and rechecked("upper[]") == 0 and rechecked("upper") == 0
 
-    # 200 lines: the two words of a regex meet on line 150 only, in the file's third block
+    # 200 lines: the two words of a regex meet on line 150 only, in the file's tenth block
     long_file = tree / "pkg" / "long.py"
     long_file.write_text("".join(f"first_word = {n}\n" if n == 10 else f"second_word = {n}\n" if n == 20
                                  else "first_word = second_word\n" if n == 150 else f"x{n} = {n}\n" for n in range(1, 201)))
     services.index_repository(tree, "fixture")
-    assert len(blocks("pkg/long.py")) == 4  # 200 lines and the empty one after the last newline, 64 a block
+    assert len(blocks("pkg/long.py")) == 13  # 200 lines and the empty one after the last newline, 16 a block
     assert candidates(r"first_word = second_word", literal=False) == {"pkg/long.py"}
     assert [(m.path, m.line) for m in iter_matches(r"first_word = second_\w+", regex=True, access=SYSTEM)] == [("pkg/long.py", 150)]
     assert [m.line for m in iter_matches("second_word = 20", access=SYSTEM)] == [20]
