@@ -58,6 +58,8 @@ def main() -> None:
     if connection.vendor == "postgresql":  # after a bulk load, as autovacuum would: flush the GIN pending list, fresh statistics
         with connection.cursor() as cursor:
             cursor.execute("VACUUM (ANALYZE) codeindex_filetext")
+            if trigram_state() == "pg_trgm":  # the index grep reads: its GIN pending list merged
+                cursor.execute("VACUUM (ANALYZE) codeindex_filetext_block")
             cursor.execute("ANALYZE codeindex_sourcefile")
     indexed = {(repo, path) for repo, path in SourceFile.objects.values_list("repository__name", "path")}
     root_of = dict(roots)
