@@ -401,6 +401,7 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--reuse", action="store_true", help="measure the rows a previous run loaded")
+    parser.add_argument("--dense-only", action="store_true", help="measure dense search only (no lexical, RSS or freshness)")
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--writer", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -415,6 +416,8 @@ def main() -> None:
     print(f"\n{state['chunks']:,} chunks; load {state['load_seconds']:.0f} s; HNSW build {state['build_seconds']:.0f} s\n")
     print("dense top-10 (ms)")
     print(table(["filter", "engine", "p50", "p99", "recall@10"], dense(args.queries)))
+    if args.dense_only:
+        return
     print("\nlexical, 200 candidates (ms)")
     print(table(["query", "p50", "p99"], lexical(args.queries)))
     rss = {(e, s): _worker_rss(e, s) for e, s in [("pgvector", "all"), ("in-memory", "all"), ("in-memory", "small")]}
