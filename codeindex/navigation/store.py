@@ -13,13 +13,13 @@ PostgreSQL  ``FileText.text``: the text; the server compresses it (TOAST, LZ4 wh
             When ``pg_trgm`` is installed, the table ``codeindex_filetext_block`` holds the text
             again in blocks of ``BLOCK_LINES`` lines, with a generated column (``PG_BLOCK_WORDS``)
             of each block lower-cased (ASCII, and the two non-ASCII letters that fold into it),
-            ``_`` read as ``q`` and other punctuation as capital letters (``block_words``), under a ``pg_trgm`` GIN index: an identifier, or
-            ``end()``, is one word to ``pg_trgm``, and a candidate is a block, not a whole file
-            (migrations 0010 and 0011).
+            ``_`` read as ``q`` and other punctuation as capital letters (``block_words``),
+            under a ``pg_trgm`` GIN index: an identifier, or ``end()``, is one word to
+            ``pg_trgm``, and a candidate is a block, not a whole file (migrations 0010, 0011).
 ==========  ===================================================================================
 
-Migrations ``0005_file_text``, ``0010_grep_line_blocks`` and ``0011_grep_blocks_rebuilt`` create them; ``trigram_state()``
-says which is in place. A file deleted some other way than through ``indexing`` (the Django
+Migrations ``0005_file_text``, ``0010_grep_line_blocks`` and ``0011_grep_blocks_rebuilt`` create
+them; ``trigram_state()`` says which is in place. A file deleted some other way than through ``indexing`` (the Django
 admin deleting a repository) leaves its SQLite trigram row or PostgreSQL blocks behind: harmless,
 since grep joins candidates to ``SourceFile`` and file ids are never reused, but it keeps taking
 index space.
@@ -35,8 +35,8 @@ from django.db import DatabaseError, connection
 
 from ..models import FileText, SourceFile
 
-__all__ = ["SQLITE_TRIGRAM", "PG_TRIGRAM_INDEX", "PG_BLOCKS", "PG_BLOCK_WORDS", "BLOCK_LINES", "PUNCTUATION", "PUNCTUATION_LETTERS", "block_words", "save_text", "forget_texts",
-           "load_text", "load_texts", "trigram_state"]
+__all__ = ["SQLITE_TRIGRAM", "PG_TRIGRAM_INDEX", "PG_BLOCKS", "PG_BLOCK_WORDS", "BLOCK_LINES", "PUNCTUATION", "PUNCTUATION_LETTERS",
+           "block_words", "save_text", "forget_texts", "load_text", "load_texts", "trigram_state"]
 
 SQLITE_TRIGRAM = "codeindex_filetext_trigram"
 PG_BLOCKS = "codeindex_filetext_block"
