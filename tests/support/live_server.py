@@ -6,6 +6,7 @@ import json
 import os
 import secrets
 import socket
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -43,6 +44,13 @@ def _own_database_url(workdir: Path) -> tuple[str, callable]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     return urlunsplit(parts._replace(path=f"/{name}")), drop
+
+
+def _default_sigint() -> None:
+    """In the server's process before exec: SIGINT back to its default. A suite started as a
+    background job of a non-interactive shell inherits SIGINT ignored, and daphne (Twisted) keeps
+    an ignored SIGINT ignored, as a nohup'd process should; a server under test must see Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @dataclass
@@ -84,7 +92,7 @@ class LiveServer:
                         "--lifespan", "off", *(["--workers", str(workers)] if workers > 1 else [])],
         }[server]
         self.process = subprocess.Popen([sys.executable, *command], cwd=ROOT, env=self.env, stdout=log,
-                                        stderr=subprocess.STDOUT)
+                                        stderr=subprocess.STDOUT, preexec_fn=_default_sigint)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
