@@ -201,19 +201,21 @@ def metrics(ranks: list[int | None]) -> tuple[float, float, float]:
 
 
 def answer_chars(query: str, found) -> int:
-    """Characters of the answer ``search_code`` sends for this page: text + structured content."""
+    """Characters of the ``tools/call`` result ``search_code`` sends for this page, as the MCP SDK
+    puts it on the wire (``CallToolResult`` as compact JSON without unset fields): the text content
+    and the structured content, each holding the hits in its own form."""
+    from mcp_gateway.tools import _support
     from mcp_gateway.tools import search as tool
 
     if hasattr(tool, "render_search"):
         model, text = tool.render_search(query, found)
+        answer = _support.result(model, text, exclude_none=True)
     else:  # the code before answers were made compact
-        from mcp_gateway.tools._support import hit_model
-
         model = tool.SearchResults(query=query, total=len(found.hits), page=found.page, next_page=found.next_page,
                                    intent=found.intent, signals_used=found.signals_used, dense_note=found.dense_note,
-                                   hits=[hit_model(h) for h in found.hits])
-        text = tool._format_hits(query, found)
-    return len(text) + len(json.dumps(model.model_dump(mode="json"), ensure_ascii=False))
+                                   hits=[_support.hit_model(h) for h in found.hits])
+        answer = _support.result(model, tool._format_hits(query, found))
+    return len(answer.model_dump_json(by_alias=True, exclude_none=True))
 
 
 def main() -> None:
