@@ -21,13 +21,14 @@ content as JSON), the number an agent pays in tokens.
 
     python bench/retrieval.py [--sets docstring behaviour js] [--packages dateutil jwt] [--limit-queries 300]
 
-Measured on two loaded cores (dense weight 0.8; docstring set on dateutil, jwt and pathspec,
-195 queries), before → after compact answers, test-file ranking, collapsing and the floor:
+Measured on two cores (dense weight 0.8; docstring set on dateutil, jwt, pathspec and
+celery.utils), the code before compact answers, test-file ranking, collapsing and the floor
+(``ebc6573^``) → today; characters as the SDK sends the answer:
 
     set        lexical MRR@10  fused MRR@10   fused R@1      characters / answer
-    docstring  0.381           0.450 → 0.451  0.323 → 0.323  10,577 → 3,607
-    behaviour  0.154           0.194 → 0.240  0.095 → 0.143  16,131 → 4,217
-    js         0.417           0.427 → 0.427  0.279 → 0.279  11,218 → 3,629
+    docstring  0.436           0.568 → 0.559  0.460 → 0.437  10,272 → 3,085
+    behaviour  0.154           0.194 → 0.319  0.095 → 0.286  16,025 → 3,661
+    js         0.417           0.427 → 0.458  0.279 → 0.313  10,991 → 3,072
 
 Embedding a corpus dominates the run time. ``--keep DIR`` (one set per run) keeps the set's
 database in ``DIR/<set>.sqlite3``, so a second run, for instance of another checkout of this
