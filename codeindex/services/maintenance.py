@@ -71,12 +71,9 @@ def validate_embeddings(name: str, *, access: RepositoryAccess) -> EmbeddingChec
     total = chunks.count()
     vectors = ChunkVector.objects.filter(repository=repository)
     current = vectors.filter(model=provider.model)
-    dims = Counter(current.values_list("dim", flat=True))
-    expected = dims.most_common(1)[0][0] if dims else 0
-    wrong = sum(n for d, n in dims.items() if d != expected)
-    stale = 0
-    for path, symbol, content, digest in chunks.filter(vector__model=provider.model).values_list("path", "symbol", "content", "vector__text_hash").iterator():
-        stale += text_hash(document_text(path, symbol, content)) != digest
+    expected = _expected_dimension(repository, provider.model)
+    wrong = current.exclude(dim=expected).count() if expected else 0
+    stale = len(_stale_vectors(repository, provider.model))
     n_current = current.count()
     other = vectors.exclude(model=provider.model).count()
     missing = total - n_current - other
@@ -85,9 +82,35 @@ def validate_embeddings(name: str, *, access: RepositoryAccess) -> EmbeddingChec
 
 
 def backfill_embeddings(name: str, *, access: RepositoryAccess, requested_by: str = "") -> JobInfo:
-    """Queue a job that embeds every chunk of ``name`` lacking a vector for the current model."""
+    """Queue a job that embeds every chunk of ``name`` lacking a vector for the current model, after
+    deleting the current model's vectors that ``validate_embeddings`` counts as stale (computed
+    from another text than ``embeddings.document_text`` gives now: the chunk, or the way chunks
+    are embedded, changed) or of the wrong size, so the job computes them again. Until it has,
+    those chunks are ranked by the lexical signal alone (``dense_coverage`` says how many have
+    vectors). Raises ``EmbeddingsUnavailable`` (nothing deleted) when the model cannot run."""
     ok, reason = get_provider().available()
     if not ok:
         raise EmbeddingsUnavailable(reason)
     repository = visible_repository(name, access)
+    model = get_provider().model
+    expected = _expected_dimension(repository, model)
+    outdated = _stale_vectors(repository, model)
+    if expected:
+        outdated += ChunkVector.objects.filter(repository=repository, model=model).exclude(dim=expected).values_list("chunk_id", flat=True)
+    for start in range(0, len(outdated), 500):
+        ChunkVector.objects.filter(repository=repository, model=model, chunk_id__in=outdated[start : start + 500]).delete()
     return start_index_job(repository.source_url or repository.root_path, name, access=access, kind=JobKind.EMBEDDINGS, requested_by=requested_by)
+
+
+def _expected_dimension(repository: Repository, model: str) -> int:
+    """The size most of ``repository``'s vectors of ``model`` have (0: it has none)."""
+    dims = Counter(ChunkVector.objects.filter(repository=repository, model=model).values_list("dim", flat=True))
+    return dims.most_common(1)[0][0] if dims else 0
+
+
+def _stale_vectors(repository: Repository, model: str) -> list[int]:
+    """Chunk ids of ``repository`` whose vector of ``model`` was computed from another text than
+    ``document_text`` gives for the chunk now (compared by the stored sha256, ``text_hash``)."""
+    rows = (Chunk.objects.filter(repository=repository, vector__model=model)
+            .values_list("pk", "path", "symbol", "content", "vector__text_hash").iterator(chunk_size=2000))
+    return [pk for pk, path, symbol, content, digest in rows if text_hash(document_text(path, symbol, content)) != digest]

@@ -109,7 +109,8 @@ async def index_changed_files(
 @tool(kind="indexing", scope=SCOPE_INDEX_ADMIN, title="Backfill embeddings", read_only=False, idempotent=True)
 async def backfill_embeddings(name: Name, wait: Wait = 120, ctx: Context | None = None) -> Annotated[CallToolResult, JobModel]:
     """Embed every chunk of a repository that has no vector for the current embedding model
-    (after the model was unavailable, or after switching models)."""
+    (after the model was unavailable, or after switching models), and embed again the chunks
+    whose vector validate_embeddings reports stale or of the wrong size."""
     return await _start_and_follow(ctx, wait, _backfill, "", name)
 
 

@@ -180,3 +180,23 @@ def test_only_the_worker_thread_is_ever_stopped():
         assert not worker.stopping_here()  # this is not the worker thread
     finally:
         worker._stopping.clear()
+
+
+def test_vectors_of_an_older_embedding_text_are_reported_stale_and_a_backfill_embeds_them_again(webkit_tree, dense_embeddings):
+    from codeindex.embeddings import document_text, text_hash
+    from codeindex.models import Chunk, ChunkVector
+
+    services.index_repository(webkit_tree, "webkit", embeddings="now")
+    chunks = list(Chunk.objects.filter(repository__name="webkit").order_by("pk"))
+    older = chunks[:3]  # as if embedded before the way chunks are embedded changed
+    for chunk in older:
+        ChunkVector.objects.filter(chunk=chunk).update(text_hash=text_hash(chunk.content))
+    check = services.validate_embeddings("webkit", access=SYSTEM)
+    assert (check.stale, check.missing, check.ok) == (3, 0, False)
+
+    job = services.backfill_embeddings("webkit", access=SYSTEM)
+    run_job(job.id)
+    check = services.validate_embeddings("webkit", access=SYSTEM)
+    assert (check.stale, check.missing, check.current, check.ok) == (0, 0, len(chunks), True)
+    for chunk in older:
+        assert ChunkVector.objects.get(chunk=chunk).text_hash == text_hash(document_text(chunk.path, chunk.symbol, chunk.content))
