@@ -77,7 +77,7 @@ def document_text(path: str, symbol: str, content: str) -> str:
     the Python docstring set (0.563 to 0.559) and -0.002 on the behaviour set; splitting
     snake_case too cost the docstring set 0.014 dense. Path and name before the code beat code
     alone by +0.045 MRR@10. A chunk embedded under an earlier form keeps its vector until its text
-    changes (``validate_embeddings`` counts it as stale).
+    changes or ``backfill_embeddings`` runs (``validate_embeddings`` counts it as stale).
     """
     head = f"{path} {symbol}".strip()
     words = split_identifier(symbol.rsplit(".", 1)[-1]) if symbol else []

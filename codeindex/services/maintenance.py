@@ -3,7 +3,7 @@ checking or back-filling its embeddings."""
 
 from __future__ import annotations
 
-from collections import Counter
+from django.db.models import Count
 
 from ..access import RepositoryAccess
 from ..choices import ACTIVE_JOB_STATUSES, JobKind
@@ -104,8 +104,9 @@ def backfill_embeddings(name: str, *, access: RepositoryAccess, requested_by: st
 
 def _expected_dimension(repository: Repository, model: str) -> int:
     """The size most of ``repository``'s vectors of ``model`` have (0: it has none)."""
-    dims = Counter(ChunkVector.objects.filter(repository=repository, model=model).values_list("dim", flat=True))
-    return dims.most_common(1)[0][0] if dims else 0
+    commonest = (ChunkVector.objects.filter(repository=repository, model=model).values("dim")
+                 .annotate(n=Count("chunk_id")).order_by("-n", "dim").first())
+    return commonest["dim"] if commonest else 0
 
 
 def _stale_vectors(repository: Repository, model: str) -> list[int]:

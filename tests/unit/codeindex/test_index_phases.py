@@ -182,7 +182,7 @@ def test_only_the_worker_thread_is_ever_stopped():
         worker._stopping.clear()
 
 
-def test_vectors_of_an_older_embedding_text_are_reported_stale_and_a_backfill_embeds_them_again(webkit_tree, dense_embeddings):
+def test_stale_and_wrong_size_vectors_are_reported_and_a_backfill_embeds_them_again(webkit_tree, dense_embeddings):
     from codeindex.embeddings import document_text, text_hash
     from codeindex.models import Chunk, ChunkVector
 
@@ -191,12 +191,13 @@ def test_vectors_of_an_older_embedding_text_are_reported_stale_and_a_backfill_em
     older = chunks[:3]  # as if embedded before the way chunks are embedded changed
     for chunk in older:
         ChunkVector.objects.filter(chunk=chunk).update(text_hash=text_hash(chunk.content))
+    ChunkVector.objects.filter(chunk=chunks[-1]).update(dim=128)  # as if from a model of another size
     check = services.validate_embeddings("webkit", access=SYSTEM)
-    assert (check.stale, check.missing, check.ok) == (3, 0, False)
+    assert (check.stale, check.wrong_dimension, check.missing, check.ok) == (3, 1, 0, False)
 
     job = services.backfill_embeddings("webkit", access=SYSTEM)
     run_job(job.id)
     check = services.validate_embeddings("webkit", access=SYSTEM)
-    assert (check.stale, check.missing, check.current, check.ok) == (0, 0, len(chunks), True)
+    assert (check.stale, check.wrong_dimension, check.missing, check.current, check.ok) == (0, 0, 0, len(chunks), True)
     for chunk in older:
         assert ChunkVector.objects.get(chunk=chunk).text_hash == text_hash(document_text(chunk.path, chunk.symbol, chunk.content))
