@@ -43,7 +43,6 @@ from __future__ import annotations
 import argparse
 import ast
 import importlib
-import json
 import os
 import random
 import re
