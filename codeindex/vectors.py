@@ -70,6 +70,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: In-memory engine: path filters whose per-file result a block keeps (``_Block.path_mask``).
+PATH_MASKS_KEPT = 16
+
 
 @dataclass
 class _Block:
@@ -80,6 +83,20 @@ class _Block:
     path_index: np.ndarray  # int32 per row, into paths
     paths: list[str]
     loaded_at: float = field(default_factory=time.time)
+    #: path regex → bool per entry of ``paths`` (a block is replaced when its generation moves, so
+    #: a repeated filter such as ``exclude_tests`` runs its regex once per file and generation)
+    path_masks: dict = field(default_factory=dict, repr=False)
+
+    def path_mask(self, regex: str) -> np.ndarray:
+        """Whether each of ``paths`` matches ``regex`` (cached: up to ``PATH_MASKS_KEPT`` patterns)."""
+        mask = self.path_masks.get(regex)
+        if mask is None:
+            pattern = compiled(regex)
+            mask = np.fromiter((bool(pattern.search(p)) for p in self.paths), dtype=bool, count=len(self.paths))
+            if len(self.path_masks) >= PATH_MASKS_KEPT:
+                self.path_masks.clear()  # one atomic step: searches share blocks across threads
+            self.path_masks[regex] = mask
+        return mask
 
     @property
     def nbytes(self) -> int:
@@ -133,7 +150,7 @@ class VectorStore:
         and ``allowed`` ids)."""
         if where is not None:
             language, path_regex = where.language, where.path_regex
-            if where.exact or where.excludes:
+            if where.exact:
                 allowed = matching_chunk_ids(replace(where, repository_ids=tuple(generations)))
         q = np.asarray(query, dtype=np.float32)
         parts, kept = [], []
@@ -141,7 +158,7 @@ class VectorStore:
             block = self._block(repo_id, generation, model)
             if block is None or not len(block.ids):
                 continue
-            rows = self._rows(block, language, path_regex, allowed)
+            rows = self._rows(block, language, path_regex, allowed, where)
             if rows is not None and not len(rows):
                 continue
             rows = np.arange(len(block.ids)) if rows is None else rows
@@ -155,17 +172,23 @@ class VectorStore:
         parts.sort(key=lambda item: (-item[1], item[0]))
         low = min(float(s.min()) for _, _, s in kept)
         high = max(float(s.max()) for _, _, s in kept)
-        return DenseResult(parts[:limit], low, high, sum(len(s) for _, _, s in kept), kept)
+        return DenseResult(parts[:limit], low, high, sum(len(s) for _, _, s in kept), _blocks=kept)
 
-    def _rows(self, block: _Block, language: str | None, path_regex: str | None, allowed: set[int] | None):
-        mask = None
+    def _rows(self, block: _Block, language: str | None, path_regex: str | None, allowed: set[int] | None,
+              where: ChunkFilter | None = None):
+        """Row numbers of ``block`` passing the filters, or None for every row."""
+        conditions = []
         if language is not None:
-            mask = block.languages == language
+            conditions.append(block.languages == language)
         if path_regex is not None:
-            pattern = compiled(path_regex)
-            ok_paths = np.fromiter((bool(pattern.search(p)) for p in block.paths), dtype=bool, count=len(block.paths))
-            by_path = ok_paths[block.path_index]
-            mask = by_path if mask is None else mask & by_path
+            conditions.append(block.path_mask(path_regex)[block.path_index])
+        if where is not None and where.exclude_path_regex is not None:
+            conditions.append(~block.path_mask(where.exclude_path_regex)[block.path_index])
+        if where is not None and where.exclude_languages:
+            conditions.append(~np.isin(block.languages, list(where.exclude_languages)))
+        mask = None
+        for condition in conditions:
+            mask = condition if mask is None else mask & condition
         if allowed is not None:
             by_id = np.isin(block.ids, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
             mask = by_id if mask is None else mask & by_id

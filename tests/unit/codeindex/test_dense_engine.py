@@ -8,6 +8,7 @@ Tests marked ``needs_pgvector`` run on a PostgreSQL that has the extension (CI's
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -80,7 +81,24 @@ FILTERS = [
     pytest.param(ChunkFilter(path_regex=glob_regex("api/**")), id="path glob"),
     pytest.param(ChunkFilter(exact=("* 2",)), id="exact text"),
     pytest.param(ChunkFilter(language="python", path_regex=glob_regex("core/**"), exact=("request",)), id="all filters"),
+    pytest.param(ChunkFilter(exclude_path_regex=glob_regex("api/**")), id="excluded path"),
+    pytest.param(ChunkFilter(exclude_languages=("go",), path_regex=glob_regex("**/mod1*")), id="excluded language"),
 ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("where", FILTERS)
+def test_the_in_memory_engine_keeps_exactly_the_chunks_the_sql_filter_keeps(two_synthetic_repos, where):
+    from codeindex.lexical import matching_chunk_ids
+
+    repos = two_synthetic_repos
+    generations = {r.pk: r.generation for r in repos.values()}
+    store = vectors.VectorStore()
+    query = np.ones(32, dtype=np.float32) / np.sqrt(32)
+    for _ in range(2):  # the second search reuses the blocks' per-file path results
+        found = store.search(query, generations, model="test-model", where=where, limit=10_000)
+        kept = matching_chunk_ids(replace(where, repository_ids=tuple(generations)))
+        assert kept and {chunk_id for chunk_id, _ in found.top} == kept
 
 
 @pytest.mark.django_db
