@@ -10,7 +10,7 @@ HNSW index is built.
 
 Measured in one run (the machine is shared, so absolute times are noisy; read the ratios):
 
-* dense top-10 p50/p99, no filter and with a language / path / repository filter, on pgvector
+* dense top-10 p50/p99, no filter and with a language / path / ``exclude_tests`` / repository filter, on pgvector
   and on the in-memory engine (the exact search), and recall@10 of pgvector against it;
 * lexical p50/p99 of identifier queries (``lexical.rank_chunks``, what ``search_code`` runs);
 * a gateway worker's peak RSS (a fresh process running dense searches): pgvector over the whole
@@ -225,11 +225,13 @@ def load(n: int) -> None:
 def _filters():
     from codeindex.lexical import ChunkFilter
     from codeindex.patterns import glob_regex
+    from codeindex.services.retrieval import test_path_regex
 
     return {
         "none": ChunkFilter(),
         "language=go (25%)": ChunkFilter(language="go"),
         "path **/tests/**": ChunkFilter(path_regex=glob_regex("**/tests/**")),
+        "exclude_tests": ChunkFilter(exclude_path_regex=test_path_regex()),
         "repository repo05": "repo05",
     }
 

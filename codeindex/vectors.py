@@ -20,8 +20,14 @@ vectors of the model there are and how many pass the search's repository and oth
 most ``EXACT_MAX_ROWS`` are compared exactly (every filtered row, through the b-tree indexes, in one
 scan that also gives the lowest cosine); more are found by an HNSW walk whose ``hnsw.ef_search`` is
 ``limit`` × 4 divided by the share of vectors kept (at least ``EF_SEARCH_MIN``, at most the
-extension's 1000), run once more at 1000 when it came back short from a walk of at most 500, and
-compared exactly as a last resort, so a filtered query returns its ``limit`` rows when they exist.
+extension's 1000), run once more at 1000 when it came back short from a walk of at most 500. A walk
+that still came back short is followed by an exact comparison of the filtered vectors when there are
+at most ``EXACT_FALLBACK_MAX_ROWS`` of them, so such a query returns its ``limit`` rows when they
+exist. A filter keeping more (``exclude_tests`` over a large index, with a query among test code)
+does not scan most of the index: it walks on from the filtered vectors it did find (``RESEED_WALKS``
+walks, each ordered by distance to one of them and scored against the query: filtered vectors lie
+together, as the files of a folder do) and returns what it found, with ``DenseResult.complete``
+False when that is fewer than ``limit``.
 A repository with at least ``REPOSITORY_INDEX_MIN_ROWS`` vectors also has an HNSW index of its own
 (partial, ``WHERE repository_id = N``), which the planner uses for a search limited to that
 repository: its walk visits that repository's vectors only. ``bench/scale.py`` measures the paths.
@@ -112,6 +118,9 @@ class DenseResult:
     low: float
     high: float
     scored: int
+    #: False when an approximate search found fewer than ``limit`` rows and an exact scan of the
+    #: filtered vectors was too large to run (``EXACT_FALLBACK_MAX_ROWS``): more may exist.
+    complete: bool = True
     _blocks: list[tuple[_Block, np.ndarray, np.ndarray]] = field(default_factory=list, repr=False)
     _lookup: object = field(default=None, repr=False)  # pgvector: chunk ids → {id: cosine}, in SQL
 
@@ -316,6 +325,14 @@ EXACT_MAX_ROWS = 5_000
 #: chunks, one repository of 20: recall@10 0.87 at 193 ms, most of it the exact fallback). Each vector
 #: is then in two graphs (twice the index size and insert cost).
 REPOSITORY_INDEX_MIN_ROWS = 2 * EXACT_MAX_ROWS
+#: A walk that came back short is followed by an exact comparison of the filtered vectors when the
+#: planner estimates at most this many of them. A filter keeping more (``exclude_tests`` on a large
+#: index, with a query among test code: at 1M chunks an exact scan of the ~730k vectors it keeps took
+#: 17 s) walks on from the filtered vectors found instead, and returns what those walks found, fewer
+#: than asked when they found fewer (``DenseResult.complete`` is then False).
+EXACT_FALLBACK_MAX_ROWS = 100_000
+#: How many of the filtered vectors found a walk walks on from (``PgVectorEngine._reseeded``).
+RESEED_WALKS = 3
 #: How long a process trusts what it read about the database's extensions (an operator enabling
 #: pgvector is picked up without a restart).
 _ENGINE_TTL_SECONDS = 30.0
@@ -625,14 +642,22 @@ class PgVectorEngine:
         graph = self._row_estimate(clauses[:2], [], join=False)  # every vector of this model
         kept = self._row_estimate(clauses, params, join=filtered)
         low = None
+        complete = True
         if kept <= EXACT_MAX_ROWS:
             top, low = self._exact(vector, dim, clauses, params, limit)
         else:
             top = self._walk_for(vector, dim, clauses, params, limit, kept / max(graph, 1))
-            if len(top) < limit:  # the walk came back short: compare every filtered vector
+            if len(top) < limit and kept <= EXACT_FALLBACK_MAX_ROWS:  # compare every filtered vector
                 top, low = self._exact(vector, dim, clauses, params, limit)
+            elif len(top) < limit:  # too many to compare: walk on from the filtered vectors found
+                if top:
+                    top = self._reseeded(vector, dim, clauses, params, limit, top, kept / max(graph, 1))
+                if len(top) < limit:
+                    complete = False
+                    log.info("dense search kept %d of %d rows asked: its filters keep ~%d vectors, too many to compare exactly",
+                             len(top), limit, kept)
         if not top:
-            return DenseResult([], 0.0, 0.0, 0)
+            return DenseResult([], 0.0, 0.0, 0, complete=complete)
         if low is None:
             # The lowest cosine over the filtered vectors, for min-max fusion, is the nearest to −q:
             # one walk, not widened (a walk that finds none of them leaves the lowest of the top).
@@ -651,7 +676,28 @@ class PgVectorEngine:
                 cursor.execute(sql, [vector, *params, ids])
                 return {chunk_id: float(score) for chunk_id, score in cursor.fetchall()}
 
-        return DenseResult(top, float(min(low, high)), float(high), len(top), _lookup=lookup)
+        return DenseResult(top, float(min(low, high)), float(high), len(top), _lookup=lookup, complete=complete)
+
+    def _reseeded(self, vector: str, dim: int, clauses: list[str], params: list, limit: int,
+                  found: list[tuple[int, float]], share: float) -> list[tuple[int, float]]:
+        """``found`` (a short walk's rows) and the filtered vectors near them: a walk from each of the
+        best ``RESEED_WALKS`` found vectors (the filtered vectors lie together, as a folder's files
+        do, while the query's own neighbourhood held few of them), every row scored against the
+        query; the best ``limit``. pgvector 0.6 has no iterative index scan to walk on with."""
+        ef = min(EF_SEARCH_MAX, max(EF_SEARCH_MIN, math.ceil(4 * limit / min(max(share, 1e-9), 1.0))))
+        scored = dict(found)
+        sql = (f"SELECT v.chunk_id, 1 - ({self._distance(dim)}) FROM codeindex_chunkvector v"
+               f" JOIN codeindex_chunk c ON c.id = v.chunk_id WHERE {' AND '.join(clauses)}"
+               f" ORDER BY (v.{_EMBEDDING_COLUMN}::vector({dim})) <=>"
+               f" (SELECT s.{_EMBEDDING_COLUMN}::vector({dim}) FROM codeindex_chunkvector s WHERE s.chunk_id = %s) LIMIT %s")
+        for seed, _ in found[:RESEED_WALKS]:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef)])
+                cursor.execute(sql, [vector, *params, seed, limit])
+                scored.update((chunk_id, float(score)) for chunk_id, score in cursor.fetchall())
+            if len(scored) >= 2 * limit:
+                break
+        return sorted(scored.items(), key=lambda item: (-item[1], item[0]))[:limit]
 
     @staticmethod
     def _distance(dim: int) -> str:

@@ -231,6 +231,8 @@ def _dense(plan: QueryPlan, repos: dict[int, int], where: lexical.ChunkFilter, l
         return None, reason
     vector = query_vector_cache().get(provider, plan.text)
     result = dense_engine().search(vector, repos, model=provider.model, where=where, limit=CANDIDATES)
+    if not result.scored and not result.complete:
+        return None, "no vector passing the filters was found near the query (too many to compare them all); lexical only"
     if not result.scored:
         return None, "no chunk in scope has a vector yet (run backfill_embeddings)"
     ids = {chunk_id for chunk_id, _ in result.top} | set(lexical_ids)

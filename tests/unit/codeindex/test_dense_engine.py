@@ -159,6 +159,38 @@ def test_a_filter_that_keeps_few_rows_still_returns_k_results(two_synthetic_repo
 
 
 @pytest.mark.django_db
+def test_a_short_walk_walks_on_from_the_rows_it_found_and_never_scans_a_large_filter_exactly(two_synthetic_repos, monkeypatch):
+    if not _has_pgvector():
+        pytest.skip("needs a PostgreSQL with pgvector")
+    monkeypatch.setattr(vectors, "EF_SEARCH_MIN", 1)
+    monkeypatch.setattr(vectors, "EF_SEARCH_MAX", 12)
+    monkeypatch.setattr(vectors, "EXACT_MAX_ROWS", 0)
+    monkeypatch.setattr(vectors, "EXACT_FALLBACK_MAX_ROWS", 0)  # every filter counts as too large to scan
+    repos = two_synthetic_repos
+    where = ChunkFilter(language="go", path_regex=glob_regex("core/**"))
+    generations = {r.pk: 0 for r in repos.values()}
+    rng = np.random.default_rng(11)
+    gained = 0
+    for _ in range(8):
+        query = rng.normal(size=32).astype(np.float32)
+        query /= np.linalg.norm(query)
+        monkeypatch.setattr(vectors, "RESEED_WALKS", 0)
+        walked = vectors.dense_engine().search(query, generations, model="test-model", where=where, limit=10)
+        monkeypatch.setattr(vectors, "RESEED_WALKS", 3)
+        with CaptureQueriesContext(connection) as statements:
+            found = vectors.dense_engine().search(query, generations, model="test-model", where=where, limit=10)
+        assert not any("+ 0" in s["sql"] for s in statements)  # no exact scan
+        exact = dict(vectors.VectorStore().search(query, generations, model="test-model", where=where, limit=10_000).top)
+        assert {c for c, _ in found.top} <= set(exact)  # only rows the filter keeps
+        assert all(score == pytest.approx(exact[c], abs=1e-5) for c, score in found.top)  # scored against the query
+        assert [s for _, s in found.top] == sorted((s for _, s in found.top), reverse=True)
+        assert found.complete == (len(found.top) == 10)
+        assert len(found.top) >= len(walked.top)
+        gained += len(found.top) > len(walked.top)
+    assert gained  # the walks from found rows did find more
+
+
+@pytest.mark.django_db
 def test_a_large_repository_gets_its_own_index_which_a_search_limited_to_it_walks(two_synthetic_repos, monkeypatch):
     if not _has_pgvector():
         pytest.skip("needs a PostgreSQL with pgvector")
@@ -245,6 +277,23 @@ def test_a_private_repository_never_leaks_through_dense_search(make_tree, dense_
     assert "dense" in outsider.signals_used and "dense" in insider.signals_used
     assert {hit.repository for hit in outsider.hits} == {"open"}
     assert insider.hits[0].repository == "vault"
+
+
+@pytest.mark.django_db
+def test_a_dense_search_cut_short_says_so_and_lexical_results_remain(make_tree, dense_embeddings, monkeypatch):
+    from codeindex.services import retrieval
+
+    index_repository(make_tree(OPEN, name="open"), "open")
+
+    class CutShort:  # what PgVectorEngine returns when its walks found no row a large filter keeps
+        def search(self, *args, **kwargs):
+            return vectors.DenseResult([], 0.0, 0.0, 0, complete=False)
+
+    monkeypatch.setattr(retrieval, "dense_engine", CutShort)
+    page = search_page(SearchRequest("render the home page", exclude_tests=True), access=SYSTEM)
+    assert page.signals_used == ["lexical"] and "too many to compare" in page.dense_note
+    assert "backfill" not in page.dense_note  # the vectors exist: nothing to backfill
+    assert page.hits and page.hits[0].path == "web/views.py"
 
 
 def _version(n: int) -> dict[str, str]:
