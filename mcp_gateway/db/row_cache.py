@@ -215,9 +215,13 @@ class TokenRowCache:
         connection fails it)."""
         payload = f"{_PROBE_PREFIX}{secrets.token_hex(8)}"
         self._probe_payload, self._probe_seen = payload, asyncio.Event()
+        # ``asyncio.timeout``, not ``wait_for``: on Python 3.11 ``wait_for`` swallows a cancellation
+        # that arrives as the awaited step finishes, and this loop would then outlive its event loop.
         try:
-            await asyncio.wait_for(self._probe(payload), _PROBE_TIMEOUT_SECONDS)
-            await asyncio.wait_for(self._probe_seen.wait(), _PROBE_TIMEOUT_SECONDS)
+            async with asyncio.timeout(_PROBE_TIMEOUT_SECONDS):
+                await self._probe(payload)
+            async with asyncio.timeout(_PROBE_TIMEOUT_SECONDS):
+                await self._probe_seen.wait()
         except Exception:  # noqa: BLE001 - any failure means: not heard
             return False
         return self._db is not None
@@ -285,9 +289,10 @@ class TokenRowCache:
                         logger.info("Token row cache listening again")
                     self._failures = 0
                 try:
-                    await asyncio.wait_for(self._down.wait(), _HEARTBEAT_SECONDS)
+                    async with asyncio.timeout(_HEARTBEAT_SECONDS):
+                        await self._down.wait()
                     return  # lost
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             self._failures += 1  # e.g. behind a pooler: warned once, not on every retry
             self._lose("a heartbeat notification did not come back", warn=self._failures == 1)

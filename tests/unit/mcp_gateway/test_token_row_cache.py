@@ -332,3 +332,40 @@ def test_without_the_change_triggers_the_cache_stays_off(token, person, caplog):
     finally:
         with connection.schema_editor() as editor:
             migration.install(apps, editor)
+
+
+
+def test_the_listener_ends_when_cancelled_as_its_heartbeat_step_finishes(monkeypatch):
+    """Event-loop shutdown cancels the listener at any moment; a cancellation that arrives in the
+    same turn as a heartbeat step finishing must still end it (``asyncio.wait_for`` on Python 3.11
+    swallowed such a cancellation, and ``asyncio.run`` then waited for the listener forever)."""
+    from mcp_gateway.db import row_cache
+
+    monkeypatch.setattr(row_cache, "_HEARTBEAT_SECONDS", 0.05)
+
+    async def cancelled_in_the_same_turn():
+        sender = await psycopg.AsyncConnection.connect(autocommit=True, **_params())
+        probes, stop = [], asyncio.Event()
+
+        async def probe(payload):
+            if stop.is_set():
+                raise OSError("stopping a listener that outlived its cancellation")
+            await sender.execute("SELECT pg_notify(%s, %s)", (row_cache.CHANNEL, payload))
+            probes.append(payload)
+            if len(probes) == 2:  # listening and heard once: cancel as this step returns
+                asyncio.get_running_loop().call_soon(cache._task.cancel)
+
+        cache = row_cache.TokenRowCache(_params(), 30, probe=probe)
+        cache.start()
+        task = cache._task
+        try:
+            done, _ = await asyncio.wait({task}, timeout=WAIT)
+        finally:
+            stop.set()
+            cache._closed = True
+            await asyncio.wait({task}, timeout=WAIT)
+            await sender.close()
+        return task in done and task.cancelled(), len(probes)
+
+    ended, probes = asyncio.run(cancelled_in_the_same_turn())
+    assert ended, f"the listener went on after its cancellation ({probes} heartbeats)"
