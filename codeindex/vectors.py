@@ -641,17 +641,18 @@ class PgVectorEngine:
         vector = _vector_literal(q)
         graph = self._row_estimate(clauses[:2], [], join=False)  # every vector of this model
         kept = self._row_estimate(clauses, params, join=filtered)
+        share = kept / max(graph, 1)  # the part of the index the filters keep
         low = None
         complete = True
         if kept <= EXACT_MAX_ROWS:
             top, low = self._exact(vector, dim, clauses, params, limit)
         else:
-            top = self._walk_for(vector, dim, clauses, params, limit, kept / max(graph, 1))
+            top = self._walk_for(vector, dim, clauses, params, limit, share)
             if len(top) < limit and kept <= EXACT_FALLBACK_MAX_ROWS:  # compare every filtered vector
                 top, low = self._exact(vector, dim, clauses, params, limit)
             elif len(top) < limit:  # too many to compare: walk on from the filtered vectors found
                 if top:
-                    top = self._reseeded(vector, dim, clauses, params, limit, top, kept / max(graph, 1))
+                    top = self._reseeded(vector, dim, clauses, params, limit, top, share)
                 if len(top) < limit:
                     complete = False
                     log.info("dense search kept %d of %d rows asked: its filters keep ~%d vectors, too many to compare exactly",
@@ -661,7 +662,7 @@ class PgVectorEngine:
         if low is None:
             # The lowest cosine over the filtered vectors, for min-max fusion, is the nearest to −q:
             # one walk, not widened (a walk that finds none of them leaves the lowest of the top).
-            farthest = self._walk_for(_vector_literal(-q), dim, clauses, params, 1, kept / max(graph, 1), widen=False,
+            farthest = self._walk_for(_vector_literal(-q), dim, clauses, params, 1, share, widen=False,
                                       floor=EF_SEARCH_FARTHEST)
             low = -farthest[0][1] if farthest else min(score for _, score in top)
         high = top[0][1]
@@ -684,17 +685,11 @@ class PgVectorEngine:
         best ``RESEED_WALKS`` found vectors (the filtered vectors lie together, as a folder's files
         do, while the query's own neighbourhood held few of them), every row scored against the
         query; the best ``limit``. pgvector 0.6 has no iterative index scan to walk on with."""
-        ef = min(EF_SEARCH_MAX, max(EF_SEARCH_MIN, math.ceil(4 * limit / min(max(share, 1e-9), 1.0))))
+        ef = self._ef(limit, share)
+        iterative = _has_iterative_scan(self.info.version)
         scored = dict(found)
-        sql = (f"SELECT v.chunk_id, 1 - ({self._distance(dim)}) FROM codeindex_chunkvector v"
-               f" JOIN codeindex_chunk c ON c.id = v.chunk_id WHERE {' AND '.join(clauses)}"
-               f" ORDER BY (v.{_EMBEDDING_COLUMN}::vector({dim})) <=>"
-               f" (SELECT s.{_EMBEDDING_COLUMN}::vector({dim}) FROM codeindex_chunkvector s WHERE s.chunk_id = %s) LIMIT %s")
         for seed, _ in found[:RESEED_WALKS]:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef)])
-                cursor.execute(sql, [vector, *params, seed, limit])
-                scored.update((chunk_id, float(score)) for chunk_id, score in cursor.fetchall())
+            scored.update(self._walk(vector, dim, clauses, params, limit, ef, iterative=iterative, toward=seed))
             if len(scored) >= 2 * limit:
                 break
         return sorted(scored.items(), key=lambda item: (-item[1], item[0]))[:limit]
@@ -718,22 +713,33 @@ class PgVectorEngine:
         short is run once more at ``EF_SEARCH_MAX`` when that is at least twice as wide. May return
         fewer than ``limit`` rows (the caller then compares exactly)."""
         iterative = _has_iterative_scan(self.info.version)
-        share = min(max(share, 1e-9), 1.0)
-        ef = min(EF_SEARCH_MAX, max(EF_SEARCH_MIN if floor is None else floor, math.ceil(4 * limit / share)))
+        ef = self._ef(limit, share, floor=EF_SEARCH_MIN if floor is None else floor)
         rows = self._walk(vector, dim, clauses, params, limit, ef, iterative=iterative)
         if widen and len(rows) < limit and 2 * ef <= EF_SEARCH_MAX:
             rows = self._walk(vector, dim, clauses, params, limit, EF_SEARCH_MAX, iterative=iterative)
         return rows
 
-    def _walk(self, vector: str, dim: int, clauses: list[str], params: list, limit: int, ef: int, *, iterative: bool):
+    @staticmethod
+    def _ef(limit: int, share: float, *, floor: int = EF_SEARCH_MIN) -> int:
+        """``hnsw.ef_search`` for a walk that should keep ``limit`` rows when the filters keep
+        ``share`` (0..1) of the index: ``limit`` × 4 / ``share``, within ``floor``..``EF_SEARCH_MAX``."""
+        share = min(max(share, 1e-9), 1.0)
+        return min(EF_SEARCH_MAX, max(floor, math.ceil(4 * limit / share)))
+
+    def _walk(self, vector: str, dim: int, clauses: list[str], params: list, limit: int, ef: int, *, iterative: bool,
+              toward: int | None = None) -> list[tuple[int, float]]:
+        """[(chunk_id, cosine to ``vector``)] best first, from one HNSW walk at ``ef`` ordered by
+        distance to ``vector``, or with ``toward`` (a chunk id) by distance to that chunk's vector."""
+        target = (f"%s::vector({dim})" if toward is None else
+                  f"(SELECT s.{_EMBEDDING_COLUMN}::vector({dim}) FROM codeindex_chunkvector s WHERE s.chunk_id = %s)")
         sql = (f"SELECT v.chunk_id, 1 - ({self._distance(dim)}) AS cosine FROM codeindex_chunkvector v"
                f" JOIN codeindex_chunk c ON c.id = v.chunk_id WHERE {' AND '.join(clauses)}"
-               f" ORDER BY {self._distance(dim)} LIMIT %s")
+               f" ORDER BY (v.{_EMBEDDING_COLUMN}::vector({dim})) <=> {target} LIMIT %s")
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef)])
             if iterative:
                 cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
-            cursor.execute(sql, [vector, *params, vector, limit])
+            cursor.execute(sql, [vector, *params, vector if toward is None else toward, limit])
             rows = [(chunk_id, float(score)) for chunk_id, score in cursor.fetchall()]
         if iterative:  # relaxed order: sort what the walk returned
             rows.sort(key=lambda item: (-item[1], item[0]))

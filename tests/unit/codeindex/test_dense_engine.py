@@ -281,16 +281,18 @@ def test_a_private_repository_never_leaks_through_dense_search(make_tree, dense_
 
 @pytest.mark.django_db
 def test_a_dense_search_cut_short_says_so_and_lexical_results_remain(make_tree, dense_embeddings, monkeypatch):
-    from codeindex.services import retrieval
-
-    index_repository(make_tree(OPEN, name="open"), "open")
-
-    class CutShort:  # what PgVectorEngine returns when its walks found no row a large filter keeps
-        def search(self, *args, **kwargs):
-            return vectors.DenseResult([], 0.0, 0.0, 0, complete=False)
-
-    monkeypatch.setattr(retrieval, "dense_engine", CutShort)
-    page = search_page(SearchRequest("render the home page", exclude_tests=True), access=SYSTEM)
+    if not _has_pgvector():
+        pytest.skip("needs a PostgreSQL with pgvector")
+    # Every filter counts as too large to compare exactly, and a walk keeps one row: the query's
+    # nearest vector, a test's, which exclude_tests then drops; no row is left to walk on from.
+    for name, value in (("EF_SEARCH_MIN", 1), ("EF_SEARCH_MAX", 1), ("EXACT_MAX_ROWS", 0), ("EXACT_FALLBACK_MAX_ROWS", 0)):
+        monkeypatch.setattr(vectors, name, value)
+    tree = dict(OPEN, **{"tests/test_home.py": 'def test_the_home_page_renders():\n    """Test that the home page renders."""\n'
+                                               '    assert render_home(None) == page("home")\n'})
+    index_repository(make_tree(tree, name="open"), "open")
+    question = "test that the home page renders"
+    assert "dense" in search_page(SearchRequest(question), access=SYSTEM).signals_used  # the one row walked
+    page = search_page(SearchRequest(question, exclude_tests=True), access=SYSTEM)
     assert page.signals_used == ["lexical"] and "too many to compare" in page.dense_note
     assert "backfill" not in page.dense_note  # the vectors exist: nothing to backfill
     assert page.hits and page.hits[0].path == "web/views.py"
