@@ -748,10 +748,13 @@ class PgVectorEngine:
     def _exact(self, vector: str, dim: int, clauses: list[str], params: list, limit: int):
         """(the ``limit`` best [(chunk_id, cosine)], the lowest cosine or None) over every filtered
         vector, in one scan."""
-        # "+ 0" keeps the planner off the HNSW index: every filtered row is compared.
-        sql = (f"SELECT chunk_id, cosine, min(cosine) OVER () FROM (SELECT v.chunk_id, 1 - (({self._distance(dim)}) + 0)"
-               f" AS cosine FROM codeindex_chunkvector v JOIN codeindex_chunk c ON c.id = v.chunk_id"
-               f" WHERE {' AND '.join(clauses)}) AS scored ORDER BY cosine DESC, chunk_id LIMIT %s")
+        # "+ 0" keeps the planner off the HNSW index: every filtered row is compared. The scores are
+        # kept once (a materialised CTE) and read twice, by min() and by a top-N heap sort of ``limit``
+        # rows: a window ``min(cosine) OVER ()`` sorted and buffered every row on disk instead (at 1M
+        # chunks, a path filter keeping 164k: 2.3 s, now 0.8 s).
+        sql = (f"WITH scored AS MATERIALIZED (SELECT v.chunk_id, 1 - (({self._distance(dim)}) + 0) AS cosine"
+               f" FROM codeindex_chunkvector v JOIN codeindex_chunk c ON c.id = v.chunk_id WHERE {' AND '.join(clauses)})"
+               " SELECT chunk_id, cosine, (SELECT min(cosine) FROM scored) FROM scored ORDER BY cosine DESC, chunk_id LIMIT %s")
         with connection.cursor() as cursor:
             cursor.execute(sql, [vector, *params, limit])
             rows = cursor.fetchall()
