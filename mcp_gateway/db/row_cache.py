@@ -312,7 +312,9 @@ class TokenRowCache:
             try:
                 await task
             except (asyncio.CancelledError, Exception):
-                pass
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise  # the caller itself is being cancelled: not ours to swallow
         self._lose("closed")
 
 

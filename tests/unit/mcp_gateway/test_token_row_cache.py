@@ -369,3 +369,22 @@ def test_the_listener_ends_when_cancelled_as_its_heartbeat_step_finishes(monkeyp
 
     ended, probes = asyncio.run(cancelled_in_the_same_turn())
     assert ended, f"the listener went on after its cancellation ({probes} heartbeats)"
+
+
+def test_closing_the_cache_keeps_its_callers_own_cancellation():
+    from mcp_gateway.db import row_cache
+
+    async def cancelled_while_closing():
+        async def slow_probe(payload):
+            await asyncio.sleep(WAIT)
+
+        cache = row_cache.TokenRowCache(_params(), 30, probe=slow_probe)
+        cache.start()
+        await asyncio.sleep(0.5)  # connected, listening, waiting for its first heartbeat
+        closing = asyncio.ensure_future(cache.close())
+        await asyncio.sleep(0)  # close() has cancelled the listener and waits for it to end
+        closing.cancel()
+        await asyncio.wait({closing}, timeout=WAIT)
+        return closing.done() and closing.cancelled()
+
+    assert asyncio.run(cancelled_while_closing()), "close() swallowed the cancellation of the task awaiting it"
