@@ -89,18 +89,21 @@ class _Block:
     path_index: np.ndarray  # int32 per row, into paths
     paths: list[str]
     loaded_at: float = field(default_factory=time.time)
-    #: path regex → bool per entry of ``paths`` (a block is replaced when its generation moves, so
-    #: a repeated filter such as ``exclude_tests`` runs its regex once per file and generation)
+    #: path regex → bool per entry of ``paths``. A block is replaced when its generation moves, so a
+    #: kept mask is never stale; a repeated filter such as ``exclude_tests`` runs its regex once per
+    #: file until ``PATH_MASKS_KEPT`` other patterns have filled the cache, which is then emptied
+    #: whole (not least-recently-used: one atomic step, as searches share blocks across threads).
     path_masks: dict = field(default_factory=dict, repr=False)
 
     def path_mask(self, regex: str) -> np.ndarray:
-        """Whether each of ``paths`` matches ``regex`` (cached: up to ``PATH_MASKS_KEPT`` patterns)."""
+        """Whether each of ``paths`` matches ``regex`` (cached: up to about ``PATH_MASKS_KEPT`` patterns;
+        two threads may compute the same mask once)."""
         mask = self.path_masks.get(regex)
         if mask is None:
             pattern = compiled(regex)
             mask = np.fromiter((bool(pattern.search(p)) for p in self.paths), dtype=bool, count=len(self.paths))
             if len(self.path_masks) >= PATH_MASKS_KEPT:
-                self.path_masks.clear()  # one atomic step: searches share blocks across threads
+                self.path_masks.clear()
             self.path_masks[regex] = mask
         return mask
 
@@ -701,7 +704,9 @@ class PgVectorEngine:
     @staticmethod
     def _filters(repository_ids: list[int], model: str, dim: int, where: ChunkFilter) -> tuple[list[str], list]:
         # model and dim are literals so the planner can match the partial index's predicate.
-        clauses = [f"v.model = {_sql_string(model)}", f"v.dim = {dim}", "v.repository_id = ANY(%s::bigint[])"]
+        # Rows whose column enable_pgvector has not filled yet are left out (their cosine is NULL).
+        clauses = [f"v.model = {_sql_string(model)}", f"v.dim = {dim}", "v.repository_id = ANY(%s::bigint[])",
+                   f"v.{_EMBEDDING_COLUMN} IS NOT NULL"]
         more, more_params = chunk_filter_sql(where)
         return clauses + more, [repository_ids, *more_params]
 
@@ -711,25 +716,26 @@ class PgVectorEngine:
         the index the filters keep (the planner's estimate): ``hnsw.ef_search`` = ``limit`` × 4 /
         ``share``, within ``floor`` (default ``EF_SEARCH_MIN``)..``EF_SEARCH_MAX``. With ``widen``, a walk that comes back
         short is run once more at ``EF_SEARCH_MAX`` when that is at least twice as wide. May return
-        fewer than ``limit`` rows (the caller then compares exactly)."""
+        fewer than ``limit`` rows (the caller then compares exactly, or walks on from the rows found)."""
         iterative = _has_iterative_scan(self.info.version)
-        ef = self._ef(limit, share, floor=EF_SEARCH_MIN if floor is None else floor)
+        ef = self._ef(limit, share, floor=floor)
         rows = self._walk(vector, dim, clauses, params, limit, ef, iterative=iterative)
         if widen and len(rows) < limit and 2 * ef <= EF_SEARCH_MAX:
             rows = self._walk(vector, dim, clauses, params, limit, EF_SEARCH_MAX, iterative=iterative)
         return rows
 
     @staticmethod
-    def _ef(limit: int, share: float, *, floor: int = EF_SEARCH_MIN) -> int:
+    def _ef(limit: int, share: float, *, floor: int | None = None) -> int:
         """``hnsw.ef_search`` for a walk that should keep ``limit`` rows when the filters keep
-        ``share`` (0..1) of the index: ``limit`` × 4 / ``share``, within ``floor``..``EF_SEARCH_MAX``."""
+        ``share`` (0..1) of the index: ``limit`` × 4 / ``share``, within ``floor`` (default
+        ``EF_SEARCH_MIN``)..``EF_SEARCH_MAX``."""
         share = min(max(share, 1e-9), 1.0)
-        return min(EF_SEARCH_MAX, max(floor, math.ceil(4 * limit / share)))
+        return min(EF_SEARCH_MAX, max(EF_SEARCH_MIN if floor is None else floor, math.ceil(4 * limit / share)))
 
     def _walk(self, vector: str, dim: int, clauses: list[str], params: list, limit: int, ef: int, *, iterative: bool,
               toward: int | None = None) -> list[tuple[int, float]]:
-        """[(chunk_id, cosine to ``vector``)] best first, from one HNSW walk at ``ef`` ordered by
-        distance to ``vector``, or with ``toward`` (a chunk id) by distance to that chunk's vector."""
+        """[(chunk_id, cosine to ``vector``)] from one HNSW walk at ``ef``: best first, or with
+        ``toward`` (a chunk id) in the order of distance to that chunk's vector (the caller sorts)."""
         target = (f"%s::vector({dim})" if toward is None else
                   f"(SELECT s.{_EMBEDDING_COLUMN}::vector({dim}) FROM codeindex_chunkvector s WHERE s.chunk_id = %s)")
         sql = (f"SELECT v.chunk_id, 1 - ({self._distance(dim)}) AS cosine FROM codeindex_chunkvector v"
@@ -748,7 +754,8 @@ class PgVectorEngine:
     def _exact(self, vector: str, dim: int, clauses: list[str], params: list, limit: int):
         """(the ``limit`` best [(chunk_id, cosine)], the lowest cosine or None) over every filtered
         vector, in one scan."""
-        # "+ 0" keeps the planner off the HNSW index: every filtered row is compared. The scores are
+        # Nothing is ordered by the bare distance, so no HNSW index can serve this: every filtered row
+        # is compared ("+ 0" says so, and marks the exact scan in the statement). The scores are
         # kept once (a materialised CTE) and read twice, by min() and by a top-N heap sort of ``limit``
         # rows: a window ``min(cosine) OVER ()`` sorted and buffered every row on disk instead (at 1M
         # chunks, a path filter keeping 164k: 2.3 s, now 0.8 s).
