@@ -2,27 +2,42 @@
 
 from __future__ import annotations
 
+from django.db import connection
+
 from .extract import FileSymbols
 from .models import Occurrence, Symbol
 
 __all__ = ["replace_file_symbols"]
 
+_SYMBOL_FIELDS = ("repository", "file", "name", "qualified_name", "kind", "signature", "start_line", "end_line", "line",
+                  "column", "scope")
+_OCCURRENCE_FIELDS = ("repository", "file", "name", "line", "column", "kind", "qualifier", "enclosing", "text", "module",
+                      "alias")
+
 
 def replace_file_symbols(repository, file, found: FileSymbols, *, created: bool) -> None:
     """Replace ``file``'s rows with ``found``. Call it inside the transaction that writes the
-    file's chunks, so both change together."""
+    file's chunks, so both change together.
+
+    The rows go in through one prepared ``INSERT`` per table (``executemany``), not model instances
+    and ``bulk_create``: a file has hundreds of occurrences, and building and compiling them through
+    the ORM was half of indexing's time (mcprag itself: 9 of 21 s). Neither sends signals."""
     if not created:
         Symbol.objects.filter(file=file).delete()
         Occurrence.objects.filter(file=file).delete()
-    Symbol.objects.bulk_create(
-        [Symbol(repository=repository, file=file, name=d.name, qualified_name=d.qualified_name, kind=d.kind, signature=d.signature,
-                start_line=d.start_line, end_line=d.end_line, line=d.line, column=d.column, scope=d.scope)
-         for d in found.definitions],
-        batch_size=500,
-    )
-    Occurrence.objects.bulk_create(
-        [Occurrence(repository=repository, file=file, name=o.name, line=o.line, column=o.column, kind=o.kind, qualifier=o.qualifier,
-                    enclosing=o.enclosing, text=o.text, module=o.module, alias=o.alias)
-         for o in found.occurrences],
-        batch_size=500,
-    )
+    _insert(Symbol, _SYMBOL_FIELDS,
+            [(repository.pk, file.pk, d.name, d.qualified_name, d.kind, d.signature, d.start_line, d.end_line, d.line, d.column,
+              d.scope) for d in found.definitions])
+    _insert(Occurrence, _OCCURRENCE_FIELDS,
+            [(repository.pk, file.pk, o.name, o.line, o.column, o.kind, o.qualifier, o.enclosing, o.text, o.module, o.alias)
+             for o in found.occurrences])
+
+
+def _insert(model, fields: tuple[str, ...], rows: list[tuple]) -> None:
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(model._meta.get_field(name).column) for name in fields)
+    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
