@@ -83,7 +83,6 @@ def _translate(exc: Exception, rejected_types: tuple[str, ...]) -> Exception:
     return SignInServiceUnavailable(exc.__class__.__name__)
 
 
-
 _REJECTED = ("magic_link_not_found", "unable_to_auth_magic_link", "pkce_mismatch", "otp_code_not_found",
              "totp_code_already_authenticated", "invalid_totp_code", "recovery_code_not_found", "unauthorized_credentials")
 
