@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from types import SimpleNamespace
+
 import pytest
 
 #: Fixtures shared across test packages live in tests/support/ as plugins, never in a test
@@ -10,13 +13,24 @@ pytest_plugins = ["tests.support.oauth", "tests.support.e2e_server", "tests.supp
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Rate-limit windows and other cached state never leak from one test into the next."""
+def _fresh_cache(monkeypatch):
+    """Rate-limit windows and other cached state never leak from one test into the next.
+
+    The rate-limit clock also stands still, one second into the current hour: limits count in fixed
+    windows aligned to the epoch, so a test whose requests straddled a window's end would see its
+    count start again mid-test (three token requests that should end in a 429 answered 200, 200, 200).
+    """
     from django.core.cache import cache
 
+    from oauth_app import ratelimit
+
+    hour = int(time.time()) // 3600 * 3600
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: hour + 1.0))
+    ratelimit._fallback.clear()
     cache.clear()
     yield
     cache.clear()
+    ratelimit._fallback.clear()
 
 
 @pytest.fixture(scope="session")
