@@ -17,7 +17,8 @@ here once, in :class:`ControlCharacterMiddleware`, before any view or library re
   a person out).
 
 A refused request to a client endpoint (:class:`~oauth_app.endpoints.ClientEndpoint`) gets
-``400 {"error": "invalid_request"}`` (RFC 6749 §5.2: "otherwise malformed"); any other page gets
+``400 {"error": "invalid_request"}`` (RFC 6749 §5.2: "otherwise malformed"), as does a body Django
+refuses to parse there (more than ``DATA_UPLOAD_MAX_NUMBER_FIELDS`` parameters); any other page gets
 the site's 400 page (HTML for a browser). The answer names the parameter when it is an OAuth
 parameter, never the value. JSON bodies (registration) are checked field by field by
 :mod:`oauth_app.registration` (``invalid_client_metadata``, RFC 7591 §3.2.2).
@@ -27,13 +28,14 @@ from __future__ import annotations
 
 import re
 
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.urls import get_resolver
 
 from .client_auth import basic_credentials
 from .endpoints import ClientEndpoint, oauth_error, view_class_of
 
-__all__ = ["OAUTH_PARAMETERS", "ControlCharacterMiddleware", "has_control", "refusal"]
+__all__ = ["OAUTH_PARAMETERS", "ControlCharacterMiddleware", "has_control", "has_unsafe_text", "refusal"]
 
 #: Parameters whose syntax admits no control character (RFC 6749 Appendix A, RFC 7636 §4,
 #: RFC 7009 §2.1, RFC 7662 §2.1, RFC 8707 §2, OpenID Connect ``nonce``/``prompt``).
@@ -50,6 +52,19 @@ _HEADER_FORBIDDEN = re.compile(r"[\x00\r\n]")
 def has_control(text: str) -> bool:
     """True when ``text`` holds a C0 control character (U+0000–U+001F) or DEL (U+007F)."""
     return _CONTROL.search(text) is not None
+
+
+#: Besides C0 controls and DEL: a lone surrogate (JSON's ``"\ud800"`` escape decodes to one, and no
+#: UTF-8 text can hold it, so storing it fails) and the bidirectional embeddings, overrides and
+#: isolates (U+202A–U+202E, U+2066–U+2069), which reorder what a person reads: a client named
+#: ``"Claude\u202eedoC"`` shows as another name (Unicode TR #9; "Trojan Source", CVE-2021-42574).
+_UNSAFE_TEXT = re.compile("[\x00-\x1f\x7f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
+
+
+def has_unsafe_text(text: str) -> bool:
+    """True when ``text``, meant to be stored and shown to a person (a client's registered name,
+    contacts, URIs), holds a control character, a lone surrogate or a bidirectional override."""
+    return _UNSAFE_TEXT.search(text) is not None
 
 
 def _parameter_refusal(name: str, value: str) -> str | None:
@@ -98,6 +113,13 @@ def refusal(request, *, client_endpoint: bool = False) -> str | None:
     return None
 
 
+def _unparsed(exc: SuspiciousOperation) -> str:
+    """The ``error_description`` for a body Django refused to parse."""
+    if isinstance(exc, TooManyFieldsSent):
+        return f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:,} parameters."
+    return "The request body could not be parsed."
+
+
 class ControlCharacterMiddleware:
     """Put it before the session middleware: it drops bad cookies before a session is looked up,
     and refuses a bad request once its view is known (to pick the error format)."""
@@ -113,7 +135,12 @@ class ControlCharacterMiddleware:
     def process_view(self, request, view_func, view_args, view_kwargs):
         view_class = view_class_of(view_func)
         client_endpoint = view_class is not None and issubclass(view_class, ClientEndpoint)
-        reason = refusal(request, client_endpoint=client_endpoint)
+        try:
+            reason = refusal(request, client_endpoint=client_endpoint)
+        except SuspiciousOperation as exc:  # Django's own refusal of the body, e.g. TooManyFieldsSent
+            if not client_endpoint:
+                raise  # the site's 400 page
+            return oauth_error("invalid_request", _unparsed(exc))
         if reason is None:
             return None
         if client_endpoint:

@@ -8,6 +8,8 @@ registration (RFC 7591) and client configuration (RFC 7592), and the metadata do
 * every error is a JSON object ``{"error": "…", "error_description": "…"}`` with
   ``Cache-Control: no-store`` (RFC 6749 §5.2, §5.1) — :func:`oauth_error`; also for a wrong HTTP
   method: ``405 invalid_request`` with ``Allow`` (RFC 9110 §15.5.6), not Django's empty HTML page;
+* where clients authenticate (token, revocation, introspection), a 401 challenges with
+  ``WWW-Authenticate: Basic`` (:attr:`ClientEndpoint.authenticates_clients`);
 * :attr:`ClientEndpoint.cross_origin` says whether a public browser client (a single-page app
   such as the MCP Inspector's web UI) may call it from another origin;
   :class:`CrossOriginMiddleware` answers its CORS preflight and marks its answers (Fetch
@@ -33,6 +35,8 @@ __all__ = ["ClientEndpoint", "CrossOriginMiddleware", "oauth_error", "view_class
 CORS_ALLOWED_HEADERS = "Authorization, Content-Type, MCP-Protocol-Version"
 #: Response headers a browser client may read: the challenge of a 401, the wait of a 429.
 CORS_EXPOSED_HEADERS = "WWW-Authenticate, Retry-After"
+#: The challenge of a 401 at an endpoint where clients authenticate (RFC 6749 §2.3.1, RFC 7617).
+CLIENT_CHALLENGE = 'Basic realm="mcprag"'
 #: How long a browser may reuse a preflight answer, in seconds (browsers cap it lower: 2 h in Chromium).
 CORS_MAX_AGE_SECONDS = 86400
 
@@ -53,6 +57,17 @@ class ClientEndpoint:
 
     #: Whether a browser client of another origin may call this endpoint (CORS, no credentials).
     cross_origin: bool = True
+    #: Whether clients authenticate here with their credentials (token, revocation, introspection;
+    #: RFC 6749 §2.3). A 401 then challenges with ``Basic``, the scheme they use here (RFC 6749
+    #: §5.2: "matching the authentication scheme used by the client"), never with the ``Bearer``
+    #: challenge oauthlib puts on its ``invalid_client`` answers.
+    authenticates_clients: bool = False
+
+    def dispatch(self, request, *args, **kwargs):
+        response = super().dispatch(request, *args, **kwargs)
+        if self.authenticates_clients and response.status_code == 401:
+            response["WWW-Authenticate"] = CLIENT_CHALLENGE
+        return response
 
     @classmethod
     def cross_origin_methods(cls) -> list[str]:

@@ -35,6 +35,16 @@ class Application(AbstractApplication):
     class Meta(AbstractApplication.Meta):
         swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
 
+    def redirect_uri_allowed(self, uri: str) -> bool:
+        """DOT's exact comparison with the registered redirect URIs (RFC 6749 §3.1.2.3; any port
+        for a loopback one, RFC 8252 §7.3), where a URI whose port or host cannot be read
+        (``https://a.example:99999/cb``, ``https://[::1/cb``) is simply not allowed: DOT reads
+        the port, which raises ``ValueError`` (a 500 at ``/authorize/`` from one crafted link)."""
+        try:
+            return super().redirect_uri_allowed(uri)
+        except ValueError:
+            return False
+
     @property
     def is_service_client(self) -> bool:
         return self.authorization_grant_type == self.GRANT_CLIENT_CREDENTIALS

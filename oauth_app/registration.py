@@ -33,7 +33,7 @@ from django.conf import settings
 
 from mcprag_site.hosts import is_loopback_host
 
-from .control_characters import has_control
+from .control_characters import has_unsafe_text
 
 __all__ = [
     "RegistrationError", "ClientMetadata", "validate_client_metadata", "validate_metadata_values", "is_loopback_redirect",
@@ -90,8 +90,12 @@ def _has_forbidden_character(uri: str) -> bool:
 
 
 def validate_redirect_uri(uri) -> None:
-    """One redirect URI: https, loopback http, or an allowed private-use scheme; no fragment,
-    userinfo, wildcard, whitespace or control character."""
+    """One redirect URI: https, loopback http, or an allowed private-use scheme; ASCII, with a
+    readable host and port (0–65535), and no fragment, userinfo, wildcard, whitespace or control
+    character.
+
+    :raises RegistrationError: ``invalid_redirect_uri`` (RFC 7591 §3.2.2), quoting the URI (cut).
+    """
     if not isinstance(uri, str) or not uri:
         raise RegistrationError("invalid_redirect_uri", "Each redirect URI must be a non-empty string.")
     if _has_forbidden_character(uri):
@@ -103,7 +107,21 @@ def validate_redirect_uri(uri) -> None:
         raise RegistrationError(
             "invalid_redirect_uri", f"Redirect URI {_shown(uri)} must not contain '*': redirect URIs are matched exactly."
         )
-    parts = urlsplit(uri)
+    if not uri.isascii():
+        # RFC 3986 §2: a URI is ASCII; /authorize compares the URI it is sent, which a browser
+        # has already encoded, so a registered non-ASCII one could never match.
+        raise RegistrationError(
+            "invalid_redirect_uri",
+            f"Redirect URI {_shown(uri)} must be ASCII: write an internationalised host in its xn-- form "
+            "and percent-encode other characters (RFC 3986).",
+        )
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 (read for its check: a port out of 0-65535, or not a number)
+    except ValueError:  # also a malformed IPv6 literal ("https://[::1/cb")
+        raise RegistrationError(
+            "invalid_redirect_uri", f"Redirect URI {_shown(uri)} is not a URI: its host or port cannot be read."
+        ) from None
     if parts.fragment or "#" in uri:
         # RFC 6749 §3.1.2: "The endpoint URI MUST NOT include a fragment component."
         raise RegistrationError("invalid_redirect_uri", f"Redirect URI {_shown(uri)} must not contain a fragment.")
@@ -162,8 +180,9 @@ def validate_metadata_values(document: dict) -> None:
         raise RegistrationError("invalid_client_metadata", "contacts must be an array of strings.")
     for field in (*_STRING_FIELDS, "contacts"):
         values = document.get(field, [])
-        if any(has_control(value) for value in (values if isinstance(values, list) else [values])):
-            raise RegistrationError("invalid_client_metadata", f"{field} must not contain control characters.")
+        if any(has_unsafe_text(value) for value in (values if isinstance(values, list) else [values])):
+            raise RegistrationError("invalid_client_metadata", f"{field} must not contain control characters, "
+                                    "unpaired surrogates or bidirectional overrides.")
 
 
 def _validate_redirect_uris(value) -> list[str]:

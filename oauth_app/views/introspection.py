@@ -62,13 +62,12 @@ def _for_this_resource(response: JsonResponse) -> JsonResponse:
 class IntrospectionView(ClientEndpoint, BodyLimitMixin, View):
     http_method_names = ["post"]
     cross_origin = False  # service clients hold a secret: they are never browser applications
+    authenticates_clients = True  # a 401 challenges with Basic
 
     def post(self, request, *args, **kwargs):
         client = authenticated_client(request)
         if client is None or not client.is_service_client:
-            response = oauth_error("invalid_client", "Introspection requires a service client's credentials.", status=401)
-            response["WWW-Authenticate"] = 'Basic realm="mcprag"'
-            return response
+            return oauth_error("invalid_client", "Introspection requires a service client's credentials.", status=401)
         if not may_introspect(client):
             return oauth_error("insufficient_scope",
                                f"This service client may not introspect tokens: it needs the {SCOPE_TOKEN_INTROSPECT} scope.",

@@ -106,7 +106,7 @@ class RegistrationManagementView(ClientEndpoint, BodyLimitMixin, DynamicClientRe
         return response
 
     def put(self, request, client_id, *args, **kwargs):
-        metadata = _checked_metadata(request, endpoint="register_update")
+        metadata = _checked_metadata(request, endpoint="register_update", client_id=client_id)
         if isinstance(metadata, JsonResponse):
             return metadata
         with transaction.atomic():
@@ -123,9 +123,12 @@ class RegistrationManagementView(ClientEndpoint, BodyLimitMixin, DynamicClientRe
         return response
 
 
-def _checked_metadata(request, endpoint: str) -> ClientMetadata | JsonResponse:
+def _checked_metadata(request, endpoint: str, client_id: str | None = None) -> ClientMetadata | JsonResponse:
     """The request's client metadata checked against mcprag's registration policy, with the request
-    body replaced by the normalised document for DOT to apply; or the error response to send."""
+    body replaced by the normalised document for DOT to apply; or the error response to send.
+
+    With ``client_id`` (an RFC 7592 §2.2 update), a ``client_id`` in the document must be that one:
+    "it MUST be the same as its currently issued client identifier"."""
     refused = _not_json(request)
     if refused is not None:
         return refused
@@ -136,6 +139,8 @@ def _checked_metadata(request, endpoint: str) -> ClientMetadata | JsonResponse:
     if isinstance(data, JsonResponse):
         return data
     try:
+        if client_id is not None and "client_id" in data and data["client_id"] != client_id:
+            raise RegistrationError("invalid_client_metadata", "client_id in the document must be this client's own.")
         metadata = validate_client_metadata(data)
     except RegistrationError as exc:
         audit.record(AuthEvent.Kind.REFUSED, request=request, error=exc.error, endpoint=endpoint)

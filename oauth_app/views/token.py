@@ -28,6 +28,8 @@ from ..ratelimit import retry_after, too_many_requests
 @method_decorator(csrf_exempt, name="dispatch")
 @method_decorator(login_not_required, name="dispatch")
 class TokenView(ClientEndpoint, BodyLimitMixin, DOTTokenView):
+    authenticates_clients = True
+
     def post(self, request, *args, **kwargs):
         wait = retry_after("token", f"ip:{client_ip(request) or 'unknown'}")
         client_id = request.POST.get("client_id") or _basic_client_id(request)
@@ -53,7 +55,7 @@ class TokenView(ClientEndpoint, BodyLimitMixin, DOTTokenView):
 @method_decorator(csrf_exempt, name="dispatch")
 @method_decorator(login_not_required, name="dispatch")
 class RevokeTokenView(ClientEndpoint, BodyLimitMixin, DOTRevokeTokenView):
-    pass
+    authenticates_clients = True
 
 
 def _basic_client_id(request) -> str | None:

@@ -47,6 +47,7 @@ AUTHORIZE_CASES = {
     "redirect_uri_added_query": ({"redirect_uri": REDIRECT_URI + "?next=https://evil.example"}, "invalid_request", False),
     "redirect_uri_other_host_same_port": ({"redirect_uri": "http://evil.example:43110/callback"}, "invalid_request", False),
     "unknown_client": ({"client_id": "no-such-client"}, "invalid_request", False),
+    "redirect_uri_malformed_ipv6_host": ({"redirect_uri": "http://[::1/callback"}, "invalid_request", False),
 }
 
 
@@ -130,11 +131,50 @@ TOKEN_CASES = {
 }
 
 
+@pytest.mark.parametrize("asked", ["https://agent.example:99999/cb", "https://agent.example:65536/cb"])
+def test_a_redirect_uri_whose_port_cannot_be_read_gets_the_error_page(client, person, register, asked):
+    """To compare an https redirect URI with the registered one, DOT reads its port, which raises
+    for one out of 0-65535: a 500 from one crafted link, before."""
+    client_id = register(redirect_uris=["https://agent.example/cb"]).json()["client_id"]
+    _, challenge = pkce_pair()
+    client.force_login(person)
+    response = client.get("/authorize/?" + urlencode({
+        "response_type": "code", "client_id": client_id, "redirect_uri": asked, "state": "st", "scope": "code:read",
+        "code_challenge": challenge, "code_challenge_method": "S256"}))
+    assert response.status_code == 400
+    assert "Location" not in response
+    assert response.context["error"].error == "invalid_request"
+
+
 @pytest.mark.parametrize("case", sorted(TOKEN_CASES))
 def test_token_refusals(client, code_exchange, case):
     transform, status, error = TOKEN_CASES[case]
     _assert_error(_token(client, transform(code_exchange)), status, error)
     assert _issued_access_tokens() == 0
+
+
+@pytest.mark.parametrize("endpoint", ["/token/", "/revoke_token/", "/introspect/"])
+def test_a_client_refused_at_basic_authentication_is_challenged_with_basic(client, endpoint):
+    """RFC 6749 §5.2: the 401's challenge matches "the authentication scheme used by the client";
+    oauthlib's invalid_client answers challenged with Bearer."""
+    from oauth_app.services import create_service_client
+
+    app, _ = create_service_client("ci", ["code:read"])
+    basic = "Basic " + base64.b64encode(f"{app.client_id}:wrong-secret".encode()).decode()
+    response = client.post(endpoint, {"grant_type": "client_credentials", "token": "t" * 20}, HTTP_AUTHORIZATION=basic)
+    _assert_error(response, 401, "invalid_client")
+    assert response["WWW-Authenticate"] == 'Basic realm="mcprag"'
+
+
+@pytest.mark.parametrize("endpoint", ["/token/", "/revoke_token/", "/introspect/", "/register/"])
+def test_a_body_with_too_many_parameters_is_invalid_request(client, endpoint):
+    """Django refuses to parse more than DATA_UPLOAD_MAX_NUMBER_FIELDS (1,000) parameters; its
+    refusal was the site's generic {"error": "bad_request"}, not an RFC 6749 §5.2 code."""
+    body = "&".join(f"p{i}=1" for i in range(1001))
+    response = client.post(endpoint, body, content_type="application/x-www-form-urlencoded")
+    _assert_error(response, 400, "invalid_request")
+    assert "1,000 parameters" in response.json()["error_description"]
+    assert response["Cache-Control"] == "no-store"
 
 
 def test_code_replay_is_refused(client, code_exchange):

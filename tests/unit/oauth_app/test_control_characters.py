@@ -53,6 +53,10 @@ def _issued():
     ("logo_uri", "https://agent.example/\x00.png"), ("tos_uri", NUL), ("policy_uri", NUL), ("scope", NUL),
     ("application_type", NUL), ("contacts", [NUL]), ("contacts", ["ops@example.com", "x\x00@example.com"]),
     ("client_name", "Agent\nSmith"), ("client_name", "Agent\x1b[31m"), ("software_id", "id\x7f"),
+    # a lone surrogate (JSON "\ud800"): no UTF-8 text holds one, so storing it failed (a 500)
+    ("client_name", "Agent\ud800"), ("contacts", ["ops\udc00@example.com"]), ("software_version", "1\udbff"),
+    # bidirectional overrides and isolates reorder what the consent page shows
+    ("client_name", "Claude\u202eedoC"), ("client_name", "Agent\u2066x\u2069"),
 ])
 def test_control_character_in_client_metadata_is_invalid_client_metadata(register, field, value):
     response = register(**{field: value})
@@ -69,14 +73,16 @@ def test_metadata_field_of_the_wrong_type_is_invalid_client_metadata(register, f
 
 
 def test_other_unicode_in_client_metadata_is_kept(register):
-    response = register(client_name="Café ☕ Agent", contacts=["zoë@example.com"])
+    name = "Café ☕ Agent 𝔸 \u200fוכן"  # an astral character (a surrogate pair in JSON) and a right-to-left mark
+    response = register(client_name=name, contacts=["zoë@example.com"])
     assert response.status_code == 201, response.content
-    assert response.json()["client_name"] == "Café ☕ Agent"
+    assert response.json()["client_name"] == name
 
 
-def test_update_with_a_nul_in_the_metadata_is_refused_and_changes_nothing(client, public_client):
+@pytest.mark.parametrize("name", [NUL, "Agent\ud800"])
+def test_update_with_a_nul_in_the_metadata_is_refused_and_changes_nothing(client, public_client, name):
     response = client.put(f"/register/{public_client['client_id']}/",
-                          json.dumps({"client_name": NUL, "redirect_uris": [REDIRECT_URI]}), content_type="application/json",
+                          json.dumps({"client_name": name, "redirect_uris": [REDIRECT_URI]}), content_type="application/json",
                           HTTP_AUTHORIZATION=f"Bearer {public_client['registration_access_token']}")
     _assert_oauth_error(response, "invalid_client_metadata")
     assert Application.objects.get(client_id=public_client["client_id"]).name == "Test Agent"

@@ -49,6 +49,13 @@ def test_absent_auth_method_registers_a_public_client(register):
         "https://ok.example/cb\thttp://evil.example/steal",
         "https://ok.example/cb\nhttp://evil.example/steal",
         "https://ok.example\\@evil.example/cb",
+        # a port or host DOT cannot read: it raised ValueError at /authorize/ (a 500)
+        "https://ok.example:99999/cb",
+        "https://ok.example:https/cb",
+        "https://[::1/cb",
+        # not ASCII: /authorize/ compares the encoded URI a browser sends, so it could never match
+        "https://ex\u0430mple.com/cb",
+        "https://ok.example/c\ud800b",
     ],
 )
 def test_unsafe_redirect_uri_is_refused_and_nothing_is_stored(register, uri):

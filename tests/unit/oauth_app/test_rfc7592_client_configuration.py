@@ -44,6 +44,15 @@ def _unchanged(registered):
     assert app.authorization_grant_type == Application.GRANT_AUTHORIZATION_CODE
 
 
+def test_update_naming_another_client_id_is_refused_and_changes_nothing(client, registered):
+    """RFC 7592 §2.2: the client_id in the document "MUST be the same as its currently issued
+    client identifier"; it was ignored."""
+    response = _put(client, registered, client_id="someone-else", client_name="Renamed")
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_client_metadata"
+    assert _application(registered).name == "Test Agent"
+
+
 @pytest.mark.parametrize(
     "uri", ["http://evil.example/steal", "https://user:pw@evil.example/cb", "https://evil.example/*", "javascript:alert(1)"]
 )
