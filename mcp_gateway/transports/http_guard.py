@@ -11,14 +11,15 @@ Header, MCP authorization "Token Usage", RFC 6750 §3):
    is now in access logs (:func:`mcp_gateway.auth.bearer.arevoke_exposed_token`).
 3. ``Authorization: Bearer`` is verified (:mod:`mcp_gateway.auth.bearer`); otherwise 401 with a
    ``WWW-Authenticate`` challenge naming the protected-resource metadata.
-4. ``MCP-Protocol-Version``, when sent, must be a version the SDK serves; otherwise 400 with the
-   JSON-RPC error ``-32022`` and the supported list ("MUST respond with 400 Bad Request"). On
-   ``/mcp`` the SDK's transport gives this answer itself (echoing the request id); the guard
-   answers it for the SSE endpoints.
-5. A POST body is read under a size cap (413) and must be exactly one JSON-RPC message: a JSON
+4. A POST body is read under a size cap (413) and must be exactly one JSON-RPC message: a JSON
    array (a batch, removed in 2025-06-18) gets 400, and so does a message whose ``id`` is neither
    a string nor an integer (MCP "Messages": "Requests MUST include a string or integer ID"), with
    JSON-RPC ``-32600`` Invalid Request, instead of being taken for a notification.
+5. ``MCP-Protocol-Version``, when sent, must be a version the SDK serves (either era); otherwise
+   400 with the JSON-RPC error ``-32022``, the request's id and every supported version ("MUST
+   respond with 400 Bad Request"), on every transport. Left to the SDK, ``/mcp`` routes an
+   unknown version to the 2026-07-28 era and a request without that era's ``_meta`` envelope got
+   an error about the envelope instead.
 6. Streamable HTTP only: a ``tools/call`` beyond the caller's permissions gets 403
    ``insufficient_scope`` naming the scope to ask for (step-up). The guard does not decide this
    itself: the server's permission middleware decides (and audits) every ``tools/call`` on every
@@ -115,8 +116,10 @@ def _challenge(status: int, *, error: str | None, description: str, scope: str |
     return _Refused(Response(body, status_code=status, headers={k.decode(): v.decode() for k, v in headers}))
 
 
-def _jsonrpc_refusal(status: int, code: int, message: str, data=None) -> _Refused:
-    error = JSONRPCError(jsonrpc="2.0", id=None, error=ErrorData(code=code, message=message, data=data))
+def _jsonrpc_refusal(status: int, code: int, message: str, data=None, *, message_id: str | int | None = None) -> _Refused:
+    """An HTTP ``status`` answer carrying a JSON-RPC error, for the request ``message_id`` when
+    known (a string or integer: :func:`_check_message_id` has run), else ``null``."""
+    error = JSONRPCError(jsonrpc="2.0", id=message_id, error=ErrorData(code=code, message=message, data=data))
     return _Refused(Response(error.model_dump_json(by_alias=True, exclude_none=True), status_code=status,
                              media_type="application/json"))
 
@@ -235,14 +238,11 @@ class HttpGuard:
             caller, wait = await self._authenticate(scope)
             bind(user_id=caller.user_id if caller.user_id is not None else "-", client_id=caller.client_id)
             self._check_rate(wait)
-            if self.transport != "streamable_http":
-                # On /mcp the SDK itself answers 400 -32022 with the request's id and the versions of
-                # the era asked for (2026-07-28 "versioning"); the legacy SSE transport has no such check.
-                self._check_protocol_version(scope)
             body = await self._read_body(scope, receive) if scope["method"] == "POST" else b""
             self._check_single_message(body)
             message = _message(body)
             _check_message_id(message)
+            self._check_protocol_version(scope, message)
         except _Refused as refused:
             await refused.response(scope, receive, send)
             return None
@@ -291,13 +291,15 @@ class HttpGuard:
                                                 "error_description": "Too many requests from this client; slow down."}),
                                     status_code=429, media_type="application/json", headers={"Retry-After": str(wait)}))
 
-    def _check_protocol_version(self, scope: Scope) -> None:
+    def _check_protocol_version(self, scope: Scope, message) -> None:
         wanted = MCP_PROTOCOL_VERSION_HEADER.lower().encode("latin-1")
         version = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == wanted), None)
         if version is not None and version not in SUPPORTED_PROTOCOL_VERSIONS:
             # MCP 2025-11-25 §Protocol Version Header: invalid or unsupported → MUST 400.
+            message_id = message.get("id") if isinstance(message, dict) else None
             raise _jsonrpc_refusal(400, UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version",
-                                   {"supported": list(SUPPORTED_PROTOCOL_VERSIONS), "requested": version})
+                                   {"supported": list(SUPPORTED_PROTOCOL_VERSIONS), "requested": version},
+                                   message_id=message_id)
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
         limit = app_settings.MAX_REQUEST_BODY_BYTES

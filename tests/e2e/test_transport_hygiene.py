@@ -116,26 +116,28 @@ async def test_foreign_host_gets_421(live_server_e2e, token, endpoint):
     assert "Host" in response.text
 
 
-@pytest.mark.parametrize("endpoint", ENDPOINTS)
-async def test_unsupported_protocol_version_gets_400(live_server_e2e, token, endpoint):
-    """On /mcp the SDK answers (listing the versions of the era it routes to); on SSE the guard does.
+TOOLS_LIST = {"jsonrpc": "2.0", "id": "list-7", "method": "tools/list", "params": {}}
+DISCOVER = {"jsonrpc": "2.0", "id": 5, "method": "server/discover", "params": {"_meta": {
+    "io.modelcontextprotocol/protocolVersion": "1999-01-01", "io.modelcontextprotocol/clientCapabilities": {}}}}
 
-    An unknown version is routed to the 2026-07-28 entry of ``/mcp``, so the probe there is a
-    well-formed request of that era except for its version.
-    """
+
+@pytest.mark.parametrize(("endpoint", "message"), [
+    ("/mcp", INIT), ("/mcp", TOOLS_LIST), ("/mcp", DISCOVER), ("/sse", None), ("/messages/", PING), ("/messages/", TOOLS_LIST),
+])
+async def test_unsupported_protocol_version_gets_400_with_every_supported_version(live_server_e2e, token, endpoint, message):
+    """Whatever the request looks like, on every transport: -32022 naming the request's id, the
+    version asked for and every version served. (Left to the SDK, /mcp routed an unknown version
+    to the 2026-07-28 era, and a request without that era's envelope got an error about it.)"""
     headers = {"MCP-Protocol-Version": "1999-01-01"}
-    body = None
-    if endpoint == "/mcp":
+    if message is DISCOVER:
         headers["Mcp-Method"] = "server/discover"
-        body = json.dumps({"jsonrpc": "2.0", "id": 5, "method": "server/discover", "params": {"_meta": {
-            "io.modelcontextprotocol/protocolVersion": "1999-01-01",
-            "io.modelcontextprotocol/clientCapabilities": {}}}}).encode()
+    body = json.dumps(message).encode() if message is not None else None
     response = await _probe(live_server_e2e, token, endpoint, body=body, **headers)
     assert response.status_code == 400
-    error = response.json()["error"]
-    assert error["code"] == -32022
-    assert error["data"]["requested"] == "1999-01-01"
-    assert error["data"]["supported"] and set(error["data"]["supported"]) <= set(SUPPORTED_PROTOCOL_VERSIONS)
+    answer = response.json()
+    assert answer["error"]["code"] == -32022
+    assert answer["error"]["data"] == {"supported": list(SUPPORTED_PROTOCOL_VERSIONS), "requested": "1999-01-01"}
+    assert answer.get("id") == (message["id"] if message is not None else None)
 
 
 @pytest.mark.parametrize("endpoint", POST_ENDPOINTS)
