@@ -310,7 +310,10 @@ def _date(name: str, value: str) -> str:
     try:
         moment = datetime.fromisoformat(value.strip())
         moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-        return str(int(moment.timestamp())) + " +0000"  # git's own "<seconds> <offset>" form: no guessing
+        # git's raw "@<seconds> <offset>" form: no guessing. Without the "@", git reads fewer than 9
+        # digits as something else (a date before 1973-03-03 was ignored or matched nothing); git
+        # has no time before 1970, so an earlier one is 1970 (no commit is older).
+        return f"@{max(0, int(moment.timestamp()))} +0000"
     except (ValueError, AttributeError, TypeError):
         raise InvalidArgument(f"{name} must be an ISO-8601 date or time, e.g. 2026-01-31 or 2026-01-31T12:00:00+00:00") from None
 

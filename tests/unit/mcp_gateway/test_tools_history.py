@@ -51,6 +51,16 @@ def test_list_commits_filters_and_pages(gitrepos):
     assert future["commits"] == []
 
 
+@pytest.mark.parametrize(("since", "until", "expected"), [
+    ("1970-01-02", None, 3), ("1972-06-01", None, 3), ("1960-01-01", None, 3),  # git read < 9 digits of seconds otherwise
+    (None, "1972-06-01", 0), (None, "1960-01-01", 0), (None, "2098-01-01", 3),
+])
+def test_list_commits_dates_long_ago_filter_as_written(gitrepos, since, until, expected):
+    dates = {k: v for k, v in (("since", since), ("until", until)) if v}
+    commits = call(READER, "list_commits", {"repository": "shop", **dates}).structured_content["commits"]
+    assert len(commits) == expected
+
+
 def test_blame_names_the_commit_of_each_line(gitrepos):
     result = call(READER, "blame", {"repository": "shop", "path": "billing/tax.py", "start_line": 1, "end_line": 2})
     lines = result.structured_content["lines"]
