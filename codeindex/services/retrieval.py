@@ -234,6 +234,8 @@ def _dense(plan: QueryPlan, repos: dict[int, int], where: lexical.ChunkFilter, l
     if not result.scored and not result.complete:
         return None, "no vector passing the filters was found near the query (too many to compare them all); lexical only"
     if not result.scored:
+        if embedding_coverage(repos):  # there are vectors: the filters leave none of them
+            return None, "no chunk that passes the filters has a vector"
         return None, "no chunk in scope has a vector yet (run backfill_embeddings)"
     ids = {chunk_id for chunk_id, _ in result.top} | set(lexical_ids)
     return (result.top, result.lookup(ids), (result.low, result.high)), ""

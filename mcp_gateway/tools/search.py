@@ -10,6 +10,7 @@ from mcp_types import CallToolResult
 from pydantic import Field
 
 from codeindex import services
+from codeindex.choices import QueryIntent
 from mcprag_site import __version__
 from oauth_app.tiers import SCOPE_CODE_READ
 
@@ -49,7 +50,15 @@ Page = Annotated[int, Field(ge=1, le=20, description="Page of results, from 1; t
 
 def _format_hits(page: services.SearchPage, hits: list, omitted: int, max_tokens: int) -> str:
     if not hits:
-        return "No code matched the query." + (f" ({page.dense_note})" if page.dense_note and page.candidates == 0 else "")
+        if page.candidates > (page.page - 1) * page.page_size:  # hits exist, but max_tokens left out every one
+            return f"Every hit was left out to stay under max_tokens={max_tokens}: raise max_tokens."
+        if page.candidates:
+            pages = -(-page.candidates // page.page_size)
+            return (f"Page {page.page} is past the end: {page.candidates} hit(s) in all, "
+                    f"{pages} page(s) of {page.page_size}.")
+        # why the dense signal was not used says something only where it would have been
+        why = f" ({page.dense_note})" if page.dense_note and page.intent == QueryIntent.NATURAL_LANGUAGE else ""
+        return "No code matched the query." + why
     repositories = {hit.repository for hit in hits}
     only = f" in {next(iter(repositories))}" if len(repositories) == 1 else ""  # then paths need no repository prefix
     lines = [f"{len(hits)} hit(s){only}, page {page.page} ({'+'.join(page.signals_used)}; score 0-1, higher is better):"]
@@ -61,7 +70,9 @@ def _format_hits(page: services.SearchPage, hits: list, omitted: int, max_tokens
     if page.dense_coverage is not None and page.dense_coverage < 1:
         lines.append(f"Embeddings cover {page.dense_coverage:.0%} of the searched code so far; the rest was ranked lexically.")
     if omitted:
-        lines.append(f"{omitted} more hit(s) left out to stay under max_tokens={max_tokens}.")
+        # page=2 starts after this page's max_results hits, so these are reached only in a larger answer
+        lines.append(f"{omitted} more hit(s) of this page left out to stay under max_tokens={max_tokens}; "
+                     "raise max_tokens or lower max_results to see them.")
     if page.next_page:
         lines.append(f"More: page={page.next_page}")
     return "\n".join(lines)

@@ -326,6 +326,14 @@ def test_a_dense_search_cut_short_says_so_and_lexical_results_remain(make_tree, 
     assert page.hits and page.hits[0].path == "web/views.py"
 
 
+@pytest.mark.django_db
+def test_filters_that_leave_no_vector_say_so_instead_of_asking_for_a_backfill(make_tree, dense_embeddings):
+    index_repository(make_tree(OPEN, name="open"), "open")
+    page = search_page(SearchRequest("rotate the signing keys", path_glob="nowhere/**"), access=SYSTEM)
+    assert page.hits == [] and page.signals_used == ["lexical"]
+    assert page.dense_note == "no chunk that passes the filters has a vector"  # every chunk has one
+
+
 def _version(n: int) -> dict[str, str]:
     body = "".join(f"def step_{j}_of_release_v{n}(ctx):\n    return ctx.release('marker_v{n}', {j})\n\n\n" for j in range(4))
     return {"release/steps.py": body}

@@ -75,7 +75,8 @@ def test_search_code_answers_stay_under_max_tokens_and_say_what_was_left_out(rep
     size = lambda r: len(text_of(r)) + len(json.dumps(r.structured_content, ensure_ascii=False))  # noqa: E731
     assert roomy.structured_content["omitted"] == 0 and len(roomy.structured_content["hits"]) == 30
     assert size(tight) <= 300 * 4 and tight.structured_content["omitted"] > 0
-    assert f"{tight.structured_content['omitted']} more hit(s) left out" in text_of(tight)
+    assert f"{tight.structured_content['omitted']} more hit(s) of this page left out" in text_of(tight)
+    assert "raise max_tokens or lower max_results" in text_of(tight)  # page=2 starts after this page's 30
     assert "invoice total tax" not in json.dumps(tight.structured_content)  # the query is not echoed back
 
 
@@ -92,6 +93,18 @@ def test_search_code_excludes_tests_and_says_when_nothing_matched(repos, tmp_pat
     assert {h["path"] for h in inline["hits"]} <= {"billing/invoice.py", "mailer.js"}
     nothing = call(READER, "search_code", {"query": "asdkjhqwe zzqxv"})
     assert not nothing.is_error and nothing.structured_content["hits"] == [] and text_of(nothing).startswith("No code matched")
+
+
+def test_search_code_past_the_last_page_says_so(repos):
+    first = call(READER, "search_code", {"query": "invoice total with tax", "max_results": 2}).structured_content
+    past = call(READER, "search_code", {"query": "invoice total with tax", "max_results": 2, "page": 9})
+    assert not past.is_error and past.structured_content["hits"] == [] and first["hits"]
+    assert text_of(past).startswith("Page 9 is past the end:") and "page(s) of 2" in text_of(past)
+
+
+def test_an_unmatched_name_gets_no_word_about_the_dense_signal(repos):
+    """The dense signal is not used for a name; saying so in a no-match answer only distracts."""
+    assert text_of(call(READER, "search_code", {"query": "NoSuchHelperAnywhere"})) == "No code matched the query."
 
 
 def test_search_code_answers_a_pathological_path_glob_at_once(tmp_path):
