@@ -12,7 +12,8 @@ message, naming each argument, what it must be, and nothing the caller sent::
 A bound (``ge``/``le``, ``min_length``/``max_length``) is said as the whole allowed range, read
 from the tool's input schema, so one error tells the caller every limit of that argument.
 
-Every other error passes through unchanged.
+Every other error passes through unchanged. ``prompts/get`` for an unknown prompt, or without a
+required argument, is a JSON-RPC ``-32602`` Invalid params error naming it (MCP "Prompts").
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
 from pydantic import ValidationError
 
 __all__ = ["GatewayServer", "plain_validation_message"]
@@ -88,6 +91,19 @@ def _property(properties: dict[str, Any], loc) -> dict | None:
 
 class GatewayServer(MCPServer):
     """The SDK server with plain argument-validation messages (see the module docstring)."""
+
+    async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context=None):
+        """MCP "Prompts" §Error Handling: an unknown prompt or a missing required argument is
+        ``-32602`` Invalid params, naming it. The SDK raised ``ValueError``, which its 2026-07-28
+        era answers as ``Internal server error`` (with a traceback in the log)."""
+        prompt = self._prompt_manager.get_prompt(name)
+        if prompt is None:
+            shown = name if len(name) <= 100 else name[:100] + "…"
+            raise MCPError(INVALID_PARAMS, f"Unknown prompt {shown!r}; prompts/list names every prompt.")
+        missing = [a.name for a in prompt.arguments or () if a.required and a.name not in (arguments or {})]
+        if missing:
+            raise MCPError(INVALID_PARAMS, f"{name}: missing required argument(s): {', '.join(missing)}.")
+        return await super().get_prompt(name, arguments, context)
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context=None):
         try:

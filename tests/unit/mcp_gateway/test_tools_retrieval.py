@@ -3,11 +3,13 @@ per-repository access (a private repository never leaks), progress notifications
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
 
 import pytest
+from mcp.client import Client
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS, CreateMessageResult, TextContent
 
@@ -15,6 +17,8 @@ from codeindex import services
 from codeindex.choices import JobStatus
 from codeindex.models import IndexJob, Repository
 from mcp_gateway.auth.identity import Caller
+from mcp_gateway.registry import register_resources_and_prompts
+from mcp_gateway.server import build_server
 from tests.support.mcp_tools import ADMIN, DEV, INSIDER, READER, SECRET, SERVICE, assert_one_line_error, call, run, text_of
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("eager_jobs")]
@@ -254,6 +258,23 @@ def test_resources_and_prompts(repos):
     assert "analyze_context" not in trace and "find_references" in trace
 
 
+@pytest.mark.parametrize(("mode", "name", "arguments", "words"), [
+    ("auto", "find_implementation", {}, "find_implementation: missing required argument(s): what."),
+    ("auto", "nope", {"what": "x"}, "Unknown prompt 'nope'"),
+    ("legacy", "trace_dependencies", {"repository": "shop"}, "missing required argument(s): path."),
+])
+def test_a_prompt_asked_wrongly_is_invalid_params_naming_the_problem(mode, name, arguments, words):
+    """MCP "Prompts" §Error Handling; the 2026-07-28 era answered 'Internal server error'."""
+    async def go():
+        server = build_server(default_caller=READER, transport="test")
+        register_resources_and_prompts(server)
+        async with Client(server, mode=mode) as client:
+            return await client.get_prompt(name, arguments)
+
+    error = jsonrpc_error(lambda: asyncio.run(go()))
+    assert error.code == INVALID_PARAMS and words in error.message
+
+
 # -- bad input ------------------------------------------------------------------------------
 
 
@@ -374,10 +395,15 @@ def test_a_private_repository_never_leaks_through_any_tool(repos, tool, argument
 
 
 def read_error(caller, uri) -> MCPError:
-    """The JSON-RPC error the client got for reading ``uri`` (the SDK client raises it inside its
+    """The JSON-RPC error the client got for reading ``uri``."""
+    return jsonrpc_error(lambda: run(caller, "read_resource", uri))
+
+
+def jsonrpc_error(request) -> MCPError:
+    """The JSON-RPC error the client got for ``request()`` (the SDK client raises it inside its
     task group, so it may arrive wrapped in exception groups)."""
     with pytest.raises(BaseException) as caught:
-        run(caller, "read_resource", uri)
+        request()
     error = caught.value
     while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
         error = error.exceptions[0]
