@@ -66,7 +66,7 @@ def generation_context(description: str, language: str, *, access: RepositoryAcc
     chunks = _example_chunks(hits)
     examples = [{"repository": h.repository, "path": h.path, "symbol": h.symbol, "start_line": h.start_line,
                  "end_line": h.end_line, "code": code} for h, code in chunks]
-    conventions = _conventions([code for _, code in chunks], language, hits, access)
+    conventions = _conventions([code for _, code in chunks], language, hits, access, repository)
     prompt = _generation_prompt(description, language, examples, conventions, context)
     return GenerationContext(description, language, examples, conventions, context, prompt)
 
@@ -80,7 +80,10 @@ def _example_chunks(hits: list[SearchHit]) -> list[tuple[SearchHit, str]]:
     return out
 
 
-def _conventions(codes: list[str], language: str, hits: list[SearchHit], access: RepositoryAccess) -> list[str]:
+def _conventions(codes: list[str], language: str, hits: list[SearchHit], access: RepositoryAccess,
+                 repository: str | None) -> list[str]:
+    """Style notes read off ``codes`` (the examples), and the modules most imported by ``language``
+    files of ``repository`` (every visible repository when None)."""
     notes = []
     indents = Counter(len(m) for code in codes for m in re.findall(r"^( +)\S", code, re.M))
     tabs = sum(len(re.findall(r"^\t+\S", code, re.M)) for code in codes)
@@ -99,7 +102,7 @@ def _conventions(codes: list[str], language: str, hits: list[SearchHit], access:
         notes.append(f"docstrings: {with_doc} of {len(codes)} examples have one")
         typed = sum(1 for c in codes if re.search(r"def \w+\(.*:.*\)|->", c))
         notes.append(f"type hints: {typed} of {len(codes)} examples use them")
-    repos = visible_generations(access, None)
+    repos = visible_generations(access, repository)
     common = (ImportEdge.objects.filter(repository_id__in=list(repos), source__language=language)
               .values("module").annotate(n=Count("pk")).order_by("-n", "module")[:8])
     if common:
@@ -111,9 +114,10 @@ def _generation_prompt(description: str, language: str, examples: list[dict], co
     parts = [f"Write {language} code for this request:\n{description.strip()}\n",
              "Follow the conventions of the codebase:\n" + "\n".join(f"- {c}" for c in conventions)]
     if context is not None:
-        parts.append(f"The code goes into {context.path}, which imports: "
-                     + ", ".join(i["module"] for i in context.imports[:20]) + "; and defines: "
-                     + ", ".join(s["symbol"] for s in context.symbols[:30]))
+        imports = ", ".join(i["module"] for i in context.imports[:20])
+        defines = ", ".join(s["symbol"] for s in context.symbols[:30])
+        said = ([f"imports: {imports}"] if imports else []) + ([f"defines: {defines}"] if defines else [])
+        parts.append(f"The code goes into {context.path}, which " + ("; and ".join(said) or "has no imports or definitions yet"))
     for e in examples:
         parts.append(f"Similar code in {e['repository']}:{e['path']}:{e['start_line']}-{e['end_line']} ({e['symbol'] or 'module'}):\n{e['code']}")
     parts.append("Answer with the code only.")

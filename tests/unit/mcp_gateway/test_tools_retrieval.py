@@ -189,6 +189,31 @@ def test_generate_code_asks_the_client_model_through_sampling(repos):
     assert "compute_invoice_total" in seen["prompt"] and "billing/invoice.py" in seen["prompt"]
 
 
+def test_generate_code_reads_conventions_from_the_repository_asked_for(repos, tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "net.py").write_text("import socket\nimport ssl\n\n\ndef open_channel(host):\n"
+                                  "    return ssl.create_default_context().wrap_socket(socket.create_connection((host, 443)))\n")
+    services.index_repository(other, "other")
+    ask = {"description": "compute the invoice total", "language": "python"}
+    modules = lambda data: next(c for c in data["conventions"] if c.startswith("most imported modules"))  # noqa: E731
+    assert "socket" in modules(call(DEV, "generate_code", ask).structured_content)
+    assert "socket" not in modules(call(DEV, "generate_code", {**ask, "repository": "shop"}).structured_content)
+
+
+def test_generate_code_describes_a_target_file_without_imports_in_plain_words(repos):
+    seen = {}
+
+    async def sampling(context, params):
+        seen["prompt"] = params.messages[0].content.text
+        return CreateMessageResult(role="assistant", content=TextContent(type="text", text="pass"), model="fake-llm")
+
+    call(DEV, "generate_code", {"description": "round the tax", "language": "python", "repository": "shop",
+                                "context_path": "billing/tax.py"}, sampling=sampling)
+    assert "The code goes into billing/tax.py, which defines: tax_for" in seen["prompt"]
+    assert "imports: ;" not in seen["prompt"]
+
+
 def test_feedback_tools_change_the_ranking_within_bounds(repos):
     args = {"query": "amount", "repository": "shop"}
     before = call(READER, "explain_ranking", {"query": "amount"}).structured_content["results"]
