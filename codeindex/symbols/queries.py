@@ -158,7 +158,10 @@ def _site(access, repository, path, line) -> tuple[dict[int, str], SourceFile | 
     if path is None:
         return repos, None
     (repo_id, name), = repos.items()
-    return repos, _file(repo_id, name, path)
+    file = _file(repo_id, name, path)
+    if line is not None and file.line_count and line > file.line_count:
+        raise InvalidArgument(f"line must be from 1 to {file.line_count:,}: {file.path} has {file.line_count:,} lines")
+    return repos, file
 
 
 # -- outline --------------------------------------------------------------------------------

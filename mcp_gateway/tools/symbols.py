@@ -73,7 +73,8 @@ async def find_definition(
     d = await run_service(services.find_definition, symbol, access=access_of(), repository=repository, path=path, line=line)
     model = DefinitionsModel(symbol=d.symbol, resolution=d.resolution, total=d.total, note=d.note,
                              definitions=[s.__dict__ for s in d.definitions])
-    lines = [f"{d.symbol}: {d.total} definition(s) ({d.resolution})" + (f"; {d.note}" if d.note else "")]
+    shown = f", the first {len(d.definitions)} shown" if d.total > len(d.definitions) else ""
+    lines = [f"{d.symbol}: {d.total} definition(s){shown} ({d.resolution})" + (f"; {d.note}" if d.note else "")]
     lines += [f"{s.repository}:{s.path}:{s.start_line}-{s.end_line} {s.kind} {s.qualified_name}\n    {s.signature}" for s in d.definitions]
     return result(model, "\n".join(lines))
 

@@ -138,6 +138,23 @@ def test_navigation_tools_outline_definition_and_references(repos):
     assert [r["enclosing"] for r in refs["files"][0]["references"]] == ["", "compute_invoice_total"]
 
 
+def test_a_site_line_past_the_end_of_the_file_is_refused_naming_its_length(repos):
+    for tool in ("find_definition", "find_references"):
+        result = call(READER, tool, {"symbol": "tax_for", "repository": "shop", "path": "billing/tax.py", "line": 10_000})
+        assert_one_line_error(result, "line must be from 1 to 2", "billing/tax.py has 2 lines")
+
+
+def test_find_definition_says_when_it_shows_only_the_first_definitions(repos, tmp_path):
+    many = tmp_path / "many"
+    many.mkdir()
+    for n in range(12):
+        (many / f"mod_{n:02}.py").write_text("def get(key):\n    return key\n")
+    services.index_repository(many, "many")
+    found = call(READER, "find_definition", {"symbol": "get", "repository": "many"})
+    assert found.structured_content["total"] == 12 and len(found.structured_content["definitions"]) == 10
+    assert text_of(found).startswith("get: 12 definition(s), the first 10 shown (name match)")
+
+
 def test_explain_ranking_and_preview(repos):
     explained = call(READER, "explain_ranking", {"query": "sum the invoice lines"})
     assert not explained.is_error
