@@ -156,11 +156,32 @@ def blame(repository: str, path: str, start_line: int, end_line: int, *, access:
         raise InvalidArgument(f"blame at most {MAX_BLAME_LINES} lines per call")
     clean = _path(path)
     with _access(repo) as git:
-        listed = run_git(root, ["ls-tree", "--name-only", tip, "--", clean], access=git).out.strip()
+        entry, _, listed = run_git(root, ["ls-tree", tip, "--", clean], access=git).out.strip().partition("\t")
         if listed != clean:
             raise InvalidArgument(f"no file {clean[:200]!r} at commit {tip[:12]} of {repo.name!r}")
+        if entry.split()[1:2] != ["blob"]:
+            raise InvalidArgument(f"{clean[:200]!r} is a directory at commit {tip[:12]}: blame takes a file (list_files lists it)")
+        lines = _line_count(run_git(root, ["cat-file", "blob", f"{tip}:{clean}"], access=git, max_bytes=_BLAME_COUNT_BYTES))
+        if lines == 0:
+            raise InvalidArgument(f"{clean[:200]!r} is empty at commit {tip[:12]}: there is no line to blame")
+        if lines is not None and start_line > lines:
+            raise InvalidArgument(f"start_line must be from 1 to {lines:,}: {clean[:200]} has {lines:,} lines")
+        end_line = min(end_line, lines or end_line)  # a range past the end stops at the last line, as read_file does
         out = run_git(root, ["blame", "--porcelain", "-L", f"{start_line},{end_line}", tip, "--", clean], access=git, timeout=120).out
     return BlameResult(repo.name, clean, tip, start_line, end_line, _parse_blame(out))
+
+
+#: blame reads at most this much of a file to count its lines; past it git's own check answers.
+_BLAME_COUNT_BYTES = 16 * 1024 * 1024
+
+
+def _line_count(blob) -> int | None:
+    """Lines of a file as git blame counts them (a last line without a newline counts), or None
+    when the file was longer than what was read."""
+    if blob.truncated:
+        return None
+    text = blob.out
+    return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
 
 
 def diff(repository: str, commit: str, *, access: RepositoryAccess, path: str | None = None) -> DiffResult:

@@ -68,6 +68,21 @@ def test_blame_names_the_commit_of_each_line(gitrepos):
     assert lines[1]["text"] == "    return round(amount * rate, 2)"
 
 
+def test_blame_answers_ranges_past_the_end_directories_and_empty_files_in_plain_words(gitrepos, tmp_path):
+    clamped = call(READER, "blame", {"repository": "shop", "path": "billing/tax.py", "start_line": 1, "end_line": 9})
+    assert clamped.structured_content["end_line"] == 2 and [b["line"] for b in clamped.structured_content["lines"]] == [1, 2]
+    assert text_of(clamped).startswith("shop:billing/tax.py lines 1-2 at ")
+    assert_one_line_error(call(READER, "blame", {"repository": "shop", "path": "billing/tax.py", "start_line": 7, "end_line": 8}),
+                          "start_line must be from 1 to 2: billing/tax.py has 2 lines")
+    assert_one_line_error(call(READER, "blame", {"repository": "shop", "path": "billing", "start_line": 1, "end_line": 2}),
+                          "'billing' is a directory")
+    notes = Remote(tmp_path / "notes", {"README.md": "notes\n", "EMPTY": ""})
+    notes.push()
+    services.start_index_job(notes.url, "notes", access=SYSTEM)
+    assert_one_line_error(call(READER, "blame", {"repository": "notes", "path": "EMPTY", "start_line": 1, "end_line": 1}),
+                          "'EMPTY' is empty")
+
+
 def test_diff_and_compare_show_the_change(gitrepos):
     shop, _ = gitrepos
     data = call(READER, "diff", {"repository": "shop", "commit": shop.head()[:10]}).structured_content
