@@ -12,12 +12,18 @@ message, naming each argument, what it must be, and nothing the caller sent::
 A bound (``ge``/``le``, ``min_length``/``max_length``) is said as the whole allowed range, read
 from the tool's input schema, so one error tells the caller every limit of that argument.
 
+An argument the tool does not take is refused the same way, naming the likeliest meant one
+(``grep: invalid arguments: 'glob' is not an argument of this tool (did you mean path_glob?)``):
+pydantic ignored it, so a misspelt filter was dropped without a word. Every input schema says
+``additionalProperties: false``.
+
 Every other error passes through unchanged. ``prompts/get`` for an unknown prompt, or without a
 required argument, is a JSON-RPC ``-32602`` Invalid params error naming it (MCP "Prompts").
 """
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
@@ -26,7 +32,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
 from pydantic import ValidationError
 
-__all__ = ["GatewayServer", "plain_validation_message"]
+__all__ = ["GatewayServer", "plain_validation_message", "unknown_arguments_message"]
 
 #: At most this many problems are listed; the rest are counted.
 _MAX_PROBLEMS = 5
@@ -44,7 +50,21 @@ def plain_validation_message(tool: str, error: ValidationError, schema: dict | N
     return f"{tool}: invalid arguments: {shown}{more}."
 
 
+def unknown_arguments_message(tool: str, unknown: list[str], known: list[str]) -> str:
+    """One line naming each argument ``tool`` does not take (cut to 40 characters, at most
+    :data:`_MAX_PROBLEMS`), the likeliest meant one, and the arguments it does take."""
+    problems = []
+    for key in unknown[:_MAX_PROBLEMS]:
+        shown = key if len(key) <= 40 else key[:40] + "…"
+        meant = difflib.get_close_matches(key, known, n=1, cutoff=0.6) or [k for k in known if key in k or k in key][:1]
+        problems.append(f"{shown!r} is not an argument of this tool" + (f" (did you mean {meant[0]}?)" if meant else ""))
+    more = f"; and {len(unknown) - _MAX_PROBLEMS} more" if len(unknown) > _MAX_PROBLEMS else ""
+    return f"{tool}: invalid arguments: {'; '.join(problems)}{more}. Its arguments: {', '.join(known) or 'none'}."
+
+
 _BOUNDS = {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}
+#: pydantic's refusals of a value that is not a whole number (``1e308``, ``"ten"``, ``2.5``).
+_NOT_WHOLE = {"int_parsing", "int_parsing_size", "int_from_float", "int_type"}
 _LENGTHS = {"string_too_long", "string_too_short", "too_long", "too_short"}
 
 
@@ -61,6 +81,11 @@ def _problem(item: dict[str, Any], properties: dict[str, Any]) -> str:
         number = "a whole number" if spec.get("type") == "integer" else "a number"
         if low is not None and high is not None:
             return f"{where} must be {number} from {_figure(low)} to {_figure(high)}"
+    if kind in _NOT_WHOLE and spec is not None and spec.get("type") == "integer":
+        low, high = spec.get("minimum"), spec.get("maximum")
+        if low is not None and high is not None:
+            return f"{where} must be a whole number from {_figure(low)} to {_figure(high)}"
+        return f"{where} must be a whole number"
     if kind in _LENGTHS and spec is not None:
         if spec.get("type") == "string" and spec.get("maxLength") is not None:
             return f"{where} must be at most {spec['maxLength']:,} characters long"
@@ -105,7 +130,19 @@ class GatewayServer(MCPServer):
             raise MCPError(INVALID_PARAMS, f"{name}: missing required argument(s): {', '.join(missing)}.")
         return await super().get_prompt(name, arguments, context)
 
+    def add_tool(self, fn, name: str | None = None, **kwargs) -> None:
+        """Register ``fn`` with an input schema that admits no argument it does not name
+        (``additionalProperties: false``), which :meth:`call_tool` enforces."""
+        super().add_tool(fn, name=name, **kwargs)
+        self._tool_manager.get_tool(name or fn.__name__).parameters["additionalProperties"] = False
+
     async def call_tool(self, name: str, arguments: dict[str, Any], context=None):
+        tool = self._tool_manager.get_tool(name)
+        if tool is not None and isinstance(arguments, dict):
+            known = tool.parameters.get("properties", {})
+            unknown = [key for key in arguments if key not in known]
+            if unknown:  # pydantic ignores them: a misspelt filter (glob for path_glob) would be dropped silently
+                raise ToolError(unknown_arguments_message(name, unknown, list(known)))
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:

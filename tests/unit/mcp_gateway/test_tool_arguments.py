@@ -52,6 +52,40 @@ def test_navigation_tools_say_what_an_argument_must_be(tool, arguments, expected
     assert result.is_error and result.content[0].text == expected
 
 
+@pytest.mark.parametrize(("tool", "arguments", "expected"), [
+    ("grep", {"pattern": "def", "glob": "*.go"},
+     "grep: invalid arguments: 'glob' is not an argument of this tool (did you mean path_glob?)."),
+    ("search_code", {"query": "token", "repo": "shop"},
+     "search_code: invalid arguments: 'repo' is not an argument of this tool (did you mean repository?)."),
+    ("read_file", {"repository": "r", "path": "p", "start": 5, "end": 6},
+     "read_file: invalid arguments: 'start' is not an argument of this tool (did you mean start_line?); "
+     "'end' is not an argument of this tool (did you mean end_line?)."),
+    ("health_check", {"verbose": True}, "health_check: invalid arguments: 'verbose' is not an argument of this tool."),
+])
+def test_an_argument_the_tool_does_not_take_is_refused_naming_the_one_meant(tool, arguments, expected):
+    """pydantic ignored unknown arguments: grep with glob='*.go' answered matches in every file."""
+    result = call(tool, arguments)
+    assert result.is_error
+    text = result.content[0].text
+    assert text.startswith(expected.removesuffix(".")) and " Its arguments: " in text
+
+
+def test_every_input_schema_admits_only_the_arguments_it_names():
+    async def go():
+        async with Client(build_server(default_caller=READER, transport="test")) as client:
+            return (await client.list_tools()).tools
+
+    tools = asyncio.run(go())
+    assert tools and all(t.input_schema.get("additionalProperties") is False for t in tools)
+
+
+@pytest.mark.parametrize("value", [1e308, "1" * 5000, 2.5, "ten"])
+def test_a_number_that_is_not_a_whole_number_in_range_gets_the_range(value):
+    result = call("search_code", {"query": "token", "max_results": value})
+    assert result.is_error
+    assert result.content[0].text == "search_code: invalid arguments: max_results must be a whole number from 1 to 50."
+
+
 def test_rejected_values_are_not_echoed_back():
     secret_like = "x" * 50_000
     result = call("search_code", {"query": "token", "max_results": secret_like})
