@@ -87,10 +87,14 @@ def _problem(item: dict[str, Any], properties: dict[str, Any]) -> str:
             return f"{where} must be a whole number from {_figure(low)} to {_figure(high)}"
         return f"{where} must be a whole number"
     if kind in _LENGTHS and spec is not None:
-        if spec.get("type") == "string" and spec.get("maxLength") is not None:
-            return f"{where} must be at most {spec['maxLength']:,} characters long"
-        if spec.get("type") == "array" and spec.get("maxItems") is not None:
-            return f"{where} must have at most {spec['maxItems']} items"
+        short = kind.endswith("too_short")
+        side = "at least" if short else "at most"
+        if spec.get("type") == "string" and spec.get("minLength" if short else "maxLength") is not None:
+            bound = spec["minLength" if short else "maxLength"]
+            return f"{where} must be {side} {bound:,} character{'s' * (bound != 1)} long"
+        if spec.get("type") == "array" and spec.get("minItems" if short else "maxItems") is not None:
+            bound = spec["minItems" if short else "maxItems"]
+            return f"{where} must have {side} {bound:,} item{'s' * (bound != 1)}"
     message = str(item.get("msg", "is invalid"))
     subject, should, rest = message.partition(" should ")
     if should and subject in _SUBJECTS:  # "Input should be …", "String should have at most 200 characters"

@@ -86,6 +86,18 @@ def test_a_number_that_is_not_a_whole_number_in_range_gets_the_range(value):
     assert result.content[0].text == "search_code: invalid arguments: max_results must be a whole number from 1 to 50."
 
 
+def test_a_list_too_short_is_said_as_its_lower_bound():
+    """It was said as the upper one: paths=[] got 'paths must have at most 5000 items'."""
+    admin = Caller(user_id=None, username="admin", client_id="agent-a", scopes=frozenset({"code:read", "index:admin"}), tier="admin")
+
+    async def go():
+        async with Client(build_server(default_caller=admin, transport="test")) as client:
+            return await client.call_tool("index_changed_files", {"name": "shop", "paths": []})
+
+    result = asyncio.run(go())
+    assert result.is_error and result.content[0].text == "index_changed_files: invalid arguments: paths must have at least 1 item."
+
+
 def test_rejected_values_are_not_echoed_back():
     secret_like = "x" * 50_000
     result = call("search_code", {"query": "token", "max_results": secret_like})
