@@ -12,6 +12,7 @@ from mcp_types import CallToolResult, ClientCapabilities, SamplingCapability, Sa
 from pydantic import Field
 
 from codeindex import services
+from codeindex.query import MAX_QUERY_LENGTH
 from oauth_app.tiers import SCOPE_CODE_WRITE
 
 from ..errors import run_service
@@ -49,7 +50,7 @@ async def analyze_context(
 
 @tool(kind="analysis", scope=SCOPE_CODE_WRITE, title="Generate code", read_only=True, idempotent=False)
 async def generate_code(
-    description: Annotated[str, Field(description="What the code should do, in plain words.")],
+    description: Annotated[str, Field(max_length=MAX_QUERY_LENGTH, description=f"What the code should do, in plain words (at most {MAX_QUERY_LENGTH:,} characters: it is searched for similar code).")],
     language: Annotated[str, Field(description="Language to write, e.g. 'python', 'typescript', 'go'.")],
     repository: Annotated[str | None, Field(description="Take examples and conventions from this repository only.")] = None,
     context_path: Annotated[str | None, Field(description="The file the code will go into (needs repository); its imports and symbols are used.")] = None,

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from codeindex import services
 from codeindex.choices import FeedbackKind
+from codeindex.query import MAX_QUERY_LENGTH
 from oauth_app.tiers import SCOPE_CODE_WRITE
 
 from ..errors import run_service
@@ -18,7 +19,7 @@ from .schemas import FeedbackReceiptModel
 
 __all__ = ["submit_feedback", "track_search_click", "track_search_outcome"]
 
-Query = Annotated[str, Field(description="The search query the result came from.")]
+Query = Annotated[str, Field(max_length=MAX_QUERY_LENGTH, description=f"The search query the result came from (at most {MAX_QUERY_LENGTH:,} characters).")]
 Repository = Annotated[str, Field(description="Repository of the result.")]
 Path = Annotated[str, Field(description="Path of the result.")]
 Symbol = Annotated[str | None, Field(description="Symbol of the result (qualified name), if it had one.")]

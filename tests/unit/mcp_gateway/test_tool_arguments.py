@@ -86,6 +86,25 @@ def test_a_number_that_is_not_a_whole_number_in_range_gets_the_range(value):
     assert result.content[0].text == "search_code: invalid arguments: max_results must be a whole number from 1 to 50."
 
 
+@pytest.mark.parametrize(("tool", "arguments", "expected"), [
+    ("generate_code", {"description": "x " * 50_000, "language": "python"},
+     "generate_code: invalid arguments: description must be at most 2,000 characters long."),
+    ("submit_feedback", {"query": "x " * 50_000, "repository": "r", "path": "p", "rating": 5},
+     "submit_feedback: invalid arguments: query must be at most 2,000 characters long."),
+])
+def test_long_texts_that_are_searched_get_the_search_limit(tool, arguments, expected):
+    """They were refused deep inside, as 'the search query is 100,000 characters long' and as
+    'empty or has no searchable words'."""
+    writer = Caller(user_id=None, username="dev", client_id="agent-d", scopes=frozenset({"code:read", "code:write"}), tier="developer")
+
+    async def go():
+        async with Client(build_server(default_caller=writer, transport="test")) as client:
+            return await client.call_tool(tool, arguments)
+
+    result = asyncio.run(go())
+    assert result.is_error and result.content[0].text == expected
+
+
 def test_a_list_too_short_is_said_as_its_lower_bound():
     """It was said as the upper one: paths=[] got 'paths must have at most 5000 items'."""
     admin = Caller(user_id=None, username="admin", client_id="agent-a", scopes=frozenset({"code:read", "index:admin"}), tier="admin")
