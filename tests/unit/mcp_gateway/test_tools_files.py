@@ -67,7 +67,7 @@ def test_read_file_pages_a_long_file(repos, tmp_path):
 
 
 @pytest.mark.parametrize(("arguments", "words"), [
-    ({"path": "billing/tax.py", "start_line": 3}, ["start_line 3 is past the end", "has 2 lines (1 to 2)"]),
+    ({"path": "billing/tax.py", "start_line": 3}, ["start_line 3 is past the end", "has 2 lines (start_line 1 to 2)"]),
     ({"path": "billing/tax.py", "start_line": 0}, ["start_line must be a whole number of at least 1"]),
     ({"path": "billing/tax.py", "start_line": 2, "end_line": 1}, ["end_line must be a whole number of at least 2"]),
     ({"path": "billing/nope.py"}, ["no indexed file 'billing/nope.py'"]),
@@ -75,6 +75,16 @@ def test_read_file_pages_a_long_file(repos, tmp_path):
 ])
 def test_read_file_refuses_bad_input_in_one_plain_line(repos, arguments, words):
     assert_one_line_error(call(READER, "read_file", {"repository": "shop", **arguments}), *words)
+
+
+def test_reading_past_the_end_of_an_empty_file_says_it_is_empty(repos, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "__init__.py").write_text("")
+    services.index_repository(empty, "empty")
+    assert call(READER, "read_file", {"repository": "empty", "path": "__init__.py"}).structured_content["text"] == ""
+    assert_one_line_error(call(READER, "read_file", {"repository": "empty", "path": "__init__.py", "start_line": 2}),
+                          "start_line 2 is past the end: '__init__.py' is empty (start_line 1 reads it)")
 
 
 def test_read_file_after_the_source_directory_was_deleted(repos):
