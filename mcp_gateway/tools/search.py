@@ -216,7 +216,8 @@ async def index_status(
     for r in rows:
         when = r.last_indexed_at.isoformat() if r.last_indexed_at else "never"
         coverage = f", {r.embedding_coverage:.0%} of them" if r.embedding_coverage is not None else ""
-        line = f"{r.name}: {r.file_count} files, {r.chunk_count} chunks ({r.embedded_chunks} embedded{coverage}), last indexed {when}"
+        embedded = f" ({r.embedded_chunks:,} embedded{coverage})" if r.chunk_count else ""
+        line = f"{r.name}: {r.file_count:,} files, {r.chunk_count:,} chunks{embedded}, last indexed {when}"
         if r.active_job:
             line += f"; {job_line(r.active_job)}"
         elif r.last_job:

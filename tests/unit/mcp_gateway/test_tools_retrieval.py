@@ -177,6 +177,13 @@ def test_index_status_and_health(repos):
     assert engine.startswith(("pgvector", "in-memory")) and f"dense engine: {engine}" in text_of(health)
 
 
+def test_index_status_of_a_repository_without_chunks_says_nothing_about_embeddings(repos, tmp_path):
+    (tmp_path / "bare").mkdir()
+    services.index_repository(tmp_path / "bare", "bare")
+    text = text_of(call(READER, "index_status", {"repository": "bare"}))
+    assert text.startswith("bare: 0 files, 0 chunks, last indexed ") and "embedded" not in text  # was "(0 embedded, 100% of them)"
+
+
 def test_analyze_context_shows_the_import_graph(repos):
     result = call(DEV, "analyze_context", {"repository": "shop", "path": "billing/invoice.py"})
     data = result.structured_content
