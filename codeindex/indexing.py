@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import posixpath
+import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -115,12 +116,23 @@ class _Timer:
         self.report.timings_ms[self.phase] = self.report.timings_ms.get(self.phase, 0) + spent
 
 
+#: Longest path ``normalize_paths`` accepts (Linux's PATH_MAX).
+MAX_CHANGED_PATH_CHARS = 4096
+_UNUSABLE_IN_PATH = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+
+
 def normalize_paths(paths: list[str]) -> list[str]:
-    """Relative posix paths from user input; refuses absolute paths and ``..``."""
+    """Relative posix paths from user input; refuses absolute paths, ``..``, control characters
+    and unpaired surrogates (no file is named so, and PostgreSQL's JSON cannot store a NUL), and
+    paths over ``MAX_CHANGED_PATH_CHARS`` characters."""
     out: dict[str, None] = {}
     for raw in paths:
         if not isinstance(raw, str) or not raw.strip():
             raise InvalidArgument("paths must be non-empty strings")
+        if len(raw) > MAX_CHANGED_PATH_CHARS:
+            raise InvalidArgument(f"paths must be at most {MAX_CHANGED_PATH_CHARS:,} characters long")
+        if _UNUSABLE_IN_PATH.search(raw):
+            raise InvalidArgument(f"{raw[:80]!r} contains a control character or an unpaired surrogate")
         path = posixpath.normpath(raw.strip().replace("\\", "/"))
         if path.startswith("/") or path in (".", "..") or path.startswith("../"):
             raise InvalidArgument(f"{raw[:80]!r} is not a path inside the repository")
