@@ -66,23 +66,32 @@ class QueryPlan:
     exclude_tests: bool = False
 
 
+def _one(name: str, given: str | None, qualifier: str, inline: str | None) -> str | None:
+    """The filter set by the argument ``name`` or the query's inline ``qualifier``; refused when
+    both are set and disagree (one was silently dropped before)."""
+    if given and inline and given != inline:
+        raise InvalidQuery(f"{name}={given[:100]!r} and the query's {qualifier}{inline[:100]} disagree; give one of them")
+    return given or inline
+
+
 def parse_query(raw: str, *, repository: str | None = None, language: str | None = None,
                 path_glob: str | None = None, exact: list[str] | tuple[str, ...] = (),
                 exclude_paths: list[str] | tuple[str, ...] = (), exclude_languages: list[str] | tuple[str, ...] = (),
                 exclude_tests: bool = False) -> QueryPlan:
-    """The plan for ``raw``; explicit arguments win over inline qualifiers, and exclusions from
-    both add up. Raises ``InvalidQuery`` naming the problem: empty or longer than
-    ``MAX_QUERY_LENGTH``, no searchable words, unknown language, unusable glob, too many or too
-    long exact terms, more than ``MAX_EXCLUDES`` exclusions."""
+    """The plan for ``raw``; a filter may be an argument or an inline qualifier (both: they must
+    agree), and exclusions from both add up. Raises ``InvalidQuery`` naming the problem: empty or
+    longer than ``MAX_QUERY_LENGTH``, no searchable words, unknown language, unusable glob, an
+    argument and a qualifier that disagree, too many or too long exact terms, more than
+    ``MAX_EXCLUDES`` exclusions."""
     if not isinstance(raw, str) or not raw.strip():
         raise InvalidQuery("the search query is empty")
     if len(raw) > MAX_QUERY_LENGTH:
         raise InvalidQuery(f"the search query is {len(raw):,} characters long; at most {MAX_QUERY_LENGTH:,} are allowed")
     words, inline, quoted, negated = _split(raw)
     text = " ".join(words).strip() or " ".join(quoted)
-    repository = repository or inline.get("repository")
-    language = _language(language or inline.get("language"))
-    path_glob = path_glob or inline.get("path_glob")
+    repository = _one("repository", repository, "repo:", inline.get("repository"))
+    language = _one("language", _language(language or None), "lang:", _language(inline.get("language")))
+    path_glob = _one("path_glob", path_glob, "path:", inline.get("path_glob"))
     if path_glob is not None:
         compile_glob(path_glob)  # refuses an unusable glob here, before any query runs
     excluded_paths = tuple(dict.fromkeys([*negated.get("path_glob", []), *(g for g in exclude_paths or () if g)]))

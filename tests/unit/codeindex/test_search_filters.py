@@ -3,6 +3,7 @@ below the code they test, overlapping windows collapsed, and the relevance floor
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -52,6 +53,25 @@ def test_inline_qualifiers_quoted_values_negations_and_apostrophes():
     plan = parse_query("""where is the token endpoint's rate limit -path:tests/** -lang:md path:"src/*.py" "a b\"""")
     assert plan.path_glob == "src/*.py" and plan.exclude_paths == ("tests/**",) and plan.exclude_languages == ("markdown",)
     assert plan.exact == ("a b",) and "endpoint's" in plan.text
+
+
+@pytest.mark.parametrize(("query", "arguments", "words"), [
+    ("repo:odd crlf_func", {"repository": "h1"}, "repository='h1' and the query's repo:odd disagree"),
+    ("lang:go crlf_func", {"language": "python"}, "language='python' and the query's lang:go disagree"),
+    ("path:src/** crlf_func", {"path_glob": "lib/**"}, "path_glob='lib/**' and the query's path:src/** disagree"),
+])
+def test_an_argument_and_an_inline_qualifier_that_disagree_are_refused(query, arguments, words):
+    """One of them was dropped without a word (the argument won)."""
+    with pytest.raises(InvalidQuery, match=re.escape(words)):
+        parse_query(query, **arguments)
+
+
+@pytest.mark.parametrize(("query", "arguments"), [
+    ("repo:shop tax", {"repository": "shop"}), ("lang:py tax", {"language": "python"}), ("tax", {"language": ""}),
+])
+def test_an_argument_and_an_inline_qualifier_that_agree_are_one_filter(query, arguments):
+    plan = parse_query(query, **arguments)
+    assert plan.text == "tax" and (plan.repository, plan.language) in {("shop", None), (None, "python"), (None, None)}
 
 
 @pytest.mark.parametrize("query", ["tax path:[unclosed", "tax -path:[unclosed"])
