@@ -17,9 +17,10 @@ Header, MCP authorization "Token Usage", RFC 6750 §3):
    JSON-RPC ``-32600`` Invalid Request, instead of being taken for a notification.
 5. ``MCP-Protocol-Version``, when sent, must be a version the SDK serves (either era); otherwise
    400 with the JSON-RPC error ``-32022``, the request's id and every supported version ("MUST
-   respond with 400 Bad Request"), on every transport. Left to the SDK, ``/mcp`` routes an
-   unknown version to the 2026-07-28 era and a request without that era's ``_meta`` envelope got
-   an error about the envelope instead.
+   respond with 400 Bad Request"). On ``/mcp`` a request carrying the 2026-07-28 ``_meta``
+   envelope is left to the SDK, which gives this answer listing that era's versions (the ones
+   ``server/discover`` names); any other request there routed to that era and got an error
+   about the missing envelope instead, so the guard answers it.
 6. Streamable HTTP only: a ``tools/call`` beyond the caller's permissions gets 403
    ``insufficient_scope`` naming the scope to ask for (step-up). The guard does not decide this
    itself: the server's permission middleware decides (and audits) every ``tools/call`` on every
@@ -141,6 +142,14 @@ def _message(body: bytes):
         return None
 
 
+def _has_versioned_envelope(message) -> bool:
+    """Whether ``message`` carries the 2026-07-28 per-request envelope naming its protocol version
+    (``params._meta["io.modelcontextprotocol/protocolVersion"]``)."""
+    params = message.get("params") if isinstance(message, dict) else None
+    meta = params.get("_meta") if isinstance(params, dict) else None
+    return isinstance(meta, dict) and "io.modelcontextprotocol/protocolVersion" in meta
+
+
 def _needs_stream(message) -> bool:
     """Whether the answer to ``message`` may include more than its response: anything but a plain
     request of :data:`_SINGLE_ANSWER_METHODS`, or such a request asking for progress
@@ -242,7 +251,9 @@ class HttpGuard:
             self._check_single_message(body)
             message = _message(body)
             _check_message_id(message)
-            self._check_protocol_version(scope, message)
+            if not (self.transport == "streamable_http" and _has_versioned_envelope(message)):
+                # an enveloped (2026-07-28) request on /mcp: the SDK answers it, listing that era's versions
+                self._check_protocol_version(scope, message)
         except _Refused as refused:
             await refused.response(scope, receive, send)
             return None
