@@ -25,7 +25,7 @@ from ..navigation.common import check_int
 from ..source_policy import read_access
 from ..sources import GIT_DIR, GitAccess
 from ..visibility import visible_repositories, visible_repository
-from .git import resolve, run_git
+from .git import is_ancestor, resolve, run_git
 
 __all__ = [
     "CommitInfo", "CommitPage", "BlameLine", "BlameResult", "DiffFile", "DiffResult", "CommitMatches",
@@ -186,9 +186,9 @@ def _line_count(blob) -> int | None:
 
 def diff(repository: str, commit: str, *, access: RepositoryAccess, path: str | None = None) -> DiffResult:
     """What ``commit`` changed against its first parent (the whole tree for a root commit)."""
-    repo, root, _ = _history(repository, access)
+    repo, root, tip = _history(repository, access)
     with _access(repo) as git:
-        head = resolve(root, commit, git)
+        head = _indexed(root, commit, tip, git)
         parents = run_git(root, ["rev-list", "--parents", "-n", "1", head], access=git).out.split()
         info = _parse_log(run_git(root, ["log", "-n", "1", f"--format={_FORMAT}", head, "--"], access=git).out)
         base = parents[1] if len(parents) > 1 else ""
@@ -197,9 +197,23 @@ def diff(repository: str, commit: str, *, access: RepositoryAccess, path: str | 
 
 def compare(repository: str, base: str, head: str, *, access: RepositoryAccess, path: str | None = None) -> DiffResult:
     """The change from commit ``base`` to ``head`` (``git diff base head``), optionally one path."""
-    repo, root, _ = _history(repository, access)
+    repo, root, tip = _history(repository, access)
     with _access(repo) as git:
-        return _diff(repo, root, git, resolve(root, base, git, "base"), resolve(root, head, git, "head"), path, None)
+        return _diff(repo, root, git, _indexed(root, base, tip, git, "base"), _indexed(root, head, tip, git, "head"), path, None)
+
+
+def _indexed(root: Path, rev: str, tip: str, git: GitAccess, what: str = "commit") -> str:
+    """The full SHA ``rev`` names, read at the indexed commit ``tip``: ``HEAD`` is ``tip`` (a
+    local working tree's own HEAD may have moved on since it was indexed), and a commit made after
+    ``tip`` on its line is refused until the repository is indexed again."""
+    text = rev.strip() if isinstance(rev, str) else rev
+    if isinstance(text, str) and (text == "HEAD" or text.startswith(("HEAD~", "HEAD^"))):
+        text = tip + text[4:]
+    found = resolve(root, text, git, what)
+    if found != tip and is_ancestor(root, tip, found):
+        raise InvalidArgument(f"{what} {rev.strip()[:60]!r} is newer than the indexed commit {tip[:12]}; "
+                              "index the repository again to read it")
+    return found
 
 
 def search_commits(query: str, *, access: RepositoryAccess, repository: str | None = None, in_diff: bool = False,

@@ -83,6 +83,20 @@ def test_blame_answers_ranges_past_the_end_directories_and_empty_files_in_plain_
                           "'EMPTY' is empty")
 
 
+def test_a_local_working_tree_is_read_at_its_indexed_commit_after_new_commits(tmp_path, settings):
+    settings.MCPRAG_SOURCE_ROOTS = [str(tmp_path)]
+    local = Remote(tmp_path / "local", {"app.py": "def serve():\n    return 1\n"})
+    indexed = local.commit("Serve two", {"app.py": "def serve():\n    return 2\n"})
+    services.index_repository(local.work, "local")
+    newer = local.commit("Serve three", {"app.py": "def serve():\n    return 3\n"})  # after indexing, in the same tree
+    at_head = call(READER, "diff", {"repository": "local", "commit": "HEAD"}).structured_content
+    assert at_head["commit"]["commit"] == indexed and at_head["commit"]["subject"] == "Serve two"
+    assert call(READER, "compare", {"repository": "local", "base": "HEAD~1", "head": "HEAD"}).structured_content["patch"].count("+    return 2") == 1
+    for tool, arguments in (("diff", {"commit": newer[:12]}), ("compare", {"base": "HEAD", "head": "main"})):
+        assert_one_line_error(call(READER, tool, {"repository": "local", **arguments}),
+                              f"is newer than the indexed commit {indexed[:12]}; index the repository again")
+
+
 def test_diff_and_compare_show_the_change(gitrepos):
     shop, _ = gitrepos
     data = call(READER, "diff", {"repository": "shop", "commit": shop.head()[:10]}).structured_content
