@@ -65,7 +65,8 @@ _BATCH = 64
 @dataclass(frozen=True)
 class GrepMatch:
     """A matching line: ``line`` 1-based, ``column`` 1-based in characters (the first match on the
-    line), ``text`` the line; ``before``/``after`` the context lines (nearest last/first)."""
+    line), ``text`` the line (a longer one cut to ``MAX_LINE_CHARS`` around the match, "…" at each
+    cut end); ``before``/``after`` the context lines (nearest last/first)."""
 
     repository: str
     path: str
@@ -242,7 +243,7 @@ def _pg_line_matches(search: _Search, rows: list) -> Iterator[GrepMatch]:
                     every_line = every_line or _lines(load_texts([file_id]).get(file_id, b"").decode("utf-8"))
                     before = [_cut(x) for x in every_line[max(0, number - 1 - search.context) : number - 1]]
                     after = [_cut(x) for x in every_line[number : number + search.context]]
-                yield GrepMatch(repo_name, path, number, found.start(1) + 1, _cut(line), before, after)
+                yield GrepMatch(repo_name, path, number, found.start(1) + 1, _cut(line, found.start(1)), before, after)
 
 
 def _index_query(requirement: Requirement, state: str, insensitive: bool) -> RawSQL:
@@ -311,7 +312,7 @@ def _file_matches(search: _Search, data: bytes) -> Iterator[tuple[int, int, str,
             every_line = every_line or _lines(data.decode("utf-8"))
             before = [_cut(x) for x in every_line[max(0, number - 1 - search.context) : number - 1]]
             after = [_cut(x) for x in every_line[number : number + search.context]]
-        yield number, found.start(1) + 1, _cut(line), before, after
+        yield number, found.start(1) + 1, _cut(line, found.start(1)), before, after
 
 
 def _lines(text: str) -> list[str]:
@@ -347,5 +348,14 @@ def _anchor_lines(search: _Search, data: bytes) -> list[tuple[int, int, int]]:
     return spans
 
 
-def _cut(line: str) -> str:
-    return line if len(line) <= MAX_LINE_CHARS else line[: MAX_LINE_CHARS - 1] + "…"
+def _cut(line: str, at: int = 0) -> str:
+    """``line`` in at most ``MAX_LINE_CHARS`` characters, keeping character ``at`` (0-based: the
+    match) in view, a third of the way in; "…" marks each end that was cut."""
+    if len(line) <= MAX_LINE_CHARS:
+        return line
+    start = max(0, min(at - MAX_LINE_CHARS // 3, len(line) - (MAX_LINE_CHARS - 1)))
+    head = "…" if start else ""
+    room = MAX_LINE_CHARS - len(head)
+    if len(line) - start <= room:
+        return head + line[start:]
+    return head + line[start : start + room - 1] + "…"

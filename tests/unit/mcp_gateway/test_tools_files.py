@@ -124,6 +124,19 @@ def test_grep_lists_matching_lines_like_rg(repos):
     assert [m["line"] for m in call(READER, "grep", {"pattern": "TAX", "case_sensitive": False, "whole_word": True}).structured_content["matches"]] == [2, 6]
 
 
+@pytest.mark.parametrize("pattern", ["MARKERLONG", "MARKER\\w+"])
+def test_grep_shows_a_match_far_into_a_long_line(repos, tmp_path, pattern):
+    """The line was cut to its first 300 characters, so a match at column 2,900 was not shown."""
+    wide = tmp_path / "wide"
+    wide.mkdir()
+    (wide / "data.py").write_text("short = 1\nblob = '" + "x" * 2890 + "MARKERLONG" + "y" * 3000 + "'\n")
+    services.index_repository(wide, "wide")
+    match = call(READER, "grep", {"pattern": pattern, "repository": "wide", "regex": pattern != "MARKERLONG"}).structured_content["matches"][0]
+    assert (match["line"], match["column"]) == (2, 2899)
+    assert "MARKERLONG" in match["text"] and len(match["text"]) == 300
+    assert match["text"].startswith("…x") and match["text"].endswith("y…")
+
+
 def test_grep_pages_and_scans_when_no_literal_is_required(repos):
     first = call(READER, "grep", {"pattern": "e", "max_results": 2}).structured_content
     assert first["next_page"] == 2 and first["strategy"] == "scan" and "no literal of 3" in first["note"]
