@@ -26,10 +26,12 @@ def analyze_context(repository: str, path: str, *, access: RepositoryAccess = PU
     depend on it (from the import graph built at indexing time)."""
     file = indexed_file(repository, path, access)
     edges = list(file.imports.select_related("target").order_by("pk"))
-    symbols = [
-        {"symbol": s, "kind": k, "start_line": a, "end_line": b}
-        for s, k, a, b in file.chunks.exclude(symbol="").order_by("start_line").values_list("symbol", "kind", "start_line", "end_line")
-    ]
+    # The definitions file_outline lists, with their whole ranges (a class spans its methods);
+    # chunk ranges only where no definition was extracted (a chunk may hold a class's header alone).
+    rows = file.symbols.order_by("start_line", "column").values_list("qualified_name", "kind", "start_line", "end_line")
+    if not rows:
+        rows = file.chunks.exclude(symbol="").order_by("start_line").values_list("symbol", "kind", "start_line", "end_line")
+    symbols = [{"symbol": s, "kind": k, "start_line": a, "end_line": b} for s, k, a, b in rows]
     dependents = ImportEdge.objects.filter(target=file).values_list("source__path", flat=True).distinct().order_by("source__path")
     return FileContext(
         repository=repository, path=file.path, language=file.language, line_count=file.line_count,

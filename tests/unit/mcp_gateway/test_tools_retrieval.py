@@ -193,6 +193,21 @@ def test_analyze_context_shows_the_import_graph(repos):
     assert back["depended_on_by"] == ["billing/invoice.py"]
 
 
+def test_analyze_context_gives_a_class_the_range_file_outline_gives(repos, tmp_path):
+    """A class's own chunk may be its header alone (its methods are chunks of their own)."""
+    models = tmp_path / "models"
+    models.mkdir()
+    methods = "".join(f"    def total_{n}(self, lines):\n        \"\"\"Total {n}.\"\"\"\n        return sum(lines) * {n}\n\n"
+                      for n in range(12))
+    (models / "ledger.py").write_text("import math\n\n\nclass Ledger:\n    \"\"\"A ledger.\"\"\"\n\n" + methods)
+    services.index_repository(models, "models")
+    outline = call(READER, "file_outline", {"repository": "models", "path": "ledger.py"}).structured_content["symbols"]
+    context = call(DEV, "analyze_context", {"repository": "models", "path": "ledger.py"}).structured_content["symbols"]
+    ledger = next(s for s in outline if s["name"] == "Ledger")
+    assert ledger["end_line"] > ledger["start_line"] + 40
+    assert {"symbol": "Ledger", "kind": "class", "start_line": ledger["start_line"], "end_line": ledger["end_line"]} in context
+
+
 def test_generate_code_without_sampling_returns_grounded_context(repos):
     data = call(DEV, "generate_code", {"description": "compute the invoice total", "language": "python"}).structured_content
     assert data["generated"] is False and "No model was available" in data["note"]
