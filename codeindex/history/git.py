@@ -32,10 +32,12 @@ _SHA = re.compile(r"^[0-9a-f]{40}$")
 
 @dataclass(frozen=True)
 class GitRun:
-    """A git run's standard output (decoded, invalid UTF-8 replaced) and whether it was cut at the cap."""
+    """A git run's standard output (decoded, invalid UTF-8 replaced), whether it was cut at the
+    cap, and the bytes read (for a file's contents, which are not always UTF-8)."""
 
     out: str
     truncated: bool
+    data: bytes = b""
 
 
 def run_git(root: Path, args: list[str], *, access: GitAccess = GitAccess(), timeout: int = 60,
@@ -57,7 +59,7 @@ def run_git(root: Path, args: list[str], *, access: GitAccess = GitAccess(), tim
     if process.returncode != 0 and not truncated:
         last = (err.decode("utf-8", "replace").strip().splitlines() or ["unknown error"])[-1]
         raise InvalidArgument(f"git {args[0]} failed: {scrub(last, access)[:200]}")
-    return GitRun(data[:max_bytes].decode("utf-8", "replace"), truncated)
+    return GitRun(data[:max_bytes].decode("utf-8", "replace"), truncated, data[:max_bytes])
 
 
 def valid_rev(rev: str, what: str = "commit") -> str:

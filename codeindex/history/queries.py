@@ -13,7 +13,7 @@ characters of search text, and ``search_commits(in_diff=True)`` looks at the new
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from ..exceptions import InvalidArgument
 from ..models import Repository
 from ..navigation.common import check_int
 from ..source_policy import read_access
-from ..sources import GIT_DIR, GitAccess
+from ..sources import GIT_DIR, GitAccess, decode_text
 from ..visibility import visible_repositories, visible_repository
 from .git import is_ancestor, resolve, run_git
 
@@ -161,27 +161,29 @@ def blame(repository: str, path: str, start_line: int, end_line: int, *, access:
             raise InvalidArgument(f"no file {clean[:200]!r} at commit {tip[:12]} of {repo.name!r}")
         if entry.split()[1:2] != ["blob"]:
             raise InvalidArgument(f"{clean[:200]!r} is a directory at commit {tip[:12]}: blame takes a file (list_files lists it)")
-        lines = _line_count(run_git(root, ["cat-file", "blob", f"{tip}:{clean}"], access=git, max_bytes=_BLAME_COUNT_BYTES))
+        blob = run_git(root, ["cat-file", "blob", f"{tip}:{clean}"], access=git, max_bytes=_BLAME_COUNT_BYTES)
+        texts = None if blob.truncated else decode_text(blob.data)
+        if not blob.truncated and texts is None:
+            raise InvalidArgument(f"{clean[:200]!r} is a binary file at commit {tip[:12]}: blame reads text files")
+        lines = None if blob.truncated else blob.data.count(b"\n") + (1 if blob.data and not blob.data.endswith(b"\n") else 0)
         if lines == 0:
             raise InvalidArgument(f"{clean[:200]!r} is empty at commit {tip[:12]}: there is no line to blame")
         if lines is not None and start_line > lines:
             raise InvalidArgument(f"start_line must be from 1 to {lines:,}: {clean[:200]} has {lines:,} lines")
         end_line = min(end_line, lines or end_line)  # a range past the end stops at the last line, as read_file does
         out = run_git(root, ["blame", "--porcelain", "-L", f"{start_line},{end_line}", tip, "--", clean], access=git, timeout=120).out
-    return BlameResult(repo.name, clean, tip, start_line, end_line, _parse_blame(out))
+    blamed = _parse_blame(out)
+    decoded = texts[0].split("\n") if texts else []
+    if len(decoded) - (1 if texts and texts[0].endswith("\n") else 0) == lines:
+        # The line texts as read_file shows them (the file's own encoding, no CR), where the
+        # decoded text has git's lines (a file ending lines in a lone CR does not).
+        blamed = [replace(b, text=decoded[b.line - 1]) for b in blamed]
+    return BlameResult(repo.name, clean, tip, start_line, end_line, blamed)
 
 
-#: blame reads at most this much of a file to count its lines; past it git's own check answers.
+#: blame reads at most this much of a file to count its lines and decode them; past it git's own
+#: checks answer and its lines are shown as UTF-8.
 _BLAME_COUNT_BYTES = 16 * 1024 * 1024
-
-
-def _line_count(blob) -> int | None:
-    """Lines of a file as git blame counts them (a last line without a newline counts), or None
-    when the file was longer than what was read."""
-    if blob.truncated:
-        return None
-    text = blob.out
-    return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
 
 
 def diff(repository: str, commit: str, *, access: RepositoryAccess, path: str | None = None) -> DiffResult:

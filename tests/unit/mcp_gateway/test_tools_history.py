@@ -77,10 +77,21 @@ def test_blame_answers_ranges_past_the_end_directories_and_empty_files_in_plain_
     assert_one_line_error(call(READER, "blame", {"repository": "shop", "path": "billing", "start_line": 1, "end_line": 2}),
                           "'billing' is a directory")
     notes = Remote(tmp_path / "notes", {"README.md": "notes\n", "EMPTY": ""})
+    (notes.work / "latin1.py").write_bytes(b"# caf\xe9\nname = 'na\xefve r\xe9sum\xe9'\n")
+    (notes.work / "crlf.py").write_bytes(b"a = 1\r\nb = 2\r\n")
+    (notes.work / "blob.dat").write_bytes(b"\x00\x01\x02binary\x00data\n")
+    notes.commit("Add files in other encodings")
     notes.push()
     services.start_index_job(notes.url, "notes", access=SYSTEM)
     assert_one_line_error(call(READER, "blame", {"repository": "notes", "path": "EMPTY", "start_line": 1, "end_line": 1}),
                           "'EMPTY' is empty")
+    assert_one_line_error(call(READER, "blame", {"repository": "notes", "path": "blob.dat", "start_line": 1, "end_line": 1}),
+                          "'blob.dat' is a binary file")
+    # the lines as read_file shows them: the file's own encoding, no carriage return
+    for path, first in (("latin1.py", "# caf\u00e9"), ("crlf.py", "a = 1")):
+        blamed = call(READER, "blame", {"repository": "notes", "path": path, "start_line": 1, "end_line": 2}).structured_content
+        read = call(READER, "read_file", {"repository": "notes", "path": path}).structured_content["text"]
+        assert [b["text"] for b in blamed["lines"]] == read.splitlines() and blamed["lines"][0]["text"] == first
 
 
 def test_a_local_working_tree_is_read_at_its_indexed_commit_after_new_commits(tmp_path, settings):
