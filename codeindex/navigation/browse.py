@@ -187,7 +187,7 @@ def read_lines(repository: str, path: str, *, start_line: int = 1, end_line: int
         check_int("end_line", end_line, start_line, None)
     if start_line > max(total, 1):
         size = "is empty (start_line 1 reads it)" if not total else f"has {total:,} line{'s' * (total != 1)} (start_line 1 to {total:,})"
-        raise InvalidArgument(f"start_line {start_line:,} is past the end: {file.path!r} {size}")
+        raise InvalidArgument(f"start_line {start_line} is past the end: {file.path!r} {size}")
     last = min(end_line or total, total, start_line + READ_MAX_LINES - 1)
     out: list[tuple[int, str]] = []
     budget = READ_MAX_BYTES
