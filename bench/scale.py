@@ -114,6 +114,7 @@ def load(n: int) -> None:
 
     from codeindex.embeddings import text_hash
     from codeindex.lexical import document_fields
+    from codeindex.testpaths import is_test_path
     from codeindex.vectors import enable_pgvector, forget_engine
 
     with connection.cursor() as cursor:
@@ -147,7 +148,7 @@ def load(n: int) -> None:
                 ("codeindex_sourcefile", "id, repository_id, path, language, content_hash, size_bytes, line_count, indexed_at", files),
                 ("codeindex_chunk", "id, repository_id, file_id, path, language, kind, symbol, start_line, end_line, content,"
                  " search_context, search_name, search_text", chunks),
-                ("codeindex_chunkvector", "chunk_id, repository_id, model, dim, text_hash, vector, embedding", vecs),
+                ("codeindex_chunkvector", "chunk_id, repository_id, model, dim, text_hash, vector, embedding, in_tests", vecs),
             ):
                 with raw.copy(f"COPY {table_name} ({columns}) FROM STDIN") as copy:
                     copy.write(buffer.getvalue())
@@ -187,7 +188,7 @@ def load(n: int) -> None:
                          f"{esc(piece.symbol)}\t{piece.start_line}\t{piece.end_line}\t{esc(piece.content)}\t{esc(context)}\t"
                          f"{esc(name_words)}\t{esc(text_words)}\n")
             vecs.write(f"{chunk_id}\t{repo + 1}\t{MODEL}\t{DIM}\t{text_hash(str(chunk_id))}\t\\\\x{vector.tobytes().hex()}\t"
-                       f"[{vector_format % tuple(vector.tolist())}]\n")
+                       f"[{vector_format % tuple(vector.tolist())}]\t{'t' if is_test_path(rel) else 'f'}\n")
         if chunk_id - flushed >= 20_000:
             flush()
             flushed = chunk_id
@@ -209,10 +210,11 @@ def load(n: int) -> None:
         cursor.execute("SET maintenance_work_mem = '6GB'")
         cursor.execute("SET max_parallel_maintenance_workers = 1")
     forget_engine()
-    from codeindex.vectors import ensure_dense_index, ensure_repository_indexes
+    from codeindex.vectors import ensure_dense_index, ensure_nontest_index, ensure_repository_indexes
 
     ensure_dense_index(MODEL, DIM)
     ensure_repository_indexes(MODEL, DIM)  # each repository of 10k+ vectors: its own graph
+    ensure_nontest_index(MODEL, DIM)  # the vectors outside test files: their own graph
     build_seconds = time.monotonic() - built
     Path(os.environ.get("BENCH_STATE") or os.path.join(tempfile.gettempdir(), "mcprag-scale.json")).write_text(json.dumps(
         {"chunks": chunk_id, "load_seconds": load_seconds, "build_seconds": build_seconds}))
@@ -225,13 +227,12 @@ def load(n: int) -> None:
 def _filters():
     from codeindex.lexical import ChunkFilter
     from codeindex.patterns import glob_regex
-    from codeindex.services.retrieval import test_path_regex
 
     return {
         "none": ChunkFilter(),
         "language=go (25%)": ChunkFilter(language="go"),
         "path **/tests/**": ChunkFilter(path_regex=glob_regex("**/tests/**")),
-        "exclude_tests": ChunkFilter(exclude_path_regex=test_path_regex()),
+        "exclude_tests": ChunkFilter(exclude_tests=True),
         "repository repo05": "repo05",
     }
 
@@ -363,7 +364,7 @@ def writer(engine: str) -> None:
                                          size_bytes=1, line_count=1, indexed_at="2026-01-01T00:00:00Z")
         chunk = Chunk.objects.create(repository=repo, file=file, path=file.path, language="python", kind="function",
                                      symbol="fresh", start_line=1, end_line=1, content="def fresh(): pass")
-        store_vectors([VectorRow(chunk.pk, repo.pk, MODEL, "fresh", to_bytes(vector))])
+        store_vectors([VectorRow(chunk.pk, repo.pk, MODEL, "fresh", to_bytes(vector), path=file.path)])
         Repository.objects.filter(pk=repo.pk).update(generation=F("generation") + 1)
     print(json.dumps({"committed": time.time(), "chunk": chunk.pk}), flush=True)
 

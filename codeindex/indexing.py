@@ -355,7 +355,7 @@ def _replace_file(repository: Repository, item: _Prepared, vectors: dict[str, by
         file.imports.all().delete()
     chunks = Chunk.objects.bulk_create([_chunk(repository, file, piece) for piece in item.pieces], batch_size=500)
     if provider is not None and vectors:
-        store_vectors([VectorRow(chunk.pk, repository.pk, provider.model, h, vectors[h])
+        store_vectors([VectorRow(chunk.pk, repository.pk, provider.model, h, vectors[h], path=source.path)
                        for chunk, h in zip(chunks, item.hashes) if h in vectors])
     ImportEdge.objects.bulk_create([ImportEdge(repository=repository, source=file, module=m) for m in item.imports], batch_size=500)
     replace_file_symbols(repository, file, item.symbols, created=created)
@@ -459,9 +459,9 @@ def store_computed_vectors(repository: Repository, model: str, rows: list[tuple[
     _fresh_connection()
     with transaction.atomic():
         ids = [pk for pk, _, _ in rows]
-        alive = set(Chunk.objects.filter(pk__in=ids).values_list("pk", flat=True))
+        alive = dict(Chunk.objects.filter(pk__in=ids).values_list("pk", "path"))
         ChunkVector.objects.filter(chunk_id__in=ids).delete()
-        return store_vectors([VectorRow(pk, repository.pk, model, text_hash(text), to_bytes(vector))
+        return store_vectors([VectorRow(pk, repository.pk, model, text_hash(text), to_bytes(vector), path=alive[pk])
                               for pk, text, vector in rows if pk in alive])
 
 

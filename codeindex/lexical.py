@@ -57,6 +57,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
 from .identifiers import search_text_for
+from .testpaths import test_path_regex
 
 __all__ = [
     "STOP_WORDS",
@@ -169,7 +170,8 @@ class ChunkFilter:
     ``repository_ids`` None means every repository; ``path_regex`` comes from
     ``patterns.glob_regex``; each ``exact`` string must occur verbatim (case-sensitive) in the code.
     Chunks whose path matches ``exclude_path_regex`` or whose language is in
-    ``exclude_languages`` are left out.
+    ``exclude_languages`` are left out, and with ``exclude_tests`` the chunks of test files
+    (``testpaths``).
     """
 
     repository_ids: tuple[int, ...] | None = None
@@ -178,11 +180,23 @@ class ChunkFilter:
     exact: tuple[str, ...] = ()
     exclude_path_regex: str | None = None
     exclude_languages: tuple[str, ...] = ()
+    exclude_tests: bool = False
 
     @property
     def excludes(self) -> bool:
         """Whether this filter leaves chunks out by path or language."""
-        return bool(self.exclude_path_regex or self.exclude_languages)
+        return bool(self.exclude_path_regex or self.exclude_languages or self.exclude_tests)
+
+    @property
+    def excluded_paths_regex(self) -> str | None:
+        """One regular expression for every path left out (``exclude_path_regex`` and, with
+        ``exclude_tests``, ``testpaths.test_path_regex()``), or None."""
+        parts = [self.exclude_path_regex] if self.exclude_path_regex else []
+        if self.exclude_tests:
+            parts.append(test_path_regex())
+        if len(parts) < 2:
+            return parts[0] if parts else None
+        return "|".join(f"(?:{part})" for part in parts)
 
 
 def rank_chunks(
@@ -279,9 +293,10 @@ def chunk_filter_sql(where: ChunkFilter) -> tuple[list[str], list]:
             params.append("%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
         clauses.append("strpos(c.content, %s) > 0" if postgres else "instr(c.content, %s) > 0")
         params.append(text)
-    if where.exclude_path_regex is not None:
+    excluded = where.excluded_paths_regex
+    if excluded is not None:
         clauses.append("NOT (c.path ~ %s)" if postgres else "NOT (c.path REGEXP %s)")
-        params.append(where.exclude_path_regex)
+        params.append(excluded)
     if where.exclude_languages:
         clauses.append(f"c.language NOT IN ({', '.join(['%s'] * len(where.exclude_languages))})")
         params.extend(where.exclude_languages)

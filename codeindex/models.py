@@ -188,6 +188,9 @@ class ChunkVector(models.Model):
     dim = models.PositiveSmallIntegerField()
     text_hash = models.CharField(max_length=64)
     vector = models.BinaryField()
+    #: Whether the chunk's file is a test file (``testpaths.is_test_path`` when the vector was stored):
+    #: on pgvector, the vectors outside test files have an HNSW index of their own for ``exclude_tests``.
+    in_tests = models.BooleanField(default=False)
 
     class Meta:
         indexes = [

@@ -30,7 +30,10 @@ together, as the files of a folder do) and returns what it found, with ``DenseRe
 False when that is fewer than ``limit``.
 A repository with at least ``REPOSITORY_INDEX_MIN_ROWS`` vectors also has an HNSW index of its own
 (partial, ``WHERE repository_id = N``), which the planner uses for a search limited to that
-repository: its walk visits that repository's vectors only. ``bench/scale.py`` measures the paths.
+repository: its walk visits that repository's vectors only. Likewise, once a model has more than
+``NONTEST_INDEX_MIN_ROWS`` vectors outside test files, those have an index of their own (``WHERE
+NOT in_tests``, ``ChunkVector.in_tests`` set from ``testpaths`` when a vector is stored), which an
+``exclude_tests`` search walks: a query near test code then still finds the nearest code. ``bench/scale.py`` measures the paths.
 Where the extension has iterative scans (0.8+), ``hnsw.iterative_scan = relaxed_order`` is set and
 the walk goes on until the filter is satisfied.
 
@@ -66,11 +69,12 @@ from .embeddings import from_bytes
 from .lexical import ChunkFilter, chunk_filter_sql, matching_chunk_ids
 from .models import ChunkVector
 from .patterns import compiled
+from .testpaths import is_test_path
 
 __all__ = [
     "VectorStore", "PgVectorEngine", "DenseResult", "DenseEngineInfo", "VectorRow", "QueryVectorCache", "vector_store",
     "query_vector_cache", "dense_engine", "dense_engine_info", "store_vectors", "ensure_dense_index", "ensure_repository_indexes",
-    "enable_pgvector",
+    "enable_pgvector", "ensure_nontest_index", "NONTEST_INDEX_MIN_ROWS",
     "forget_engine",
 ]
 
@@ -194,8 +198,8 @@ class VectorStore:
             conditions.append(block.languages == language)
         if path_regex is not None:
             conditions.append(block.path_mask(path_regex)[block.path_index])
-        if where is not None and where.exclude_path_regex is not None:
-            conditions.append(~block.path_mask(where.exclude_path_regex)[block.path_index])
+        if where is not None and where.excluded_paths_regex is not None:
+            conditions.append(~block.path_mask(where.excluded_paths_regex)[block.path_index])
         if where is not None and where.exclude_languages:
             conditions.append(~np.isin(block.languages, list(where.exclude_languages)))
         mask = None
@@ -334,6 +338,12 @@ REPOSITORY_INDEX_MIN_ROWS = 2 * EXACT_MAX_ROWS
 #: 17 s) walks on from the filtered vectors found instead, and returns what those walks found, fewer
 #: than asked when they found fewer (``DenseResult.complete`` is then False).
 EXACT_FALLBACK_MAX_ROWS = 100_000
+#: A model with more than this many vectors outside test files gets an HNSW index of those alone
+#: (partial, ``WHERE NOT in_tests``), which ``exclude_tests`` searches walk. Fewer are answered by the
+#: global index and, when its walk comes back short, the exact comparison above. At 1M chunks (~730k
+#: outside tests), queries near test code: recall@10 0.752 from walks of the global index, see
+#: ``bench/scale.py`` for the figure with this index.
+NONTEST_INDEX_MIN_ROWS = EXACT_FALLBACK_MAX_ROWS
 #: How many of the filtered vectors found a walk walks on from (``PgVectorEngine._reseeded``).
 RESEED_WALKS = 3
 #: How long a process trusts what it read about the database's extensions (an operator enabling
@@ -368,6 +378,7 @@ def forget_engine() -> None:
     with _engine_lock:
         _engine_cache.clear()
     _known_indexes.clear()
+    _missing_indexes.clear()
 
 
 def dense_engine_info() -> DenseEngineInfo:
@@ -456,24 +467,47 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _index_name(model: str, dim: int, repository_id: int | None = None) -> str:
+def _index_name(model: str, dim: int, repository_id: int | None = None, *, without_tests: bool = False) -> str:
     name = f"codeindex_vector_hnsw_{dim}_{hashlib.sha256(model.encode()).hexdigest()[:10]}"
+    if without_tests:
+        return f"{name}_nt"
     return name if repository_id is None else f"{name}_r{int(repository_id)}"
 
 
 _known_indexes: set[str] = set()
+#: index name → monotonic time it was last found missing (looked up again after ``_ENGINE_TTL_SECONDS``)
+_missing_indexes: dict[str, float] = {}
 
 
-def ensure_dense_index(model: str, dim: int, repository_id: int | None = None) -> bool:
+def _has_index(name: str) -> bool:
+    """Whether the index ``name`` exists (found ones are remembered; missing ones for 30 s)."""
+    if name in _known_indexes:
+        return True
+    missing_since = _missing_indexes.get(name)
+    if missing_since is not None and time.monotonic() - missing_since < _ENGINE_TTL_SECONDS:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_class WHERE relname = %s AND relkind = 'i'", [name])
+        found = cursor.fetchone() is not None
+    if found:
+        _known_indexes.add(name)
+        _missing_indexes.pop(name, None)
+    else:
+        _missing_indexes[name] = time.monotonic()
+    return found
+
+
+def ensure_dense_index(model: str, dim: int, repository_id: int | None = None, *, without_tests: bool = False) -> bool:
     """Create the HNSW cosine index for vectors of ``model`` with ``dim`` dimensions unless it
     exists: ``CREATE INDEX … USING hnsw ((embedding::vector(dim)) vector_cosine_ops) WITH (m = 16,
     ef_construction = 128) WHERE model = … AND dim = …`` (ef_construction 128 rather than the
     default 64: recall@10 0.97 instead of 0.90 at ef_search 100 in ``bench/scale.py``, for about
     a third more build time). With ``repository_id``, the index of that repository's vectors only
-    (``… AND repository_id = N``; see ``REPOSITORY_INDEX_MIN_ROWS``). Returns whether it was created
-    now. pgvector only; runs in the caller's transaction (its lock blocks other writers of the
-    table until commit)."""
-    name = _index_name(model, dim, repository_id)
+    (``… AND repository_id = N``; see ``REPOSITORY_INDEX_MIN_ROWS``); with ``without_tests``, of the
+    vectors outside test files (``… AND NOT in_tests``; see ``NONTEST_INDEX_MIN_ROWS``). Returns
+    whether it was created now. pgvector only; runs in the caller's transaction (its lock blocks
+    other writers of the table until commit)."""
+    name = _index_name(model, dim, repository_id, without_tests=without_tests)
     if name in _known_indexes:
         return False
     with connection.cursor() as cursor:
@@ -481,13 +515,37 @@ def ensure_dense_index(model: str, dim: int, repository_id: int | None = None) -
         exists = cursor.fetchone() is not None
         if not exists:
             repository = "" if repository_id is None else f" AND repository_id = {int(repository_id)}"
+            if without_tests:
+                repository = " AND NOT in_tests"
             cursor.execute(
                 f"CREATE INDEX IF NOT EXISTS {name} ON codeindex_chunkvector USING hnsw"
                 f" (({_EMBEDDING_COLUMN}::vector({int(dim)})) vector_cosine_ops) WITH (m = 16, ef_construction = 128)"
                 f" WHERE model = {_sql_string(model)} AND dim = {int(dim)}{repository}"
             )
     _known_indexes.add(name)
+    _missing_indexes.pop(name, None)
     return not exists
+
+
+def ensure_nontest_index(model: str, dim: int) -> bool:
+    """Create the HNSW index of the vectors of ``model`` and ``dim`` outside test files
+    (``ensure_dense_index(…, without_tests=True)``) once the planner estimates more than
+    ``NONTEST_INDEX_MIN_ROWS`` of them. Returns whether it was created now.
+
+    pgvector only; in the caller's transaction, in a savepoint (see ``ensure_repository_indexes``:
+    a refused build is left to the next call)."""
+    name = _index_name(model, dim, without_tests=True)
+    if name in _known_indexes:
+        return False
+    clauses = [f"v.model = {_sql_string(model)}", f"v.dim = {int(dim)}", "NOT v.in_tests"]
+    if PgVectorEngine._row_estimate(clauses, [], join=False) <= NONTEST_INDEX_MIN_ROWS:
+        return False
+    try:
+        with transaction.atomic():
+            return ensure_dense_index(model, dim, without_tests=True)
+    except DatabaseError as exc:
+        log.info("HNSW index of the vectors outside test files left for later: %s", exc)
+        return False
 
 
 def ensure_repository_indexes(model: str, dim: int, adding: dict[int, int] | None = None) -> list[int]:
@@ -528,13 +586,15 @@ def ensure_repository_indexes(model: str, dim: int, adding: dict[int, int] | Non
 @dataclass(frozen=True)
 class VectorRow:
     """One vector to store: the chunk it embeds, its repository, model, sha256 of the embedded
-    text, and the float32 little-endian bytes (``embeddings.to_bytes``)."""
+    text, the float32 little-endian bytes (``embeddings.to_bytes``), and the chunk's file path
+    (which sets ``ChunkVector.in_tests``)."""
 
     chunk_id: int
     repository_id: int
     model: str
     text_hash: str
     vector: bytes
+    path: str = field(kw_only=True)
 
 
 def store_vectors(rows: list[VectorRow]) -> int:
@@ -546,23 +606,24 @@ def store_vectors(rows: list[VectorRow]) -> int:
     if not dense_engine_info().stores_embeddings:
         ChunkVector.objects.bulk_create(
             [ChunkVector(chunk_id=r.chunk_id, repository_id=r.repository_id, model=r.model, dim=len(r.vector) // 4,
-                         text_hash=r.text_hash, vector=r.vector) for r in rows],
+                         text_hash=r.text_hash, vector=r.vector, in_tests=is_test_path(r.path)) for r in rows],
             batch_size=500,
         )
         return len(rows)
     for (model, dim), adding in _by_model(rows).items():
         ensure_dense_index(model, dim)
         ensure_repository_indexes(model, dim, adding)
+        ensure_nontest_index(model, dim)
     with connection.cursor() as cursor:
         for start in range(0, len(rows), 500):
             part = rows[start : start + 500]
-            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s::vector)"] * len(part))
+            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s::vector)"] * len(part))
             params = []
             for r in part:
                 params += [r.chunk_id, r.repository_id, r.model, len(r.vector) // 4, r.text_hash, r.vector,
-                           _vector_literal(from_bytes(r.vector))]
+                           is_test_path(r.path), _vector_literal(from_bytes(r.vector))]
             cursor.execute(
-                "INSERT INTO codeindex_chunkvector (chunk_id, repository_id, model, dim, text_hash, vector,"
+                "INSERT INTO codeindex_chunkvector (chunk_id, repository_id, model, dim, text_hash, vector, in_tests,"
                 f" {_EMBEDDING_COLUMN}) VALUES {values}", params)
     return len(rows)
 
@@ -617,6 +678,8 @@ def enable_pgvector(*, create_extension: bool = True, log_to=None) -> DenseEngin
             say(f"built the HNSW index for {model} ({dim} dimensions)")
         for repository_id in ensure_repository_indexes(model, dim):
             say(f"built the HNSW index of repository {repository_id} for {model}")
+        if ensure_nontest_index(model, dim):
+            say(f"built the HNSW index of the vectors outside test files for {model}")
     forget_engine()
     return dense_engine_info()
 
@@ -642,7 +705,9 @@ class PgVectorEngine:
         clauses, params = self._filters(repository_ids, model, dim, where)
         filtered = bool(where.language or where.path_regex or where.exact or where.excludes)
         vector = _vector_literal(q)
-        graph = self._row_estimate(clauses[:2], [], join=False)  # every vector of this model
+        # the vectors of the index a walk visits: every vector of this model, or those outside tests
+        walked = 3 if where.exclude_tests and _has_index(_index_name(model, dim, without_tests=True)) else 2
+        graph = self._row_estimate(clauses[:walked], [], join=False)
         kept = self._row_estimate(clauses, params, join=filtered)
         share = kept / max(graph, 1)  # the part of the index the filters keep
         low = None
@@ -703,10 +768,11 @@ class PgVectorEngine:
 
     @staticmethod
     def _filters(repository_ids: list[int], model: str, dim: int, where: ChunkFilter) -> tuple[list[str], list]:
-        # model and dim are literals so the planner can match the partial index's predicate.
+        # model, dim and in_tests are literals so the planner can match a partial index's predicate
+        # (``NOT v.in_tests``: the index of the vectors outside test files; the path filter is applied too).
         # Rows whose column enable_pgvector has not filled yet are left out (their cosine is NULL).
-        clauses = [f"v.model = {_sql_string(model)}", f"v.dim = {dim}", "v.repository_id = ANY(%s::bigint[])",
-                   f"v.{_EMBEDDING_COLUMN} IS NOT NULL"]
+        clauses = [f"v.model = {_sql_string(model)}", f"v.dim = {dim}"] + (["NOT v.in_tests"] if where.exclude_tests else [])
+        clauses += ["v.repository_id = ANY(%s::bigint[])", f"v.{_EMBEDDING_COLUMN} IS NOT NULL"]
         more, more_params = chunk_filter_sql(where)
         return clauses + more, [repository_ids, *more_params]
 

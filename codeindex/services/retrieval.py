@@ -26,8 +26,9 @@ from ..embeddings import get_provider
 from ..exceptions import InvalidArgument, InvalidQuery
 from ..identifiers import identifier_words, search_text_for
 from ..models import Chunk
-from ..patterns import compiled, glob_regex
+from ..patterns import glob_regex
 from ..query import QueryPlan, asks_for_tests, parse_query
+from ..testpaths import TEST_PATH_GLOBS, is_test_path
 from ..vectors import dense_engine, query_vector_cache
 from .feedback import apply_feedback
 from .monitoring import embedding_coverage
@@ -35,8 +36,7 @@ from .results import QueryPreview, SearchHit, SearchPage
 from .scope import visible_generations, visible_repository
 
 __all__ = ["SearchRequest", "search", "search_page", "explain", "preview_query", "MAX_RESULTS_LIMIT", "MAX_PAGE",
-           "SNIPPET_MAX_LINES", "SNIPPET_MAX_CHARS", "COMPACT_SNIPPET_LINES", "TEST_PATH_GLOBS", "TEST_FILE_FACTOR",
-           "test_path_regex"]
+           "SNIPPET_MAX_LINES", "SNIPPET_MAX_CHARS", "COMPACT_SNIPPET_LINES", "TEST_PATH_GLOBS", "TEST_FILE_FACTOR"]
 
 MAX_RESULTS_LIMIT = 50
 MAX_PAGE = 20
@@ -47,12 +47,6 @@ SNIPPET_MAX_CHARS = 1200
 #: characters per answer on bench/retrieval.py).
 COMPACT_SNIPPET_LINES = 1
 COMPACT_LINE_CHARS = 80
-#: What counts as a test file (``exclude_tests``, and the ranking below the code they test).
-TEST_PATH_GLOBS = (
-    "**/tests/**", "**/test/**", "**/__tests__/**", "**/spec/**", "**/testing/**", "test_*.py", "*_test.py", "*_tests.py",
-    "conftest.py", "*_test.go", "*.test.*", "*.spec.*", "*Test.java", "*Tests.java", "*Test.kt", "*_spec.rb", "*Test.php",
-    "*Tests.cs",
-)
 #: A test file's chunk score is multiplied by this unless the query asks for tests.
 TEST_FILE_FACTOR = 0.25
 #: Each signal contributes its best this-many chunks to fusion (and pages reach that deep).
@@ -67,7 +61,7 @@ class SearchRequest:
     path:src/** "exact text"``); the explicit ``repository``, ``language`` and ``path_glob``
     win over inline ones, and ``exact`` strings (each must appear verbatim in a chunk) add to
     the quoted ones. ``exclude_paths`` (globs) and ``exclude_languages`` add to inline
-    ``-path:`` and ``-lang:``; ``exclude_tests`` leaves out files matching ``TEST_PATH_GLOBS``.
+    ``-path:`` and ``-lang:``; ``exclude_tests`` leaves out test files (``testpaths.TEST_PATH_GLOBS``).
     ``max_results`` is the page size (1 to ``MAX_RESULTS_LIMIT``), ``page`` counts from 1 (to
     ``MAX_PAGE``), ``detail_level`` is ``full`` (the chunk's first ``SNIPPET_MAX_LINES`` lines)
     or ``compact`` (its first line and the lines holding the most query words). Nothing is
@@ -141,16 +135,11 @@ def search_page(request: SearchRequest, *, access: RepositoryAccess = PUBLIC) ->
 _RANK_ATTEMPTS = 3
 
 
-def test_path_regex() -> str:
-    """One regular expression matching every path ``TEST_PATH_GLOBS`` matches."""
-    return "|".join(f"(?:{glob_regex(glob)})" for glob in TEST_PATH_GLOBS)
-
-
 def _chunk_filter(plan: QueryPlan, repos: dict[int, int]) -> lexical.ChunkFilter:
-    excluded = [glob_regex(glob) for glob in plan.exclude_paths] + ([test_path_regex()] if plan.exclude_tests else [])
+    excluded = [glob_regex(glob) for glob in plan.exclude_paths]
     return lexical.ChunkFilter(tuple(repos), plan.language, glob_regex(plan.path_glob) if plan.path_glob else None, plan.exact,
                                exclude_path_regex="|".join(f"(?:{r})" for r in excluded) or None,
-                               exclude_languages=plan.exclude_languages)
+                               exclude_languages=plan.exclude_languages, exclude_tests=plan.exclude_tests)
 
 
 def _rank(plan: QueryPlan, repos: dict[int, int], where: lexical.ChunkFilter) -> tuple[list[fusion.Candidate], str, float]:
@@ -176,9 +165,8 @@ def _arrange(candidates: list[fusion.Candidate], plan: QueryPlan) -> list[fusion
     where = {pk: (path, symbol, start, end) for pk, path, symbol, start, end in
              Chunk.objects.filter(pk__in=[c.chunk_id for c in candidates]).values_list("pk", "path", "symbol", "start_line", "end_line")}
     if not asks_for_tests(plan.text) and not (plan.path_glob and patterns_match_tests(plan.path_glob)):
-        tests = compiled(test_path_regex())
         for c in candidates:
-            if c.chunk_id in where and tests.search(where[c.chunk_id][0]):
+            if c.chunk_id in where and is_test_path(where[c.chunk_id][0]):
                 c.test_factor = TEST_FILE_FACTOR
     candidates.sort(key=lambda c: (-c.score, c.chunk_id))
     kept: list[fusion.Candidate] = []

@@ -50,10 +50,10 @@ def _needs_walks_that_stop_short() -> None:
 
 
 def _synthetic_tree(make_tree, name: str, files: int = 24):
-    """``files`` modules in two languages and two folders, three functions each."""
+    """``files`` modules in two languages and three folders (one of tests), three functions each."""
     tree = {}
     for i in range(files):
-        folder = "api" if i % 2 else "core"
+        folder = "api" if i % 2 else ("tests" if i % 4 == 0 else "core")
         if i % 3:
             tree[f"{folder}/mod{i}.py"] = "".join(
                 f"def handler_{i}_{j}(request):\n    value = request.get('k{j}')\n    return value * {j}\n\n\n" for j in range(3))
@@ -66,11 +66,12 @@ def _synthetic_tree(make_tree, name: str, files: int = 24):
 def _random_vectors(repository: Repository, model: str, dim: int, seed: int) -> None:
     """Unit vectors drawn at random for every chunk of ``repository`` (the engine, not the model, is tested)."""
     rng = np.random.default_rng(seed)
-    ids = list(Chunk.objects.filter(repository=repository).order_by("pk").values_list("pk", flat=True))
-    matrix = rng.normal(size=(len(ids), dim)).astype(np.float32)
+    chunks = list(Chunk.objects.filter(repository=repository).order_by("pk").values_list("pk", "path"))
+    matrix = rng.normal(size=(len(chunks), dim)).astype(np.float32)
     matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
     ChunkVector.objects.filter(repository=repository).delete()
-    vectors.store_vectors([vectors.VectorRow(pk, repository.pk, model, f"h{pk}", to_bytes(row)) for pk, row in zip(ids, matrix)])
+    vectors.store_vectors([vectors.VectorRow(pk, repository.pk, model, f"h{pk}", to_bytes(row), path=path)
+                           for (pk, path), row in zip(chunks, matrix)])
 
 
 @pytest.fixture
@@ -92,7 +93,19 @@ FILTERS = [
     pytest.param(ChunkFilter(language="python", path_regex=glob_regex("core/**"), exact=("request",)), id="all filters"),
     pytest.param(ChunkFilter(exclude_path_regex=glob_regex("api/**")), id="excluded path"),
     pytest.param(ChunkFilter(exclude_languages=("go",), path_regex=glob_regex("**/mod1*")), id="excluded language"),
+    pytest.param(ChunkFilter(exclude_tests=True), id="excluded tests"),
+    pytest.param(ChunkFilter(exclude_tests=True, exclude_path_regex=glob_regex("api/**")), id="excluded tests and path"),
 ]
+
+
+@pytest.mark.django_db
+def test_each_stored_vector_says_whether_its_chunk_is_in_a_test_file(two_synthetic_repos):
+    from codeindex.testpaths import is_test_path
+
+    stored = list(ChunkVector.objects.values_list("chunk__path", "in_tests"))
+    assert {flag for _, flag in stored} == {True, False}
+    assert all(flag == is_test_path(path) for path, flag in stored)
+    assert all(path.startswith("tests/") == flag for path, flag in stored)
 
 
 @pytest.mark.django_db
@@ -280,6 +293,66 @@ def test_health_names_the_dense_engine_and_the_optional_extensions():
         assert report.extensions["vector"].startswith("0.") == (expected == "pgvector")
         for state in report.extensions.values():
             assert state.startswith(("0.", "1.")) or state.startswith("not installed")
+
+
+@pytest.mark.django_db
+def test_the_migration_marks_the_vectors_stored_before_it(two_synthetic_repos):
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+
+    migration = importlib.import_module("codeindex.migrations.0012_vector_in_tests")
+    ChunkVector.objects.update(in_tests=False)  # as the column's default leaves them
+    migration.forwards(apps, SimpleNamespace(connection=connection))  # all it reads of its schema editor
+    stored = list(ChunkVector.objects.values_list("chunk__path", "in_tests"))
+    assert any(flag for _, flag in stored)
+    assert all(path.startswith("tests/") == flag for path, flag in stored)
+
+
+@pytest.mark.django_db
+def test_the_vectors_outside_tests_get_their_own_index_which_an_exclude_tests_search_walks(two_synthetic_repos, monkeypatch):
+    """A query near test code, with ``exclude_tests``: a walk of the whole index meets only tests'
+    vectors and keeps nothing; the walk of the non-test vectors' own index finds the nearest code."""
+    _needs_walks_that_stop_short()
+    repos = two_synthetic_repos
+    alpha = repos["alpha"]
+    monkeypatch.setattr(vectors, "NONTEST_INDEX_MIN_ROWS", 1)  # beta's vectors outside tests are enough
+    for name, value in (("EF_SEARCH_MIN", 12), ("EF_SEARCH_MAX", 12), ("EXACT_MAX_ROWS", 0), ("EXACT_FALLBACK_MAX_ROWS", 0)):
+        monkeypatch.setattr(vectors, name, value)  # always a short walk, never an exact scan
+    with connection.cursor() as cursor:  # as in a new transaction: the fixture's foreign-key checks done
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    # alpha's test vectors all lie close to the query, its other vectors anywhere
+    rng = np.random.default_rng(5)
+    query = rng.normal(size=32).astype(np.float32)
+    query /= np.linalg.norm(query)
+    rows = []
+    for pk, path in Chunk.objects.filter(repository=alpha).order_by("pk").values_list("pk", "path"):
+        v = query + (0.05 if path.startswith("tests/") else 3.0) * rng.normal(size=32).astype(np.float32) / np.sqrt(32)
+        rows.append(vectors.VectorRow(pk, alpha.pk, "test-model", f"h{pk}", to_bytes(v / np.linalg.norm(v)), path=path))
+    ChunkVector.objects.filter(repository=alpha).delete()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE codeindex_chunkvector")  # the planner's estimate decides when the index is built
+    vectors.store_vectors(rows)
+    own = vectors._index_name("test-model", 32, without_tests=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname FROM pg_class WHERE relname = %s", [own])
+        assert cursor.fetchone() is not None
+        cursor.execute("ANALYZE codeindex_chunkvector, codeindex_chunk")
+    generations = {r.pk: 0 for r in repos.values()}
+    where = ChunkFilter(exclude_tests=True)
+    exact = vectors.VectorStore().search(query, generations, model="test-model", where=where, limit=10)
+    with connection.cursor() as cursor:  # until the test's transaction ends: a table this small would otherwise be read whole
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_sort = off")
+    with CaptureQueriesContext(connection) as statements:
+        found = vectors.dense_engine().search(query, generations, model="test-model", where=where, limit=10)
+    walk = next(s["sql"] for s in statements if "ORDER BY" in s["sql"] and "<=>" in s["sql"])
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + walk)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert own in plan, plan
+    assert found.complete and [c for c, _ in found.top] == [c for c, _ in exact.top]
 
 
 # -- through search_page, with the real model -----------------------------------------------------
