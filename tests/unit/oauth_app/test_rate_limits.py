@@ -34,3 +34,15 @@ def test_limits_keep_counting_in_process_when_redis_is_down(settings, caplog, mo
     results = [retry_after("probe", "10.0.0.1") for _ in range(3)]
     assert results[:2] == [None, None] and results[2] is not None
     assert "Rate-limit store unavailable" in caplog.text
+
+
+def test_a_flood_of_other_cache_entries_does_not_reset_a_limit(settings):
+    """Counters share the cache with other entries; a full in-process cache culled them, and every
+    limit started again (a webhook per made-up repository name added one entry each)."""
+    from django.core.cache import cache
+
+    settings.MCPRAG_RATE_LIMITS = {**settings.MCPRAG_RATE_LIMITS, "probe": (3, 300)}
+    assert [retry_after("probe", "10.0.0.9") for _ in range(4)][3] is not None
+    for i in range(2_000):
+        cache.set(f"unrelated:{i}", i, 300)
+    assert retry_after("probe", "10.0.0.9") is not None
