@@ -6,6 +6,8 @@ one person's data, and enrolment shows the TOTP secret and recovery codes."""
 from __future__ import annotations
 
 from django.contrib.auth.mixins import LoginRequiredMixin
+from urllib.parse import urlencode
+
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.decorators import method_decorator
@@ -19,6 +21,7 @@ from ..forms import TOTPForm
 from ..login_backends import SignInServiceUnavailable
 from ..models import AuthEvent
 from ..scopes import tier_of
+from ..tiers import is_multi_factor
 
 ENROLMENT_KEY = "mcprag_mfa_enrolment"
 
@@ -44,7 +47,19 @@ class AccountView(LoginRequiredMixin, View):
 
 @method_decorator(never_cache, name="dispatch")
 class MFAEnrolView(LoginRequiredMixin, View):
-    """Show a QR code (rendered on the server) and confirm the first code; then the recovery codes."""
+    """Show a QR code (rendered on the server) and confirm the first code; then the recovery codes.
+
+    Replacing an enrolled authenticator takes a session that proved the current one (or a
+    recovery code) first: otherwise a session signed in with a password alone (one older than
+    the enrolment, or a stolen one) could swap in its own device, pass the console's multi-factor
+    gate with it and lock the owner out (ASVS 2.5: re-authenticate before changing a factor).
+    The step-up page (``/account/mfa/verify/``) sends the person back here."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if (request.user.is_authenticated and mfa.is_enrolled(request.user)
+                and not is_multi_factor(login_flow.session_amr(request))):
+            return redirect(f"{reverse('accounts:mfa-verify')}?{urlencode({'next': reverse('accounts:mfa')})}")
+        return super().dispatch(request, *args, **kwargs)
 
     def get(self, request):
         try:

@@ -281,3 +281,52 @@ def test_sign_in_page_says_why_from_where_the_person_came(client, next_url, word
 def test_sign_in_page_names_the_application(client, public_client):
     html = client.get(f"/login/?next=/authorize/%3Fclient_id%3D{public_client['client_id']}").content.decode()
     assert "“Test Agent” asked to use mcprag on your behalf." in html
+
+
+def test_replacing_an_enrolled_authenticator_takes_a_code_from_it_first(client, person):
+    """A session signed in with the password alone (from before the enrolment, or stolen) must not
+    swap in its own device: that would pass the console's multi-factor gate and lock the owner out."""
+    from django.test import Client
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    sign_in(client)  # session A: password only, before the owner enrols
+    owner = Client()
+    sign_in(owner)
+    enrol(owner, person)
+    device = TOTPDevice.objects.get(user=person, confirmed=True)
+    for response in (client.get("/account/mfa/"), client.post("/account/mfa/", {"code": "123456"})):
+        assert response.status_code == 302
+        assert response["Location"] == "/account/mfa/verify/?next=%2Faccount%2Fmfa%2F"
+    assert list(TOTPDevice.objects.filter(user=person)) == [device] and "otp" not in client.session["mcprag_amr"]
+    TOTPDevice.objects.filter(pk=device.pk).update(last_t=-1)  # the owner's code may be used once more
+    verified = client.post("/account/mfa/verify/", {"code": totp_code(person), "next": "/account/mfa/"})
+    assert verified.status_code == 302 and verified["Location"] == "/account/mfa/"
+    assert client.get("/account/mfa/").status_code == 200  # now the person may replace it
+
+
+def test_a_sign_in_waiting_for_its_code_ends_with_a_password_change_or_after_ten_minutes(client, person, monkeypatch):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from oauth_app.flows import login as login_flow
+
+    sign_in(client)
+    enrol(client, person)
+    client.logout()
+
+    def code_now():
+        TOTPDevice.objects.filter(user=person).update(last_t=-1, throttling_failure_count=0, throttling_failure_timestamp=None)
+        return client.post("/login/verify/", {"code": totp_code(person)})
+
+    assert sign_in(client)["Location"] == "/login/verify/"
+    person.set_password("a-new-pass-word-9")
+    person.save()
+    assert code_now()["Location"] == "/login/" and "_auth_user_id" not in client.session
+    assert sign_in(client, password="a-new-pass-word-9")["Location"] == "/login/verify/"
+    real = login_flow.time
+    later = real.time() + login_flow.PENDING_SECONDS + 1
+    monkeypatch.setattr(login_flow, "time", type("Clock", (), {"time": staticmethod(lambda: later)}))
+    assert code_now()["Location"] == "/login/" and "_auth_user_id" not in client.session
+    monkeypatch.setattr(login_flow, "time", real)
+    assert sign_in(client, password="a-new-pass-word-9")["Location"] == "/login/verify/"
+    done = code_now()
+    assert done.status_code == 302 and done["Location"] == "/account/" and "_auth_user_id" in client.session
