@@ -122,12 +122,17 @@ def revoke_agent_for_everyone(operator, application, reason: str = "", request=N
 # --- Actions on a person ---------------------------------------------------------------------------
 
 def _end_sessions(person) -> int:
-    """Delete every signed-in session of ``person`` (database sessions); returns how many."""
+    """Delete every session of ``person`` (database sessions): signed in, or with the password
+    given and the second factor still to come; returns how many."""
     from django.contrib.sessions.models import Session
+
+    from oauth_app.flows.login import PENDING_KEY
 
     ended = []
     for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
-        if str(session.get_decoded().get("_auth_user_id")) == str(person.pk):
+        data = session.get_decoded()
+        pending = data.get(PENDING_KEY) or {}
+        if str(person.pk) in (str(data.get("_auth_user_id")), str(pending.get("user_id"))):
             ended.append(session.pk)
     Session.objects.filter(pk__in=ended).delete()
     return len(ended)

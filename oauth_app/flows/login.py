@@ -15,7 +15,10 @@ Then the browser returns to ``next``: the pending ``/authorize`` request.
 
 from __future__ import annotations
 
+import time
+
 from django.contrib.auth import get_user_model, login
+from django.utils.crypto import constant_time_compare
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from ..profiles import ensure_profile
@@ -26,6 +29,8 @@ __all__ = ["PENDING_KEY", "AMR_KEY", "first_factor_passed", "pending_user", "sec
 
 PENDING_KEY = "mcprag_pending_sign_in"
 AMR_KEY = "mcprag_amr"
+#: A sign-in waiting for its second factor is forgotten after this many seconds.
+PENDING_SECONDS = 600
 _BACKEND = "oauth_app.login_backends.UsernameOrEmailBackend"
 
 
@@ -42,18 +47,26 @@ def first_factor_passed(request, user, method: str | list[str], next_url: str) -
     ensure_profile(user)
     methods = [method] if isinstance(method, str) else list(method)
     if mfa.is_enrolled(user) and not is_multi_factor(methods):
-        request.session[PENDING_KEY] = {"user_id": user.pk, "amr": methods, "next": next_url}
+        request.session[PENDING_KEY] = {"user_id": user.pk, "amr": methods, "next": next_url, "at": int(time.time()),
+                                        "auth_hash": user.get_session_auth_hash()}
         return "/login/verify/"
     _sign_in(request, user, methods)
     return next_url
 
 
 def pending_user(request):
-    """The person waiting for their second factor, or None."""
+    """The person waiting for their second factor, or None: also when the first factor was passed
+    more than ``PENDING_SECONDS`` ago or the password has changed since (the session auth hash
+    Django's ``login`` also keeps; a first factor without a password keeps the hash of none)."""
     pending = request.session.get(PENDING_KEY)
     if not pending:
         return None
-    return get_user_model().objects.filter(pk=pending["user_id"], is_active=True).first()
+    user = get_user_model().objects.filter(pk=pending.get("user_id"), is_active=True).first()
+    fresh = time.time() - float(pending.get("at") or 0) <= PENDING_SECONDS
+    if user is None or not fresh or not constant_time_compare(pending.get("auth_hash") or "", user.get_session_auth_hash()):
+        request.session.pop(PENDING_KEY, None)
+        return None
+    return user
 
 
 def second_factor_passed(request, user) -> str:

@@ -51,6 +51,23 @@ def test_sign_out_everywhere_ends_only_their_sessions(operator, person):
     assert Session.objects.count() == 1 and mine.get(reverse("console:overview")).status_code == HTTPStatus.OK
 
 
+def test_sign_out_everywhere_also_ends_a_sign_in_waiting_for_its_second_factor(operator, person):
+    from django.test import Client
+
+    from oauth_app.flows import mfa
+    from tests.support.oauth import totp_code
+
+    mfa.start_enrolment(person)
+    assert mfa.confirm_enrolment(person, totp_code(person))
+    person.set_password("pending-pass-word-1")
+    person.save()
+    waiting = Client()
+    assert waiting.post("/login/", {"username": person.username, "password": "pending-pass-word-1"})["Location"] == "/login/verify/"
+    action = services.sign_out_everywhere(operator, person, "lost laptop")
+    assert action.detail["sessions"] == 1
+    assert waiting.get("/login/verify/")["Location"] == "/login/"
+
+
 def test_revoke_all_tokens(operator, person, tokens):
     token = tokens()["access_token"]
     action = services.revoke_all_tokens(operator, person, "token leaked")
