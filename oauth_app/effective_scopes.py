@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .tiers import MFA_SCOPES, STAFF_SCOPES, Tier, is_multi_factor, scopes_for_tier
+from .tiers import MFA_SCOPES, STAFF_SCOPES, Tier, is_multi_factor, scopes_for_person, scopes_for_tier
 
 __all__ = ["tier_scopes", "person_scopes", "service_client_scopes", "is_staff"]
 
@@ -34,7 +34,7 @@ def tier_scopes(tier: str, amr: Iterable[str], *, staff: bool = False) -> frozen
     :data:`~oauth_app.tiers.STAFF_SCOPES` when ``staff`` (an active staff account), minus the
     MFA-only scopes unless the sign-in was multi-factor (``otp``, or ``mfa`` from single sign-on:
     :func:`~oauth_app.tiers.is_multi_factor`)."""
-    allowed = scopes_for_tier(tier) | (STAFF_SCOPES if staff else frozenset())
+    allowed = scopes_for_person(tier) | (STAFF_SCOPES if staff else frozenset())
     if not is_multi_factor(amr):
         allowed = allowed - MFA_SCOPES  # admin scopes need an MFA-verified sign-in
     return allowed

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .app_settings import app_settings
 from .models import Profile, TierRule
-from .tiers import Tier
+from .tiers import PERSON_TIERS, Tier
 
 __all__ = ["tier_for_new_person", "ensure_profile"]
 
@@ -16,18 +16,20 @@ def tier_for_new_person(email: str) -> str:
     """The tier a new person starts with (the tiers are described in ``oauth_app.tiers``).
 
     Order: an exact-address rule or ``MCPRAG_ADMIN_EMAILS`` (admin), then a domain rule or
-    ``MCPRAG_DEVELOPER_DOMAINS`` (developer); otherwise ``public``.
+    ``MCPRAG_DEVELOPER_DOMAINS`` (developer); otherwise ``public``. A rule naming a tier that is
+    not a person's (``service``) is passed over.
     """
     email = (email or "").strip().lower()
     if not email or "@" not in email:
         return Tier.PUBLIC
     domain = "@" + email.rsplit("@", 1)[1]
-    exact = TierRule.objects.filter(pattern__iexact=email).first()
+    rules = TierRule.objects.filter(tier__in=PERSON_TIERS)
+    exact = rules.filter(pattern__iexact=email).first()
     if exact is not None:
         return exact.tier
     if email in app_settings.ADMIN_EMAILS:
         return Tier.ADMIN
-    by_domain = TierRule.objects.filter(pattern__iexact=domain).first()
+    by_domain = rules.filter(pattern__iexact=domain).first()
     if by_domain is not None:
         return by_domain.tier
     if domain[1:] in app_settings.DEVELOPER_DOMAINS:

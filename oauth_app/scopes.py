@@ -12,7 +12,7 @@ from oauth2_provider.scopes import BaseScopes
 
 from .app_settings import app_settings
 from .effective_scopes import is_staff, service_client_scopes
-from .tiers import STAFF_SCOPES, Tier, scopes_for_tier
+from .tiers import STAFF_SCOPES, Tier, scopes_for_person
 
 __all__ = ["TierScopes", "scope_labels", "tier_of"]
 
@@ -43,7 +43,7 @@ class TierScopes(BaseScopes):
         if user is None or not getattr(user, "is_authenticated", False):
             # Token endpoint (no person in the request): the grant already holds vetted scopes.
             return list(app_settings.SCOPES)
-        allowed = scopes_for_tier(tier_of(user)) | (STAFF_SCOPES if is_staff(user) else frozenset())
+        allowed = scopes_for_person(tier_of(user)) | (STAFF_SCOPES if is_staff(user) else frozenset())
         return [s for s in app_settings.SCOPES if s in allowed]
 
     def get_default_scopes(self, application=None, request=None, *args, **kwargs):

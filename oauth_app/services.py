@@ -12,7 +12,7 @@ from . import audit
 from .flows.consent import withdraw
 from .models import Application, AuthEvent, Profile
 from .profiles import ensure_profile
-from .tiers import Tier, scopes_for_tier
+from .tiers import PERSON_TIERS, Tier, scopes_for_tier
 
 __all__ = ["create_or_update_account", "set_tier", "create_service_client", "revoke_agent", "person_for_verified_email"]
 
@@ -45,10 +45,9 @@ def person_for_verified_email(email: str, *, stytch_user_id: str = ""):
 def create_or_update_account(username: str, *, email: str = "", password: str | None = None, tier: str = Tier.PUBLIC):
     """Create the local account ``username`` (or update it) with a tier; returns ``(user, created)``.
 
-    :raises ValueError: unknown tier.
+    :raises ValueError: unknown tier, or one that is not a person's (``service``).
     """
-    if tier not in Tier.values:
-        raise ValueError(f"Unknown tier {tier!r}; choose one of {', '.join(Tier.values)}.")
+    _check_person_tier(tier)
     User = get_user_model()
     user, created = User.objects.get_or_create(username=username, defaults={"email": email})
     if email and user.email != email:
@@ -61,11 +60,19 @@ def create_or_update_account(username: str, *, email: str = "", password: str | 
 
 
 def set_tier(user, tier: str) -> Profile:
-    """Set a person's tier; it applies to their very next tool call (:mod:`oauth_app.effective_scopes`)."""
-    if tier not in Tier.values:
-        raise ValueError(f"Unknown tier {tier!r}; choose one of {', '.join(Tier.values)}.")
+    """Set a person's tier; it applies to their very next tool call (:mod:`oauth_app.effective_scopes`).
+
+    :raises ValueError: unknown tier, or one that is not a person's (``service``)."""
+    _check_person_tier(tier)
     profile, _ = Profile.objects.update_or_create(user=user, defaults={"tier": tier})
     return profile
+
+
+def _check_person_tier(tier: str) -> None:
+    if tier not in PERSON_TIERS:
+        choices = ", ".join(t for t in Tier.values if t in PERSON_TIERS)
+        why = " (it is for service clients: create_service_client)" if tier == Tier.SERVICE else ""
+        raise ValueError(f"A person's tier cannot be {tier!r}{why}; choose one of {choices}.")
 
 
 def create_service_client(name: str, scopes: list[str]):

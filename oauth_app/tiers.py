@@ -29,7 +29,7 @@ from __future__ import annotations
 from django.db import models
 
 __all__ = ["Tier", "TIER_SCOPES", "MFA_SCOPES", "MFA_METHODS", "is_multi_factor", "SERVER_SCOPES", "STAFF_SCOPES",
-           "SCOPE_TOKEN_INTROSPECT", "SCOPE_CONSOLE_ADMIN", "scopes_for_tier"]
+           "SCOPE_TOKEN_INTROSPECT", "SCOPE_CONSOLE_ADMIN", "scopes_for_tier", "PERSON_TIERS", "scopes_for_person"]
 
 SCOPE_CODE_READ = "code:read"
 SCOPE_CODE_WRITE = "code:write"
@@ -52,6 +52,11 @@ TIER_SCOPES: dict[str, frozenset[str]] = {
     Tier.SERVICE: frozenset({SCOPE_CODE_READ, SCOPE_CODE_WRITE, SCOPE_INDEX_ADMIN, SCOPE_TOKEN_INTROSPECT,
                              SCOPE_CONSOLE_ADMIN}),
 }
+
+#: The tiers a person may have. ``service`` is a client-credentials app's: a person whose profile
+#: says ``service`` (a tier rule or an edit in the admin) holds no scope from it, and the commands,
+#: the console and the operator API refuse to give it to a person.
+PERSON_TIERS: frozenset[str] = frozenset({Tier.PUBLIC, Tier.DEVELOPER, Tier.ADMIN})
 
 #: Scopes that let a service client use the authorization server itself, not the MCP resource:
 #: held on the client (``allowed_scopes``), never in an access token.
@@ -78,3 +83,9 @@ def is_multi_factor(amr) -> bool:
 def scopes_for_tier(tier: str) -> frozenset[str]:
     """Scopes a subject of ``tier`` may hold; an unknown tier may hold none."""
     return TIER_SCOPES.get(tier, frozenset())
+
+
+def scopes_for_person(tier: str) -> frozenset[str]:
+    """Scopes a person of ``tier`` may hold: :func:`scopes_for_tier`, none for a tier that is not a
+    person's (:data:`PERSON_TIERS`)."""
+    return scopes_for_tier(tier) if tier in PERSON_TIERS else frozenset()

@@ -19,7 +19,7 @@ from django.views.generic import TemplateView, View
 
 from oauth_app.scopes import tier_of
 from oauth_app.services import revoke_agent
-from oauth_app.tiers import scopes_for_tier
+from oauth_app.tiers import scopes_for_person
 
 from ..connections import connected_agents, connected_application
 from .people import mfa_status
@@ -48,7 +48,7 @@ class ConnectedAgentListView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         user = self.request.user
         return super().get_context_data(agents=connected_agents(user), mfa_status=mfa_status(user), mfa_url=mfa_enrolment_url(),
-                                        tier_scopes=scopes_for_tier(tier_of(user)), **kwargs)
+                                        tier_scopes=scopes_for_person(tier_of(user)), **kwargs)
 
 
 @method_decorator(never_cache, name="dispatch")

@@ -12,7 +12,7 @@ from mcp_gateway.models import ToolCall
 from oauth_app.flows import mfa
 from oauth_app.models import AuthEvent, Consent
 from oauth_app.scopes import tier_of
-from oauth_app.tiers import scopes_for_tier
+from oauth_app.tiers import scopes_for_person
 
 from .. import services
 from ..connections import connected_agents
@@ -54,7 +54,7 @@ class PersonDetailView(OperatorRequiredMixin, DetailView):
         person = self.object
         return super().get_context_data(
             section="people", tier=tier_of(person), mfa_status=mfa_status(person),
-            tier_scopes=scopes_for_tier(tier_of(person)),
+            tier_scopes=scopes_for_person(tier_of(person)),
             tier_form=tier_form or TierChangeForm(current_tier=tier_of(person)),
             action_form=action_form or PersonActionForm(),
             agents=connected_agents(person),
