@@ -135,6 +135,10 @@ class AuthorizeView(AuthorizationView):
             return self.error_response(FatalClientError(error=errors.InvalidClientIdError()), None)
         allowed = self._allowed()
         scopes = [s for s in (form.cleaned_data.get("scope") or "").split() if s in allowed]
+        if form.cleaned_data.get("allow") and not scopes:
+            # None of the requested scopes may be granted in this sign-in. An empty scope would make
+            # oauthlib fall back to the request's own ``scope`` and issue the withheld scopes.
+            return self._no_grantable_scope(form)
         form.cleaned_data["scope"] = " ".join(scopes)
         form.cleaned_data["claims"] = self._claims()  # the posted hidden field is ignored
         response = super().form_valid(form)
@@ -146,6 +150,16 @@ class AuthorizeView(AuthorizationView):
             elif not form.cleaned_data.get("allow"):
                 consent_flow.deny(self.request.user, application, scopes, request=self.request)
         return response
+
+    def _no_grantable_scope(self, form):
+        """RFC 6749 §4.1.2.1 ``invalid_scope`` to the client's (validated, bound) redirect URI, with
+        ``state`` and RFC 9207 ``iss``; no code, and consents given before are left as they were."""
+        error = errors.InvalidScopeError(
+            description="None of the requested scopes can be granted to this account in this sign-in.",
+            state=form.cleaned_data.get("state") or None)
+        uri = error.in_uri(form.cleaned_data["redirect_uri"])
+        uri = f"{uri}{'&' if urlsplit(uri).query else '?'}{urlencode({'iss': app_settings.ISSUER})}"
+        return self.redirect(uri, self._application(form))
 
     @staticmethod
     def _application(form):

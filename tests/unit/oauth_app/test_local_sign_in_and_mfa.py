@@ -14,7 +14,7 @@ from oauth_app.scopes import tier_of
 from oauth_app.profiles import ensure_profile
 from oauth_app.services import create_or_update_account, person_for_verified_email
 
-from tests.support.oauth import REDIRECT_URI, authorize_query, pkce_pair, redirect_params, totp_code
+from tests.support.oauth import REDIRECT_URI, approve_consent, authorize_query, pkce_pair, redirect_params, totp_code
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "s3cret-pass-word"
@@ -107,6 +107,19 @@ def test_admin_scope_is_offered_only_after_mfa_and_the_token_carries_amr(client,
     refreshed = client.post("/token/", {"grant_type": "refresh_token", "refresh_token": body["refresh_token"],
                                         "client_id": public_client["client_id"]}).json()
     assert jwt.decode(refreshed["access_token"], options={"verify_signature": False})["amr"] == ["pwd", "otp"]
+
+
+def test_allowing_a_request_whose_scopes_all_need_a_second_factor_issues_none_of_them(client, public_client):
+    """Every requested scope withheld (``index:admin`` in a password-only sign-in): the empty scope
+    left made oauthlib fall back to the request's own ``scope``, and the token carried index:admin."""
+    create_or_update_account("root3", email="root3@example.com", password=PASSWORD, tier="admin")
+    sign_in(client, "root3")
+    _, challenge = pkce_pair()
+    page = client.get(authorize_query(public_client["client_id"], challenge, scope="index:admin"))
+    assert page.context["scope_items"] == [] and page.context["needs_mfa"] == ["index:admin"]
+    params = redirect_params(approve_consent(client, page))
+    assert "code" not in params
+    assert (params["error"], params["state"]) == ("invalid_scope", "st-123") and params["iss"]
 
 
 def test_posted_claims_cannot_forge_otp(client, public_client):
