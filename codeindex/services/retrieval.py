@@ -162,18 +162,19 @@ def _arrange(candidates: list[fusion.Candidate], plan: QueryPlan) -> list[fusion
     """Test files ranked below the code they test; one place per symbol of a file (see the module docstring)."""
     if not candidates:
         return candidates
-    where = {pk: (path, symbol, start, end) for pk, path, symbol, start, end in
-             Chunk.objects.filter(pk__in=[c.chunk_id for c in candidates]).values_list("pk", "path", "symbol", "start_line", "end_line")}
+    where = {pk: (path, symbol, start, end, repo) for pk, path, symbol, start, end, repo in
+             Chunk.objects.filter(pk__in=[c.chunk_id for c in candidates])
+             .values_list("pk", "path", "symbol", "start_line", "end_line", "repository_id")}
     if not asks_for_tests(plan.text) and not (plan.path_glob and patterns_match_tests(plan.path_glob)):
         for c in candidates:
             if c.chunk_id in where and is_test_path(where[c.chunk_id][0]):
                 c.test_factor = TEST_FILE_FACTOR
     candidates.sort(key=lambda c: (-c.score, c.chunk_id))
     kept: list[fusion.Candidate] = []
-    spans: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    spans: dict[tuple[int, str, str], list[tuple[int, int]]] = {}
     for c in candidates:
-        path, symbol, start, end = where.get(c.chunk_id, ("", "", 0, -1))
-        taken = spans.setdefault((path, symbol), [])
+        path, symbol, start, end, repo = where.get(c.chunk_id, ("", "", 0, -1, 0))
+        taken = spans.setdefault((repo, path, symbol), [])  # one file of one repository
         if path and (symbol and taken or any(start <= b and a <= end for a, b in taken)):
             continue  # another window of the same function (or overlapping lines) ranks higher
         taken.append((start, end))

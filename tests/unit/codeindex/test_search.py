@@ -120,6 +120,17 @@ def test_repository_filter_returns_only_that_repository(webkit, make_tree):
     assert {h.repository for h in search("parse_http_date", repository="webkit")} == {"webkit"}
 
 
+def test_the_same_path_and_symbol_in_two_repositories_are_two_hits(make_tree, settings):
+    """Forks and services with one layout (``app.py:handle_request``): only another window of the
+    same function in the same file is one hit less."""
+    settings.MCPRAG_EMBEDDINGS = "none"
+    for name, word in (("svc_a", "billing"), ("svc_b", "shipping")):
+        index_repository(make_tree({"app.py": f'def handle_request(req):\n    return "{word} " + req\n'}, name=name), name)
+    hits = search("handle_request", max_results=10)
+    assert sorted((h.repository, h.path, h.symbol) for h in hits) == [
+        ("svc_a", "app.py", "handle_request"), ("svc_b", "app.py", "handle_request")]
+
+
 def test_language_filter_returns_only_that_language(webkit):
     assert {h.language for h in search("parse_http_date", max_results=50)} == {Language.PYTHON, Language.MARKDOWN}
     markdown = search("parse_http_date", language="markdown")
