@@ -162,7 +162,11 @@ def _bool(name: str, default: bool) -> bool:
 
 #: SQLite in WAL mode with NORMAL sync: readers never block the writer, and a commit (e.g. the
 #: audit row of every tool call) does not wait for an fsync.
-_SQLITE_OPTIONS = {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", "timeout": 20}
+# Transactions begin as writers (IMMEDIATE): SQLite has one writer, and a transaction that began as a
+# reader and then wrote cannot wait for it ("database is locked" at once, whatever the timeout: two
+# index jobs at once failed). Reads outside transactions never wait (WAL).
+_SQLITE_OPTIONS = {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", "timeout": 20,
+                   "transaction_mode": "IMMEDIATE"}
 
 
 def _database(raw: str | None) -> dict:
