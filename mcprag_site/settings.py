@@ -102,6 +102,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import sys
 import warnings
@@ -199,6 +200,29 @@ def _redis(raw: str | None) -> str | None:
 def _list(name: str) -> list[str]:
     """A comma-separated environment list, e.g. ``MCPRAG_DEVELOPER_DOMAINS=example.com,example.org``."""
     return [item.strip().lower() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def _whole(name: str, default: int, *, minimum: int = 1) -> int:
+    """A whole number from the environment, at least ``minimum``; ``default`` when unset."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < minimum:
+        raise _ConfigError(name, f"must be a whole number of at least {minimum}, got {raw!r}")
+    return int(raw)
+
+
+#: Schemes that may never be registered as a private-use redirect URI scheme.
+_NOT_PRIVATE_SCHEMES = {"http", "https", "javascript", "data", "file", "vbscript", "about", "blob", "ftp", "ws", "wss"}
+
+
+def _uri_schemes(name: str) -> list[str]:
+    """RFC 8252 §7.1 private-use URI schemes, comma-separated (``cursor,vscode,com.example.app``)."""
+    schemes = _list(name)
+    for scheme in schemes:
+        if not re.fullmatch(r"[a-z][a-z0-9+.-]*", scheme) or scheme in _NOT_PRIVATE_SCHEMES:
+            raise _ConfigError(name, f"must list private-use URI schemes such as cursor or com.example.app, got {scheme!r}")
+    return schemes
 
 
 def _source_roots(name: str) -> list[str]:
@@ -362,6 +386,12 @@ try:
     MCPRAG_SOURCE_ROOTS = _source_roots("MCPRAG_SOURCE_ROOTS")
     #: Git hosts remote callers may clone from; empty: any host with only public addresses.
     MCPRAG_GIT_ALLOWED_HOSTS = _list("MCPRAG_GIT_ALLOWED_HOSTS")
+    #: Tool-call and auth-event rows older than this many days are purged daily.
+    MCPRAG_AUDIT_RETENTION_DAYS = _whole("MCPRAG_AUDIT_RETENTION_DAYS", 90)
+    #: Files larger than this many bytes are left out of the index (``too_large``).
+    MCPRAG_MAX_FILE_BYTES = _whole("MCPRAG_MAX_FILE_BYTES", 1_000_000)
+    #: RFC 8252 §7.1 schemes DCR may register for native apps' redirect URIs, e.g. cursor, vscode.
+    MCPRAG_PRIVATE_URI_SCHEMES: list[str] = _uri_schemes("MCPRAG_PRIVATE_URI_SCHEMES")
 except _ConfigError as _error:
     _stop(_error)
 
@@ -380,14 +410,12 @@ MCPRAG_SCOPES = {
     "console:admin": "Administer mcprag through the operator API (operators only)",
 }
 MCPRAG_DEFAULT_SCOPES = ["code:read"]
-MCPRAG_MAX_FILE_BYTES = 1_000_000
 MCPRAG_EMBEDDING_BATCH_SIZE = 32  # chunks per call to the embedding model
 MCPRAG_EMBEDDING_THREADS = 0  # torch threads for bulk embedding; 0: one per core (measured in bench/indexing.py)
 MCPRAG_EMBEDDING_MAX_TOKENS = 128  # word pieces the local model reads per chunk: 128 embedded 1.27x faster than 256 at +0.011 MRR@10 (bench/indexing.py --dense-only)
 MCPRAG_EMBEDDING_QUANTIZE = _bool("MCPRAG_EMBEDDING_QUANTIZE", False)  # int8 dynamic quantisation (bench/indexing.py)
 MCPRAG_FUSION_DENSE_WEIGHT = 0.8  # weight of the dense signal in rank fusion (chosen on bench/retrieval.py)
 MCPRAG_MAX_REQUEST_BODY_BYTES = 1_048_576  # larger POST bodies on /mcp, /sse and /messages/ get 413
-MCPRAG_PRIVATE_URI_SCHEMES: list[str] = []  # RFC 8252 §7.1 schemes DCR may register, e.g. ["cursor", "vscode"]
 MCPRAG_RATE_LIMITS = {  # action: (max requests, window in seconds), per client IP (and per account for login)
     "register": (30, 3600),
     "login_ip": (30, 300),  # every sign-in attempt from one address
@@ -400,7 +428,6 @@ MCPRAG_RATE_LIMITS = {  # action: (max requests, window in seconds), per client 
 }
 if int(_MCP_RATE):
     MCPRAG_RATE_LIMITS["mcp_client"] = (int(_MCP_RATE), 60)
-MCPRAG_AUDIT_RETENTION_DAYS = 90  # tool-call and auth-event rows older than this are purged daily
 MCPRAG_TESTING = "pytest" in sys.modules
 
 ALLOWED_HOSTS = [_PUBLIC_HOST]

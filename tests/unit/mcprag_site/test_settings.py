@@ -45,6 +45,14 @@ def test_source_roots_and_git_hosts_are_lists_and_empty_by_default():
     assert listed.stdout.strip() == "['/srv/src', '/home/git', '/opt/repos'] ['git.example.com', '.corp.example']", listed.stderr
 
 
+def test_retention_file_size_and_private_uri_schemes_come_from_the_environment():
+    probe = ("import django; django.setup(); from django.conf import settings as s; print(s.MCPRAG_AUDIT_RETENTION_DAYS,"
+             " s.MCPRAG_MAX_FILE_BYTES, s.MCPRAG_PRIVATE_URI_SCHEMES, s.OAUTH2_PROVIDER['ALLOWED_REDIRECT_URI_SCHEMES'])")
+    assert run_with(probe).stdout.strip() == "90 1000000 [] ['http', 'https']"
+    result = run_with(probe, MCPRAG_AUDIT_RETENTION_DAYS="30", MCPRAG_MAX_FILE_BYTES="2000000", MCPRAG_PRIVATE_URI_SCHEMES="cursor, VSCode")
+    assert result.stdout.strip() == "30 2000000 ['cursor', 'vscode'] ['http', 'https', 'cursor', 'vscode']", result.stderr
+
+
 _OIDC = {"MCPRAG_OIDC_ISSUER": "https://idp.example", "MCPRAG_OIDC_CLIENT_ID": "c", "MCPRAG_OIDC_CLIENT_SECRET": "s"}
 
 
@@ -78,6 +86,10 @@ def test_oidc_settings_are_read_into_one_dict():
         ({**_OIDC, "MCPRAG_OIDC_RULES": '[{"claim": "groups", "value": "x"}]'}, "MCPRAG_OIDC_RULES", "neither a tier nor groups"),
         ({**_OIDC, "MCPRAG_OIDC_SCOPES": "email"}, "MCPRAG_OIDC_SCOPES", "include openid"),
         ({"MCPRAG_EMBEDDING_DTYPE": "fp8"}, "MCPRAG_EMBEDDING_DTYPE", "must be auto, float32 or bfloat16, got 'fp8'"),
+        ({"MCPRAG_AUDIT_RETENTION_DAYS": "0"}, "MCPRAG_AUDIT_RETENTION_DAYS", "at least 1, got '0'"),
+        ({"MCPRAG_MAX_FILE_BYTES": "1e6"}, "MCPRAG_MAX_FILE_BYTES", "whole number"),
+        ({"MCPRAG_PRIVATE_URI_SCHEMES": "cursor,javascript"}, "MCPRAG_PRIVATE_URI_SCHEMES", "got 'javascript'"),
+        ({"MCPRAG_PRIVATE_URI_SCHEMES": "my app"}, "MCPRAG_PRIVATE_URI_SCHEMES", "got 'my app'"),
     ],
 )
 def test_bad_value_stops_with_one_clear_line(env, variable, reason):
