@@ -75,7 +75,9 @@ class WebhookDelivery(models.Model):
 
     ``delivery_id`` is the sender's id for the delivery (``X-GitHub-Delivery``, GitLab's
     ``Idempotency-Key``/``X-Gitlab-Event-UUID``, ``X-Gitea-Delivery``): a second delivery with the
-    same id is a replay and is ignored. ``outcome`` says what was done (sync started, ignored and why).
+    same id is a replay and is ignored. The id is not covered by the signature, so ``body_sha256``
+    (the signed body's SHA-256, hex) is unique too: the same body under a new id, or none, is a
+    replay as well. ``outcome`` says what was done (sync started, ignored and why).
     """
 
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="deliveries")
@@ -84,12 +86,17 @@ class WebhookDelivery(models.Model):
     event = models.CharField(max_length=100, blank=True, default="")
     ref = models.CharField(max_length=300, blank=True, default="")
     after = models.CharField(max_length=64, blank=True, default="")
+    body_sha256 = models.CharField(max_length=64, blank=True, default="", help_text="SHA-256 of the signed body, hex; empty on rows from before it was kept.")
     outcome = models.CharField(max_length=300, blank=True, default="")
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["repository", "delivery_id"], name="codeindex_delivery_unique_id")]
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "delivery_id"], name="codeindex_delivery_unique_id"),
+            models.UniqueConstraint(fields=["repository", "body_sha256"], condition=~models.Q(body_sha256=""),
+                                    name="codeindex_delivery_unique_body"),
+        ]
 
 
 class SourceFile(models.Model):

@@ -11,13 +11,19 @@ and a one-line message. The order of checks makes a forged or replayed delivery 
    (GitHub, also sent by Gitea and Forgejo) or ``X-Gitea-Signature``/``X-Forgejo-Signature``
    (the bare hex); GitLab sends the secret itself in ``X-Gitlab-Token``. Missing or wrong:
    **401**, nothing recorded;
-3. the delivery id (``X-GitHub-Delivery``, ``X-Gitea-Delivery``, ``X-Forgejo-Delivery``, GitLab's
-   ``Idempotency-Key`` or ``X-Gitlab-Event-UUID``; a delivery without one is keyed by the body's
-   SHA-256) is recorded once per repository; a replay answers **200** "duplicate" and does nothing;
+3. replay: the delivery id (``X-GitHub-Delivery``, ``X-Gitea-Delivery``, ``X-Forgejo-Delivery``,
+   GitLab's ``Idempotency-Key`` or ``X-Gitlab-Event-UUID``; a delivery without one is keyed by the
+   body's SHA-256) and the body's SHA-256 are each recorded once per repository. The id is not
+   covered by the signature, so the body is what identifies a delivery: the same signed body again,
+   under the same id, a new one or none, answers **200** "duplicate" and does nothing;
 4. a push event (``push`` / ``Push Hook``) whose ``ref`` is ``refs/heads/<indexed branch>``
-   starts a sync job at once (**202**); any other event, branch or tag push, or a body that is
-   not JSON, is answered **200** and ignored. The newest ``KEEP_DELIVERIES`` are kept per
-   repository for the console.
+   starts a sync job at once (**202**), unless its ``after`` commit is already the indexed commit
+   (**200**, ignored: a replay older than the replay window, or a push already synced, cannot start
+   a job that would change nothing); any other event, branch or tag push, or a body that is not
+   JSON, is answered **200** and ignored.
+
+Deliveries are kept per repository for the console and for step 3: the newest
+``KEEP_DELIVERIES``, and every one received within ``REPLAY_WINDOW``.
 """
 
 from __future__ import annotations
@@ -27,17 +33,22 @@ import hmac
 import json
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from .exceptions import RepositoryNotFound
 from .models import Repository, WebhookDelivery
 from .sealed import open_sealed, seal
 from .sync import start_sync
 
-__all__ = ["receive", "new_secret", "KEEP_DELIVERIES", "MAX_BODY_BYTES"]
+__all__ = ["receive", "new_secret", "KEEP_DELIVERIES", "REPLAY_WINDOW", "MAX_BODY_BYTES"]
 
 KEEP_DELIVERIES = 50
+#: A delivery received this recently is never forgotten, however many came after it, so its body
+#: stays a duplicate for at least this long (GitHub redelivers a delivery for up to 3 days).
+REPLAY_WINDOW = timedelta(days=3)
 #: Larger bodies are refused (413) before anything else. A push too large to describe (GitHub
 #: allows 25 MB) is still picked up by the next scheduled sync.
 MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -69,7 +80,8 @@ def receive(name: str, headers: Mapping[str, str], body: bytes) -> tuple[int, st
              or headers.get("X-Gitlab-Event") or "").strip()[:100]
     delivery_id = (headers.get("X-GitHub-Delivery") or headers.get("X-Forgejo-Delivery") or headers.get("X-Gitea-Delivery")
                    or headers.get("Idempotency-Key") or headers.get("X-Gitlab-Event-UUID") or "").strip()[:200]
-    delivery_id = delivery_id or "sha256:" + hashlib.sha256(body).hexdigest()
+    body_sha256 = hashlib.sha256(body).hexdigest()
+    delivery_id = delivery_id or "sha256:" + body_sha256
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -79,17 +91,18 @@ def receive(name: str, headers: Mapping[str, str], body: bytes) -> tuple[int, st
     try:
         with transaction.atomic():
             delivery = WebhookDelivery.objects.create(repository=repository, delivery_id=delivery_id, provider=provider,
-                                                      event=event, ref=ref, after=after)
-    except IntegrityError:
+                                                      event=event, ref=ref, after=after, body_sha256=body_sha256)
+    except IntegrityError:  # the same id, or the same signed body: a replay
         return 200, "duplicate delivery ignored"
-    status, outcome = _act(repository, event, ref, payload)
+    status, outcome = _act(repository, event, ref, after, payload)
     WebhookDelivery.objects.filter(pk=delivery.pk).update(outcome=outcome[:300])
-    stale = WebhookDelivery.objects.filter(repository=repository).order_by("-received_at", "-id").values_list("pk", flat=True)[KEEP_DELIVERIES:]
-    WebhookDelivery.objects.filter(pk__in=list(stale)).delete()
+    deliveries = WebhookDelivery.objects.filter(repository=repository)
+    newest = list(deliveries.order_by("-received_at", "-id").values_list("pk", flat=True)[:KEEP_DELIVERIES])
+    deliveries.filter(received_at__lt=timezone.now() - REPLAY_WINDOW).exclude(pk__in=newest).delete()
     return status, outcome
 
 
-def _act(repository: Repository, event: str, ref: str, payload) -> tuple[int, str]:
+def _act(repository: Repository, event: str, ref: str, after: str, payload) -> tuple[int, str]:
     if event.lower() not in _PUSH_EVENTS:
         return 200, f"ignored: event {event or '(none)'!r} is not a push"
     if payload is None:
@@ -97,6 +110,8 @@ def _act(repository: Repository, event: str, ref: str, payload) -> tuple[int, st
     branch = repository.branch
     if not branch or ref != f"refs/heads/{branch}":
         return 200, f"ignored: {ref or 'the push'} is not the indexed branch {branch or '(not fetched yet)'}"
+    if after and after == repository.indexed_commit:
+        return 200, f"ignored: {after[:12]} is already the indexed commit"
     with transaction.atomic():
         job = start_sync(repository, requested_by="push webhook")
     if job is None:

@@ -83,6 +83,55 @@ def test_a_replayed_delivery_is_ignored(hooked):
     assert IndexJob.objects.count() == jobs and WebhookDelivery.objects.count() == 1
 
 
+@pytest.mark.parametrize("provider", ["github", "gitlab", "gitea"])
+def test_the_same_signed_body_under_a_new_delivery_id_or_none_is_a_duplicate(hooked, provider):
+    """The delivery id is not signed: a captured push sent again with a new id, or without one,
+    must not start a sync, even once the repository has moved past its commit."""
+    remote, secret = hooked
+    remote.commit("One", {"billing/one.py": "x = 1\n"})
+    captured, headers = push_delivery(provider, secret, after=remote.push(), delivery="delivery-1")
+    assert _post(captured, headers).status_code == 202
+    remote.commit("Two", {"billing/two.py": "y = 2\n"})
+    assert _post(*push_delivery(provider, secret, after=remote.push(), delivery="delivery-2")).status_code == 202
+    jobs = IndexJob.objects.count()
+    id_header = next(name for name in headers if "Delivery" in name or "UUID" in name)
+    for replay in ({**headers, id_header: "delivery-3"}, {k: v for k, v in headers.items() if k != id_header}):
+        answer = _post(captured, replay)
+        assert answer.status_code == 200 and answer.json() == {"status": "ok", "detail": "duplicate delivery ignored"}
+    assert IndexJob.objects.count() == jobs and WebhookDelivery.objects.count() == 2
+
+
+def test_a_push_of_the_indexed_commit_starts_no_sync(hooked):
+    remote, secret = hooked
+    indexed = Repository.objects.get(name="shop").indexed_commit
+    assert indexed == remote.head()
+    jobs = IndexJob.objects.count()
+    answer = _post(*push_delivery("github", secret, after=indexed))
+    assert answer.status_code == 200 and "already the indexed commit" in answer.json()["detail"]
+    assert IndexJob.objects.count() == jobs
+
+
+def test_a_body_stays_a_duplicate_within_the_replay_window_however_many_came_after(hooked):
+    from codeindex.webhooks import KEEP_DELIVERIES, REPLAY_WINDOW
+    from django.utils import timezone
+
+    remote, secret = hooked
+    remote.commit("One", {"billing/one.py": "x = 1\n"})
+    captured, headers = push_delivery("github", secret, after=remote.push())
+    assert _post(captured, headers).status_code == 202
+    for n in range(KEEP_DELIVERIES):  # more than the console keeps, all within the window
+        assert _post(*push_delivery("github", secret, event="ping", after=f"{n:040x}")).status_code == 200
+    remote.commit("Two", {"billing/two.py": "y = 2\n"})
+    remote.push()
+    jobs = IndexJob.objects.count()
+    replay = _post(captured, {**headers, "X-GitHub-Delivery": "new-id"})
+    assert replay.status_code == 200 and "duplicate" in replay.json()["detail"] and IndexJob.objects.count() == jobs
+    # Past the window, only the newest KEEP_DELIVERIES stay.
+    WebhookDelivery.objects.update(received_at=timezone.now() - REPLAY_WINDOW - REPLAY_WINDOW)
+    _post(*push_delivery("github", secret, event="ping", after="f" * 40))
+    assert WebhookDelivery.objects.count() == KEEP_DELIVERIES
+
+
 def test_other_events_and_branches_are_answered_and_ignored(hooked):
     _, secret = hooked
     jobs = IndexJob.objects.count()
