@@ -1,16 +1,18 @@
 """Push webhooks: verify a delivery from GitHub, GitLab, Gitea or Forgejo, and sync on a push.
 
-``receive(name, headers, body)`` is called by the HTTP view (``POST /hooks/git/<repository>/``)
-with the request's headers (case-insensitive mapping) and raw body, and returns the HTTP status
-and a one-line message. The order of checks makes a forged or replayed delivery do nothing:
+``receive(name, headers, body)`` takes a delivery's headers (case-insensitive mapping) and raw
+body and returns the HTTP status and a one-line message. It is ``authenticate`` (steps 1 and 2)
+then ``accept`` (steps 3 and 4); the HTTP view (``POST /hooks/git/<repository>/``) calls the two
+itself, to count only authentic deliveries against a repository's rate limit. The order of
+checks makes a forged or replayed delivery do nothing:
 
-1. the repository must exist, come from git and have a webhook secret; otherwise **404** (the
-   same answer for all three, so the URL tells nothing about which repositories exist);
+1. the repository must exist, come from git and have a webhook secret;
 2. authenticity, compared in constant time (``hmac.compare_digest``) with the sealed secret:
    GitHub and Gitea/Forgejo sign the body, ``X-Hub-Signature-256: sha256=<hex HMAC-SHA256>``
    (GitHub, also sent by Gitea and Forgejo) or ``X-Gitea-Signature``/``X-Forgejo-Signature``
-   (the bare hex); GitLab sends the secret itself in ``X-Gitlab-Token``. Missing or wrong:
-   **401**, nothing recorded;
+   (the bare hex); GitLab sends the secret itself in ``X-Gitlab-Token``. A failure of step 1 or
+   2 is one answer, ``REFUSED`` (**401**), nothing recorded: a delivery without the secret
+   learns nothing about which repositories exist or have a webhook;
 3. replay: the delivery id (``X-GitHub-Delivery``, ``X-Gitea-Delivery``, ``X-Forgejo-Delivery``,
    GitLab's ``Idempotency-Key`` or ``X-Gitlab-Event-UUID``; a delivery without one is keyed by the
    body's SHA-256) and the body's SHA-256 are each recorded once per repository. The id is not
@@ -33,6 +35,7 @@ import hmac
 import json
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
@@ -43,7 +46,12 @@ from .models import Repository, WebhookDelivery
 from .sealed import open_sealed, seal
 from .sync import start_sync
 
-__all__ = ["receive", "new_secret", "KEEP_DELIVERIES", "REPLAY_WINDOW", "MAX_BODY_BYTES"]
+__all__ = ["receive", "authenticate", "accept", "AuthenticDelivery", "new_secret", "REFUSED", "KEEP_DELIVERIES", "REPLAY_WINDOW",
+           "MAX_BODY_BYTES"]
+
+#: The answer to a delivery for no repository, a repository without a webhook, or with a wrong or
+#: missing signature or token: the same for all three.
+REFUSED = (401, "signature or token missing or wrong, or no webhook at this URL")
 
 KEEP_DELIVERIES = 50
 #: A delivery received this recently is never forgotten, however many came after it, so its body
@@ -67,15 +75,32 @@ def new_secret(name: str) -> str:
     return secret
 
 
+@dataclass(frozen=True)
+class AuthenticDelivery:
+    """A delivery whose signature or token matched the webhook secret of ``repository``."""
+
+    repository: Repository
+    provider: str
+
+
 def receive(name: str, headers: Mapping[str, str], body: bytes) -> tuple[int, str]:
     """Handle one delivery (see the module docstring); ``(HTTP status, message)``."""
+    delivery = authenticate(name, headers, body)
+    return REFUSED if delivery is None else accept(delivery, headers, body)
+
+
+def authenticate(name: str, headers: Mapping[str, str], body: bytes) -> AuthenticDelivery | None:
+    """Steps 1 and 2: the delivery if repository ``name`` has a webhook whose secret signed
+    ``body`` (or, for GitLab, was sent); None otherwise, whichever check failed."""
     repository = Repository.objects.filter(name=name).exclude(source_url="").exclude(webhook_secret_sealed="").first()
     secret = open_sealed(repository.webhook_secret_sealed) if repository else ""
-    if not secret:
-        return 404, "no webhook is configured here"
-    provider = _authentic(headers, body, secret)
-    if provider is None:
-        return 401, "signature or token missing or wrong"
+    provider = _authentic(headers, body, secret) if secret else None
+    return AuthenticDelivery(repository, provider) if provider else None
+
+
+def accept(delivery: AuthenticDelivery, headers: Mapping[str, str], body: bytes) -> tuple[int, str]:
+    """Steps 3 and 4 for an authentic delivery (``authenticate``); ``(HTTP status, message)``."""
+    repository, provider = delivery.repository, delivery.provider
     event = (headers.get("X-GitHub-Event") or headers.get("X-Gitea-Event") or headers.get("X-Forgejo-Event")
              or headers.get("X-Gitlab-Event") or "").strip()[:100]
     delivery_id = (headers.get("X-GitHub-Delivery") or headers.get("X-Forgejo-Delivery") or headers.get("X-Gitea-Delivery")

@@ -424,7 +424,8 @@ MCPRAG_RATE_LIMITS = {  # action: (max requests, window in seconds), per client 
     "login_failures": (50, 900),  # failed password sign-ins into one account from anywhere
     "token": (120, 60),
     "token_client": (60, 60),
-    "git_webhook": (60, 60),  # push webhook deliveries per repository
+    "git_webhook": (60, 60),  # authentic push webhook deliveries per repository
+    "git_webhook_failures": (30, 300),  # refused push webhook deliveries per client address
 }
 if int(_MCP_RATE):
     MCPRAG_RATE_LIMITS["mcp_client"] = (int(_MCP_RATE), 60)

@@ -5,6 +5,8 @@
     configure_sync("shop", interval_minutes=5, branch="release", history_depth=500)   # operator
     new_webhook_secret("shop")                     # shown once; stored sealed
     receive_webhook("shop", request.headers, request.body)   # (status, message)
+    delivery = authenticate_webhook("shop", request.headers, request.body)   # None: WEBHOOK_REFUSED
+    accept_webhook(delivery, request.headers, request.body)   # (status, message)
 """
 
 from __future__ import annotations
@@ -33,11 +35,15 @@ from ..models import Repository, WebhookDelivery
 from ..sources import valid_branch
 from ..sync import start_sync
 from ..webhooks import new_secret as new_webhook_secret
+from ..webhooks import REFUSED as WEBHOOK_REFUSED
+from ..webhooks import AuthenticDelivery
+from ..webhooks import accept as accept_webhook
+from ..webhooks import authenticate as authenticate_webhook
 from ..webhooks import receive as receive_webhook
 
 __all__ = [
     "SHORT_SHA", "freshness_of", "indexed_commits", "short_sha", "configure_sync", "sync_now", "set_repository_credential", "new_webhook_secret",
-    "receive_webhook", "recent_deliveries", "list_commits", "blame", "diff", "compare", "search_commits",
+    "receive_webhook", "authenticate_webhook", "accept_webhook", "AuthenticDelivery", "WEBHOOK_REFUSED", "recent_deliveries", "list_commits", "blame", "diff", "compare", "search_commits",
     "CommitInfo", "CommitPage", "BlameResult", "DiffResult", "CommitMatches",
     "COMMITS_PAGE_SIZE", "IN_DIFF_SCAN", "MAX_BLAME_LINES", "MAX_DIFF_BYTES", "MAX_TEXT_LENGTH",
 ]

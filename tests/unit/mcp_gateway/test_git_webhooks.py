@@ -143,12 +143,61 @@ def test_other_events_and_branches_are_answered_and_ignored(hooked):
     assert IndexJob.objects.count() == jobs
 
 
-def test_unknown_repository_and_no_secret_answer_alike(hooked, tmp_path):
+def test_unknown_repository_no_webhook_and_a_bad_signature_answer_alike(hooked):
+    """A delivery without the secret cannot tell which repositories exist or have a webhook,
+    group-restricted ones included."""
     _, secret = hooked
     Repository.objects.create(name="nosecret", root_path="", source_url="file:///nowhere")
-    unknown = _post(*push_delivery("github", secret), name="nosuchrepo")
-    no_secret = _post(*push_delivery("github", secret), name="nosecret")
-    assert unknown.status_code == no_secret.status_code == 404 and unknown.json() == no_secret.json()
+    Repository.objects.create(name="skunkworks", root_path="", source_url="file:///nowhere", visibility="groups")
+    services.new_webhook_secret("skunkworks")
+    forged = push_delivery("github", "not-the-secret")
+    answers = [_post(*forged, name=name) for name in ("nosuchrepo", "nosecret", "skunkworks", "shop")]
+    assert {a.status_code for a in answers} == {401}
+    assert all(a.json() == answers[0].json() for a in answers) and answers[0].json()["status"] == "unauthorized"
+    assert not WebhookDelivery.objects.exists()
+
+
+def _post_from(address, body, headers, name="shop"):
+    return Client().post(f"/hooks/git/{name}/", data=body, content_type="application/json", REMOTE_ADDR=address,
+                         headers={k: v for k, v in headers.items() if k != "Content-Type"})
+
+
+def test_forged_deliveries_do_not_lock_out_real_ones(hooked):
+    """A flood of forged deliveries is refused per sending address; the repository's own budget
+    is spent only by authentic deliveries, so the forge's next real push still starts a sync."""
+    remote, secret = hooked
+    body, headers = push_delivery("github", secret)
+    forged = {**headers, "X-Hub-Signature-256": "sha256=00"}
+    codes = [_post_from("203.0.113.66", body, forged).status_code for _ in range(61)]
+    assert codes[0] == 401 and codes[-1] == 429 and set(codes) == {401, 429}
+    remote.commit("Real", {"billing/real.py": "z = 3\n"})
+    real = _post_from("192.0.2.10", *push_delivery("github", secret, after=remote.push()))
+    assert real.status_code == 202, real.content
+    refused = _post_from("203.0.113.66", *push_delivery("github", secret, event="ping"))
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0  # that address waits, even signed
+
+
+def test_only_authentic_deliveries_spend_a_repositorys_budget(hooked, settings):
+    _, secret = hooked
+    settings.MCPRAG_RATE_LIMITS = {**settings.MCPRAG_RATE_LIMITS, "git_webhook": (2, 60)}
+    for n in range(5):
+        assert _post_from(f"198.51.100.{n}", *push_delivery("github", secret + "-wrong")).status_code == 401
+    pings = [_post_from("192.0.2.10", *push_delivery("github", secret, event="ping", after=f"{n:040x}")).status_code for n in range(3)]
+    assert pings == [200, 200, 429]
+
+
+def test_made_up_repository_names_do_not_evict_other_counters(hooked, settings):
+    """Refused deliveries add no rate-limit counter per name: a flood of made-up names from one
+    address cannot fill a small cache and push a repository's counter out of it."""
+    _, secret = hooked
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "webhook-eviction",
+                                   "OPTIONS": {"MAX_ENTRIES": 30, "CULL_FREQUENCY": 2}}}
+    settings.MCPRAG_RATE_LIMITS = {**settings.MCPRAG_RATE_LIMITS, "git_webhook": (2, 60), "git_webhook_failures": (1000, 300)}
+    spend = [_post(*push_delivery("github", secret, event="ping", after=f"{n:040x}")).status_code for n in range(3)]
+    assert spend == [200, 200, 429]
+    for n in range(100):
+        assert _post_from("203.0.113.66", *push_delivery("github", "guess"), name=f"made-up-{n}").status_code in (401, 404)
+    assert _post(*push_delivery("github", secret, event="ping", after="e" * 40)).status_code == 429
 
 
 def test_the_secret_is_stored_sealed_and_get_is_refused(hooked):
