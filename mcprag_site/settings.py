@@ -422,6 +422,8 @@ MCPRAG_RATE_LIMITS = {  # action: (max requests, window in seconds), per client 
     "login_account": (10, 300),  # magic-link emails to one address; TOTP attempts of one person
     "login_failures_ip": (10, 300),  # failed password sign-ins into one account from one address
     "login_failures": (50, 900),  # failed password sign-ins into one account from anywhere
+    "password_reset_ip": (10, 900),  # password-reset requests from one address
+    "password_reset_account": (3, 900),  # password-reset emails to one address (typed, case-folded)
     "token": (120, 60),
     "token_client": (60, 60),
     "git_webhook": (60, 60),  # authentic push webhook deliveries per repository

@@ -5,6 +5,8 @@ Views stay thin: validate the form, call one flow step (:mod:`oauth_app.flows`),
 
 from __future__ import annotations
 
+import unicodedata
+
 from django import forms
 from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect, render
@@ -32,11 +34,13 @@ def _too_many(request, wait: int):
     return response
 
 
-def _limited(request, account: str | None):
-    """429 when this IP or this account has tried too often, else None; every call counts."""
-    wait = retry_after("login_ip", client_ip(request) or "unknown")
+def _limited(request, account: str | None, *, per_ip: str = "login_ip", per_account: str = "login_account"):
+    """429 when this IP or this account has tried too often, else None; every call counts. The
+    account is keyed case-folded (and NFKC-normalised, as Django matches email addresses);
+    ``retry_after`` keys hold a digest of it, never the text."""
+    wait = retry_after(per_ip, client_ip(request) or "unknown")
     if not wait and account:
-        wait = retry_after("login_account", account.strip().lower())
+        wait = retry_after(per_account, unicodedata.normalize("NFKC", account.strip()).casefold())
     return _too_many(request, wait) if wait else None
 
 
@@ -258,11 +262,20 @@ class _PasswordResetOffered:
         return super().dispatch(request, *args, **kwargs)
 
 
+@method_decorator(sensitive_post_parameters("email"), name="dispatch")
 class PasswordResetView(_PasswordResetOffered, auth_views.PasswordResetView):
+    """``/password-reset/``: Django's view, with the sign-in pages' limits on the emails it sends:
+    per client address (``password_reset_ip``) and per address typed (``password_reset_account``),
+    a 429 page with ``Retry-After`` when over either, whether or not the address has an account."""
+
     template_name = "oauth/password_reset.html"
     email_template_name = "oauth/password_reset_email.txt"
     subject_template_name = "oauth/password_reset_subject.txt"
     success_url = "/password-reset/sent/"
+
+    def form_valid(self, form):
+        limited = _limited(self.request, form.cleaned_data["email"], per_ip="password_reset_ip", per_account="password_reset_account")
+        return limited or super().form_valid(form)
 
 
 class PasswordResetDoneView(_PasswordResetOffered, auth_views.PasswordResetDoneView):

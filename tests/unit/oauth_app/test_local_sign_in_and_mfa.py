@@ -3,6 +3,8 @@ admin scopes only after MFA, amr in tokens, rate limits, password reset, tier ru
 
 from __future__ import annotations
 
+import logging
+
 import jwt
 import pytest
 from django.core import mail
@@ -189,6 +191,48 @@ def test_password_reset_sends_an_email_with_a_working_link(client, person):
     done = client.post(form_page.redirect_chain[-1][0], {"new_password1": "another-Long-pass-42", "new_password2": "another-Long-pass-42"})
     assert done.status_code == 302
     assert sign_in(client, password="another-Long-pass-42").status_code == 302
+
+
+def test_password_reset_requests_are_limited_per_address_typed(client, person, settings):
+    """A flood of reset requests for one person sends a few emails, however the address is
+    written and wherever the requests come from; an address without an account is refused alike."""
+    settings.MCPRAG_RATE_LIMITS = {**settings.MCPRAG_RATE_LIMITS, "password_reset_account": (3, 900)}
+    typed = ["grace@example.com", "GRACE@example.com", " Grace@Example.COM ", "grace@EXAMPLE.com", "grace@example.com"]
+    answers = [client.post("/password-reset/", {"email": email}, REMOTE_ADDR=f"198.51.100.{n}") for n, email in enumerate(typed)]
+    assert [a.status_code for a in answers] == [302, 302, 302, 429, 429]
+    assert 0 < int(answers[-1]["Retry-After"]) <= 900 and "Too many attempts" in answers[-1].content.decode()
+    assert len(mail.outbox) == 3
+    unknown = [client.post("/password-reset/", {"email": "nobody@example.com"}, REMOTE_ADDR=f"203.0.113.{n}") for n in range(4)]
+    assert [a.status_code for a in unknown] == [302, 302, 302, 429] and len(mail.outbox) == 3
+
+
+def test_password_reset_requests_are_limited_per_client_address(client, person, settings):
+    settings.MCPRAG_RATE_LIMITS = {**settings.MCPRAG_RATE_LIMITS, "password_reset_ip": (10, 900)}
+    codes = [client.post("/password-reset/", {"email": f"someone{n}@example.com"}).status_code for n in range(10)]
+    assert codes == [302] * 10
+    refused = client.post("/password-reset/", {"email": "grace@example.com"})
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0 and mail.outbox == []
+    assert client.post("/password-reset/", {"email": "grace@example.com"}, REMOTE_ADDR="192.0.2.77").status_code == 302
+    assert len(mail.outbox) == 1
+
+
+def test_twenty_reset_requests_send_a_few_emails_by_default(client, person, caplog):
+    """The default limits; the address typed is never a cache key or a log line in clear."""
+    from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
+
+    caplog.set_level(logging.DEBUG)
+    codes = [client.post("/password-reset/", {"email": "grace@example.com"}).status_code for _ in range(20)]
+    sent = codes.count(302)
+    assert 0 < sent < 20 and codes == [302] * sent + [429] * (20 - sent)
+    assert len(mail.outbox) == sent
+    backend = caches["default"]
+    if isinstance(backend, LocMemCache):
+        keys = [str(key) for key in backend._cache]
+    else:  # Redis (REDIS_URL)
+        keys = [key.decode() for key in backend._cache.get_client(write=False).scan_iter("*")]
+    assert keys and not any("grace" in key.lower() for key in keys)
+    assert "grace@example.com" not in caplog.text.lower()
 
 
 def test_tier_rules_decide_a_new_persons_tier(settings):
