@@ -80,6 +80,10 @@ _UTF16_BOMS = tuple(bom for bom, _ in _UTF16_ENCODINGS)
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in b"\t\n\v\f\r\b\x1b") + b"\x7f"
 
 
+#: C0 and C1 control characters and DEL: never part of an indexed path.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 @dataclass(frozen=True)
 class SourceText:
     """One readable text file: ``path`` relative posix, ``text`` with ``\\n`` line ends only.
@@ -222,11 +226,16 @@ class SourceTree:
         return GitIgnoreSpec.from_lines(valid)
 
     def _usable_name(self, rel: str) -> bool:
-        """Paths are stored as UTF-8 text; a name that is not valid UTF-8 cannot be."""
+        """Paths are stored as UTF-8 text; a name that is not valid UTF-8 cannot be. Nor is a name
+        with a control character (a newline in a name would split a tool's ``path:line:text``
+        lines, and could forge lines in an agent's answer)."""
         try:
             rel.encode("utf-8")
         except UnicodeEncodeError:
             self._fail(rel.encode("utf-8", "backslashreplace").decode("ascii", "replace"), "file name is not valid UTF-8")
+            return False
+        if _CONTROL.search(rel):
+            self._fail(rel.encode("unicode_escape").decode("ascii"), "file name has a control character (a newline, a tab …)")
             return False
         return True
 

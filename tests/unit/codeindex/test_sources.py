@@ -190,3 +190,16 @@ def test_file_names_that_are_not_utf8_are_reported(make_tree):
     assert [s.path for s in tree] == ["a.py"]
     assert tree.skipped == {SkipReason.UNREADABLE: 1}
     assert tree.errors == [("caf\\udce9.py", "file name is not valid UTF-8")]
+
+
+def test_file_names_with_a_control_character_are_reported_not_indexed(make_tree):
+    """A newline in a name would split grep's and search's ``path:line:text`` lines: a repository
+    could forge lines in an agent's answer."""
+    root = make_tree({"a.py": "x = 1\n"})
+    (root / "names\nevil.py:1:1:pwned").write_text("y = 2\n")
+    (root / "tab\there.py").write_text("z = 3\n")
+    tree = SourceTree(root)
+    assert [s.path for s in tree] == ["a.py"]
+    assert sorted(tree.errors) == [("names\\nevil.py:1:1:pwned", "file name has a control character (a newline, a tab …)"),
+                                   ("tab\\there.py", "file name has a control character (a newline, a tab …)")]
+    assert SourceTree(root, only=["names\nevil.py:1:1:pwned", "a.py"]).paths() == ["a.py"]
