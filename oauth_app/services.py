@@ -83,13 +83,17 @@ def create_service_client(name: str, scopes: list[str]):
     ``scopes`` may be any of the service tier's (:data:`oauth_app.tiers.TIER_SCOPES`), including
     ``token:introspect``, which lets the client use RFC 7662 introspection.
 
-    :raises ValueError: an unknown scope or an empty scope list.
+    :raises ValueError: an unknown scope or an empty scope list, or a service client of that name
+        exists already (``mcp_stdio --client NAME`` finds a client by its name).
     """
     service_scopes = scopes_for_tier(Tier.SERVICE)
     unknown = sorted(set(scopes) - service_scopes)
     if unknown or not scopes:
         raise ValueError(f"Unknown or missing scopes: {', '.join(unknown) or '(none given)'}; "
                          f"choose from {', '.join(sorted(service_scopes))}.")
+    same = Application.objects.filter(name=name, authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS).first()
+    if same is not None:
+        raise ValueError(f"A service client named {name!r} exists already (client_id {same.client_id}); choose another name.")
     secret = generate_client_secret()
     application = Application.objects.create(
         name=name,

@@ -43,11 +43,18 @@ class MemoryStorage:
         self.client_info = client_info
 
 
+_created: dict[tuple[str, str, str], tuple[str, str]] = {}
+
+
 def create_service_client(server, name: str, scopes: str) -> tuple[str, str]:
-    """``manage.py create_service_client``; returns (client_id, client_secret)."""
-    out = server.manage("create_service_client", name, "--scopes", scopes).stdout
-    values = dict(line.split(":", 1) for line in out.splitlines() if line.startswith(("client_id", "client_secret")))
-    return values["client_id"].strip(), values["client_secret"].strip()
+    """``manage.py create_service_client``; returns (client_id, client_secret). The server refuses a
+    second client of one name, so a fixture run for each test of a shared server gets the first's."""
+    key = (server.base_url, name, scopes)
+    if key not in _created:
+        out = server.manage("create_service_client", name, "--scopes", scopes).stdout
+        values = dict(line.split(":", 1) for line in out.splitlines() if line.startswith(("client_id", "client_secret")))
+        _created[key] = values["client_id"].strip(), values["client_secret"].strip()
+    return _created[key]
 
 
 async def client_credentials_token(server, client_id: str, secret: str) -> str:

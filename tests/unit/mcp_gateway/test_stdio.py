@@ -42,8 +42,8 @@ def test_unknown_disabled_or_ambiguous_clients_are_refused(setup, message):
         app, _ = create_service_client("ci", ["code:read"])
     if setup == "disabled":
         Application.objects.filter(pk=app.pk).update(disabled_at=timezone.now())
-    if setup == "twice":
-        create_service_client("ci", ["code:read"])
+    if setup == "twice":  # as a database from before create_service_client refused a second "ci" may hold
+        Application.objects.create(name="ci", client_type=app.client_type, authorization_grant_type=app.authorization_grant_type)
     with pytest.raises(ServiceClientUnavailable, match=message):
         caller_for_service_client("ci")
     with pytest.raises(CommandError, match=message):
@@ -75,3 +75,12 @@ def test_logging_to_stdout_is_moved_to_stderr():
         assert handler.stream is sys.stderr
     finally:
         logger.removeHandler(handler)
+
+
+def test_a_second_service_client_of_the_same_name_is_refused():
+    app, _ = create_service_client("ci", ["code:read"])
+    with pytest.raises(ValueError, match=f"A service client named 'ci' exists already \\(client_id {app.client_id}\\)"):
+        create_service_client("ci", ["code:read"])
+    with pytest.raises(CommandError, match="exists already"):
+        call_command("create_service_client", "ci", "--scopes", "code:read")
+    assert Application.objects.filter(name="ci").count() == 1
