@@ -367,6 +367,32 @@ def test_a_revoked_login_says_so_and_suggests_login(another_login):
     assert "revoked" in line and f"mcprag login {user.server.mcp_url}" in line
 
 
+_DISABLE_AGENT = """
+from oauth_app.models import Application
+from console.services import disable_agent
+print(disable_agent(None, Application.objects.get(client_id="{client_id}")) is not None)
+"""
+
+
+def test_a_client_disabled_by_an_operator_says_so_and_login_registers_a_new_one(another_login):
+    user = another_login
+    assert user.login("--new-client").returncode == 0  # its own agent, so disabling it touches no other test
+    disabled = user.record().client_info["client_id"]
+    assert _shell(user.server, _DISABLE_AGENT.format(client_id=disabled)) == "True"
+    for _ in range(2):  # the reason stays visible on the next command too
+        completed = user.run("search", EASTER)
+        assert completed.returncode == 4
+        line = _one_line(completed)
+        assert "this client has been disabled by an operator" in line and f"mcprag login {user.server.mcp_url}" in line
+    started = time.monotonic()
+    again = user.login("--timeout", "30")  # no --new-client: the server's invalid_client says to register anew
+    assert again.returncode == 0, again.stderr
+    assert time.monotonic() - started < 30
+    assert "registering a new one" in again.stderr
+    assert user.record().client_info["client_id"] != disabled
+    assert user.run("search", EASTER, "-n", "1").returncode == 0
+
+
 _LIVE_REFRESH_TOKENS = """
 from oauth2_provider.models import get_refresh_token_model
 print(get_refresh_token_model().objects.filter(token="{token}", revoked__isnull=True).count())

@@ -14,12 +14,15 @@ refresh with rotation, and the 403 ``insufficient_scope`` step-up. What a comman
 * :class:`ChallengeWatcher` — watches the ``WWW-Authenticate`` challenges; when the SDK would
   send the person to the browser during a non-interactive command, it raises the matching
   one-line error instead (revoked login, insufficient scope naming the scope).
+* :func:`client_is_refused` — whether the server still accepts the stored client registration,
+  so ``mcprag login`` registers anew instead of sending the person to an error page.
 * :func:`revoke_tokens` — RFC 7009 token revocation for ``mcprag logout`` (the SDK client has
   no revocation call; this is one form POST to the endpoint the server's metadata names).
 """
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
@@ -39,7 +42,7 @@ from .config import ServerRecord, ServerRegistry
 from .credentials import StoredTokens, TokenStore
 from .errors import InsufficientScope, LoginNoLongerValid
 
-__all__ = ["LoginStorage", "ResumingOAuthProvider", "ChallengeWatcher", "revoke_tokens"]
+__all__ = ["LoginStorage", "ResumingOAuthProvider", "ChallengeWatcher", "client_is_refused", "revoke_tokens"]
 
 
 class LoginStorage:
@@ -76,11 +79,20 @@ class LoginStorage:
         self.record.client_info = client_info.model_dump(mode="json", exclude_none=True)
         self.registry.save(self.record)
 
-    def expire_access_token(self) -> None:
-        """Mark the stored access token expired, so the next request refreshes it first."""
+    def expire_access_token(self) -> StoredTokens | None:
+        """Mark the stored access token expired, so the next request refreshes it first; returns
+        the tokens as they were, for :meth:`restore`."""
         stored = self.stored()
         if stored is not None:  # a past time, not 0: the SDK reads a falsy expiry as "never expires"
             self.store.save(self.record.url, StoredTokens(tokens=stored.tokens, expires_at=time.time() - 1))
+        return stored
+
+    def restore(self, before: StoredTokens) -> None:
+        """Undo :meth:`expire_access_token` when no refresh replaced the tokens meanwhile: the next
+        command then presents the access token again and hears the server's reason for refusing it."""
+        stored = self.stored()
+        if stored is not None and stored.tokens == before.tokens:
+            self.store.save(self.record.url, before)
 
     def remember_metadata(self, oauth_metadata: OAuthMetadata | None, prm: ProtectedResourceMetadata | None) -> None:
         if oauth_metadata is not None:
@@ -171,21 +183,28 @@ class ChallengeWatcher:
         self.challenge: Challenge | None = None
         self.refresh_attempted = False
         self.refresh_refused = False
+        self.refresh_error: str | None = None  # the token endpoint's ``error`` code when it refused
         self.endpoint_missing = False
 
     async def on_response(self, response: httpx2.Response) -> None:
-        if response.status_code in (401, 403) and response.headers.get("www-authenticate"):
-            self.challenge = Challenge(
+        at_resource = str(response.request.url).rstrip("/") == self.url.rstrip("/")
+        if at_resource and response.status_code in (401, 403) and response.headers.get("www-authenticate"):
+            challenge = Challenge(
                 status=response.status_code,
                 error=extract_field_from_www_auth(response, "error"),
                 description=extract_field_from_www_auth(response, "error_description"),
                 scope=extract_field_from_www_auth(response, "scope"),
             )
-        if response.status_code == 404 and str(response.request.url).rstrip("/") == self.url.rstrip("/"):
+            # A bare challenge (a request sent without a token, after the refresh was refused)
+            # must not hide the reason an earlier one gave for refusing the token.
+            if challenge.error or self.challenge is None or not self.challenge.error:
+                self.challenge = challenge
+        if response.status_code == 404 and at_resource:
             self.endpoint_missing = True  # the SDK would call this "Method not found"
         if _is_refresh(response.request):
             self.refresh_attempted = True
             self.refresh_refused = response.status_code != 200
+            self.refresh_error = await _oauth_error_code(response) if self.refresh_refused else None
 
     def explain(self) -> InsufficientScope | LoginNoLongerValid:
         challenge = self.challenge
@@ -193,10 +212,17 @@ class ChallengeWatcher:
             asked = (challenge.scope or "").split()
             needed = [s for s in asked if s not in self.granted] or asked
             return InsufficientScope(self.url, needed, challenge.description, self.granted)
+        # The server's own words first (e.g. "This client has been disabled by an operator."):
+        # the refused refresh that usually follows says less.
+        reason = challenge.description.rstrip(".").lower() if challenge is not None and challenge.description else None
         if self.refresh_refused:
-            return LoginNoLongerValid(self.url, "the server refused to refresh it: it was revoked or has expired")
-        if challenge is not None and challenge.description:
-            return LoginNoLongerValid(self.url, challenge.description.rstrip(".").lower())
+            if self.refresh_error == "invalid_client":  # the client itself, not just this login
+                why = reason or "the server no longer accepts this client (invalid_client)"
+                return LoginNoLongerValid(self.url, f"{why}; mcprag login registers a new client")
+            refused = "the server refused to refresh it: it was revoked or has expired"
+            return LoginNoLongerValid(self.url, f"{reason}; {refused}" if reason else refused)
+        if reason:
+            return LoginNoLongerValid(self.url, reason)
         return LoginNoLongerValid(self.url, "the server asks to sign in again")
 
     async def refuse_sign_in(self, authorization_url: str) -> None:
@@ -205,6 +231,16 @@ class ChallengeWatcher:
     async def no_callback(self):
         """The SDK ``callback_handler`` of non-interactive commands; :meth:`refuse_sign_in` runs first."""
         raise self.explain()
+
+
+async def _oauth_error_code(response: httpx2.Response) -> str | None:
+    """The ``error`` of an RFC 6749 §5.2 error response, if it is one."""
+    try:
+        await response.aread()
+        error = response.json().get("error")
+    except (ValueError, AttributeError, httpx2.HTTPError):
+        return None
+    return error if isinstance(error, str) else None
 
 
 def _is_refresh(request: httpx2.Request) -> bool:
@@ -230,6 +266,31 @@ async def _authorization_server_metadata(http: httpx2.AsyncClient, record: Serve
         if not ok:
             break
     return None
+
+
+async def client_is_refused(record: ServerRecord) -> bool:
+    """Whether the authorization server refuses the stored client registration outright (deleted,
+    or disabled by an operator): such a client cannot sign in, and the browser would show an error
+    page ("Invalid client_id") and never come back to the loopback listener.
+
+    Asked at the token endpoint, where a client identifies itself (RFC 6749 §3.2.1): a refresh
+    with a made-up refresh token is answered ``invalid_grant`` for a usable client and
+    ``invalid_client`` (§5.2) for one the server no longer accepts. Nothing is issued or consumed.
+    Any other answer, or none, counts as usable: the sign-in then goes ahead as before.
+    """
+    client_id = (record.client_info or {}).get("client_id")
+    if not client_id:
+        return False
+    try:
+        async with httpx2.AsyncClient(timeout=30) as http:
+            metadata = await _authorization_server_metadata(http, record)
+            if metadata is None:
+                return False
+            response = await http.post(str(metadata.token_endpoint), data={
+                "grant_type": "refresh_token", "refresh_token": secrets.token_urlsafe(32), "client_id": client_id})
+    except httpx2.HTTPError:
+        return False
+    return response.status_code in (400, 401) and await _oauth_error_code(response) == "invalid_client"
 
 
 async def revoke_tokens(record: ServerRecord, tokens: OAuthToken) -> list[str]:

@@ -31,7 +31,7 @@ from .errors import (
     find_oauth_error,
 )
 from .loopback import LoopbackCallback
-from .oauth import ChallengeWatcher, LoginStorage, ResumingOAuthProvider, revoke_tokens
+from .oauth import ChallengeWatcher, LoginStorage, ResumingOAuthProvider, client_is_refused, revoke_tokens
 
 __all__ = ["LoginResult", "Remote", "login", "logout", "check_tls"]
 
@@ -148,6 +148,7 @@ class Remote:
     async def run(self, fn: Callable[[Client], Awaitable[T]]) -> T:
         stored = self.storage.stored()
         self.watcher.reset(stored.tokens.scope if stored else None)
+        before_retry = None
         for attempt in (1, 2):
             try:
                 async with self.connect() as client:
@@ -155,9 +156,11 @@ class Remote:
             except Exception as exc:  # noqa: BLE001 - classified below, re-raised as a ClientError
                 error = self.classify(exc)
                 if attempt == 1 and self._may_retry_with_refresh(error):
-                    self.storage.expire_access_token()
+                    before_retry = self.storage.expire_access_token()
                     self.provider = self._provider()  # reloads the (now expired) token and refreshes it
                     continue
+                if before_retry is not None:
+                    self.storage.restore(before_retry)
                 raise error from exc
         raise AssertionError("unreachable")
 
@@ -222,6 +225,9 @@ async def login(url: str, registry: ServerRegistry, *, open_browser: bool = True
     ``client_metadata_url`` is given and the server supports it, else RFC 7591), the browser
     consent with a loopback redirect, and the token exchange — all by the SDK.
 
+    A stored registration is reused unless ``new_client``, or the server no longer accepts it
+    (:func:`~mcprag_client.oauth.client_is_refused`: an operator disabled or deleted it).
+
     ``scope``: scopes to ask for besides the ones the server's challenge names (``code:read``),
     e.g. ``"code:write"``; the consent page grants what the person's tier allows.
     """
@@ -229,6 +235,10 @@ async def login(url: str, registry: ServerRegistry, *, open_browser: bool = True
     record = registry.get(url)
     previous_store = record.token_store
     if not _reusable_registration(record, client_metadata_url, new_client):
+        record.client_info = None
+    elif not client_metadata_url and await client_is_refused(record):
+        print(f"The server no longer accepts the client registered for {url} (disabled or deleted); "
+              "registering a new one.", file=sys.stderr, flush=True)
         record.client_info = None
     try:
         store = choose_token_store(registry.directory)

@@ -109,6 +109,23 @@ def test_a_revoked_token_or_a_refused_refresh_says_the_login_is_no_longer_valid(
     assert "refused to refresh" in str(watcher.explain())
 
 
+def test_a_disabled_client_shows_the_servers_reason_and_that_login_registers_anew():
+    """The resource's challenge says why; the refused refresh (``invalid_client``, from the token
+    endpoint) and the bare challenge of the request sent without a token afterwards must not hide it."""
+    watcher = ChallengeWatcher(URL, "code:read")
+    anyio.run(watcher.on_response, _response(
+        401, 'Bearer error="invalid_token", error_description="This client has been disabled by an operator."'))
+    refused = httpx2.Response(401, headers={"www-authenticate": 'Basic realm="mcprag"'}, json={"error": "invalid_client"},
+                              request=httpx2.Request("POST", "https://mcp.example.com/token/",
+                                                     content=b"grant_type=refresh_token&refresh_token=x"))
+    anyio.run(watcher.on_response, refused)
+    anyio.run(watcher.on_response, _response(401, 'Bearer scope="code:read"'))
+    error = watcher.explain()
+    assert isinstance(error, LoginNoLongerValid)
+    assert "this client has been disabled by an operator" in str(error)
+    assert "registers a new client" in str(error) and f"run: mcprag login {URL}" in str(error)
+
+
 def test_errors_are_found_inside_the_sdk_exception_groups():
     wrapped = ExceptionGroup("task group", [ExceptionGroup("inner", [LoginNoLongerValid(URL, "revoked")])])
     assert isinstance(find_client_error(wrapped, URL), LoginNoLongerValid)
