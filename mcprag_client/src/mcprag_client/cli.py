@@ -257,8 +257,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("tool", metavar="TOOL")
     sub.add_argument("pairs", nargs="*", metavar="KEY=VALUE",
                      help="the tool's arguments, typed by its input schema (strings stay strings, the rest is JSON)")
-    sub.add_argument("--arg", action="append", default=[], metavar="KEY=VALUE",
-                     help="an argument (repeatable), the same as a KEY=VALUE after TOOL")
+    # "extend" with nargs="+": `--arg K=V K2=V2` takes both (argparse would otherwise leave K2=V2
+    # over for the positional pairs, which were already consumed, and fail "unrecognized arguments").
+    sub.add_argument("--arg", action="extend", nargs="+", default=[], metavar="KEY=VALUE",
+                     help="arguments (repeatable), the same as KEY=VALUE pairs after TOOL")
     sub.add_argument("--json", action="store_true", help="print the whole result as JSON")
 
     sub = command("bridge", cmd_bridge, "Serve the remote server's tools on stdin/stdout (a stdio MCP server).",

@@ -99,3 +99,13 @@ def test_output_into_a_closed_pipe_ends_quietly(tmp_path):
     stderr = process.stderr.read().decode()
     assert process.wait(timeout=60) == 141
     assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
+
+
+def test_arg_takes_several_pairs_as_the_readme_shows(capsys):
+    """``mcprag call TOOL --arg K=V K2=V2``: both pairs are arguments, not a usage error."""
+    args = build_parser().parse_args(["call", "search_code", "--arg", "query=token", "max_results=3", "--arg", "repository=shop",
+                                      "--json"])
+    assert _parse_arguments([*args.pairs, *args.arg], SCHEMA) == {"query": "token", "max_results": 3, "repository": "shop"}
+    assert args.json
+    assert main(["call", "search_code", "--arg", "query=token", "max_results=3"]) == ExitCode.NOT_LOGGED_IN
+    assert "unrecognized arguments" not in capsys.readouterr().err
