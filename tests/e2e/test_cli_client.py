@@ -325,6 +325,20 @@ def test_a_mistyped_path_says_404_not_method_not_found(logged_in):
     assert "Method not found" not in completed.stderr and time.monotonic() - started < 30
 
 
+@pytest.mark.parametrize(("path", "answered"), [("/api", "301 Moved Permanently"), ("/api/", "301 Moved Permanently"),
+                                              ("/healthz", "403 Forbidden")])
+def test_a_url_that_is_not_an_mcp_endpoint_says_what_the_endpoint_looks_like(logged_in, path, answered):
+    """Not the SDK's "Redirect to …/api/ not followed; use that URL" (which gives the same answer
+    again) nor "Server returned an error response (code -32603)"."""
+    completed = subprocess.run([MCPRAG, "login", f"{logged_in.server.base_url}{path}", "--no-browser", "--timeout", "20"],
+                               env=logged_in.env, capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 5, completed.stderr
+    line = _one_line(completed)
+    assert f"{logged_in.server.base_url}{path.rstrip('/')} answered {answered}" in line
+    assert "is not an MCP endpoint" in line and f"try {logged_in.server.base_url}/mcp" in line
+    assert "not followed" not in line and "-32603" not in line
+
+
 def test_https_against_a_plain_http_server_fails_fast_and_says_why(logged_in):
     https = logged_in.server.base_url.replace("http://", "https://")
     started = time.monotonic()

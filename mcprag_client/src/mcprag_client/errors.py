@@ -79,15 +79,17 @@ class InsufficientScope(ClientError):
 
 
 class NoEndpoint(ClientError):
-    """The URL answered, but not as an MCP endpoint (HTTP 404): usually a mistyped path."""
+    """The URL answered, but not as an MCP endpoint (404, a redirect, a web page): usually a
+    mistyped path. ``answered`` says how, e.g. "404 Not Found"."""
 
     exit_code = ExitCode.SERVER_UNREACHABLE
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, answered: str = "404 Not Found"):
         parts = url.split("/", 3)
-        origin = "/".join(parts[:3])
-        super().__init__(f"{url} answered 404 Not Found: there is no MCP endpoint at that path "
-                         f"(mcprag serves it at /mcp; try {origin}/mcp)")
+        endpoint = "/".join(parts[:3]) + "/mcp"
+        hint = f"; try {endpoint}" if endpoint != url else ""
+        super().__init__(f"{url} answered {answered}: it is not an MCP endpoint "
+                         f"(an mcprag server's MCP endpoint is <server>/mcp{hint})")
 
 
 class UsageError(ClientError):

@@ -184,7 +184,7 @@ class ChallengeWatcher:
         self.refresh_attempted = False
         self.refresh_refused = False
         self.refresh_error: str | None = None  # the token endpoint's ``error`` code when it refused
-        self.endpoint_missing = False
+        self.not_an_endpoint: str | None = None  # how the URL answered, when not as an MCP endpoint
 
     async def on_response(self, response: httpx2.Response) -> None:
         at_resource = str(response.request.url).rstrip("/") == self.url.rstrip("/")
@@ -199,8 +199,8 @@ class ChallengeWatcher:
             # must not hide the reason an earlier one gave for refusing the token.
             if challenge.error or self.challenge is None or not self.challenge.error:
                 self.challenge = challenge
-        if response.status_code == 404 and at_resource:
-            self.endpoint_missing = True  # the SDK would call this "Method not found"
+        if at_resource:
+            self.not_an_endpoint = self.not_an_endpoint or _not_mcp(response)
         if _is_refresh(response.request):
             self.refresh_attempted = True
             self.refresh_refused = response.status_code != 200
@@ -231,6 +231,26 @@ class ChallengeWatcher:
     async def no_callback(self):
         """The SDK ``callback_handler`` of non-interactive commands; :meth:`refuse_sign_in` runs first."""
         raise self.explain()
+
+
+def _not_mcp(response: httpx2.Response) -> str | None:
+    """How a response of the MCP URL shows it is no MCP endpoint, else None: a 404 (the SDK would
+    call it "Method not found"), a redirect (``/api`` to ``/api/``; the SDK does not follow it and
+    suggests the target, which is no endpoint either), a 403/405 without a bearer challenge (a web
+    page's CSRF check; the SDK says only "code -32603"), or a success that is neither JSON nor an
+    event stream (a web page)."""
+    status = f"{response.status_code} {response.reason_phrase}".strip()
+    if response.status_code == 404:
+        return status
+    if response.is_redirect:
+        return f"{status} (a redirect to {response.headers.get('location')})"
+    bearer = response.headers.get("www-authenticate", "").lower().startswith("bearer")
+    if response.status_code in (403, 405) and not bearer:
+        return status
+    kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if response.is_success and response.status_code != 202 and kind not in ("application/json", "text/event-stream"):
+        return f"{status} with {kind or 'no content type'}"
+    return None
 
 
 async def _oauth_error_code(response: httpx2.Response) -> str | None:

@@ -165,8 +165,8 @@ class Remote:
         raise AssertionError("unreachable")
 
     def classify(self, exc: BaseException) -> ClientError:
-        if self.watcher.endpoint_missing:
-            return NoEndpoint(self.url)
+        if self.watcher.not_an_endpoint:
+            return NoEndpoint(self.url, self.watcher.not_an_endpoint)
         error = find_client_error(exc, self.url)
         if error is not None:
             return error
@@ -208,8 +208,8 @@ def _reusable_registration(record: ServerRecord, client_metadata_url: str | None
 
 
 def _login_error(exc: BaseException, url: str, watcher: ChallengeWatcher) -> ClientError:
-    if watcher.endpoint_missing:
-        return NoEndpoint(url)
+    if watcher.not_an_endpoint:
+        return NoEndpoint(url, watcher.not_an_endpoint)
     error = find_client_error(exc, url)
     if error is not None:
         return error

@@ -13,7 +13,7 @@ from mcp.shared.exceptions import MCPError
 from mcprag_client.config import ServerRecord, ServerRegistry
 from mcprag_client.credentials import FileTokenStore, StoredTokens
 from mcprag_client.errors import (
-    ClientError, InsufficientScope, LoginNoLongerValid, ServerError, ServerUnreachable, find_client_error,
+    ClientError, InsufficientScope, LoginNoLongerValid, NoEndpoint, ServerError, ServerUnreachable, find_client_error,
 )
 from mcprag_client.oauth import ChallengeWatcher, LoginStorage, ResumingOAuthProvider
 from mcprag_client.session import _client_metadata
@@ -124,6 +124,23 @@ def test_a_disabled_client_shows_the_servers_reason_and_that_login_registers_ane
     assert isinstance(error, LoginNoLongerValid)
     assert "this client has been disabled by an operator" in str(error)
     assert "registers a new client" in str(error) and f"run: mcprag login {URL}" in str(error)
+
+
+def test_a_redirect_or_a_web_page_at_the_url_is_not_an_mcp_endpoint():
+    api = "http://127.0.0.1:8000/api"
+    watcher = ChallengeWatcher(api, None)
+    redirect = httpx2.Response(301, headers={"location": "/api/"}, request=httpx2.Request("POST", api))
+    anyio.run(watcher.on_response, redirect)
+    assert str(NoEndpoint(api, watcher.not_an_endpoint)) == (
+        "http://127.0.0.1:8000/api answered 301 Moved Permanently (a redirect to /api/): it is not an MCP endpoint "
+        "(an mcprag server's MCP endpoint is <server>/mcp; try http://127.0.0.1:8000/mcp)")
+    page = ChallengeWatcher(api, None)
+    anyio.run(page.on_response, httpx2.Response(200, headers={"content-type": "text/html"}, request=httpx2.Request("POST", api)))
+    assert page.not_an_endpoint == "200 OK with text/html"
+    mcp = ChallengeWatcher(URL, None)
+    anyio.run(mcp.on_response, httpx2.Response(200, headers={"content-type": "text/event-stream"}, request=httpx2.Request("POST", URL)))
+    anyio.run(mcp.on_response, _response(401, 'Bearer error="invalid_token"'))
+    assert mcp.not_an_endpoint is None
 
 
 def test_errors_are_found_inside_the_sdk_exception_groups():
