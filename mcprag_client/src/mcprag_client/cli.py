@@ -159,13 +159,13 @@ async def cmd_status(args, registry: ServerRegistry) -> int:
     url = _server_url(args, registry)
     record = registry.get(url)
     store = token_store_for(record.token_store, registry.directory)
-    stored = store.load(url)
+    stored = store.load(record.url)  # record.url: the name the login was saved under (a loopback alias)
     if stored is None:
         raise NotLoggedIn(url)
     check, error = await _server_check(url, registry)
     report: dict[str, Any] = {
         "server": url,
-        "default": registry.default() == url,
+        "default": registry.default() == record.url,
         "person": check.get("signed_in_as") if isinstance(check, dict) else None,
         "tier": check.get("tier") if isinstance(check, dict) else None,
         "client_id": (record.client_info or {}).get("client_id"),
@@ -173,7 +173,7 @@ async def cmd_status(args, registry: ServerRegistry) -> int:
         "access_token": _describe_expiry(stored.expires_at),
         "refresh_token": "stored" if stored.tokens.refresh_token else "none",
         "tokens_kept": store.describe(),
-        "other_servers": [u for u in registry.known() if u != url],
+        "other_servers": [u for u in registry.known() if u != record.url],
         "server_check": check,
     }
     if args.json:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .private_files import read_json, update_json
 
-__all__ = ["ServerRecord", "ServerRegistry", "config_dir", "normalize_server_url"]
+__all__ = ["ServerRecord", "ServerRegistry", "config_dir", "normalize_server_url", "same_server"]
 
 SERVERS_FILE = "servers.json"
 
@@ -41,6 +41,26 @@ def normalize_server_url(raw: str) -> str:
         raise ValueError(f"{raw!r}: give the server address without query, fragment or credentials")
     path = parts.path.rstrip("/") or "/mcp"
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, "", ""))
+
+
+#: Host names of this machine's loopback interface: "the same server to every client" (README).
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def same_server(a: str, b: str) -> bool:
+    """Whether two MCP URLs name the same server: equal, or loopback hosts (``localhost``,
+    ``127.0.0.1``, ``[::1]``) with the same scheme, port and path."""
+    return a == b or _server_key(a) == _server_key(b)
+
+
+def _server_key(url: str) -> tuple:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        return (url,)
+    return (parts.scheme, "loopback" if host in LOOPBACK_HOSTS else host, port, parts.path.rstrip("/"))
 
 
 @dataclass
@@ -80,8 +100,12 @@ class ServerRegistry:
         self.path = self.directory / SERVERS_FILE
 
     def get(self, url: str) -> ServerRecord:
-        data = read_json(self.path).get("servers", {}).get(url)
-        return ServerRecord.from_json(url, data or {})
+        """The record of ``url``, or of the same server under another loopback name
+        (:func:`same_server`; its ``url`` is then the one it was saved under, which keys its tokens)."""
+        servers = read_json(self.path).get("servers", {})
+        if url not in servers:
+            url = next((known for known in servers if same_server(known, url)), url)
+        return ServerRecord.from_json(url, servers.get(url) or {})
 
     def known(self) -> list[str]:
         return sorted(read_json(self.path).get("servers", {}))

@@ -260,7 +260,7 @@ async def login(url: str, registry: ServerRegistry, *, open_browser: bool = True
     storage.remember_metadata(provider.context.oauth_metadata, provider.context.protected_resource_metadata)
     registry.save(record, make_default=True)
     if previous_store and previous_store != store.kind:
-        token_store_for(previous_store, registry.directory).delete(url)
+        token_store_for(previous_store, registry.directory).delete(record.url)
     tokens = provider.context.current_tokens
     return LoginResult(url=url, scope=tokens.scope if tokens else None, storage=store.describe(),
                        tool_count=len(tools.tools))
@@ -278,7 +278,7 @@ async def logout(url: str, registry: ServerRegistry) -> list[str]:
         store = token_store_for(record.token_store, registry.directory)
     except ValueError as exc:
         raise ClientError(str(exc)) from None
-    stored = store.load(url)
+    stored = store.load(record.url)
     if stored is None:
         raise NotLoggedIn(url)
     try:
@@ -286,4 +286,4 @@ async def logout(url: str, registry: ServerRegistry) -> list[str]:
     except httpx2.TransportError as exc:
         raise ServerUnreachable(url, f"{type(exc).__name__}; the local tokens were deleted but not revoked") from exc
     finally:
-        store.delete(url)
+        store.delete(record.url)

@@ -109,3 +109,24 @@ def test_arg_takes_several_pairs_as_the_readme_shows(capsys):
     assert args.json
     assert main(["call", "search_code", "--arg", "query=token", "max_results=3"]) == ExitCode.NOT_LOGGED_IN
     assert "unrecognized arguments" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("alias", ["http://localhost:8179", "http://[::1]:8179/mcp", "http://LOCALHOST:8179/mcp/"])
+def test_a_login_to_127_0_0_1_is_found_under_another_loopback_name(tmp_path, capsys, alias):
+    """The README: loopback names are the same server to every client. Port 8179: nothing listens."""
+    import time
+
+    from mcp.shared.auth import OAuthToken
+
+    from mcprag_client.config import ServerRecord, ServerRegistry, config_dir
+    from mcprag_client.credentials import FileTokenStore, StoredTokens
+
+    url = "http://127.0.0.1:8179/mcp"
+    ServerRegistry(config_dir()).save(ServerRecord(url=url, client_info={"client_id": "cli"}, token_store="file"))
+    FileTokenStore(config_dir()).save(url, StoredTokens(OAuthToken(access_token="a", refresh_token="r", scope="code:read"),
+                                                        time.time() + 600))
+    assert main(["status", "--server", alias]) == ExitCode.SERVER_UNREACHABLE  # logged in; the server is down
+    out = capsys.readouterr().out
+    assert "Scopes:        code:read" in out and "(default)" in out
+    assert main(["tools", "--server", alias]) == ExitCode.SERVER_UNREACHABLE
+    assert main(["status", "--server", "http://localhost:8178"]) == ExitCode.NOT_LOGGED_IN  # another port: another server

@@ -51,3 +51,13 @@ def test_registry_remembers_servers_and_the_default(tmp_path):
     assert registry.known() == ["https://a/mcp", "https://b/mcp"]
     again = ServerRegistry(tmp_path).get("https://a/mcp")
     assert again.client_info == {"client_id": "one"} and again.token_store == "file"
+
+
+def test_loopback_names_with_the_same_port_and_path_are_the_same_server(tmp_path):
+    registry = ServerRegistry(tmp_path)
+    registry.save(ServerRecord(url="http://127.0.0.1:8141/mcp", client_info={"client_id": "one"}))
+    found = registry.get("http://localhost:8141/mcp")
+    assert found.url == "http://127.0.0.1:8141/mcp" and found.client_info == {"client_id": "one"}
+    assert registry.get("http://[::1]:8141/mcp").client_info == {"client_id": "one"}
+    for other in ("http://localhost:8142/mcp", "https://localhost:8141/mcp", "http://localhost:8141/other", "http://example.com:8141/mcp"):
+        assert registry.get(other).client_info is None, other
