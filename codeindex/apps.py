@@ -17,15 +17,10 @@ def _use_re2_for_sqlite_regexp(sender, connection, **kwargs) -> None:
 
 
 def _remove_clone(sender, instance, **kwargs) -> None:
-    """A deleted repository takes its clone (working tree and history) with it: only a directory
-    ``MCPRAG_CLONE_DIR/<name>`` is removed, never a source directory indexed in place."""
-    import shutil
+    """A deleted repository takes its clone (working tree and history) with it (``sources.remove_clone``)."""
+    from .sources import remove_clone
 
-    from .app_settings import app_settings
-
-    clone = app_settings.CLONE_DIR / instance.name
-    if instance.source_url and clone.is_dir() and clone.resolve().parent == app_settings.CLONE_DIR.resolve():
-        shutil.rmtree(clone, ignore_errors=True)
+    remove_clone(instance)
 
 
 class CodeindexConfig(AppConfig):

@@ -17,6 +17,7 @@ __all__ = [
     "FileNotIndexed",
     "InvalidQuery",
     "InvalidRepositoryName",
+    "RepositoryExists",
     "InvalidArgument",
     "JobAlreadyRunning",
     "IndexJobError",
@@ -52,6 +53,11 @@ class InvalidQuery(CodeIndexError):
 
 class InvalidRepositoryName(CodeIndexError):
     """A repository name that is not slug-like (letters, digits, ``-`` and ``_``; at most 100)."""
+
+
+class RepositoryExists(CodeIndexError):
+    """A repository of that name is indexed already from another source: indexing it again is a
+    re-index from its own source, never a silent switch to another one."""
 
 
 class InvalidArgument(CodeIndexError):

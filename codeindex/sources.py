@@ -52,7 +52,7 @@ from .exceptions import CloneFailed, SourceNotFound
 __all__ = [
     "SourceText", "SourceTree", "GIT_DIR", "GITIGNORE", "MCPRAGIGNORE", "BINARY_SAMPLE_BYTES", "is_git_url", "checkout",
     "is_generated", "local_root", "looks_binary", "decode_text", "without_credentials", "fetch_clone", "Fetched", "GitAccess",
-    "git_output", "local_commit", "valid_branch", "scrub",
+    "git_output", "local_commit", "valid_branch", "scrub", "remove_clone",
 ]
 
 GIT_DIR = ".git"
@@ -460,6 +460,16 @@ def fetch_clone(url: str, name: str, *, branch: str = "", depth: int = 1000, tim
         branch = git_output(["-C", str(target), "symbolic-ref", "--short", "-q", "HEAD"], timeout, access, check=False).strip()
     commit = git_output(["-C", str(target), "rev-parse", "--verify", "HEAD"], timeout, access).strip()
     return Fetched(root=target, branch=branch, commit=commit, previous=previous)
+
+
+def remove_clone(repository) -> None:
+    """Remove a git repository's clone (working tree and history): only a directory
+    ``MCPRAG_CLONE_DIR/<name>`` of a repository with a git source, never a directory indexed in place."""
+    import shutil
+
+    clone = app_settings.CLONE_DIR / repository.name
+    if repository.source_url and clone.is_dir() and clone.resolve().parent == app_settings.CLONE_DIR.resolve():
+        shutil.rmtree(clone, ignore_errors=True)
 
 
 def local_commit(root: Path) -> str:

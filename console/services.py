@@ -19,7 +19,7 @@ from oauth2_provider.models import get_access_token_model, get_refresh_token_mod
 
 from codeindex import services as codeindex
 from codeindex.choices import JobKind
-from codeindex.exceptions import JobAlreadyRunning, RepositoryNotFound
+from codeindex.exceptions import JobAlreadyRunning, RepositoryExists, RepositoryNotFound
 from oauth_app.models import Consent
 from oauth_app.scopes import tier_of
 from oauth_app.services import revoke_agent, set_tier
@@ -30,10 +30,6 @@ from .models import OperatorAction
 __all__ = ["change_tier", "disable_agent", "enable_agent", "revoke_agent_for_everyone", "RevokeReport", "start_reindex",
            "add_repository", "remove_repository", "RepositoryExists",
            "suspend_person", "reinstate_person", "sign_out_everywhere", "reset_two_factor", "revoke_all_tokens"]
-
-
-class RepositoryExists(ValueError):
-    """:func:`add_repository` of a name that is indexed already (re-index it instead)."""
 
 
 def _log(kind: str, operator, /, *, person=None, client_id: str = "", reason: str = "", **detail) -> OperatorAction:
@@ -256,11 +252,12 @@ def add_repository(operator, name: str, source: str, *, groups: list[str] | None
     in). The job and the ``repository_added`` row (``detail``: ``{"repository", "job"}``) commit
     together; the job is dispatched on commit.
 
-    :raises RepositoryExists: a repository of that name is indexed already.
+    :raises RepositoryExists: a repository of that name is indexed already (the engine's message, naming its source).
     :raises SourceNotAllowed, SourceNotFound, InvalidRepositoryName, InvalidArgument: from the engine.
     """
-    if any(r.name == name for r in codeindex.status(access=OPERATOR_ACCESS)):
-        raise RepositoryExists(f"a repository named {name!r} is indexed already; re-index it instead")
+    existing = next((r for r in codeindex.status(access=OPERATOR_ACCESS) if r.name == name), None)
+    if existing is not None:
+        raise codeindex.already_indexed(name, existing.source_url or existing.root_path, access=OPERATOR_ACCESS)
     with transaction.atomic():
         job = codeindex.start_index_job(source, name, access=OPERATOR_ACCESS, kind=JobKind.FULL, groups=groups or None,
                                         requested_by=f"{operator.get_username()} via {via}")

@@ -21,7 +21,7 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler
 
-from codeindex.exceptions import CodeIndexError, JobAlreadyRunning, RepositoryNotFound
+from codeindex.exceptions import CodeIndexError, JobAlreadyRunning, RepositoryExists, RepositoryNotFound
 
 __all__ = ["api_exception_handler", "Conflict", "InvalidRequest", "engine_error"]
 
@@ -56,7 +56,7 @@ def engine_error(error: Exception) -> exceptions.APIException:
     message = message[:1].upper() + message[1:]
     if isinstance(error, RepositoryNotFound):
         return exceptions.NotFound(message)
-    if isinstance(error, JobAlreadyRunning):
+    if isinstance(error, (JobAlreadyRunning, RepositoryExists)):
         return Conflict(message)
     if isinstance(error, (CodeIndexError, ValueError)):
         return InvalidRequest(message)

@@ -41,7 +41,7 @@ from oauth_app.scopes import tier_of
 
 from . import serializers as s
 from .authentication import acting_operator
-from .errors import Conflict, InvalidRequest, engine_error
+from .errors import InvalidRequest, engine_error
 from .pagination import AuditCursor, NumberedPages
 
 __all__ = ["RepositoryViewSet", "JobViewSet", "PersonViewSet", "AgentViewSet", "ToolCallViewSet", "AuthEventViewSet",
@@ -141,8 +141,6 @@ class RepositoryViewSet(_OperatorViewSet):
         try:
             job = services.add_repository(acting_operator(request), data["name"], data["source"],
                                           groups=data.get("groups"), reason=data.get("reason", ""), via="api")
-        except services.RepositoryExists as error:
-            raise Conflict(str(error)[:1].upper() + str(error)[1:] + ".") from None
         except (CodeIndexError, ValueError) as error:
             raise engine_error(error) from None
         return Response(s.JobSerializer(_job(job)).data, status=status.HTTP_202_ACCEPTED)

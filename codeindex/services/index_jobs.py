@@ -1,14 +1,18 @@
 """Index a repository: now, in this process (command line), or as a queued job; list jobs.
 
 A new repository is created by its first index job, with the visibility and groups given then;
-later jobs keep its settings.
+later jobs keep its settings and its source: a job given another source for an existing name is
+refused (``already_indexed``) rather than switching the repository to it, unless the command line
+asks to ``replace`` the source.
 """
 
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
@@ -17,24 +21,25 @@ from django.db import transaction
 
 from ..access import SYSTEM, RepositoryAccess
 from ..choices import JobKind, Visibility
-from ..exceptions import InvalidArgument, InvalidRepositoryName, RepositoryNotFound, SourceNotFound
+from ..exceptions import InvalidArgument, InvalidRepositoryName, RepositoryExists, RepositoryNotFound, SourceNotFound
 from ..indexing import IndexReport, Progress, normalize_paths
 from ..jobs import IndexJobRunner, create_job
 from ..models import IndexJob, Repository
 from ..source_policy import check_source
-from ..sources import is_git_url, local_root, valid_branch
+from ..sources import is_git_url, local_root, remove_clone, valid_branch, without_credentials
 from ..worker import broker_configured, dispatch
 from .results import JobInfo
 from .scope import visible_repository
 
-__all__ = ["ProgressCallback", "index_repository", "start_index_job", "jobs", "job", "job_info"]
+__all__ = ["ProgressCallback", "index_repository", "start_index_job", "jobs", "job", "job_info", "already_indexed"]
 
 #: ``progress(done_files, total_files, path)``, called after each file is handled.
 ProgressCallback = Callable[[int, int, str], None]
 
 
 def index_repository(path: str | Path, name: str, *, access: RepositoryAccess = SYSTEM,
-                     progress: ProgressCallback | Progress | None = None, embeddings: str = "now") -> IndexReport:
+                     progress: ProgressCallback | Progress | None = None, embeddings: str = "now",
+                     replace: bool = False) -> IndexReport:
     """Index the directory (or git URL) ``path`` as repository ``name`` now, in this process.
 
     Runs an ``IndexJob`` synchronously (so it shows in job history). Only files whose sha256
@@ -44,13 +49,20 @@ def index_repository(path: str | Path, name: str, *, access: RepositoryAccess = 
     takes it at once, else the server's worker when it runs; ``report.embeddings_job`` names it)
     or "skip". ``progress`` is ``(phase, done, total, path)`` (``codeindex.progress``); the older
     three-argument form ``(done_files, total_files, path)`` sees the files phase only.
-    Raises ``SourceNotFound``, ``InvalidRepositoryName``, ``JobAlreadyRunning`` or ``CloneFailed``.
+    An existing ``name`` is re-indexed from its own source: ``path`` must be that source, unless
+    ``replace`` points the repository at ``path`` from now on (its old clone and its credential,
+    which belonged to the old source, are dropped; settings, groups and webhook stay).
+    Raises ``SourceNotFound``, ``InvalidRepositoryName``, ``RepositoryExists`` (another source),
+    ``JobAlreadyRunning`` or ``CloneFailed``.
     """
     if embeddings not in ("now", "background", "skip"):
         raise InvalidArgument("embeddings must be now, background or skip")
     source = str(path) if is_git_url(str(path)) else str(local_root(path))
-    repository = _repository_for_indexing(name, source, access)
-    job = create_job(repository, JobKind.FULL, source, requested_by="command line")
+    with transaction.atomic():  # a refused job leaves the repository's source as it was
+        repository, old = _repository_for_indexing(name, source, access, replace=replace)
+        job = create_job(repository, JobKind.FULL, source, requested_by="command line")
+    if old is not None:
+        remove_clone(old)  # the old source's clone: the next fetch clones the new source afresh
     relay = _phase_relay(progress)
     follow_up = "none" if embeddings == "skip" else "queue"
     runner = IndexJobRunner(job.pk, relay, remote=False, follow_up=follow_up)  # the operator at the shell may index any source
@@ -113,7 +125,8 @@ def start_index_job(source: str, name: str, *, access: RepositoryAccess, kind: s
     can be indexed on several branches under several names. Raises
     ``RepositoryNotFound`` for an invisible repository, ``SourceNotAllowed`` (a path outside
     ``MCPRAG_SOURCE_ROOTS`` or a git URL ``source_policy`` refuses, given or recorded),
-    ``SourceNotFound`` (no such directory, or no source given and none recorded) and
+    ``SourceNotFound`` (no such directory, or no source given and none recorded),
+    ``RepositoryExists`` (an existing repository given another source than its own) and
     ``JobAlreadyRunning``.
     """
     if kind not in JobKind.values:
@@ -135,6 +148,12 @@ def start_index_job(source: str, name: str, *, access: RepositoryAccess, kind: s
         if not is_git_url(source):
             raise InvalidArgument("branch applies to git sources only")
         branch = valid_branch(branch) if branch else ""
+    if repository is not None and kind != JobKind.EMBEDDINGS:
+        recorded = repository.source_url or repository.root_path
+        if recorded and not _same_source(recorded, source):
+            raise already_indexed(name, recorded, access=access)
+        if not recorded:
+            _adopt(repository, source)
     repository = repository or _create_repository(name, source, visibility, groups)
     if branch is not None and repository.branch != branch:
         repository.branch = branch
@@ -163,8 +182,67 @@ def job(job_id: int, *, access: RepositoryAccess) -> JobInfo:
     return job_info(found)
 
 
-def _repository_for_indexing(name: str, source: str, access: RepositoryAccess) -> Repository:
-    return _existing_or_none(name, access) or _create_repository(name, source, None, None)
+def _repository_for_indexing(name: str, source: str, access: RepositoryAccess, *,
+                             replace: bool = False) -> tuple[Repository, Repository | None]:
+    """The repository ``name`` to index from ``source``, created if new, and (when ``replace``
+    pointed it at ``source``) a copy of it as it was before, whose clone the caller removes."""
+    existing = _existing_or_none(name, access)
+    if existing is None:
+        return _create_repository(name, source, None, None), None
+    recorded = existing.source_url or existing.root_path
+    if not recorded:
+        _adopt(existing, source)
+    if not recorded or _same_source(recorded, source):
+        return existing, None
+    if not replace:
+        raise already_indexed(name, recorded, access=access)
+    before = Repository(pk=existing.pk, name=existing.name, source_url=existing.source_url, root_path=existing.root_path)
+    _point_at(existing, source)
+    return existing, before
+
+
+def already_indexed(name: str, source: str, *, access: RepositoryAccess = SYSTEM) -> RepositoryExists:
+    """The refusal to index (or add) repository ``name``, indexed from ``source``, from another
+    source: the one message of the command, the tools, the console and the operator API. A
+    directory is named only to callers who see every repository (the shell, operators); others
+    see what ``list_repositories`` shows them."""
+    shown = without_credentials(source)[:300] if is_git_url(source) or access.all else "a directory on the server"
+    return RepositoryExists(f"a repository named {name!r} is indexed already, from {shown}; "
+                            "re-index it from that source, or choose another name")
+
+
+def _same_source(recorded: str, given: str) -> bool:
+    return _source_key(recorded) == _source_key(given)
+
+
+def _source_key(source: str) -> tuple[str, str]:
+    """``source`` in a form two spellings of one source share: a directory or ``file://`` path
+    by its real path, another git URL without trailing slashes."""
+    source = source.strip()
+    if source.lower().startswith("file://"):
+        return "git", os.path.realpath(unquote(urlsplit(source).path))
+    if is_git_url(source):
+        return "git", source.rstrip("/")
+    return "directory", os.path.realpath(source)
+
+
+def _adopt(repository: Repository, source: str) -> None:
+    """A repository without a recorded source takes ``source`` as its own."""
+    git = is_git_url(source)
+    repository.source_url, repository.root_path = (source, "") if git else ("", source)
+    repository.save(update_fields=["source_url", "root_path"])
+
+
+def _point_at(repository: Repository, source: str) -> None:
+    """Record ``source`` as the repository's source; what belonged to another source goes: the
+    branch, indexed commit and sync state, and a private source's credential (never handed to
+    another host)."""
+    _adopt(repository, source)
+    repository.branch, repository.indexed_commit = "", ""
+    repository.sync_error, repository.sync_error_at, repository.sync_note = "", None, ""
+    repository.credential_kind, repository.credential_sealed = "", ""
+    repository.save(update_fields=["branch", "indexed_commit", "sync_error", "sync_error_at", "sync_note",
+                                   "credential_kind", "credential_sealed"])
 
 
 def _existing_or_none(name: str, access: RepositoryAccess) -> Repository | None:

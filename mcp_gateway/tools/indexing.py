@@ -89,6 +89,7 @@ async def index_repository(
 ) -> Annotated[CallToolResult, JobModel]:
     """Index (or refresh) a repository from a directory or git URL as a background job.
 
+    An indexed repository is refreshed only from its own source: another source is refused.
     Only files whose content changed are re-chunked and re-embedded. Reports progress while it
     waits and returns the job (queued, running, complete or failed, with file counts, errors and
     timings). One job per repository runs at a time."""

@@ -8,6 +8,11 @@ searchable when the command returns. By default (``background``) the chunks' vec
 an embeddings job: a Celery worker takes it at once when ``REDIS_URL`` is set, otherwise the
 server's own worker when it starts; search uses the dense signal for the chunks embedded so far.
 A refused request (missing path, bad name) exits with status 1 and one line, without a traceback.
+
+An indexed repository is re-indexed from its own source: giving its name with another directory or
+URL is refused, naming the source it has, unless ``--replace`` points it at the new source from
+now on (its files not in the new source are deleted, its old clone and credential dropped; its
+visibility, groups, sync settings and webhook stay).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from codeindex.exceptions import CodeIndexError
+from codeindex.exceptions import CodeIndexError, RepositoryExists
 from codeindex.progress import LABELS, UNITS
 from codeindex.worker import broker_configured
 from codeindex.services import IndexReport, index_repository
@@ -38,12 +43,19 @@ class Command(BaseCommand):
             help="background (default): return once search works lexically and leave the vectors to a background "
                  "job (a Celery worker, or the server's worker when it starts); now: embed before returning; "
                  "skip: queue nothing (backfill_embeddings later).")
+        parser.add_argument(
+            "--replace", action="store_true",
+            help="The repository NAME exists with another source: index PATH instead and keep it as its source from now "
+                 "on (files not in PATH are deleted; the old clone and credential are dropped). Without it, another "
+                 "source is refused.")
 
-    def handle(self, *args, path: str, name: str | None, embeddings: str, **options):
+    def handle(self, *args, path: str, name: str | None, embeddings: str, replace: bool = False, **options):
         name = name or Path(path).expanduser().resolve().name
         bars = _PhaseBars(self.stderr._out)
         try:
-            report = index_repository(path, name, progress=bars.update, embeddings=embeddings)
+            report = index_repository(path, name, progress=bars.update, embeddings=embeddings, replace=replace)
+        except RepositoryExists as exc:
+            raise CommandError(f"{exc} (or --replace to index {path!r} as {name!r} from now on)") from None
         except CodeIndexError as exc:
             raise CommandError(str(exc)) from None
         finally:

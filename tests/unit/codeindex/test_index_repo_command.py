@@ -12,6 +12,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from codeindex.models import Repository
+from tests.support.git_repos import Remote
 
 MANAGE_PY = Path(__file__).resolve().parents[3] / "manage.py"
 
@@ -63,3 +64,76 @@ def test_index_repo_on_a_missing_path_exits_non_zero_without_a_traceback(tmp_pat
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == f"CommandError: cannot index {str(missing)!r}: no such directory"
     assert result.stdout == ""
+
+
+def _index(source, *args) -> str:
+    out = io.StringIO()
+    call_command("index_repo", str(source), *args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+@pytest.fixture
+def clones(tmp_path, settings):
+    settings.MCPRAG_CLONE_DIR = str(tmp_path / "clones")
+    return tmp_path / "clones"
+
+
+@pytest.mark.django_db
+def test_index_repo_refuses_another_directory_for_an_existing_name_and_keeps_its_content(make_tree):
+    first = make_tree({"a.py": "def alpha():\n    pass\n", "b.py": "def beta():\n    pass\n"}, name="first")
+    weird = make_tree({"z.py": "def zeta():\n    pass\n"}, name="weird")
+    _index(first, "--name", "proj1")
+    with pytest.raises(CommandError) as caught:
+        _index(weird, "--name", "proj1")
+    assert str(caught.value).startswith(f"a repository named 'proj1' is indexed already, from {str(first)}; ")
+    assert "--replace" in str(caught.value)
+    repository = Repository.objects.get(name="proj1")
+    assert repository.root_path == str(first) and repository.source_url == ""
+    assert sorted(repository.files.values_list("path", flat=True)) == ["a.py", "b.py"]
+
+
+@pytest.mark.django_db
+def test_index_repo_reindexes_the_same_directory_however_it_is_spelled(make_tree):
+    first = make_tree({"a.py": "def alpha():\n    pass\n"}, name="first")
+    _index(first, "--name", "proj1")
+    (first.parent / "link").symlink_to(first)
+    assert "0 deleted" in _index(f"{first.parent / 'link'}/", "--name", "proj1")
+    assert Repository.objects.get(name="proj1").files.count() == 1
+
+
+@pytest.mark.django_db
+def test_index_repo_replace_points_the_repository_at_the_new_directory(make_tree):
+    first = make_tree({"a.py": "def alpha():\n    pass\n", "b.py": "def beta():\n    pass\n"}, name="first")
+    weird = make_tree({"z.py": "def zeta():\n    pass\n"}, name="weird")
+    _index(first, "--name", "proj1")
+    assert "2 deleted" in _index(weird, "--name", "proj1", "--replace")
+    repository = Repository.objects.get(name="proj1")
+    assert repository.root_path == str(weird) and list(repository.files.values_list("path", flat=True)) == ["z.py"]
+    assert "0 deleted" in _index(weird, "--name", "proj1")  # its source from now on
+
+
+@pytest.mark.django_db
+def test_index_repo_refuses_a_directory_for_a_repository_indexed_from_git(tmp_path, make_tree, clones):
+    remote = Remote(tmp_path / "remote", {"shop.py": "def checkout():\n    pass\n"})
+    _index(remote.url, "--name", "shopfeat")
+    before = Repository.objects.get(name="shopfeat")
+    local = make_tree({"other.py": "def other():\n    pass\n"}, name="local")
+    with pytest.raises(CommandError, match=f"'shopfeat' is indexed already, from {remote.url}; "):
+        _index(local, "--name", "shopfeat")
+    after = Repository.objects.get(name="shopfeat")
+    assert (after.root_path, after.source_url, after.branch, after.indexed_commit) == (
+        before.root_path, remote.url, "main", remote.head())
+    assert list(after.files.values_list("path", flat=True)) == ["shop.py"]
+
+
+@pytest.mark.django_db
+def test_index_repo_replace_moves_a_git_repository_to_a_directory_and_drops_its_clone(tmp_path, make_tree, clones):
+    remote = Remote(tmp_path / "remote", {"shop.py": "def checkout():\n    pass\n"})
+    _index(remote.url, "--name", "shopfeat")
+    assert (clones / "shopfeat").is_dir()
+    local = make_tree({"other.py": "def other():\n    pass\n"}, name="local")
+    _index(local, "--name", "shopfeat", "--replace")
+    repository = Repository.objects.get(name="shopfeat")
+    assert (repository.root_path, repository.source_url, repository.branch) == (str(local), "", "")
+    assert list(repository.files.values_list("path", flat=True)) == ["other.py"]
+    assert not (clones / "shopfeat").exists()

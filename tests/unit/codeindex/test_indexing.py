@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from codeindex.choices import ChunkKind, Language, SkipReason
-from codeindex.exceptions import InvalidRepositoryName, SourceNotFound
+from codeindex.exceptions import InvalidRepositoryName, RepositoryExists, SourceNotFound
 from codeindex.models import Chunk, Repository, SourceFile
 from codeindex.services import index_repository, search, status
 
@@ -137,11 +137,14 @@ def test_an_interrupted_run_leaves_every_file_fully_old_and_the_next_run_finishe
     assert {h.path for h in search("brand_new_helper") if h.symbol == "brand_new_helper"} == {"webkit/http.py", "webkit/text.py"}
 
 
-def test_the_same_name_reindexes_from_a_new_root(make_tree):
+def test_the_same_name_reindexes_from_a_new_root_only_when_asked_to_replace_its_source(make_tree):
     first = make_tree({"a.py": "def alpha():\n    pass\n"}, name="one")
     second = make_tree({"b.py": "def beta():\n    pass\n"}, name="two")
     index_repository(first, "proj")
-    report = index_repository(second, "proj")
+    with pytest.raises(RepositoryExists, match="'proj' is indexed already"):
+        index_repository(second, "proj")
+    assert Repository.objects.get(name="proj").root_path == str(first.resolve())
+    report = index_repository(second, "proj", replace=True)
     assert (report.files_new, report.files_deleted) == (1, 1)
     assert Repository.objects.get(name="proj").root_path == str(second.resolve())
     assert [s.name for s in status()] == ["proj"]

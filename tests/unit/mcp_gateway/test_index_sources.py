@@ -103,6 +103,24 @@ def test_a_directory_under_a_source_root_is_indexed(roots):
     assert [h["path"] for h in hits] == ["cart.py"]
 
 
+def test_an_indexed_repository_is_not_switched_to_another_source(roots):
+    """Another source for an existing name is refused, naming the repository; its own source
+    (given again, or omitted) re-indexes it."""
+    allowed, _ = roots
+    (allowed / "weird").mkdir()
+    (allowed / "weird" / "other.py").write_text("def unrelated_okapi():\n    pass\n")
+    assert not call(ADMIN, "index_repository", {"name": "shop", "source": str(allowed / "shop")}).is_error
+    jobs_before = IndexJob.objects.count()
+    refused = call(ADMIN, "index_repository", {"name": "shop", "source": str(allowed / "weird")})
+    assert_one_line_error(refused, "a repository named 'shop' is indexed already, from a directory on the server")
+    assert IndexJob.objects.count() == jobs_before
+    repository = Repository.objects.get(name="shop")
+    assert repository.root_path == str(allowed / "shop") and list(repository.files.values_list("path", flat=True)) == ["cart.py"]
+    for arguments in ({"name": "shop", "source": str(allowed / "shop")}, {"name": "shop"}):
+        again = call(ADMIN, "index_repository", arguments)
+        assert not again.is_error and again.structured_content["status"] == "complete", text_of(again)
+
+
 def test_a_missing_directory_under_a_source_root_is_not_found(roots):
     _refused({"name": "ghost", "source": str(roots[0] / "ghost")}, "no such directory")
 

@@ -37,6 +37,8 @@ def test_add_a_repository_from_a_path_under_the_roots_then_reindex_and_delete_it
 
     again = api.post("/api/repositories/", {"name": "tiny", "source": str(source)})
     assert again.status_code == 409 and again.json()["error"] == "conflict"
+    assert again.json()["error_description"] == (f"A repository named 'tiny' is indexed already, from {source}; "
+                                                 "re-index it from that source, or choose another name.")
 
     with django_capture_on_commit_callbacks(execute=True):
         reindexed = api.post("/api/repositories/tiny/reindex/")
