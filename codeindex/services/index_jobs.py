@@ -20,7 +20,7 @@ from django.core.validators import validate_slug
 from django.db import transaction
 
 from ..access import SYSTEM, RepositoryAccess
-from ..choices import JobKind, Visibility
+from ..choices import JobKind, JobStatus, Visibility
 from ..exceptions import InvalidArgument, InvalidRepositoryName, RepositoryExists, RepositoryNotFound, SourceNotFound
 from ..indexing import IndexReport, Progress, normalize_paths
 from ..jobs import IndexJobRunner, create_job
@@ -59,7 +59,7 @@ def index_repository(path: str | Path, name: str, *, access: RepositoryAccess = 
         raise InvalidArgument("embeddings must be now, background or skip")
     source = str(path) if is_git_url(str(path)) else str(local_root(path))
     with transaction.atomic():  # a refused job leaves the repository's source as it was
-        repository, old = _repository_for_indexing(name, source, access, replace=replace)
+        repository, created, old = _repository_for_indexing(name, source, access, replace=replace)
         job = create_job(repository, JobKind.FULL, source, requested_by="command line")
     if old is not None:
         remove_clone(old)  # the old source's clone: the next fetch clones the new source afresh
@@ -67,6 +67,8 @@ def index_repository(path: str | Path, name: str, *, access: RepositoryAccess = 
     follow_up = "none" if embeddings == "skip" else "queue"
     runner = IndexJobRunner(job.pk, relay, remote=False, follow_up=follow_up)  # the operator at the shell may index any source
     finished = runner.handle()
+    if created and finished is not None and finished.status == JobStatus.FAILED:
+        _forget_unborn(repository)
     if runner.error is not None:
         raise runner.error
     report = _report_of(name, finished)
@@ -83,6 +85,18 @@ def index_repository(path: str | Path, name: str, *, access: RepositoryAccess = 
         report.embeddings_job = queued.pk
         dispatch_queued(queued.pk)
     return report
+
+
+def _forget_unborn(repository: Repository) -> None:
+    """A repository this call created whose first job failed (its source could not be fetched:
+    a wrong URL, an empty repository) is deleted with its clone: no agent lists an empty
+    repository, no console shows it, no scheduled sync retries it. The caller still reports the
+    error; a repository indexed before keeps its row when a later job fails."""
+    from .maintenance import delete_repository  # maintenance builds on this module
+
+    repository.refresh_from_db(fields=["last_indexed_at"])
+    if repository.last_indexed_at is None:
+        delete_repository(repository.name, access=SYSTEM)
 
 
 def dispatch_queued(job_id: int) -> None:
@@ -183,22 +197,22 @@ def job(job_id: int, *, access: RepositoryAccess) -> JobInfo:
 
 
 def _repository_for_indexing(name: str, source: str, access: RepositoryAccess, *,
-                             replace: bool = False) -> tuple[Repository, Repository | None]:
-    """The repository ``name`` to index from ``source``, created if new, and (when ``replace``
-    pointed it at ``source``) a copy of it as it was before, whose clone the caller removes."""
+                             replace: bool = False) -> tuple[Repository, bool, Repository | None]:
+    """The repository ``name`` to index from ``source``, whether this call created it, and (when
+    ``replace`` pointed it at ``source``) a copy of it as it was before, whose clone the caller removes."""
     existing = _existing_or_none(name, access)
     if existing is None:
-        return _create_repository(name, source, None, None), None
+        return _create_repository(name, source, None, None), True, None
     recorded = existing.source_url or existing.root_path
     if not recorded:
         _adopt(existing, source)
     if not recorded or _same_source(recorded, source):
-        return existing, None
+        return existing, False, None
     if not replace:
         raise already_indexed(name, recorded, access=access)
     before = Repository(pk=existing.pk, name=existing.name, source_url=existing.source_url, root_path=existing.root_path)
     _point_at(existing, source)
-    return existing, before
+    return existing, False, before
 
 
 def already_indexed(name: str, source: str, *, access: RepositoryAccess = SYSTEM) -> RepositoryExists:

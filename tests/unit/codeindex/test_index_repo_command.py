@@ -12,7 +12,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from codeindex.models import Repository
-from tests.support.git_repos import Remote
+from tests.support.git_repos import Remote, git
 
 MANAGE_PY = Path(__file__).resolve().parents[3] / "manage.py"
 
@@ -137,3 +137,28 @@ def test_index_repo_replace_moves_a_git_repository_to_a_directory_and_drops_its_
     assert (repository.root_path, repository.source_url, repository.branch) == (str(local), "", "")
     assert list(repository.files.values_list("path", flat=True)) == ["other.py"]
     assert not (clones / "shopfeat").exists()
+
+
+@pytest.mark.django_db
+def test_a_failed_first_fetch_leaves_no_repository_and_no_clone(tmp_path, clones):
+    missing = (tmp_path / "x" / "ghost.git").as_uri()
+    with pytest.raises(CommandError, match="^git failed: "):  # the error is still reported
+        _index(missing, "--name", "ghost")
+    git(tmp_path, "init", "-q", "--bare", "empty.git")
+    with pytest.raises(CommandError):
+        _index((tmp_path / "empty.git").as_uri(), "--name", "hollow")
+    assert not Repository.objects.exists()
+    assert not (clones / "ghost").exists() and not (clones / "hollow").exists()
+
+
+@pytest.mark.django_db
+def test_a_failed_fetch_of_a_repository_indexed_before_keeps_it(tmp_path, clones):
+    remote = Remote(tmp_path / "remote", {"shop.py": "def checkout():\n    pass\n"})
+    _index(remote.url, "--name", "shop")
+    url = remote.url
+    remote.bare.rename(remote.bare.with_name("moved.git"))
+    with pytest.raises(CommandError):
+        _index(url, "--name", "shop")
+    repository = Repository.objects.get(name="shop")
+    assert repository.indexed_commit == remote.head() and list(repository.files.values_list("path", flat=True)) == ["shop.py"]
+    assert (clones / "shop").is_dir()
