@@ -73,7 +73,7 @@ class IndexJobError(CodeIndexError):
 
 
 class CloneFailed(IndexJobError):
-    """``git clone`` or ``git fetch`` failed (the message carries git's last line, never credentials)."""
+    """``git clone`` or ``git fetch`` failed (the message carries git's ``fatal:`` lines, never credentials)."""
 
 
 class EmbeddingsUnavailable(CodeIndexError):

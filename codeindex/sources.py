@@ -36,6 +36,7 @@ import fnmatch
 import hashlib
 import os
 import re
+import shutil
 import stat
 import subprocess
 from collections import Counter
@@ -458,6 +459,10 @@ def fetch_clone(url: str, name: str, *, branch: str = "", depth: int = 1000, tim
         _git([*config, "clone", "--quiet", "--no-tags", "--single-branch", "--filter=blob:none", f"--depth={depth}", *chosen, "--", url, str(target)],
              timeout, access)
         branch = git_output(["-C", str(target), "symbolic-ref", "--short", "-q", "HEAD"], timeout, access, check=False).strip()
+        if not git_output(["-C", str(target), "rev-parse", "--verify", "-q", "HEAD"], timeout, access, check=False).strip():
+            shutil.rmtree(target, ignore_errors=True)  # git clones an empty repository without a word: nothing to keep
+            raise CloneFailed(f"git failed: {without_credentials(url)[:200]} has no commits"
+                              f"{f' on branch {branch}' if chosen else ''}: there is nothing to index yet")
     commit = git_output(["-C", str(target), "rev-parse", "--verify", "HEAD"], timeout, access).strip()
     return Fetched(root=target, branch=branch, commit=commit, previous=previous)
 
@@ -465,8 +470,6 @@ def fetch_clone(url: str, name: str, *, branch: str = "", depth: int = 1000, tim
 def remove_clone(repository) -> None:
     """Remove a git repository's clone (working tree and history): only a directory
     ``MCPRAG_CLONE_DIR/<name>`` of a repository with a git source, never a directory indexed in place."""
-    import shutil
-
     clone = app_settings.CLONE_DIR / repository.name
     if repository.source_url and clone.is_dir() and clone.resolve().parent == app_settings.CLONE_DIR.resolve():
         shutil.rmtree(clone, ignore_errors=True)
@@ -505,9 +508,17 @@ def _git(args: list[str], timeout: int, access: GitAccess = GitAccess(), *, chec
     except subprocess.TimeoutExpired:
         raise CloneFailed(f"git {command} timed out after {timeout} s") from None
     if done.returncode != 0 and check:
-        last = (done.stderr.strip().splitlines() or ["unknown error"])[-1]
-        raise CloneFailed(f"git failed: {scrub(last, access)[:200]}")
+        raise CloneFailed(f"git failed: {scrub(_what_went_wrong(done.stderr), access)[:500]}")
     return done.stdout
+
+
+def _what_went_wrong(stderr: str) -> str:
+    """git's own reasons, on one line: its ``fatal:`` and ``error:`` lines (and a server's
+    ``remote:`` lines) joined, without the advice git adds after them ("Please make sure you have
+    the correct access rights…"); its last line when it gave none of those."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    reasons = [line for line in lines if line.startswith(("fatal:", "error:", "remote:"))]
+    return "; ".join(dict.fromkeys(reasons or lines[-1:] or ["unknown error"]))
 
 
 def scrub(text: str, access: GitAccess = GitAccess()) -> str:
