@@ -64,7 +64,7 @@ from .freshness import (
     short_sha,
     sync_now,
 )
-from .index_jobs import ProgressCallback, already_indexed, index_repository, job, jobs, start_index_job
+from .index_jobs import ProgressCallback, already_indexed, index_repository, job, jobs, name_for_source, start_index_job
 from .maintenance import backfill_embeddings, cache_clear, cache_stats, clear_repository, delete_repository, validate_embeddings
 from .monitoring import IndexMetrics, dense_engine, health, index_metrics, optional_extensions, status
 from .results import (
@@ -112,7 +112,7 @@ __all__ = [
     "RepositoryAccess", "PUBLIC", "SYSTEM",
     "IndexReport", "SearchRequest", "SearchHit", "SearchPage", "RepositoryStatus", "JobInfo", "QueryPreview", "FileContext",
     "GenerationContext", "FeedbackReceipt", "Health", "EmbeddingCheck", "FileText", "ProgressCallback",
-    "index_repository", "already_indexed", "start_index_job", "jobs", "job", "search", "search_page", "explain", "preview_query",
+    "index_repository", "already_indexed", "name_for_source", "start_index_job", "jobs", "job", "search", "search_page", "explain", "preview_query",
     "status", "health", "index_metrics", "IndexMetrics", "analyze_context", "generation_context", "record_feedback", "cache_stats", "cache_clear",
     "clear_repository", "delete_repository", "validate_embeddings", "backfill_embeddings", "read_file",
     "MAX_RESULTS_LIMIT", "MAX_PAGE", "SNIPPET_MAX_LINES", "SNIPPET_MAX_CHARS",

@@ -31,7 +31,8 @@ from ..worker import broker_configured, dispatch
 from .results import JobInfo
 from .scope import visible_repository
 
-__all__ = ["ProgressCallback", "index_repository", "start_index_job", "jobs", "job", "job_info", "already_indexed"]
+__all__ = ["ProgressCallback", "index_repository", "start_index_job", "jobs", "job", "job_info", "already_indexed",
+           "name_for_source"]
 
 #: ``progress(done_files, total_files, path)``, called after each file is handled.
 ProgressCallback = Callable[[int, int, str], None]
@@ -39,7 +40,7 @@ ProgressCallback = Callable[[int, int, str], None]
 
 def index_repository(path: str | Path, name: str, *, access: RepositoryAccess = SYSTEM,
                      progress: ProgressCallback | Progress | None = None, embeddings: str = "now",
-                     replace: bool = False) -> IndexReport:
+                     replace: bool = False, branch: str | None = None) -> IndexReport:
     """Index the directory (or git URL) ``path`` as repository ``name`` now, in this process.
 
     Runs an ``IndexJob`` synchronously (so it shows in job history). Only files whose sha256
@@ -51,15 +52,24 @@ def index_repository(path: str | Path, name: str, *, access: RepositoryAccess = 
     three-argument form ``(done_files, total_files, path)`` sees the files phase only.
     An existing ``name`` is re-indexed from its own source: ``path`` must be that source, unless
     ``replace`` points the repository at ``path`` from now on (its old clone and its credential,
-    which belonged to the old source, are dropped; settings, groups and webhook stay).
+    which belonged to the old source, are dropped; settings, groups and webhook stay). ``branch``
+    (git sources only; "" = the remote's default; None keeps the repository's) is the branch this
+    job and later syncs fetch, as for ``start_index_job``.
     Raises ``SourceNotFound``, ``InvalidRepositoryName``, ``RepositoryExists`` (another source),
     ``JobAlreadyRunning`` or ``CloneFailed``.
     """
     if embeddings not in ("now", "background", "skip"):
         raise InvalidArgument("embeddings must be now, background or skip")
     source = str(path) if is_git_url(str(path)) else str(local_root(path))
+    if branch is not None:
+        if not is_git_url(source):
+            raise InvalidArgument("branch applies to git sources only")
+        branch = valid_branch(branch) if branch else ""
     with transaction.atomic():  # a refused job leaves the repository's source as it was
         repository, created, old = _repository_for_indexing(name, source, access, replace=replace)
+        if branch is not None and repository.branch != branch:
+            repository.branch = branch
+            repository.save(update_fields=["branch"])
         job = create_job(repository, JobKind.FULL, source, requested_by="command line")
     if old is not None:
         remove_clone(old)  # the old source's clone: the next fetch clones the new source afresh
@@ -85,6 +95,18 @@ def index_repository(path: str | Path, name: str, *, access: RepositoryAccess = 
         report.embeddings_job = queued.pk
         dispatch_queued(queued.pk)
     return report
+
+
+def name_for_source(source: str | Path) -> str:
+    """The repository name a source suggests: a directory's own name, or a git URL's last path
+    segment without ``.git`` (``https://host/org/shop.git``, ``git@host:org/shop.git``,
+    ``file:///srv/git/shop.git``: "shop"). Not checked: indexing checks every name alike."""
+    source = str(source).strip()
+    if not is_git_url(source):
+        return Path(source).expanduser().resolve().name
+    path = urlsplit(source).path if "://" in source else source.split(":", 1)[1]
+    last = path.rstrip("/").rsplit("/", 1)[-1]
+    return last.removesuffix(".git")
 
 
 def _forget_unborn(repository: Repository) -> None:

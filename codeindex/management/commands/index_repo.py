@@ -1,5 +1,10 @@
-"""``manage.py index_repo PATH [--name NAME] [--embeddings background|now|skip]``: index a local
-directory, with a progress bar per phase.
+"""``manage.py index_repo SOURCE [--name NAME] [--branch BRANCH] [--embeddings background|now|skip]
+[--replace]``: index a local directory or a git URL, with a progress bar per phase.
+
+A git URL (``https://``, ``ssh://``, ``user@host:path``, ``file://``) is cloned into
+``MCPRAG_CLONE_DIR/NAME`` (on ``--branch``, else the remote's default branch) and kept in sync
+from there. ``NAME`` defaults to the directory's name, or to the URL's last path segment without
+``.git``.
 
 Prints one tqdm bar per phase on stderr while it runs (reading files, chunking and lexical
 indexing, and with ``--embeddings now`` embedding chunks), each with its counts, rate and the
@@ -19,15 +24,13 @@ visibility, groups, sync settings and webhook stay).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from codeindex.exceptions import CodeIndexError, RepositoryExists
+from codeindex.exceptions import CodeIndexError, InvalidRepositoryName, RepositoryExists
 from codeindex.progress import LABELS, UNITS
 from codeindex.worker import broker_configured
-from codeindex.services import IndexReport, index_repository
+from codeindex.services import IndexReport, index_repository, name_for_source
 
 __all__ = ["Command"]
 
@@ -35,11 +38,17 @@ _MAX_ERRORS_SHOWN = 10
 
 
 class Command(BaseCommand):
-    help = "Index a local directory for code search (honours .gitignore; skips binary and huge files)."
+    help = ("Index a local directory or a git repository for code search (honours .gitignore; skips binary and "
+            "huge files).")
 
     def add_arguments(self, parser):
-        parser.add_argument("path", help="Directory to index.")
-        parser.add_argument("--name", help="Repository name (letters, digits, - and _). Default: the directory's name.")
+        parser.add_argument("path", metavar="SOURCE",
+                            help="Directory to index, or a git URL (https://, ssh://, user@host:path or file://) to clone "
+                                 "and index.")
+        parser.add_argument("--name", help="Repository name (letters, digits, - and _). Default: the directory's name, "
+                                           "or the git URL's last path segment without .git.")
+        parser.add_argument("--branch", help="git sources: the branch to index and keep in sync. Default: the branch "
+                                             "the repository has, else the remote's default branch.")
         parser.add_argument(
             "--embeddings", choices=["background", "now", "skip"], default="background",
             help="background (default): return once search works lexically and leave the vectors to a background "
@@ -47,17 +56,20 @@ class Command(BaseCommand):
                  "skip: queue nothing (backfill_embeddings later).")
         parser.add_argument(
             "--replace", action="store_true",
-            help="The repository NAME exists with another source: index PATH instead and keep it as its source from now "
-                 "on (files not in PATH are deleted; the old clone and credential are dropped). Without it, another "
+            help="The repository NAME exists with another source: index SOURCE instead and keep it as its source from now "
+                 "on (files not in SOURCE are deleted; the old clone and credential are dropped). Without it, another "
                  "source is refused.")
 
-    def handle(self, *args, path: str, name: str | None, embeddings: str, replace: bool = False, **options):
-        name = name or Path(path).expanduser().resolve().name
+    def handle(self, *args, path: str, name: str | None, embeddings: str, replace: bool = False,
+               branch: str | None = None, **options):
+        named, name = bool(name), name or name_for_source(path)
         bars = _PhaseBars(self.stderr._out)
         try:
-            report = index_repository(path, name, progress=bars.update, embeddings=embeddings, replace=replace)
+            report = index_repository(path, name, progress=bars.update, embeddings=embeddings, replace=replace, branch=branch)
         except RepositoryExists as exc:
             raise CommandError(f"{exc} (or --replace to index {path!r} as {name!r} from now on)") from None
+        except InvalidRepositoryName as exc:
+            raise CommandError(str(exc) if named else f"{exc}; give the name with --name") from None
         except CodeIndexError as exc:
             raise CommandError(str(exc)) from None
         finally:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from codeindex import services
 from codeindex.models import Repository
 from tests.support.git_repos import Remote, git
 
@@ -162,3 +163,30 @@ def test_a_failed_fetch_of_a_repository_indexed_before_keeps_it(tmp_path, clones
     repository = Repository.objects.get(name="shop")
     assert repository.indexed_commit == remote.head() and list(repository.files.values_list("path", flat=True)) == ["shop.py"]
     assert (clones / "shop").is_dir()
+
+
+@pytest.mark.parametrize("source", ["https://example.invalid/org/repo.git", "https://example.invalid/org/repo/",
+                                    "git@host:org/repo.git", "ssh://git@host/org/repo", "file:///srv/git/repo.git"])
+def test_a_git_url_suggests_its_last_path_segment_without_dot_git_as_the_name(source):
+    assert services.name_for_source(source) == "repo"
+
+
+@pytest.mark.django_db
+def test_index_repo_names_a_git_repository_after_its_url_and_takes_a_branch(tmp_path, clones):
+    remote = Remote(tmp_path / "remote", {"shop.py": "def checkout():\n    pass\n"})
+    git(remote.work, "checkout", "-q", "-b", "release")
+    release = remote.commit("release only", {"notes.py": "def release_banner():\n    pass\n"})
+    git(remote.work, "push", "-q", "origin", "release")
+    assert _index(remote.url).startswith("Indexed origin: 1 files seen")  # …/origin.git
+    assert Repository.objects.get(name="origin").branch == "main"
+    assert _index(remote.url, "--name", "shop-release", "--branch", "release").startswith("Indexed shop-release: 2 files seen")
+    repository = Repository.objects.get(name="shop-release")
+    assert (repository.branch, repository.indexed_commit) == ("release", release)
+
+
+@pytest.mark.django_db
+def test_index_repo_asks_for_a_name_when_the_url_suggests_none_that_is_valid(tmp_path, clones):
+    with pytest.raises(CommandError, match=r"repository name 'my\.repo' is not valid: .*; give the name with --name$"):
+        _index((tmp_path / "my.repo.git").as_uri())
+    with pytest.raises(CommandError, match="branch applies to git sources only"):
+        _index(tmp_path, "--name", "x", "--branch", "main")
