@@ -114,8 +114,9 @@ def run_job(job_id: int, progress: Progress | None = None) -> IndexJob | None:
 
 
 class IndexJobRunner:
-    """Claims one queued job, runs it, and records how it ended. ``error`` keeps a
-    ``CodeIndexError`` that ended it, so a synchronous caller can re-raise it.
+    """Claims one queued job, runs it, and records how it ended. ``error`` keeps the
+    ``CodeIndexError`` that ended it (an unexpected exception as an ``IndexJobError`` saying
+    "internal error"), so a synchronous caller can re-raise it: a failed job never reads as done.
 
     A ``remote`` job (every queued job: an MCP tool or the console started it) checks its source
     again when it runs, by the rules of ``source_policy``; only the ``index_repo`` command at the
@@ -151,7 +152,9 @@ class IndexJobRunner:
             self.terminate(job, JobStatus.FAILED, report, started, message=str(exc))
         except Exception as exc:  # the one broad except (module docstring): logged, and the job fails
             log.exception("index job %s failed", job.pk)
-            self.terminate(job, JobStatus.FAILED, report, started, message=f"internal error ({exc.__class__.__name__}); see the worker log")
+            message = f"internal error ({exc.__class__.__name__}); see the worker log"
+            self.error = IndexJobError(f"index job {job.pk} failed: {message}")  # a synchronous caller reports it too
+            self.terminate(job, JobStatus.FAILED, report, started, message=message)
         except Stopping:  # the server is stopping: back to the queue, resumed at the next start
             IndexJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
                 status=JobStatus.QUEUED, attempts=F("attempts") - 1, worker="",

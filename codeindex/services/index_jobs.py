@@ -9,6 +9,7 @@ asks to ``replace`` the source.
 from __future__ import annotations
 
 import inspect
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from ..access import SYSTEM, RepositoryAccess
 from ..choices import JobKind, JobStatus, Visibility
@@ -33,6 +34,8 @@ from .scope import visible_repository
 
 __all__ = ["ProgressCallback", "index_repository", "start_index_job", "jobs", "job", "job_info", "already_indexed",
            "name_for_source"]
+
+log = logging.getLogger(__name__)
 
 #: ``progress(done_files, total_files, path)``, called after each file is handled.
 ProgressCallback = Callable[[int, int, str], None]
@@ -78,7 +81,10 @@ def index_repository(path: str | Path, name: str, *, access: RepositoryAccess = 
     runner = IndexJobRunner(job.pk, relay, remote=False, follow_up=follow_up)  # the operator at the shell may index any source
     finished = runner.handle()
     if created and finished is not None and finished.status == JobStatus.FAILED:
-        _forget_unborn(repository)
+        try:
+            _forget_unborn(repository)
+        except DatabaseError:  # e.g. the database that failed the job is still locked: report the job's error
+            log.exception("removing repository %s after its failed first job failed", name)
     if runner.error is not None:
         raise runner.error
     report = _report_of(name, finished)

@@ -12,7 +12,7 @@ from mcp_types import CallToolResult
 from pydantic import Field
 
 from codeindex import services
-from codeindex.choices import JobKind
+from codeindex.choices import JobKind, JobStatus
 from oauth_app.tiers import SCOPE_INDEX_ADMIN
 
 from ..errors import ToolError, run_service
@@ -28,7 +28,8 @@ _POLL_S = 0.3
 
 
 async def _start_and_follow(ctx, wait: int, start, *args, **kwargs) -> CallToolResult:
-    """Start a job, relay its progress as MCP progress notifications until it ends or ``wait`` passes.
+    """Start a job, relay its progress as MCP progress notifications until it ends or ``wait`` passes;
+    a job that ended failed answers ``isError`` (with the job, whose message says why).
 
     With eager Celery (no REDIS_URL) the job runs inside the start call, so the latest job of
     the repository is polled while the start call runs."""
@@ -51,7 +52,10 @@ async def _start_and_follow(ctx, wait: int, start, *args, **kwargs) -> CallToolR
             break
         await asyncio.sleep(_POLL_S)
     await starting
-    return result(job_model(job), job_line(job) + ("" if job.finished else " — still going; see index_status"))
+    answer = result(job_model(job), job_line(job) + ("" if job.finished else " — still going; see index_status"))
+    if job.status == JobStatus.FAILED:  # a failed job is a failed call (isError), its details still in the answer
+        answer.is_error = True
+    return answer
 
 
 async def _latest(name: str, access, job_id: int | None):

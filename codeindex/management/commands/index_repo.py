@@ -13,7 +13,7 @@ searchable when the command returns. By default (``background``) the chunks' vec
 an embeddings job: a Celery worker takes it at once when ``REDIS_URL`` is set, otherwise the
 server's own worker when it starts; search uses the dense signal for the chunks embedded so far.
 A refused request (missing path, bad name) exits with status 1 and one line, without a traceback;
-a new repository whose first job failed (a git URL that cannot be fetched, an empty repository)
+so does a job that failed (its reason, "internal error" for an unexpected one); a new repository whose first job failed (a git URL that cannot be fetched, an empty repository)
 is not kept.
 
 An indexed repository is re-indexed from its own source: giving its name with another directory or

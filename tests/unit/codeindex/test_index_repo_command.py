@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import OperationalError
 
 from codeindex import services
-from codeindex.models import Repository
+from codeindex.models import IndexJob, Repository
 from tests.support.git_repos import Remote, git
 
 MANAGE_PY = Path(__file__).resolve().parents[3] / "manage.py"
@@ -190,3 +191,36 @@ def test_index_repo_asks_for_a_name_when_the_url_suggests_none_that_is_valid(tmp
         _index((tmp_path / "my.repo.git").as_uri())
     with pytest.raises(CommandError, match="branch applies to git sources only"):
         _index(tmp_path, "--name", "x", "--branch", "main")
+
+
+@pytest.fixture
+def lock_database(monkeypatch):
+    """Call it to make the next jobs meet SQLite's "database is locked" (another process writing)
+    while they index."""
+    from codeindex import jobs
+
+    def locked(*args, **kwargs):
+        raise OperationalError("database is locked")
+
+    return lambda: monkeypatch.setattr(jobs, "index_tree", locked)
+
+
+@pytest.mark.django_db
+def test_index_repo_reports_a_job_that_failed_with_an_internal_error(make_tree, lock_database):
+    root = make_tree({"a.py": "x = 1\n"}, name="c2")
+    lock_database()
+    out = io.StringIO()
+    with pytest.raises(CommandError, match=r"^index job \d+ failed: internal error \(OperationalError\)"):
+        call_command("index_repo", str(root), stdout=out, stderr=io.StringIO())
+    assert "Indexed" not in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_a_reindex_that_failed_with_an_internal_error_is_reported_and_recorded(make_tree, lock_database):
+    root = make_tree({"a.py": "x = 1\n"}, name="c2")
+    _index(root)
+    lock_database()
+    with pytest.raises(CommandError, match=r"internal error \(OperationalError\)"):
+        _index(root)
+    assert IndexJob.objects.filter(repository__name="c2").latest("pk").status == "failed"
+    assert Repository.objects.get(name="c2").file_count == 1  # indexed before: kept

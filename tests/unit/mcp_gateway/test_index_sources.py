@@ -121,6 +121,20 @@ def test_an_indexed_repository_is_not_switched_to_another_source(roots):
         assert not again.is_error and again.structured_content["status"] == "complete", text_of(again)
 
 
+def test_a_job_that_fails_with_an_internal_error_answers_an_error(roots, monkeypatch):
+    from django.db import OperationalError
+
+    from codeindex import jobs
+
+    def locked(*args, **kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(jobs, "index_tree", locked)  # another process holds SQLite's write lock
+    answer = call(ADMIN, "index_repository", {"name": "shop", "source": str(roots[0] / "shop")})
+    assert_one_line_error(answer, "failed", "internal error (OperationalError)")
+    assert answer.structured_content["status"] == "failed"
+
+
 def test_a_missing_directory_under_a_source_root_is_not_found(roots):
     _refused({"name": "ghost", "source": str(roots[0] / "ghost")}, "no such directory")
 
