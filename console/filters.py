@@ -16,6 +16,7 @@ from oauth_app.tiers import Tier
 
 from . import rollups
 from .agent_labels import client_ids_named
+from .forms import DayField
 from .metrics import day_bounds
 from .models import OperatorAction
 
@@ -23,7 +24,6 @@ __all__ = ["PersonFilterForm", "AgentFilterForm", "ToolCallFilterForm", "AuthEve
            "IndexJobFilterForm"]
 
 _ANY = [("", "Any")]
-_DATE = forms.DateInput(attrs={"type": "date"})
 
 
 class _FilterForm(forms.Form):
@@ -44,8 +44,8 @@ class _FilterForm(forms.Form):
 
 
 class _TimeRangeFilter(_FilterForm):
-    since = forms.DateField(required=False, widget=_DATE, label="From")
-    until = forms.DateField(required=False, widget=_DATE, label="To")
+    since = DayField(required=False, label="From")
+    until = DayField(required=False, label="To")
 
     def filter_since(self, queryset, value):
         return queryset.filter(at__gte=day_bounds(value, value)[0])

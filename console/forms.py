@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django import forms
+from django.core.validators import MaxValueValidator
 from django.utils import timezone
 
 from oauth_app.tiers import Tier
 
-__all__ = ["DateRangeForm", "TierChangeForm", "AgentActionForm", "MAX_RANGE_DAYS", "DEFAULT_RANGE_DAYS", "RANGE_PRESETS",
-           "PersonActionForm", "PERSON_ACTIONS"]
+from .metrics import LAST_DAY
+
+__all__ = ["DayField", "DateRangeForm", "TierChangeForm", "AgentActionForm", "MAX_RANGE_DAYS", "DEFAULT_RANGE_DAYS",
+           "RANGE_PRESETS", "PersonActionForm", "PERSON_ACTIONS"]
 
 MAX_RANGE_DAYS = 366
 DEFAULT_RANGE_DAYS = 7
@@ -20,13 +23,21 @@ DEFAULT_PRESET = "7d"
 _DATE = forms.DateInput(attrs={"type": "date"})
 
 
+class DayField(forms.DateField):
+    """A day the console can turn into a time range (:func:`console.metrics.day_bounds`): a date
+    after ``LAST_DAY`` is a field error like any invalid date, never an overflow later."""
+
+    widget = _DATE
+    default_validators = [MaxValueValidator(LAST_DAY, f"Enter a date no later than {LAST_DAY.isoformat()}.")]
+
+
 class DateRangeForm(forms.Form):
     """``?range=24h|7d|30d|90d`` or ``?start=2025-05-01&end=2025-05-14``; missing values give the
     default preset (the last 7 days), invalid ones an error shown above the (default) report."""
 
     range = forms.ChoiceField(required=False, choices=[("", "Custom")] + [(k, v[0]) for k, v in RANGE_PRESETS.items()])
-    start = forms.DateField(required=False, widget=_DATE, label="From")
-    end = forms.DateField(required=False, widget=_DATE, label="To")
+    start = DayField(required=False, label="From")
+    end = DayField(required=False, label="To")
 
     def clean(self):
         data = super().clean()

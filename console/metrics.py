@@ -27,7 +27,7 @@ from mcp_gateway.models import ToolCall
 from . import rollups
 
 __all__ = ["ToolLatency", "DayOutcomes", "AgentUsage", "PersonUsage", "Overview", "overview", "overview_hours",
-           "day_bounds", "BREAKDOWN_ROWS"]
+           "day_bounds", "LAST_DAY", "BREAKDOWN_ROWS"]
 
 #: Rows in the per-agent and per-person tables (the busiest first).
 BREAKDOWN_ROWS = 20
@@ -112,6 +112,11 @@ class Overview:
     @property
     def error_rate(self) -> float:
         return self.total_errors / self.total_calls if self.total_calls else 0.0
+
+
+#: The last day :func:`day_bounds` can bound (it needs the day after ``end``); the console's date
+#: fields accept no later day (:class:`console.forms.DayField`).
+LAST_DAY = date.max - timedelta(days=1)
 
 
 def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:

@@ -111,3 +111,20 @@ def test_agents_are_named_and_found_by_name(operator_client, person, register):
     rows = list(csv.DictReader(io.StringIO(export)))
     assert {r["agent"] for r in rows} == {f"Cursor ({first[:8]}… · 127.0.0.1:4000 · {today})",
                                           f"Cursor ({second[:8]}… · cursor.example · {today})"}
+
+
+@pytest.mark.parametrize("view", ["console:toolcall-list", "console:authevent-list", "console:operatoraction-list"])
+@pytest.mark.parametrize("field", ["since", "until"])
+def test_a_date_past_the_last_day_is_a_filter_error(operator_client, trail, view, field):
+    response = operator_client.get(reverse(view), {field: "9999-12-31"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="filter-errors"' in html and "Enter a date no later than 9999-12-30." in html
+    assert operator_client.get(reverse(view), {field: "9999-12-30"}).status_code == 200  # the last day still works
+
+
+@pytest.mark.parametrize("export", ["console:toolcall-export", "console:authevent-export", "console:operatoraction-export"])
+def test_an_export_ignores_a_date_past_the_last_day_like_any_invalid_filter(operator_client, trail, export):
+    response = operator_client.get(reverse(export), {"until": "9999-12-31", "since": "9999-12-31"})
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    b"".join(response.streaming_content)

@@ -157,6 +157,15 @@ def test_invalid_overview_dates_are_reported(operator_client, calls):
     assert 'id="range-errors"' in html and "Enter a valid date." in html
 
 
+def test_overview_dates_past_the_last_day_are_reported(operator_client, calls):
+    response = operator_client.get(reverse("console:overview"), {"end": "9999-12-31"})
+    assert response.status_code == 200 and len(response.context["report"].days) == 7  # the default range
+    html = response.content.decode()
+    assert 'id="range-errors"' in html and "Enter a date no later than 9999-12-30." in html
+    last_week = operator_client.get(reverse("console:overview"), {"start": "9999-12-24", "end": "9999-12-30"})
+    assert last_week.status_code == 200 and last_week.context["report"].total_calls == 0
+
+
 def test_overview_shows_index_freshness(operator_client, tmp_path):
     from codeindex import services
 

@@ -148,6 +148,16 @@ def test_audit_lists_are_cursor_paged_within_bounds_and_filters_are_validated(ap
     assert api.get("/api/audit/auth-events/", cursor="garbage").status_code == 404
 
 
+@pytest.mark.parametrize("path", ["/api/audit/tool-calls/", "/api/audit/auth-events/", "/api/audit/operator-actions/"])
+@pytest.mark.parametrize("field", ["since", "until"])
+def test_a_date_past_the_last_day_is_a_filter_error(api, path, field):
+    response = api.get(path, **{field: "9999-12-31"})
+    assert response.status_code == 400 and response.json() == {
+        "error": "invalid_request", "error_description": "A filter is invalid.",
+        "fields": {field: ["Enter a date no later than 9999-12-30."]}}
+    assert api.get(path, **{field: "9999-12-30"}).status_code == 200
+
+
 def test_errors_have_one_shape(api):
     unknown = api.get("/api/nothing-here/")
     assert unknown.status_code == 404 and set(unknown.json()) == {"error", "error_description"}
