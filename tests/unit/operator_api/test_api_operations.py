@@ -4,6 +4,9 @@ error has the one JSON shape."""
 
 from __future__ import annotations
 
+import base64
+from urllib.parse import unquote
+
 import pytest
 from django.utils import timezone
 
@@ -156,6 +159,26 @@ def test_a_date_past_the_last_day_is_a_filter_error(api, path, field):
         "error": "invalid_request", "error_description": "A filter is invalid.",
         "fields": {field: ["Enter a date no later than 9999-12-30."]}}
     assert api.get(path, **{field: "9999-12-30"}).status_code == 200
+
+
+@pytest.mark.parametrize("position", ["p=abc", "r=1&p=x", "p=9999-99-99", "p=\x00",
+                                      "p=9999-12-31 23:00:00-05:00", "p=0001-01-01 00:00:00%2B05:00"])
+def test_a_cursor_whose_position_is_not_a_time_is_an_invalid_cursor(api, person, position):
+    AuthEvent.objects.bulk_create([AuthEvent(kind="sign_in", user=person) for _ in range(3)])
+    cursor = base64.b64encode(position.encode()).decode()
+    response = api.get("/api/audit/auth-events/", cursor=cursor)
+    assert response.status_code == 404 and response.json() == {"error": "not_found", "error_description": "Invalid cursor"}
+
+
+def test_a_cursor_from_a_next_link_still_pages(api, person):
+    AuthEvent.objects.bulk_create([AuthEvent(kind="sign_in", user=person) for _ in range(3)])
+    first = api.get("/api/audit/auth-events/", page_size=2).json()
+    cursor = unquote(first["next"].split("cursor=")[1].split("&")[0])
+    rest = api.get("/api/audit/auth-events/", page_size=2, cursor=cursor)
+    assert rest.status_code == 200 and rest.json()["results"]
+    assert not {r["at"] for r in rest.json()["results"]} & {r["at"] for r in first["results"]}
+    previous = unquote(rest.json()["previous"].split("cursor=")[1].split("&")[0])
+    assert api.get("/api/audit/auth-events/", page_size=2, cursor=previous).json()["results"] == first["results"]
 
 
 def test_errors_have_one_shape(api):
