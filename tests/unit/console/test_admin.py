@@ -46,3 +46,15 @@ def test_signing_key_page_hides_the_private_key(superuser_client):
     key = SigningKey.objects.get(kid=active_key().kid)
     html = superuser_client.get(reverse("admin:oauth_app_signingkey_change", args=[key.pk])).content.decode()
     assert key.kid in html and "private_key_encrypted" not in html
+
+
+@pytest.mark.parametrize("label", ["oauth_app.AuthEvent", "mcp_gateway.ToolCall", "console.OperatorAction"])
+@pytest.mark.parametrize("period", [{"at__year": "9999"}, {"at__year": "9999", "at__month": "12"},
+                                    {"at__year": "9999", "at__month": "12", "at__day": "31"},
+                                    {"at__year": "99999999999999999999"}])
+def test_a_date_hierarchy_period_without_an_end_is_an_invalid_lookup(superuser_client, label, period):
+    model = apps.get_model(label)
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+    response = superuser_client.get(url, period)
+    assert response.status_code == HTTPStatus.FOUND and response["Location"] == f"{url}?e=1"  # as for any bad lookup
+    assert superuser_client.get(url, {"at__year": "9999", "at__month": "11"}).status_code == HTTPStatus.OK
