@@ -17,6 +17,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 
 from oauth_app.flows import mfa
 from oauth_app.flows.login import session_amr
@@ -63,10 +64,18 @@ def operator_gate(request, next_url: str):
 
 
 class OperatorRequiredMixin(AccessMixin):
-    """Deny by default: every console view starts with this check."""
+    """Deny by default: every console view starts with this check. Its answers are marked
+    ``Cache-Control: no-store`` (Django's ``never_cache``, as ``/account/`` and ``/admin/`` pages):
+    they show people, tokens, audit rows and, once, new webhook secrets. A view whose answer
+    holds no such data (the console's script) sets ``cacheable = True`` and its own cache headers."""
+
+    cacheable = False
 
     def dispatch(self, request, *args, **kwargs):
-        return operator_gate(request, return_path(request)) or super().dispatch(request, *args, **kwargs)
+        response = operator_gate(request, return_path(request)) or super().dispatch(request, *args, **kwargs)
+        if not self.cacheable:
+            add_never_cache_headers(response)
+        return response
 
 
 def return_path(request) -> str:

@@ -13,6 +13,7 @@ from ..permissions import OperatorRequiredMixin
 
 class ConsoleScriptView(OperatorRequiredMixin, View):
     http_method_names = ["get"]
+    cacheable = True  # the same script for every operator, no data: a browser may keep it an hour
 
     def get(self, request):
         response = HttpResponse(render_to_string("console/console.js"), content_type="text/javascript; charset=utf-8")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
-from django.utils.cache import add_never_cache_headers
 from django.views.generic import TemplateView, View
 
 from codeindex import services as codeindex
@@ -70,6 +69,4 @@ class JobProgressView(OperatorRequiredMixin, View):
     http_method_names = ["get"]
 
     def get(self, request, pk):
-        response = JsonResponse(progress_document(_job_or_404(pk)))
-        add_never_cache_headers(response)
-        return response
+        return JsonResponse(progress_document(_job_or_404(pk)))  # never cached: OperatorRequiredMixin

@@ -75,6 +75,20 @@ def test_an_operator_can_open_every_page(operator_client, paths):
         assert response.status_code == expected, (name, response.status_code)
 
 
+def test_no_console_answer_is_stored_by_a_cache(operator_client, client, person, paths):
+    client.force_login(person)
+    account = client.get(reverse("account:agents"))["Cache-Control"]  # what a person's own pages send
+    assert "no-store" in account
+    for name, path in paths:
+        response = operator_client.get(path)
+        if name == "script":  # the same static script for everyone: cached privately on purpose
+            assert response["Cache-Control"] == "private, max-age=3600"
+            continue
+        assert response.get("Cache-Control") == account, (name, response.status_code)
+    for name in ("toolcall-export", "authevent-export", "operatoraction-export"):
+        assert operator_client.get(reverse(f"console:{name}"))["Cache-Control"] == account, name
+
+
 def test_a_deactivated_staff_account_is_not_an_operator(client, operator, paths):
     client.force_login(operator)
     operator.is_active = False

@@ -32,7 +32,9 @@ def gitrepo(tmp_path, settings, eager_celery):
 def test_the_page_shows_revision_webhook_and_deliveries(operator_client, gitrepo):
     page = operator_client.get("/console/repositories/shop/freshness/").content.decode()
     assert gitrepo.head() in page and "main" in page and "/hooks/git/shop/" in page
-    created = operator_client.post("/console/repositories/shop/freshness/", {"action": "webhook"}).content.decode()
+    answer = operator_client.post("/console/repositories/shop/freshness/", {"action": "webhook"})
+    assert "no-store" in answer["Cache-Control"]  # the one answer that shows the new secret
+    created = answer.content.decode()
     secret = re.search(r'id="new-secret">([^<]+)<', created).group(1)
     assert secret not in Repository.objects.get(name="shop").webhook_secret_sealed
     assert secret not in operator_client.get("/console/repositories/shop/freshness/").content.decode()  # shown once
