@@ -7,7 +7,9 @@ audited too, whatever the transport. On Streamable HTTP the answer is sent witho
 insert, and the request ends once the row is committed (:class:`AfterAnswer`); elsewhere, or with
 ``MCPRAG_AUDIT_BEFORE_ANSWER=true``, the call waits for the commit before answering
 (:func:`record_tool_call`). The row holds a SHA-256 digest and the size of the arguments, never the
-arguments themselves (they may contain code or secrets), and never token material.
+arguments themselves (they may contain code or secrets), and never token material. A name that is
+not a registered tool is recorded as :data:`UNKNOWN_TOOL` (the caller chose it: stored verbatim,
+each made-up name would become a series of the console's charts and an option of its filters).
 
 Getting rows into the database (group commit, retries, loss logging) is
 :mod:`mcp_gateway.db.audit_writer`'s job.
@@ -27,9 +29,18 @@ from mcprag_site import metrics
 from .db import audit_writer
 from .registry import registry
 
-__all__ = ["record_tool_call", "submit_tool_call", "AfterAnswer", "AFTER_ANSWER_SCOPE_KEY", "arguments_fingerprint"]
+__all__ = ["record_tool_call", "submit_tool_call", "AfterAnswer", "AFTER_ANSWER_SCOPE_KEY", "arguments_fingerprint",
+           "UNKNOWN_TOOL"]
 
 logger = logging.getLogger("mcprag.audit")
+
+#: The one name under which calls of tools that are not registered are logged, counted and audited.
+UNKNOWN_TOOL = "(unknown)"
+
+
+def _audited_name(name: str) -> str:
+    """``name`` if it is a registered tool, else :data:`UNKNOWN_TOOL`."""
+    return name if registry.get(name) else UNKNOWN_TOOL
 
 
 def arguments_fingerprint(arguments) -> tuple[str, int]:
@@ -45,18 +56,20 @@ def submit_tool_call(*, caller, tool: str, transport: str, arguments, outcome: s
     even if nobody awaits the future. Logs the ``tool_call`` line at once.
 
     :param caller: the :class:`~mcp_gateway.auth.identity.Caller` (or None when unknown).
+    :param tool: the name the call asked for (recorded as :data:`UNKNOWN_TOOL` if not a registered tool).
     :param arguments: the call's arguments; only their SHA-256 and JSON size (bytes) are stored.
     :param outcome: a :class:`~mcp_gateway.models.ToolCall.Outcome` value.
     :param duration_ms: wall time of the call in milliseconds.
     :param result_bytes: size of the result's JSON in bytes.
     """
     digest, size = arguments_fingerprint(arguments)
-    metrics.tool_call(tool if registry.get(tool) else "(unknown)", outcome, duration_ms / 1000)
+    tool = _audited_name(tool)
+    metrics.tool_call(tool, outcome, duration_ms / 1000)
     logger.info("tool_call tool=%s outcome=%s client_id=%s user_id=%s transport=%s ms=%.1f",
                 tool, outcome, getattr(caller, "client_id", ""), getattr(caller, "user_id", None), transport, duration_ms)
     return audit_writer.submit(dict(
         at=timezone.now(), user_id=getattr(caller, "user_id", None), username=getattr(caller, "username", ""),
-        client_id=getattr(caller, "client_id", ""), tool=tool[:128], transport=transport,
+        client_id=getattr(caller, "client_id", ""), tool=tool, transport=transport,
         arguments_sha256=digest, arguments_bytes=size, outcome=outcome, error_class=error_class[:128],
         duration_ms=duration_ms, result_bytes=result_bytes,
     ))

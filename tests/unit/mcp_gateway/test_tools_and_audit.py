@@ -79,3 +79,25 @@ def test_call_beyond_permissions_is_refused_and_audited(indexed):
     assert result.is_error and "insufficient_scope" in result.content[0].text
     row = ToolCall.objects.get()
     assert row.outcome == "refused" and row.error_class == "insufficient_scope"
+
+
+@pytest.mark.parametrize("name", ["delete_all_repositories_17", '=HYPERLINK("http://evil")', "x" * 300])
+def test_an_unknown_tool_is_audited_under_one_placeholder_name(indexed, name):
+    result = run(READER, "call_tool", name, {})
+    assert result.is_error
+    row = ToolCall.objects.get()
+    assert (row.tool, row.outcome, row.client_id) == ("(unknown)", "error", "agent-1")
+
+
+def test_unknown_tools_add_one_series_to_the_overview_and_one_tool_filter_option(indexed):
+    from console import metrics, rollups
+    from console.filters import ToolCallFilterForm
+    from django.utils import timezone
+
+    for n in range(5):
+        run(READER, "call_tool", f"made_up_tool_{n}", {})
+    run(READER, "call_tool", "index_status", {})
+    rollups.refresh()
+    today = timezone.localdate()
+    assert sorted(metrics.overview(today, today).tools) == ["(unknown)", "index_status"]
+    assert sorted(ToolCallFilterForm.tool_choices()) == ["(unknown)", "index_status"]
