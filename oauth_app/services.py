@@ -42,12 +42,16 @@ def person_for_verified_email(email: str, *, stytch_user_id: str = ""):
 
 
 @transaction.atomic
-def create_or_update_account(username: str, *, email: str = "", password: str | None = None, tier: str = Tier.PUBLIC):
-    """Create the local account ``username`` (or update it) with a tier; returns ``(user, created)``.
+def create_or_update_account(username: str, *, email: str = "", password: str | None = None, tier: str | None = None):
+    """Create the local account ``username`` (or update it); returns ``(user, created)``.
+
+    ``tier``: the tier to set; None keeps an existing account's tier and gives a new account
+    ``public``. Updating an account never changes its tier unless asked to.
 
     :raises ValueError: unknown tier, or one that is not a person's (``service``).
     """
-    _check_person_tier(tier)
+    if tier is not None:
+        _check_person_tier(tier)
     User = get_user_model()
     user, created = User.objects.get_or_create(username=username, defaults={"email": email})
     if email and user.email != email:
@@ -55,7 +59,8 @@ def create_or_update_account(username: str, *, email: str = "", password: str | 
     if password is not None:
         user.set_password(password)
     user.save()
-    set_tier(user, tier)
+    if tier is not None or created:
+        set_tier(user, tier or Tier.PUBLIC)
     return user, created
 
 

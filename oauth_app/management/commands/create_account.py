@@ -1,15 +1,20 @@
-"""``python manage.py create_account USERNAME [--email E] [--password P | --random-password] [--tier T]``"""
+"""``python manage.py create_account USERNAME [--email E] [--password P | --random-password] [--tier T]``
+
+A new account gets ``--tier`` or ``public``; an existing one keeps its tier unless ``--tier`` is given.
+"""
 
 import secrets
 
 from django.core.management.base import BaseCommand, CommandError
 
+from oauth_app.scopes import tier_of
 from oauth_app.services import create_or_update_account
-from oauth_app.tiers import Tier
+from oauth_app.tiers import PERSON_TIERS, Tier
 
 
 class Command(BaseCommand):
-    help = "Create (or update) a local account that can sign in to mcprag, and set its tier."
+    help = ("Create (or update) a local account that can sign in to mcprag. A new account gets --tier "
+            "(default: public); an existing account keeps its tier unless --tier is given.")
 
     def add_arguments(self, parser):
         parser.add_argument("username")
@@ -17,7 +22,8 @@ class Command(BaseCommand):
         group = parser.add_mutually_exclusive_group()
         group.add_argument("--password", help="Password to set (visible in your shell history; prefer --random-password).")
         group.add_argument("--random-password", action="store_true", help="Generate a password and print it once.")
-        parser.add_argument("--tier", default=Tier.PUBLIC, choices=Tier.values)
+        parser.add_argument("--tier", choices=[t for t in Tier.values if t in PERSON_TIERS],
+                            help="Tier to set. Default: public for a new account; an existing account keeps its tier.")
 
     def handle(self, *args, **options):
         password = options["password"]
@@ -30,6 +36,7 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         verb = "Created" if created else "Updated"
-        self.stdout.write(f"{verb} account {user.username!r} (tier {options['tier']}).")
+        user.refresh_from_db()
+        self.stdout.write(f"{verb} account {user.username!r} (tier {tier_of(user)}).")
         if options["random_password"]:
             self.stdout.write(f"Password: {password}")
