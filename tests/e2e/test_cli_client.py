@@ -246,6 +246,24 @@ async def test_bridge_starts_without_a_login_and_says_to_log_in(live_server_e2e,
     assert called.is_error and advice in called.content[0].text
 
 
+def test_bridge_answers_requests_piped_in_before_stdin_closes(logged_in):
+    """A CI job writes its requests into the bridge and closes stdin: the call is still relayed
+    and answered, and the bridge exits 0 (the SDK alone cancels it: "Connection closed")."""
+    user = logged_in
+    call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "params": {"name": "search_code", "arguments": {"query": EASTER, "max_results": 3}}}
+    lines = [json.dumps(INIT), json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}), json.dumps(call)]
+    script = f'"{MCPRAG}" bridge {user.server.mcp_url} <<\'EOF\'\n' + "\n".join(lines) + "\nEOF\n"
+    user.stored()
+    completed = subprocess.run(["/bin/sh", "-c", script], env=user.env, capture_output=True, text=True, timeout=300)
+    user.outputs += [completed.stdout, completed.stderr]
+    assert completed.returncode == 0, completed.stderr
+    answers = {answer["id"]: answer for answer in map(json.loads, completed.stdout.splitlines())}
+    assert "error" not in answers[2], answers[2]
+    assert answers[2]["result"]["isError"] is False
+    assert answers[2]["result"]["structuredContent"]["hits"][0]["path"] == "easter.py"
+
+
 _EXPIRE_AT_SERVER = """
 import datetime
 from django.utils import timezone

@@ -12,7 +12,8 @@ call, a JSON-RPC error otherwise), and the bridge keeps serving.
 It starts even when there is no login yet (or the server is down): every request is then
 answered with an error saying to run ``mcprag login`` (or what is wrong), and the login is
 looked up again at the next request, so logging in meanwhile needs no restart of the agent.
-Only JSON-RPC goes to stdout; messages go to stderr.
+Only JSON-RPC goes to stdout; messages go to stderr. An agent (or a CI job) may write its requests
+and close stdin at once: :func:`answer_before_eof` keeps the bridge serving until each is answered.
 
 Agent configuration (Claude Desktop, Cursor and other stdio-only clients)::
 
@@ -23,21 +24,27 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import TypeVar
 
+import anyio
 import mcp_types as types
 from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import MCPError
 from mcp.server.stdio import stdio_server
+from mcp.shared.message import SessionMessage
 
 from . import __version__
 from .config import ServerRegistry
 from .errors import ClientError, ServerError
 from .session import Remote
 
-__all__ = ["Bridge", "serve_bridge"]
+__all__ = ["Bridge", "answer_before_eof", "serve_bridge"]
 
 T = TypeVar("T")
+#: How long answers are awaited once stdin has closed: the longest a remote tool runs (the index
+#: tools wait up to 600 s for their job), and a margin.
+ANSWER_TIMEOUT_S = 660.0
 
 
 class Bridge:
@@ -97,6 +104,65 @@ class Bridge:
         return await self._request(lambda client: client.get_prompt(params.name, params.arguments))
 
 
+@asynccontextmanager
+async def answer_before_eof(read_stream, write_stream, timeout: float = ANSWER_TIMEOUT_S):
+    """The bridge server's streams, passed through, except that the end of ``read_stream`` reaches
+    it only once every request read has been answered (or cancelled by the agent with
+    ``notifications/cancelled``), or ``timeout`` seconds after it, said on stderr. Without it the
+    SDK's run loop cancels the requests still running when stdin closes ("Connection closed").
+
+    The server's ``manage.py mcp_stdio`` has its own copy (mcp_gateway/transports/stdio.py; this
+    package does not import server code), which also answers requests the server sends its client
+    after stdin closed: the bridge never sends any.
+    """
+    running: set[types.RequestId] = set()  # ids of requests read and not yet answered
+    idle = anyio.Event()  # set while no request is running
+    idle.set()
+    reading = anyio.CancelScope()
+    to_server, server_reads = anyio.create_memory_object_stream[SessionMessage | Exception](0)
+    server_writes, from_server = anyio.create_memory_object_stream[SessionMessage](0)
+
+    def settled(request_id) -> None:
+        running.discard(request_id)
+        if not running:
+            idle.set()
+
+    async def relay_reads() -> None:
+        nonlocal idle
+        with reading:
+            async with read_stream, to_server:
+                async for item in read_stream:
+                    message = getattr(item, "message", None)
+                    if isinstance(message, types.JSONRPCRequest):
+                        running.add(message.id)
+                        if idle.is_set():
+                            idle = anyio.Event()
+                    elif isinstance(message, types.JSONRPCNotification) and message.method == "notifications/cancelled":
+                        settled((message.params or {}).get("requestId"))
+                    await to_server.send(item)
+                with anyio.move_on_after(timeout):
+                    await idle.wait()
+                if running:
+                    print(f"mcprag bridge: stdin closed; gave up waiting {timeout:g} s for the answers to "
+                          f"{len(running)} request(s) still running, which are cancelled", file=sys.stderr, flush=True)
+
+    async def relay_writes() -> None:
+        async with write_stream, from_server:
+            async for item in from_server:
+                await write_stream.send(item)
+                if isinstance(item.message, (types.JSONRPCResponse, types.JSONRPCError)):
+                    settled(item.message.id)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(relay_reads)
+        tg.start_soon(relay_writes)
+        try:
+            yield server_reads, server_writes
+        finally:
+            reading.cancel()  # the server's loop has ended (it usually has seen the end of input)
+            server_writes.close()
+
+
 async def _describe_remote(bridge: Bridge) -> tuple[str | None, types.Implementation | None, str | None]:
     """The remote's instructions and identity, or the problem that prevents reaching it now."""
     async def describe(client):
@@ -131,5 +197,5 @@ async def serve_bridge(url: str, registry: ServerRegistry) -> None:
               file=sys.stderr, flush=True)
     else:
         print(f"mcprag bridge: relaying stdio to {url}", file=sys.stderr, flush=True)
-    async with stdio_server() as (read_stream, write_stream):
-        await server.run(read_stream, write_stream, server.create_initialization_options())
+    async with stdio_server() as (read_stream, write_stream), answer_before_eof(read_stream, write_stream) as streams:
+        await server.run(*streams, server.create_initialization_options())
