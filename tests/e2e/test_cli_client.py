@@ -425,6 +425,31 @@ def test_a_client_disabled_by_an_operator_says_so_and_login_registers_a_new_one(
     assert user.run("search", EASTER, "-n", "1").returncode == 0
 
 
+_SET_ACTIVE = """
+from django.contrib.auth import get_user_model
+print(get_user_model().objects.filter(username="{username}").update(is_active={active}))
+"""
+
+
+def test_a_suspended_account_shows_the_servers_reason_without_login_advice(another_login):
+    user = another_login
+    assert user.login().returncode == 0
+    assert _shell(user.server, _SET_ACTIVE.format(username=USERNAME, active=False)) == "1"
+    try:
+        completed = user.run("search", EASTER)
+    finally:
+        assert _shell(user.server, _SET_ACTIVE.format(username=USERNAME, active=True)) == "1"
+    assert completed.returncode == 4
+    line = _one_line(completed)
+    assert "the account behind this token is disabled" in line and "mcprag login" not in line
+
+
+def test_a_tool_the_tier_never_allows_exits_6_with_the_servers_refusal(logged_in):
+    completed = logged_in.run("call", "index_repository", "name=dateutil")  # grace is a developer: no index:admin
+    assert completed.returncode == 6, completed.stdout + completed.stderr
+    assert "needs the 'index:admin' scope" in completed.stdout and "Your tier (developer)" in completed.stdout
+
+
 _LIVE_REFRESH_TOKENS = """
 from oauth2_provider.models import get_refresh_token_model
 print(get_refresh_token_model().objects.filter(token="{token}", revoked__isnull=True).count())

@@ -6,6 +6,7 @@ import argparse
 import io
 import json
 import logging
+import math
 import os
 import sys
 import time
@@ -17,7 +18,7 @@ from . import __version__
 from .config import ServerRegistry, normalize_server_url
 from .credentials import token_store_for
 from .display import as_json, search_table, tool_result_text, tools_table
-from .errors import EXIT_CODE_HELP, ClientError, ExitCode, NotLoggedIn, ToolFailed, UsageError
+from .errors import EXIT_CODE_HELP, ClientError, ExitCode, NotAllowed, NotLoggedIn, ToolFailed, UsageError
 from .session import Remote, login, logout
 
 __all__ = ["build_parser", "main"]
@@ -48,6 +49,46 @@ def _server_url(args, registry: ServerRegistry) -> str:
     if default is None:
         raise NotLoggedIn(None)
     return default
+
+
+def _results_wanted(raw: str) -> int:
+    """``search -n``: what the search_code tool accepts, checked before any request."""
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not 1 <= value <= 50:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 50, got {raw!r}")
+    return value
+
+
+def _seconds(raw: str) -> float:
+    """``login --timeout``: a positive number of seconds."""
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {raw!r}")
+    return value
+
+
+def _key_value(raw: str) -> str:
+    """A tool argument on the command line: KEY=VALUE."""
+    key, sep, _ = raw.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"tool arguments are KEY=VALUE (e.g. query=token), got {raw!r}")
+    return raw
+
+
+#: How the server begins the error result of a tool call it refuses for want of a scope that
+#: signing in again cannot give (the tier never allows it; mcp_gateway.server.refused_result).
+#: A refusal a new sign-in can lift comes as a 403 challenge instead (errors.InsufficientScope).
+_REFUSAL = "insufficient_scope:"
+
+
+def _refused(result) -> bool:
+    return bool(result.is_error) and tool_result_text(result).lstrip().startswith(_REFUSAL)
 
 
 def _print(text: str) -> None:
@@ -90,7 +131,7 @@ async def cmd_search(args, registry: ServerRegistry) -> int:
         arguments["language"] = args.lang
     result = await remote.run(lambda client: client.call_tool("search_code", arguments))
     if result.is_error:
-        raise ToolFailed(tool_result_text(result).strip())
+        raise (NotAllowed if _refused(result) else ToolFailed)(tool_result_text(result).strip())
     structured = result.structured_content or {}
     _print(as_json(structured) if args.json else search_table(structured, args.query))
     return ExitCode.OK
@@ -116,7 +157,7 @@ def _parse_arguments(pairs: list[str], input_schema: dict[str, Any] | None) -> d
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise ClientError(f"tool arguments are KEY=VALUE (e.g. query=token), got {pair!r}")
+            raise UsageError(f"tool arguments are KEY=VALUE (e.g. query=token), got {pair!r}")
         arguments[key] = _coerce(value, properties.get(key, {}))
     return arguments
 
@@ -134,6 +175,8 @@ async def cmd_call(args, registry: ServerRegistry) -> int:
         _print(as_json(result))
     else:
         _print(tool_result_text(result))
+    if _refused(result):
+        return ExitCode.INSUFFICIENT_SCOPE
     return ExitCode.FAILURE if result.is_error else ExitCode.OK
 
 
@@ -234,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--client-metadata-url", metavar="URL",
                      help="an https URL of this client's metadata document, used instead of registration "
                           "when the server supports client ID metadata documents")
-    sub.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS", help="how long to wait for the browser")
+    sub.add_argument("--timeout", type=_seconds, default=300.0, metavar="SECONDS", help="how long to wait for the browser")
     sub.add_argument("--new-client", action="store_true", help="register anew instead of reusing the stored client")
     sub.add_argument("--scope", action="append", default=[], metavar="SCOPES",
                      help="scopes to ask for besides code:read, e.g. --scope code:write or --scope 'code:write index:admin' "
@@ -250,16 +293,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("query", metavar="QUERY", help="plain words or identifiers")
     sub.add_argument("--repo", metavar="R", help="only this repository")
     sub.add_argument("--lang", metavar="L", help="only this language, e.g. python")
-    sub.add_argument("-n", type=int, default=10, metavar="N", help="how many results (1-50, default 10)")
+    sub.add_argument("-n", type=_results_wanted, default=10, metavar="N", help="how many results (1-50, default 10)")
     sub.add_argument("--json", action="store_true", help="print the structured result as JSON")
 
     sub = command("call", cmd_call, "Call any tool with KEY=VALUE arguments, e.g. mcprag call search_code query=token.")
     sub.add_argument("tool", metavar="TOOL")
-    sub.add_argument("pairs", nargs="*", metavar="KEY=VALUE",
+    sub.add_argument("pairs", nargs="*", type=_key_value, metavar="KEY=VALUE",
                      help="the tool's arguments, typed by its input schema (strings stay strings, the rest is JSON)")
     # "extend" with nargs="+": `--arg K=V K2=V2` takes both (argparse would otherwise leave K2=V2
     # over for the positional pairs, which were already consumed, and fail "unrecognized arguments").
-    sub.add_argument("--arg", action="extend", nargs="+", default=[], metavar="KEY=VALUE",
+    sub.add_argument("--arg", action="extend", nargs="+", type=_key_value, default=[], metavar="KEY=VALUE",
                      help="arguments (repeatable), the same as KEY=VALUE pairs after TOOL")
     sub.add_argument("--json", action="store_true", help="print the whole result as JSON")
 

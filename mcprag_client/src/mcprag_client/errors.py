@@ -9,8 +9,9 @@ from mcp.client.auth.exceptions import OAuthFlowError
 from mcp.shared.exceptions import MCPError
 
 __all__ = [
-    "ExitCode", "ClientError", "NotLoggedIn", "LoginNoLongerValid", "ServerUnreachable", "InsufficientScope",
-    "LoginFailed", "ToolFailed", "ServerError", "UsageError", "NoEndpoint", "find_client_error", "find_oauth_error",
+    "ExitCode", "ClientError", "NotLoggedIn", "LoginNoLongerValid", "AccountDisabled", "ServerUnreachable",
+    "InsufficientScope", "NotAllowed", "LoginFailed", "ToolFailed", "ServerError", "UsageError", "NoEndpoint",
+    "find_client_error", "find_oauth_error",
 ]
 
 
@@ -19,9 +20,9 @@ class ExitCode(IntEnum):
     FAILURE = 1  # the tool reported an error, or anything not listed below
     USAGE = 2  # bad command line (argparse)
     NOT_LOGGED_IN = 3
-    LOGIN_NO_LONGER_VALID = 4  # token revoked or expired beyond refresh
+    LOGIN_NO_LONGER_VALID = 4  # token revoked or expired beyond refresh, or the account disabled
     SERVER_UNREACHABLE = 5
-    INSUFFICIENT_SCOPE = 6
+    INSUFFICIENT_SCOPE = 6  # not allowed: a scope the login lacks, or one the tier never gives
     LOGIN_FAILED = 7  # consent denied, timed out, or the server refused the sign-in
 
 
@@ -31,9 +32,11 @@ exit codes:
   1  the tool reported an error, or another failure
   2  bad command line
   3  not logged in to that server (run: mcprag login URL)
-  4  the login was revoked or has expired beyond refresh (run: mcprag login URL)
+  4  the login was revoked or has expired beyond refresh (run: mcprag login URL),
+     or the server refuses it because the account is disabled (the message says so)
   5  the server is unreachable
-  6  insufficient scope: the login lacks the scope the tool needs (the message names it)
+  6  not allowed: the login lacks the scope the tool needs, or your tier does not
+     allow it (the message names the scope)
   7  sign-in failed (denied at the consent page, timed out, or refused by the server)"""
 
 
@@ -58,6 +61,14 @@ class LoginNoLongerValid(ClientError):
         super().__init__(f"your login for {url} is no longer valid ({reason}); run: mcprag login {url}")
 
 
+class AccountDisabled(LoginNoLongerValid):
+    """The server refuses the login because the person's account is disabled (suspended by an
+    operator): signing in again cannot help, so the message gives the server's reason alone."""
+
+    def __init__(self, url: str, reason: str):
+        ClientError.__init__(self, f"{url} refuses your login: {reason}; ask an operator of that server")
+
+
 class ServerUnreachable(ClientError):
     exit_code = ExitCode.SERVER_UNREACHABLE
 
@@ -76,6 +87,13 @@ class InsufficientScope(ClientError):
         again = f"mcprag login {url} --scope '{wanted}'" if wanted else f"mcprag login {url}"
         super().__init__(f"{what}insufficient scope; this needs {scopes}, which your login for {url} does not "
                          f"grant; to widen it, run: {again}")
+
+
+class NotAllowed(ClientError):
+    """The server refused a tool call that no new sign-in can allow (the tier never gives the
+    scope, or an operator set it): the message is the server's, naming the scope."""
+
+    exit_code = ExitCode.INSUFFICIENT_SCOPE
 
 
 class NoEndpoint(ClientError):

@@ -22,6 +22,7 @@ refresh with rotation, and the 403 ``insufficient_scope`` step-up. What a comman
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections.abc import AsyncGenerator
@@ -40,7 +41,7 @@ from mcp.shared.auth import OAuthClientInformationFull, OAuthMetadata, OAuthToke
 
 from .config import ServerRecord, ServerRegistry
 from .credentials import StoredTokens, TokenStore
-from .errors import InsufficientScope, LoginNoLongerValid
+from .errors import AccountDisabled, InsufficientScope, LoginNoLongerValid
 
 __all__ = ["LoginStorage", "ResumingOAuthProvider", "ChallengeWatcher", "client_is_refused", "revoke_tokens"]
 
@@ -215,6 +216,8 @@ class ChallengeWatcher:
         # The server's own words first (e.g. "This client has been disabled by an operator."):
         # the refused refresh that usually follows says less.
         reason = challenge.description.rstrip(".").lower() if challenge is not None and challenge.description else None
+        if reason and _ACCOUNT_DISABLED.search(reason):  # no sign-in can help: say only what the server said
+            return AccountDisabled(self.url, reason)
         if self.refresh_refused:
             if self.refresh_error == "invalid_client":  # the client itself, not just this login
                 why = reason or "the server no longer accepts this client (invalid_client)"
@@ -231,6 +234,11 @@ class ChallengeWatcher:
     async def no_callback(self):
         """The SDK ``callback_handler`` of non-interactive commands; :meth:`refuse_sign_in` runs first."""
         raise self.explain()
+
+
+#: How the server's challenge says the person's account is disabled (an operator suspended it):
+#: "The account behind this token is disabled." (mcp_gateway.auth.bearer).
+_ACCOUNT_DISABLED = re.compile(r"\baccount\b.*\b(disabled|suspended|deactivated)\b")
 
 
 def _not_mcp(response: httpx2.Response) -> str | None:

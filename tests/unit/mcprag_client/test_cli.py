@@ -7,7 +7,9 @@ import subprocess
 import sys
 
 import pytest
+from mcp_types import CallToolResult, ListToolsResult, TextContent
 
+from mcprag_client import cli
 from mcprag_client.cli import _parse_arguments, build_parser, main
 from mcprag_client.display import search_table
 from mcprag_client.errors import ClientError, ExitCode
@@ -130,3 +132,61 @@ def test_a_login_to_127_0_0_1_is_found_under_another_loopback_name(tmp_path, cap
     assert "Scopes:        code:read" in out and "(default)" in out
     assert main(["tools", "--server", alias]) == ExitCode.SERVER_UNREACHABLE
     assert main(["status", "--server", "http://localhost:8178"]) == ExitCode.NOT_LOGGED_IN  # another port: another server
+
+
+@pytest.mark.parametrize("argv", [
+    ["search", "easter", "-n", "0"],
+    ["search", "easter", "-n", "51"],
+    ["search", "easter", "-n", "ten"],
+    ["call", "read_file", "badarg"],
+    ["call", "read_file", "--arg", "=value"],
+    ["login", "https://mcp.example.com", "--timeout", "-1"],
+    ["login", "https://mcp.example.com", "--timeout", "0"],
+    ["login", "https://mcp.example.com", "--timeout", "nan"],
+])
+def test_bad_values_are_a_bad_command_line_before_any_request(argv, capsys):
+    """Exit 2, as the README's table says, with argparse's usage line, not 1 after a round trip
+    (nothing is stored here: reaching the server would be "not logged in", exit 3)."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert err.startswith("usage: mcprag") and ("1 to 50" in err or "KEY=VALUE" in err or "positive number" in err), err
+    assert build_parser().parse_args(["search", "easter", "-n", "50"]).n == 50
+    assert build_parser().parse_args(["login", "https://mcp.example.com", "--timeout", "2.5"]).timeout == 2.5
+
+
+#: The server's answer to a tool call the caller's tier never allows (mcp_gateway.server.refused_result).
+TIER_REFUSAL = ("insufficient_scope: calling index_repository needs the 'index:admin' scope. "
+                "Your tier (developer) does not allow it; ask an operator for a tier that does.")
+
+
+class _Remote:
+    """A server that answers every tool call with ``text`` as an error result."""
+
+    text = TIER_REFUSAL
+
+    def __init__(self, url, registry):
+        pass
+
+    async def run(self, fn):
+        return await fn(self)
+
+    async def list_tools(self):
+        return ListToolsResult(tools=[])
+
+    async def call_tool(self, name, arguments):
+        return CallToolResult(content=[TextContent(type="text", text=self.text)], is_error=True)
+
+
+def test_a_refusal_for_the_tier_exits_with_the_not_allowed_code(monkeypatch, capsys):
+    monkeypatch.setattr(cli, "Remote", _Remote)
+    server = ["--server", "https://mcp.example.com"]
+    assert main(["call", "index_repository", "name=shop", *server]) == ExitCode.INSUFFICIENT_SCOPE
+    assert TIER_REFUSAL in capsys.readouterr().out
+    assert main(["search", "easter", *server]) == ExitCode.INSUFFICIENT_SCOPE
+    assert capsys.readouterr().err == f"mcprag: {TIER_REFUSAL}\n"
+    # Any other error result is still the tool's error: exit 1.
+    monkeypatch.setattr(_Remote, "text", "read_file: no file 'x' in repository 'shop'.")
+    assert main(["call", "read_file", "repository=shop", "path=x", *server]) == ExitCode.FAILURE
+    assert main(["search", "easter", *server]) == ExitCode.FAILURE

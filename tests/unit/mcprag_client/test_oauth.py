@@ -13,7 +13,8 @@ from mcp.shared.exceptions import MCPError
 from mcprag_client.config import ServerRecord, ServerRegistry
 from mcprag_client.credentials import FileTokenStore, StoredTokens
 from mcprag_client.errors import (
-    ClientError, InsufficientScope, LoginNoLongerValid, NoEndpoint, ServerError, ServerUnreachable, find_client_error,
+    AccountDisabled, ClientError, ExitCode, InsufficientScope, LoginNoLongerValid, NoEndpoint, ServerError, ServerUnreachable,
+    find_client_error,
 )
 from mcprag_client.oauth import ChallengeWatcher, LoginStorage, ResumingOAuthProvider
 from mcprag_client.session import _client_metadata
@@ -156,3 +157,19 @@ def test_errors_are_found_inside_the_sdk_exception_groups():
     assert isinstance(find_client_error(ExceptionGroup("g", [MCPError(-32602, "Unknown tool")]), URL), ServerError)
     assert find_client_error(RuntimeError("something else"), URL) is None
     assert isinstance(LoginNoLongerValid(URL, "x"), ClientError)
+
+
+def test_a_disabled_account_shows_the_servers_reason_without_login_advice():
+    """An operator suspended the person: the refresh still succeeds, the new token is refused the
+    same way, and signing in again cannot help, so the message is the server's reason alone."""
+    watcher = ChallengeWatcher(URL, "code:read")
+    disabled = 'Bearer error="invalid_token", error_description="The account behind this token is disabled."'
+    anyio.run(watcher.on_response, _response(401, disabled))
+    anyio.run(watcher.on_response, httpx2.Response(200, json={"access_token": "new", "token_type": "Bearer"},
+                                                   request=httpx2.Request("POST", "https://mcp.example.com/token/",
+                                                                          content=b"grant_type=refresh_token&refresh_token=x")))
+    anyio.run(watcher.on_response, _response(401, disabled))
+    error = watcher.explain()
+    assert isinstance(error, AccountDisabled) and error.exit_code == ExitCode.LOGIN_NO_LONGER_VALID
+    assert str(error) == f"{URL} refuses your login: the account behind this token is disabled; ask an operator of that server"
+    assert "mcprag login" not in str(error)
