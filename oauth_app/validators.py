@@ -71,10 +71,16 @@ class MCPRAGValidator(OAuth2Validator):
         return application
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
+        """DOT's check, then: a suspended person's refresh token is refused (``invalid_grant``, RFC
+        6749 §5.2) while they are suspended, as the gateway refuses their access tokens; it is
+        kept, so reinstating them restores it. A refused token that is not a suspended person's is
+        recorded as possible reuse."""
         valid = super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
         if not valid:
             _record_refresh_reuse(refresh_token, client, request)
         instance = getattr(request, "refresh_token_instance", None)
+        if valid and instance is not None and instance.user is not None and not instance.user.is_active:
+            return False
         if valid and instance is not None:
             _keep_stored_resource(request, instance.resource)
             context = TokenFamilyContext.objects.filter(token_family=instance.token_family).first()

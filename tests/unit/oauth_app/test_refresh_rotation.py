@@ -62,3 +62,11 @@ def test_refresh_reuse_is_an_audit_event(client, public_client, tokens):
     event = AuthEvent.objects.get(kind=AuthEvent.Kind.REFRESH_REUSE)
     assert event.client_id == public_client["client_id"] and event.error == "invalid_grant"
     assert tokens["refresh_token"] not in str(event.detail)
+
+
+def test_a_suspended_persons_refresh_token_gets_nothing_until_they_are_reinstated(client, public_client, tokens, person):
+    type(person).objects.filter(pk=person.pk).update(is_active=False)  # as the console's "suspend" does
+    refused = _refresh(client, public_client, tokens["refresh_token"])
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+    type(person).objects.filter(pk=person.pk).update(is_active=True)  # "reinstate": the token was kept
+    assert _refresh(client, public_client, tokens["refresh_token"]).status_code == 200
