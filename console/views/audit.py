@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.http import HttpResponseBadRequest
 from django.utils import timezone
 from django.views.generic import View
 
@@ -45,7 +46,13 @@ class _ExportView(OperatorRequiredMixin, View):
     name = ""
 
     def get(self, request):
-        rows = self.list_view.filter_form_class(request.GET or None).filter(self.list_view.queryset.all())
+        form = self.list_view.filter_form_class(request.GET or None)
+        if form.is_bound and not form.is_valid():
+            # The list page shows such filters as not applied; a download must not quietly hold every row.
+            problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+            return HttpResponseBadRequest(f"These filters are not valid, so nothing was exported: {problems}\n",
+                                          content_type="text/plain; charset=utf-8")
+        rows = form.filter(self.list_view.queryset.all())
         return csv_response(rows, self.columns, f"mcprag-{self.name}-{timezone.now():%Y%m%d-%H%M%S}.csv")
 
 

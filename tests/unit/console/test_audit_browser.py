@@ -124,7 +124,12 @@ def test_a_date_past_the_last_day_is_a_filter_error(operator_client, trail, view
 
 
 @pytest.mark.parametrize("export", ["console:toolcall-export", "console:authevent-export", "console:operatoraction-export"])
-def test_an_export_ignores_a_date_past_the_last_day_like_any_invalid_filter(operator_client, trail, export):
-    response = operator_client.get(reverse(export), {"until": "9999-12-31", "since": "9999-12-31"})
-    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
-    b"".join(response.streaming_content)
+def test_an_export_with_an_invalid_filter_exports_nothing_and_says_why(operator_client, trail, export):
+    """The list page shows invalid filters as not applied; the download held every row instead."""
+    for query, field in (({"until": "9999-12-31"}, "until"), ({"since": "2025-13-45"}, "since")):
+        response = operator_client.get(reverse(export), query)
+        assert response.status_code == 400 and response["Content-Type"].startswith("text/plain")
+        assert f"nothing was exported: {field}:" in response.content.decode()
+    valid = operator_client.get(reverse(export), {"since": "2025-01-01"})
+    assert valid.status_code == 200 and valid["Content-Type"].startswith("text/csv")
+    b"".join(valid.streaming_content)
