@@ -225,6 +225,16 @@ def _uri_schemes(name: str) -> list[str]:
     return schemes
 
 
+def _hosts(name: str) -> list[str]:
+    """Host names as Django's ``ALLOWED_HOSTS`` takes them: ``git.example.com``, ``.example.com`` (the
+    domain and its subdomains), ``*``, an IPv4 address or a bracketed IPv6 one, comma-separated."""
+    hosts = _list(name)
+    for host in hosts:
+        if not re.fullmatch(r"\*|\.?[a-z0-9_-]+(\.[a-z0-9_-]+)*|\[[0-9a-f:.]+\]", host):
+            raise _ConfigError(name, f"must list host names such as git.example.com, .example.com or *, got {host!r}")
+    return hosts
+
+
 def _source_roots(name: str) -> list[str]:
     """Absolute directories separated by ``os.pathsep`` or ``,``, e.g. ``/srv/src:/home/git``."""
     roots = [item.strip() for item in os.environ.get(name, "").replace(os.pathsep, ",").split(",") if item.strip()]
@@ -385,7 +395,7 @@ try:
     #: Where remote callers (MCP tools, the console) may index server paths; empty: nowhere.
     MCPRAG_SOURCE_ROOTS = _source_roots("MCPRAG_SOURCE_ROOTS")
     #: Git hosts remote callers may clone from; empty: any host with only public addresses.
-    MCPRAG_GIT_ALLOWED_HOSTS = _list("MCPRAG_GIT_ALLOWED_HOSTS")
+    MCPRAG_GIT_ALLOWED_HOSTS = _hosts("MCPRAG_GIT_ALLOWED_HOSTS")
     #: Tool-call and auth-event rows older than this many days are purged daily.
     MCPRAG_AUDIT_RETENTION_DAYS = _whole("MCPRAG_AUDIT_RETENTION_DAYS", 90)
     #: Files larger than this many bytes are left out of the index (``too_large``).

@@ -90,6 +90,8 @@ def test_oidc_settings_are_read_into_one_dict():
         ({"MCPRAG_MAX_FILE_BYTES": "1e6"}, "MCPRAG_MAX_FILE_BYTES", "whole number"),
         ({"MCPRAG_PRIVATE_URI_SCHEMES": "cursor,javascript"}, "MCPRAG_PRIVATE_URI_SCHEMES", "got 'javascript'"),
         ({"MCPRAG_PRIVATE_URI_SCHEMES": "my app"}, "MCPRAG_PRIVATE_URI_SCHEMES", "got 'my app'"),
+        ({"MCPRAG_GIT_ALLOWED_HOSTS": "git.example.com, bad host!"}, "MCPRAG_GIT_ALLOWED_HOSTS", "got 'bad host!'"),
+        ({"MCPRAG_GIT_ALLOWED_HOSTS": "https://git.example.com"}, "MCPRAG_GIT_ALLOWED_HOSTS", "got 'https://git.example.com'"),
     ],
 )
 def test_bad_value_stops_with_one_clear_line(env, variable, reason):
