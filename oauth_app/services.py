@@ -45,8 +45,10 @@ def person_for_verified_email(email: str, *, stytch_user_id: str = ""):
 def create_or_update_account(username: str, *, email: str = "", password: str | None = None, tier: str | None = None):
     """Create the local account ``username`` (or update it); returns ``(user, created)``.
 
-    ``tier``: the tier to set; None keeps an existing account's tier and gives a new account
-    ``public``. Updating an account never changes its tier unless asked to.
+    ``tier``: the tier to set; None keeps an existing account's tier and gives a new account the
+    tier the rules give a new person (``profiles.tier_for_new_person``: tier rules,
+    ``MCPRAG_ADMIN_EMAILS``, ``MCPRAG_DEVELOPER_DOMAINS``, else ``public``). Updating an account
+    never changes its tier unless asked to.
 
     :raises ValueError: unknown tier, or one that is not a person's (``service``).
     """
@@ -59,8 +61,10 @@ def create_or_update_account(username: str, *, email: str = "", password: str | 
     if password is not None:
         user.set_password(password)
     user.save()
-    if tier is not None or created:
-        set_tier(user, tier or Tier.PUBLIC)
+    if tier is not None:
+        set_tier(user, tier)
+    else:
+        ensure_profile(user)  # a new account: the rules' tier, from its email
     return user, created
 
 

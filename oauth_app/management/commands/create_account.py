@@ -1,6 +1,6 @@
 """``python manage.py create_account USERNAME [--email E] [--password P | --random-password] [--tier T]``
 
-A new account gets ``--tier`` or ``public``; an existing one keeps its tier unless ``--tier`` is given.
+A new account gets ``--tier`` or else the tier the rules give a new person (``profiles.tier_for_new_person``); an existing one keeps its tier unless ``--tier`` is given.
 """
 
 import secrets
@@ -23,7 +23,7 @@ class Command(BaseCommand):
         group.add_argument("--password", help="Password to set (visible in your shell history; prefer --random-password).")
         group.add_argument("--random-password", action="store_true", help="Generate a password and print it once.")
         parser.add_argument("--tier", choices=[t for t in Tier.values if t in PERSON_TIERS],
-                            help="Tier to set. Default: public for a new account; an existing account keeps its tier.")
+                            help="Tier to set. Default: the tier rules give a new account (from its email; public without a rule); an existing account keeps its tier.")
 
     def handle(self, *args, **options):
         password = options["password"]

@@ -1,4 +1,4 @@
-"""``manage.py create_account``: a new account gets ``--tier`` (``public`` without it); running it
+"""``manage.py create_account``: a new account gets ``--tier`` (without it, the tier the rules give a new person); running it
 again for an existing account changes its password or email, and its tier only when ``--tier`` is given."""
 
 from __future__ import annotations
@@ -29,6 +29,15 @@ def test_a_new_account_is_public_unless_a_tier_is_given():
     assert tier_of(account("ada")) == "public"
     create_account("bob", "--tier", "developer")
     assert tier_of(account("bob")) == "developer"
+
+
+def test_a_new_account_without_a_tier_gets_the_tier_the_rules_give(settings):
+    settings.MCPRAG_DEVELOPER_DOMAINS = ["example.com"]
+    settings.MCPRAG_ADMIN_EMAILS = ["boss@example.com"]
+    assert "(tier admin)" in create_account("boss", "--email", "boss@example.com")
+    assert "(tier developer)" in create_account("dev", "--email", "dev@example.com")
+    assert "(tier public)" in create_account("guest", "--email", "guest@elsewhere.org")
+    assert "(tier public)" in create_account("boss2", "--email", "boss2@example.com", "--tier", "public")
 
 
 def test_updating_an_existing_account_keeps_its_tier():
