@@ -4,6 +4,7 @@
     tree = list_files("shop", "billing", depth=2, access=access)    # TreePage(entries=[TreeEntry(...)], next_page=None)
     part = read_lines("shop", "billing/invoice.py", start_line=120, access=access)
     part.lines[0] == (120, "    def total(self):"); part.next_start_line    # 520, or None at the end
+    part.next_start_column    # None, or where a line longer than READ_MAX_BYTES was cut: pass it as start_column
 """
 
 from __future__ import annotations
@@ -76,8 +77,11 @@ class TreePage:
 
 @dataclass(frozen=True)
 class FileLines:
-    """Lines ``start_line``..``end_line`` (1-based, inclusive) of an indexed file as ``(number, text)``;
-    ``next_start_line`` continues after a cut (None when the request was served whole)."""
+    """Lines ``start_line``..``end_line`` (1-based, inclusive) of an indexed file as ``(number, text)``,
+    the first from character ``start_column`` (1-based). ``next_start_line`` continues after a cut
+    (None when the request was served whole); when a line itself was cut, ``next_start_line`` is
+    that line, ``next_start_column`` the first character not shown and ``cut_line_length`` its
+    length in characters (both None otherwise)."""
 
     repository: str
     path: str
@@ -87,6 +91,9 @@ class FileLines:
     total_lines: int
     lines: list[tuple[int, str]]
     next_start_line: int | None
+    start_column: int = 1
+    next_start_column: int | None = None
+    cut_line_length: int | None = None
 
 
 def list_repositories(*, access: RepositoryAccess = PUBLIC, query: str | None = None) -> list[RepositoryInfo]:
@@ -172,11 +179,14 @@ def read_text(repository: str, path: str, *, access: RepositoryAccess = PUBLIC) 
     return file, text
 
 
-def read_lines(repository: str, path: str, *, start_line: int = 1, end_line: int | None = None,
+def read_lines(repository: str, path: str, *, start_line: int = 1, end_line: int | None = None, start_column: int = 1,
                access: RepositoryAccess = PUBLIC) -> FileLines:
-    """Lines ``start_line``..``end_line`` of the indexed text, at most ``READ_MAX_LINES`` lines and
-    ``READ_MAX_BYTES`` bytes per call (a longer single line is cut, ending in "…").
-    Raises ``RepositoryNotFound``, ``FileNotIndexed`` and ``InvalidArgument`` (a line out of range)."""
+    """Lines ``start_line``..``end_line`` of the indexed text, the first from its character
+    ``start_column`` (1-based, in characters like grep's columns), at most ``READ_MAX_LINES``
+    lines and ``READ_MAX_BYTES`` bytes of UTF-8 per call. A line that does not fit alone is cut,
+    ending in "…" (a line read from ``start_column`` > 1 starts with "…"); the answer's
+    ``next_start_line`` and ``next_start_column`` continue it, so every character can be read.
+    Raises ``RepositoryNotFound``, ``FileNotIndexed`` and ``InvalidArgument`` (a line or column out of range)."""
     file, text = read_text(repository, path, access=access)
     lines = text.split("\n")
     if text.endswith("\n") or not text:
@@ -185,22 +195,34 @@ def read_lines(repository: str, path: str, *, start_line: int = 1, end_line: int
     check_int("start_line", start_line, 1, None)
     if end_line is not None:
         check_int("end_line", end_line, start_line, None)
+    check_int("start_column", start_column, 1, None)
     if start_line > max(total, 1):
         size = "is empty (start_line 1 reads it)" if not total else f"has {total:,} line{'s' * (total != 1)} (start_line 1 to {total:,})"
         raise InvalidArgument(f"start_line {start_line} is past the end: {file.path!r} {size}")
+    first = lines[start_line - 1] if total else ""
+    if start_column > max(len(first), 1):
+        raise InvalidArgument(f"start_column {start_column} is past the end of line {start_line}: it has "
+                              f"{len(first):,} character{'s' * (len(first) != 1)} (start_column 1 to {max(len(first), 1):,})")
     last = min(end_line or total, total, start_line + READ_MAX_LINES - 1)
     out: list[tuple[int, str]] = []
     budget = READ_MAX_BYTES
+    next_column = cut_length = None
     for number in range(start_line, last + 1):
         line = lines[number - 1]
+        if number == start_line and start_column > 1:
+            line = "…" + line[start_column - 1:]
         size = len(line.encode("utf-8")) + 1
         if size > budget:
             if out:
                 break
-            line = line.encode("utf-8")[: budget - 4].decode("utf-8", "ignore") + "…"
+            kept = line.encode("utf-8")[: budget - 4].decode("utf-8", "ignore")
+            offset = start_column - 1 - (start_column > 1)  # characters of the line before ``line``'s first, less the "…"
+            next_column, cut_length = offset + len(kept) + 1, len(lines[number - 1])
+            line = kept + "…"
         out.append((number, line))
         budget -= size
     end = out[-1][0] if out else start_line - 1
     wanted = min(end_line or total, total)
-    return FileLines(file.repository.name, file.path, file.language, start_line, end, total, out,
-                     end + 1 if end < wanted else None)
+    next_line = end if next_column else (end + 1 if end < wanted else None)
+    return FileLines(file.repository.name, file.path, file.language, start_line, end, total, out, next_line,
+                     start_column, next_column, cut_length)

@@ -87,16 +87,28 @@ async def read_file(
     path: Annotated[str, Field(description="File path from the repository root, as search_code, grep or list_files give it.")],
     start_line: Annotated[int, _range(1, None, "First line to read, 1-based.")] = 1,
     end_line: Annotated[int | None, _range(1, None, "Last line to read, inclusive (default: the end of the file).")] = None,
+    start_column: Annotated[int, _range(1, None, "First character of start_line to read, 1-based: continues a line cut "
+                                                 "by the previous answer (its next_start_column).")] = 1,
 ) -> Annotated[CallToolResult, FileLinesModel]:
     """Read numbered lines of an indexed file, as it was indexed (the text search_code and grep
     see). At most 400 lines or 32 KB per call; when cut, next_start_line says where to continue.
+    A single line longer than that is cut, ending in '…', and the answer says at which character:
+    pass next_start_line and next_start_column (start_column) to read the rest of it.
     Use the start_line/end_line of a search_code hit to read around it."""
-    part = await run_service(services.read_lines, repository, path, start_line=start_line, end_line=end_line, access=access_of())
+    part = await run_service(services.read_lines, repository, path, start_line=start_line, end_line=end_line,
+                             start_column=start_column, access=access_of())
     model = FileLinesModel(repository=part.repository, path=part.path, language=part.language, start_line=part.start_line,
                            end_line=part.end_line, total_lines=part.total_lines, next_start_line=part.next_start_line,
+                           start_column=part.start_column, next_start_column=part.next_start_column,
                            text="\n".join(line for _, line in part.lines))
     head = f"{part.repository}:{part.path} lines {part.start_line}-{part.end_line} of {part.total_lines}"
-    tail = [f"More: start_line={part.next_start_line}"] if part.next_start_line else []
+    if part.start_column > 1:
+        head += f", line {part.start_line} from character {part.start_column:,}"
+    if part.next_start_column:
+        tail = [f"Line {part.next_start_line} was cut after character {part.next_start_column - 1:,} of {part.cut_line_length:,}. "
+                f"More: start_line={part.next_start_line} start_column={part.next_start_column}"]
+    else:
+        tail = [f"More: start_line={part.next_start_line}"] if part.next_start_line else []
     return result(model, "\n".join([head, *(f"{n}\t{line}" for n, line in part.lines), *tail]))
 
 

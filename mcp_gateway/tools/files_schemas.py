@@ -50,7 +50,11 @@ class FileLinesModel(BaseModel):
     end_line: int = Field(description="Last line returned, 1-based, inclusive (start_line - 1 when none).")
     total_lines: int
     next_start_line: int | None = Field(None, description="Pass as start_line to continue; null when the range was returned whole.")
-    text: str = Field(description="The lines start_line..end_line joined with newlines (unnumbered).")
+    start_column: int = Field(1, description="First character of start_line returned, 1-based.")
+    next_start_column: int | None = Field(None, description="When a line was cut (it ends in '…'): the first character of it not "
+                                                            "returned; pass as start_column with next_start_line. Null otherwise.")
+    text: str = Field(description="The lines start_line..end_line joined with newlines (unnumbered); a line cut ends in '…', "
+                                  "one read from start_column > 1 starts with '…'.")
 
 
 class GrepMatchModel(BaseModel):

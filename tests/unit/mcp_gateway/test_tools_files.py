@@ -66,8 +66,40 @@ def test_read_file_pages_a_long_file(repos, tmp_path):
     assert (last["end_line"], last["next_start_line"], last["text"].splitlines()[-1]) == (1000, None, "line 1000")
 
 
+@pytest.mark.parametrize("char", ["x", "é"])
+def test_read_file_continues_a_line_longer_than_one_answer(repos, tmp_path, char):
+    """A line over 32 KB was cut and the answer went on to the next line: the rest of it could
+    never be read. Now the answer says where it was cut and start_column reads on from there."""
+    wide = tmp_path / "wide"
+    wide.mkdir()
+    long_line = "".join(f"{char}{n % 10}" for n in range(40_000)) + "END"  # 80,003 characters; 'é' is 2 bytes
+    # enough short lines that the file is not taken for minified text (lines averaging over 300 characters)
+    (wide / "blob.txt").write_text("".join(f"short {n}\n" for n in range(1, 1001)) + long_line + "\nafter\n")
+    services.index_repository(wide, "wide")
+    args = {"repository": "wide", "path": "blob.txt", "start_line": 1001}
+    pieces, answers = [], 0
+    while True:
+        answer = call(READER, "read_file", args)
+        data, answers = answer.structured_content, answers + 1
+        if data["next_start_line"] != 1001:
+            break
+        assert data["start_line"] == data["end_line"] == 1001 and data["text"].endswith("…")
+        assert len(data["text"].encode()) <= 32_000
+        cut = data["next_start_column"] - 1
+        assert f"Line 1001 was cut after character {cut:,} of 80,003. More: start_line=1001 start_column={cut + 1}" in text_of(answer)
+        pieces.append(data["text"].removeprefix("…").removesuffix("…") if pieces else data["text"].removesuffix("…"))
+        args["start_column"] = data["next_start_column"]
+    assert answers == (3 if char == "x" else 4)
+    assert data["start_column"] == args["start_column"] and data["next_start_column"] is None
+    last, after = data["text"].split("\n")
+    pieces.append(last.removeprefix("…"))
+    assert "".join(pieces) == long_line and after == "after" and data["next_start_line"] is None
+
+
 @pytest.mark.parametrize(("arguments", "words"), [
     ({"path": "billing/tax.py", "start_line": 3}, ["start_line 3 is past the end", "has 2 lines (start_line 1 to 2)"]),
+    ({"path": "billing/tax.py", "start_line": 2, "start_column": 25}, ["start_column 25 is past the end of line 2",
+                                                                       "it has 24 characters (start_column 1 to 24)"]),
     ({"path": "billing/tax.py", "start_line": 0}, ["start_line must be a whole number of at least 1"]),
     ({"path": "billing/tax.py", "start_line": 2, "end_line": 1}, ["end_line must be a whole number of at least 2"]),
     ({"path": "billing/nope.py"}, ["no indexed file 'billing/nope.py'"]),
