@@ -52,7 +52,7 @@ from .exceptions import CloneFailed, SourceNotFound
 
 __all__ = [
     "SourceText", "SourceTree", "GIT_DIR", "GITIGNORE", "MCPRAGIGNORE", "BINARY_SAMPLE_BYTES", "is_git_url", "checkout",
-    "is_generated", "local_root", "looks_binary", "decode_text", "without_credentials", "fetch_clone", "Fetched", "GitAccess",
+    "is_generated", "local_root", "looks_binary", "decode_text", "encoded_forms", "without_credentials", "fetch_clone", "Fetched", "GitAccess",
     "git_output", "local_commit", "valid_branch", "scrub", "remove_clone",
 ]
 
@@ -78,6 +78,8 @@ _IgnoreLevel = tuple[str, GitIgnoreSpec]
 BINARY_SAMPLE_BYTES = 8192
 _UTF16_ENCODINGS = ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 _UTF16_BOMS = tuple(bom for bom, _ in _UTF16_ENCODINGS)
+#: What ``decode_text`` tries, in order, for text without a UTF-16 byte-order mark.
+_TEXT_ENCODINGS = ("utf-8", "cp1252", "latin-1")
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in b"\t\n\v\f\r\b\x1b") + b"\x7f"
 
 
@@ -339,12 +341,29 @@ def decode_text(data: bytes) -> tuple[str, str] | None:
             except UnicodeDecodeError:
                 return None
             return None if "\x00" in text else (_normalize_newlines(text), "utf-16")
-    for encoding in ("utf-8", "cp1252", "latin-1"):
+    for encoding in _TEXT_ENCODINGS:
         try:
             return _normalize_newlines(data.decode(encoding).removeprefix("\ufeff")), encoding
         except UnicodeDecodeError:
             continue
     return None  # not reached: every byte string is Latin-1
+
+
+def encoded_forms(text: str) -> list[bytes]:
+    """The bytes a file holds where ``decode_text`` shows it ``text``, each form once: its UTF-8,
+    Windows-1252 and Latin-1 encodings (those that can encode it). What to look for in files' raw
+    bytes (``git log -S``) to find text as the index shows it. ``"café"`` → ``[b"caf\\xc3\\xa9", b"caf\\xe9"]``;
+    ASCII text has one form. UTF-16 files are left out: their form of ASCII text holds NUL bytes,
+    which no command-line argument can."""
+    forms: list[bytes] = []
+    for encoding in _TEXT_ENCODINGS:
+        try:
+            form = text.encode(encoding)
+        except UnicodeEncodeError:
+            continue
+        if form not in forms:
+            forms.append(form)
+    return forms
 
 
 def _normalize_newlines(text: str) -> str:

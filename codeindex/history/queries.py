@@ -13,6 +13,7 @@ characters of search text, and ``search_commits(in_diff=True)`` looks at the new
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,7 +24,7 @@ from ..exceptions import InvalidArgument
 from ..models import Repository
 from ..navigation.common import check_int
 from ..source_policy import read_access
-from ..sources import GIT_DIR, GitAccess, decode_text
+from ..sources import GIT_DIR, GitAccess, decode_text, encoded_forms
 from ..visibility import visible_repositories, visible_repository
 from .git import is_ancestor, resolve, run_git
 
@@ -222,7 +223,8 @@ def search_commits(query: str, *, access: RepositoryAccess, repository: str | No
                    limit: int = COMMITS_PAGE_SIZE) -> CommitMatches:
     """Commits whose message contains ``query`` (fixed string, ignoring case), newest first, in
     ``repository`` or every visible git repository (at most 20); with ``in_diff`` also commits
-    among each repository's newest ``IN_DIFF_SCAN`` that added or removed ``query`` (case-sensitive)."""
+    among each repository's newest ``IN_DIFF_SCAN`` that added or removed ``query`` (case-sensitive)
+    as ``read_file`` shows it: in a UTF-8, Windows-1252 or Latin-1 file (``sources.encoded_forms``)."""
     text = _text("query", query)
     names = [repository] if repository is not None else list(visible_repositories(access).values())
     found: list[tuple[str, CommitInfo, str]] = []
@@ -244,10 +246,16 @@ def search_commits(query: str, *, access: RepositoryAccess, repository: str | No
                 seen.add(commit.sha)
                 found.append((repo.name, commit, "message"))
             if in_diff:
-                oldest = run_git(root, ["rev-list", "--max-count=1", f"--skip={IN_DIFF_SCAN - 1}", tip, "--"], access=git).out.strip()
-                span = [f"{oldest}..{tip}"] if oldest else [tip]
-                for commit in _parse_log(run_git(root, ["log", f"--format={_FORMAT}", f"-S{text}", "--no-ext-diff", "--no-textconv",
-                                                        f"--max-count={limit}", *span, "--"], access=git, timeout=120).out):
+                newest = run_git(root, ["rev-list", f"--max-count={IN_DIFF_SCAN}", tip, "--"], access=git).out.split()
+                span = [f"{newest[-1]}..{tip}"] if len(newest) == IN_DIFF_SCAN else [tip]
+                changed: dict[str, CommitInfo] = {}
+                for form in encoded_forms(text):  # the text as read_file shows it, in a file of any encoding it reads
+                    for commit in _parse_log(run_git(root, ["log", f"--format={_FORMAT}", f"-S{os.fsdecode(form)}", "--no-ext-diff",
+                                                            "--no-textconv", f"--max-count={limit}", *span, "--"],
+                                                     access=git, timeout=120).out):
+                        changed.setdefault(commit.sha, commit)
+                order = {sha: n for n, sha in enumerate(newest)}
+                for commit in sorted(changed.values(), key=lambda c: order.get(c.sha, len(order))):
                     if commit.sha not in seen:
                         found.append((repo.name, commit, "diff"))
     found.sort(key=lambda item: item[1].date, reverse=True)

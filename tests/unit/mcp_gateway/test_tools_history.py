@@ -124,6 +124,26 @@ def test_search_commits_in_messages_and_in_changed_lines(gitrepos):
     assert [(m["subject"], m["matched"]) for m in data["matches"]] == [("Round tax to cents", "diff")]
 
 
+def test_search_commits_in_diff_finds_text_in_files_that_are_not_utf8(tmp_path, settings):
+    """in_diff looked for the query's UTF-8 bytes only, so text read_file and blame show from a
+    Windows-1252 or Latin-1 file ('café', '5 €') was never found in the commits that added it."""
+    settings.MCPRAG_SOURCE_ROOTS = [str(tmp_path)]
+    settings.MCPRAG_CLONE_DIR = str(tmp_path / "clones")
+    notes = Remote(tmp_path / "notes", {"README.md": "notes\n"})
+    (notes.work / "utf8.py").write_bytes("menu = 'café'\n".encode())
+    notes.commit("Add the UTF-8 menu")
+    (notes.work / "legacy.py").write_bytes(b"menu = 'caf\xe9'\nprice = '5 \x80'\n")  # Windows-1252
+    notes.commit("Add the legacy menu")
+    notes.push()
+    services.start_index_job(notes.url, "notes", access=SYSTEM)
+    assert call(READER, "read_file", {"repository": "notes", "path": "legacy.py"}).structured_content["text"] == \
+        "menu = 'café'\nprice = '5 €'"
+    found = call(READER, "search_commits", {"query": "café", "in_diff": True}).structured_content["matches"]
+    assert [(m["subject"], m["matched"]) for m in found] == [("Add the legacy menu", "diff"), ("Add the UTF-8 menu", "diff")]
+    found = call(READER, "search_commits", {"query": "5 €", "in_diff": True}).structured_content["matches"]
+    assert [m["subject"] for m in found] == ["Add the legacy menu"]
+
+
 @pytest.mark.parametrize(("tool", "arguments"), [
     ("diff", {"repository": "shop", "commit": "--output={out}"}),
     ("compare", {"repository": "shop", "base": "-p", "head": "main"}),
