@@ -10,7 +10,7 @@ from __future__ import annotations
 from oauthlib.oauth2 import Server
 from oauthlib.oauth2.rfc6749 import errors
 
-from .pkce import require_s256
+from .pkce import empty_verifier_is_missing, require_s256
 from .resource_indicators import require_this_resource
 
 __all__ = ["AuthorizationServer"]
@@ -52,3 +52,4 @@ class AuthorizationServer(Server):
         self.auth_grant.custom_validators.pre_auth.extend([_only_code_response_type, require_s256, require_this_resource])
         for grant in (self.auth_grant, self.refresh_grant, self.credentials_grant):
             grant.custom_validators.pre_token.extend([_refuse_duplicate_parameters, require_this_resource])
+        self.auth_grant.custom_validators.pre_token.append(empty_verifier_is_missing)

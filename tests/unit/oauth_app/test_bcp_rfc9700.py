@@ -119,6 +119,8 @@ def _assert_error(response, status, error):
 TOKEN_CASES = {
     "wrong_code_verifier": (lambda d: {**d, "code_verifier": pkce_pair()[0]}, 400, "invalid_grant"),
     "missing_code_verifier": (lambda d: {k: v for k, v in d.items() if k != "code_verifier"}, 400, "invalid_request"),
+    # RFC 6749 §3.2: a parameter sent without a value is omitted (oauthlib compared "" with the challenge: invalid_grant)
+    "empty_code_verifier": (lambda d: {**d, "code_verifier": ""}, 400, "invalid_request"),
     "redirect_uri_mismatch": (lambda d: {**d, "redirect_uri": "http://127.0.0.1:43110/other"}, 400, "invalid_request"),
     "unknown_code": (lambda d: {**d, "code": "forged-code"}, 400, "invalid_grant"),
     "foreign_resource": (lambda d: {**d, "resource": "https://other.example/mcp"}, 400, "invalid_target"),

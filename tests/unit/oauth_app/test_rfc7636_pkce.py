@@ -54,6 +54,19 @@ def test_wrong_code_verifier_gets_invalid_grant(client, public_client, obtain_co
     assert response.json()["error"] == "invalid_grant"
 
 
+@pytest.mark.parametrize("sent", [{}, {"code_verifier": ""}])
+def test_missing_code_verifier_is_invalid_request_and_the_code_still_works(client, public_client, obtain_code, sent):
+    """RFC 6749 §5.2: a missing required parameter is invalid_request; §3.2: one sent without a
+    value is missing. An empty verifier was compared with the challenge and got invalid_grant."""
+    code, verifier, _ = obtain_code(public_client["client_id"])
+    exchange = {"grant_type": "authorization_code", "code": code, "redirect_uri": "http://127.0.0.1:43110/callback",
+                "client_id": public_client["client_id"]}
+    response = client.post("/token/", {**exchange, **sent})
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid_request", "error_description": "Code verifier required."}
+    assert client.post("/token/", {**exchange, "code_verifier": verifier}).status_code == 200
+
+
 def test_unregistered_redirect_uri_shows_an_error_page_and_never_redirects(client, person, public_client):
     client.force_login(person)
     _, challenge = pkce_pair()
