@@ -12,6 +12,10 @@ message, naming each argument, what it must be, and nothing the caller sent::
 A bound (``ge``/``le``, ``min_length``/``max_length``) is said as the whole allowed range, read
 from the tool's input schema, so one error tells the caller every limit of that argument.
 
+A JSON ``true`` or ``false`` for an integer argument is refused the same way
+(``read_file: invalid arguments: start_line must be a whole number of at least 1``): pydantic's
+lax mode read it as 1 or 0, so ``start_line: true`` read the file from line 1.
+
 An argument the tool does not take is refused the same way, naming the likeliest meant one
 (``grep: invalid arguments: 'glob' is not an argument of this tool (did you mean path_glob?)``):
 pydantic ignored it, so a misspelt filter was dropped without a word. Every input schema says
@@ -32,7 +36,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
 from pydantic import ValidationError
 
-__all__ = ["GatewayServer", "plain_validation_message", "unknown_arguments_message"]
+__all__ = ["GatewayServer", "plain_validation_message", "unknown_arguments_message", "boolean_integers_message"]
 
 #: At most this many problems are listed; the rest are counted.
 _MAX_PROBLEMS = 5
@@ -44,7 +48,20 @@ def plain_validation_message(tool: str, error: ValidationError, schema: dict | N
     """One line naming each invalid argument of ``tool`` and what it must be; ``schema`` is the
     tool's input JSON Schema (its ``properties`` give the allowed ranges)."""
     properties = (schema or {}).get("properties", {})
-    problems = [_problem(item, properties) for item in error.errors(include_url=False, include_input=False)]
+    return _message(tool, [_problem(item, properties) for item in error.errors(include_url=False, include_input=False)])
+
+
+def boolean_integers_message(tool: str, arguments: dict[str, Any], schema: dict | None) -> str | None:
+    """One line naming each argument of ``tool`` that its input JSON Schema ``schema`` types as an
+    integer but was given a JSON boolean, and what it must be; None when there is none. (JSON
+    Schema: a boolean is not an integer; pydantic's lax mode takes ``true`` as 1.)"""
+    properties = (schema or {}).get("properties", {})
+    wrong = [key for key, value in arguments.items()
+             if isinstance(value, bool) and (_property(properties, (key,)) or {}).get("type") == "integer"]
+    return _message(tool, [_problem({"loc": (key,), "type": "int_type"}, properties) for key in wrong]) if wrong else None
+
+
+def _message(tool: str, problems: list[str]) -> str:
     shown = "; ".join(dict.fromkeys(problems[:_MAX_PROBLEMS]))
     more = f"; and {len(problems) - _MAX_PROBLEMS} more" if len(problems) > _MAX_PROBLEMS else ""
     return f"{tool}: invalid arguments: {shown}{more}."
@@ -85,6 +102,8 @@ def _problem(item: dict[str, Any], properties: dict[str, Any]) -> str:
         low, high = spec.get("minimum"), spec.get("maximum")
         if low is not None and high is not None:
             return f"{where} must be a whole number from {_figure(low)} to {_figure(high)}"
+        if low is not None:
+            return f"{where} must be a whole number of at least {_figure(low)}"
         return f"{where} must be a whole number"
     if kind in _LENGTHS and spec is not None:
         short = kind.endswith("too_short")
@@ -110,12 +129,13 @@ def _figure(value) -> str:
 
 
 def _property(properties: dict[str, Any], loc) -> dict | None:
-    """The schema of the argument at ``loc`` (``anyOf`` with null unwrapped), or None."""
+    """The schema of the argument at ``loc`` (``anyOf`` with null unwrapped, keeping bounds set
+    beside the ``anyOf``, as ``json_schema_extra`` puts them), or None."""
     spec = properties.get(str(loc[0])) if loc else None
     if not isinstance(spec, dict):
         return None
     options = [o for o in spec.get("anyOf", []) if isinstance(o, dict) and o.get("type") != "null"]
-    return options[0] if len(options) == 1 else spec
+    return {**{k: v for k, v in spec.items() if k != "anyOf"}, **options[0]} if len(options) == 1 else spec
 
 
 class GatewayServer(MCPServer):
@@ -147,6 +167,9 @@ class GatewayServer(MCPServer):
             unknown = [key for key in arguments if key not in known]
             if unknown:  # pydantic ignores them: a misspelt filter (glob for path_glob) would be dropped silently
                 raise ToolError(unknown_arguments_message(name, unknown, list(known)))
+            booleans = boolean_integers_message(name, arguments, tool.parameters)
+            if booleans:  # pydantic's lax mode would take true as 1
+                raise ToolError(booleans)
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:

@@ -117,6 +117,27 @@ def test_a_list_too_short_is_said_as_its_lower_bound():
     assert result.is_error and result.content[0].text == "index_changed_files: invalid arguments: paths must have at least 1 item."
 
 
+@pytest.mark.parametrize(("tool", "arguments", "expected"), [
+    ("read_file", {"repository": "r", "path": "p", "start_line": True},
+     "read_file: invalid arguments: start_line must be a whole number of at least 1."),
+    ("read_file", {"repository": "r", "path": "p", "end_line": False},
+     "read_file: invalid arguments: end_line must be a whole number of at least 1."),
+    ("search_code", {"query": "token", "max_results": True, "page": False},
+     "search_code: invalid arguments: max_results must be a whole number from 1 to 50; page must be a whole number from 1 to 20."),
+    ("find_definition", {"symbol": "f", "line": True},
+     "find_definition: invalid arguments: line must be a whole number from 1 to 10,000,000."),
+])
+def test_a_boolean_is_not_a_whole_number(tool, arguments, expected):
+    """pydantic's lax mode read JSON true as 1 and false as 0: read_file start_line=true read line 1."""
+    result = call(tool, arguments)
+    assert result.is_error and result.content[0].text == expected
+
+
+def test_a_boolean_argument_still_takes_a_boolean():
+    result = call("search_code", {"query": "token", "max_results": 0, "exclude_tests": True})
+    assert result.content[0].text == "search_code: invalid arguments: max_results must be a whole number from 1 to 50."
+
+
 def test_rejected_values_are_not_echoed_back():
     secret_like = "x" * 50_000
     result = call("search_code", {"query": "token", "max_results": secret_like})
