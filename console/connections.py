@@ -21,14 +21,7 @@ from oauth_app.app_settings import app_settings as oauth_settings
 from oauth_app.models import AuthEvent, Consent
 from oauth_app.scopes import scope_labels
 
-__all__ = ["ConnectedAgent", "ClientActivity", "connected_agents", "connected_application", "client_activity",
-           "safe_logo_uri"]
-
-
-def safe_logo_uri(application) -> str:
-    """The client's logo URL if it is https (never load a plain-http or data: image), else ""."""
-    logo = (getattr(application, "logo_uri", "") or "").strip()
-    return logo if logo.lower().startswith("https://") else ""
+__all__ = ["ConnectedAgent", "ClientActivity", "connected_agents", "connected_application", "client_activity"]
 
 
 @dataclass
@@ -42,10 +35,6 @@ class ConnectedAgent:
     live_tokens: int = 0
     consent_active: bool = False
     scope_names: set[str] = field(default_factory=set, repr=False)
-
-    @property
-    def logo_uri(self) -> str:
-        return safe_logo_uri(self.application)
 
 
 def _connected_ids(user) -> dict[int, ConnectedAgent]:

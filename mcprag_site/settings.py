@@ -574,14 +574,15 @@ if not _LOOPBACK:
 if _BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# A Content Security Policy on every page (django-csp): no inline scripts, no third-party origins;
-# client logos may come from any https origin; inline styles are used by the page templates.
+# A Content Security Policy on every page (django-csp): no inline scripts, no third-party origins,
+# no remote images (a client's logo_uri is whatever it registered: loading it would tell that
+# client who opened a page, and when); inline styles are used by the page templates.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'", "'unsafe-inline'"],
-        "img-src": ["'self'", "https:", "data:"],
+        "img-src": ["'self'", "data:"],
         "connect-src": ["'self'"],
         "frame-ancestors": ["'none'"],
         "base-uri": ["'none'"],

@@ -12,7 +12,7 @@ mcprag then applies its own registration rules to the document, the same as for 
 * public clients only (``token_endpoint_auth_method`` ``none``).
 
 Fetch and validation failures are logged only; the client just looks unknown (DOT ``CIMDError``).
-The full document is kept on the Application so the consent page can show name, logo and site.
+The full document is kept on the Application so the consent page can show name and site.
 """
 
 from __future__ import annotations

@@ -9,8 +9,6 @@ from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince
 
-from ..connections import safe_logo_uri
-
 register = template.Library()
 
 
@@ -43,11 +41,6 @@ def ago(value) -> str:
     if (timezone.now() - value).total_seconds() < 60:
         return "just now"
     return f"{timesince(value)} ago"
-
-
-@register.filter
-def logo(application) -> str:
-    return safe_logo_uri(application)
 
 
 @register.filter

@@ -5,8 +5,10 @@ DOT's :class:`~oauth2_provider.views.AuthorizationView` does the protocol work; 
 * posts the consent form's hidden fields back unstripped, so ``state`` returns exactly as sent
   (RFC 6749 §4.1.2; :class:`~oauth_app.forms.ConsentForm`);
 * ignores a client-supplied ``approval_prompt`` (a client must not skip consent);
-* shows what the consent page needs: client name, logo (https only), website host, redirect
-  host, the resource, and the scopes in plain words — narrowed to the person's tier;
+* shows what the consent page needs: client name, website host, redirect host, the resource,
+  and the scopes in plain words — narrowed to the person's tier; never the client's logo (its
+  ``logo_uri`` is self-asserted, RFC 7591 §5: loading it would tell the client who opened the
+  page, and show whatever logo it chose);
 * skips the page when a remembered consent covers the request (:mod:`oauth_app.flows.consent`);
 * binds the consent form to the request that rendered it: the request is kept in the session and
   the POST must carry its id and post its values back unchanged, or it gets an error page, no

@@ -52,11 +52,12 @@ def test_agent_list_filters(operator_client, agent):
 
 
 def test_agent_page_escapes_self_registered_metadata(operator_client, register):
-    created = register(client_name="<script>alert(1)</script>", logo_uri="http://insecure.example/logo.png").json()
+    created = register(client_name="<script>alert(1)</script>", logo_uri="https://tracker.example/logo.png").json()
     agent = Application.objects.get(client_id=created["client_id"])
     html = operator_client.get(reverse("console:agent-detail", kwargs={"pk": agent.pk})).content.decode()
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
-    assert 'src="http://insecure.example/logo.png"' not in html  # logos load over https only
+    listed = operator_client.get(reverse("console:agent-list")).content.decode()
+    assert "<img" not in html + listed  # a client's logo is never loaded by an operator's browser (its metadata shows it as text)
     assert "<dd class=\"mono\">http://127.0.0.1:43110/callback</dd>" in html  # lists shown plainly, not as ['…']
 
 

@@ -46,14 +46,15 @@ def test_scopes_beyond_the_current_tier_are_marked_not_available(client, person,
     assert "<li>Search and read the code of repositories you can see <code>code:read</code></li>" in html
 
 
-def test_logo_is_shown_only_over_https(client, person, register, obtain_code):
+def test_no_client_logo_is_loaded(client, person, register, obtain_code):
+    """A client's logo_uri is what it registered: the page shows the name's initial instead."""
     secure = register(client_name="Secure", logo_uri="https://cdn.example/logo.png").json()
     insecure = register(client_name="Plain", logo_uri="http://cdn.example/logo.png").json()
     obtain_code(secure["client_id"])
     obtain_code(insecure["client_id"])
     html = client.get(reverse("account:agents")).content.decode()
-    assert 'src="https://cdn.example/logo.png"' in html
-    assert "http://cdn.example/logo.png" not in html
+    assert "cdn.example" not in html and "<img" not in html
+    assert '<span class="agent-logo" aria-hidden="true">S</span>' in html
 
 
 def test_shows_only_the_persons_own_agents(person, agent, tokens):

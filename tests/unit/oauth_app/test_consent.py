@@ -27,6 +27,19 @@ def test_consent_page_names_client_redirect_host_and_scopes_in_plain_words(clien
     assert "http://127.0.0.1:8000/mcp" in page
 
 
+def test_consent_page_loads_nothing_the_client_chose(client, person, register):
+    """logo_uri is what the client says it is (RFC 7591 §5): shown as an <img>, any client that
+    registered made the person's browser fetch a URL of its choosing (telling it who opened the
+    link, and when) and show a borrowed logo; the policy let any https image load."""
+    created = register(client_name="Shiny", logo_uri="https://tracker.example/pixel.png?who=1").json()
+    page = _consent(client, person, created["client_id"], "code:read")
+    html = page.content.decode()
+    assert page.status_code == 200 and "Shiny" in html
+    assert "tracker.example" not in html and "<img" not in html
+    policy = dict(part.strip().split(" ", 1) for part in page["Content-Security-Policy"].split(";") if part.strip())
+    assert policy["img-src"].split() == ["'self'", "data:"]
+
+
 def test_public_tier_is_never_offered_index_admin(client, person, public_client):
     set_tier(person, "public")
     page = _consent(client, person, public_client["client_id"], "code:read index:admin")
