@@ -146,6 +146,24 @@ def build_docstring_set(packages: list[str], target: Path) -> list[tuple]:
 _JSDOC = re.compile(r"/\*\*(.*?)\*/", re.S)
 
 
+def strip_jsdoc(text: str) -> tuple[list[str], list[tuple[str, int]]]:
+    """``text``'s lines with every JSDoc comment blanked, and (first sentence, 1-based line of the
+    code it documents) for each comment whose first sentence has at least four words."""
+    lines, documented = text.split("\n"), []
+    for match in _JSDOC.finditer(text):
+        doc = "\n".join(re.sub(r"^\s*\*\s?", "", l) for l in match.group(1).split("\n"))
+        doc = re.split(r"\n\s*@", doc, maxsplit=1)[0]
+        sentence = first_sentence(re.sub(r"\{@link\s+([^}]+)\}", r"\1", doc))
+        first = text.count("\n", 0, match.start())
+        last = text.count("\n", 0, match.end())
+        code_line = next((i + 1 for i in range(last + 1, len(lines)) if lines[i].strip()), None)
+        for i in range(first, last + 1):
+            lines[i] = ""
+        if code_line and len(sentence.split()) >= 4:
+            documented.append((sentence, code_line))
+    return lines, documented
+
+
 def build_js_set(packages: list[str], target: Path) -> list[tuple]:
     """Copy each package's .js without JSDoc (lines kept); (repo, query, path, line of the documented code).
 
@@ -164,18 +182,8 @@ def build_js_set(packages: list[str], target: Path) -> list[tuple]:
             if text in seen:
                 continue
             seen.add(text)
-            lines = text.split("\n")
-            for match in _JSDOC.finditer(text):
-                doc = "\n".join(re.sub(r"^\s*\*\s?", "", l) for l in match.group(1).split("\n"))
-                doc = re.split(r"\n\s*@", doc, maxsplit=1)[0]
-                sentence = first_sentence(re.sub(r"\{@link\s+([^}]+)\}", r"\1", doc))
-                first = text.count("\n", 0, match.start())
-                last = text.count("\n", 0, match.end())
-                code_line = next((i + 1 for i in range(last + 1, len(lines)) if lines[i].strip()), None)
-                for i in range(first, last + 1):
-                    lines[i] = ""
-                if code_line and len(sentence.split()) >= 4:
-                    pairs.append((name, sentence, rel, code_line))
+            lines, documented = strip_jsdoc(text)
+            pairs.extend((name, sentence, rel, code_line) for sentence, code_line in documented)
             out = target / name / rel
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text("\n".join(lines), encoding="utf-8")

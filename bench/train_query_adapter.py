@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import re
 import sys
 import time
 from pathlib import Path
@@ -80,7 +79,7 @@ def python_pairs(root: Path, name: str) -> list[tuple[str, str]]:
 
 
 def javascript_pairs(root: Path, name: str) -> list[tuple[str, str]]:
-    from retrieval import _JSDOC, first_sentence
+    from retrieval import strip_jsdoc
 
     from codeindex.chunking import chunk_text
     from codeindex.embeddings import document_text
@@ -94,16 +93,7 @@ def javascript_pairs(root: Path, name: str) -> list[tuple[str, str]]:
         if text in seen or len(text) > 400_000:
             continue
         seen.add(text)
-        lines, wanted = text.split("\n"), []
-        for match in _JSDOC.finditer(text):
-            doc = "\n".join(re.sub(r"^\s*\*\s?", "", line) for line in match.group(1).split("\n"))
-            sentence = first_sentence(re.sub(r"\{@link\s+([^}]+)\}", r"\1", re.split(r"\n\s*@", doc, maxsplit=1)[0]))
-            first, last = text.count("\n", 0, match.start()), text.count("\n", 0, match.end())
-            code_line = next((i + 1 for i in range(last + 1, len(lines)) if lines[i].strip()), None)
-            for i in range(first, last + 1):
-                lines[i] = ""
-            if code_line and len(sentence.split()) >= 4:
-                wanted.append((sentence, code_line))
+        lines, wanted = strip_jsdoc(text)
         pieces = chunk_text("\n".join(lines), "javascript") if wanted else []
         for sentence, line in wanted:
             holding = [(p.end_line - p.start_line, i) for i, p in enumerate(pieces) if p.start_line <= line <= p.end_line]
