@@ -15,7 +15,7 @@ that holds the function, with every docstring or JSDoc removed from the file fir
 * JavaScript: the npm packages bundled with the system's npm (except the four the benchmark
   uses) and ``--npm-dir``, a ``node_modules`` folder you fill first, for instance::
 
-      npm install --prefix /tmp/qa-npm --ignore-scripts --no-audit --no-fund lodash underscore async \\
+      npm install --prefix ./qa-npm --ignore-scripts --no-audit --no-fund lodash underscore async \\
           express commander moment axios ajv bluebird yargs chalk@4 uuid jquery d3-array d3-scale \\
           three@0.150 immutable ramda validator marked handlebars mustache eventemitter3 q mocha
 
@@ -23,7 +23,7 @@ Packages in ``HELD_OUT`` are kept out of training and measured before and after 
 query against the pairs of its own package). The loss is InfoNCE over every training document
 (temperature 0.05), AdamW at 1e-3, batches of 64 queries.
 
-    python bench/train_query_adapter.py --npm-dir /tmp/qa-npm/node_modules \\
+    python bench/train_query_adapter.py --npm-dir ./qa-npm/node_modules \\
         --out codeindex/data/minilm_query_adapter.npz
 
 Measured on two cores: 35,834 pairs (3,277 of them JavaScript), 5 minutes to embed the
@@ -44,10 +44,11 @@ from pathlib import Path
 import numpy as np
 
 from bench_support import setup_django
+from retrieval import DEFAULT_NPM_PACKAGES, DEFAULT_PACKAGES, NPM_ROOT, strip_docstrings, strip_jsdoc
 
-BENCH_PYTHON = {"dateutil", "jwt", "pathspec", "celery"}
-BENCH_NPM = {"lru-cache", "path-scurry", "ip-address", "http-cache-semantics"}
-NPM_ROOT = Path("/usr/lib/node_modules/npm/node_modules")
+#: The benchmark's own packages (top-level names), never trained on.
+BENCH_PYTHON = {name.split(".")[0] for name in DEFAULT_PACKAGES}
+BENCH_NPM = {name.split("/")[0] for name in DEFAULT_NPM_PACKAGES}
 HELD_OUT = {"werkzeug", "click", "jinja2", "rich", "networkx", "requests", "axios", "commander", "async", "express"}
 PER_PACKAGE = 1500
 TARGETS = [("attention.self", "query"), ("attention.self", "key"), ("attention.self", "value"),
@@ -55,8 +56,6 @@ TARGETS = [("attention.self", "query"), ("attention.self", "key"), ("attention.s
 
 
 def python_pairs(root: Path, name: str) -> list[tuple[str, str]]:
-    from retrieval import strip_docstrings
-
     from codeindex.chunking import chunk_text
     from codeindex.embeddings import document_text
 
@@ -79,8 +78,6 @@ def python_pairs(root: Path, name: str) -> list[tuple[str, str]]:
 
 
 def javascript_pairs(root: Path, name: str) -> list[tuple[str, str]]:
-    from retrieval import strip_jsdoc
-
     from codeindex.chunking import chunk_text
     from codeindex.embeddings import document_text
 
