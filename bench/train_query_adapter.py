@@ -191,9 +191,12 @@ def main() -> None:
                 similarity = queries @ all_documents[rows].T
                 rank = (similarity > similarity.diagonal().unsqueeze(1)).sum(1) + 1
                 scores.append(float(torch.where(rank <= 10, 1.0 / rank, torch.zeros_like(rank, dtype=torch.float)).mean()))
-        return sum(scores) / max(len(scores), 1)
+        return sum(scores) / len(scores)
 
-    print(f"held-out MRR@10 before: {held_out_mrr():.3f} ({', '.join(held)})", flush=True)
+    if not held:
+        print("no held-out package has 5 pairs: nothing to measure before and after", flush=True)
+    else:
+        print(f"held-out MRR@10 before: {held_out_mrr():.3f} ({', '.join(held)})", flush=True)
     optimiser = torch.optim.AdamW([t for pair in deltas.values() for t in pair], lr=1e-3)
     training_documents = all_documents[train]
     steps = int(len(train) / 64 * args.epochs)
@@ -205,7 +208,8 @@ def main() -> None:
         optimiser.step()
         if (step + 1) % 100 == 0:
             print(f"step {step + 1}/{steps}: loss {float(loss):.3f}, {time.monotonic() - started:.0f} s", flush=True)
-    print(f"held-out MRR@10 after: {held_out_mrr():.3f}", flush=True)
+    if held:
+        print(f"held-out MRR@10 after: {held_out_mrr():.3f}", flush=True)
     arrays = {f"{name}.{part}": t.detach().numpy().astype(np.float16) for name, pair in deltas.items() for part, t in zip("AB", pair)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out, model=np.array(provider.model), **arrays)
