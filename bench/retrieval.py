@@ -19,7 +19,7 @@ and the fused ranking that ``search_code`` serves (dense weight swept, so the pr
 ``search_code`` sends for each query with its default arguments (text content + structured
 content as JSON), the number an agent pays in tokens.
 
-    python bench/retrieval.py [--sets docstring behaviour js] [--packages dateutil jwt] [--limit-queries 300]
+    python bench/retrieval.py [--sets docstring behaviour js] [--packages dateutil jwt] [--limit-queries 300] [--fusions]
 
 Measured on two cores (dense weight 0.8; docstring set on dateutil, jwt, pathspec and
 celery.utils), the code before compact answers, test-file ranking, collapsing and the floor
@@ -33,6 +33,14 @@ celery.utils), the code before compact answers, test-file ranking, collapsing an
 The query tower (``MCPRAG_EMBEDDING_QUERY_ADAPTER``, on by default) then moved fused MRR@10 to
 0.573 (docstring), 0.468 (js) and 0.327 (behaviour), from 0.559, 0.462 and 0.319 without it in the
 same run; ``MCPRAG_EMBEDDING_QUERY_ADAPTER=false python bench/retrieval.py`` measures without it.
+
+``--fusions`` ranks again with other ways of scaling the two signals before the blend
+(``FUSIONS``: z-scores, log lexical, raw cosine, min-max over the dense list, reciprocal rank
+fusion), through the same candidates, floor, test ranking and collapsing. Measured with the query
+tower (``--weights 0.5 0.7 0.8 0.9``), none beats production (min-max, 0.8) on both sets:
+docstring at best 0.580 (z-scores, 0.8) against 0.573, where JS gets 0.470 against 0.468; JS at
+best 0.484 (raw cosine, 0.8), where docstring gets 0.562; reciprocal rank fusion 0.544 / 0.447
+(k = 60) and 0.559 / 0.443 (k = 10).
 
 Embedding a corpus dominates the run time. ``--keep DIR`` (one set per run) keeps the set's
 database in ``DIR/<set>.sqlite3``, so a second run, for instance of another checkout of this
@@ -206,6 +214,61 @@ def build_behaviour_set(target: Path, git_dir: Path = ROOT) -> list[tuple]:
     return pairs
 
 
+#: Other ways of putting the two signals on one scale (``--fusions``), each fused as
+#: (1 − w) · lexical + w · dense like the production min-max fusion (``codeindex/fusion.py``).
+#: Lexical: ``top`` (score / best score, production), ``z`` (z-score over its candidates), ``log``
+#: (log(1 + score) / log(1 + best)), ``rrf`` (k + 1) / (k + rank), k = 60 or 10. Dense: ``global``
+#: (min-max over every vector, production), ``list`` (min-max over its own top list), ``z``,
+#: ``cosine`` (the raw cosine similarity), ``rrf``.
+FUSIONS = [("top", "global"), ("top", "list"), ("top", "cosine"), ("top", "z"), ("z", "z"), ("log", "global"),
+           ("rrf60", "rrf60"), ("rrf10", "rrf10"), ("rrf10", "global")]
+
+
+def fusion_variant(lexical_scale: str, dense_scale: str):
+    """A stand-in for ``codeindex.fusion.fuse`` that fuses with other scales: the candidates, their
+    signals and everything after fusion (the relevance floor, test files, collapsing) stay as served."""
+    import math
+    import statistics
+
+    from codeindex import fusion
+
+    production = fusion.fuse
+
+    def scaled(kind: str, values: dict[int, float], ranks: dict[int, int], low_high: tuple[float, float] | None) -> dict[int, float]:
+        if not values:
+            return {}
+        if kind.startswith("rrf"):
+            k = int(kind[3:])
+            return {c: (k + 1) / (k + r) for c, r in ranks.items()}
+        if kind == "cosine":
+            return values
+        if kind == "z":
+            listed = [values[c] for c in ranks]
+            mean, spread = statistics.fmean(listed), statistics.pstdev(listed) or 1.0
+            return {c: (v - mean) / spread for c, v in values.items()}
+        if kind == "log":
+            best = math.log1p(max(values.values())) or 1.0
+            return {c: math.log1p(max(v, 0.0)) / best for c, v in values.items()}
+        low, high = low_high if kind == "global" else (min(values[c] for c in ranks), max(values[c] for c in ranks))
+        if kind == "top":
+            low = 0.0
+        return {c: (v - low) / (high - low) if high > low else 1.0 for c, v in values.items()}
+
+    def fuse(lexical, dense_top, dense_scores, dense_range, weight):
+        candidates = production(lexical, dense_top, dense_scores, dense_range, weight)
+        if dense_top is None:
+            return candidates
+        lex = scaled(lexical_scale, {c.chunk_id: c.lexical.score for c in candidates if c.lexical.rank},
+                     {c.chunk_id: c.lexical.rank for c in candidates if c.lexical.rank}, None)
+        dense = scaled(dense_scale, {c.chunk_id: c.dense.score for c in candidates if c.dense.score is not None},
+                       {c.chunk_id: c.dense.rank for c in candidates if c.dense.rank}, dense_range)
+        for c in candidates:
+            c.fused = (1 - weight) * lex.get(c.chunk_id, 0.0) + weight * dense.get(c.chunk_id, 0.0)
+        return sorted(candidates, key=lambda c: (-c.score, c.chunk_id))
+
+    return fuse
+
+
 def metrics(ranks: list[int | None]) -> tuple[float, float, float]:
     n = len(ranks) or 1
     mrr = sum(1 / r for r in ranks if r and r <= 10) / n
@@ -239,6 +302,8 @@ def main() -> None:
     parser.add_argument("--limit-queries", type=int, default=300)
     parser.add_argument("--weights", nargs="+", type=float, default=[0.5, 0.7, 0.8])
     parser.add_argument("--keep", type=Path, help="keep the set's database here and reuse it (one set per run)")
+    parser.add_argument("--fusions", action="store_true",
+                        help="also rank with each alternative normalisation of FUSIONS at each --weights (see fusion_variant)")
     args = parser.parse_args()
     if args.keep:
         if len(args.sets) != 1:
@@ -322,6 +387,22 @@ def main() -> None:
                 fused[w].append(rank_of(answers, ids))
                 if w == production_weight:
                     chars.append(answer_chars(query, found))
+        variants = {}
+        if args.fusions:
+            from codeindex import fusion
+
+            production_fuse = fusion.fuse
+            try:
+                for scales in FUSIONS:
+                    fusion.fuse = fusion_variant(*scales)
+                    for w in args.weights:
+                        with override_settings(MCPRAG_FUSION_DENSE_WEIGHT=w):
+                            variants[(*scales, w)] = [
+                                rank_of(answers, [by_location.get((h.repository, h.path, h.start_line, h.end_line)) for h in
+                                                  services.search_page(services.SearchRequest(query, max_results=10, **tool.SEARCH_DEFAULTS), access=SYSTEM).hits])
+                                for query, answers in cases]
+            finally:
+                fusion.fuse = production_fuse
         lexical_mrr = metrics(lexical_ranks)[0] or 1e-9
         out = []
         for name, ranks in [("lexical (rank_chunks)", lexical_ranks), ("dense", dense_ranks)]:
@@ -335,6 +416,10 @@ def main() -> None:
         print(f"\n[{set_name}] {Chunk.objects.count():,} chunks indexed in {index_s:.0f} s; {len(cases):,} queries; "
               f"whole-corpus ranking; answer of search_code (defaults, 10 hits): {mean_chars:,.0f} characters on average")
         print(table(["ranker", "MRR@10", "R@1", "R@10", "MRR vs lexical"], out))
+        if variants:
+            print(f"\n[{set_name}] fused MRR@10 by lexical scale / dense scale (columns: dense weight)")
+            print(table(["lexical", "dense", *(f"{w:g}" for w in args.weights)],
+                        [[lex, dense, *(f"{metrics(variants[(lex, dense, w)])[0]:.3f}" for w in args.weights)] for lex, dense in FUSIONS]))
         m = metrics(fused[production_weight])
         summary.append([set_name, len(cases), f"{metrics(lexical_ranks)[0]:.3f}", f"{m[0]:.3f}", f"{m[1]:.3f}",
                         f"{m[0] / lexical_mrr:.2f}x", f"{mean_chars:,.0f}"])
