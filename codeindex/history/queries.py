@@ -247,11 +247,13 @@ def search_commits(query: str, *, access: RepositoryAccess, repository: str | No
                 found.append((repo.name, commit, "message"))
             if in_diff:
                 newest = run_git(root, ["rev-list", f"--max-count={IN_DIFF_SCAN}", tip, "--"], access=git).out.split()
-                span = [f"{newest[-1]}..{tip}"] if len(newest) == IN_DIFF_SCAN else [tip]
+                # Exactly these commits, each against its parent: a range "oldest..tip" leaves out
+                # "oldest" itself (and takes in older commits of merged branches).
                 changed: dict[str, CommitInfo] = {}
                 for form in encoded_forms(text):  # the text as read_file shows it, in a file of any encoding it reads
                     for commit in _parse_log(run_git(root, ["log", f"--format={_FORMAT}", f"-S{os.fsdecode(form)}", "--no-ext-diff",
-                                                            "--no-textconv", f"--max-count={limit}", *span, "--"],
+                                                            "--no-textconv", f"--max-count={limit}", "--no-walk=unsorted",
+                                                            *newest, "--"],
                                                      access=git, timeout=120).out):
                         changed.setdefault(commit.sha, commit)
                 order = {sha: n for n, sha in enumerate(newest)}

@@ -60,6 +60,19 @@ class Remote:
         git(self.work, "commit", "-q", "--allow-empty", "-m", message, env=env)
         return self.head()
 
+    def empty_commits(self, messages: list[str]) -> str:
+        """One commit per message on the branch, each changing nothing, made by one ``git fast-import``
+        run (hundreds of commits in well under a second); the working tree stays as it is."""
+        when = int(git(self.work, "log", "-1", "--format=%ct"))
+        stream = [f"reset refs/heads/{self.branch}\nfrom {self.head()}\n\n"]
+        for n, message in enumerate(messages, 1):
+            data = message.encode()
+            stream.append(f"commit refs/heads/{self.branch}\ncommitter Ada Lovelace <ada@example.com> {when + n} +0000\n"
+                          f"data {len(data)}\n{message}\n\n")
+        subprocess.run(["git", "fast-import", "--quiet"], cwd=self.work, check=True, capture_output=True,
+                       input="".join(stream).encode(), env={**os.environ, **_ENV})
+        return self.head()
+
     def push(self, *, force: bool = False) -> str:
         git(self.work, "push", "-q", *(["--force"] if force else []), "origin", f"HEAD:refs/heads/{self.branch}")
         return self.head()

@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group
 from codeindex import services
 from codeindex.access import SYSTEM
 from codeindex.models import Repository
-from tests.support.git_repos import Remote
+from tests.support.git_repos import Remote, git
 from tests.support.mcp_tools import ADMIN, INSIDER, READER, assert_one_line_error, call, text_of
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("eager_jobs")]
@@ -142,6 +142,21 @@ def test_search_commits_in_diff_finds_text_in_files_that_are_not_utf8(tmp_path, 
     assert [(m["subject"], m["matched"]) for m in found] == [("Add the legacy menu", "diff"), ("Add the UTF-8 menu", "diff")]
     found = call(READER, "search_commits", {"query": "5 €", "in_diff": True}).structured_content["matches"]
     assert [m["subject"] for m in found] == ["Add the legacy menu"]
+
+
+def test_search_commits_in_diff_scans_the_newest_in_diff_scan_commits_oldest_included(tmp_path, settings):
+    """in_diff searched the range "<oldest of the newest 300>..tip", which leaves that oldest
+    commit out: 299 commits were searched. Here the match is in exactly that commit, and a match in
+    the commit before it (the 301st newest) stays out of the scan."""
+    settings.MCPRAG_SOURCE_ROOTS = [str(tmp_path)]
+    long = Remote(tmp_path / "long", {"root.py": "outside_the_scan = 1\n"})
+    oldest = long.commit("Add the needle", {"needle.py": "inside_the_scan = 1\n"})
+    long.empty_commits([f"Step {n}" for n in range(services.IN_DIFF_SCAN - 1)])
+    assert git(long.work, "rev-list", "--count", "HEAD").strip() == str(services.IN_DIFF_SCAN + 1)
+    services.index_repository(long.work, "long")
+    found = call(READER, "search_commits", {"query": "inside_the_scan", "in_diff": True}).structured_content["matches"]
+    assert [(m["commit"], m["matched"]) for m in found] == [(oldest, "diff")]
+    assert call(READER, "search_commits", {"query": "outside_the_scan", "in_diff": True}).structured_content["matches"] == []
 
 
 @pytest.mark.parametrize(("tool", "arguments"), [
