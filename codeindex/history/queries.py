@@ -13,7 +13,9 @@ characters of search text, and ``search_commits(in_diff=True)`` looks at the new
 
 from __future__ import annotations
 
+import codecs
 import os
+import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -99,7 +101,9 @@ class DiffFile:
 @dataclass(frozen=True)
 class DiffResult:
     """The change from ``base`` to ``head`` (full SHAs; ``base`` "" for a root commit): per-file
-    line counts and the unified ``patch``, cut at ``MAX_DIFF_BYTES`` (``truncated``)."""
+    line counts and the unified ``patch``, cut at ``MAX_DIFF_BYTES`` of git's output (``truncated``;
+    a character the cut splits is left out). Each file's lines in ``patch`` are decoded as
+    ``read_file`` decodes that file (UTF-8, Windows-1252 or Latin-1: ``_patch_text``)."""
 
     repository: str
     base: str
@@ -307,10 +311,52 @@ def _diff(repo: Repository, root: Path, git: GitAccess, base: str, head: str, pa
             files.append(DiffFile(name.lstrip("\n"), None if added == "-" else int(added), None if deleted == "-" else int(deleted)))
     patch = run_git(root, [command, *flags, "-p", "--no-ext-diff", "--no-textconv", "--no-color", "--no-renames", *pair, *spec],
                     access=git, max_bytes=MAX_DIFF_BYTES, timeout=120)
-    text = patch.out
-    if command == "diff-tree" and text.startswith(head):
-        text = text.split("\n", 1)[1] if "\n" in text else ""
-    return DiffResult(repo.name, base, head, info, files, text, patch.truncated)
+    data = patch.data
+    if command == "diff-tree" and data.startswith(head.encode()):  # diff-tree names the commit first
+        data = data.partition(b"\n")[2]
+    return DiffResult(repo.name, base, head, info, files, _patch_text(data, patch.truncated), patch.truncated)
+
+
+_FILE_PATCH = re.compile(rb"^(?=diff --git )", re.MULTILINE)
+
+
+def _patch_text(data: bytes, cut: bool) -> str:
+    """The text of ``git diff -p`` output ``data``, split at its ``diff --git`` lines and each
+    file's part decoded on its own (``_file_patch_text``): a Latin-1 file's ``é`` shows as ``é``,
+    not U+FFFD. ``cut``: ``data`` stops at the byte cap, inside its last line."""
+    parts = _FILE_PATCH.split(data)
+    return "".join(_file_patch_text(part, cut and n == len(parts) - 1) for n, part in enumerate(parts))
+
+
+def _file_patch_text(part: bytes, cut: bool) -> str:
+    """One file's part of a patch as text. Its header lines (``diff --git``, ``index``, ``---``,
+    ``+++``: paths) are UTF-8, invalid bytes replaced. Its hunk lines are the file's text: the old
+    side's (context and ``-`` lines, and the ``@@`` lines, whose trailing words git takes from the
+    old file) in the encoding ``decode_text`` reads those lines in, ``+`` lines in the new side's
+    (context and ``+`` lines) likewise, context lines as the new side; so a commit that re-encodes a
+    file shows both sides readable. Lines keep their carriage returns, as git wrote them. ``cut``:
+    the last line stops at the byte cap; it does not count when choosing an encoding, and a
+    character the cap split is left out."""
+    lines = part.split(b"\n")
+    hunks = next((n for n, line in enumerate(lines) if line.startswith(b"@@ ")), len(lines))
+    whole = lines[hunks:len(lines) - 1 if cut else len(lines)]
+    old = _side_encoding(line[1:] for line in whole if line[:1] in (b" ", b"-"))
+    new = _side_encoding(line[1:] for line in whole if line[:1] in (b" ", b"+"))
+    text = []
+    for n, line in enumerate(lines):
+        encoding = "utf-8" if n < hunks else old if line[:1] in (b"-", b"@") else new
+        if cut and n == len(lines) - 1:
+            text.append(codecs.getincrementaldecoder(encoding)("replace").decode(line, final=False))
+        else:
+            text.append(line.decode(encoding, "replace"))
+    return "\n".join(text)
+
+
+def _side_encoding(lines) -> str:
+    """The encoding ``decode_text`` reads these lines of one side of a file in; UTF-8 (invalid bytes
+    replaced) for lines it takes as binary or as UTF-16, whose lines git cannot split."""
+    found = decode_text(b"\n".join(lines))
+    return found[1] if found and found[1] != "utf-16" else "utf-8"
 
 
 def _parse_log(out: str) -> list[CommitInfo]:

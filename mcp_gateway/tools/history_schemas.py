@@ -56,7 +56,8 @@ class DiffModel(BaseModel):
     head: str = Field(description="Full SHA of the new side.")
     commit: CommitModel | None = Field(None, description="The commit shown (diff only).")
     files: list[DiffFileModel]
-    patch: str = Field(description="Unified diff.")
+    patch: str = Field(description="Unified diff; each file's lines decoded as read_file decodes that file (UTF-8, "
+                                   "Windows-1252 or Latin-1).")
     truncated: bool = Field(description="True when the patch was cut at max_bytes.")
     max_bytes: int
 

@@ -5,6 +5,8 @@ commit; caller text never becomes a git option; a private repository's history n
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 from django.contrib.auth.models import Group
 
@@ -115,6 +117,71 @@ def test_diff_and_compare_show_the_change(gitrepos):
     assert "+    return round(amount * rate, 2)" in data["patch"] and not data["truncated"]
     data = call(READER, "compare", {"repository": "shop", "base": "main~2", "head": "main", "path": "billing/invoice.py"}).structured_content
     assert [f["path"] for f in data["files"]] == ["billing/invoice.py"]
+
+
+def test_diff_and_compare_show_each_file_in_its_own_encoding(tmp_path, settings):
+    """The patch was decoded as UTF-8 as a whole, so a Windows-1252 or Latin-1 file's 'é' and '€'
+    showed as U+FFFD. Each file's lines now read as read_file reads that file, also when one patch
+    holds files of different encodings and when a commit re-encodes a file; paths stay UTF-8."""
+    settings.MCPRAG_SOURCE_ROOTS = [str(tmp_path)]
+    settings.MCPRAG_CLONE_DIR = str(tmp_path / "clones")
+    notes = Remote(tmp_path / "notes", {"README.md": "notes\n"})
+    (notes.work / "root.txt").write_bytes(b"d\xe9j\xe0 vu\n")  # Latin-1, in the root commit
+    git(notes.work, "add", "-A")
+    git(notes.work, "commit", "-q", "--amend", "--no-edit")
+    git(notes.work, "push", "-q", "--force", "origin", "HEAD:refs/heads/main")
+    root = notes.head()
+    (notes.work / "legacy.py").write_bytes(b"menu = 'caf\xe9'\nprice = '5 \x80'\n")  # Windows-1252
+    (notes.work / "utf8.py").write_bytes("menu = 'café'\n".encode())
+    (notes.work / "notes").mkdir()
+    (notes.work / "notes" / "café.md").write_bytes("é\n".encode())
+    added = notes.commit("Add the menus")
+    (notes.work / "legacy.py").write_bytes(b"menu = 'caf\xe9'\nprice = '6 \x80'\n")
+    raised = notes.commit("Raise the price")
+    (notes.work / "legacy.py").write_bytes("menu = 'café'\nprice = '6 €'\n".encode())
+    converted = notes.commit("Convert the legacy menu to UTF-8")
+    notes.push()
+    services.start_index_job(notes.url, "notes", access=SYSTEM)
+
+    def patch(tool, **arguments):
+        data = call(READER, tool, {"repository": "notes", **arguments}).structured_content
+        assert "\ufffd" not in data["patch"] and "Ã" not in data["patch"] and not data["truncated"]
+        return data["patch"].splitlines()
+
+    assert "+déjà vu" in patch("diff", commit=root)
+    lines = patch("diff", commit=added)
+    assert lines.count("+menu = 'café'") == 2 and "+price = '5 €'" in lines
+    assert "diff --git a/notes/café.md b/notes/café.md" in lines and "+é" in lines
+    assert [line for line in patch("diff", commit=raised) if line[:1] in " -+"][2:] == \
+        [" menu = 'café'", "-price = '5 €'", "+price = '6 €'"]
+    assert [line for line in patch("diff", commit=converted) if line[:1] in "-+"][2:] == \
+        ["-menu = 'café'", "-price = '6 €'", "+menu = 'café'", "+price = '6 €'"]
+    lines = patch("compare", base=root, head=converted)
+    assert lines.count("+menu = 'café'") == 2 and "+price = '6 €'" in lines and "+é" in lines
+    assert patch("compare", base=root, head=raised, path="legacy.py")[-1] == "+price = '6 €'"
+
+
+def test_a_patch_cut_at_the_cap_leaves_out_the_character_it_splits(tmp_path, settings):
+    """The patch is cut at MAX_DIFF_BYTES of git's output; a cut inside a UTF-8 character showed
+    as U+FFFD. The split character is left out, and the rest of the file still reads as UTF-8."""
+    settings.MCPRAG_SOURCE_ROOTS = [str(tmp_path)]
+    big = Remote(tmp_path / "big", {"README.md": "big\n"})
+    body = ("é" * 300 + "\n") * 200  # about 120 KB of patch
+    cap = services.MAX_DIFF_BYTES
+    for pad in range(4):  # move the text by a byte until the cap falls inside a character
+        (big.work / "big.txt").write_text("x" * pad + body, encoding="utf-8")
+        git(big.work, "add", "-A")
+        git(big.work, "commit", "-q", *(["--amend", "--no-edit"] if pad else ["-m", "Add big"]))
+        raw = subprocess.run(["git", "diff", "--no-color", "--no-renames", "HEAD~1", "HEAD", "--"], cwd=big.work,
+                             capture_output=True, check=True).stdout
+        if raw[cap - 1] == 0xC3:  # the first byte of 'é': the cap splits it
+            break
+    else:
+        pytest.fail("the cap never fell inside a character")
+    services.index_repository(big.work, "big")
+    data = call(READER, "diff", {"repository": "big", "commit": "HEAD"}).structured_content
+    assert data["truncated"] and data["max_bytes"] == cap
+    assert data["patch"] == raw[:cap - 1].decode("utf-8") and data["patch"].endswith("é")
 
 
 def test_search_commits_in_messages_and_in_changed_lines(gitrepos):
