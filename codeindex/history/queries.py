@@ -304,7 +304,8 @@ def _diff(repo: Repository, root: Path, git: GitAccess, base: str, head: str, pa
     flags = ["-r"] if command == "diff-tree" else []
     stat = run_git(root, [command, *flags, "--numstat", "-z", "--no-renames", *pair, *spec], access=git, max_bytes=MAX_DIFF_BYTES * 4)
     files = []
-    for entry in stat.out.split("\0"):
+    entries = stat.out.split("\0")
+    for entry in entries[:-1] if stat.truncated else entries:  # the last entry of a cut list is cut in its path
         parts = entry.split("\t", 2)
         if len(parts) == 3 and parts[2]:
             added, deleted, name = parts

@@ -184,6 +184,20 @@ def test_a_patch_cut_at_the_cap_leaves_out_the_character_it_splits(tmp_path, set
     assert data["patch"] == raw[:cap - 1].decode("utf-8") and data["patch"].endswith("é")
 
 
+def test_a_file_list_cut_at_its_cap_names_only_whole_paths(tmp_path, settings):
+    """The file list (git's --numstat) is read up to 4 × MAX_DIFF_BYTES; its last entry, cut
+    inside its path, was listed as a file that does not exist."""
+    settings.MCPRAG_SOURCE_ROOTS = [str(tmp_path)]
+    wide = Remote(tmp_path / "wide", {"README.md": "wide\n"})
+    folder = "/".join(c * 240 for c in "abc")
+    paths = {f"{folder}/{n:04d}{'f' * 240}.txt" for n in range(300)}  # about 300 KB of --numstat
+    wide.commit("Add many files", dict.fromkeys(paths, "x\n"))
+    services.index_repository(wide.work, "wide")
+    data = call(READER, "diff", {"repository": "wide", "commit": "HEAD"}).structured_content
+    assert data["truncated"] and 200 < len(data["files"]) < len(paths)
+    assert {f["path"] for f in data["files"]} <= paths
+
+
 def test_search_commits_in_messages_and_in_changed_lines(gitrepos):
     data = call(READER, "search_commits", {"query": "invoice module"}).structured_content
     assert [(m["repository"], m["matched"]) for m in data["matches"]] == [("shop", "message")]
