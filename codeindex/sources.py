@@ -351,17 +351,20 @@ def decode_text(data: bytes) -> tuple[str, str] | None:
 
 def encoded_forms(text: str) -> list[bytes]:
     """The bytes a file holds where ``decode_text`` shows it ``text``, each form once: its UTF-8,
-    Windows-1252 and Latin-1 encodings (those that can encode it). What to look for in files' raw
-    bytes (``git log -S``) to find text as the index shows it. ``"café"`` → ``[b"caf\\xc3\\xa9", b"caf\\xe9"]``;
-    ASCII text has one form. UTF-16 files are left out: their form of ASCII text holds NUL bytes,
-    which no command-line argument can."""
+    Windows-1252 and Latin-1 encodings (those that can encode it), then its UTF-16LE and UTF-16BE
+    encodings (no byte-order mark: that is only at the start of a file) where they hold no NUL
+    byte. What to look for in files' raw bytes (``git log -S``, a command-line argument, which
+    cannot hold NUL) to find text as the index shows it. ``"café"`` → ``[b"caf\\xc3\\xa9", b"caf\\xe9"]``;
+    ASCII text has one form: it is not found in UTF-16 files, nor is any text with a character whose
+    UTF-16 code units hold a zero byte (U+0000-U+00FF, ``"一"`` U+4E00, ``"𐀀"`` U+10000);
+    ``"Привет"`` has three forms and is found in UTF-8 and UTF-16 files."""
     forms: list[bytes] = []
-    for encoding in _TEXT_ENCODINGS:
+    for encoding in (*_TEXT_ENCODINGS, *(utf16 for _, utf16 in _UTF16_ENCODINGS)):
         try:
             form = text.encode(encoding)
         except UnicodeEncodeError:
             continue
-        if form not in forms:
+        if form not in forms and b"\0" not in form:
             forms.append(form)
     return forms
 

@@ -228,7 +228,8 @@ def search_commits(query: str, *, access: RepositoryAccess, repository: str | No
     """Commits whose message contains ``query`` (fixed string, ignoring case), newest first, in
     ``repository`` or every visible git repository (at most 20); with ``in_diff`` also commits
     among each repository's newest ``IN_DIFF_SCAN`` that added or removed ``query`` (case-sensitive)
-    as ``read_file`` shows it: in a UTF-8, Windows-1252 or Latin-1 file (``sources.encoded_forms``)."""
+    as ``read_file`` shows it: in a UTF-8, Windows-1252 or Latin-1 file, and in a UTF-16 file when
+    no UTF-16 code unit of ``query`` holds a zero byte (not ASCII text: ``sources.encoded_forms``)."""
     text = _text("query", query)
     names = [repository] if repository is not None else list(visible_repositories(access).values())
     found: list[tuple[str, CommitInfo, str]] = []

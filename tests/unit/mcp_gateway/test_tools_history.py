@@ -5,6 +5,7 @@ commit; caller text never becomes a git option; a private repository's history n
 
 from __future__ import annotations
 
+import codecs
 import subprocess
 
 import pytest
@@ -238,6 +239,29 @@ def test_search_commits_in_diff_scans_the_newest_in_diff_scan_commits_oldest_inc
     found = call(READER, "search_commits", {"query": "inside_the_scan", "in_diff": True}).structured_content["matches"]
     assert [(m["commit"], m["matched"]) for m in found] == [(oldest, "diff")]
     assert call(READER, "search_commits", {"query": "outside_the_scan", "in_diff": True}).structured_content["matches"] == []
+
+
+def test_search_commits_in_diff_finds_text_in_utf16_files(tmp_path, settings):
+    """read_file reads UTF-16 files with a byte-order mark, but in_diff looked only for the query's
+    UTF-8, Windows-1252 and Latin-1 bytes, so it never found text in them. git -S matches bytes,
+    so the query goes to git as UTF-16LE and UTF-16BE too (without a byte-order mark) where those
+    hold no NUL byte, which no command-line argument can (ASCII text: see sources.encoded_forms)."""
+    settings.MCPRAG_SOURCE_ROOTS = [str(tmp_path)]
+    settings.MCPRAG_CLONE_DIR = str(tmp_path / "clones")
+    notes = Remote(tmp_path / "notes", {"README.md": "notes\n"})
+    (notes.work / "greeting_le.txt").write_bytes(codecs.BOM_UTF16_LE + "hello = 'Привет'\r\n".encode("utf-16-le"))
+    notes.commit("Add the UTF-16LE greeting")
+    (notes.work / "greeting_be.txt").write_bytes(codecs.BOM_UTF16_BE + "hello = 'Привет'\r\n".encode("utf-16-be"))
+    notes.commit("Add the UTF-16BE greeting")
+    (notes.work / "greeting.txt").write_bytes("hello = 'Привет'\n".encode())
+    notes.commit("Add the UTF-8 greeting")
+    notes.push()
+    services.start_index_job(notes.url, "notes", access=SYSTEM)
+    assert call(READER, "read_file", {"repository": "notes", "path": "greeting_le.txt"}).structured_content["text"] == \
+        "hello = 'Привет'"
+    found = call(READER, "search_commits", {"query": "Привет", "in_diff": True}).structured_content["matches"]
+    assert [(m["subject"], m["matched"]) for m in found] == [
+        ("Add the UTF-8 greeting", "diff"), ("Add the UTF-16BE greeting", "diff"), ("Add the UTF-16LE greeting", "diff")]
 
 
 @pytest.mark.parametrize(("tool", "arguments"), [
