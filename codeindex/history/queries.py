@@ -25,6 +25,7 @@ from ..credentials import credential_env
 from ..exceptions import InvalidArgument
 from ..models import Repository
 from ..navigation.common import check_int
+from ..patterns import is_text
 from ..source_policy import read_access
 from ..sources import GIT_DIR, GitAccess, decode_text, encoded_forms
 from ..visibility import visible_repositories, visible_repository
@@ -398,6 +399,8 @@ def _text(name: str, value: str) -> str:
         raise InvalidArgument(f"{name} must be non-empty text")
     if len(value) > MAX_TEXT_LENGTH or any(ord(c) < 32 for c in value):
         raise InvalidArgument(f"{name} must be one line of at most {MAX_TEXT_LENGTH} characters")
+    if not is_text(value):  # JSON's "\ud800": no argument to git can hold it
+        raise InvalidArgument(f"{name} is not valid text (it has a lone surrogate)")
     return value.strip()
 
 
@@ -419,4 +422,6 @@ def _path(path: str | None) -> str:
     clean = path.strip().lstrip("/").rstrip("/")
     if "\x00" in clean or len(clean) > 1000 or any(part == ".." for part in clean.split("/")):
         raise InvalidArgument("path must be a relative path inside the repository")
+    if not is_text(clean):
+        raise InvalidArgument("path is not valid text (it has a lone surrogate)")
     return clean
