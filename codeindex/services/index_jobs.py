@@ -156,9 +156,14 @@ def _report_of(name: str, finished: IndexJob | None) -> IndexReport:
 
 def start_index_job(source: str, name: str, *, access: RepositoryAccess, kind: str = JobKind.FULL,
                     paths: list[str] | None = None, requested_by: str = "", visibility: str | None = None,
-                    groups: list[str] | None = None, branch: str | None = None) -> JobInfo:
+                    groups: list[str] | None = None, branch: str | None = None,
+                    queued: Callable[[JobInfo], None] | None = None) -> JobInfo:
     """Queue an index job and return it; ``worker.dispatch`` runs it once the row commits (a Celery
     worker, the server's own worker thread, else this thread before returning).
+
+    ``queued``, if given, is called with the new job (as queued) once its row has committed and
+    before it is dispatched, on this thread: a caller that follows the job's progress learns its id
+    even when the job then runs in this very call. It is the only job of the call.
 
     ``source`` is a directory or git URL (``None``/"" re-uses the repository's own source);
     ``kind`` is full, changed_files (with ``paths``) or embeddings. A new repository gets
@@ -201,7 +206,15 @@ def start_index_job(source: str, name: str, *, access: RepositoryAccess, kind: s
         repository.branch = branch
         repository.save(update_fields=["branch"])
     job = create_job(repository, kind, source, paths=paths, requested_by=requested_by)
-    transaction.on_commit(lambda: _dispatch(job.pk))
+
+    def committed() -> None:
+        try:
+            if queued is not None:
+                queued(job_info(job))
+        finally:
+            _dispatch(job.pk)
+
+    transaction.on_commit(committed)
     return job_info(IndexJob.objects.select_related("repository").get(pk=job.pk))
 
 

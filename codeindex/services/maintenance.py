@@ -3,6 +3,8 @@ checking or back-filling its embeddings."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db.models import Count
 
 from ..access import RepositoryAccess
@@ -81,13 +83,15 @@ def validate_embeddings(name: str, *, access: RepositoryAccess) -> EmbeddingChec
                           ok=missing == 0 and other == 0 and wrong == 0 and stale == 0)
 
 
-def backfill_embeddings(name: str, *, access: RepositoryAccess, requested_by: str = "") -> JobInfo:
+def backfill_embeddings(name: str, *, access: RepositoryAccess, requested_by: str = "",
+                        queued: Callable[[JobInfo], None] | None = None) -> JobInfo:
     """Queue a job that embeds every chunk of ``name`` lacking a vector for the current model, after
     deleting the current model's vectors that ``validate_embeddings`` counts as stale (computed
     from another text than ``embeddings.document_text`` gives now: the chunk, or the way chunks
     are embedded, changed) or of the wrong size, so the job computes them again. Until it has,
     those chunks are ranked by the lexical signal alone (``dense_coverage`` says how many have
-    vectors). Raises ``EmbeddingsUnavailable`` (nothing deleted) when the model cannot run."""
+    vectors). ``queued`` is ``start_index_job``'s. Raises ``EmbeddingsUnavailable`` (nothing
+    deleted) when the model cannot run."""
     ok, reason = get_provider().available()
     if not ok:
         raise EmbeddingsUnavailable(reason)
@@ -99,7 +103,8 @@ def backfill_embeddings(name: str, *, access: RepositoryAccess, requested_by: st
         outdated += ChunkVector.objects.filter(repository=repository, model=model).exclude(dim=expected).values_list("chunk_id", flat=True)
     for start in range(0, len(outdated), 500):
         ChunkVector.objects.filter(repository=repository, model=model, chunk_id__in=outdated[start : start + 500]).delete()
-    return start_index_job(repository.source_url or repository.root_path, name, access=access, kind=JobKind.EMBEDDINGS, requested_by=requested_by)
+    return start_index_job(repository.source_url or repository.root_path, name, access=access, kind=JobKind.EMBEDDINGS,
+                           requested_by=requested_by, queued=queued)
 
 
 def _expected_dimension(repository: Repository, model: str) -> int:

@@ -31,42 +31,47 @@ async def _start_and_follow(ctx, wait: int, start, *args, **kwargs) -> CallToolR
     """Start a job, relay its progress as MCP progress notifications until it ends or ``wait`` passes;
     a job that ended failed answers ``isError`` (with the job, whose message says why).
 
-    With eager Celery (no REDIS_URL) the job runs inside the start call, so the latest job of
-    the repository is polled while the start call runs."""
+    Only the job this call created is followed and answered: the start call announces it
+    (``queued``) as soon as its row has committed, before it runs, so its progress is relayed also
+    when the job runs inside the start call (no broker and no worker thread); a start that fails
+    before queueing answers its own error."""
     access = access_of()
-    name = kwargs.get("name") or args[1]
-    starting = asyncio.ensure_future(run_service(start, *args, access=access, requested_by=actor_of(), **kwargs))
+    loop = asyncio.get_running_loop()
+    created: asyncio.Future[int] = loop.create_future()
+
+    def queued(job) -> None:  # on the start call's thread
+        try:
+            loop.call_soon_threadsafe(lambda: created.done() or created.set_result(job.id))
+        except RuntimeError:  # the loop has closed (the call was given up): nobody follows the job now
+            pass
+
+    starting = asyncio.ensure_future(run_service(start, *args, access=access, requested_by=actor_of(), queued=queued, **kwargs))
+    await asyncio.wait({starting, created}, return_when=asyncio.FIRST_COMPLETED)
+    if not created.done():
+        created.set_result(starting.result().id)  # raises the start's ToolError, if any
+    job_id = created.result()
     deadline = time.monotonic() + wait
     last, job = None, None
     while True:
-        if starting.done():
-            job = job or starting.result()  # raises the start's ToolError, if any
-        latest = await _latest(name, access, job.id if job else None)
-        if latest is not None and (job is None or latest.id == job.id):
-            last = await _report(ctx, latest, last)
-            if latest.finished and starting.done():
-                job = latest
-                break
-        if starting.done() and (time.monotonic() >= deadline or wait == 0):
-            job = latest or job
+        job = await _read(job_id, access) or job
+        if job is not None:
+            last = await _report(ctx, job, last)
+        if starting.done() and (starting.exception() is not None or (job is not None and job.finished)
+                                or wait == 0 or time.monotonic() >= deadline):
             break
         await asyncio.sleep(_POLL_S)
-    await starting
+    started = await starting  # raises the start's ToolError, if any
+    job = started if started.finished or job is None else job
     answer = result(job_model(job), job_line(job) + ("" if job.finished else " — still going; see index_status"))
     if job.status == JobStatus.FAILED:  # a failed job is a failed call (isError), its details still in the answer
         answer.is_error = True
     return answer
 
 
-async def _latest(name: str, access, job_id: int | None):
+async def _read(job_id: int, access):
     try:
-        if job_id is not None:
-            return await run_service(services.job, job_id, access=access)
-        found = await run_service(services.jobs, access=access, repository=name, limit=1)
-        return found[0] if found else None
+        return await run_service(services.job, job_id, access=access)
     except DatabaseError:  # the writer holds SQLite's lock for a moment; try again next tick
-        return None
-    except ToolError:  # the repository this very call creates may not exist yet
         return None
 
 
@@ -119,8 +124,8 @@ async def backfill_embeddings(name: Name, wait: Wait = 120, ctx: Context | None 
     return await _start_and_follow(ctx, wait, _backfill, "", name)
 
 
-def _backfill(source, name, *, access, requested_by):
-    return services.backfill_embeddings(name, access=access, requested_by=requested_by)
+def _backfill(source, name, *, access, requested_by, queued):
+    return services.backfill_embeddings(name, access=access, requested_by=requested_by, queued=queued)
 
 
 @tool(kind="indexing", scope=SCOPE_INDEX_ADMIN, title="Validate embeddings")

@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from mcp.client import Client
@@ -290,6 +291,36 @@ def test_index_repository_reports_progress_and_index_changed_files(repos, tmp_pa
     paths = {h["path"] for h in call(READER, "search_code", {"query": "f9", "repository": "fresh"}).structured_content["hits"]}
     assert paths == {"m9.py"}
     assert "m0.py" not in text_of(call(READER, "search_code", {"query": "f0", "repository": "fresh"}))
+
+
+def test_an_index_tool_answers_with_the_job_its_own_call_created(repos):
+    """The repository has a finished job from before; the tool's first look at the job and the
+    start of its own job race. With one worker thread the service calls run in the order the
+    tool made them, and the progress callback returns only once the start call (queued before
+    the callback's own no-op) has returned: the start completes while the tool is reporting the
+    first state it read. The answer is still the job this call created, never the older one."""
+    previous = IndexJob.objects.filter(repository__name="shop").latest("id")
+    assert previous.status == JobStatus.COMPLETE
+    messages = []
+
+    async def go():
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=1))
+
+        async def progress(done, total, message):
+            messages.append(message)
+            await loop.run_in_executor(None, lambda: None)  # after every service call made before it
+
+        async with Client(build_server(default_caller=ADMIN, transport="test")) as client:
+            return await client.call_tool("index_changed_files", {"name": "shop", "paths": ["billing/tax.py"]},
+                                          progress_callback=progress)
+
+    result = asyncio.run(go())
+    created = IndexJob.objects.filter(repository__name="shop").latest("id")
+    assert created.pk != previous.pk and created.kind == "changed_files"
+    assert not result.is_error, text_of(result)
+    assert result.structured_content["id"] == created.pk and result.structured_content["kind"] == "changed_files"
+    assert text_of(result).startswith(f"job {created.pk} ") and messages
 
 
 def test_admin_tools(repos):
