@@ -49,7 +49,8 @@ _TEST_WORDS = re.compile(r"\b(tests?|testing|spec|specs|fixtures?|pytest|unittes
 @dataclass(frozen=True)
 class QueryPlan:
     """What ``search`` will do for a query. ``terms`` feed the lexical index; ``symbol`` asks for
-    an exact-name bonus; ``exact`` strings must appear verbatim in a chunk's code."""
+    an exact-name bonus; ``exact`` strings must appear verbatim in a chunk's code (``quoted``:
+    those the query itself quoted, ``"text"``, an unclosed quote running to its end)."""
 
     raw: str
     text: str
@@ -64,6 +65,7 @@ class QueryPlan:
     exclude_paths: tuple[str, ...] = ()
     exclude_languages: tuple[str, ...] = ()
     exclude_tests: bool = False
+    quoted: tuple[str, ...] = ()
 
 
 def _one(name: str, given: str | None, qualifier: str, inline: str | None) -> str | None:
@@ -111,7 +113,8 @@ def parse_query(raw: str, *, repository: str | None = None, language: str | None
     intent = _intent(text, symbol)
     return QueryPlan(raw=raw, text=text, terms=terms, symbol=symbol, intent=intent, repository=repository,
                      language=language, path_glob=path_glob, exact=exact, rewrites=_rewrites(text, terms, symbol),
-                     exclude_paths=excluded_paths, exclude_languages=excluded_languages, exclude_tests=bool(exclude_tests))
+                     exclude_paths=excluded_paths, exclude_languages=excluded_languages, exclude_tests=bool(exclude_tests),
+                     quoted=tuple(dict.fromkeys(quoted)))
 
 
 def asks_for_tests(text: str) -> bool:

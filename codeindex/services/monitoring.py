@@ -26,9 +26,9 @@ __all__ = ["status", "health", "embedding_coverage", "index_metrics", "IndexMetr
 
 
 def embedding_coverage(repository_ids) -> float | None:
-    """Share (0.0–1.0) of the chunks of ``repository_ids`` that have a vector of the configured
-    model, i.e. that the dense signal can rank; 1.0 when there are no chunks, None when no
-    embedding provider is configured (``MCPRAG_EMBEDDINGS=none``).
+    """Share (0.0–1.0, rounded down: 1.0 means every chunk) of the chunks of ``repository_ids``
+    that have a vector of the configured model, i.e. that the dense signal can rank; 1.0 when
+    there are no chunks, None when no embedding provider is configured (``MCPRAG_EMBEDDINGS=none``).
 
     Every search reports it, so given a mapping of repository id → generation (what search has in
     hand) the figure is kept in Django's cache under those generations: writing chunks or
@@ -51,7 +51,7 @@ def embedding_coverage(repository_ids) -> float | None:
             return cached
     chunks = Chunk.objects.filter(repository_id__in=ids).count() if ids else 0
     embedded = ChunkVector.objects.filter(repository_id__in=ids, model=provider.model).count() if chunks else 0
-    coverage = round(min(embedded / chunks, 1.0), 4) if chunks else 1.0
+    coverage = _coverage(embedded, chunks)
     if key is not None:
         try:
             cache.set(key, coverage, 600)
@@ -98,7 +98,8 @@ def status(*, access: RepositoryAccess = PUBLIC) -> list[RepositoryStatus]:
 
 
 def _coverage(embedded: int, chunks: int) -> float:
-    return round(min(embedded / chunks, 1.0), 4) if chunks else 1.0
+    """``embedded`` / ``chunks`` rounded down to 4 decimals, so 1.0 means every chunk (1.0 for none)."""
+    return min(embedded, chunks) * 10_000 // chunks / 10_000 if chunks else 1.0
 
 
 def health(*, access: RepositoryAccess = PUBLIC) -> Health:

@@ -16,6 +16,7 @@ feedback. Then, measured on ``bench/retrieval.py``:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 from ..access import PUBLIC, RepositoryAccess
@@ -222,12 +223,46 @@ def _dense(plan: QueryPlan, repos: dict[int, int], where: lexical.ChunkFilter, l
     result = dense_engine().search(vector, repos, model=provider.model, where=where, limit=CANDIDATES)
     if not result.scored and not result.complete:
         return None, "no vector passing the filters was found near the query (too many to compare them all); lexical only"
-    if not result.scored:
-        if embedding_coverage(repos):  # there are vectors: the filters leave none of them
-            return None, "no chunk that passes the filters has a vector"
-        return None, "no chunk in scope has a vector yet (run backfill_embeddings)"
+    if not result.scored:  # every vector that passes the filters was compared, and there is none
+        return None, _no_vector_note(plan, embedding_coverage(repos), bool(lexical_ids))
     ids = {chunk_id for chunk_id, _ in result.top} | set(lexical_ids)
     return (result.top, result.lookup(ids), (result.low, result.high)), ""
+
+
+def _no_vector_note(plan: QueryPlan, coverage: float | None, lexical_found: bool) -> str:
+    """Why a complete dense search scored no chunk, from what is already known (no other scan):
+    no chunk has a vector; chunks pass the filters (the lexical index found some) but none has a
+    vector; every chunk has a vector (``coverage`` 1.0), so no chunk passes the filters; or, with
+    some chunks still unembedded and no lexical hit, one of the last two."""
+    if not coverage:
+        return "no chunk in scope has a vector yet (run backfill_embeddings)"
+    filters = _describe_filters(plan)
+    if lexical_found:
+        return (f"none of the chunks that pass the filters ({filters or 'none'}) has a vector yet; {_percent(coverage)} of the chunks "
+                "in scope have one (run backfill_embeddings)")
+    if coverage >= 1.0:
+        return f"no chunk passes the filters ({filters})" if filters else "no chunk is indexed in scope"
+    return (f"no chunk that passes the filters ({filters or 'none'}) has a vector, if any passes them; {_percent(coverage)} of "
+            "the chunks in scope have one (run backfill_embeddings)")
+
+
+def _percent(share: float) -> str:
+    """``share`` (0-1) as a whole percent rounded down: 100% only for the whole."""
+    return f"{math.floor(share * 100 + 1e-9)}%"
+
+
+def _describe_filters(plan: QueryPlan) -> str:
+    """``plan``'s filters as the caller gave them, for a note: ``path_glob './src/*.py'; exact 'x'
+    (quoted in the query)``; "" without any."""
+    named = [f"repository {plan.repository!r}"] if plan.repository else []
+    named += [f"language {plan.language}"] if plan.language else []
+    named += [f"path_glob {plan.path_glob!r}"] if plan.path_glob else []
+    named += [f"exact {text!r}" + (" (quoted in the query: a \" starts exact text, to the next \" or the end)"
+                                   if text in plan.quoted else "") for text in plan.exact]
+    named += [f"exclude_paths {', '.join(map(repr, plan.exclude_paths))}"] if plan.exclude_paths else []
+    named += [f"exclude languages {', '.join(plan.exclude_languages)}"] if plan.exclude_languages else []
+    named += ["exclude_tests"] if plan.exclude_tests else []
+    return "; ".join(named)
 
 
 def _hydrate(window: list[fusion.Candidate], detail_level: str, weight: float, terms: list[str]) -> list[SearchHit]:

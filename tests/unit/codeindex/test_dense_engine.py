@@ -20,10 +20,12 @@ from codeindex import vectors
 from codeindex.access import RepositoryAccess, SYSTEM
 from codeindex.choices import Visibility
 from codeindex.embeddings import to_bytes
+from codeindex.indexing import bump_generation
 from codeindex.lexical import ChunkFilter
 from codeindex.models import Chunk, ChunkVector, Repository
 from codeindex.patterns import glob_regex
 from codeindex.services import health, index_repository, search_page, SearchRequest
+from codeindex.services.monitoring import _coverage
 
 
 @pytest.fixture(autouse=True)
@@ -404,7 +406,41 @@ def test_filters_that_leave_no_vector_say_so_instead_of_asking_for_a_backfill(ma
     index_repository(make_tree(OPEN, name="open"), "open")
     page = search_page(SearchRequest("rotate the signing keys", path_glob="nowhere/**"), access=SYSTEM)
     assert page.hits == [] and page.signals_used == ["lexical"]
-    assert page.dense_note == "no chunk that passes the filters has a vector"  # every chunk has one
+    assert page.dense_note == "no chunk passes the filters (path_glob 'nowhere/**')"  # every chunk has a vector
+
+
+def test_coverage_is_whole_only_when_every_chunk_has_a_vector():
+    # the note above says "no chunk passes the filters" from a coverage of 1.0: one missing vector
+    # in 20,000 chunks must not round up to it
+    assert _coverage(19_999, 20_000) == 0.9999 and _coverage(20_000, 20_000) == 1.0
+    assert _coverage(29, 100) == 0.29 and _coverage(1, 3) == 0.3333 and _coverage(0, 0) == 1.0
+
+
+@pytest.mark.django_db
+def test_a_query_whose_unclosed_quote_matches_nothing_says_the_quote_is_the_filter(make_tree, dense_embeddings):
+    # the '"' makes ' ( ) :' exact text that no chunk holds: the dense signal has nothing to rank
+    index_repository(make_tree(OPEN, name="open"), "open")
+    page = search_page(SearchRequest('OR AND NOT NEAR * ^ " ( ) :'), access=SYSTEM)
+    assert page.hits == [] and page.signals_used == ["lexical"]
+    assert page.dense_note == ("no chunk passes the filters (exact ' ( ) :' (quoted in the query: "
+                               'a " starts exact text, to the next " or the end))')
+
+
+@pytest.mark.django_db
+def test_chunks_that_pass_the_filters_but_have_no_vector_are_told_from_filters_that_match_nothing(make_tree, dense_embeddings):
+    index_repository(make_tree(OPEN, name="open"), "open")
+    repository = Repository.objects.get(name="open")
+    ChunkVector.objects.filter(chunk__path="web/sessions.py").delete()  # as if its embedding failed
+    bump_generation(repository)
+    found = search_page(SearchRequest("rotate the signing keys", path_glob="web/sessions.py"), access=SYSTEM)
+    assert [hit.path for hit in found.hits] == ["web/sessions.py"] and found.signals_used == ["lexical"]
+    assert found.dense_note == ("none of the chunks that pass the filters (path_glob 'web/sessions.py') has a vector yet; "
+                                "50% of the chunks in scope have one (run backfill_embeddings)")
+    # nothing lexical either: with chunks still unembedded, either may be why, and the note says so
+    unknown = search_page(SearchRequest("zebra crossing lights", path_glob="web/session*.py"), access=SYSTEM)
+    assert unknown.hits == [] and unknown.dense_note == (
+        "no chunk that passes the filters (path_glob 'web/session*.py') has a vector, if any passes them; "
+        "50% of the chunks in scope have one (run backfill_embeddings)")
 
 
 def _version(n: int) -> dict[str, str]:
