@@ -40,10 +40,17 @@ class SearchHitModel(BaseModel):
     signals: SignalsModel | None = Field(None, description="Why it ranked here (per-signal ranks and scores; with detail_level=full).")
 
 
+class ContinueWith(BaseModel):
+    page: int = Field(description="Pass as page.")
+    max_results: int = Field(description="Pass as max_results (the other arguments as in this call).")
+
+
 class SearchResults(BaseModel):
     total: int = Field(description="Number of hits returned on this page.")
+    hits_in_all: int = Field(0, description="Number of hits the query has over all its pages (this page's among them).")
     page: int = 1
-    next_page: int | None = Field(None, description="Pass as page to get more results; null on the last page.")
+    next_page: int | None = Field(None, description="Pass as page, with the same max_results, for the hits after this page; null on the last page, and when hits of this page were left out for max_tokens (omitted > 0: next_page would skip them; use continue_with).")
+    continue_with: ContinueWith | None = Field(None, description="The page and max_results whose page starts right after the last hit shown here: every hit is seen, none twice. Set whenever more hits follow (at most page 20); when omitted > 0, its max_results is the number of hits shown.")
     intent: str = Field("natural_language", description="identifier, path or natural_language.")
     signals_used: list[str] = Field(default_factory=list, description="Signals that ranked this query.")
     dense_note: str = Field("", description="Why the dense signal was not used, if it was not.")

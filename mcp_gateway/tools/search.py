@@ -18,6 +18,7 @@ from ..errors import ToolError, run_service
 from ..registry import tool
 from ._support import access_of, caller_of, hit_model, job_line, repository_model, result
 from .schemas import (
+    ContinueWith,
     ExplainedHit,
     HealthStatus,
     IndexStatus,
@@ -48,7 +49,24 @@ MaxResults = Annotated[int, Field(ge=1, le=50, description="How many hits per pa
 Page = Annotated[int, Field(ge=1, le=20, description="Page of results, from 1; the result says next_page.")]
 
 
-def _format_hits(page: services.SearchPage, hits: list, omitted: int, max_tokens: int) -> str:
+def _continuation(page: services.SearchPage, shown: int, omitted: int) -> ContinueWith | None:
+    """The page and max_results whose page starts right after the ``shown`` hits of ``page``:
+    ``page.next_page`` at the same size when every hit of the page was shown, else the largest
+    size up to ``shown`` whose pages meet that hit (within ``MAX_PAGE``); None when no hit follows
+    or none of those reaches it."""
+    after = (page.page - 1) * page.page_size + shown  # hits before the first one not shown
+    if after >= page.candidates or not shown:
+        return None
+    if not omitted:
+        return ContinueWith(page=page.next_page, max_results=page.page_size) if page.next_page else None
+    for size in range(min(shown, services.MAX_RESULTS_LIMIT), 0, -1):
+        if after % size == 0 and after // size + 1 <= services.MAX_PAGE:
+            return ContinueWith(page=after // size + 1, max_results=size)
+    return None
+
+
+def _format_hits(page: services.SearchPage, hits: list, omitted: int, max_tokens: int,
+                 following: ContinueWith | None = None) -> str:
     if not hits:
         if page.candidates > (page.page - 1) * page.page_size:  # hits exist, but max_tokens left out every one
             return f"Every hit was left out to stay under max_tokens={max_tokens}: raise max_tokens."
@@ -61,7 +79,7 @@ def _format_hits(page: services.SearchPage, hits: list, omitted: int, max_tokens
         return "No code matched the query." + why
     repositories = {hit.repository for hit in hits}
     only = f" in {next(iter(repositories))}" if len(repositories) == 1 else ""  # then paths need no repository prefix
-    lines = [f"{len(hits)} hit(s){only}, page {page.page} ({'+'.join(page.signals_used)}; score 0-1, higher is better):"]
+    lines = [f"{len(hits)} of {page.candidates} hit(s){only}, page {page.page} ({'+'.join(page.signals_used)}; score 0-1, higher is better):"]
     for n, hit in enumerate(hits, (page.page - 1) * page.page_size + 1):
         symbol = f" {hit.symbol}" if hit.symbol else ""
         where = f"{hit.path}" if only else f"{hit.repository}:{hit.path}"
@@ -69,12 +87,14 @@ def _format_hits(page: services.SearchPage, hits: list, omitted: int, max_tokens
         lines.extend("   " + line for line in hit.snippet.splitlines())
     if page.dense_coverage is not None and page.dense_coverage < 1:
         lines.append(f"Embeddings cover {page.dense_coverage:.0%} of the searched code so far; the rest was ranked lexically.")
+    last = (page.page - 1) * page.page_size + len(hits)
     if omitted:
-        # page=2 starts after this page's max_results hits, so these are reached only in a larger answer
+        # page=next_page would start after this page's max_results hits: these would be skipped
         lines.append(f"{omitted} more hit(s) of this page left out to stay under max_tokens={max_tokens}; "
-                     "raise max_tokens or lower max_results to see them.")
-    if page.next_page:
-        lines.append(f"More: page={page.next_page}")
+                     + (f"to go on from hit {last + 1}, pass page={following.page} max_results={following.max_results} "
+                        "(or raise max_tokens)." if following else "raise max_tokens to see them."))
+    elif following:
+        lines.append(f"More: page={following.page}")
     return "\n".join(lines)
 
 
@@ -86,7 +106,9 @@ def render_search(query: str, page: services.SearchPage, *, detail_level: str = 
     score and snippet), the structured content as fields to pass on (location, symbol, kind,
     score; the snippet, language and per-signal detail only when ``detail_level`` is ``full``;
     the query is not echoed back). The two together stay under ``max_tokens`` × 4 characters: snippets are cut to
-    their first line, then hits are left out from the end (the answer says how many).
+    their first line, then hits are left out from the end (the answer says how many). Both say how
+    to go on right after the last hit shown (``continue_with``); ``next_page`` is left out when
+    hits were, since that page would start after them.
     """
     hits = list(page.hits)
     full = detail_level == "full"
@@ -94,10 +116,12 @@ def render_search(query: str, page: services.SearchPage, *, detail_level: str = 
     budget = max_tokens * _CHARS_PER_TOKEN
 
     def build(chosen):
-        model = SearchResults(total=len(chosen), page=page.page, next_page=page.next_page, intent=page.intent,
+        following = _continuation(page, len(chosen), omitted)
+        model = SearchResults(total=len(chosen), hits_in_all=page.candidates, page=page.page,
+                              next_page=None if omitted else page.next_page, continue_with=following, intent=page.intent,
                               signals_used=page.signals_used, dense_note=page.dense_note, dense_coverage=page.dense_coverage, omitted=omitted,
                               hits=[hit_model(h, with_signals=full, with_language=full, with_snippet=full) for h in chosen])
-        return model, _format_hits(page, chosen, omitted, max_tokens)
+        return model, _format_hits(page, chosen, omitted, max_tokens, following)
 
     model, text = build(hits)
     while hits and len(text) + len(json.dumps(model.model_dump(mode="json", exclude_none=True), ensure_ascii=False)) > budget:
@@ -133,6 +157,9 @@ async def search_code(
     words also use semantic (embedding) similarity. No hits means nothing matched well enough.
     Test files rank below the code they test unless the query mentions tests. A hit's symbol,
     repository, path and start_line are what find_references and find_definition take.
+    Paging: hits_in_all counts every page's hits; continue_with gives the page and max_results
+    that go on right after the last hit shown. When max_tokens left hits of this page out
+    (omitted), next_page is null (it would skip them) and continue_with has a smaller max_results.
     """
     request = services.SearchRequest(query, repository=repository, language=language, path_glob=path_glob, exact=tuple(exact or ()),
                                      exclude_paths=tuple(exclude_paths or ()), exclude_tests=exclude_tests,

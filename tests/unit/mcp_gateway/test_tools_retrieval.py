@@ -81,8 +81,37 @@ def test_search_code_answers_stay_under_max_tokens_and_say_what_was_left_out(rep
     assert roomy.structured_content["omitted"] == 0 and len(roomy.structured_content["hits"]) == 30
     assert size(tight) <= 300 * 4 and tight.structured_content["omitted"] > 0
     assert f"{tight.structured_content['omitted']} more hit(s) of this page left out" in text_of(tight)
-    assert "raise max_tokens or lower max_results" in text_of(tight)  # page=2 starts after this page's 30
     assert "invoice total tax" not in json.dumps(tight.structured_content)  # the query is not echoed back
+
+
+def test_search_code_pages_go_on_after_the_last_hit_shown_and_count_every_hit(repos, tmp_path):
+    many = tmp_path / "many"
+    many.mkdir()
+    for n in range(30):
+        (many / f"invoice_{n}.py").write_text(f"def invoice_total_{n}(lines, tax_rate):\n    # Invoice total {n}.\n"
+                                              f"    return sum(lines) * tax_rate  # invoice total with tax {'x' * 100}\n")
+    services.index_repository(many, "many")
+    ask = {"query": "invoice total tax", "repository": "many"}
+    everything = call(READER, "search_code", {**ask, "max_results": 50, "max_tokens": 20000}).structured_content
+    order = [h["path"] for h in everything["hits"]]
+    assert len(order) == everything["total"] == everything["hits_in_all"] == 30
+    past = call(READER, "search_code", {**ask, "max_results": 10, "page": 4})
+    assert "30 hit(s) in all" in text_of(past)
+    assert past.structured_content["total"] == 0 and past.structured_content["hits_in_all"] == 30
+    # 50 asked, few fit: following the answer reaches hit 2 next, never hit 51
+    tight = call(READER, "search_code", {**ask, "max_results": 50, "max_tokens": 300})
+    data = text_of(tight), tight.structured_content
+    shown = data[1]["total"]
+    assert 0 < shown < 30 and data[1]["omitted"] == 30 - shown and data[1]["hits_in_all"] == 30
+    assert "next_page" not in data[1] and data[1]["continue_with"] == {"page": 2, "max_results": shown}
+    assert f"to go on from hit {shown + 1}, pass page=2 max_results={shown}" in data[0]
+    seen = [h["path"] for h in data[1]["hits"]]
+    following = data[1]["continue_with"]
+    while following:
+        more = call(READER, "search_code", {**ask, **following, "max_tokens": 300}).structured_content
+        seen += [h["path"] for h in more["hits"]]
+        following = more.get("continue_with")
+    assert seen == order  # every hit once, in rank order
 
 
 def test_search_code_excludes_tests_and_says_when_nothing_matched(repos, tmp_path):
