@@ -73,10 +73,19 @@ def unknown_arguments_message(tool: str, unknown: list[str], known: list[str]) -
     problems = []
     for key in unknown[:_MAX_PROBLEMS]:
         shown = key if len(key) <= 40 else key[:40] + "…"
-        meant = difflib.get_close_matches(key, known, n=1, cutoff=0.6) or [k for k in known if key in k or k in key][:1]
+        meant = _likeliest(key, known)
         problems.append(f"{shown!r} is not an argument of this tool" + (f" (did you mean {meant[0]}?)" if meant else ""))
     more = f"; and {len(unknown) - _MAX_PROBLEMS} more" if len(unknown) > _MAX_PROBLEMS else ""
     return f"{tool}: invalid arguments: {'; '.join(problems)}{more}. Its arguments: {', '.join(known) or 'none'}."
+
+
+def _likeliest(key: str, known: list[str]) -> list[str]:
+    """The argument ``key`` most likely meant, as a list of at most one: first one whose name has
+    ``key`` as a whole word part (``line`` → ``start_line``, in the tool's own order), else the
+    closest spelling (``repo`` → ``repository``), else one containing ``key`` or contained in it."""
+    word = key.lower()
+    return ([k for k in known if word in k.lower().split("_")][:1] or difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+            or [k for k in known if key in k or k in key][:1])
 
 
 _BOUNDS = {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}

@@ -60,6 +60,9 @@ def test_navigation_tools_say_what_an_argument_must_be(tool, arguments, expected
     ("read_file", {"repository": "r", "path": "p", "start": 5, "end": 6},
      "read_file: invalid arguments: 'start' is not an argument of this tool (did you mean start_line?); "
      "'end' is not an argument of this tool (did you mean end_line?)."),
+    # a whole word part of the name outranks a closer spelling (end_line is nearer to 'line' by difflib)
+    ("read_file", {"repository": "r", "path": "p", "line": 5},
+     "read_file: invalid arguments: 'line' is not an argument of this tool (did you mean start_line?)."),
     ("health_check", {"verbose": True}, "health_check: invalid arguments: 'verbose' is not an argument of this tool."),
 ])
 def test_an_argument_the_tool_does_not_take_is_refused_naming_the_one_meant(tool, arguments, expected):
