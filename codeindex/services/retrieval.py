@@ -212,7 +212,7 @@ def _joined_key(name: str) -> str:
 def _dense(plan: QueryPlan, repos: dict[int, int], where: lexical.ChunkFilter, lexical_ids: list[int]):
     """``((top, scores, (min, max)), "")`` or ``(None, why the dense signal was not used)``."""
     if plan.intent != QueryIntent.NATURAL_LANGUAGE:
-        return None, f"not used for a query that is a {plan.intent.replace('_', ' ')} (lexical is exact there)"
+        return None, _lexical_only_note(plan.intent)
     provider = get_provider()
     if provider.state() == "loading":  # the server is loading the model (embeddings.warm_up): do not wait for it
         return None, "the embedding model is still loading; lexical only until it is ready"
@@ -227,6 +227,17 @@ def _dense(plan: QueryPlan, repos: dict[int, int], where: lexical.ChunkFilter, l
         return None, _no_vector_note(plan, embedding_coverage(repos), bool(lexical_ids))
     ids = {chunk_id for chunk_id, _ in result.top} | set(lexical_ids)
     return (result.top, result.lookup(ids), (result.low, result.high)), ""
+
+
+#: Why a query of each intent other than natural language is ranked by the lexical index alone.
+_LEXICAL_ONLY = {
+    QueryIntent.IDENTIFIER: "dense not used: the query is an identifier, which the lexical index matches exactly",
+    QueryIntent.PATH: "dense not used: the query is a path, which the lexical index matches by its words",
+}
+
+
+def _lexical_only_note(intent: str) -> str:
+    return _LEXICAL_ONLY.get(intent, f"dense not used for a query of intent {intent}")
 
 
 def _no_vector_note(plan: QueryPlan, coverage: float | None, lexical_found: bool) -> str:
@@ -299,7 +310,7 @@ def preview_query(request: SearchRequest, *, access: RepositoryAccess = PUBLIC) 
     if plan.repository is not None:
         visible_repository(plan.repository, access)
     if plan.intent != QueryIntent.NATURAL_LANGUAGE:
-        signals, note = ["lexical"], f"dense is not used for a {plan.intent.replace('_', ' ')} query"
+        signals, note = ["lexical"], _lexical_only_note(plan.intent)
     else:
         ok, reason = get_provider().available()
         signals, note = (["lexical", "dense"], "") if ok else (["lexical"], reason)

@@ -196,6 +196,15 @@ def test_explain_ranking_and_preview(repos):
     assert {"getinvoicetotal", "invoice"} <= set(data["tokens"])
 
 
+def test_a_query_ranked_by_the_lexical_index_alone_says_why_in_words(repos):
+    explained = text_of(call(READER, "explain_ranking", {"query": "compute_invoice_total"})).split("\n")[1]
+    assert explained == ("intent: identifier; signals: lexical "
+                         "(dense not used: the query is an identifier, which the lexical index matches exactly)")
+    preview = call(READER, "preview_query_processing", {"query": "billing/tax.py"}).structured_content
+    assert preview["intent"] == "path"
+    assert preview["dense_note"] == "dense not used: the query is a path, which the lexical index matches by its words"
+
+
 def test_index_status_and_health(repos):
     status = call(READER, "index_status", {}).structured_content
     shop = next(r for r in status["repositories"] if r["name"] == "shop")
