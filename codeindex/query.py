@@ -83,7 +83,7 @@ def parse_query(raw: str, *, repository: str | None = None, language: str | None
     """The plan for ``raw``; a filter may be an argument or an inline qualifier (both: they must
     agree), and exclusions from both add up. Raises ``InvalidQuery`` naming the problem: empty or
     longer than ``MAX_QUERY_LENGTH``, no searchable words, unknown language, unusable glob, an
-    argument and a qualifier that disagree, too many or too long exact terms, more than
+    argument and a qualifier that disagree, too many, too long or empty exact terms, more than
     ``MAX_EXCLUDES`` exclusions."""
     if not isinstance(raw, str) or not raw.strip():
         raise InvalidQuery("the search query is empty")
@@ -104,7 +104,10 @@ def parse_query(raw: str, *, repository: str | None = None, language: str | None
         compile_glob(glob)
     if negated.get("repository"):
         raise InvalidQuery("-repo: is not supported; name the repository to search with repo: instead")
-    exact = tuple(dict.fromkeys([*quoted, *(e for e in exact if e and e.strip())]))
+    if any(not e or not e.strip() for e in exact):  # it would match every chunk: it was dropped unsaid
+        raise InvalidQuery("an exact string cannot be empty or only spaces; give the text that must appear verbatim, "
+                           "or leave it out")
+    exact = tuple(dict.fromkeys([*quoted, *exact]))
     _check_exact(exact)
     terms = lexical.query_terms(text)
     if not terms:
