@@ -15,7 +15,7 @@ from codeindex import services
 from codeindex.choices import JobKind, JobStatus
 from oauth_app.tiers import SCOPE_INDEX_ADMIN
 
-from ..errors import ToolError, run_service
+from ..errors import run_service
 from ..registry import tool
 from ._support import access_of, actor_of, job_line, job_model, result
 from .schemas import EmbeddingValidation, JobModel
