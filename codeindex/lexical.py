@@ -14,7 +14,9 @@ coverage is the share of the name's words the query contains: for "parse an HTTP
 ``parse_http_date`` (3 of 3) beats its wrapper ``parse_http_date_safe`` (3 of 4) and
 ``parse_header_name`` (2 of 3), which plain BM25 ranks above it for their shorter bodies. A query
 that is itself a (qualified) name, such as ``QuerySet.bulk_create``, multiplies the score of the
-chunks so named by ``1 + EXACT_SYMBOL_BONUS`` (``query_symbol``).
+chunks so named by ``1 + EXACT_SYMBOL_BONUS`` (``query_symbol``), and so does a chunk without a
+name of its own that holds a definition of it (``DefinitionSite``: a module-level constant such
+as ``WINDOW_LINES = 60`` sits in a ``module`` or ``window`` chunk, whose symbol is empty).
 
 ==========  ===================================================================================
 SQLite      FTS5 tables ``codeindex_chunk_{context_,name_,}fts`` (``porter unicode61``); a
@@ -65,8 +67,10 @@ __all__ = [
     "MAX_INDEX_TEXT_CHARS",
     "NAME_COVERAGE_BONUS",
     "EXACT_SYMBOL_BONUS",
+    "MAX_DEFINITION_SITES",
     "IndexFields",
     "RankedChunk",
+    "DefinitionSite",
     "ChunkFilter",
     "matching_chunk_ids",
     "document_fields",
@@ -95,6 +99,10 @@ NAME_COVERAGE_BONUS = 1.0
 #: ×10 puts such chunks ahead of the (often shorter) chunks that merely mention the name.
 EXACT_SYMBOL_BONUS = 9.0
 
+#: At most this many definitions of a queried name favour the chunks holding them (one condition
+#: each in the ranking query, so its size stays bounded).
+MAX_DEFINITION_SITES = 32
+
 #: Each indexed word stream is cut to this many characters. PostgreSQL refuses a tsvector over
 #: 1 MB; a chunk of minified code could otherwise come near it.
 MAX_INDEX_TEXT_CHARS = 200_000
@@ -107,6 +115,34 @@ class IndexFields:
     context: str
     name: str
     text: str
+
+
+@dataclass(frozen=True)
+class DefinitionSite:
+    """A definition of the queried name, from the symbol table: its name is on ``line`` (1-based)
+    of file ``file_id``; ``qualified_name`` is what ``find_definition`` takes, ``scope`` the
+    qualified name of the definition it is nested in (``""`` at module level).
+
+    A chunk holds it when the chunk's lines contain ``line`` and the chunk is not some other
+    named unit: its symbol is empty (module code, windows) or, for a definition that gets no
+    chunk of its own (a constant or field, not a function, method or class), its ``scope`` (a
+    class attribute in its class's chunk).
+    """
+
+    file_id: int
+    line: int
+    qualified_name: str
+    scope: str = ""
+    own_chunk: bool = False
+
+    @property
+    def holder_symbols(self) -> tuple[str, ...]:
+        """The symbols a chunk holding this definition may have."""
+        return ("",) if self.own_chunk or not self.scope else ("", self.scope)
+
+    def held_by(self, file_id: int, start_line: int, end_line: int, symbol: str) -> bool:
+        """Whether a chunk of ``file_id`` over ``start_line``..``end_line`` named ``symbol`` holds it."""
+        return file_id == self.file_id and start_line <= self.line <= end_line and symbol in self.holder_symbols
 
 
 @dataclass(frozen=True)
@@ -203,6 +239,7 @@ def rank_chunks(
     terms: list[str],
     *,
     symbol: str | None = None,
+    definitions: tuple[DefinitionSite, ...] = (),
     repository_id: int | None = None,
     language: str | None = None,
     limit: int = 10,
@@ -211,7 +248,8 @@ def rank_chunks(
     """The best ``limit`` chunks matching any of ``terms`` (from ``query_terms``), best first.
 
     ``symbol`` (from ``query_symbol``) favours chunks whose qualified symbol is it or ends with
-    ``.symbol``. ``where`` (or the older ``repository_id`` and ``language``) restricts the chunks
+    ``.symbol``, and ``definitions`` (that name's definitions, at most ``MAX_DEFINITION_SITES``
+    are used) the unnamed chunks holding one (``DefinitionSite``). ``where`` (or the older ``repository_id`` and ``language``) restricts the chunks
     returned (word rarity is still measured over the whole index). Raises
     ``ImproperlyConfigured`` on a database other than SQLite or PostgreSQL.
     """
@@ -222,7 +260,7 @@ def rank_chunks(
     if where.repository_ids is not None and not where.repository_ids:
         return []
     clauses, params = _filters(where)
-    boost_sql, boost_params = _boosts(symbol)
+    boost_sql, boost_params = _boosts(symbol, definitions[:MAX_DEFINITION_SITES])
     return rank(terms, boost_sql, boost_params, clauses, params, limit)
 
 
@@ -321,8 +359,9 @@ def path_literal(regex: str) -> str:
     return anchors[0] if anchors and len(anchors) == 1 else ""
 
 
-def _boosts(symbol: str | None) -> tuple[str, list]:
-    """SQL multiplying a chunk's score by 1 + EXACT_SYMBOL_BONUS when its symbol is ``symbol``.
+def _boosts(symbol: str | None, definitions: tuple[DefinitionSite, ...] = ()) -> tuple[str, list]:
+    """SQL multiplying a chunk's score by 1 + EXACT_SYMBOL_BONUS when its symbol is ``symbol``
+    or it holds one of ``definitions`` (``DefinitionSite.held_by``, written in SQL).
 
     Written with ``lower``, ``length`` and ``substr``, which SQLite and PostgreSQL share.
     """
@@ -331,9 +370,14 @@ def _boosts(symbol: str | None) -> tuple[str, list]:
     tail = f".{symbol}"
     matches = (
         "(lower(c.symbol) = %s OR (length(c.symbol) > %s"
-        " AND substr(lower(c.symbol), length(c.symbol) - %s + 1) = %s))"
+        " AND substr(lower(c.symbol), length(c.symbol) - %s + 1) = %s)"
     )
-    return f"(CASE WHEN {matches} THEN %s ELSE 1 END)", [symbol, len(tail), len(tail), tail, 1 + EXACT_SYMBOL_BONUS]
+    params: list = [symbol, len(tail), len(tail), tail]
+    for site in definitions:
+        holders = site.holder_symbols
+        matches += f" OR (c.file_id = %s AND c.start_line <= %s AND c.end_line >= %s AND c.symbol IN ({', '.join(['%s'] * len(holders))}))"
+        params += [site.file_id, site.line, site.line, *holders]
+    return f"(CASE WHEN {matches}) THEN %s ELSE 1 END)", [*params, 1 + EXACT_SYMBOL_BONUS]
 
 
 def _name_coverage_sql(matched: str, least: str) -> str:

@@ -205,6 +205,6 @@ def _rewrites(text: str, terms: list[str], symbol: str | None) -> list[str]:
     if dropped:
         notes.append(f"dropped stop words: {', '.join(dict.fromkeys(dropped))}")
     if symbol:
-        notes.append(f"chunks named {symbol!r} (or ending in '.{symbol.rsplit('.', 1)[-1]}') get the exact-name bonus")
+        notes.append(f"chunks named {symbol!r} (or ending in '.{symbol.rsplit('.', 1)[-1]}'), and unnamed chunks holding its definition, get the exact-name bonus")
     notes.append(f"lexical query: {' OR '.join(terms)}")
     return notes

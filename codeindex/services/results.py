@@ -17,7 +17,9 @@ __all__ = [
 class SearchHit:
     """One search result: lines ``start_line``..``end_line`` (1-based, inclusive) of ``path``.
 
-    ``symbol`` is the qualified name (``Class.method``) or "" for windows and module code;
+    ``symbol`` is the qualified name (``Class.method``) or "" for windows and module code (a
+    search for a name gives such a chunk holding that name's definition the definition's
+    qualified name, ``SGR_STYLE_MAP``);
     ``snippet`` is the chunk's first lines (at most ``SNIPPET_MAX_LINES`` lines and
     ``SNIPPET_MAX_CHARS`` characters; only the first line with ``detail_level="compact"``);
     ``score`` is higher for better matches and only comparable within one search. ``signals``

@@ -28,6 +28,7 @@ from ..exceptions import InvalidArgument, InvalidQuery
 from ..identifiers import identifier_words, search_text_for
 from ..models import Chunk
 from ..patterns import glob_regex
+from ..symbols.queries import definition_sites
 from ..query import QueryPlan, asks_for_tests, parse_query
 from ..testpaths import TEST_PATH_GLOBS, is_test_path
 from ..vectors import dense_engine, query_vector_cache
@@ -115,11 +116,12 @@ def search_page(request: SearchRequest, *, access: RepositoryAccess = PUBLIC) ->
         raise InvalidQuery(f"detail_level must be one of {', '.join(DetailLevel.values)}")
     repos = visible_generations(access, plan.repository)
     where = _chunk_filter(plan, repos)
+    sites = definition_sites(plan.text, tuple(repos)) if plan.intent == QueryIntent.IDENTIFIER else ()
     start = (page - 1) * max_results
     for _ in range(_RANK_ATTEMPTS):
-        ranked, dense_note, weight = _rank(plan, repos, where)
+        ranked, dense_note, weight = _rank(plan, repos, where, sites)
         window = ranked[start : start + max_results]
-        hits = _hydrate(window, detail_level, weight, plan.terms)
+        hits = _hydrate(window, detail_level, weight, plan.terms, sites)
         if len(hits) == len(window):
             break
         # A re-index replaced some ranked chunks between ranking and reading them (each file's
@@ -143,9 +145,11 @@ def _chunk_filter(plan: QueryPlan, repos: dict[int, int]) -> lexical.ChunkFilter
                                exclude_languages=plan.exclude_languages, exclude_tests=plan.exclude_tests)
 
 
-def _rank(plan: QueryPlan, repos: dict[int, int], where: lexical.ChunkFilter) -> tuple[list[fusion.Candidate], str, float]:
-    """Lexical candidates, the dense signal when it applies, fused and feedback-boosted."""
-    lexical_hits = _lexical(plan, where)
+def _rank(plan: QueryPlan, repos: dict[int, int], where: lexical.ChunkFilter,
+          sites: tuple[lexical.DefinitionSite, ...] = ()) -> tuple[list[fusion.Candidate], str, float]:
+    """Lexical candidates, the dense signal when it applies, fused and feedback-boosted;
+    ``sites`` are the queried name's definitions (``symbols.queries.definition_sites``)."""
+    lexical_hits = _lexical(plan, where, sites)
     dense, note = _dense(plan, repos, where, [chunk_id for chunk_id, _ in lexical_hits])
     weight = app_settings.FUSION_DENSE_WEIGHT if dense is not None else 0.0
     if dense is None:
@@ -189,7 +193,7 @@ def patterns_match_tests(path_glob: str) -> bool:
 
 
 
-def _lexical(plan: QueryPlan, where: lexical.ChunkFilter) -> list[tuple[int, float]]:
+def _lexical(plan: QueryPlan, where: lexical.ChunkFilter, sites: tuple[lexical.DefinitionSite, ...] = ()) -> list[tuple[int, float]]:
     """Lexical candidates. A name is first looked up by its joined key alone (``get_user_name`` →
     ``getusername``), a rare word with a short posting list, instead of OR-ing its common parts
     (``get``, ``user``, ``name``) over the whole index; its parts are the fallback when the key
@@ -198,10 +202,11 @@ def _lexical(plan: QueryPlan, where: lexical.ChunkFilter) -> list[tuple[int, flo
         keys = [_joined_key(part) for part in plan.text.split(".") if part]
         keys = [k for k in dict.fromkeys(keys) if k]
         if keys:
-            hits = lexical.rank_chunks(keys, symbol=plan.symbol, limit=CANDIDATES, where=where)
+            hits = lexical.rank_chunks(keys, symbol=plan.symbol, definitions=sites, limit=CANDIDATES, where=where)
             if hits:
                 return [(h.chunk_id, h.score) for h in hits]
-    return [(h.chunk_id, h.score) for h in lexical.rank_chunks(plan.terms, symbol=plan.symbol, limit=CANDIDATES, where=where)]
+    hits = lexical.rank_chunks(plan.terms, symbol=plan.symbol, definitions=sites, limit=CANDIDATES, where=where)
+    return [(h.chunk_id, h.score) for h in hits]
 
 
 def _joined_key(name: str) -> str:
@@ -276,12 +281,14 @@ def _describe_filters(plan: QueryPlan) -> str:
     return "; ".join(named)
 
 
-def _hydrate(window: list[fusion.Candidate], detail_level: str, weight: float, terms: list[str]) -> list[SearchHit]:
+def _hydrate(window: list[fusion.Candidate], detail_level: str, weight: float, terms: list[str],
+             sites: tuple[lexical.DefinitionSite, ...] = ()) -> list[SearchHit]:
     chunks = Chunk.objects.select_related("repository").in_bulk([c.chunk_id for c in window])
-    return [_hit(chunks[c.chunk_id], c, detail_level, weight, terms) for c in window if c.chunk_id in chunks]
+    return [_hit(chunks[c.chunk_id], c, detail_level, weight, terms, sites) for c in window if c.chunk_id in chunks]
 
 
-def _hit(chunk: Chunk, candidate: fusion.Candidate, detail_level: str, weight: float, terms: list[str]) -> SearchHit:
+def _hit(chunk: Chunk, candidate: fusion.Candidate, detail_level: str, weight: float, terms: list[str],
+         sites: tuple[lexical.DefinitionSite, ...] = ()) -> SearchHit:
     if detail_level == DetailLevel.FULL:
         snippet = _snippet(chunk.content)
     else:
@@ -292,8 +299,11 @@ def _hit(chunk: Chunk, candidate: fusion.Candidate, detail_level: str, weight: f
         "feedback": {"boost": round(candidate.feedback_boost, 6), "events": candidate.feedback_events},
         "test_factor": candidate.test_factor,
     }
+    symbol = chunk.symbol
+    if not symbol:  # module code or a window holding the queried definition: name it, as find_definition takes it
+        symbol = next((s.qualified_name for s in sites if s.held_by(chunk.file_id, chunk.start_line, chunk.end_line, "")), "")
     return SearchHit(repository=chunk.repository.name, path=chunk.path, start_line=chunk.start_line, end_line=chunk.end_line,
-                     symbol=chunk.symbol, kind=chunk.kind, language=chunk.language, snippet=snippet,
+                     symbol=symbol, kind=chunk.kind, language=chunk.language, snippet=snippet,
                      score=round(candidate.score, 6), signals=signals)
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from ..access import RepositoryAccess
 from ..exceptions import FileNotIndexed, InvalidArgument, SymbolNotFound
+from ..lexical import MAX_DEFINITION_SITES, DefinitionSite
 from ..models import SourceFile
 from ..visibility import visible_repositories
 from .models import Occurrence, Symbol
@@ -27,7 +28,7 @@ from .resolve import USE_FIELDS, Def, Resolver, Use
 
 __all__ = [
     "SymbolLocation", "OutlineEntry", "FileOutline", "Definitions", "Reference", "ReferenceFile", "References",
-    "file_outline", "find_definition", "find_references", "MAX_SYMBOL_CHARS", "MAX_REFERENCES_PAGE",
+    "file_outline", "find_definition", "find_references", "definition_sites", "MAX_SYMBOL_CHARS", "MAX_REFERENCES_PAGE",
 ]
 
 MAX_SYMBOL_CHARS = 200
@@ -210,6 +211,36 @@ def find_definition(symbol: str, *, access: RepositoryAccess, repository: str | 
         raise SymbolNotFound(f"no definition of {text!r} is indexed{where}")
     note = "" if len(found) == 1 else f"{len(found)} definitions match; pass path and line of a usage, or a qualified name, to narrow"
     return Definitions(text, "name match", found[:max_results], len(found), note)
+
+
+#: Kinds of definition that never get a chunk of their own (``chunking``, ``syntax``), so a chunk
+#: of the scope they are nested in holds them.
+_MEMBER_KINDS = frozenset({"constant", "field", "type", "macro"})
+
+
+def definition_sites(name: str, repository_ids: tuple[int, ...]) -> tuple[DefinitionSite, ...]:
+    """The definitions of ``name`` (an identifier or qualified name, as typed) in
+    ``repository_ids`` that search favours (``lexical.DefinitionSite``): at most
+    ``MAX_DEFINITION_SITES``, the first the index yields (no sort: a common name costs no more
+    than a rare one). The name's last part is looked
+    up as typed, lower-cased and upper-cased (``sgr_style_map`` finds ``SGR_STYLE_MAP``) in one
+    statement on the ``(repository, name)`` index; a qualified name must end the definition's
+    qualified name (either case). ``()`` when ``name`` is not such a name or no repository is given.
+    """
+    text = name.strip()
+    if not repository_ids or not text or len(text) > MAX_SYMBOL_CHARS or not _SYMBOL.fullmatch(text):
+        return ()
+    prefix, _, tail = text.rpartition(".")
+    rows = (Symbol.objects.filter(repository_id__in=list(repository_ids), name__in=list({tail, tail.lower(), tail.upper()}))
+            .values_list("file_id", "line", "qualified_name", "scope", "kind"))
+    wanted = text.lower()
+    sites = []
+    for file_id, line, qualified_name, scope, kind in rows[: MAX_DEFINITION_SITES * 4 if prefix else MAX_DEFINITION_SITES]:
+        qualified = qualified_name.lower()
+        if prefix and qualified != wanted and not qualified.endswith("." + wanted):
+            continue
+        sites.append(DefinitionSite(file_id, line, qualified_name, scope, own_chunk=kind not in _MEMBER_KINDS))
+    return tuple(sites[:MAX_DEFINITION_SITES])
 
 
 def _at_site(resolver: Resolver, file: SourceFile, symbol: str, line: int | None) -> tuple[list[Def], str]:

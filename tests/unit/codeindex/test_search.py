@@ -76,6 +76,78 @@ class FakeRequest(HttpRequest):
 '''
 
 
+STYLES_PY = '''\
+"""Terminal styles."""
+
+import re
+
+RESET = "0"
+SGR_STYLE_MAP = {
+    1: "bold",
+    2: "dim",
+    3: "italic",
+    4: "underline",
+    5: "blink",
+    7: "reverse",
+    8: "conceal",
+    9: "strike",
+}
+_CSI = re.compile("\\x1b\\[")
+DEFAULT_OVERFLOW = "fold"
+
+
+class Palette:
+    """Colours."""
+
+    size = 16
+
+    def style(self, code):
+        return SGR_STYLE_MAP.get(code, DEFAULT_OVERFLOW)
+'''
+
+USES_PY = '''\
+from styles import SGR_STYLE_MAP
+
+
+def decode(code):
+    return SGR_STYLE_MAP[code]
+
+
+def describe(code):
+    """Say what SGR_STYLE_MAP holds for code."""
+    return SGR_STYLE_MAP.get(code)
+
+
+def overflow():
+    return DEFAULT_OVERFLOW
+'''
+
+
+@pytest.mark.parametrize(
+    ("query", "lines", "symbol"),
+    [
+        ("SGR_STYLE_MAP", (6, 15), "SGR_STYLE_MAP"),  # module code: a chunk without a symbol of its own
+        ("sgr_style_map", (6, 15), "SGR_STYLE_MAP"),  # typed in lower case
+        ("DEFAULT_OVERFLOW", (17, 17), "DEFAULT_OVERFLOW"),
+    ],
+)
+def test_a_constant_typed_out_ranks_the_chunk_defining_it_first(make_tree, query, lines, symbol):
+    """A module-level constant sits in a module chunk without a symbol: the symbol table says
+    which chunk defines it, and that chunk gets the exact-name bonus ahead of shorter uses."""
+    index_repository(make_tree({"styles.py": STYLES_PY, "uses.py": USES_PY}), "term")
+    top = search(query)[0]
+    assert (top.path, top.start_line <= lines[0] <= top.end_line, top.symbol) == ("styles.py", True, symbol)
+
+
+def test_only_the_chunk_holding_the_definition_is_named_after_it(make_tree):
+    """Uses of ``SGR_STYLE_MAP`` keep their own symbols, and the unnamed module chunk of
+    ``uses.py`` (its import line) stays unnamed: it does not define the name."""
+    index_repository(make_tree({"styles.py": STYLES_PY, "uses.py": USES_PY}), "term")
+    named = {(h.path, h.start_line, h.symbol) for h in search("SGR_STYLE_MAP")}
+    assert named == {("styles.py", 1, "SGR_STYLE_MAP"), ("styles.py", 25, "Palette.style"), ("uses.py", 1, ""),
+                     ("uses.py", 4, "decode"), ("uses.py", 8, "describe")}
+
+
 @pytest.mark.parametrize("query", ["HttpRequest.get_host", "httprequest.get_host"])
 def test_a_qualified_name_typed_out_beats_a_shorter_namesake(make_tree, query):
     index_repository(make_tree({"http/request.py": REQUESTS_PY}), "web")
