@@ -304,7 +304,11 @@ def _record_run(repository: Repository, fetched: Fetched, job: IndexJob, report:
     fields = ["root_path", "file_count", "chunk_count", "skipped_counts", "last_indexed_at"]
     if job.kind != JobKind.CHANGED_FILES or not fetched.commit:  # a few files re-read: the tree is not one commit
         repository.indexed_commit = fetched.commit
-        fields.append("indexed_commit")
+        repository.indexed_dirty = fetched.dirty
+        fields += ["indexed_commit", "indexed_dirty"]
+    elif fetched.dirty:  # files re-read from a working tree with changes its commit lacks
+        repository.indexed_dirty = True
+        fields.append("indexed_dirty")
     if fetched.branch and repository.branch != fetched.branch:
         repository.branch = fetched.branch
         fields.append("branch")

@@ -45,6 +45,8 @@ class Repository(models.Model):
     branch = models.CharField(max_length=255, blank=True, default="",
                               help_text="Branch indexed; empty until the first fetch records the remote's default branch.")
     indexed_commit = models.CharField(max_length=40, blank=True, default="", help_text="Full SHA of the commit indexed; empty if unknown.")
+    indexed_dirty = models.BooleanField(
+        default=False, help_text="The working tree indexed had uncommitted changes or untracked files: its text is not indexed_commit's.")
     fetched_at = models.DateTimeField(null=True, blank=True, help_text="When the source was last fetched successfully.")
     sync_interval_minutes = models.PositiveIntegerField(default=10, help_text="Scheduled fetch interval; 0 = never.")
     history_depth = models.PositiveIntegerField(default=1000, help_text="Commits of history kept in the partial clone.")

@@ -58,7 +58,7 @@ from oauth2_provider.cimd import _ip_is_public as _fetcher_is_public
 
 from .app_settings import app_settings
 from .exceptions import SourceNotAllowed, SourceNotFound
-from .sources import Fetched, GitAccess, fetch_clone, is_git_url, local_commit, local_root, without_credentials
+from .sources import Fetched, GitAccess, fetch_clone, is_git_url, local_changes, local_commit, local_root, without_credentials
 
 __all__ = ["check_source", "prepare_root", "prepare_source", "read_access", "GitSource", "is_public_address"]
 
@@ -112,12 +112,14 @@ def prepare_source(source: str, name: str, *, remote: bool, branch: str = "", de
     """``prepare_root`` with the revision: a git source is fetched (``branch``, the remote's
     default when empty, at most ``depth`` commits, with a private source's ``credential_env``)
     and the commit checked out is returned; a directory gives its own HEAD when it is a git
-    working tree (``commit`` "" otherwise)."""
+    working tree (``commit`` "" otherwise), and whether the tree has changes that commit lacks
+    (``dirty``, ``sources.local_changes``)."""
     if remote:
         source = _refuse_malformed(source)
     if not is_git_url(source):
         root = _local_root_under_roots(source) if remote else local_root(source)
-        return Fetched(root=root, branch="", commit=local_commit(root))
+        commit = local_commit(root)
+        return Fetched(root=root, branch="", commit=commit, dirty=bool(commit) and local_changes(root))
     options: tuple[str, ...] = ()
     if remote:
         checked = git_source(source)

@@ -53,7 +53,7 @@ from .exceptions import CloneFailed, SourceNotFound
 __all__ = [
     "SourceText", "SourceTree", "GIT_DIR", "GITIGNORE", "MCPRAGIGNORE", "BINARY_SAMPLE_BYTES", "is_git_url", "checkout",
     "is_generated", "local_root", "looks_binary", "decode_text", "encoded_forms", "without_credentials", "fetch_clone", "Fetched", "GitAccess",
-    "git_output", "local_commit", "valid_branch", "scrub", "remove_clone",
+    "git_output", "local_commit", "local_changes", "valid_branch", "scrub", "remove_clone",
 ]
 
 GIT_DIR = ".git"
@@ -408,12 +408,15 @@ def is_git_url(source: str) -> bool:
 @dataclass(frozen=True)
 class Fetched:
     """A fetched clone: the working tree ``root``, the ``branch`` checked out and its ``commit``
-    (full SHA), and ``previous`` (the commit checked out before this fetch; "" on a first clone)."""
+    (full SHA), and ``previous`` (the commit checked out before this fetch; "" on a first clone).
+    ``dirty``: the working tree differs from ``commit`` (a local directory with uncommitted
+    changes or untracked files, ``local_changes``); a fetched clone never does."""
 
     root: Path
     branch: str
     commit: str
     previous: str = ""
+    dirty: bool = False
 
 
 @dataclass(frozen=True)
@@ -507,6 +510,20 @@ def local_commit(root: Path) -> str:
         return ""
     out = out.strip()
     return out if re.fullmatch(r"[0-9a-f]{40}", out) else ""
+
+
+def local_changes(root: Path) -> bool:
+    """Whether the git working tree ``root`` differs from its HEAD: a tracked file changed
+    (staged or not) or a file git does not ignore is untracked (``git status --porcelain``;
+    untracked directories count once). Also True when git cannot tell within 60 s, since the
+    tree then cannot be vouched for as its commit. Read-only: ``--no-optional-locks`` keeps git
+    from refreshing the tree's index file."""
+    try:
+        out = git_output(["-c", "safe.directory=*", "--no-optional-locks", "-C", str(root), "status", "--porcelain",
+                          "--untracked-files=normal", "--ignore-submodules=dirty"], 60, GitAccess())
+    except CloneFailed:
+        return True
+    return bool(out.strip())
 
 
 def git_env(access: GitAccess = GitAccess()) -> dict[str, str]:

@@ -18,7 +18,7 @@ __all__ = ["ToolError", "run_service", "cited_commits"]
 
 # The indexed commit of each repository the caller sees, as of the tool's last service call; the
 # tool's result (``tools._support.result``) stamps it on everything that cites a repository's code.
-_commits: ContextVar[dict[str, str] | None] = ContextVar("mcprag_cited_commits", default=None)
+_commits: ContextVar[dict[str, services.IndexedCommit] | None] = ContextVar("mcprag_cited_commits", default=None)
 
 
 def _call(fn: Callable[..., Any], args, kwargs):
@@ -43,6 +43,6 @@ async def run_service(fn: Callable[..., Any], *args, **kwargs):
     return value
 
 
-def cited_commits() -> dict[str, str]:
-    """``{repository: short SHA}`` read by this tool call's service calls (empty before any)."""
+def cited_commits() -> dict[str, services.IndexedCommit]:
+    """``{repository: IndexedCommit}`` (short SHA, dirty tree) read by this tool call's service calls (empty before any)."""
     return _commits.get() or {}

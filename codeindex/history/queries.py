@@ -64,12 +64,15 @@ class CommitInfo:
 
 @dataclass(frozen=True)
 class CommitPage:
+    """``note`` (``uncommitted_note``) is set when the working tree indexed had changes no commit holds."""
+
     repository: str
     branch: str
     indexed_commit: str
     commits: list[CommitInfo]
     page: int
     next_page: int | None
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,12 +87,16 @@ class BlameLine:
 
 @dataclass(frozen=True)
 class BlameResult:
+    """``note`` (``uncommitted_note``) is set when the working tree indexed had changes that
+    ``commit`` lacks: the lines blamed are then the commit's, not necessarily the indexed text."""
+
     repository: str
     path: str
     commit: str
     start_line: int
     end_line: int
     lines: list[BlameLine]
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -147,7 +154,8 @@ def list_commits(repository: str, *, access: RepositoryAccess, path: str | None 
     with _access(repo) as git:
         commits = _parse_log(run_git(root, args, access=git).out)
     more = len(commits) > COMMITS_PAGE_SIZE
-    return CommitPage(repo.name, repo.branch, tip, commits[:COMMITS_PAGE_SIZE], page, page + 1 if more else None)
+    return CommitPage(repo.name, repo.branch, tip, commits[:COMMITS_PAGE_SIZE], page, page + 1 if more else None,
+                      uncommitted_note(repo))
 
 
 def blame(repository: str, path: str, start_line: int, end_line: int, *, access: RepositoryAccess) -> BlameResult:
@@ -164,7 +172,8 @@ def blame(repository: str, path: str, start_line: int, end_line: int, *, access:
     with _access(repo) as git:
         entry, _, listed = run_git(root, ["ls-tree", tip, "--", clean], access=git).out.strip().partition("\t")
         if listed != clean:
-            raise InvalidArgument(f"no file {clean[:200]!r} at commit {tip[:12]} of {repo.name!r}")
+            why = "; " + uncommitted_note(repo) if repo.indexed_dirty else ""
+            raise InvalidArgument(f"no file {clean[:200]!r} at commit {tip[:12]} of {repo.name!r}{why}")
         if entry.split()[1:2] != ["blob"]:
             raise InvalidArgument(f"{clean[:200]!r} is a directory at commit {tip[:12]}: blame takes a file (list_files lists it)")
         blob = run_git(root, ["cat-file", "blob", f"{tip}:{clean}"], access=git, max_bytes=_BLAME_COUNT_BYTES)
@@ -184,7 +193,7 @@ def blame(repository: str, path: str, start_line: int, end_line: int, *, access:
         # The line texts as read_file shows them (the file's own encoding, no CR), where the
         # decoded text has git's lines (a file ending lines in a lone CR does not).
         blamed = [replace(b, text=decoded[b.line - 1]) for b in blamed]
-    return BlameResult(repo.name, clean, tip, start_line, end_line, blamed)
+    return BlameResult(repo.name, clean, tip, start_line, end_line, blamed, uncommitted_note(repo))
 
 
 #: blame reads at most this much of a file to count its lines and decode them; past it git's own
@@ -271,6 +280,15 @@ def search_commits(query: str, *, access: RepositoryAccess, repository: str | No
 
 
 # -- helpers --------------------------------------------------------------------------------------
+
+
+def uncommitted_note(repo: Repository) -> str:
+    """What history answers are when ``repo`` was indexed from a working tree with uncommitted
+    changes or untracked files (``Repository.indexed_dirty``), else ``""``."""
+    if not repo.indexed_dirty:
+        return ""
+    return (f"the working tree indexed had uncommitted changes or untracked files: history is read at commit "
+            f"{repo.indexed_commit[:12]}, whose text may differ from what read_file and search_code show")
 
 
 def _history(name: str, access: RepositoryAccess) -> tuple[Repository, Path, str]:

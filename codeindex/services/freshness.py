@@ -1,6 +1,6 @@
 """Revisions, syncs, webhooks, private-source credentials and git history, for the other apps.
 
-    indexed_commits(access)                       # {"shop": "3f2a9c1b7e40"}: short SHA per visible repository
+    indexed_commits(access)                       # {"shop": IndexedCommit("3f2a9c1b7e40", dirty=False)} per visible repository
     list_commits("shop", access=access, path="billing/tax.py")
     configure_sync("shop", interval_minutes=5, branch="release", history_depth=500)   # operator
     new_webhook_secret("shop")                     # shown once; stored sealed
@@ -10,6 +10,8 @@
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 from ..access import RepositoryAccess
 from ..credentials import set_credential
@@ -42,7 +44,7 @@ from ..webhooks import authenticate as authenticate_webhook
 from ..webhooks import receive as receive_webhook
 
 __all__ = [
-    "SHORT_SHA", "freshness_of", "indexed_commits", "short_sha", "configure_sync", "sync_now", "set_repository_credential", "new_webhook_secret",
+    "SHORT_SHA", "IndexedCommit", "freshness_of", "indexed_commits", "short_sha", "configure_sync", "sync_now", "set_repository_credential", "new_webhook_secret",
     "receive_webhook", "authenticate_webhook", "accept_webhook", "AuthenticDelivery", "WEBHOOK_REFUSED", "recent_deliveries", "list_commits", "blame", "diff", "compare", "search_commits",
     "CommitInfo", "CommitPage", "BlameResult", "DiffResult", "CommitMatches",
     "COMMITS_PAGE_SIZE", "IN_DIFF_SCAN", "MAX_BLAME_LINES", "MAX_DIFF_BYTES", "MAX_TEXT_LENGTH",
@@ -56,10 +58,25 @@ def short_sha(sha: str) -> str | None:
     return sha[:SHORT_SHA] if sha else None
 
 
-def indexed_commits(access: RepositoryAccess) -> dict[str, str]:
-    """``{repository name: short SHA of its indexed commit}`` for the visible repositories that record one."""
-    rows = Repository.objects.filter(access.repository_filter()).exclude(indexed_commit="").values_list("name", "indexed_commit")
-    return {name: sha[:SHORT_SHA] for name, sha in rows}
+class IndexedCommit(NamedTuple):
+    """A repository's indexed commit as results cite it: ``sha`` (``SHORT_SHA`` hex digits) and
+    ``dirty``, whether the working tree indexed had changes that commit lacks (uncommitted or
+    untracked files: the indexed text is then not the commit's)."""
+
+    sha: str
+    dirty: bool = False
+
+    @property
+    def label(self) -> str:
+        """``3f2a9c1b7e40``, or ``3f2a9c1b7e40 + uncommitted changes`` for a dirty tree."""
+        return f"{self.sha} + uncommitted changes" if self.dirty else self.sha
+
+
+def indexed_commits(access: RepositoryAccess) -> dict[str, IndexedCommit]:
+    """``{repository name: IndexedCommit}`` for the visible repositories that record an indexed commit."""
+    rows = (Repository.objects.filter(access.repository_filter()).exclude(indexed_commit="")
+            .values_list("name", "indexed_commit", "indexed_dirty"))
+    return {name: IndexedCommit(sha[:SHORT_SHA], dirty) for name, sha, dirty in rows}
 
 
 def configure_sync(name: str, *, interval_minutes: int | None = None, branch: str | None = None,

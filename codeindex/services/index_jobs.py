@@ -293,10 +293,10 @@ def _point_at(repository: Repository, source: str) -> None:
     branch, indexed commit and sync state, and a private source's credential (never handed to
     another host)."""
     _adopt(repository, source)
-    repository.branch, repository.indexed_commit = "", ""
+    repository.branch, repository.indexed_commit, repository.indexed_dirty = "", "", False
     repository.sync_error, repository.sync_error_at, repository.sync_note = "", None, ""
     repository.credential_kind, repository.credential_sealed = "", ""
-    repository.save(update_fields=["branch", "indexed_commit", "sync_error", "sync_error_at", "sync_note",
+    repository.save(update_fields=["branch", "indexed_commit", "indexed_dirty", "sync_error", "sync_error_at", "sync_note",
                                    "credential_kind", "credential_sealed"])
 
 

@@ -6,6 +6,7 @@ import dataclasses
 
 from mcp_types import CallToolResult, TextContent
 
+from codeindex import services
 from codeindex.access import RepositoryAccess
 
 from ..access import repository_access
@@ -39,26 +40,27 @@ def result(model, text: str, *, exclude_none: bool = False) -> CallToolResult:
     """The tool's answer: ``text`` for the agent, ``model`` as structured content. Every object in
     it that cites a file of a repository (``repository`` and ``path``) gets that repository's
     indexed ``commit`` (short SHA), and the text ends with the commits cited, so an agent always
-    knows which revision the code it reads comes from. ``exclude_none`` leaves unset fields out of
+    knows which revision the code it reads comes from (``[indexed at shop@3f2a9c1b7e40]``; ``…
+    + uncommitted changes]`` when the working tree indexed differed from that commit). ``exclude_none`` leaves unset fields out of
     the structured content (compact answers)."""
     data = model.model_dump(mode="json", exclude_none=exclude_none)
     commits = cited_commits()
-    cited: dict[str, str] = {}
+    cited: dict[str, services.IndexedCommit] = {}
     if commits:
         _stamp_commits(data, commits, cited)
     if cited:
-        text = f"{text}\n[indexed at " + ", ".join(f"{name}@{sha}" for name, sha in sorted(cited.items())) + "]"
+        text = f"{text}\n[indexed at " + ", ".join(f"{name}@{at.label}" for name, at in sorted(cited.items())) + "]"
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
 
 
-def _stamp_commits(data, commits: dict[str, str], cited: dict[str, str]) -> None:
+def _stamp_commits(data, commits: dict[str, services.IndexedCommit], cited: dict[str, services.IndexedCommit]) -> None:
     if isinstance(data, list):
         for item in data:
             _stamp_commits(item, commits, cited)
     elif isinstance(data, dict):
         name = data.get("repository")
         if isinstance(name, str) and "path" in data and name in commits:
-            data.setdefault("commit", commits[name])
+            data.setdefault("commit", commits[name].sha)
             cited[name] = commits[name]
         for value in data.values():
             if isinstance(value, (list, dict)):

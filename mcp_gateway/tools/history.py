@@ -62,8 +62,10 @@ async def list_commits(
     found = await run_service(services.list_commits, repository, access=access_of(), path=path, author=author, since=since,
                               until=until, query=query, page=page)
     model = CommitList(repository=found.repository, branch=found.branch, indexed_commit=found.indexed_commit, page=found.page,
-                       next_page=found.next_page, commits=[_commit(c) for c in found.commits])
+                       next_page=found.next_page, commits=[_commit(c) for c in found.commits], note=found.note or None)
     lines = [f"{found.repository} ({found.branch or 'branch unknown'} at {found.indexed_commit[:12]}), page {found.page}:"]
+    if found.note:
+        lines.append(f"Note: {found.note}.")
     lines += [_commit_line(c) for c in found.commits] or ["No commit matches."]
     if found.next_page:
         lines.append(f"More: page={found.next_page}")
@@ -81,8 +83,10 @@ async def blame(
     date and commit subject (git blame). Use the line numbers read_file or search_code give."""
     found = await run_service(services.blame, repository, path, start_line, end_line, access=access_of())
     model = BlameModel(repository=found.repository, path=found.path, commit=found.commit, start_line=found.start_line,
-                       end_line=found.end_line, lines=[BlameLineModel(**line.__dict__) for line in found.lines])
+                       end_line=found.end_line, lines=[BlameLineModel(**line.__dict__) for line in found.lines], note=found.note or None)
     lines = [f"{found.repository}:{found.path} lines {found.start_line}-{found.end_line} at {found.commit[:12]}"]
+    if found.note:
+        lines.append(f"Note: {found.note}.")
     lines += [f"{b.line}\t{b.commit[:12]} {b.date.date().isoformat()} {b.author[:20]}\t{b.text}" for b in found.lines]
     return result(model, "\n".join(lines))
 

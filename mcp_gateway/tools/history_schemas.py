@@ -24,6 +24,7 @@ class CommitList(BaseModel):
     page: int
     next_page: int | None = Field(None, description="Pass as page for older commits; null on the last page.")
     commits: list[CommitModel]
+    note: str | None = Field(None, description="Set when the indexed working tree had uncommitted changes, which no commit holds.")
 
 
 class BlameLineModel(BaseModel):
@@ -42,6 +43,8 @@ class BlameModel(BaseModel):
     start_line: int
     end_line: int
     lines: list[BlameLineModel]
+    note: str | None = Field(None, description="Set when the indexed working tree had uncommitted changes: these are the commit's lines, "
+                                               "which may differ from the indexed text read_file shows.")
 
 
 class DiffFileModel(BaseModel):

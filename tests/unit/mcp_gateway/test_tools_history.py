@@ -111,6 +111,44 @@ def test_a_local_working_tree_is_read_at_its_indexed_commit_after_new_commits(tm
                               f"is newer than the indexed commit {indexed[:12]}; index the repository again")
 
 
+def test_a_working_tree_indexed_with_uncommitted_changes_says_so(tmp_path, settings):
+    """A local working tree is labelled with its HEAD; when it had changes that commit lacks
+    (a tracked file edited, a file untracked and not ignored), the label and the history tools
+    say the indexed text is not the commit's. An ignored file changes nothing."""
+    settings.MCPRAG_SOURCE_ROOTS = [str(tmp_path)]
+    local = Remote(tmp_path / "local", {"app.py": "def serve():\n    return 1\n", ".gitignore": "build/\n"})
+    local.write({"build/out.py": "generated = 1\n"})
+    services.index_repository(local.work, "local")
+    clean = call(READER, "read_file", {"repository": "local", "path": "app.py"})
+    assert text_of(clean).endswith(f"[indexed at local@{local.head()[:12]}]")
+    assert "note" not in text_of(call(READER, "blame", {"repository": "local", "path": "app.py", "start_line": 1, "end_line": 2})).lower()
+
+    local.write({"app.py": "def serve():\n    return 2\n"})  # edited, not committed
+    services.index_repository(local.work, "local")
+    edited = call(READER, "read_file", {"repository": "local", "path": "app.py"})
+    assert "return 2" in text_of(edited)
+    assert text_of(edited).endswith(f"[indexed at local@{local.head()[:12]} + uncommitted changes]")
+    assert edited.structured_content["commit"] == local.head()[:12]
+    blamed = call(READER, "blame", {"repository": "local", "path": "app.py", "start_line": 1, "end_line": 2})
+    assert blamed.structured_content["lines"][1]["text"] == "    return 1"  # the commit's line, not the indexed one
+    assert "uncommitted changes" in blamed.structured_content["note"] and "Note: the working tree indexed" in text_of(blamed)
+    assert "uncommitted changes" in call(READER, "list_commits", {"repository": "local"}).structured_content["note"]
+
+    local.commit("Serve two")
+    local.write({"extra.py": "def helper():\n    return 3\n"})  # untracked, not ignored
+    services.index_repository(local.work, "local")
+    assert text_of(call(READER, "read_file", {"repository": "local", "path": "extra.py"})).endswith("+ uncommitted changes]")
+    assert_one_line_error(call(READER, "blame", {"repository": "local", "path": "extra.py", "start_line": 1, "end_line": 1}),
+                          "no file 'extra.py' at commit")
+    assert "uncommitted changes or untracked files" in text_of(
+        call(READER, "blame", {"repository": "local", "path": "extra.py", "start_line": 1, "end_line": 1}))
+
+    local.commit("Add the helper")
+    services.index_repository(local.work, "local")
+    assert text_of(call(READER, "read_file", {"repository": "local", "path": "extra.py"})).endswith(f"[indexed at local@{local.head()[:12]}]")
+    assert call(READER, "blame", {"repository": "local", "path": "app.py", "start_line": 1, "end_line": 2}).structured_content["note"] is None
+
+
 def test_diff_and_compare_show_the_change(gitrepos):
     shop, _ = gitrepos
     data = call(READER, "diff", {"repository": "shop", "commit": shop.head()[:10]}).structured_content
