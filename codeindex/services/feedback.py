@@ -34,7 +34,10 @@ def record_feedback(query: str, repository: str, path: str, *, access: Repositor
     """Store one signal about a result of ``query`` (a click, an outcome or a rating).
 
     ``value`` is +1/-1 for clicks and outcomes and -1.0 … +1.0 for ratings. The result must be an
-    indexed file of a repository ``access`` sees. Returns the result's net score and boost now.
+    indexed file of a repository ``access`` sees; ``symbol`` one of its chunks' symbols, or a
+    definition an unnamed chunk holds (search names such a hit after it, ``SGR_STYLE_MAP``): the
+    feedback then goes to the file's unnamed chunks, as for a hit without a symbol. Returns the
+    result's net score and boost now.
     """
     if kind not in FeedbackKind.values:
         raise InvalidArgument(f"unknown feedback kind {kind!r}")
@@ -46,7 +49,9 @@ def record_feedback(query: str, repository: str, path: str, *, access: Repositor
     file = indexed_file(repository, path, access)
     symbol = (symbol or "").strip()
     if symbol and not file.chunks.filter(symbol=symbol).exists():
-        raise FileNotIndexed(f"{file.path!r} defines no symbol {symbol[:100]!r}")
+        if not _held_by_unnamed_chunk(file, symbol):
+            raise FileNotIndexed(f"{file.path!r} defines no symbol {symbol[:100]!r}")
+        symbol = ""  # the key apply_feedback reads for that chunk
     key = _query_key(plan_terms)
     row = SearchFeedback.objects.create(repository=file.repository, query=query[:2000], query_key=key,
                                         path=file.path, symbol=symbol, kind=kind, value=float(value), comment=(comment or "")[:2000],
@@ -54,6 +59,12 @@ def record_feedback(query: str, repository: str, path: str, *, access: Repositor
     net = sum(v * (2.0 if k == key else 1.0) for k, v in SearchFeedback.objects.filter(
         repository=file.repository, path=file.path, symbol=symbol).values_list("query_key", "value"))
     return FeedbackReceipt(row.pk, kind, float(value), repository, file.path, symbol, round(net, 3), round(feedback_factor(net), 4))
+
+
+def _held_by_unnamed_chunk(file, symbol: str) -> bool:
+    """Whether a chunk of ``file`` without a symbol holds a definition named ``symbol`` (its first few)."""
+    lines = list(file.symbols.filter(qualified_name=symbol).values_list("line", flat=True)[:lexical.MAX_DEFINITION_SITES])
+    return any(file.chunks.filter(symbol="", start_line__lte=line, end_line__gte=line).exists() for line in lines)
 
 
 def apply_feedback(candidates: list[fusion.Candidate], plan: QueryPlan, repos: dict[int, int], depth: int = 100) -> None:

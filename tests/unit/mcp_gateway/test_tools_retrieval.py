@@ -306,6 +306,25 @@ def test_feedback_tools_change_the_ranking_within_bounds(repos):
     assert 1.0 < boosted["signals"]["feedback"]["boost"] <= 1.25 and boosted["signals"]["feedback"]["events"] == 5
 
 
+def test_a_constant_found_by_name_is_named_by_its_hit_and_takes_feedback(repos, tmp_path):
+    """A module-level constant's chunk has no symbol of its own: search_code names the hit after
+    the definition, and that name is what find_definition and the feedback tools take."""
+    rates = tmp_path / "rates"
+    rates.mkdir()
+    (rates / "table.py").write_text('"""Rates."""\n\nVAT_RATE_TABLE = {\n    "de": 0.19,\n    "fr": 0.2,\n}\n')
+    (rates / "use.py").write_text("from table import VAT_RATE_TABLE\n\n\ndef vat(country):\n    return VAT_RATE_TABLE[country]\n")
+    services.index_repository(rates, "rates")
+    top = call(READER, "search_code", {"query": "VAT_RATE_TABLE", "repository": "rates"}).structured_content["hits"][0]
+    assert (top["path"], top["symbol"]) == ("table.py", "VAT_RATE_TABLE")
+    found = call(READER, "find_definition", {"symbol": top["symbol"], "repository": "rates"}).structured_content
+    assert [(d["path"], d["line"]) for d in found["definitions"]] == [("table.py", 3)]
+    args = {"query": "VAT_RATE_TABLE", "repository": "rates", "path": top["path"], "symbol": top["symbol"]}
+    rating = call(DEV, "submit_feedback", {**args, "rating": 5})
+    assert not rating.is_error, text_of(rating)
+    after = call(READER, "explain_ranking", {"query": "VAT_RATE_TABLE", "repository": "rates"}).structured_content["results"][0]
+    assert after["symbol"] == "VAT_RATE_TABLE" and after["signals"]["feedback"]["boost"] > 1.0
+
+
 def test_index_repository_reports_progress_and_index_changed_files(repos, tmp_path):
     events = []
 
