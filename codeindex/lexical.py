@@ -125,8 +125,8 @@ class DefinitionSite:
 
     A chunk holds it when the chunk's lines contain ``line`` and the chunk is not some other
     named unit: its symbol is empty (module code, windows) or, for a definition that gets no
-    chunk of its own (a constant or field, not a function, method or class), its ``scope`` (a
-    class attribute in its class's chunk).
+    chunk of its own (``own_chunk`` False: a constant, field, type alias or macro, not a
+    function, method or class), its ``scope`` (a field in its class's chunk).
     """
 
     file_id: int
@@ -249,9 +249,10 @@ def rank_chunks(
 
     ``symbol`` (from ``query_symbol``) favours chunks whose qualified symbol is it or ends with
     ``.symbol``, and ``definitions`` (that name's definitions, at most ``MAX_DEFINITION_SITES``
-    are used) the unnamed chunks holding one (``DefinitionSite``). ``where`` (or the older ``repository_id`` and ``language``) restricts the chunks
-    returned (word rarity is still measured over the whole index). Raises
-    ``ImproperlyConfigured`` on a database other than SQLite or PostgreSQL.
+    are used) the chunks holding one (``DefinitionSite``). ``where`` (or the older
+    ``repository_id`` and ``language``) restricts the chunks returned (word rarity is still
+    measured over the whole index). Raises ``ImproperlyConfigured`` on a database other than
+    SQLite or PostgreSQL.
     """
     if not terms:
         return []
