@@ -123,22 +123,21 @@ class DefinitionSite:
     of file ``file_id``; ``qualified_name`` is what ``find_definition`` takes, ``scope`` the
     qualified name of the definition it is nested in (``""`` at module level).
 
-    A chunk holds it when the chunk's lines contain ``line`` and the chunk is not some other
-    named unit: its symbol is empty (module code, windows) or, for a definition that gets no
-    chunk of its own (``own_chunk`` False: a constant, field, type alias or macro, not a
-    function, method or class), its ``scope`` (a field in its class's chunk).
+    Only definitions without a chunk of their own are sites (a constant, field, type alias or
+    macro; ``symbols.queries.definition_sites``). A chunk holds one when the chunk's lines contain
+    ``line`` and the chunk is not some other named unit: its symbol is empty (module code,
+    windows) or the site's ``scope`` (a field in its class's chunk).
     """
 
     file_id: int
     line: int
     qualified_name: str
     scope: str = ""
-    own_chunk: bool = False
 
     @property
     def holder_symbols(self) -> tuple[str, ...]:
         """The symbols a chunk holding this definition may have."""
-        return ("",) if self.own_chunk or not self.scope else ("", self.scope)
+        return ("", self.scope) if self.scope else ("",)
 
     def held_by(self, file_id: int, start_line: int, end_line: int, symbol: str) -> bool:
         """Whether a chunk of ``file_id`` over ``start_line``..``end_line`` named ``symbol`` holds it."""

@@ -35,7 +35,9 @@ class Symbol(models.Model):
     class Meta:
         app_label = "codeindex"
         indexes = [
-            models.Index(fields=["repository", "name"], name="codeindex_symbol_repo_name"),
+            # kind last: search's look-up of a name's constants (``queries.definition_sites``) reads
+            # only the matching entries, not every method of a common name; (repository, name) look-ups use its prefix
+            models.Index(fields=["repository", "name", "kind"], name="codeindex_symbol_name_kind"),
             models.Index(fields=["file", "start_line"], name="codeindex_symbol_file_line"),
         ]
 

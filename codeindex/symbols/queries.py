@@ -18,6 +18,8 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.db import connection
+
 from ..access import RepositoryAccess
 from ..exceptions import FileNotIndexed, InvalidArgument, SymbolNotFound
 from ..lexical import MAX_DEFINITION_SITES, DefinitionSite
@@ -214,32 +216,42 @@ def find_definition(symbol: str, *, access: RepositoryAccess, repository: str | 
 
 
 #: Kinds of definition that never get a chunk of their own (``chunking``, ``syntax``), so a chunk
-#: of the scope they are nested in holds them.
-_MEMBER_KINDS = frozenset({"constant", "field", "type", "macro"})
+#: of the scope they are nested in holds them. Functions, methods and classes have their own
+#: chunk, named after them, which the exact-name bonus already finds: looking them up too cost
+#: identifier searches a third more time on bench/search_latency.py's corpus (a name like
+#: ``forward`` has hundreds of methods) for nothing.
+_MEMBER_KINDS = ("constant", "field", "type", "macro")
 
 
 def definition_sites(name: str, repository_ids: tuple[int, ...]) -> tuple[DefinitionSite, ...]:
     """The definitions of ``name`` (an identifier or qualified name, as typed) in
-    ``repository_ids`` that search favours (``lexical.DefinitionSite``): at most
+    ``repository_ids`` that search favours (``lexical.DefinitionSite``), those of kinds without a
+    chunk of their own (``_MEMBER_KINDS``: constants, fields, type aliases, macros): at most
     ``MAX_DEFINITION_SITES``, the first the index yields (no sort: a common name costs no more
-    than a rare one). The name's last part is looked
-    up as typed, lower-cased and upper-cased (``sgr_style_map`` finds ``SGR_STYLE_MAP``) in one
-    statement on the ``(repository, name)`` index; a qualified name must end the definition's
-    qualified name (either case). ``()`` when ``name`` is not such a name or no repository is given.
+    than a rare one). The name's last part is looked up as typed, lower-cased and upper-cased
+    (``sgr_style_map`` finds ``SGR_STYLE_MAP``) in one statement on the ``(repository, name)``
+    index; a qualified name must end the definition's qualified name (either case). ``()`` when
+    ``name`` is not such a name or no repository is given.
     """
     text = name.strip()
     if not repository_ids or not text or len(text) > MAX_SYMBOL_CHARS or not _SYMBOL.fullmatch(text):
         return ()
     prefix, _, tail = text.rpartition(".")
-    rows = (Symbol.objects.filter(repository_id__in=list(repository_ids), name__in=list({tail, tail.lower(), tail.upper()}))
-            .values_list("file_id", "line", "qualified_name", "scope", "kind"))
+    names = list(dict.fromkeys((tail, tail.lower(), tail.upper())))
+    # plain SQL: the ORM's query building cost more than this look-up on the (repository, name, kind) index
+    sql = (f"SELECT file_id, line, qualified_name, scope FROM {Symbol._meta.db_table}"
+           f" WHERE repository_id IN ({', '.join(['%s'] * len(repository_ids))}) AND name IN ({', '.join(['%s'] * len(names))})"
+           f" AND kind IN ({', '.join(['%s'] * len(_MEMBER_KINDS))}) LIMIT %s")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*repository_ids, *names, *_MEMBER_KINDS, MAX_DEFINITION_SITES * 4 if prefix else MAX_DEFINITION_SITES])
+        rows = cursor.fetchall()
     wanted = text.lower()
     sites = []
-    for file_id, line, qualified_name, scope, kind in rows[: MAX_DEFINITION_SITES * 4 if prefix else MAX_DEFINITION_SITES]:
+    for file_id, line, qualified_name, scope in rows:
         qualified = qualified_name.lower()
         if prefix and qualified != wanted and not qualified.endswith("." + wanted):
             continue
-        sites.append(DefinitionSite(file_id, line, qualified_name, scope, own_chunk=kind not in _MEMBER_KINDS))
+        sites.append(DefinitionSite(file_id, line, qualified_name, scope))
     return tuple(sites[:MAX_DEFINITION_SITES])
 
 
