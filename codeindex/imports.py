@@ -1,9 +1,17 @@
 """The import graph: what each file imports, and which indexed file each import resolves to.
 
-Imports are read at indexing time with one regular expression per language (they sit at line
-starts in every language we chunk, so a parser buys little here) and resolved against the
-repository's own paths; anything that does not resolve (the standard library, third-party
-packages) keeps ``target = None``.
+Imports are read at indexing time and resolved against the repository's own paths; anything
+that does not resolve (the standard library, third-party packages) keeps ``target = None``.
+
+* Python, JavaScript and TypeScript are read from their tree-sitter syntax tree (the grammars
+  chunking and symbols use): an import statement may span lines (``from x import (\\n a,\\n)``,
+  ``import {\\n a,\\n} from './x'``), sit anywhere (inside a function, under
+  ``if TYPE_CHECKING:``), share a line with another (``import a; import b``), and text that only
+  looks like one (a docstring, a comment, a string) is not read. Parsing is linear in the text.
+* The other languages' imports sit at line starts and are read with one regular expression per
+  form. Each pattern reads a single line (``[ \\t]`` between tokens, never ``\\s``, and no
+  negated class that may cross a line end) and has no two adjacent quantifiers over shared
+  characters, so it matches in time linear in the text.
 
     >>> extract_imports("from .models import Chunk\\nimport os.path\\n", "python")
     ['.models', 'os.path']
@@ -13,9 +21,12 @@ packages) keeps ``target = None``.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from collections import defaultdict
+
+from tree_sitter import Node, Query, QueryCursor
 
 from .choices import Language
 
@@ -23,29 +34,33 @@ __all__ = ["extract_imports", "resolve", "PathIndex", "MAX_IMPORTS_PER_FILE"]
 
 MAX_IMPORTS_PER_FILE = 200
 
+# One line each: ``[ \t]`` between tokens, names and strings that stop at a line end.
 _PATTERNS: dict[str, list[re.Pattern]] = {
-    Language.PYTHON: [
-        re.compile(r"^\s*from\s+(\.*[\w.]*)\s+import\s+\(?\s*([\w\s,*]+)", re.M),
-        re.compile(r"^\s*import\s+([\w.]+(?:\s*,\s*[\w.]+)*)", re.M),
-    ],
-    Language.JAVASCRIPT: [
-        re.compile(r"""^\s*import\s+(?:[\w*{}\s,$]+\s+from\s+)?['"]([^'"]+)['"]""", re.M),
-        re.compile(r"""^\s*export\s+[\w*{}\s,$]+\s+from\s+['"]([^'"]+)['"]""", re.M),
-        re.compile(r"""\brequire\(\s*['"]([^'"]+)['"]\s*\)"""),
-    ],
-    Language.GO: [re.compile(r'^\s*(?:import\s+)?(?:[\w.]+\s+)?"([\w./\-]+)"\s*$', re.M)],
-    Language.RUST: [re.compile(r"^\s*(?:pub\s+)?use\s+([\w:]+)", re.M), re.compile(r"^\s*(?:pub\s+)?mod\s+(\w+)\s*;", re.M)],
-    Language.JAVA: [re.compile(r"^\s*import\s+(?:static\s+)?([\w.]+)\s*;", re.M)],
-    Language.C: [re.compile(r'^\s*#\s*include\s*[<"]([^>"]+)[>"]', re.M)],
-    Language.CSHARP: [re.compile(r"^\s*using\s+(?:static\s+)?([\w.]+)\s*;", re.M)],
-    Language.RUBY: [re.compile(r"""^\s*(require_relative|require)\s*\(?\s*['"]([^'"]+)['"]""", re.M)],
+    Language.GO: [re.compile(r'^[ \t]*(?:import[ \t]+)?(?:[\w.]+[ \t]+)?"([\w./\-]+)"[ \t]*$', re.M)],
+    Language.RUST: [re.compile(r"^[ \t]*(?:pub[ \t]+)?use[ \t]+([\w:]+)", re.M), re.compile(r"^[ \t]*(?:pub[ \t]+)?mod[ \t]+(\w+)[ \t]*;", re.M)],
+    Language.JAVA: [re.compile(r"^[ \t]*import[ \t]+(?:static[ \t]+)?([\w.]+)[ \t]*;", re.M)],
+    Language.C: [re.compile(r'^[ \t]*#[ \t]*include[ \t]*[<"]([^>"\n]+)[>"]', re.M)],
+    Language.CSHARP: [re.compile(r"^[ \t]*using[ \t]+(?:static[ \t]+)?([\w.]+)[ \t]*;", re.M)],
+    Language.RUBY: [re.compile(r"""^[ \t]*(require_relative|require)[ \t]*(?:\([ \t]*)?['"]([^'"\n]+)['"]""", re.M)],
     Language.PHP: [
-        re.compile(r"^\s*use\s+([\w\\]+)", re.M),
-        re.compile(r"""^\s*(?:require|include)(?:_once)?\s*\(?\s*(?:__DIR__\s*\.\s*)?['"]([^'"]+)['"]""", re.M),
+        re.compile(r"^[ \t]*use[ \t]+([\w\\]+)", re.M),
+        re.compile(r"""^[ \t]*(?:require|include)(?:_once)?[ \t]*(?:\([ \t]*)?(?:__DIR__[ \t]*\.[ \t]*)?['"]([^'"\n]+)['"]""", re.M),
     ],
 }
-_PATTERNS[Language.TYPESCRIPT] = _PATTERNS[Language.JAVASCRIPT]
 _PATTERNS[Language.CPP] = _PATTERNS[Language.C]
+
+# tree-sitter queries: Python captures whole statements (``_python_modules`` reads them), the
+# others the module string itself.
+_QUERIES = {
+    Language.PYTHON: "[(import_statement) (import_from_statement) (future_import_statement)] @statement",
+    Language.JAVASCRIPT: """
+        (import_statement source: (string (string_fragment) @module))
+        (export_statement source: (string (string_fragment) @module))
+        ((call_expression function: (identifier) @require arguments: (arguments . (string (string_fragment) @module)))
+         (#eq? @require "require"))
+    """,
+}
+_QUERIES[Language.TYPESCRIPT] = _QUERIES[Language.JAVASCRIPT] + "(import_require_clause source: (string (string_fragment) @module))"
 
 _SUFFIXES = {
     Language.JAVASCRIPT: ("", ".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx", "/index.js", "/index.ts"),
@@ -54,23 +69,60 @@ _SUFFIXES = {
 
 
 def extract_imports(text: str, language: str) -> list[str]:
-    """Modules ``text`` imports, as written, in order, without duplicates (at most 200)."""
-    found: dict[str, None] = {}
-    for pattern in _PATTERNS.get(language, ()):
-        for match in pattern.finditer(text):
-            for module in _modules(language, match):
-                found.setdefault(module, None)
-    return list(found)[:MAX_IMPORTS_PER_FILE]
+    """Modules ``text`` (one file's source) imports, as written, in source order, without
+    duplicates, at most ``MAX_IMPORTS_PER_FILE``; ``[]`` for a language we do not read.
+
+    Python gives the module of each statement (``from ..pkg import y`` → ``..pkg``; ``import a,
+    b as c`` → ``a``, ``b``); ``from . import a, b`` gives one module per name (``.a``, ``.b``),
+    since each may be a module of the package, and ``from . import *`` the package (``.``).
+    JavaScript and TypeScript give the string of ``import``, ``export … from``, ``require(…)``
+    and ``import x = require(…)``.
+    """
+    if language in _QUERIES:
+        modules = _tree_imports(text, language)
+    else:
+        modules = [module for pattern in _PATTERNS.get(language, ()) for match in pattern.finditer(text)
+                   for module in _regex_modules(language, match)]
+    return list(dict.fromkeys(m for m in modules if m))[:MAX_IMPORTS_PER_FILE]
 
 
-def _modules(language: str, match: re.Match) -> list[str]:
-    if language == Language.PYTHON:
-        if match.re.pattern.lstrip("^\\s*").startswith("from"):
-            base, names = match.group(1), match.group(2)
-            if base.strip(".") == "" and base:  # "from . import a, b": each name is a module
-                return [base + n.strip() for n in names.split(",") if n.strip() and n.strip() != "*"]
-            return [base]
-        return [m.strip() for m in match.group(1).split(",") if m.strip()]
+@functools.cache
+def _query(language: str) -> Query:
+    from .symbols.tags import parse  # the parsers symbols and chunking use
+
+    return Query(parse(b"", language).language, _QUERIES[language])
+
+
+def _tree_imports(text: str, language: str) -> list[str]:
+    from .symbols.tags import parse
+
+    tree = parse(text.encode("utf-8", "surrogatepass"), language)
+    nodes = sorted((node for found in QueryCursor(_query(language)).captures(tree.root_node).items()
+                    if found[0] in ("statement", "module") for node in found[1]), key=lambda n: n.start_byte)
+    if language != Language.PYTHON:
+        return [_text(node) for node in nodes]
+    return [module for node in nodes for module in _python_modules(node)]
+
+
+def _text(node: Node | None) -> str:
+    """A node's source text without whitespace (``a . b`` is the module ``a.b``)."""
+    return "".join(node.text.decode("utf-8", "replace").split()) if node is not None and node.text else ""
+
+
+def _python_modules(statement: Node) -> list[str]:
+    if statement.type == "future_import_statement":
+        return ["__future__"]
+    names = statement.children_by_field_name("name")
+    if statement.type == "import_statement":  # import a.b, c as d
+        return [_text(n.child_by_field_name("name") if n.type == "aliased_import" else n) for n in names]
+    base = _text(statement.child_by_field_name("module_name"))
+    if not base.strip("."):  # "from . import a, b": each name may be a module of the package
+        modules = [base + _text(n.child_by_field_name("name") if n.type == "aliased_import" else n) for n in names]
+        return modules or [base]  # "from . import *": the package itself
+    return [base]
+
+
+def _regex_modules(language: str, match: re.Match) -> list[str]:
     if language == Language.RUBY:
         kind, name = match.group(1), match.group(2)
         return [("./" if kind == "require_relative" else "") + name]
