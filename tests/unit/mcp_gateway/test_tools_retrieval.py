@@ -232,6 +232,30 @@ def test_analyze_context_shows_the_import_graph(repos):
     assert back["depended_on_by"] == ["billing/invoice.py"]
 
 
+def test_analyze_context_lists_every_file_that_imports_a_module(repos, tmp_path):
+    """Each importer of ``pkg/core.py`` imports it in another form, after another import."""
+    root = tmp_path / "graph"
+    (root / "pkg").mkdir(parents=True)
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/core.py": "def base():\n    return 1\n",
+        "pkg/absolute.py": "from os import path\nfrom pkg.core import base\n",
+        "pkg/sibling.py": "from os import path\nfrom . import core\n",
+        "pkg/wrapped.py": "from os import path\nfrom .core import (\n    base,\n)\n",
+        "pkg/local.py": "from os import path\n\n\ndef run():\n    from .core import base\n    return base()\n",
+        "pkg/typed.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from os import path\n    from .core import base\n",
+        "pkg/plain.py": "import os, pkg.core as core\n",
+    }
+    for path, text in files.items():
+        (root / path).write_text(text)
+    services.index_repository(root, "graph")
+    core = call(DEV, "analyze_context", {"repository": "graph", "path": "pkg/core.py"}).structured_content
+    assert core["depended_on_by"] == ["pkg/absolute.py", "pkg/local.py", "pkg/plain.py", "pkg/sibling.py", "pkg/typed.py", "pkg/wrapped.py"]
+    wrapped = call(DEV, "analyze_context", {"repository": "graph", "path": "pkg/wrapped.py"}).structured_content
+    assert wrapped["imports"] == [{"module": "os", "path": None}, {"module": ".core", "path": "pkg/core.py"}]
+    assert wrapped["depends_on"] == ["pkg/core.py"]
+
+
 def test_analyze_context_gives_a_class_the_range_file_outline_gives(repos, tmp_path):
     """A class's own chunk may be its header alone (its methods are chunks of their own)."""
     models = tmp_path / "models"
