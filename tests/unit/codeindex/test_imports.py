@@ -8,6 +8,8 @@ import time
 import pytest
 
 from codeindex.imports import extract_imports
+from codeindex.models import ImportEdge
+from codeindex.services import index_repository
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -95,3 +97,45 @@ def test_extraction_is_linear_in_the_text(language, text):
     start = time.perf_counter()
     extract_imports(text, language)
     assert time.perf_counter() - start < 0.5
+
+
+def _edges() -> set[tuple[str, str, str | None]]:
+    return {(source, module, target) for source, module, target in
+            ImportEdge.objects.values_list("source__path", "module", "target__path")}
+
+
+@pytest.mark.django_db
+def test_the_migration_reads_the_imports_of_stored_files_again(make_tree, monkeypatch):
+    """Rows stored with the old extraction (one module for three ``from`` lines, edges now
+    gone) are read again from the stored texts and resolved, batch after batch."""
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+    from django.db import connection
+
+    root = make_tree({
+        "pkg/__init__.py": "",
+        "pkg/core.py": "def base():\n    return 1\n",
+        "pkg/models.py": "from os import path\nfrom .core import (\n    base,\n)\n",
+        "pkg/views.py": "from typing import Any\nfrom pkg.models import path\n",
+        "web/app.js": "import {\n  a,\n} from './util';\nconst b = require('./util');\n",
+        "web/util.js": "export const a = 1;\n",
+    }, name="graph")
+    index_repository(root, "graph")
+    expected = {
+        ("pkg/models.py", "os", None), ("pkg/models.py", ".core", "pkg/core.py"),
+        ("pkg/views.py", "typing", None), ("pkg/views.py", "pkg.models", "pkg/models.py"),
+        ("web/app.js", "./util", "web/util.js"),
+    }
+    assert _edges() == expected
+    # as the old patterns stored them: the first module of each Python file; unresolved
+    ImportEdge.objects.filter(module__in=[".core", "pkg.models"]).delete()
+    ImportEdge.objects.filter(module="./util").update(target=None)
+    assert _edges() != expected
+    migration = importlib.import_module("codeindex.migrations.0014_imports_read_again")
+    monkeypatch.setattr(migration, "BATCH_FILES", 2)
+    migration.forwards(apps, SimpleNamespace(connection=connection))  # all it reads of its schema editor
+    assert _edges() == expected
+    migration.forwards(apps, SimpleNamespace(connection=connection))  # run again: the same rows
+    assert _edges() == expected and ImportEdge.objects.count() == len(expected)
