@@ -29,6 +29,7 @@ from collections import defaultdict
 from tree_sitter import Node, Query, QueryCursor
 
 from .choices import Language
+from .symbols.tags import parse  # the parsers chunking and symbols use
 
 __all__ = ["extract_imports", "resolve", "PathIndex", "MAX_IMPORTS_PER_FILE"]
 
@@ -88,17 +89,13 @@ def extract_imports(text: str, language: str) -> list[str]:
 
 @functools.cache
 def _query(language: str) -> Query:
-    from .symbols.tags import parse  # the parsers symbols and chunking use
-
     return Query(parse(b"", language).language, _QUERIES[language])
 
 
 def _tree_imports(text: str, language: str) -> list[str]:
-    from .symbols.tags import parse
-
     tree = parse(text.encode("utf-8", "surrogatepass"), language)
-    nodes = sorted((node for found in QueryCursor(_query(language)).captures(tree.root_node).items()
-                    if found[0] in ("statement", "module") for node in found[1]), key=lambda n: n.start_byte)
+    captures = QueryCursor(_query(language)).captures(tree.root_node)
+    nodes = sorted([*captures.get("statement", ()), *captures.get("module", ())], key=lambda n: n.start_byte)
     if language != Language.PYTHON:
         return [_text(node) for node in nodes]
     return [module for node in nodes for module in _python_modules(node)]
