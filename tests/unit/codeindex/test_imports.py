@@ -133,7 +133,7 @@ def test_the_migration_reads_the_imports_of_stored_files_again(make_tree, monkey
     ImportEdge.objects.filter(module__in=[".core", "pkg.models"]).delete()
     ImportEdge.objects.filter(module="./util").update(target=None)
     assert _edges() != expected
-    migration = importlib.import_module("codeindex.migrations.0014_imports_read_again")
+    migration = importlib.import_module("codeindex.migrations.0016_imports_read_again")
     monkeypatch.setattr(migration, "BATCH_FILES", 2)
     migration.forwards(apps, SimpleNamespace(connection=connection))  # all it reads of its schema editor
     assert _edges() == expected

@@ -66,7 +66,7 @@ class Migration(migrations.Migration):
 
     atomic = False
 
-    dependencies = [("codeindex", "0013_delivery_body_sha256")]
+    dependencies = [("codeindex", "0015_symbol_name_kind_index")]
 
     operations = [
         migrations.RunPython(forwards, migrations.RunPython.noop, elidable=False),
