@@ -13,8 +13,11 @@ Globs (``compile_glob``, ``glob_regex``): ``*`` matches within one directory, ``
 other than ``/``, ``**`` any run of characters across directories (``**/`` zero or more whole
 directories), ``[abc]``, ``[a-z]`` and ``[!abc]`` (or ``[^abc]``) one character of (or not of) a
 set, never ``/``; a ``]`` first in a set stands for itself, and a ``[`` with no closing ``]`` is
-refused. Every other character stands for itself. A glob without ``/`` matches the file
-name in any directory; one with ``/`` matches from the repository root::
+refused. Every other character stands for itself: there is no escape character. A glob is read
+as a path, as path arguments are (``paths.clean_path``): ``\\`` outside a set is ``/``, a leading
+``./`` is dropped, and a trailing ``/`` means everything under that directory (``src/`` is
+``src/**``). A glob without ``/`` matches the file name in any directory; one with ``/`` matches
+from the repository root::
 
     >>> bool(compile_glob("*.py").search("pkg/mod.py")), bool(compile_glob("pkg/*.py").search("pkg/sub/mod.py"))
     (True, False)
@@ -162,7 +165,29 @@ def glob_regex(glob: str) -> str:
         raise InvalidQuery("the path glob must be one line without control characters")
     if not is_text(glob):
         raise InvalidQuery("the path glob is not valid text (it has a lone surrogate)")
-    return _glob_regex(glob)
+    return _glob_regex(_as_path(glob))
+
+
+def _as_path(glob: str) -> str:
+    """``glob`` written as a repository path: ``\\`` outside a ``[...]`` set read as ``/``, a
+    leading ``./`` dropped, a trailing ``/`` read as ``/**`` (``./src\\`` → ``src/**``)."""
+    out: list[str] = []
+    i = 0
+    while i < len(glob):
+        if glob[i] == "[":
+            end = glob.find("]", i + 2 + (glob[i + 1: i + 2] in ("!", "^")))
+            if end != -1:  # a set stays as written (an unclosed one is refused by _glob_class)
+                out.append(glob[i : end + 1])
+                i = end + 1
+                continue
+        out.append("/" if glob[i] == "\\" else glob[i])
+        i += 1
+    path = "".join(out)
+    while path.startswith("./"):
+        path = path[2:].lstrip("/")
+    if not path:
+        return "**"
+    return path + "**" if path.endswith("/") else path
 
 
 def is_text(value: str) -> bool:

@@ -26,6 +26,7 @@ from ..exceptions import InvalidArgument
 from ..models import Repository
 from ..navigation.common import check_int
 from ..patterns import is_text
+from ..paths import clean_path, path_forms
 from ..source_policy import read_access
 from ..sources import GIT_DIR, GitAccess, decode_text, encoded_forms
 from ..visibility import visible_repositories, visible_repository
@@ -150,7 +151,7 @@ def list_commits(repository: str, *, access: RepositoryAccess, path: str | None 
         args.append(f"--since={_date('since', since)}")
     if until:
         args.append(f"--until={_date('until', until)}")
-    args += [tip, "--", *([_path(path)] if path else [])]
+    args += [tip, "--", *_pathspec(path)]
     with _access(repo) as git:
         commits = _parse_log(run_git(root, args, access=git).out)
     more = len(commits) > COMMITS_PAGE_SIZE
@@ -168,12 +169,16 @@ def blame(repository: str, path: str, start_line: int, end_line: int, *, access:
         raise InvalidArgument("end_line must not be before start_line")
     if end_line - start_line + 1 > MAX_BLAME_LINES:
         raise InvalidArgument(f"blame at most {MAX_BLAME_LINES} lines per call")
-    clean = _path(path)
+    clean = clean_path(path)
+    forms = path_forms(clean)
     with _access(repo) as git:
-        entry, _, listed = run_git(root, ["ls-tree", tip, "--", clean], access=git).out.strip().partition("\t")
-        if listed != clean:
+        listed = dict(reversed(line.split("\t", 1)) for line in run_git(root, ["ls-tree", "-z", tip, "--", *forms], access=git).out.split("\0")
+                      if "\t" in line)
+        clean = next((form for form in forms if form in listed), "")
+        if not clean:
             why = "; " + uncommitted_note(repo) if repo.indexed_dirty else ""
-            raise InvalidArgument(f"no file {clean[:200]!r} at commit {tip[:12]} of {repo.name!r}{why}")
+            raise InvalidArgument(f"no file {forms[0][:200]!r} at commit {tip[:12]} of {repo.name!r}{why}")
+        entry = listed[clean]
         if entry.split()[1:2] != ["blob"]:
             raise InvalidArgument(f"{clean[:200]!r} is a directory at commit {tip[:12]}: blame takes a file (list_files lists it)")
         blob = run_git(root, ["cat-file", "blob", f"{tip}:{clean}"], access=git, max_bytes=_BLAME_COUNT_BYTES)
@@ -318,7 +323,7 @@ class _access:
 
 
 def _diff(repo: Repository, root: Path, git: GitAccess, base: str, head: str, path: str | None, info: CommitInfo | None) -> DiffResult:
-    spec = ["--", *([_path(path)] if path else [])]
+    spec = ["--", *_pathspec(path)]
     pair = [base, head] if base else ["--root", head]
     command = "diff-tree" if not base else "diff"
     flags = ["-r"] if command == "diff-tree" else []
@@ -434,12 +439,8 @@ def _date(name: str, value: str) -> str:
         raise InvalidArgument(f"{name} must be an ISO-8601 date or time, e.g. 2026-01-31 or 2026-01-31T12:00:00+00:00") from None
 
 
-def _path(path: str | None) -> str:
-    if not isinstance(path, str) or not path.strip().strip("/"):
-        raise InvalidArgument("path must be a file or directory path from the repository root")
-    clean = path.strip().lstrip("/").rstrip("/")
-    if "\x00" in clean or len(clean) > 1000 or any(part == ".." for part in clean.split("/")):
-        raise InvalidArgument("path must be a relative path inside the repository")
-    if not is_text(clean):
-        raise InvalidArgument("path is not valid text (it has a lone surrogate)")
-    return clean
+def _pathspec(path: str | None) -> list[str]:
+    """The literal pathspecs for a ``path`` argument: each stored form of the file or directory it
+    names (``paths.path_forms``); none for no path or the repository root (``.``, ``./``)."""
+    clean = clean_path(path, allow_root=True) if path is not None else ""
+    return path_forms(clean) if clean else []

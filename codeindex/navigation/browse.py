@@ -18,7 +18,8 @@ from ..access import PUBLIC, RepositoryAccess
 from ..exceptions import FileNotIndexed, InvalidArgument
 from ..models import Repository, SkippedFile, SourceFile
 from ..patterns import compile_glob
-from .common import check_int, clean_path, indexed_file, visible_repository
+from ..paths import clean_path, path_forms
+from .common import check_int, indexed_file, visible_repository
 from .store import load_text
 
 __all__ = [
@@ -131,15 +132,17 @@ def list_files(repository: str, path: str = "", *, depth: int = 1, glob: str | N
     files = SourceFile.objects.filter(repository=repo)
     skipped = SkippedFile.objects.filter(repository=repo)
     if base:
+        # the directory as it is stored (a caller may write a name in another Unicode form)
+        base = next((form for form in path_forms(base) if files.filter(path__startswith=form + "/").exists()
+                     or skipped.filter(path__startswith=form + "/").exists()), base)
         files = files.filter(path__startswith=base + "/")
         skipped = skipped.filter(path__startswith=base + "/")
     rows = [(p, lang, lines, size, None) for p, lang, lines, size in files.values_list("path", "language", "line_count", "size_bytes")]
     rows += [(p, None, None, None, reason) for p, reason in skipped.values_list("path", "reason")]
     if base and not rows:
-        single = SourceFile.objects.filter(repository=repo, path=base).values_list("path", "language", "line_count", "size_bytes").first()
-        if single is None:
-            indexed_file(repo, base)  # says why (skipped) or raises the not-found error
-        rows = [(*single, None)]
+        single = indexed_file(repo, base)  # says why (skipped) or raises the not-found error
+        base = single.path
+        rows = [(single.path, single.language, single.line_count, single.size_bytes, None)]
     entries = _tree(rows, base, depth, matcher)
     pages = max(1, -(-len(entries) // TREE_PAGE_SIZE))
     if page > pages:

@@ -6,37 +6,26 @@ repository or path gets the same answer whether it does not exist or the caller 
 
 from __future__ import annotations
 
-import posixpath
-
 from ..choices import SkipReason
 from ..exceptions import FileNotIndexed, InvalidArgument
 from ..models import Repository, SkippedFile, SourceFile
+from ..paths import clean_path, path_forms
 from ..query import parse_query
 from ..visibility import visible_repositories, visible_repository
 
 __all__ = ["visible_repositories", "visible_repository", "clean_path", "indexed_file", "check_int", "language_filter"]
 
 
-def clean_path(path: str, *, allow_root: bool) -> str:
-    """A repository-relative posix path (``"src/app.py"``; ``""`` for the root when allowed)."""
-    if not isinstance(path, str) or len(path) > 1000 or any(ord(c) < 0x20 for c in path):
-        raise InvalidArgument("the path must be one line of at most 1000 characters")
-    clean = posixpath.normpath(path.strip().replace("\\", "/")).strip("/")
-    if clean in (".", ""):
-        clean = ""
-    if clean == ".." or clean.startswith("../"):
-        raise InvalidArgument(f"{path[:100]!r} is not a path inside the repository")
-    if not clean and not allow_root:
-        raise InvalidArgument("a file path is required")
-    return clean
-
-
 def indexed_file(repository: Repository, path: str) -> SourceFile:
-    """The indexed file at ``path``, or ``FileNotIndexed`` saying why (skipped, or unknown)."""
-    file = SourceFile.objects.filter(repository=repository, path=path).first()
+    """The indexed file at ``path`` (from ``clean_path``; stored in any of its ``path_forms``), or
+    ``FileNotIndexed`` saying why (skipped, or unknown)."""
+    forms = path_forms(path)
+    files = {f.path: f for f in SourceFile.objects.filter(repository=repository, path__in=forms)}
+    file = next((files[form] for form in forms if form in files), None)
     if file is not None:
         return file
-    skipped = SkippedFile.objects.filter(repository=repository, path=path).values_list("reason", flat=True).first()
+    reasons = dict(SkippedFile.objects.filter(repository=repository, path__in=forms).values_list("path", "reason"))
+    skipped = next((reasons[form] for form in forms if form in reasons), None)
     if skipped is not None:
         label = SkipReason(skipped).label if skipped in SkipReason.values else skipped
         raise FileNotIndexed(f"{path[:200]!r} is not indexed: {label[0].lower()}{label[1:]}")

@@ -7,8 +7,9 @@ exactly like an unknown one (``RepositoryNotFound`` with the same words).
 from __future__ import annotations
 
 from ..access import RepositoryAccess
-from ..exceptions import FileNotIndexed, InvalidArgument
 from ..models import Repository, SourceFile
+from ..navigation.common import indexed_file as navigation_indexed_file
+from ..paths import clean_path
 from ..visibility import visible_repository
 
 __all__ = ["visible_generations", "visible_repository", "indexed_file"]
@@ -27,13 +28,8 @@ def visible_generations(access: RepositoryAccess, name: str | None) -> dict[int,
 
 
 def indexed_file(repository: str, path: str, access: RepositoryAccess) -> SourceFile:
-    """The indexed file ``path`` (leading ``/`` ignored) of a visible repository; else
-    ``RepositoryNotFound``, ``InvalidArgument`` (no path) or ``FileNotIndexed``."""
+    """The indexed file ``path`` (as a caller writes it: ``paths.clean_path``) of a visible
+    repository; else ``RepositoryNotFound``, ``InvalidArgument`` (no path, or not one inside the
+    repository) or ``FileNotIndexed`` (saying why when the file was skipped)."""
     repo = visible_repository(repository, access)
-    if not isinstance(path, str) or not path.strip():
-        raise InvalidArgument("a file path is required")
-    clean = path.strip().lstrip("/")
-    file = SourceFile.objects.filter(repository=repo, path=clean).first()
-    if file is None:
-        raise FileNotIndexed(f"no indexed file {clean[:200]!r} in repository {repository!r}")
-    return file
+    return navigation_indexed_file(repo, clean_path(path))

@@ -21,9 +21,11 @@ from dataclasses import dataclass, field
 from django.db import connection
 
 from ..access import RepositoryAccess
-from ..exceptions import FileNotIndexed, InvalidArgument, SymbolNotFound
+from ..exceptions import InvalidArgument, SymbolNotFound
 from ..lexical import MAX_DEFINITION_SITES, DefinitionSite
-from ..models import SourceFile
+from ..models import Repository, SourceFile
+from ..navigation.common import indexed_file
+from ..paths import clean_path
 from ..visibility import visible_repositories
 from .models import Occurrence, Symbol
 from .resolve import USE_FIELDS, Def, Resolver, Use
@@ -141,13 +143,7 @@ def _clean_symbol(symbol) -> str:
 
 
 def _file(repository_id: int, repository: str, path) -> SourceFile:
-    if not isinstance(path, str) or not path.strip():
-        raise InvalidArgument("a file path is required")
-    clean = posixpath.normpath(path.strip().replace("\\", "/").lstrip("/")) if len(path) <= 4096 else path[:200]
-    found = SourceFile.objects.filter(repository_id=repository_id, path=clean).first()
-    if found is None:
-        raise FileNotIndexed(f"no indexed file {clean[:200]!r} in repository {repository!r}")
-    return found
+    return indexed_file(Repository(pk=repository_id, name=repository), clean_path(path))
 
 
 def _site(access, repository, path, line) -> tuple[dict[int, str], SourceFile | None]:

@@ -59,7 +59,7 @@ async def list_files(
     repository: RepositoryName,
     path: Annotated[str, Field(description="Directory to list, from the repository root ('' = the root), e.g. 'src/api'.")] = "",
     depth: Annotated[int, _range(1, services.MAX_DEPTH, f"Directory levels to descend (1-{services.MAX_DEPTH}).")] = 1,
-    glob: Annotated[str | None, Field(description="Only files matching this glob, e.g. '*.py' or 'src/**/test_*.ts' (no '/' = any directory).")] = None,
+    glob: Annotated[str | None, Field(description="Only files matching this glob, e.g. '*.py' or 'src/**/test_*.ts' (no '/' = any directory; 'src/' = everything under src).")] = None,
     page: Annotated[int, _range(1, None, f"Page of entries ({services.TREE_PAGE_SIZE} per page), from 1; the result says next_page.")] = 1,
 ) -> Annotated[CallToolResult, FileTree]:
     """List a directory of an indexed repository as a tree: each entry's path, kind (file or
@@ -119,7 +119,7 @@ async def grep(
     case_sensitive: Annotated[bool, Field(description="false ignores case (rg -i).")] = True,
     whole_word: Annotated[bool, Field(description="Only matches with a non-word character or a line edge on both sides (rg -w).")] = False,
     repository: Annotated[str | None, Field(description="Only this repository.")] = None,
-    path_glob: Annotated[str | None, Field(description="Only paths matching this glob, e.g. 'src/**/*.go' or '*_test.py'.")] = None,
+    path_glob: Annotated[str | None, Field(description="Only paths matching this glob, e.g. 'src/**/*.go' or '*_test.py' ('src/' = everything under src).")] = None,
     language: Annotated[str | None, Field(description="Only files of this language, e.g. 'python', 'go'.")] = None,
     context_lines: Annotated[int, _range(0, services.MAX_CONTEXT_LINES, "Lines of context before and after each match (0-5).")] = 0,
     max_results: Annotated[int, _range(1, services.MAX_GREP_RESULTS, "Matching lines per page (1-200).")] = 50,

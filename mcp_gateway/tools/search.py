@@ -41,7 +41,7 @@ _CHARS_PER_TOKEN = 4
 Query = Annotated[str, Field(max_length=2000, description="What you are looking for, in plain words or identifiers, e.g. 'parse an HTTP date header' or 'getUserName'; at most 2,000 characters. Inline filters work too: repo:NAME lang:go path:src/** -path:tests/** -lang:markdown \"exact text\".")]
 Repository = Annotated[str | None, Field(description="Only search this repository (its name as shown by index_status).")]
 LanguageFilter = Annotated[str | None, Field(description="Only files of this language, e.g. 'python', 'typescript', 'go'.")]
-PathGlob = Annotated[str | None, Field(description="Only paths matching this glob, e.g. 'src/**/*.ts' or '*_test.go' (no '/' = any directory); '*' and '?' stay within a directory, '**' crosses; at most 300 characters.")]
+PathGlob = Annotated[str | None, Field(description="Only paths matching this glob, e.g. 'src/**/*.ts' or '*_test.go' (no '/' = any directory; 'src/' = everything under src); '*' and '?' stay within a directory, '**' crosses; at most 300 characters.")]
 Exact = Annotated[list[str] | None, Field(description="Strings that must appear verbatim (case-sensitive) in the code; at most 5, each of 1-200 characters and not only spaces.")]
 ExcludePaths = Annotated[list[str] | None, Field(max_length=10, description="Leave out paths matching any of these globs (same syntax as path_glob), e.g. ['tests/**', '*.md']; inline: -path:GLOB.")]
 ExcludeTests = Annotated[bool, Field(description="Leave out test files (tests/ and test/ directories, test_*.py, *_test.go, *.test.ts, *.spec.js, ...). Without it, test files still rank below the code they test unless the query asks for tests.")]

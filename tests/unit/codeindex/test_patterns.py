@@ -158,7 +158,11 @@ def test_match_spans_are_character_offsets_and_linear_in_the_text():
 
 
 def _naive_glob(glob: str) -> str:
-    """The glob translated piece by piece, with no collapsing (a test oracle for short globs)."""
+    """The glob translated piece by piece, with no collapsing (a test oracle for short globs),
+    after reading it as a path: no leading ``./``, a trailing ``/`` is ``/**``."""
+    while glob.startswith("./"):
+        glob = glob[2:].lstrip("/")
+    glob = glob + "**" if not glob or glob.endswith("/") else glob
     body = glob.replace("**/", "\0").replace("**", "\1")
     pieces = {"\0": "(.*/)?", "\1": ".*", "*": "[^/]*", "?": "[^/]"}
     regex = "".join(pieces.get(c) or re.escape(c) for c in body)
