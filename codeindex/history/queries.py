@@ -24,7 +24,7 @@ from ..access import RepositoryAccess
 from ..credentials import credential_env
 from ..exceptions import InvalidArgument
 from ..models import Repository
-from ..navigation.common import check_int
+from ..navigation.common import check_int, next_page, past_the_end
 from ..patterns import is_text
 from ..paths import clean_path, path_forms
 from ..source_policy import read_access
@@ -73,7 +73,7 @@ class CommitPage:
     commits: list[CommitInfo]
     page: int
     next_page: int | None
-    note: str = ""
+    note: str = ""  # the indexed tree had uncommitted changes (uncommitted_note); older commits remain past MAX_PAGE
 
 
 @dataclass(frozen=True)
@@ -141,22 +141,26 @@ def list_commits(repository: str, *, access: RepositoryAccess, path: str | None 
     fixed strings matched ignoring case, ``since``/``until`` ISO-8601 dates or times."""
     repo, root, tip = _history(repository, access)
     check_int("page", page, 1, MAX_PAGE)
-    args = ["log", f"--format={_FORMAT}", "--fixed-strings", "--regexp-ignore-case",
-            f"--skip={(page - 1) * COMMITS_PAGE_SIZE}", f"--max-count={COMMITS_PAGE_SIZE + 1}"]
+    filters = ["--fixed-strings", "--regexp-ignore-case"]
     if author:
-        args.append(f"--author={_text('author', author)}")
+        filters.append(f"--author={_text('author', author)}")
     if query:
-        args.append(f"--grep={_text('query', query)}")
+        filters.append(f"--grep={_text('query', query)}")
     if since:
-        args.append(f"--since={_date('since', since)}")
+        filters.append(f"--since={_date('since', since)}")
     if until:
-        args.append(f"--until={_date('until', until)}")
-    args += [tip, "--", *_pathspec(path)]
+        filters.append(f"--until={_date('until', until)}")
+    spec = [tip, "--", *_pathspec(path)]
     with _access(repo) as git:
-        commits = _parse_log(run_git(root, args, access=git).out)
-    more = len(commits) > COMMITS_PAGE_SIZE
-    return CommitPage(repo.name, repo.branch, tip, commits[:COMMITS_PAGE_SIZE], page, page + 1 if more else None,
-                      uncommitted_note(repo))
+        commits = _parse_log(run_git(root, ["log", f"--format={_FORMAT}", *filters, f"--skip={(page - 1) * COMMITS_PAGE_SIZE}",
+                                            f"--max-count={COMMITS_PAGE_SIZE + 1}", *spec], access=git).out)
+        if page > 1 and not commits:
+            total = int(run_git(root, ["rev-list", "--count", *filters, *spec], access=git).out.strip() or 0)
+            raise past_the_end(page, total, COMMITS_PAGE_SIZE, "commits")
+    following, note = next_page(page, len(commits) > COMMITS_PAGE_SIZE, MAX_PAGE,
+                                "narrow the request with path, author, query, since or until")
+    note = "; ".join(part for part in (uncommitted_note(repo), note) if part)
+    return CommitPage(repo.name, repo.branch, tip, commits[:COMMITS_PAGE_SIZE], page, following, note)
 
 
 def blame(repository: str, path: str, start_line: int, end_line: int, *, access: RepositoryAccess) -> BlameResult:

@@ -19,7 +19,7 @@ from ..exceptions import FileNotIndexed, InvalidArgument
 from ..models import Repository, SkippedFile, SourceFile
 from ..patterns import compile_glob
 from ..paths import clean_path, path_forms
-from .common import check_int, indexed_file, visible_repository
+from .common import check_int, indexed_file, past_the_end, visible_repository
 from .store import load_text
 
 __all__ = [
@@ -146,7 +146,7 @@ def list_files(repository: str, path: str = "", *, depth: int = 1, glob: str | N
     entries = _tree(rows, base, depth, matcher)
     pages = max(1, -(-len(entries) // TREE_PAGE_SIZE))
     if page > pages:
-        raise InvalidArgument(f"page {page} is past the end: this listing has pages 1 to {pages}")
+        raise past_the_end(page, len(entries), TREE_PAGE_SIZE, "entries")
     shown = entries[(page - 1) * TREE_PAGE_SIZE : page * TREE_PAGE_SIZE]
     return TreePage(repo.name, base, depth, shown, page, page + 1 if page < pages else None, len(entries))
 

@@ -13,7 +13,8 @@ from ..paths import clean_path, path_forms
 from ..query import parse_query
 from ..visibility import visible_repositories, visible_repository
 
-__all__ = ["visible_repositories", "visible_repository", "clean_path", "indexed_file", "check_int", "language_filter"]
+__all__ = ["visible_repositories", "visible_repository", "clean_path", "indexed_file", "check_int", "language_filter",
+           "next_page", "past_the_end"]
 
 
 def indexed_file(repository: Repository, path: str) -> SourceFile:
@@ -38,6 +39,25 @@ def check_int(name: str, value, low: int, high: int | None) -> int:
         allowed = f"from {low} to {high}" if high is not None else f"of at least {low}"
         raise InvalidArgument(f"{name} must be a whole number {allowed}, got {value!r}")
     return value
+
+
+def next_page(page: int, more: bool, max_page: int | None, advice: str) -> tuple[int | None, str]:
+    """The page after ``page`` when there are ``more`` results and it may be asked for (``page`` <
+    ``max_page``; None: no bound), else None; and, when results remain past the last page a caller
+    may ask for, a note saying so and giving ``advice`` (``""`` otherwise). Every capped paged
+    service answers through here, so no answer offers a page its own check then refuses."""
+    if not more:
+        return None, ""
+    if max_page is not None and page >= max_page:
+        return None, f"page {page} is the last page served and more results remain: {advice}"
+    return page + 1, ""
+
+
+def past_the_end(page: int, total: int, per_page: int, what: str) -> InvalidArgument:
+    """The refusal of a ``page`` after the last one, for ``total`` results of ``what`` (plural
+    noun) at ``per_page`` a page: ``page 9 is past the end: 12 matching lines fill pages 1 to 4``."""
+    pages = max(1, -(-total // per_page))
+    return InvalidArgument(f"page {page} is past the end: {total:,} {what} fill pages 1 to {pages:,}")
 
 
 def language_filter(language: str | None) -> str | None:

@@ -39,10 +39,9 @@ from django.db import connection
 from django.db.models.expressions import RawSQL
 
 from ..access import PUBLIC, RepositoryAccess
-from ..exceptions import InvalidArgument
 from ..models import SourceFile
 from ..patterns import compile_regex, glob_regex
-from .common import check_int, language_filter, visible_repositories
+from .common import check_int, language_filter, next_page, past_the_end, visible_repositories
 from .prefilter import FOLDS_INTO_ASCII, Requirement, anchor_literals, ignores_case, required_literals
 from .store import BLOCK_LINES, PG_BLOCK_WORDS, PG_BLOCKS, SQLITE_TRIGRAM, block_words, load_texts, trigram_state
 
@@ -129,15 +128,17 @@ def grep(pattern: str, *, access: RepositoryAccess = PUBLIC, regex: bool = False
             break
     start = (page - 1) * max_results
     if page > 1 and len(found) <= start:
-        last = max(1, -(-len(found) // max_results))
-        raise InvalidArgument(f"page {page} is past the end: the {len(found)} matching lines fill pages 1 to {last}")
+        raise past_the_end(page, len(found), max_results, "matching lines")
+    following, last_note = next_page(page, len(found) > start + max_results, MAX_GREP_PAGE,
+                                     "narrow the pattern, or add repository, path_glob or language, or raise max_results")
     note = ""
     if search.stopped_at is not None:
         note = (f"scanned {search.bytes_read // 1_000_000} MB of text and stopped before {search.stopped_at}: "
                 f"{search.reason}; narrow it with repository, path_glob or language, or add a literal of 3+ characters")
     elif search.strategy != "trigram":
         note = search.reason
-    return GrepPage(pattern, found[start : start + max_results], page, page + 1 if len(found) > start + max_results else None,
+    note = "; ".join(n for n in (note, last_note) if n)
+    return GrepPage(pattern, found[start : start + max_results], page, following,
                     search.strategy, search.files_searched, search.stopped_at is None, note)
 
 

@@ -36,6 +36,7 @@ from .feedback import record_feedback
 from .freshness import (
     COMMITS_PAGE_SIZE,
     IN_DIFF_SCAN,
+    MAX_COMMITS_PAGE,
     MAX_BLAME_LINES,
     MAX_DIFF_BYTES,
     MAX_TEXT_LENGTH,
@@ -123,5 +124,5 @@ __all__ = [
     "freshness_of", "IndexedCommit", "indexed_commits", "short_sha", "SHORT_SHA", "configure_sync", "sync_now", "set_repository_credential", "new_webhook_secret",
     "receive_webhook", "authenticate_webhook", "accept_webhook", "AuthenticDelivery", "WEBHOOK_REFUSED", "recent_deliveries", "list_commits", "blame", "diff", "compare", "search_commits",
     "CommitInfo", "CommitPage", "BlameResult", "DiffResult", "CommitMatches",
-    "COMMITS_PAGE_SIZE", "IN_DIFF_SCAN", "MAX_BLAME_LINES", "MAX_DIFF_BYTES", "MAX_TEXT_LENGTH",
+    "COMMITS_PAGE_SIZE", "MAX_COMMITS_PAGE", "IN_DIFF_SCAN", "MAX_BLAME_LINES", "MAX_DIFF_BYTES", "MAX_TEXT_LENGTH",
 ]

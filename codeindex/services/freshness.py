@@ -33,6 +33,7 @@ from ..history.queries import (
     list_commits,
     search_commits,
 )
+from ..history.queries import MAX_PAGE as MAX_COMMITS_PAGE
 from ..models import Repository, WebhookDelivery
 from ..sources import valid_branch
 from ..sync import start_sync
@@ -47,7 +48,7 @@ __all__ = [
     "SHORT_SHA", "IndexedCommit", "freshness_of", "indexed_commits", "short_sha", "configure_sync", "sync_now", "set_repository_credential", "new_webhook_secret",
     "receive_webhook", "authenticate_webhook", "accept_webhook", "AuthenticDelivery", "WEBHOOK_REFUSED", "recent_deliveries", "list_commits", "blame", "diff", "compare", "search_commits",
     "CommitInfo", "CommitPage", "BlameResult", "DiffResult", "CommitMatches",
-    "COMMITS_PAGE_SIZE", "IN_DIFF_SCAN", "MAX_BLAME_LINES", "MAX_DIFF_BYTES", "MAX_TEXT_LENGTH",
+    "COMMITS_PAGE_SIZE", "MAX_COMMITS_PAGE", "IN_DIFF_SCAN", "MAX_BLAME_LINES", "MAX_DIFF_BYTES", "MAX_TEXT_LENGTH",
 ]
 
 #: Hex digits of a commit shown in results (git's own abbreviation is at least 7).

@@ -55,6 +55,7 @@ class SearchPage:
     dense_note: str
     dense_weight: float
     dense_coverage: float | None = None
+    note: str = ""  # results remain past the last page served (MAX_PAGE)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from ..embeddings import get_provider
 from ..exceptions import InvalidArgument, InvalidQuery
 from ..identifiers import identifier_words, search_text_for
 from ..models import Chunk
+from ..navigation.common import next_page
 from ..patterns import glob_regex
 from ..symbols.queries import definition_sites
 from ..query import QueryPlan, asks_for_tests, parse_query
@@ -128,8 +129,10 @@ def search_page(request: SearchRequest, *, access: RepositoryAccess = PUBLIC) ->
         # chunks are swapped in one transaction, but ranking and reading are separate queries):
         # rank again rather than answer with the file missing.
     used = ["lexical"] + (["dense"] if not dense_note else [])
+    following, last_note = next_page(page, len(ranked) > start + max_results, MAX_PAGE,
+                                     "narrow the query (repository, language, path_glob) or raise max_results")
     return SearchPage(query=request.query, hits=hits, page=page, page_size=max_results,
-                      next_page=page + 1 if len(ranked) > start + max_results and page < MAX_PAGE else None,
+                      next_page=following, note=last_note,
                       candidates=len(ranked), intent=plan.intent, signals_used=used, dense_note=dense_note, dense_weight=weight,
                       dense_coverage=embedding_coverage(repos))
 

@@ -24,7 +24,7 @@ from ..access import RepositoryAccess
 from ..exceptions import InvalidArgument, SymbolNotFound
 from ..lexical import MAX_DEFINITION_SITES, DefinitionSite
 from ..models import Repository, SourceFile
-from ..navigation.common import indexed_file
+from ..navigation.common import indexed_file, past_the_end
 from ..paths import clean_path
 from ..visibility import visible_repositories
 from .models import Occurrence, Symbol
@@ -337,7 +337,7 @@ def find_references(symbol: str, *, access: RepositoryAccess, repository: str | 
     found, capped = _references(targets.definitions, {v: k for k, v in repos.items()}, include_definition)
     pages = max(1, -(-len(found) // page_size))
     if page > pages:
-        raise InvalidArgument(f"page {page} is past the end: {len(found)} reference(s) fill {pages} page(s)")
+        raise past_the_end(page, len(found), page_size, "references")
     window = found[(page - 1) * page_size : page * page_size]
     files: dict[tuple[str, str], list[Reference]] = defaultdict(list)
     for repo, file_path, ref in window:

@@ -54,7 +54,7 @@ async def list_commits(
     until: Annotated[str | None, Field(description="Only commits at or before this ISO-8601 date or time.")] = None,
     query: Annotated[str | None, Field(description=f"Only commits whose message contains this ({_TEXT}, any case).")] = None,
     page: Annotated[int, Field(description=f"Page of {services.COMMITS_PAGE_SIZE} commits, from 1; the result says next_page.",
-                               ge=1, le=100)] = 1,
+                               ge=1, le=services.MAX_COMMITS_PAGE)] = 1,
 ) -> Annotated[CallToolResult, CommitList]:
     """List the commits of a repository's indexed branch, newest first, from the indexed commit
     back: SHA, author, date, subject and message. Filter by path, author, date range or message

@@ -23,6 +23,7 @@ class CommitList(BaseModel):
     indexed_commit: str = Field(description="The commit the history is read from (the one search answers from).")
     page: int
     next_page: int | None = Field(None, description="Pass as page for older commits; null on the last page.")
+    note: str = Field("", description="Set when older commits remain past the last page served: how to reach them.")
     commits: list[CommitModel]
     note: str | None = Field(None, description="Set when the indexed working tree had uncommitted changes, which no commit holds.")
 

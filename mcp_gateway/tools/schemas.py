@@ -56,6 +56,7 @@ class SearchResults(BaseModel):
     dense_note: str = Field("", description="Why the dense signal was not used, if it was not.")
     dense_coverage: float | None = Field(None, description="Share 0-1 of the searched chunks the dense signal could rank (the rest have no vector yet); null without embeddings.")
     omitted: int = Field(0, description="Hits of this page left out to stay under max_tokens.")
+    note: str = Field("", description="Set when more hits remain past the last page served: how to reach them.")
     hits: list[SearchHitModel]
 
 

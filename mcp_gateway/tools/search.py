@@ -95,6 +95,8 @@ def _format_hits(page: services.SearchPage, hits: list, omitted: int, max_tokens
                         "(or raise max_tokens)." if following else "raise max_tokens to see them."))
     elif following:
         lines.append(f"More: page={following.page}")
+    if page.note:
+        lines.append(f"Note: {page.note}")
     return "\n".join(lines)
 
 
@@ -120,6 +122,7 @@ def render_search(query: str, page: services.SearchPage, *, detail_level: str = 
         model = SearchResults(total=len(chosen), hits_in_all=page.candidates, page=page.page,
                               next_page=None if omitted else page.next_page, continue_with=following, intent=page.intent,
                               signals_used=page.signals_used, dense_note=page.dense_note, dense_coverage=page.dense_coverage, omitted=omitted,
+                              note=page.note,
                               hits=[hit_model(h, with_signals=full, with_language=full, with_snippet=full) for h in chosen])
         return model, _format_hits(page, chosen, omitted, max_tokens, following)
 
