@@ -164,15 +164,15 @@ def list_commits(repository: str, *, access: RepositoryAccess, path: str | None 
 
 
 def blame(repository: str, path: str, start_line: int, end_line: int, *, access: RepositoryAccess) -> BlameResult:
-    """Who last changed each of lines ``start_line``..``end_line`` (1-based, inclusive, at most
-    ``MAX_BLAME_LINES``) of ``path`` at the indexed commit: commit, author, date, summary, text."""
+    """Who last changed each of lines ``start_line``..``end_line`` (1-based, inclusive) of ``path``
+    at the indexed commit: commit, author, date, summary, text. A range past the end stops at the
+    last line, as ``read_file``'s does; what remains may be at most ``MAX_BLAME_LINES`` lines
+    (``InvalidArgument`` giving the allowed ``end_line`` range)."""
     repo, root, tip = _history(repository, access)
     check_int("start_line", start_line, 1, None)
     check_int("end_line", end_line, 1, None)
     if end_line < start_line:
         raise InvalidArgument("end_line must not be before start_line")
-    if end_line - start_line + 1 > MAX_BLAME_LINES:
-        raise InvalidArgument(f"blame at most {MAX_BLAME_LINES} lines per call")
     clean = clean_path(path)
     forms = path_forms(clean)
     with _access(repo) as git:
@@ -195,6 +195,10 @@ def blame(repository: str, path: str, start_line: int, end_line: int, *, access:
         if lines is not None and start_line > lines:
             raise InvalidArgument(f"start_line must be from 1 to {lines:,}: {clean[:200]} has {lines:,} lines")
         end_line = min(end_line, lines or end_line)  # a range past the end stops at the last line, as read_file does
+        if end_line - start_line + 1 > MAX_BLAME_LINES:
+            last = start_line + MAX_BLAME_LINES - 1
+            raise InvalidArgument(f"blame takes at most {MAX_BLAME_LINES} lines per call: with start_line {start_line:,}, "
+                                  f"end_line must be from {start_line:,} to {last:,}")
         out = run_git(root, ["blame", "--porcelain", "-L", f"{start_line},{end_line}", tip, "--", clean], access=git, timeout=120).out
     blamed = _parse_blame(out)
     decoded = texts[0].split("\n") if texts else []

@@ -97,6 +97,22 @@ def test_blame_answers_ranges_past_the_end_directories_and_empty_files_in_plain_
         assert [b["text"] for b in blamed["lines"]] == read.splitlines() and blamed["lines"][0]["text"] == first
 
 
+def test_blame_clamps_a_range_to_the_file_before_counting_it_against_the_limit(tmp_path, settings):
+    settings.MCPRAG_SOURCE_ROOTS = [str(tmp_path)]
+    settings.MCPRAG_CLONE_DIR = str(tmp_path / "clones")
+    long = Remote(tmp_path / "long", {"text.py": "".join(f"line_{n} = {n}\n" for n in range(1, 1364))})  # 1,363 lines
+    long.push()
+    services.start_index_job(long.url, "long", access=SYSTEM)
+    tail = call(READER, "blame", {"repository": "long", "path": "text.py", "start_line": 1360, "end_line": 2000})
+    assert not tail.is_error, text_of(tail)
+    assert [b["line"] for b in tail.structured_content["lines"]] == [1360, 1361, 1362, 1363]
+    assert tail.structured_content["end_line"] == 1363 and tail.structured_content["lines"][-1]["text"] == "line_1363 = 1363"
+    assert_one_line_error(call(READER, "blame", {"repository": "long", "path": "text.py", "start_line": 900, "end_line": 2000}),
+                          "blame takes at most 400 lines per call: with start_line 900, end_line must be from 900 to 1,299")
+    assert len(call(READER, "blame", {"repository": "long", "path": "text.py", "start_line": 900,
+                                      "end_line": 1299}).structured_content["lines"]) == 400
+
+
 def test_a_local_working_tree_is_read_at_its_indexed_commit_after_new_commits(tmp_path, settings):
     settings.MCPRAG_SOURCE_ROOTS = [str(tmp_path)]
     local = Remote(tmp_path / "local", {"app.py": "def serve():\n    return 1\n"})
@@ -310,7 +326,7 @@ def test_search_commits_in_diff_finds_text_in_utf16_files(tmp_path, settings):
     ("list_commits", {"repository": "shop", "author": "(a+)+$"}),
     ("list_commits", {"repository": "shop", "since": "yesterday-ish"}),
     ("blame", {"repository": "shop", "path": "../etc/passwd", "start_line": 1, "end_line": 1}),
-    ("blame", {"repository": "shop", "path": "billing/tax.py", "start_line": 1, "end_line": 5000}),
+    ("blame", {"repository": "shop", "path": "billing/tax.py", "start_line": 3, "end_line": 5000}),
 ])
 def test_caller_input_never_becomes_a_git_option(gitrepos, tool, arguments, tmp_path):
     # an --output option would write where the check below looks
