@@ -17,7 +17,7 @@ import codecs
 import os
 import re
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from ..access import RepositoryAccess
@@ -149,7 +149,7 @@ def list_commits(repository: str, *, access: RepositoryAccess, path: str | None 
     if since:
         filters.append(f"--since={_date('since', since)}")
     if until:
-        filters.append(f"--until={_date('until', until)}")
+        filters.append(f"--until={_date('until', until, end_of_day=True)}")
     spec = [tip, "--", *_pathspec(path)]
     with _access(repo) as git:
         commits = _parse_log(run_git(root, ["log", f"--format={_FORMAT}", *filters, f"--skip={(page - 1) * COMMITS_PAGE_SIZE}",
@@ -435,16 +435,31 @@ def _text(name: str, value: str) -> str:
     return value.strip()
 
 
-def _date(name: str, value: str) -> str:
+def _date(name: str, value: str, *, end_of_day: bool = False) -> str:
+    """git's form of an ISO-8601 ``value``: a time as written (UTC without an offset); a date alone
+    is the whole day in UTC, so it starts the day (``since``) or, with ``end_of_day``, ends it
+    (``until``, inclusive: ``until=2026-12-07`` keeps that day's commits)."""
     try:
-        moment = datetime.fromisoformat(value.strip())
+        text = value.strip()
+        moment = datetime.fromisoformat(text)
         moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        if end_of_day and _is_date_only(text):
+            moment += timedelta(days=1, seconds=-1)  # git's --until keeps commits at or before it
         # git's raw "@<seconds> <offset>" form: no guessing. Without the "@", git reads fewer than 9
         # digits as something else (a date before 1973-03-03 was ignored or matched nothing); git
         # has no time before 1970, so an earlier one is 1970 (no commit is older).
         return f"@{max(0, int(moment.timestamp()))} +0000"
-    except (ValueError, AttributeError, TypeError):
+    except (ValueError, AttributeError, TypeError, OverflowError):
         raise InvalidArgument(f"{name} must be an ISO-8601 date or time, e.g. 2026-01-31 or 2026-01-31T12:00:00+00:00") from None
+
+
+def _is_date_only(text: str) -> bool:
+    """Whether ISO-8601 ``text`` (already read by ``datetime.fromisoformat``) is a date without a time."""
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _pathspec(path: str | None) -> list[str]:

@@ -64,6 +64,29 @@ def test_list_commits_dates_long_ago_filter_as_written(gitrepos, since, until, e
     assert len(commits) == expected
 
 
+def test_list_commits_reads_a_date_alone_as_the_whole_day(tmp_path, settings):
+    settings.MCPRAG_SOURCE_ROOTS = [str(tmp_path)]
+    settings.MCPRAG_CLONE_DIR = str(tmp_path / "clones")
+    dated = Remote(tmp_path / "dated", {"a.py": "a = 0\n"})  # "first commit", dated now
+    for day, hour in (("06", "10"), ("07", "15"), ("08", "09")):
+        dated.write({"a.py": f"a = {day}\n"})
+        git(dated.work, "commit", "-q", "-am", f"March {day}",
+            env={"GIT_AUTHOR_DATE": f"2098-03-{day}T{hour}:00:00+00:00", "GIT_COMMITTER_DATE": f"2098-03-{day}T{hour}:00:00+00:00"})
+    dated.push()
+    services.start_index_job(dated.url, "dated", access=SYSTEM)
+
+    def subjects(**dates):
+        result = call(READER, "list_commits", {"repository": "dated", **dates})
+        assert not result.is_error, text_of(result)
+        return [c["subject"] for c in result.structured_content["commits"]]
+
+    assert subjects(until="2098-03-07") == ["March 07", "March 06", "first commit"]  # the whole day, inclusive
+    assert subjects(since="2098-03-07", until="2098-03-07") == ["March 07"]
+    assert subjects(since="2098-03-08") == ["March 08"]
+    assert subjects(until="2098-03-07T12:00:00+00:00") == ["March 06", "first commit"]  # a time is taken as written
+    assert subjects(until="2098-03-07T15:00:00Z") == ["March 07", "March 06", "first commit"]
+
+
 def test_blame_names_the_commit_of_each_line(gitrepos):
     result = call(READER, "blame", {"repository": "shop", "path": "billing/tax.py", "start_line": 1, "end_line": 2})
     lines = result.structured_content["lines"]
