@@ -22,6 +22,7 @@ import re
 import unicodedata
 
 from .exceptions import InvalidArgument
+from .patterns import is_text
 
 __all__ = ["MAX_PATH_LENGTH", "clean_path", "path_forms"]
 
@@ -41,6 +42,8 @@ def clean_path(path: str, *, allow_root: bool = False) -> str:
     characters on one line (a NUL or other control character, an unpaired surrogate), for a path
     that leaves the repository (``..``), and for the root when ``allow_root`` is False.
     """
+    if isinstance(path, str) and not is_text(path):  # JSON's "\ud800": no file name holds one
+        raise InvalidArgument("the path is not valid text (it has a lone surrogate)")
     if not isinstance(path, str) or len(path) > MAX_PATH_LENGTH or _UNUSABLE.search(path):
         raise InvalidArgument(f"the path must be one line of at most {MAX_PATH_LENGTH} characters")
     clean = posixpath.normpath(path.strip().replace("\\", "/")).strip("/")

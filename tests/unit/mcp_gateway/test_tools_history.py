@@ -368,9 +368,9 @@ def test_caller_input_never_becomes_a_git_option(gitrepos, tool, arguments, tmp_
     ("search_commits", {"query": "tax\ud800", "in_diff": True}, "query is not valid text"),
     ("list_commits", {"repository": "shop", "author": "\udcffGrace"}, "author is not valid text"),
     ("list_commits", {"repository": "shop", "query": "\udcffRound"}, "query is not valid text"),
-    ("list_commits", {"repository": "shop", "path": "billing/\ud800"}, "path is not valid text"),
-    ("blame", {"repository": "shop", "path": "\ud800.py", "start_line": 1, "end_line": 1}, "path is not valid text"),
-    ("diff", {"repository": "shop", "commit": "main", "path": "\ud800"}, "path is not valid text"),
+    ("list_commits", {"repository": "shop", "path": "billing/\ud800"}, "path is not valid text (it has a lone surrogate)"),
+    ("blame", {"repository": "shop", "path": "\ud800.py", "start_line": 1, "end_line": 1}, "path is not valid text (it has a lone surrogate)"),
+    ("diff", {"repository": "shop", "commit": "main", "path": "\ud800"}, "path is not valid text (it has a lone surrogate)"),
 ])
 def test_a_lone_surrogate_in_caller_text_is_refused_in_plain_words(gitrepos, tool, arguments, message):
     """JSON's "\\ud800" escape decodes to a lone surrogate, which no argument to git can hold: it
