@@ -4,7 +4,7 @@ mcprag accepts only the ``S256`` method (OAuth 2.1 §4.1.1; RFC 9700 §2.1.1: "P
 S256"). A missing challenge, the ``plain`` method or a malformed challenge is refused at the
 authorization endpoint, before the consent page is shown, with an error redirect per RFC 6749
 §4.1.2.1. At the token endpoint oauthlib compares the ``code_verifier`` with the stored
-challenge; a verifier sent without a value counts as missing (:func:`empty_verifier_is_missing`).
+challenge; a verifier sent without a value counts as missing (RFC 6749 §3.2, :mod:`oauth_app.server`).
 
 RFC 7636 §4.2: ``code_challenge = BASE64URL-ENCODE(SHA256(ASCII(code_verifier)))``, base64url
 without padding (Appendix A) — for a 32-byte SHA-256 digest exactly 43 characters of
@@ -20,7 +20,7 @@ import re
 
 from oauthlib.oauth2.rfc6749 import errors
 
-__all__ = ["require_s256", "is_s256_challenge", "empty_verifier_is_missing"]
+__all__ = ["require_s256", "is_s256_challenge"]
 
 _S256_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
 
@@ -60,16 +60,3 @@ def require_s256(request) -> dict:
         )
     return {}
 
-
-def empty_verifier_is_missing(request) -> None:
-    """oauthlib ``pre_token`` validator of the authorization-code grant: a ``code_verifier`` sent
-    without a value is omitted (RFC 6749 §3.2: "Parameters sent without a value MUST be treated as
-    if they were omitted from the request").
-
-    oauthlib then answers it as it answers a missing verifier, once the code itself is valid:
-    ``MissingCodeVerifierError``, ``invalid_request`` (RFC 6749 §5.2: "missing a required
-    parameter"; the verifier is required, OAuth 2.1 §4.1.3). Before, it compared ``""`` with the
-    challenge and answered ``invalid_grant``, which says the code is bad and no retry will help.
-    """
-    if request.code_verifier == "":
-        request.code_verifier = None

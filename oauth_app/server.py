@@ -10,7 +10,7 @@ from __future__ import annotations
 from oauthlib.oauth2 import Server
 from oauthlib.oauth2.rfc6749 import errors
 
-from .pkce import empty_verifier_is_missing, require_s256
+from .pkce import require_s256
 from .resource_indicators import require_this_resource
 
 __all__ = ["AuthorizationServer"]
@@ -39,6 +39,26 @@ def _refuse_duplicate_parameters(request) -> None:
         raise errors.InvalidRequestError(description=f"Duplicate {duplicated[0]} parameter.", request=request)
 
 
+#: A code exchange's parameters that RFC 6749 §3.2 makes omitted when sent empty (oauthlib tests them for ``None``).
+_OMITTED_WHEN_EMPTY = ("code", "code_verifier")
+
+
+def _empty_parameters_are_omitted(request) -> None:
+    """``pre_token`` validator of the authorization-code grant, RFC 6749 §3.2: "Parameters sent
+    without a value MUST be treated as if they were omitted from the request."
+
+    oauthlib then answers ``code=`` and ``code_verifier=`` as it answers them omitted:
+    ``invalid_request`` (RFC 6749 §5.2, "missing a required parameter") with "Missing code
+    parameter." before the code is looked up, and "Code verifier required." once the code itself
+    is valid (the verifier is required, OAuth 2.1 §4.1.3). Before, oauthlib looked up the code
+    ``""``, or compared the verifier ``""`` with the challenge, and answered ``invalid_grant``,
+    which tells the client its code is bad and no retry will help.
+    """
+    for name in _OMITTED_WHEN_EMPTY:
+        if getattr(request, name) == "":
+            setattr(request, name, None)
+
+
 #: OAuth 2.1 drops the implicit and password grants (RFC 9700 §2.1.2, §2.4); mcprag offers only these.
 TOKEN_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 
@@ -52,4 +72,4 @@ class AuthorizationServer(Server):
         self.auth_grant.custom_validators.pre_auth.extend([_only_code_response_type, require_s256, require_this_resource])
         for grant in (self.auth_grant, self.refresh_grant, self.credentials_grant):
             grant.custom_validators.pre_token.extend([_refuse_duplicate_parameters, require_this_resource])
-        self.auth_grant.custom_validators.pre_token.append(empty_verifier_is_missing)
+        self.auth_grant.custom_validators.pre_token.append(_empty_parameters_are_omitted)

@@ -123,6 +123,9 @@ TOKEN_CASES = {
     "empty_code_verifier": (lambda d: {**d, "code_verifier": ""}, 400, "invalid_request"),
     "redirect_uri_mismatch": (lambda d: {**d, "redirect_uri": "http://127.0.0.1:43110/other"}, 400, "invalid_request"),
     "unknown_code": (lambda d: {**d, "code": "forged-code"}, 400, "invalid_grant"),
+    "missing_code": (lambda d: {k: v for k, v in d.items() if k != "code"}, 400, "invalid_request"),
+    # RFC 6749 §3.2 again: oauthlib looked up the code "" and answered invalid_grant
+    "empty_code": (lambda d: {**d, "code": ""}, 400, "invalid_request"),
     "foreign_resource": (lambda d: {**d, "resource": "https://other.example/mcp"}, 400, "invalid_target"),
     "unknown_grant_type": (lambda d: {**d, "grant_type": "urn:example:magic"}, 400, "unsupported_grant_type"),
     "password_grant": (lambda d: {"grant_type": "password", "username": "grace", "password": "s3cret-pass-word",
@@ -195,6 +198,19 @@ def test_expired_code_is_refused(client, code_exchange):
     get_grant_model().objects.update(expires=timezone.now() - timedelta(seconds=1))
     _assert_error(_token(client, code_exchange), 400, "invalid_grant")
     assert _issued_access_tokens() == 0
+
+
+def test_an_empty_code_is_answered_as_an_omitted_one_and_the_code_still_works(client, code_exchange):
+    """RFC 6749 §3.2: "Parameters sent without a value MUST be treated as if they were omitted";
+    §5.2: a missing required parameter is invalid_request. oauthlib looked up the code "" and
+    answered invalid_grant, which tells the client its code is bad and no retry will help. The
+    refusal comes before any code is looked up, so the client's real code is untouched."""
+    omitted = _token(client, {k: v for k, v in code_exchange.items() if k != "code"})
+    empty = _token(client, {**code_exchange, "code": ""})
+    _assert_error(empty, 400, "invalid_request")
+    assert empty.json() == omitted.json() == {"error": "invalid_request", "error_description": "Missing code parameter."}
+    assert _issued_access_tokens() == 0
+    assert _token(client, code_exchange).status_code == 200
 
 
 def test_duplicate_code_parameter_is_refused(client, code_exchange):
