@@ -10,7 +10,7 @@ from __future__ import annotations
 from oauthlib.oauth2 import Server
 from oauthlib.oauth2.rfc6749 import errors
 
-from .pkce import require_s256
+from .pkce import require_s256, require_well_formed_verifier
 from .resource_indicators import require_this_resource
 
 __all__ = ["AuthorizationServer"]
@@ -72,4 +72,5 @@ class AuthorizationServer(Server):
         self.auth_grant.custom_validators.pre_auth.extend([_only_code_response_type, require_s256, require_this_resource])
         for grant in (self.auth_grant, self.refresh_grant, self.credentials_grant):
             grant.custom_validators.pre_token.extend([_refuse_duplicate_parameters, require_this_resource])
-        self.auth_grant.custom_validators.pre_token.append(_empty_parameters_are_omitted)
+        # Before the code is looked up; code_verifier= is omitted before its form is checked.
+        self.auth_grant.custom_validators.pre_token.extend([_empty_parameters_are_omitted, require_well_formed_verifier])

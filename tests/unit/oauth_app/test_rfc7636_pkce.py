@@ -67,6 +67,64 @@ def test_missing_code_verifier_is_invalid_request_and_the_code_still_works(clien
     assert client.post("/token/", {**exchange, "code_verifier": verifier}).status_code == 200
 
 
+MALFORMED_VERIFIERS = {
+    "42_chars": "a" * 42,
+    "129_chars": "a" * 129,
+    "huge": "a" * 5000,
+    "punctuation": "a" * 42 + "!",
+    "space_inside": "a" * 21 + " " + "a" * 21,
+    "plus_and_slash": "a" * 41 + "+/",
+    "padding": "a" * 42 + "=",
+    "non_ascii_letters": "é" * 43,
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED_VERIFIERS))
+def test_malformed_code_verifier_is_invalid_request_and_the_code_still_works(client, public_client, obtain_code, case):
+    """RFC 7636 §4.1: a verifier is 43-128 characters of A-Z a-z 0-9 - . _ ~; anything else is a
+    malformed request (RFC 6749 §5.2, invalid_request), where it was compared with the challenge
+    and got invalid_grant. The refusal comes before the code is looked up, so the code is left as
+    it was: like a missing verifier (invalid_request too), it does not burn the code, and the
+    client's exchange with its real verifier then succeeds."""
+    code, verifier, _ = obtain_code(public_client["client_id"])
+    exchange = {"grant_type": "authorization_code", "code": code, "redirect_uri": "http://127.0.0.1:43110/callback",
+                "client_id": public_client["client_id"]}
+    response = client.post("/token/", {**exchange, "code_verifier": MALFORMED_VERIFIERS[case]})
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "invalid_request",
+        "error_description": "code_verifier must be 43-128 characters of A-Z a-z 0-9 - . _ ~ (RFC 7636 §4.1).",
+    }
+    assert response["Cache-Control"] == "no-store"
+    assert client.post("/token/", {**exchange, "code_verifier": verifier}).status_code == 200
+
+
+def test_malformed_code_verifier_is_refused_before_the_code_is_looked_up(client, public_client):
+    """With a code that does not exist the answer is the same invalid_request, never invalid_grant:
+    a malformed verifier tells nothing about the code it came with."""
+    response = client.post("/token/", {
+        "grant_type": "authorization_code", "code": "forged-code", "redirect_uri": "http://127.0.0.1:43110/callback",
+        "client_id": public_client["client_id"], "code_verifier": "!",
+    })
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize("length", [43, 128])
+def test_well_formed_but_wrong_code_verifier_of_any_allowed_length_is_invalid_grant(client, public_client, obtain_code,
+                                                                                   length):
+    """RFC 7636 §4.6: a verifier that does not match the challenge is invalid_grant; every
+    unreserved character, at both ends of the allowed length, is well-formed."""
+    code, _verifier, _ = obtain_code(public_client["client_id"])
+    wrong = ("AZaz09-._~" * 13)[:length]
+    response = client.post("/token/", {
+        "grant_type": "authorization_code", "code": code, "redirect_uri": "http://127.0.0.1:43110/callback",
+        "client_id": public_client["client_id"], "code_verifier": wrong,
+    })
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
+
+
 def test_unregistered_redirect_uri_shows_an_error_page_and_never_redirects(client, person, public_client):
     client.force_login(person)
     _, challenge = pkce_pair()
