@@ -14,7 +14,11 @@ from the tool's input schema, so one error tells the caller every limit of that 
 
 A JSON ``true`` or ``false`` for an integer argument is refused the same way
 (``read_file: invalid arguments: start_line must be a whole number of at least 1``): pydantic's
-lax mode read it as 1 or 0, so ``start_line: true`` read the file from line 1.
+lax mode read it as 1 or 0, so ``start_line: true`` read the file from line 1. A boolean argument
+takes only JSON ``true`` or ``false`` (``grep: invalid arguments: regex must be true or false``):
+lax mode read ``1``, ``"true"``, ``"yes"`` or ``"off"`` as a boolean, so a value the input schema
+does not admit (``"type": "boolean"``: no other JSON type is a boolean) was used as a guess
+instead of refused.
 
 An argument the tool does not take is refused the same way, naming the likeliest meant one
 (``grep: invalid arguments: 'glob' is not an argument of this tool (did you mean path_glob?)``):
@@ -36,7 +40,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
 from pydantic import ValidationError
 
-__all__ = ["GatewayServer", "plain_validation_message", "unknown_arguments_message", "boolean_integers_message"]
+__all__ = ["GatewayServer", "plain_validation_message", "unknown_arguments_message", "wrong_json_types_message"]
 
 #: At most this many problems are listed; the rest are counted.
 _MAX_PROBLEMS = 5
@@ -51,14 +55,25 @@ def plain_validation_message(tool: str, error: ValidationError, schema: dict | N
     return _message(tool, [_problem(item, properties) for item in error.errors(include_url=False, include_input=False)])
 
 
-def boolean_integers_message(tool: str, arguments: dict[str, Any], schema: dict | None) -> str | None:
-    """One line naming each argument of ``tool`` that its input JSON Schema ``schema`` types as an
-    integer but was given a JSON boolean, and what it must be; None when there is none. (JSON
-    Schema: a boolean is not an integer; pydantic's lax mode takes ``true`` as 1.)"""
+def wrong_json_types_message(tool: str, arguments: dict[str, Any], schema: dict | None) -> str | None:
+    """One line naming each argument of ``tool`` whose JSON type is one pydantic's lax mode would
+    convert but the input JSON Schema ``schema`` does not admit, and what it must be; None when
+    there is none.
+
+    - ``"type": "integer"`` given a boolean (JSON Schema: a boolean is not an integer; lax mode
+      takes ``true`` as 1);
+    - ``"type": "boolean"`` given anything but ``true`` or ``false`` (lax mode takes ``1``,
+      ``"true"``, ``"no"``). ``null`` is left to pydantic, which admits it where the schema does.
+    """
     properties = (schema or {}).get("properties", {})
-    wrong = [key for key, value in arguments.items()
-             if isinstance(value, bool) and (_property(properties, (key,)) or {}).get("type") == "integer"]
-    return _message(tool, [_problem({"loc": (key,), "type": "int_type"}, properties) for key in wrong]) if wrong else None
+    problems = []
+    for key, value in arguments.items():
+        kind = (_property(properties, (key,)) or {}).get("type")
+        if kind == "integer" and isinstance(value, bool):
+            problems.append(_problem({"loc": (key,), "type": "int_type"}, properties))
+        elif kind == "boolean" and value is not None and not isinstance(value, bool):
+            problems.append(_problem({"loc": (key,), "type": "bool_type"}, properties))
+    return _message(tool, problems) if problems else None
 
 
 def _message(tool: str, problems: list[str]) -> str:
@@ -92,6 +107,8 @@ _BOUNDS = {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}
 #: pydantic's refusals of a value that is not a whole number (``1e308``, ``"ten"``, ``2.5``).
 _NOT_WHOLE = {"int_parsing", "int_parsing_size", "int_from_float", "int_type"}
 _LENGTHS = {"string_too_long", "string_too_short", "too_long", "too_short"}
+#: pydantic's refusals of a value that is not a boolean (``"maybe"``, ``2``, ``[1]``).
+_NOT_BOOLEAN = {"bool_type", "bool_parsing"}
 
 
 def _problem(item: dict[str, Any], properties: dict[str, Any]) -> str:
@@ -114,6 +131,8 @@ def _problem(item: dict[str, Any], properties: dict[str, Any]) -> str:
         if low is not None:
             return f"{where} must be a whole number of at least {_figure(low)}"
         return f"{where} must be a whole number"
+    if kind in _NOT_BOOLEAN:
+        return f"{where} must be true or false"
     if kind in _LENGTHS and spec is not None:
         short = kind.endswith("too_short")
         side = "at least" if short else "at most"
@@ -176,9 +195,9 @@ class GatewayServer(MCPServer):
             unknown = [key for key in arguments if key not in known]
             if unknown:  # pydantic ignores them: a misspelt filter (glob for path_glob) would be dropped silently
                 raise ToolError(unknown_arguments_message(name, unknown, list(known)))
-            booleans = boolean_integers_message(name, arguments, tool.parameters)
-            if booleans:  # pydantic's lax mode would take true as 1
-                raise ToolError(booleans)
+            wrong_types = wrong_json_types_message(name, arguments, tool.parameters)
+            if wrong_types:  # pydantic's lax mode would take true as 1, and "false" or 0 as false
+                raise ToolError(wrong_types)
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:

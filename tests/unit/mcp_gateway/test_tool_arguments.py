@@ -141,6 +141,37 @@ def test_a_boolean_argument_still_takes_a_boolean():
     assert result.content[0].text == "search_code: invalid arguments: max_results must be a whole number from 1 to 50."
 
 
+@pytest.mark.parametrize("value", [1, 0, 1.0, "true", "false", "yes", "off", "1"])
+def test_a_boolean_argument_takes_only_true_or_false(value):
+    """pydantic's lax mode read 1, "true", "yes" or "off" as a boolean, so grep ran with a guessed
+    regex flag instead of telling the agent its argument was not a JSON boolean."""
+    result = call("grep", {"pattern": "def", "regex": value})
+    assert result.is_error
+    assert result.content[0].text == "grep: invalid arguments: regex must be true or false."
+
+
+@pytest.mark.parametrize(("tool", "arguments", "expected"), [
+    ("search_code", {"query": "token", "exclude_tests": "yes", "max_results": True},
+     "search_code: invalid arguments: exclude_tests must be true or false; max_results must be a whole number from 1 to 50."),
+    ("grep", {"pattern": "def", "case_sensitive": "maybe"}, "grep: invalid arguments: case_sensitive must be true or false."),
+    ("grep", {"pattern": "def", "whole_word": [1]}, "grep: invalid arguments: whole_word must be true or false."),
+    ("grep", {"pattern": "def", "regex": None}, "grep: invalid arguments: regex must be true or false."),
+    ("find_references", {"symbol": "f", "include_definition": 2},
+     "find_references: invalid arguments: include_definition must be true or false."),
+])
+def test_a_value_that_is_not_a_boolean_is_said_in_plain_words(tool, arguments, expected):
+    """pydantic's own refusals ("maybe", [1], null) are worded like the lax-mode ones: no
+    "unable to interpret input", no documentation link."""
+    result = call(tool, arguments)
+    assert result.is_error and result.content[0].text == expected
+
+
+@pytest.mark.parametrize("value", [True, False])
+def test_a_boolean_argument_takes_true_and_false(value):
+    result = call("grep", {"pattern": "def", "regex": value})
+    assert not result.is_error
+
+
 def test_rejected_values_are_not_echoed_back():
     secret_like = "x" * 50_000
     result = call("search_code", {"query": "token", "max_results": secret_like})
