@@ -4,6 +4,9 @@
 MCP SDK's transports behind mcprag's HTTP guard, all serving one tool registry. Everything else
 goes to Django.
 
+Under daphne, a request whose head is over Twisted's limits (16 KB, 500 header fields) is answered
+431 or 414 by :mod:`mcprag_site.request_head` before it reaches the router.
+
 When the server starts it also begins loading the embedding model in a background thread
 (``codeindex.embeddings.warm_up``: the first query is as fast as the next; ``health_check`` says
 "loading" until then) and, in the embedded default without a Celery broker, starts the
@@ -45,9 +48,10 @@ application = ProtocolTypeRouter(
 )
 
 from codeindex import embeddings, worker  # noqa: E402
-from mcprag_site import tracing  # noqa: E402
+from mcprag_site import request_head, tracing  # noqa: E402
 
 tracing.configure()  # OTLP traces of the SDK's spans, when OTEL_EXPORTER_OTLP_ENDPOINT is set
+request_head.install()  # under daphne: 431 or 414 for a request head over its limits, never a dropped connection
 
 embeddings.warm_up()
 worker.start()
