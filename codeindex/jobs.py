@@ -11,11 +11,14 @@ running job reported complete. Progress is written (throttled) to the job row wh
 The runner is the one place a broad ``except`` is allowed: anything unexpected is logged with
 its traceback and recorded as the job's message, and the job fails instead of hanging.
 
-A completed ``full`` or ``changed_files`` job queues an ``embeddings`` job for the chunks still
-without a vector (``queue_embeddings``) and hands it to ``worker.dispatch``: the repository is
-searchable lexically from the moment the index job completes, and the dense signal fills in.
+When a job has ended (``IndexJobRunner.ended``, whoever ran it), a push that arrived while it
+ran starts its sync (``sync.after_job``), and a completed ``full``, ``changed_files`` or ``sync``
+job queues an ``embeddings`` job for the chunks still without a vector (``queue_embeddings``)
+and hands it to ``worker.dispatch``: the repository is searchable lexically from the moment the
+index job completes, and the dense signal fills in.
 
-``tasks.run_index_job`` (Celery) and the in-process worker (``worker.py``) call ``run_job``.
+``tasks.run_index_job`` (Celery) and the in-process worker (``worker.py``) call ``run_job``;
+``services.index_repository`` (the command line) runs an ``IndexJobRunner`` itself.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from .credentials import credential_env
 from .history.git import changed_paths, is_ancestor
 from .source_policy import prepare_source
 from .sources import Fetched, SourceTree
+from .sync import after_job
 from .worker import Stopping, stopping_here
 
 __all__ = ["create_job", "run_job", "IndexJobRunner", "ABANDONED_AFTER", "MAX_ATTEMPTS", "fail_abandoned_jobs"]
@@ -165,9 +169,21 @@ class IndexJobRunner:
             raise
         else:
             self.terminate(job, JobStatus.COMPLETE, report, started)
-            if job.kind != JobKind.EMBEDDINGS and self.follow_up != "none":
-                self.queue_embeddings(job)
+        self.ended(job, completed=self.error is None)
         return IndexJob.objects.select_related("repository").get(pk=job.pk)
+
+    def ended(self, job: IndexJob, *, completed: bool) -> None:
+        """What follows a job that ended, complete or failed, whoever ran it (a Celery worker, the
+        server's worker thread, the caller's thread): first the sync a push asked for while it ran
+        (``sync.after_job``), so the pushed commit is indexed before the vectors of this job's
+        chunks are computed; then, after a complete index job, its embeddings job
+        (``queue_embeddings``). Not called for a job put back in the queue or interrupted."""
+        try:
+            after_job(job.pk)
+        except Exception:  # the job has ended; a sync that could not start is retried by the next push or schedule
+            log.exception("starting the sync asked for during index job %s failed", job.pk)
+        if completed and job.kind != JobKind.EMBEDDINGS and self.follow_up != "none":
+            self.queue_embeddings(job)
 
     def queue_embeddings(self, job: IndexJob) -> None:
         """After an index job: queue the embeddings job for the chunks still without a vector
@@ -203,6 +219,7 @@ class IndexJobRunner:
                 IndexJob.objects.filter(pk=job.pk).update(
                     status=JobStatus.FAILED, finished_at=timezone.now(),
                     message=f"failed: its worker stopped {job.attempts} times before it finished")
+                transaction.on_commit(lambda: self.ended(job, completed=False))
                 return None
             before = job.status
             job.status = JobStatus.RUNNING

@@ -11,8 +11,9 @@ failed: authentication, network, a refused source), and shown in the console.
 
 ``sync_due`` (Celery beat, every minute) starts a sync for every git repository whose
 ``sync_interval_minutes`` (default 10; 0 = never) has passed since its last attempt. A push that
-arrives while a job runs sets ``sync_requested``; the repository is synced again once that job
-ends (``after_job``).
+arrives while an index job runs sets ``sync_requested``; the repository is synced again once that
+job ends (``after_job``, called by the job runner whether Celery, the server's worker thread or
+the caller's thread ran the job).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import logging
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from .access import SYSTEM
@@ -71,11 +71,13 @@ def sync_due(now=None) -> int:
 
 
 def after_job(job_id: int) -> None:
-    """When a job ended on a repository that a push asked to sync meanwhile, sync it now."""
+    """When job ``job_id`` has ended on a repository that a push asked to sync meanwhile
+    (``sync_requested``), start that sync now. Called by the job runner for every job that ended,
+    complete or failed (``jobs.IndexJobRunner.ended``), whichever way it ran. An embeddings job
+    still active does not hold the sync back (the two may run side by side); another index job
+    does (``start_sync`` then keeps ``sync_requested``, and that job's end tries again)."""
     job = IndexJob.objects.select_related("repository").filter(pk=job_id).first()
     if job is None or not job.repository.sync_requested or job.repository.source_url == "":
-        return
-    if IndexJob.objects.filter(Q(repository=job.repository) & Q(status__in=ACTIVE_JOB_STATUSES)).exists():
         return
     with transaction.atomic():
         start_sync(job.repository, requested_by="push during an earlier job")

@@ -13,8 +13,7 @@ __all__ = ["run_index_job", "fail_abandoned_jobs", "sync_due"]
 # the queue and the next worker takes the job over (the runner re-claims a job whose worker is dead).
 @shared_task(name="codeindex.run_index_job", ignore_result=True, acks_late=True, reject_on_worker_lost=True)
 def run_index_job(job_id: int) -> None:
-    jobs.run_job(job_id)
-    sync.after_job(job_id)
+    jobs.run_job(job_id)  # the runner starts what follows the job (a sync a push asked for, embeddings)
 
 
 @shared_task(name="codeindex.sync_due", ignore_result=True)

@@ -212,3 +212,100 @@ def test_deliveries_are_rate_limited_per_repository(hooked, settings):
     settings.MCPRAG_RATE_LIMITS = {**settings.MCPRAG_RATE_LIMITS, "git_webhook": (3, 60)}
     codes = [_post(*push_delivery("github", secret, event="ping")).status_code for _ in range(5)]
     assert codes[:3] == [200, 200, 200] and codes[3:] == [429, 429]
+
+
+def _wait_for_the_sync(deadline_s=60):
+    """Until a sync job has finished, or no job is left queued or running (none will then start)."""
+    from codeindex.choices import ACTIVE_JOB_STATUSES, JobKind
+
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if IndexJob.objects.filter(kind=JobKind.SYNC, finished_at__isnull=False).exists():
+            return
+        if not IndexJob.objects.filter(status__in=ACTIVE_JOB_STATUSES).exists():
+            return
+        time.sleep(0.1)
+
+
+def _assert_synced_by_a_second_job(head):
+    sync = IndexJob.objects.filter(kind="sync").order_by("pk")
+    assert [(j.status, j.requested_by) for j in sync] == [("complete", "push during an earlier job")], \
+        [(j.pk, j.kind, j.status, j.message) for j in IndexJob.objects.order_by("pk")]
+    repository = Repository.objects.get(name="shop")
+    assert repository.indexed_commit == head and not repository.sync_requested
+    found = call(READER, "search_code", {"query": "refund_pelican_order"})
+    assert not found.is_error and found.structured_content["hits"][0]["path"] == "billing/refund.py"
+    assert found.structured_content["hits"][0]["commit"] == head[:12]
+
+
+def _push_during_an_index_job(remote, secret, *, when_pushed=lambda: None):
+    """Re-index ``shop`` (the command line's job, in this thread); once the job has fetched its
+    commit and reads files, commit and push a new file and deliver the push webhook. Returns the
+    pushed commit and the webhook's answer."""
+    pushed = []
+
+    def push_while_the_job_runs(phase, done, total, path):
+        if pushed:
+            return
+        remote.commit("Add refunds", {"billing/refund.py": "def refund_pelican_order(order):\n    return -order.total\n"})
+        head = remote.push()
+        pushed.append((head, _post(*push_delivery("github", secret, after=head))))
+        when_pushed()
+
+    services.index_repository(remote.url, "shop", progress=push_while_the_job_runs, embeddings="skip")
+    head, answer = pushed[0]
+    assert answer.status_code == 202 and answer.json()["detail"] == "a job is running; sync queued after it"
+    return head
+
+
+@pytest.mark.parametrize("sync_runs_on", ["the caller's thread", "the server's worker thread"])
+def test_a_push_during_a_running_job_is_synced_once_that_job_ends(hooked, sync_runs_on):
+    """The embedded default (no broker): a push delivered while an index job runs on the
+    repository is answered "sync queued after it"; when that job ends, the job runner starts the
+    sync, which indexes the pushed commit, whether the caller's thread or the server's own
+    worker thread runs it."""
+    from codeindex import worker
+
+    remote, secret = hooked
+    try:
+        head = _push_during_an_index_job(remote, secret, when_pushed=(
+            (lambda: worker.start()) if sync_runs_on == "the server's worker thread" else (lambda: None)))
+        _wait_for_the_sync()
+    finally:
+        worker.stop()
+    _assert_synced_by_a_second_job(head)
+
+
+def test_a_queued_embeddings_job_does_not_hold_back_the_sync_a_push_asked_for(hooked):
+    """An embeddings job may run beside an index job (the webhook starts a sync at once then), so
+    one still queued when the index job ends does not delay the sync until it has run."""
+    from codeindex.jobs import create_job
+
+    remote, secret = hooked
+    create_job(Repository.objects.get(name="shop"), "embeddings", remote.url, requested_by="left for the server")
+    head = _push_during_an_index_job(remote, secret)
+    _assert_synced_by_a_second_job(head)
+    assert IndexJob.objects.get(kind="embeddings").status == "queued"
+
+
+def test_a_push_during_a_job_whose_worker_was_lost_too_often_is_synced_when_it_fails(hooked):
+    """A job failed at its claim (its worker was lost ``MAX_ATTEMPTS`` times) has ended too: the
+    sync a push asked for meanwhile starts then."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from codeindex.jobs import ABANDONED_AFTER, MAX_ATTEMPTS, run_job
+
+    remote, secret = hooked
+    repository = Repository.objects.get(name="shop")
+    job = IndexJob.objects.create(repository=repository, kind="full", source=remote.url, status="running",
+                                  worker="another-host:1", attempts=MAX_ATTEMPTS, heartbeat_at=timezone.now())
+    remote.commit("Add refunds", {"billing/refund.py": "def refund_pelican_order(order):\n    return -order.total\n"})
+    head = remote.push()
+    answer = _post(*push_delivery("github", secret, after=head))
+    assert answer.status_code == 202 and answer.json()["detail"] == "a job is running; sync queued after it"
+    IndexJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - ABANDONED_AFTER - timedelta(minutes=1))
+    assert run_job(job.pk) is None  # what a redelivered task does: the claim fails the job
+    assert IndexJob.objects.get(pk=job.pk).status == "failed"
+    _assert_synced_by_a_second_job(head)
