@@ -349,7 +349,8 @@ NONTEST_INDEX_MIN_ROWS = EXACT_FALLBACK_MAX_ROWS
 #: How many of the filtered vectors found a walk walks on from (``PgVectorEngine._reseeded``).
 RESEED_WALKS = 3
 #: How long a process trusts what it read about the database's extensions (an operator enabling
-#: pgvector is picked up without a restart).
+#: pgvector is picked up without a restart), a missing index, and the row counts that decide when
+#: an index is built (``_Tally``: rows other processes store are counted after at most this long).
 _ENGINE_TTL_SECONDS = 30.0
 
 _EMBEDDING_COLUMN = "embedding"
@@ -381,6 +382,8 @@ def forget_engine() -> None:
         _engine_cache.clear()
     _known_indexes.clear()
     _missing_indexes.clear()
+    _nontest_rows.clear()
+    _repository_rows.clear()
 
 
 def dense_engine_info() -> DenseEngineInfo:
@@ -481,6 +484,45 @@ _known_indexes: set[str] = set()
 _missing_indexes: dict[str, float] = {}
 
 
+class _Tally:
+    """Row counts ``store_vectors`` decides index builds by (``ensure_nontest_index``,
+    ``ensure_repository_indexes``), as this process last read them plus the rows it stored since.
+
+    Between two stores of one job the count moves only by what the job stored, so it is read from
+    the database once and then projected: read again when the projection reaches the threshold
+    (the rows stored may have made the index due; deletions are not subtracted, so the projection
+    errs towards reading again) or when the reading is ``_ENGINE_TTL_SECONDS`` old (other processes
+    store too: an index their rows made due is built by a store at most that much later). Keys are
+    ``(model, dim)`` or ``(model, dim, repository id)``."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple, tuple[float, int]] = {}
+
+    def projected(self, key: tuple) -> int | None:
+        """The count read plus the rows stored since, or None when there is no fresh reading."""
+        seen = self._seen.get(key)
+        if seen is None or time.monotonic() - seen[0] >= _ENGINE_TTL_SECONDS:
+            return None
+        return seen[1]
+
+    def read(self, key: tuple, count: int) -> None:
+        self._seen[key] = (time.monotonic(), count)
+
+    def stored(self, key: tuple, rows: int) -> None:
+        seen = self._seen.get(key)
+        if seen is not None:
+            self._seen[key] = (seen[0], seen[1] + rows)
+
+    def clear(self) -> None:
+        self._seen.clear()
+
+
+#: the planner's estimate of the vectors of (model, dim) outside test files, projected
+_nontest_rows = _Tally()
+#: the vectors of (model, dim, repository id), projected
+_repository_rows = _Tally()
+
+
 def _has_index(name: str) -> bool:
     """Whether the index ``name`` exists (found ones are remembered; missing ones for 30 s)."""
     if name in _known_indexes:
@@ -529,18 +571,29 @@ def ensure_dense_index(model: str, dim: int, repository_id: int | None = None, *
     return not exists
 
 
-def ensure_nontest_index(model: str, dim: int) -> bool:
+def ensure_nontest_index(model: str, dim: int, *, adding: int | None = None) -> bool:
     """Create the HNSW index of the vectors of ``model`` and ``dim`` outside test files
     (``ensure_dense_index(…, without_tests=True)``) once the planner estimates more than
     ``NONTEST_INDEX_MIN_ROWS`` of them. Returns whether it was created now.
+
+    ``adding`` (``store_vectors``): how many vectors outside test files the caller is about to
+    store; the estimate is then asked for (``EXPLAIN``) only when this process has no fresh one or
+    the rows it stored since could have carried it past the threshold (``_Tally``), not once per
+    call. None asks every time.
 
     pgvector only; in the caller's transaction, in a savepoint (see ``ensure_repository_indexes``:
     a refused build is left to the next call)."""
     name = _index_name(model, dim, without_tests=True)
     if name in _known_indexes:
         return False
-    clauses = [f"v.model = {_sql_string(model)}", f"v.dim = {int(dim)}", "NOT v.in_tests"]
-    if PgVectorEngine._row_estimate(clauses, [], join=False) <= NONTEST_INDEX_MIN_ROWS:
+    key = (model, int(dim))
+    estimate = _nontest_rows.projected(key) if adding is not None else None
+    if estimate is None or estimate > NONTEST_INDEX_MIN_ROWS:
+        clauses = [f"v.model = {_sql_string(model)}", f"v.dim = {int(dim)}", "NOT v.in_tests"]
+        estimate = PgVectorEngine._row_estimate(clauses, [], join=False)
+        _nontest_rows.read(key, estimate)
+    if estimate <= NONTEST_INDEX_MIN_ROWS:
+        _nontest_rows.stored(key, adding or 0)
         return False
     try:
         with transaction.atomic():
@@ -554,7 +607,9 @@ def ensure_repository_indexes(model: str, dim: int, adding: dict[int, int] | Non
     """Give each repository holding at least ``REPOSITORY_INDEX_MIN_ROWS`` vectors of ``model`` and
     ``dim`` its own HNSW index (``ensure_dense_index(model, dim, repository_id)``). ``adding`` maps
     repository id → vectors the caller is about to store (only those repositories are looked at);
-    None looks at every repository. Returns the repository ids whose index was created now.
+    None looks at every repository. Returns the repository ids whose index was created now. With
+    ``adding``, a repository's count is read only when this process has no fresh reading of it or
+    the rows it stored since could have carried it past the threshold (``_Tally``).
 
     pgvector only; in the caller's transaction, in a savepoint: PostgreSQL refuses to index a table
     this transaction already inserted into (pending foreign-key checks), and then the index is left
@@ -570,10 +625,19 @@ def ensure_repository_indexes(model: str, dim: int, adding: dict[int, int] | Non
                            [model, dim, REPOSITORY_INDEX_MIN_ROWS])
             big = [row[0] for row in cursor.fetchall()]
         else:
-            cursor.execute("SELECT repository_id, count(*) FROM codeindex_chunkvector WHERE model = %s AND dim = %s"
-                           " AND repository_id = ANY(%s) GROUP BY repository_id", [model, dim, sorted(adding)])
-            stored = dict(cursor.fetchall())
-            big = sorted(r for r, n in adding.items() if stored.get(r, 0) + n >= REPOSITORY_INDEX_MIN_ROWS)
+            counts = {r: _repository_rows.projected((model, int(dim), r)) for r in adding}
+            unread = sorted(r for r, n in adding.items() if counts[r] is None or counts[r] + n >= REPOSITORY_INDEX_MIN_ROWS)
+            if unread:
+                cursor.execute("SELECT repository_id, count(*) FROM codeindex_chunkvector WHERE model = %s AND dim = %s"
+                               " AND repository_id = ANY(%s) GROUP BY repository_id", [model, dim, unread])
+                stored = dict(cursor.fetchall())
+                for r in unread:
+                    counts[r] = stored.get(r, 0)
+                    _repository_rows.read((model, int(dim), r), counts[r])
+            big = sorted(r for r, n in adding.items() if counts[r] + n >= REPOSITORY_INDEX_MIN_ROWS)
+            for r, n in adding.items():
+                if r not in big:
+                    _repository_rows.stored((model, int(dim), r), n)
     created = []
     for repository_id in big:
         try:
@@ -615,7 +679,8 @@ def store_vectors(rows: list[VectorRow]) -> int:
     for (model, dim), adding in _by_model(rows).items():
         ensure_dense_index(model, dim)
         ensure_repository_indexes(model, dim, adding)
-        ensure_nontest_index(model, dim)
+        ensure_nontest_index(model, dim, adding=sum(1 for r in rows if r.model == model and len(r.vector) // 4 == dim
+                                                    and not is_test_path(r.path)))
     with connection.cursor() as cursor:
         for start in range(0, len(rows), 500):
             part = rows[start : start + 500]

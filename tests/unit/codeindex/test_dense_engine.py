@@ -357,6 +357,36 @@ def test_the_vectors_outside_tests_get_their_own_index_which_an_exclude_tests_se
     assert found.complete and [c for c, _ in found.top] == [c for c, _ in exact.top]
 
 
+
+def _handlers(i: int, extra: bool = False) -> str:
+    text = "".join(f"def handler_{i}_{j}(request):\n    value = request.get('k{j}')\n    return value * {j}\n\n\n" for j in range(2))
+    return text + (f"def added_later_{i}(request):\n    return request.path\n" if extra else "")
+
+
+@pytest.mark.django_db
+def test_an_index_job_asks_whether_the_vector_indexes_are_due_once_not_once_per_file(make_tree, dense_embeddings, monkeypatch):
+    """Each changed file whose chunks reuse stored vectors is one ``store_vectors`` call; whether the
+    index of the vectors outside tests is due (the planner's estimate, ``EXPLAIN``) and whether the
+    repository's own index is (a count) is read once in the job, then projected from the rows
+    stored since, not read again for every file."""
+    if not _has_pgvector():
+        pytest.skip("needs a PostgreSQL with pgvector")
+    files = {f"pkg/mod{i}.py": _handlers(i) for i in range(8)}
+    root = make_tree(files, name="many")
+    index_repository(root, "many", embeddings="now")
+    for i in range(8):  # each file changes; its two functions keep their text, so their vectors are reused
+        (root / f"pkg/mod{i}.py").write_text(_handlers(i, extra=True))
+    vectors.forget_engine()  # as in a process that has read nothing yet
+    monkeypatch.setattr(vectors, "_ENGINE_TTL_SECONDS", 3600.0)  # however slow this machine, one reading lasts the job
+    with CaptureQueriesContext(connection) as statements:
+        report = index_repository(root, "many", embeddings="skip")
+    assert report.files_changed == 8 and report.vectors_reused >= 16, report
+    explains = [s["sql"] for s in statements if s["sql"].lstrip().upper().startswith("EXPLAIN") and "in_tests" in s["sql"]]
+    counts = [s["sql"] for s in statements if "count(*)" in s["sql"] and "codeindex_chunkvector" in s["sql"]]
+    assert len(explains) == 1, explains
+    assert len(counts) == 1, counts
+
+
 # -- through search_page, with the real model -----------------------------------------------------
 
 SECRET = {"vault/keys.py": 'def rotate_signing_keys(store):\n    """Rotate the signing keys of the payment vault."""\n'
