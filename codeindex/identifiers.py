@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 
 __all__ = ["split_identifier", "identifier_words", "search_text_for", "MAX_WORD_CHARS"]
 
@@ -88,7 +89,18 @@ def search_text_for(text: str) -> str:
     Punctuation is dropped, so either full-text engine sees only plain words; word order and
     repetition are kept (term frequency and proximity still count). Words longer than
     ``MAX_WORD_CHARS`` are left out.
+
+    ``text`` is first put in Unicode normalization form C (UAX #15), so canonically equivalent
+    spellings give the same words: "café" typed as ``e`` + U+0301 COMBINING ACUTE ACCENT (NFD,
+    as macOS writes names) and as ``é`` (NFC) both give ``café``, where the combining mark, not
+    a word character, used to cut ``crème`` into ``cre me``. The one place the lexical index's
+    documents (``lexical.document_fields``) and queries (``lexical.query_terms``) are made words.
+
+    >>> search_text_for("cre\u0300me bru\u0302le\u0301e") == search_text_for("crème brûlée") == "crème brûlée"
+    True
     """
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
     return " ".join(
         word for token in _WORD.findall(text) if len(token) <= MAX_WORD_CHARS for word in _identifier_words(token)
     )

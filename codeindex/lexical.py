@@ -35,7 +35,9 @@ transaction.
 
 Queries are reduced to plain words (``query_terms``): identifiers split, lower-cased, a short list
 of English stop words dropped, then OR-ed, so "parse an HTTP date header" becomes
-``parse OR http OR date OR header``. User text never reaches either engine's query syntax: each
+``parse OR http OR date OR header``. Documents and queries are both put in Unicode NFC first
+(``identifiers.search_text_for``), so "café" finds a file that spells it ``e`` + U+0301 and the
+reverse; chunks indexed before that are rewritten by migration ``0017_lexical_nfc``. User text never reaches either engine's query syntax: each
 term is quoted as an FTS5 string, or passed to PostgreSQL as a bound parameter of
 ``plainto_tsquery``.
 

@@ -127,3 +127,53 @@ def test_the_required_substring_is_never_one_a_match_may_lack(regex):
     matches = [text for text in ["ac", "abbc", "bcd", "ABC", "xyyw", "xzzw", "bccd", "acd", "a.b"] if re.search(regex, text)]
     assert matches, "each pattern matches some of the texts"
     assert all(literal in text for text in matches), (literal, matches)
+
+
+def _nfd(text: str) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFD", text)
+
+
+# "crème brûlée" written as macOS writes names (NFD: e + U+0300 …) and "naïve résumé" precomposed (NFC)
+UNICODE_TREE = {
+    "menu/dessert.py": _nfd('def plan_dessert():\n    """Serve the crème brûlée at the café."""\n'),
+    "menu/parser.py": 'def parse_cv():\n    """A naïve résumé reader."""\n',
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("query", "path"), [
+    ("crème brûlée", "menu/dessert.py"),  # NFC query, NFD file
+    (_nfd("crème brûlée"), "menu/dessert.py"),
+    (_nfd("naïve résumé"), "menu/parser.py"),  # NFD query, NFC file
+    ("naïve résumé", "menu/parser.py"),
+], ids=["nfc-query-nfd-file", "nfd-query-nfd-file", "nfd-query-nfc-file", "nfc-query-nfc-file"])
+def test_a_query_finds_the_words_however_their_accents_are_encoded(make_tree, query, path):
+    """Canonically equivalent spellings (Unicode NFC and NFD) are the same words to the lexical
+    index, on both engines: a combining mark no longer cuts a word in two."""
+    assert query_terms(query) == query_terms(_nfd(query)) and len(query_terms(query)) == 2
+    index_repository(make_tree(UNICODE_TREE, name="menu"), "menu")
+    hits = rank_chunks(query_terms(query))
+    assert [Chunk.objects.get(pk=hit.chunk_id).path for hit in hits] == [path]
+
+
+@pytest.mark.django_db
+def test_the_migration_rewrites_the_word_streams_of_chunks_not_in_nfc(make_tree):
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+
+    index_repository(make_tree({**UNICODE_TREE, "menu/plain.py": "def plain():\n    return 'ascii only'\n"}, name="menu"), "menu")
+    stale = "cre me bru le e"  # what the streams held before: words cut at each combining mark
+    Chunk.objects.update(search_context=stale, search_name=stale, search_text=stale)
+    assert rank_chunks(query_terms("crème brûlée")) == []
+    migration = importlib.import_module("codeindex.migrations.0017_lexical_nfc")
+    migration.forwards(apps, SimpleNamespace(connection=connection))  # all it reads of its schema editor
+    dessert = Chunk.objects.get(path="menu/dessert.py")
+    assert (dessert.search_context, dessert.search_name, dessert.search_text) == tuple(
+        vars(document_fields(dessert.path, dessert.symbol, dessert.content)).values())
+    assert [hit.chunk_id for hit in rank_chunks(query_terms("crème brûlée"))] == [dessert.pk]
+    # chunks whose text is in NFC already are left as they are (not read back into the index)
+    assert set(Chunk.objects.exclude(path="menu/dessert.py").values_list("search_text", flat=True)) == {stale}
