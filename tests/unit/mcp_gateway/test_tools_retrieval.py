@@ -68,13 +68,18 @@ def test_search_code_with_filters_pagination_and_compact_detail(repos):
     assert {h["path"] for h in exact["hits"]} == {"billing/tax.py"}
 
 
-def test_search_code_answers_stay_under_max_tokens_and_say_what_was_left_out(repos, tmp_path):
+def _index_thirty_invoices(tmp_path) -> None:
+    """Repository "many": 30 one-function files that all match "invoice total tax" alike."""
     many = tmp_path / "many"
     many.mkdir()
     for n in range(30):
         (many / f"invoice_{n}.py").write_text(f"def invoice_total_{n}(lines, tax_rate):\n    # Invoice total {n}.\n"
                                               f"    return sum(lines) * tax_rate  # invoice total with tax {'x' * 100}\n")
     services.index_repository(many, "many")
+
+
+def test_search_code_answers_stay_under_max_tokens_and_say_what_was_left_out(repos, tmp_path):
+    _index_thirty_invoices(tmp_path)
     roomy = call(READER, "search_code", {"query": "invoice total tax", "repository": "many", "max_results": 30, "max_tokens": 20000})
     tight = call(READER, "search_code", {"query": "invoice total tax", "repository": "many", "max_results": 30, "max_tokens": 300})
     size = lambda r: len(text_of(r)) + len(json.dumps(r.structured_content, ensure_ascii=False))  # noqa: E731
@@ -85,12 +90,7 @@ def test_search_code_answers_stay_under_max_tokens_and_say_what_was_left_out(rep
 
 
 def test_search_code_pages_go_on_after_the_last_hit_shown_and_count_every_hit(repos, tmp_path):
-    many = tmp_path / "many"
-    many.mkdir()
-    for n in range(30):
-        (many / f"invoice_{n}.py").write_text(f"def invoice_total_{n}(lines, tax_rate):\n    # Invoice total {n}.\n"
-                                              f"    return sum(lines) * tax_rate  # invoice total with tax {'x' * 100}\n")
-    services.index_repository(many, "many")
+    _index_thirty_invoices(tmp_path)
     ask = {"query": "invoice total tax", "repository": "many"}
     everything = call(READER, "search_code", {**ask, "max_results": 50, "max_tokens": 20000}).structured_content
     order = [h["path"] for h in everything["hits"]]
