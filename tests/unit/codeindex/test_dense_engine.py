@@ -214,6 +214,31 @@ def test_a_short_walk_walks_on_from_the_rows_it_found_and_never_scans_a_large_fi
 
 
 @pytest.mark.django_db
+def test_a_walk_without_iterative_scanning_stops_at_ef_even_where_the_server_turns_it_on(two_synthetic_repos):
+    """The walk that bounds min-max fusion's scale (from −query) runs without iterative scanning:
+    going on until a filtered vector turns up cost as much as the search itself at 1M chunks. It
+    says so to the server, since an operator may turn iterative scans on for every session."""
+    if not _has_pgvector() or not vectors._has_iterative_scan(vectors.dense_engine_info().version):
+        pytest.skip("needs pgvector with iterative index scans (0.8+)")
+    repos = two_synthetic_repos
+    engine = vectors.dense_engine()
+    generations = {r.pk: 0 for r in repos.values()}
+    where = ChunkFilter(language="go", path_regex=glob_regex("core/**"))
+    clauses, params = engine._filters(list(generations), "test-model", 32, where)
+    query = np.ones(32, dtype=np.float32) / np.sqrt(32)
+    kept = len(vectors.VectorStore().search(query, generations, model="test-model", where=where, limit=10).top)
+    with connection.cursor() as cursor:
+        cursor.execute("SET hnsw.iterative_scan = relaxed_order")  # as a server's configuration may
+    try:
+        on = engine._walk(vectors._vector_literal(query), 32, clauses, params, 10, 1, iterative=True)
+        off = engine._walk(vectors._vector_literal(query), 32, clauses, params, 10, 1, iterative=False)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET hnsw.iterative_scan")
+    assert len(on) == kept > len(off)
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("path", ["hnsw walk", "exact scan"])
 def test_vectors_whose_column_is_not_filled_yet_are_left_out(two_synthetic_repos, path, monkeypatch):
     """While ``enable_pgvector`` fills the column, searches already run on pgvector; a row it has
