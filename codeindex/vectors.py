@@ -35,7 +35,14 @@ repository: its walk visits that repository's vectors only. Likewise, once a mod
 NOT in_tests``, ``ChunkVector.in_tests`` set from ``testpaths`` when a vector is stored), which an
 ``exclude_tests`` search walks: a query near test code then still finds the nearest code. ``bench/scale.py`` measures the paths.
 Where the extension has iterative scans (0.8+), ``hnsw.iterative_scan = relaxed_order`` is set and
-the walk goes on until the filter is satisfied.
+the walk goes on until the filter is satisfied (the walk from −query that bounds the score scale
+turns it off: a bound needs no filtered row). The planner's estimates that size a walk depend on the
+filters only, so a process reuses them for ``_ENGINE_TTL_SECONDS``.
+
+Measured at 1M chunks on pgvector 0.8.6 (``bench/scale.py``, 2 cores, queries near a chunk the
+filters keep): recall@10 0.96-1.0 under every filter, p50 13-30 ms. A query with no kept chunk
+near it (a path filter on folders far from it) gets 0.63: its exact top 10 are hardly nearer than
+the thousands after them (cosine 0.19 against 0.16 for the 100th), and those found are within 5 %.
 
 In-memory engine:
 
@@ -384,6 +391,7 @@ def forget_engine() -> None:
     _missing_indexes.clear()
     _nontest_rows.clear()
     _repository_rows.clear()
+    _row_estimates.clear()
 
 
 def dense_engine_info() -> DenseEngineInfo:
@@ -516,11 +524,19 @@ class _Tally:
     def clear(self) -> None:
         self._seen.clear()
 
+    def __len__(self) -> int:
+        return len(self._seen)
+
 
 #: the planner's estimate of the vectors of (model, dim) outside test files, projected
 _nontest_rows = _Tally()
 #: the vectors of (model, dim, repository id), projected
 _repository_rows = _Tally()
+#: the planner's estimates a dense search sizes its walk by, per statement and parameters: an agent
+#: repeats its filters, and at 1M chunks planning one with a path regex took up to 6 ms a search
+_row_estimates = _Tally()
+#: more distinct filters than this (exact strings differ per query) and the estimates start over
+_ROW_ESTIMATES_MAX = 1024
 
 
 def _has_index(name: str) -> bool:
@@ -879,9 +895,11 @@ class PgVectorEngine:
                f" JOIN codeindex_chunk c ON c.id = v.chunk_id WHERE {' AND '.join(clauses)}"
                f" ORDER BY (v.{_EMBEDDING_COLUMN}::vector({dim})) <=> {target} LIMIT %s")
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef)])
             if _has_iterative_scan(self.info.version):  # stated either way: the server's default may differ
-                cursor.execute("SELECT set_config('hnsw.iterative_scan', %s, true)", ["relaxed_order" if iterative else "off"])
+                cursor.execute("SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', %s, true)",
+                               [str(ef), "relaxed_order" if iterative else "off"])
+            else:
+                cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef)])
             cursor.execute(sql, [vector, *params, vector if toward is None else toward, limit])
             rows = [(chunk_id, float(score)) for chunk_id, score in cursor.fetchall()]
         if iterative:  # relaxed order: sort what the walk returned
@@ -906,11 +924,21 @@ class PgVectorEngine:
 
     @staticmethod
     def _row_estimate(clauses: list[str], params: list, *, join: bool) -> int:
-        """The planner's estimate of the vectors passing ``clauses`` (EXPLAIN: no scan)."""
+        """The planner's estimate of the vectors passing ``clauses`` (EXPLAIN: no scan), read again
+        after ``_ENGINE_TTL_SECONDS`` (it only sizes a walk, and moves slowly as an index grows)."""
         source = "codeindex_chunkvector v JOIN codeindex_chunk c ON c.id = v.chunk_id" if join else "codeindex_chunkvector v"
+        statement = f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {source} WHERE {' AND '.join(clauses)}"
+        key = (connection.settings_dict.get("NAME"), statement, json.dumps(params, default=str))
+        known = _row_estimates.projected(key)
+        if known is not None:
+            return known
         with connection.cursor() as cursor:
-            cursor.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {source} WHERE {' AND '.join(clauses)}", params)
+            cursor.execute(statement, params)
             plan = cursor.fetchone()[0]
         if isinstance(plan, str):
             plan = json.loads(plan)
-        return int(plan[0]["Plan"]["Plan Rows"])
+        if len(_row_estimates) >= _ROW_ESTIMATES_MAX:
+            _row_estimates.clear()
+        rows = int(plan[0]["Plan"]["Plan Rows"])
+        _row_estimates.read(key, rows)
+        return rows

@@ -8,6 +8,7 @@ Tests marked ``needs_pgvector`` run on a PostgreSQL that has the extension (CI's
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -236,6 +237,35 @@ def test_a_walk_without_iterative_scanning_stops_at_ef_even_where_the_server_tur
         with connection.cursor() as cursor:
             cursor.execute("RESET hnsw.iterative_scan")
     assert len(on) == kept > len(off)
+
+
+@pytest.mark.django_db
+def test_a_search_repeating_its_filters_reuses_the_planner_estimates_until_they_are_old(two_synthetic_repos, monkeypatch):
+    """The walk is sized by the planner's estimates (EXPLAIN), which depend on the filters, not on
+    the query: an agent's next search with the same filters plans none, a search with other
+    filters does, and after ``_ENGINE_TTL_SECONDS`` they are read again."""
+    if not _has_pgvector():
+        pytest.skip("needs a PostgreSQL with pgvector")
+    monkeypatch.setattr(vectors, "EXACT_MAX_ROWS", 0)
+    repos = two_synthetic_repos
+    generations = {r.pk: 0 for r in repos.values()}
+    engine = vectors.dense_engine()
+    rng = np.random.default_rng(5)
+
+    def explains(where):
+        query = rng.normal(size=32).astype(np.float32)
+        with CaptureQueriesContext(connection) as statements:
+            found = engine.search(query / np.linalg.norm(query), generations, model="test-model", where=where, limit=5)
+        assert len(found.top) == 5
+        return sum(s["sql"].lstrip().upper().startswith("EXPLAIN") for s in statements)
+
+    api = ChunkFilter(path_regex=glob_regex("api/**"))
+    assert explains(api) == 2
+    assert explains(api) == 0
+    assert explains(ChunkFilter(language="go")) == 1  # the whole index's size is known already
+    now = time.monotonic()
+    monkeypatch.setattr(vectors.time, "monotonic", lambda: now + vectors._ENGINE_TTL_SECONDS + 1)
+    assert explains(api) == 2
 
 
 @pytest.mark.django_db
