@@ -10,7 +10,8 @@ HNSW index is built.
 
 Measured in one run (the machine is shared, so absolute times are noisy; read the ratios):
 
-* dense top-10 p50/p99, no filter and with a language / path / ``exclude_tests`` / repository filter, on pgvector
+* dense top-10 p50/p99 (of a second pass over the queries: the first, whose p50 is shown too, reads
+  index pages into PostgreSQL's buffers), no filter and with a language / path / ``exclude_tests`` / repository filter, on pgvector
   and on the in-memory engine (the exact search), and recall@10 of pgvector against it. Each query
   is near one chunk (cosine ≈ 0.9): drawn from the whole index ("anywhere"), and for a filter also
   from the chunks it keeps ("in the filter"), as a person filtering on a folder asks about that
@@ -306,15 +307,18 @@ def dense(queries: int) -> list[list]:
         for near, qs in sets:
             # each engine answers the whole set in its own loop, as a worker serving one engine does
             # (interleaved, the in-memory scan of 1.5 GB between two SQL searches slowed them by ~50 %)
-            times, results = {}, {}
+            # Timed twice: the first pass reads the pages of the walk's index that are not in
+            # PostgreSQL's shared buffers yet (after another filter's index, or a restart); the
+            # second is a server whose buffers hold the index, as sized in the README.
+            times, results, first = {}, {}, {}
             for engine, search in (("pgvector", pg.search), ("in-memory", memory.search)):
-                for q in qs[:3]:
-                    search(q, repos, model=MODEL, where=where, limit=10)
-                times[engine], results[engine] = [], []
-                for q in qs:
-                    t = time.perf_counter()
-                    results[engine].append(search(q, repos, model=MODEL, where=where, limit=10).top)
-                    times[engine].append(time.perf_counter() - t)
+                for _pass in range(2):
+                    times[engine], results[engine] = [], []
+                    for q in qs:
+                        t = time.perf_counter()
+                        results[engine].append(search(q, repos, model=MODEL, where=where, limit=10).top)
+                        times[engine].append(time.perf_counter() - t)
+                    first.setdefault(engine, percentile([s * 1000 for s in times[engine]], 0.5))
             recall, ratio = [], []
             for found, exact in zip(results["pgvector"], results["in-memory"]):
                 truth = {c for c, _ in exact}
@@ -322,10 +326,10 @@ def dense(queries: int) -> list[list]:
                 ratio.append(np.mean([s for _, s in found] or [0.0]) / max(np.mean([s for _, s in exact] or [1.0]), 1e-9))
             for engine, samples in times.items():
                 ms = [s * 1000 for s in samples]
-                rows.append([label, near, engine, f"{percentile(ms, 0.5):.1f}", f"{percentile(ms, 0.99):.1f}",
+                rows.append([label, near, engine, f"{first[engine]:.1f}", f"{percentile(ms, 0.5):.1f}", f"{percentile(ms, 0.99):.1f}",
                              f"{np.mean(recall):.3f}" if engine == "pgvector" else "1 (exact)",
                              f"{np.mean(ratio):.3f}" if engine == "pgvector" else "1"])
-    rows.append(["(in-memory first load)", "", "in-memory", f"{load_seconds * 1000:.0f}", "", "", ""])
+    rows.append(["(in-memory first load)", "", "in-memory", "", f"{load_seconds * 1000:.0f}", "", "", ""])
     return rows
 
 
@@ -452,7 +456,7 @@ def main() -> None:
     state = json.loads(Path(os.environ.get("BENCH_STATE") or os.path.join(tempfile.gettempdir(), "mcprag-scale.json")).read_text())
     print(f"\n{state['chunks']:,} chunks; load {state['load_seconds']:.0f} s; HNSW build {state['build_seconds']:.0f} s\n")
     print("dense top-10 (ms)")
-    print(table(["filter", "queries near a chunk", "engine", "p50", "p99", "recall@10", "cosine found/exact"], dense(args.queries)))
+    print(table(["filter", "queries near a chunk", "engine", "first pass p50", "p50", "p99", "recall@10", "cosine found/exact"], dense(args.queries)))
     if args.dense_only:
         return
     print("\nlexical, 200 candidates (ms)")
