@@ -11,8 +11,9 @@ HNSW index is built.
 Measured in one run (the machine is shared, so absolute times are noisy; read the ratios):
 
 * dense top-10 p50/p99 (of a second pass over the queries: the first, whose p50 is shown too, reads
-  index pages into PostgreSQL's buffers), no filter and with a language / path / ``exclude_tests`` / repository filter, on pgvector
-  and on the in-memory engine (the exact search), and recall@10 of pgvector against it. Each query
+  index pages into PostgreSQL's buffers), no filter and with a language / path / ``exclude_tests``
+  / repository filter, on pgvector and on the in-memory engine (the exact search), and recall@10
+  of pgvector against it. Each query
   is near one chunk (cosine ≈ 0.9): drawn from the whole index ("anywhere"), and for a filter also
   from the chunks it keeps ("in the filter"), as a person filtering on a folder asks about that
   folder. With synthetic vectors, a query anywhere has no filtered chunk near it when the filter
