@@ -402,6 +402,8 @@ try:
     MCPRAG_MAX_FILE_BYTES = _whole("MCPRAG_MAX_FILE_BYTES", 1_000_000)
     #: RFC 8252 §7.1 schemes DCR may register for native apps' redirect URIs, e.g. cursor, vscode.
     MCPRAG_PRIVATE_URI_SCHEMES: list[str] = _uri_schemes("MCPRAG_PRIVATE_URI_SCHEMES")
+    MCPRAG_EMBEDDING_QUANTIZE = _bool("MCPRAG_EMBEDDING_QUANTIZE", False)  # int8 dynamic quantisation (bench/indexing.py)
+    MCPRAG_EMBEDDING_QUERY_ADAPTER = _bool("MCPRAG_EMBEDDING_QUERY_ADAPTER", True)  # the query tower (codeindex/embeddings.py)
 except _ConfigError as _error:
     _stop(_error)
 
@@ -423,8 +425,6 @@ MCPRAG_DEFAULT_SCOPES = ["code:read"]
 MCPRAG_EMBEDDING_BATCH_SIZE = 32  # chunks per call to the embedding model
 MCPRAG_EMBEDDING_THREADS = 0  # torch threads for bulk embedding; 0: one per core (measured in bench/indexing.py)
 MCPRAG_EMBEDDING_MAX_TOKENS = 128  # word pieces the local model reads per chunk: 128 embedded 1.27x faster than 256 at +0.011 MRR@10 (bench/indexing.py --dense-only)
-MCPRAG_EMBEDDING_QUANTIZE = _bool("MCPRAG_EMBEDDING_QUANTIZE", False)  # int8 dynamic quantisation (bench/indexing.py)
-MCPRAG_EMBEDDING_QUERY_ADAPTER = _bool("MCPRAG_EMBEDDING_QUERY_ADAPTER", True)  # the query tower (codeindex/embeddings.py)
 MCPRAG_FUSION_DENSE_WEIGHT = 0.8  # weight of the dense signal in rank fusion (chosen on bench/retrieval.py)
 MCPRAG_MAX_REQUEST_BODY_BYTES = 1_048_576  # larger POST bodies on /mcp, /sse and /messages/ get 413
 MCPRAG_RATE_LIMITS = {  # action: (max requests, window in seconds), per client IP (and per account for login)

@@ -75,6 +75,8 @@ def test_oidc_settings_are_read_into_one_dict():
         ({"DATABASE_URL": "mysql://u@h/db"}, "DATABASE_URL", "unsupported scheme"),
         ({"REDIS_URL": "http://x"}, "REDIS_URL", "redis://"),
         ({"DEBUG": "maybe"}, "DEBUG", "true or false"),
+        ({"MCPRAG_EMBEDDING_QUANTIZE": "maybe"}, "MCPRAG_EMBEDDING_QUANTIZE", "true or false, got 'maybe'"),
+        ({"MCPRAG_EMBEDDING_QUERY_ADAPTER": "2"}, "MCPRAG_EMBEDDING_QUERY_ADAPTER", "true or false, got '2'"),
         ({"SECRET_KEY": "short"}, "SECRET_KEY", "at least 32"),
         ({"MCPRAG_PUBLIC_URL": "https://mcp.example.com", "SECRET_KEY": ""}, "SECRET_KEY", "must be set"),
         ({"MCPRAG_SOURCE_ROOTS": "/srv/src:relative/dir"}, "MCPRAG_SOURCE_ROOTS", "absolute directories"),
