@@ -22,6 +22,11 @@ class _AppSettings:
         return int(settings.MCPRAG_MAX_FILE_BYTES)
 
     @property
+    def PERIODIC_TASKS(self) -> bool:
+        """Without a broker, the server's worker thread runs ``CELERY_BEAT_SCHEDULE`` (``worker.run_due_periodic``)."""
+        return bool(settings.MCPRAG_PERIODIC_TASKS)
+
+    @property
     def EMBEDDINGS(self) -> str:
         """Embedding provider: ``local`` (MiniLM shipped in a PyPI package), ``openai`` or ``none``."""
         return str(settings.MCPRAG_EMBEDDINGS)

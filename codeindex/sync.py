@@ -9,10 +9,10 @@ or nothing was indexed before, it re-indexes the whole tree, so no chunk of the 
 is left. The outcome is recorded on the repository (``sync_note``; ``sync_error`` when it
 failed: authentication, network, a refused source), and shown in the console.
 
-``sync_due`` (Celery beat, every minute) starts a sync for every git repository whose
-``sync_interval_minutes`` (default 10; 0 = never) has passed since its last attempt. A push that
-arrives while an index job runs sets ``sync_requested``; the repository is synced again once that
-job ends (``after_job``, called by the job runner whether Celery, the server's worker thread or
+``sync_due`` (every minute: Celery beat, or the server's worker thread without a broker) starts a
+sync for every git repository whose ``sync_interval_minutes`` (default 10; 0 = never) has passed
+since its last attempt. A push that arrives while an index job runs sets ``sync_requested``; the
+repository is synced again once that job ends (``after_job``, called by the job runner whether Celery, the server's worker thread or
 the caller's thread ran the job).
 """
 

@@ -18,6 +18,13 @@ index_repo`` leaves behind), then waits to be woken by ``dispatch``, and looks a
 SIGTERM) the running job stops at its next batch and is queued again for the next start
 (``stop``). Claiming is a conditional update in ``jobs.IndexJobRunner.start``, so two processes
 never run one job.
+
+Where no broker is configured there is no Celery beat either, so the same thread also runs the
+periodic tasks of ``CELERY_BEAT_SCHEDULE`` (scheduled git syncs, the audit rollups and retention,
+expired-token cleanup, abandoned jobs): each once soon after the thread starts, then whenever its
+schedule is due again (Celery's own ``schedule.is_due``), between two jobs. A task that fails is
+logged and tried again at its next turn. ``MCPRAG_PERIODIC_TASKS=false`` turns this off (for a
+deployment that runs ``celery beat`` against the same database anyway).
 """
 
 from __future__ import annotations
@@ -28,7 +35,8 @@ import threading
 
 from django.db import close_old_connections, connections
 
-__all__ = ["dispatch", "start", "stop", "running", "broker_configured", "stopping_here", "Stopping", "POLL_S", "EXIT_WAIT_S"]
+__all__ = ["dispatch", "start", "stop", "running", "broker_configured", "stopping_here", "Stopping", "run_due_periodic",
+           "POLL_S", "EXIT_WAIT_S"]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +50,9 @@ _stopping = threading.Event()
 _thread: threading.Thread | None = None
 _lock = threading.Lock()
 _exit_hook = False
+#: When each ``CELERY_BEAT_SCHEDULE`` entry last ran in this process (its name → aware datetime).
+_periodic_last_run: dict = {}
+_tasks_imported = False
 
 
 class Stopping(BaseException):
@@ -136,5 +147,48 @@ def _loop() -> None:
             log.exception("the in-process index worker could not run the queued jobs")
         finally:
             connections.close_all()
+        if not _stopping.is_set():
+            try:
+                run_due_periodic()
+            except Stopping:  # a job a periodic task ran in this thread (a sync, say) was stopped
+                break
+            finally:
+                connections.close_all()
         if not queued:  # after a run, look again at once: more may have been queued meanwhile
             _wake.wait(POLL_S)
+
+
+def run_due_periodic() -> list[str]:
+    """Run, in this thread, each ``CELERY_BEAT_SCHEDULE`` entry that is due: never run here yet,
+    or its schedule (seconds or a ``crontab``, Celery's ``schedule.is_due``) has come round since
+    it last ran. Returns the names of the entries run. Nothing runs when ``MCPRAG_PERIODIC_TASKS``
+    is off. Each task runs through Celery's ``apply`` (eagerly, here), so it is the same task beat
+    would send; one that raises is logged, counted as run, and tried again at its next turn."""
+    from celery import current_app
+    from celery.schedules import maybe_schedule
+    from django.conf import settings
+
+    from .app_settings import app_settings
+
+    if not app_settings.PERIODIC_TASKS:
+        return []
+    global _tasks_imported
+    if not _tasks_imported:  # each app's tasks module, as a Celery worker imports them when it starts
+        current_app.autodiscover_tasks(force=True)
+        _tasks_imported = True
+    ran = []
+    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+        schedule = maybe_schedule(entry["schedule"], app=current_app)
+        last = _periodic_last_run.get(name)
+        if last is not None and not schedule.is_due(last).is_due:
+            continue
+        _periodic_last_run[name] = schedule.now()
+        ran.append(name)
+        close_old_connections()
+        try:
+            current_app.tasks[entry["task"]].apply(args=entry.get("args", ()), kwargs=entry.get("kwargs", {}), throw=True)
+        except Stopping:
+            raise
+        except Exception:
+            log.exception("periodic task %s (%s) failed; it runs again at its next turn", name, entry["task"])
+    return ran

@@ -24,6 +24,10 @@ Environment variables (all optional on a development machine):
 ``REDIS_URL``
     ``redis://host:port/db``. Unset: local-memory cache, Celery tasks run
     eagerly in the calling process.
+``MCPRAG_PERIODIC_TASKS``
+    ``true`` (default): without ``REDIS_URL``, the server's index worker thread also runs the
+    periodic tasks Celery beat runs with a broker (``CELERY_BEAT_SCHEDULE``: git syncs, audit
+    rollups and retention, token cleanup). ``false``: they run only under ``celery beat``.
 ``SECRET_KEY``
     Django's signing key. Unset on a loopback URL: generated once and kept in
     ``.mcprag-secret-key``. Required for any other URL.
@@ -404,6 +408,9 @@ try:
     MCPRAG_PRIVATE_URI_SCHEMES: list[str] = _uri_schemes("MCPRAG_PRIVATE_URI_SCHEMES")
     MCPRAG_EMBEDDING_QUANTIZE = _bool("MCPRAG_EMBEDDING_QUANTIZE", False)  # int8 dynamic quantisation (bench/indexing.py)
     MCPRAG_EMBEDDING_QUERY_ADAPTER = _bool("MCPRAG_EMBEDDING_QUERY_ADAPTER", True)  # the query tower (codeindex/embeddings.py)
+    # Run by Celery beat with a broker; without one, by the server's index worker thread
+    # (codeindex/worker.py, run_due_periodic) unless MCPRAG_PERIODIC_TASKS is false.
+    MCPRAG_PERIODIC_TASKS = _bool("MCPRAG_PERIODIC_TASKS", True)
 except _ConfigError as _error:
     _stop(_error)
 

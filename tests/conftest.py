@@ -13,6 +13,14 @@ pytest_plugins = ["tests.support.oauth", "tests.support.e2e_server", "tests.supp
 
 
 @pytest.fixture(autouse=True)
+def _no_periodic_tasks(settings):
+    """A worker thread a test starts runs jobs only: the periodic tasks (syncs, token cleanup, audit
+    retention) would otherwise act on the test's rows at times the test does not choose. Tests of
+    the periodic runner turn it back on."""
+    settings.MCPRAG_PERIODIC_TASKS = False
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache(monkeypatch):
     """Rate-limit windows and other cached state never leak from one test into the next.
 

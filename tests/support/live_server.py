@@ -162,6 +162,7 @@ def make_live_server(workdir: Path) -> LiveServer:
         # index tools may index pytest's temporary directories and the virtualenv's packages
         MCPRAG_SOURCE_ROOTS=os.pathsep.join([str(workdir.parent), sysconfig.get_paths()["purelib"]]),
         MCPRAG_CLONE_DIR=str(workdir / "clones"),  # git clones (and their history) stay in the test's directory
+        MCPRAG_PERIODIC_TASKS="false",  # no scheduled sync or cleanup at a time the test does not choose
     )
     server = LiveServer(base_url=f"http://127.0.0.1:{port}", env=env, workdir=workdir, _drop_db=drop)
     server.manage("migrate", "--noinput")

@@ -192,3 +192,76 @@ def test_celery_beat_runs_the_sync_scheduler_every_minute(settings):
     entry = next(e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "codeindex.sync_due")
     app.loader.import_default_modules()  # what a worker does when it starts (autodiscovery), whatever this process imported
     assert entry["schedule"] == 60 and "codeindex.sync_due" in app.tasks
+
+
+@pytest.fixture
+def server_worker(settings):
+    """The embedded default: no broker, and the server's worker thread running (periodic tasks on)."""
+    from celery import current_app
+
+    from codeindex import worker
+
+    before = current_app.conf.task_always_eager
+    current_app.conf.task_always_eager = True
+    settings.MCPRAG_PERIODIC_TASKS = True
+    worker._periodic_last_run.clear()
+    yield worker
+    worker.stop()
+    worker._periodic_last_run.clear()
+    current_app.conf.task_always_eager = before
+
+
+def _wait_for(predicate, seconds=60.0):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return predicate()
+
+
+def test_without_a_broker_the_server_worker_thread_syncs_a_repository_that_is_due(remote, server_worker):
+    repository = _index(remote)
+    remote.commit("while nobody watched", {"pkg/mod_3.py": "def rewritten_three():\n    return 3\n"})
+    head = remote.push()
+    Repository.objects.filter(pk=repository.pk).update(sync_attempted_at=timezone.now() - timedelta(minutes=11))
+
+    assert server_worker.start()
+    assert _wait_for(lambda: Repository.objects.get(pk=repository.pk).indexed_commit == head)
+    job = IndexJob.objects.filter(repository=repository, kind="sync").get()
+    assert job.requested_by == "scheduled sync" and job.status == "complete", job.message
+    assert Chunk.objects.filter(repository=repository, content__contains="rewritten_three").exists()
+
+
+def test_the_worker_runs_each_periodic_task_again_only_when_its_schedule_is_due(remote, server_worker, settings):
+    from codeindex.worker import run_due_periodic
+
+    settings.CELERY_BEAT_SCHEDULE = {"sync-due-repositories": {"task": "codeindex.sync_due", "schedule": 60}}
+    repository = _index(remote)
+    Repository.objects.filter(pk=repository.pk).update(sync_attempted_at=timezone.now() - timedelta(minutes=11))
+    assert run_due_periodic() == ["sync-due-repositories"]  # never run in this process: runs at once
+    assert IndexJob.objects.filter(repository=repository, kind="sync", status="complete").count() == 1
+    Repository.objects.filter(pk=repository.pk).update(sync_attempted_at=timezone.now() - timedelta(minutes=11))
+    assert run_due_periodic() == []  # its 60 s have not passed
+    server_worker._periodic_last_run["sync-due-repositories"] -= timedelta(seconds=61)
+    assert run_due_periodic() == ["sync-due-repositories"]
+    assert IndexJob.objects.filter(repository=repository, kind="sync", status="complete").count() == 2
+    settings.MCPRAG_PERIODIC_TASKS = False
+    server_worker._periodic_last_run.clear()
+    assert run_due_periodic() == []
+
+
+def test_a_periodic_task_that_fails_is_logged_and_the_others_still_run(server_worker, settings, caplog):
+    from codeindex.worker import run_due_periodic
+
+    settings.CELERY_BEAT_SCHEDULE = {
+        "broken": {"task": "codeindex.sync_due", "schedule": 60, "args": ("not a datetime",)},
+        "abandoned": {"task": "codeindex.fail_abandoned_jobs", "schedule": 60},
+    }
+    repository = Repository.objects.create(name="lost", root_path="/nowhere")
+    lost = IndexJob.objects.create(repository=repository, kind="full", source="/nowhere", status="running",
+                                   worker="another-host:1", heartbeat_at=timezone.now() - timedelta(hours=1))
+    assert run_due_periodic() == ["broken", "abandoned"]
+    assert "periodic task broken (codeindex.sync_due) failed" in caplog.text
+    lost.refresh_from_db()
+    assert lost.status == "failed" and "worker stopped" in lost.message

@@ -77,6 +77,7 @@ def test_oidc_settings_are_read_into_one_dict():
         ({"DEBUG": "maybe"}, "DEBUG", "true or false"),
         ({"MCPRAG_EMBEDDING_QUANTIZE": "maybe"}, "MCPRAG_EMBEDDING_QUANTIZE", "true or false, got 'maybe'"),
         ({"MCPRAG_EMBEDDING_QUERY_ADAPTER": "2"}, "MCPRAG_EMBEDDING_QUERY_ADAPTER", "true or false, got '2'"),
+        ({"MCPRAG_PERIODIC_TASKS": "nah"}, "MCPRAG_PERIODIC_TASKS", "true or false, got 'nah'"),
         ({"SECRET_KEY": "short"}, "SECRET_KEY", "at least 32"),
         ({"MCPRAG_PUBLIC_URL": "https://mcp.example.com", "SECRET_KEY": ""}, "SECRET_KEY", "must be set"),
         ({"MCPRAG_SOURCE_ROOTS": "/srv/src:relative/dir"}, "MCPRAG_SOURCE_ROOTS", "absolute directories"),
