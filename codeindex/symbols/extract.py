@@ -188,13 +188,16 @@ class _Reader:
         out: list[Definition] = []
         stack: list[tuple[Node, Definition]] = []
         for node, tag in items:
-            while stack and stack[-1][0].end_byte <= node.start_byte:
+            # a field holds no definition: ``int x, y;`` gives two fields of one declaration, side by side
+            while stack and (stack[-1][0].end_byte <= node.start_byte or stack[-1][1].kind == "field"):
                 stack.pop()
             parent = stack[-1][1] if stack else None
             scope = parent.qualified_name if parent else self.owner(node)
             holder = _object_owner(node) if self.language in (Language.JAVASCRIPT, Language.TYPESCRIPT) else ""
             if holder:  # a member of a named object literal, or ``obj.name = function …``
                 scope = f"{scope}.{holder}" if scope else holder
+            if tag.kind == "field" and parent is not None and parent.kind in ("method", "function"):
+                scope = parent.scope  # ``self.name = …`` in ``__init__`` is a field of the class
             kind = "method" if tag.kind == "function" and (parent is None and scope or parent and parent.kind in _CLASS_LIKE) else tag.kind
             name = tag.name[:MAX_NAME]
             definition = Definition(
@@ -205,7 +208,7 @@ class _Reader:
             out.append(definition)
             stack.append((node, definition))
             self.def_names.add(tag.name_node.start_byte)
-            if kind != "constant":  # "enclosing" names a function, class or other container
+            if kind not in ("constant", "field"):  # "enclosing" names a function, class or other container
                 self.spans.append((node.start_byte, node.end_byte, definition.qualified_name))
         return out
 

@@ -50,6 +50,33 @@ _QUERY_PACKAGES: dict[str, tuple[str, ...]] = {
     Language.RUBY: ("tree_sitter_ruby",),
     Language.PHP: ("tree_sitter_php",),
 }
+# Fields, which no shipped tags.scm captures (only PHP's): attributes assigned in a Python class
+# body or in its ``__init__`` (``self.name = …``), class fields of JavaScript, TypeScript, Java and
+# C#, C# properties, and the fields of Go, Rust and C/C++ structs. Each pattern is added only when
+# it compiles against the installed grammar, so a grammar that renames a node loses that pattern,
+# never the language's whole query.
+_FIELD_PATTERNS: dict[str, tuple[str, ...]] = {
+    Language.PYTHON: (
+        "(class_definition body: (block (expression_statement (assignment left: (identifier) @name) @definition.field)))",
+        "(class_definition body: (block (function_definition name: (identifier) @_method body: (block (expression_statement"
+        " (assignment left: (attribute object: (identifier) @_self attribute: (identifier) @name)) @definition.field)))"
+        ' (#eq? @_method "__init__") (#eq? @_self "self")))',
+    ),
+    Language.JAVASCRIPT: ("(class_body (field_definition property: [(property_identifier) (private_property_identifier)] @name) @definition.field)",),
+    Language.TYPESCRIPT: (
+        "(class_body (public_field_definition name: [(property_identifier) (private_property_identifier)] @name) @definition.field)",
+        "(interface_body (property_signature name: (property_identifier) @name) @definition.field)",
+    ),
+    Language.JAVA: ("(class_body (field_declaration declarator: (variable_declarator name: (identifier) @name)) @definition.field)",),
+    Language.CSHARP: (
+        "(declaration_list (field_declaration (variable_declaration (variable_declarator name: (identifier) @name))) @definition.field)",
+        "(declaration_list (property_declaration name: (identifier) @name) @definition.field)",
+    ),
+    Language.GO: ("(struct_type (field_declaration_list (field_declaration name: (field_identifier) @name) @definition.field))",),
+    Language.RUST: ("(struct_item body: (field_declaration_list (field_declaration name: (field_identifier) @name) @definition.field))",),
+    Language.C: ("(field_declaration_list (field_declaration declarator: [(field_identifier) @name (pointer_declarator declarator: (field_identifier) @name)]) @definition.field)",),
+    Language.CPP: ("(field_declaration_list (field_declaration declarator: [(field_identifier) @name (pointer_declarator declarator: (field_identifier) @name)]) @definition.field)",),
+}
 # tree-sitter-c-sharp ships its queries in a folder named after the repository.
 _QUERY_FOLDERS = {"tree_sitter_c_sharp": "tree_sitter_c-sharp"}
 _DOC_ONLY_PREDICATES = frozenset({"strip!", "select-adjacent!", "set-adjacent!"})
@@ -79,15 +106,24 @@ def _query_source(package: str) -> str:
 
 @functools.cache
 def tags_query(language: str) -> Query | None:
-    """The compiled tags query of ``language``, or None when there is no grammar or query."""
+    """The compiled tags query of ``language`` (the grammar's ``tags.scm`` and our ``_FIELD_PATTERNS``),
+    or None when there is no grammar or query."""
     parser = parser_for(language) if language != Language.PYTHON else _python_parser()
     packages = _QUERY_PACKAGES.get(language)
     if parser is None or not packages:
         return None
     try:
-        return Query(parser.language, "\n".join(_query_source(p) for p in packages))
+        source = "\n".join(_query_source(p) for p in packages)
+        Query(parser.language, source)  # the grammar's own query alone must compile
     except (OSError, QueryError):
         return None
+    for pattern in _FIELD_PATTERNS.get(language, ()):
+        try:
+            Query(parser.language, pattern)
+        except QueryError:
+            continue
+        source += "\n" + pattern
+    return Query(parser.language, source)
 
 
 @functools.cache

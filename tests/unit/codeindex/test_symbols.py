@@ -195,7 +195,7 @@ def test_an_interface_with_generic_call_signatures_is_a_definition(tmp_path):
     source = ("export interface Produce {\n  /** curried */\n  <C>(recipe: C): C\n  <S, R extends Function>(\n"
               "    base: S,\n    recipe: R\n  ): S\n}\n\nexport interface Other {\n  x: number\n}\n")
     names = [(d.name, d.kind, d.line) for d in extract_symbols(source, "typescript").definitions]
-    assert names == [("Produce", "interface", 1), ("Other", "interface", 10)]
+    assert names == [("Produce", "interface", 1), ("Other", "interface", 10), ("x", "field", 11)]
 
 
 def test_references_count_only_resolved_uses(shop):
@@ -265,3 +265,66 @@ def test_bad_input_is_refused_with_a_reason(shop, kwargs, words):
     symbol = kwargs.pop("symbol")
     with pytest.raises((InvalidArgument, SymbolNotFound), match=words):
         services.find_definition(symbol, access=PUBLIC, **kwargs)
+
+
+def test_fields_are_definitions_reached_by_name_and_from_their_usage_sites(tmp_path):
+    root = write_tree(tmp_path / "cfg", {
+        "cfg/settings.py": ("from dataclasses import dataclass\n\n\n@dataclass\nclass Settings:\n    timeout: int = 30\n\n"
+                            "    def __init__(self, url):\n        self.url = url\n\n    def describe(self):\n"
+                            "        return f'{self.url} {self.timeout}'\n"),
+        "cfg/use.py": "from .settings import Settings\n\n\ndef connect():\n    s = Settings('x')\n    return s.timeout\n",
+        "web/box.ts": "export class Box {\n  width: number = 1;\n  #secret = 2;\n}\n",
+        "srv/point.go": "package srv\n\ntype Point struct {\n\tX, Y int\n}\n",
+        "lib/shape.rs": "pub struct Shape {\n    pub sides: u32,\n}\n",
+        "java/Counter.java": "class Counter {\n  private int count = 0, limit;\n}\n",
+    })
+    services.index_repository(root, "cfg")
+    for name, where in [("Settings.timeout", ("cfg/settings.py", 6)), ("Settings.url", ("cfg/settings.py", 9)),
+                        ("Box.width", ("web/box.ts", 2)), ("Point.Y", ("srv/point.go", 4)), ("Shape.sides", ("lib/shape.rs", 2)),
+                        ("Counter.limit", ("java/Counter.java", 2))]:
+        found = services.find_definition(name, access=PUBLIC)
+        assert [(d.path, d.line, d.kind) for d in found.definitions] == [(*where, "field")], name
+    through_self = services.find_definition("self.timeout", access=PUBLIC, repository="cfg", path="cfg/settings.py", line=12)
+    assert [(d.qualified_name, d.line) for d in through_self.definitions] == [("Settings.timeout", 6)]
+    through_instance = services.find_definition("timeout", access=PUBLIC, repository="cfg", path="cfg/use.py", line=6)
+    assert [(d.qualified_name, d.line) for d in through_instance.definitions] == [("Settings.timeout", 6)]
+    outline = services.file_outline("cfg", "cfg/settings.py", access=PUBLIC)
+    assert [(s.name, [c.name for c in s.children]) for s in outline.symbols] == [("Settings", ["timeout", "__init__", "url", "describe"])]
+    uses = services.find_references("Settings.timeout", access=PUBLIC, repository="cfg")
+    assert sorted(refs(uses)) == [("cfg/settings.py", 12), ("cfg/use.py", 6)]
+
+
+def test_the_migration_reads_the_symbols_of_stored_files_again(tmp_path, monkeypatch):
+    """An index made before fields were definitions (their rows gone, ``self.url`` a plain
+    occurrence) gets them from the stored texts, batch after batch, and a second run changes nothing."""
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+    from django.db import connection
+
+    root = write_tree(tmp_path / "old", {
+        "cfg/settings.py": "class Settings:\n    timeout = 30\n\n    def __init__(self, url):\n        self.url = url\n",
+        "cfg/use.py": "from .settings import Settings\n\n\ndef connect():\n    return Settings('x').timeout\n",
+        "srv/point.go": "package srv\n\ntype Point struct {\n\tX int\n}\n",
+        "README.md": "# old\n",
+    })
+    services.index_repository(root, "old")
+
+    def rows():
+        return (sorted(Symbol.objects.values_list("file__path", "qualified_name", "kind", "line")),
+                sorted(Occurrence.objects.values_list("file__path", "name", "line", "column", "kind")))
+
+    expected = rows()
+    assert ("cfg/settings.py", "Settings.url", "field", 5) in expected[0]
+    Symbol.objects.filter(kind="field").delete()  # as the extraction before stored them
+    Occurrence.objects.create(repository=Repository.objects.get(name="old"), file=Symbol.objects.get(name="Settings").file,
+                              name="url", line=5, column=14, kind="reference")
+    assert rows() != expected
+    migration = importlib.import_module("codeindex.migrations.0018_field_definitions")
+    monkeypatch.setattr(migration, "BATCH_FILES", 1)
+    migration.forwards(apps, SimpleNamespace(connection=connection))  # all it reads of its schema editor
+    assert rows() == expected
+    migration.forwards(apps, SimpleNamespace(connection=connection))  # run again: the same rows
+    assert rows() == expected
+    assert [d.line for d in services.find_definition("Settings.timeout", access=PUBLIC).definitions] == [2]
