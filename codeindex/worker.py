@@ -162,8 +162,9 @@ def run_due_periodic() -> list[str]:
     """Run, in this thread, each ``CELERY_BEAT_SCHEDULE`` entry that is due: never run here yet,
     or its schedule (seconds or a ``crontab``, Celery's ``schedule.is_due``) has come round since
     it last ran. Returns the names of the entries run. Nothing runs when ``MCPRAG_PERIODIC_TASKS``
-    is off. Each task runs through Celery's ``apply`` (eagerly, here), so it is the same task beat
-    would send; one that raises is logged, counted as run, and tried again at its next turn."""
+    is off. Each is the registered task beat would send, called here (no trace lines: a minute's
+    sync check logs nothing unless it starts a sync); one that raises is logged, counted as run,
+    and tried again at its next turn."""
     from celery import current_app
     from celery.schedules import maybe_schedule
     from django.conf import settings
@@ -186,7 +187,7 @@ def run_due_periodic() -> list[str]:
         ran.append(name)
         close_old_connections()
         try:
-            current_app.tasks[entry["task"]].apply(args=entry.get("args", ()), kwargs=entry.get("kwargs", {}), throw=True)
+            current_app.tasks[entry["task"]](*entry.get("args", ()), **entry.get("kwargs", {}))
         except Stopping:
             raise
         except Exception:
