@@ -25,6 +25,27 @@ def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:
     return root
 
 
+def run_data_migration(name: str, *, batch_files: int | None = None) -> None:
+    """Run ``codeindex.migrations.<name>``'s ``forwards`` on the test database, as ``migrate`` does
+    (it reads nothing of its schema editor but the connection). ``batch_files`` sets the
+    migration's ``BATCH_FILES`` for this run, so a few files make several batches."""
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+    from django.db import connection
+
+    migration = importlib.import_module(f"codeindex.migrations.{name}")
+    before = getattr(migration, "BATCH_FILES", None)
+    if batch_files is not None:
+        migration.BATCH_FILES = batch_files
+    try:
+        migration.forwards(apps, SimpleNamespace(connection=connection))
+    finally:
+        if batch_files is not None:
+            migration.BATCH_FILES = before
+
+
 @pytest.fixture
 def make_tree(tmp_path) -> TreeFactory:
     """``make_tree({"a.py": "..."}, name="repo")`` writes a tree under tmp_path and returns its root."""

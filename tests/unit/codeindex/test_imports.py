@@ -11,6 +11,8 @@ from codeindex.imports import extract_imports
 from codeindex.models import ImportEdge
 from codeindex.services import index_repository
 
+from .conftest import run_data_migration
+
 
 @pytest.mark.parametrize("text, expected", [
     # one module per line: each line is read on its own (the old pattern ran into the next line)
@@ -105,15 +107,9 @@ def _edges() -> set[tuple[str, str, str | None]]:
 
 
 @pytest.mark.django_db
-def test_the_migration_reads_the_imports_of_stored_files_again(make_tree, monkeypatch):
+def test_the_migration_reads_the_imports_of_stored_files_again(make_tree):
     """Rows stored with the old extraction (one module for three ``from`` lines, edges now
     gone) are read again from the stored texts and resolved, batch after batch."""
-    import importlib
-    from types import SimpleNamespace
-
-    from django.apps import apps
-    from django.db import connection
-
     root = make_tree({
         "pkg/__init__.py": "",
         "pkg/core.py": "def base():\n    return 1\n",
@@ -133,9 +129,7 @@ def test_the_migration_reads_the_imports_of_stored_files_again(make_tree, monkey
     ImportEdge.objects.filter(module__in=[".core", "pkg.models"]).delete()
     ImportEdge.objects.filter(module="./util").update(target=None)
     assert _edges() != expected
-    migration = importlib.import_module("codeindex.migrations.0016_imports_read_again")
-    monkeypatch.setattr(migration, "BATCH_FILES", 2)
-    migration.forwards(apps, SimpleNamespace(connection=connection))  # all it reads of its schema editor
+    run_data_migration("0016_imports_read_again", batch_files=2)
     assert _edges() == expected
-    migration.forwards(apps, SimpleNamespace(connection=connection))  # run again: the same rows
+    run_data_migration("0016_imports_read_again", batch_files=2)  # run again: the same rows
     assert _edges() == expected and ImportEdge.objects.count() == len(expected)

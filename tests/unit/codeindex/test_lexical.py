@@ -21,6 +21,8 @@ from codeindex.models import Chunk
 from codeindex.patterns import glob_regex
 from codeindex.services import index_repository
 
+from .conftest import run_data_migration
+
 
 def test_query_terms_split_identifiers_lowercase_and_drop_stop_words():
     assert query_terms("How do I parse an HTTP date header?") == ["parse", "http", "date", "header"]
@@ -160,17 +162,11 @@ def test_a_query_finds_the_words_however_their_accents_are_encoded(make_tree, qu
 
 @pytest.mark.django_db
 def test_the_migration_rewrites_the_word_streams_of_chunks_not_in_nfc(make_tree):
-    import importlib
-    from types import SimpleNamespace
-
-    from django.apps import apps
-
     index_repository(make_tree({**UNICODE_TREE, "menu/plain.py": "def plain():\n    return 'ascii only'\n"}, name="menu"), "menu")
     stale = "cre me bru le e"  # what the streams held before: words cut at each combining mark
     Chunk.objects.update(search_context=stale, search_name=stale, search_text=stale)
     assert rank_chunks(query_terms("crème brûlée")) == []
-    migration = importlib.import_module("codeindex.migrations.0017_lexical_nfc")
-    migration.forwards(apps, SimpleNamespace(connection=connection))  # all it reads of its schema editor
+    run_data_migration("0017_lexical_nfc")
     dessert = Chunk.objects.get(path="menu/dessert.py")
     assert (dessert.search_context, dessert.search_name, dessert.search_text) == tuple(
         vars(document_fields(dessert.path, dessert.symbol, dessert.content)).values())

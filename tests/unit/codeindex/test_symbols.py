@@ -12,7 +12,7 @@ from codeindex.models import Occurrence, Repository, Symbol
 from codeindex.symbols.extract import extract_symbols
 from codeindex.symbols.tags import run_tags
 
-from .conftest import write_tree
+from .conftest import run_data_migration, write_tree
 
 pytestmark = pytest.mark.django_db
 
@@ -294,15 +294,9 @@ def test_fields_are_definitions_reached_by_name_and_from_their_usage_sites(tmp_p
     assert sorted(refs(uses)) == [("cfg/settings.py", 12), ("cfg/use.py", 6)]
 
 
-def test_the_migration_reads_the_symbols_of_stored_files_again(tmp_path, monkeypatch):
+def test_the_migration_reads_the_symbols_of_stored_files_again(tmp_path):
     """An index made before fields were definitions (their rows gone, ``self.url`` a plain
     occurrence) gets them from the stored texts, batch after batch, and a second run changes nothing."""
-    import importlib
-    from types import SimpleNamespace
-
-    from django.apps import apps
-    from django.db import connection
-
     root = write_tree(tmp_path / "old", {
         "cfg/settings.py": "class Settings:\n    timeout = 30\n\n    def __init__(self, url):\n        self.url = url\n",
         "cfg/use.py": "from .settings import Settings\n\n\ndef connect():\n    return Settings('x').timeout\n",
@@ -321,10 +315,8 @@ def test_the_migration_reads_the_symbols_of_stored_files_again(tmp_path, monkeyp
     Occurrence.objects.create(repository=Repository.objects.get(name="old"), file=Symbol.objects.get(name="Settings").file,
                               name="url", line=5, column=14, kind="reference")
     assert rows() != expected
-    migration = importlib.import_module("codeindex.migrations.0018_field_definitions")
-    monkeypatch.setattr(migration, "BATCH_FILES", 1)
-    migration.forwards(apps, SimpleNamespace(connection=connection))  # all it reads of its schema editor
+    run_data_migration("0018_field_definitions", batch_files=1)
     assert rows() == expected
-    migration.forwards(apps, SimpleNamespace(connection=connection))  # run again: the same rows
+    run_data_migration("0018_field_definitions", batch_files=1)  # run again: the same rows
     assert rows() == expected
     assert [d.line for d in services.find_definition("Settings.timeout", access=PUBLIC).definitions] == [2]
