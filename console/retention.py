@@ -1,6 +1,7 @@
 """Audit retention: delete tool-call and auth-event rows older than ``MCPRAG_AUDIT_RETENTION_DAYS``.
 
-Run daily by Celery beat (``console.tasks.purge_audit``) and by hand with
+Run daily by Celery beat, or the server's worker thread without a broker
+(``console.tasks.purge_audit``), and by hand with
 ``python manage.py purge_audit``. Rows are deleted in batches so a large backlog never holds one
 long transaction (or lock) on the audit tables while tool calls keep writing to them.
 The overview's hourly rollups of the purged hours are deleted too. Operator actions

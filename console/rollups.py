@@ -15,7 +15,8 @@ per tool, and the hourly rows are there for the "last 24 hours" view. (After a c
 
 :func:`refresh` rolls up every hour that ended at least :data:`SETTLE` ago (so rows still in the
 audit writer's group commit or retries are in before their hour is closed). It runs before every
-overview read, every five minutes from Celery beat (``console.tasks.rollup_audit``), and by hand
+overview read, every five minutes from Celery beat or, without a broker, the server's worker
+thread (``console.tasks.rollup_audit``), and by hand
 with ``python manage.py rollup_audit`` (``--rebuild`` starts over, e.g. after importing rows).
 Each run handles at most a day of raw rows per transaction and is safe to run concurrently: the
 run that moves :class:`console.models.RollupState` forward does the work, the others stop.
