@@ -1,9 +1,11 @@
 """Symbols read again from the stored file texts, so fields are definitions in indexes made before.
 
-``codeindex.symbols.tags`` now captures fields: attributes assigned in a Python class body or in
-its ``__init__`` (``self.name = …``), class fields of JavaScript, TypeScript, Java and C#, C#
-properties, and struct fields of Go, Rust and C/C++ (``find_definition("Settings.timeout")``,
-the outline, and search's definition sites read them). A file is only re-chunked when its sha256
+``codeindex.symbols.tags`` now captures fields (attributes assigned in a Python class body or in
+its ``__init__`` as ``self.name = …``, class fields of JavaScript, TypeScript, Java and C#, C#
+properties, struct fields of Go, Rust and C/C++) and, in JavaScript and TypeScript, top-level
+``const``/``let``/``var``, constructors, enums and type aliases; ``module.exports = name`` is read
+as what ``require`` of that file gives (``find_definition("Settings.timeout")``, the outline and
+search's definition sites read them). A file is only re-chunked when its sha256
 changes, so without this the ``Symbol`` and ``Occurrence`` rows of files indexed before stay as
 they were (an ``__init__``'s ``self.name = …`` stays a plain occurrence).
 

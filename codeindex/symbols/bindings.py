@@ -11,7 +11,7 @@ One ``Binding`` per name a statement brings into the file:
   (the one owner of module → file resolution) and the stored ``ImportEdge`` rows apply; ``""``
   for a local alias (``export default foo``, ``export {a as b}``).
 
-Python, JavaScript/TypeScript (ES modules and ``require``) and Go are read; other languages
+Python, JavaScript/TypeScript (ES modules, ``require`` and ``module.exports = name``) and Go are read; other languages
 bind nothing here and their references resolve by name within a file only.
 
     >>> [(b.name, b.alias, b.module) for b in read_bindings(parse(b"from .m import f as g\\n", "python").root_node, "python")]
@@ -110,7 +110,22 @@ def _javascript(node: Node) -> list[Binding] | None:
         return _export(node)
     if node.type == "variable_declarator":
         return _require(node)
+    if node.type == "assignment_expression":
+        return _module_exports(node)
     return None
+
+
+def _module_exports(node: Node) -> list[Binding] | None:
+    """``module.exports = name`` (or a named class or function): CommonJS's counterpart of
+    ``export default name``, what ``const x = require('./m')`` binds."""
+    if _text(node.child_by_field_name("left")).replace(" ", "") != "module.exports":
+        return None
+    value = node.child_by_field_name("right")
+    if value is not None and value.type in ("class", "function_expression", "function"):
+        value = value.child_by_field_name("name")
+    if value is None or value.type != "identifier":
+        return None  # an object or call: its members resolve as the module's top-level names
+    return [Binding(_text(value), "default", "", value)]
 
 
 def _import_clause(clause: Node, module: str) -> list[Binding]:

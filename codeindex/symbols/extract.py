@@ -187,9 +187,10 @@ class _Reader:
         items = sorted(((_construct(t.node), t) for t in tags), key=lambda p: (p[0].start_byte, -p[0].end_byte))
         out: list[Definition] = []
         stack: list[tuple[Node, Definition]] = []
+        fields: set[str] = set()
         for node, tag in items:
-            # a field holds no definition: ``int x, y;`` gives two fields of one declaration, side by side
-            while stack and (stack[-1][0].end_byte <= node.start_byte or stack[-1][1].kind == "field"):
+            # a field or constant holds no definition: ``int x, y;`` gives two of one declaration, side by side
+            while stack and (stack[-1][0].end_byte <= node.start_byte or stack[-1][1].kind in ("field", "constant")):
                 stack.pop()
             parent = stack[-1][1] if stack else None
             scope = parent.qualified_name if parent else self.owner(node)
@@ -200,6 +201,10 @@ class _Reader:
                 scope = parent.scope  # ``self.name = …`` in ``__init__`` is a field of the class
             kind = "method" if tag.kind == "function" and (parent is None and scope or parent and parent.kind in _CLASS_LIKE) else tag.kind
             name = tag.name[:MAX_NAME]
+            if kind == "field":  # ``headers: dict`` in the class body, then ``self.headers = {}``: one field, the first
+                if f"{scope}.{name}" in fields:  # the later assignment stays a use of it
+                    continue
+                fields.add(f"{scope}.{name}")
             definition = Definition(
                 name=name, qualified_name=f"{scope}.{name}" if scope else name, kind=kind,
                 signature=self.line_text(node.start_point.row)[:300], start_line=node.start_point.row + 1,

@@ -202,6 +202,10 @@ class Resolver:
         for binding in self.bindings(use.file_id):
             if binding.alias == use.name:
                 found = self.follow(use.file_id, binding, 0)
+                if isinstance(found, int) and language in (Language.JAVASCRIPT, Language.TYPESCRIPT):
+                    # ``const x = require('./m')`` used as a value: what ``m`` exports as a whole
+                    # (``module.exports = name``, ``export default name``)
+                    found = self.exported(found, "default", 1, set())
                 return (found, "import") if isinstance(found, list) else ([], "")
         for binding in self.bindings(use.file_id):
             if binding.alias == "*" and (target := self.module_file(use.file_id, binding.module)) is not None:
@@ -222,11 +226,12 @@ class Resolver:
         kinds = {d.qualified_name: d.kind for d in defs}
         hidden = self.language(file_id) in _EXPLICIT_MEMBER_LANGUAGES
         # Python and JavaScript class members, and JavaScript object-literal members (whose scope
-        # is no definition), are reached through self./this./obj., never as bare names.
+        # is a constant or no definition), are reached through self./this./obj., never as bare names.
         visible = [
             d for d in defs
             if d.name == name and (not d.scope or enclosing == d.scope or enclosing.startswith(d.scope + "."))
-            and not (hidden and d.scope and d.scope != enclosing and (kinds.get(d.scope) in _CLASS_KINDS or d.scope not in kinds))
+            and not (hidden and d.scope and d.scope != enclosing
+                     and (kinds.get(d.scope) in _CLASS_KINDS or kinds.get(d.scope, "constant") == "constant"))
         ]
         if not visible:
             return []
@@ -335,7 +340,7 @@ class Resolver:
         (``const holder = {name() {…}}``, ``holder.name = function …``); with ``this``, ``holder``
         is the usage's enclosing definition and the object is the nearest one around it."""
         defs = self.in_file(file_id)
-        scopes = {d.qualified_name for d in defs}
+        scopes = {d.qualified_name for d in defs if d.kind != "constant"}  # the object itself may be a constant
         found = [d for d in defs if d.name == name and d.scope and d.scope not in scopes
                  and (d.scope == holder or (this and holder.startswith(d.scope + ".")))]
         if not found:
@@ -344,9 +349,9 @@ class Resolver:
         return [d for d in found if len(d.scope) == deepest]
 
     def holds_object(self, file_id: int, name: str) -> bool:
-        """Whether ``file_id`` has members of a top-level object ``name`` that is no definition itself."""
+        """Whether ``file_id`` has members of a top-level object ``name`` (a constant, or no definition itself)."""
         defs = self.in_file(file_id)
-        return any(d.scope == name for d in defs) and not any(d.qualified_name == name for d in defs)
+        return any(d.scope == name for d in defs) and not any(d.qualified_name == name and d.kind != "constant" for d in defs)
 
     def exported_object(self, file_id: int, binding: Use) -> tuple[int, str] | None:
         """``(file id, object name)`` when an imported name is an object literal with members there."""

@@ -50,22 +50,42 @@ _QUERY_PACKAGES: dict[str, tuple[str, ...]] = {
     Language.RUBY: ("tree_sitter_ruby",),
     Language.PHP: ("tree_sitter_php",),
 }
-# Fields, which no shipped tags.scm captures (only PHP's): attributes assigned in a Python class
-# body or in its ``__init__`` (``self.name = …``), class fields of JavaScript, TypeScript, Java and
-# C#, C# properties, and the fields of Go, Rust and C/C++ structs. Each pattern is added only when
-# it compiles against the installed grammar, so a grammar that renames a node loses that pattern,
-# never the language's whole query.
-_FIELD_PATTERNS: dict[str, tuple[str, ...]] = {
+# What the shipped tags.scm files leave out, added here: fields (only PHP's captures them) —
+# attributes assigned in a Python class body or in its ``__init__`` (``self.name = …``), class
+# fields of JavaScript, TypeScript, Java and C#, C# properties, TypeScript interface properties,
+# the fields of Go, Rust and C/C++ structs — and, for JavaScript and TypeScript, top-level
+# ``const``/``let``/``var`` (as Python's module assignments are), constructors (JavaScript's
+# query drops them), TypeScript enums and type aliases. Each pattern is added only when it
+# compiles against the installed grammar, so a grammar that renames a node loses that pattern,
+# never the language's whole query. The grammar's own patterns come first: where both capture
+# one name (``const f = () => …`` is a function there), theirs wins (``run_tags``).
+_NOT_AN_IMPORT = r'(#not-match? @_value "^(await\\s+)?(require|import)\\s*\\(")'  # ``const x = require(…)`` binds an import
+_ES_PATTERNS = (
+    *(f"(program ({declaration} (variable_declarator name: (identifier) @name value: (_) @_value) @definition.constant) {_NOT_AN_IMPORT})"
+      for declaration in ("lexical_declaration", "variable_declaration")),
+    *(f"(program (export_statement declaration: ({declaration} (variable_declarator name: (identifier) @name) @definition.constant)))"
+      for declaration in ("lexical_declaration", "variable_declaration")),
+    *(f"(program ({declaration} (variable_declarator name: (identifier) @name !value) @definition.constant))"
+      for declaration in ("lexical_declaration", "variable_declaration")),
+    '(class_body (method_definition name: (property_identifier) @name (#eq? @name "constructor")) @definition.method)',
+)
+_EXTRA_PATTERNS: dict[str, tuple[str, ...]] = {
     Language.PYTHON: (
         "(class_definition body: (block (expression_statement (assignment left: (identifier) @name) @definition.field)))",
         "(class_definition body: (block (function_definition name: (identifier) @_method body: (block (expression_statement"
         " (assignment left: (attribute object: (identifier) @_self attribute: (identifier) @name)) @definition.field)))"
         ' (#eq? @_method "__init__") (#eq? @_self "self")))',
     ),
-    Language.JAVASCRIPT: ("(class_body (field_definition property: [(property_identifier) (private_property_identifier)] @name) @definition.field)",),
+    Language.JAVASCRIPT: (
+        *_ES_PATTERNS,
+        "(class_body (field_definition property: [(property_identifier) (private_property_identifier)] @name) @definition.field)",
+    ),
     Language.TYPESCRIPT: (
+        *_ES_PATTERNS,
         "(class_body (public_field_definition name: [(property_identifier) (private_property_identifier)] @name) @definition.field)",
         "(interface_body (property_signature name: (property_identifier) @name) @definition.field)",
+        "(enum_declaration name: (identifier) @name) @definition.type",
+        "(type_alias_declaration name: (type_identifier) @name) @definition.type",
     ),
     Language.JAVA: ("(class_body (field_declaration declarator: (variable_declarator name: (identifier) @name)) @definition.field)",),
     Language.CSHARP: (
@@ -106,7 +126,7 @@ def _query_source(package: str) -> str:
 
 @functools.cache
 def tags_query(language: str) -> Query | None:
-    """The compiled tags query of ``language`` (the grammar's ``tags.scm`` and our ``_FIELD_PATTERNS``),
+    """The compiled tags query of ``language`` (the grammar's ``tags.scm``, then ``_EXTRA_PATTERNS``),
     or None when there is no grammar or query."""
     parser = parser_for(language) if language != Language.PYTHON else _python_parser()
     packages = _QUERY_PACKAGES.get(language)
@@ -117,7 +137,7 @@ def tags_query(language: str) -> Query | None:
         Query(parser.language, source)  # the grammar's own query alone must compile
     except (OSError, QueryError):
         return None
-    for pattern in _FIELD_PATTERNS.get(language, ()):
+    for pattern in _EXTRA_PATTERNS.get(language, ()):
         try:
             Query(parser.language, pattern)
         except QueryError:
@@ -153,7 +173,7 @@ def run_tags(text: bytes | Node, language: str) -> list[Tag]:
         return []
     root = text if isinstance(text, Node) else parse(text, language).root_node
     out: list[Tag] = []
-    seen: set[tuple[str, int, int]] = set()
+    seen: dict[tuple[str, int, int], tuple[int, int]] = {}  # key → (pattern, index in out)
     for pattern, captures in QueryCursor(query).matches(root, predicate=_keep):
         names = captures.get("name")
         role_capture = next((c for c in captures if c.startswith(("definition.", "reference."))), None)
@@ -164,10 +184,16 @@ def run_tags(text: bytes | Node, language: str) -> list[Tag]:
         if _asserts_not_local(query, pattern) and _ruby_local(name_node):
             continue
         key = (role, name_node.start_byte, name_node.end_byte)
-        if key in seen:  # two patterns can capture one identifier (e.g. JS and TS queries)
-            continue
-        seen.add(key)
         label = name_node.text.decode("utf-8", "replace") if name_node.text else ""
+        # Two patterns can capture one identifier (the JS and TS queries; ours after the grammar's):
+        # the earlier pattern wins, whichever match comes first (a match starting at an outer node does).
+        if key in seen:
+            first, at = seen[key]
+            if pattern < first:
+                out[at] = Tag(role, kind, label, node, name_node)
+                seen[key] = (pattern, at)
+            continue
+        seen[key] = (pattern, len(out))
         out.append(Tag(role, kind, label, node, name_node))
     return out
 
