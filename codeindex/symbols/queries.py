@@ -25,10 +25,13 @@ from ..exceptions import InvalidArgument, SymbolNotFound
 from ..lexical import MAX_DEFINITION_SITES, DefinitionSite
 from ..models import Repository, SourceFile
 from ..navigation.common import indexed_file, past_the_end
+from ..navigation.store import load_text
 from ..paths import clean_path
 from ..visibility import visible_repositories
 from .models import Occurrence, Symbol
 from .resolve import USE_FIELDS, Def, Resolver, Use
+from .scopes import LOCAL_SCOPES, LocalScopes
+from .tags import parse, walk
 
 __all__ = [
     "SymbolLocation", "OutlineEntry", "FileOutline", "Definitions", "Reference", "ReferenceFile", "References",
@@ -86,8 +89,10 @@ class FileOutline:
 @dataclass(frozen=True)
 class Definitions:
     """``resolution`` says how the answer was found (``definition``, ``scope``, ``import``,
-    ``package``, ``self``, ``module``, ``class``, ``unique name``, or ``name match`` when no
-    usage site narrowed it); ``total`` counts every match, ``definitions`` the first few."""
+    ``package``, ``self``, ``module``, ``class``, ``unique name``, ``local`` for a parameter or
+    local variable at the usage site (one location of kind ``local``: where its function first
+    names it), or ``name match`` when no usage site narrowed it); ``total`` counts every match,
+    ``definitions`` the first few."""
 
     symbol: str
     resolution: str
@@ -199,6 +204,10 @@ def find_definition(symbol: str, *, access: RepositoryAccess, repository: str | 
         defs, how = _at_site(resolver, file, text, line)
         if defs:
             return Definitions(text, how, _locations(defs, resolver, repos[file.repository_id])[:max_results], len(defs))
+        local = _local_binding(file, repos[file.repository_id], text, line, resolver) if line is not None else None
+        if local is not None:  # a parameter or local variable there: never another definition of its name
+            return Definitions(text, "local", [local], 1,
+                               f"{text} is a parameter or local variable at line {line}; this is where its function first names it")
     found = _by_name(repos, text)
     if file is not None:  # unresolved at the site: nearest first (same file, around the line, same directory)
         site_dir = posixpath.dirname(file.path)
@@ -274,6 +283,39 @@ def _at_site(resolver: Resolver, file: SourceFile, symbol: str, line: int | None
     return resolver.resolve(use)
 
 
+def _local_binding(file: SourceFile, repository: str, name: str, line: int, resolver: Resolver) -> SymbolLocation | None:
+    """Where the function around ``line`` first names ``name``, when ``name`` on that line is a
+    parameter or a local variable of it (``scopes.LocalScopes``: neither is in the symbol table),
+    else None. The first naming in the function, in source order, is its parameter or its first
+    binding (``with … as name``, an assignment, a loop variable)."""
+    if not name.isidentifier() or file.language not in LOCAL_SCOPES:
+        return None
+    text = load_text(file.pk)
+    tree = parse(text.encode("utf-8"), file.language) if text is not None else None
+    if tree is None:
+        return None
+    scopes = LocalScopes(file.language)
+    wanted = name.encode()
+    on_line = [n for n in walk(tree.root_node) if n.start_point.row == line - 1 and n.text == wanted and n.type in _LOCAL_NAME_TYPES]
+    site = next((n for n in on_line if scopes.is_local(n)), None)
+    if site is None:
+        return None
+    scope = site.parent
+    while scope is not None and not (scope.type in LOCAL_SCOPES[file.language] and scope.type != "class_definition"
+                                     and wanted in scopes.names(scope)):
+        scope = scope.parent
+    first = next((n for n in walk(scope) if n.text == wanted and n.type in _LOCAL_NAME_TYPES), site) if scope is not None else site
+    row = first.start_point.row
+    lines = text.split("\n")
+    owner = max((d for d in resolver.in_file(file.pk) if d.start_line <= line <= d.end_line), key=lambda d: d.start_line, default=None)
+    return SymbolLocation(repository, file.path, file.language, name, f"{owner.qualified_name}.{name}" if owner else name, "local",
+                          lines[row].strip()[:300] if row < len(lines) else "", row + 1, row + 1, row + 1,
+                          len(lines[row].encode("utf-8")[: first.start_point.column].decode("utf-8", "replace")) + 1 if row < len(lines) else 1)
+
+
+_LOCAL_NAME_TYPES = frozenset({"identifier", "shorthand_property_identifier_pattern", "shorthand_property_identifier"})
+
+
 def _module_of(path: str) -> str:
     stem = path.rsplit(".", 1)[0] if "." in posixpath.basename(path) else path
     for tail in ("/__init__", "/index", "/mod"):
@@ -333,6 +375,11 @@ def find_references(symbol: str, *, access: RepositoryAccess, repository: str | 
     if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_REFERENCES_PAGE:
         raise InvalidArgument(f"page_size must be a whole number from 1 to {MAX_REFERENCES_PAGE}")
     targets = find_definition(symbol, access=access, repository=repository, path=path, line=line, max_results=MAX_DEFINITIONS)
+    if targets.resolution == "local":  # its uses are inside its function, which the occurrence table leaves out
+        local = targets.definitions[0]
+        raise SymbolNotFound(f"{targets.symbol!r} at {local.path}:{line} is a parameter or local variable of "
+                             f"{local.qualified_name.rpartition('.')[0] or 'the code around it'} (first named at line {local.line}); "
+                             "its uses are all inside that function: read it with read_file")
     repos = visible_repositories(access, repository)
     found, capped = _references(targets.definitions, {v: k for k, v in repos.items()}, include_definition)
     pages = max(1, -(-len(found) // page_size))

@@ -41,7 +41,8 @@ class FileOutlineModel(BaseModel):
 class DefinitionsModel(BaseModel):
     symbol: str
     resolution: str = Field(description="How the answer was found: definition, scope, import, package, self, module, class, "
-                                        "unique name (a heuristic), or name match (every definition of the name).")
+                                        "unique name (a heuristic), local (a parameter or local variable at the site: where its "
+                                        "function first names it), or name match (every definition of the name).")
     total: int = Field(description="Definitions that match; only the first few are listed.")
     note: str = ""
     definitions: list[SymbolLocationModel]

@@ -67,9 +67,11 @@ async def find_definition(
     Give the usage site (repository, path and line, e.g. from search_code or find_references)
     and the name is resolved like the language does — local scopes, then the file's imports
     (through re-exports), then the package — so a `foo` imported from one module is never
-    answered with another module's `foo`. Without a site, or when resolution finds nothing,
-    every definition of the name is listed; qualified names ('Class.method', 'module.func')
-    narrow that. `resolution` in the result says which step answered."""
+    answered with another module's `foo`; a parameter or local variable at the site is answered
+    as such (resolution `local`: where its function first names it). Without a site, or when
+    resolution finds nothing, every definition of the name is listed; qualified names
+    ('Class.method', 'module.func') narrow that. `resolution` in the result says which step
+    answered."""
     d = await run_service(services.find_definition, symbol, access=access_of(), repository=repository, path=path, line=line)
     model = DefinitionsModel(symbol=d.symbol, resolution=d.resolution, total=d.total, note=d.note,
                              definitions=[s.__dict__ for s in d.definitions])

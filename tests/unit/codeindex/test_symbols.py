@@ -345,3 +345,26 @@ def test_commonjs_require_reaches_what_module_exports_names(tmp_path):
     assert ("functions/gt.js", 2) in refs(calls)
     member = services.find_definition("helpers.pad", access=PUBLIC, repository="semverish", path="functions/util.js", line=2)
     assert [(d.path, d.line) for d in member.definitions] == [("functions/helpers.js", 1)]
+
+
+def test_a_parameter_or_local_at_the_usage_site_is_answered_as_one_not_matched_by_name(tmp_path):
+    root = write_tree(tmp_path / "req", {
+        "req/sessions.py": "def session():\n    return Session()\n\n\nclass Session:\n    url = ''\n",
+        "req/api.py": ("from . import sessions\n\n\ndef request(method, url, **kwargs):\n"
+                       "    with sessions.Session() as session:\n        return session.request(method=method, url=url, **kwargs)\n"),
+        "web/fetch.js": "function get(url) {\n  const { size } = url;\n  return size + url.length;\n}\n",
+    })
+    services.index_repository(root, "req")
+    local = services.find_definition("session", access=PUBLIC, repository="req", path="req/api.py", line=6)
+    assert local.resolution == "local" and "local variable" in local.note
+    assert [(d.path, d.line, d.kind, d.qualified_name) for d in local.definitions] == [("req/api.py", 5, "local", "request.session")]
+    parameter = services.find_definition("url", access=PUBLIC, repository="req", path="req/api.py", line=6)
+    assert [(d.line, d.column, d.signature) for d in parameter.definitions] == [(4, 21, "def request(method, url, **kwargs):")]
+    js = services.find_definition("size", access=PUBLIC, repository="req", path="web/fetch.js", line=3)
+    assert [(d.line, d.kind) for d in js.definitions] == [(2, "local")]
+    with pytest.raises(SymbolNotFound, match=r"'session' at req/api.py:6 is a parameter or local variable of request \(first named at line 5\)"):
+        services.find_references("session", access=PUBLIC, repository="req", path="req/api.py", line=6)
+    # without a site, or where the name is no local, the index's definitions as before
+    assert services.find_definition("session", access=PUBLIC, repository="req").resolution == "name match"
+    module_level = services.find_definition("sessions.Session", access=PUBLIC, repository="req", path="req/api.py", line=5)
+    assert [d.qualified_name for d in module_level.definitions] == ["Session"]
