@@ -144,14 +144,28 @@ async def grep(
 
 
 def _grep_text(found: services.GrepPage) -> str:
+    """The page as ``rg -n --column -C N`` prints it: each line once (a match inside another's
+    context is printed as a match, context shared by two matches once), ``--`` between groups of
+    lines that are not adjacent (with context only)."""
     lines = []
+    matched = {(m.repository, m.path, m.line) for m in found.matches}
+    context = any(m.before or m.after for m in found.matches)
+    last: tuple[tuple[str, str], int] | None = None  # (repository, path), last line number printed
     for m in found.matches:
-        where = f"{m.repository}:{m.path}"
-        lines += [f"{where}-{m.line - len(m.before) + i}-{text}" for i, text in enumerate(m.before)]
-        lines.append(f"{where}:{m.line}:{m.column}:{m.text}")
-        lines += [f"{where}-{m.line + 1 + i}-{text}" for i, text in enumerate(m.after)]
-        if m.before or m.after:
+        where, key = f"{m.repository}:{m.path}", (m.repository, m.path)
+        first_before = m.line - len(m.before)
+        start = max(first_before, last[1] + 1) if last is not None and last[0] == key else first_before
+        if context and last is not None and not (last[0] == key and start <= last[1] + 1):
             lines.append("--")
+        lines += [f"{where}-{n}-{m.before[n - first_before]}" for n in range(start, m.line)]
+        lines.append(f"{where}:{m.line}:{m.column}:{m.text}")
+        end = m.line
+        for n, text in enumerate(m.after, start=m.line + 1):
+            if (m.repository, m.path, n) in matched:
+                break  # printed as the match it is
+            lines.append(f"{where}-{n}-{text}")
+            end = n
+        last = (key, end)
     if not found.matches:
         lines.append(f"No line matches {found.pattern!r}.")
     if found.note:

@@ -156,6 +156,27 @@ def test_grep_lists_matching_lines_like_rg(repos):
     assert [m["line"] for m in call(READER, "grep", {"pattern": "TAX", "case_sensitive": False, "whole_word": True}).structured_content["matches"]] == [2, 6]
 
 
+@pytest.mark.skipif(shutil.which("rg") is None, reason="needs ripgrep (CI installs it)")
+@pytest.mark.parametrize("context", [1, 2])
+def test_grep_with_context_prints_each_line_once_as_rg_does(tmp_path, settings, context):
+    """Matches closer than twice the context share their lines: rg prints each line once (a match
+    inside another's context as a match) and ``--`` only between groups that are not adjacent."""
+    import subprocess
+
+    settings.MCPRAG_SOURCE_ROOTS = [str(tmp_path)]
+    root = tmp_path / "ctx"
+    (root / "pkg").mkdir(parents=True)
+    body = "".join(f"self.value_{i} = {i}\n" if i in (1, 2, 4, 9, 15) else f"pass  # {i}\n" for i in range(1, 19))
+    (root / "pkg" / "a.py").write_text(body)
+    (root / "pkg" / "b.py").write_text("x = 1\nself.last = 2\n")
+    services.index_repository(root, "ctx")
+    got = text_of(call(READER, "grep", {"pattern": "self.", "repository": "ctx", "context_lines": context})).splitlines()
+    rg = subprocess.run(["rg", "-n", "--column", "--no-heading", "--with-filename", "--no-config", "--sort", "path", "-F",
+                         "-C", str(context), "-e", "self.", "pkg"], cwd=root, capture_output=True, text=True, check=True).stdout
+    assert [line for line in got if not line.startswith("Note:")] == [
+        line if line == "--" else f"ctx:{line}" for line in rg.splitlines()]
+
+
 @pytest.mark.parametrize("pattern", ["MARKERLONG", "MARKER\\w+"])
 def test_grep_shows_a_match_far_into_a_long_line(repos, tmp_path, pattern):
     """The line was cut to its first 300 characters, so a match at column 2,900 was not shown."""
