@@ -228,8 +228,10 @@ class IndexJobRunner:
             job.attempts += 1
             # conditional on the status read: of two processes claiming one job (SQLite has no row
             # locks), only one updates the row
+            job.message = ""  # e.g. "paused: …" from the run the server's stop ended
             claimed = IndexJob.objects.filter(pk=job.pk, status=before, attempts=job.attempts - 1).update(
-                status=job.status, started_at=job.started_at, heartbeat_at=job.heartbeat_at, worker=job.worker, attempts=job.attempts)
+                status=job.status, started_at=job.started_at, heartbeat_at=job.heartbeat_at, worker=job.worker, attempts=job.attempts,
+                message="")
         return job if claimed else None
 
     def run(self, job: IndexJob, report: IndexReport) -> None:

@@ -35,8 +35,8 @@ import threading
 
 from django.db import close_old_connections, connections
 
-__all__ = ["dispatch", "start", "stop", "running", "broker_configured", "stopping_here", "Stopping", "run_due_periodic",
-           "POLL_S", "EXIT_WAIT_S"]
+__all__ = ["dispatch", "start", "stop", "stop_at_signals", "running", "broker_configured", "stopping_here", "Stopping",
+           "run_due_periodic", "POLL_S", "EXIT_WAIT_S"]
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +111,32 @@ def start() -> bool:
         if not _exit_hook:  # a job inside torch while the interpreter shuts down aborts the process
             atexit.register(stop, EXIT_WAIT_S)
             _exit_hook = True
+    return True
+
+
+def stop_at_signals() -> bool:
+    """Also ``stop`` when SIGTERM ends the process, then let it end the process as before. For
+    servers that end by re-raising the signal they caught once they have shut down, where
+    ``atexit`` never runs for SIGTERM: uvicorn restores the handler it found at start, this one,
+    then raises the signal again. (Ctrl-C ends in ``KeyboardInterrupt``, after which ``atexit``
+    runs; SIGINT's handler is left alone, since Twisted installs its own only over the default
+    one.) Under daphne, Twisted's SIGTERM handler replaces this one and ``atexit`` stops the
+    worker. Only in the main thread and while the worker runs; returns whether it was set."""
+    import signal
+
+    if not running() or threading.current_thread() is not threading.main_thread():
+        return False
+    before = signal.getsignal(signal.SIGTERM)
+
+    def handler(number, frame):
+        stop(EXIT_WAIT_S)
+        signal.signal(number, before if before is not None else signal.SIG_DFL)
+        if callable(before):
+            before(number, frame)
+        else:
+            signal.raise_signal(number)
+
+    signal.signal(signal.SIGTERM, handler)
     return True
 
 

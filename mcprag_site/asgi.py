@@ -12,7 +12,8 @@ When the server starts it also begins loading the embedding model in a backgroun
 "loading" until then) and, in the embedded default without a Celery broker, starts the
 in-process index worker (``codeindex.worker.start``), which runs index and embeddings jobs in a
 thread of this process: the jobs already queued (``manage.py index_repo`` leaves the embeddings
-job of its run queued) and those the console or an index tool start.
+job of its run queued) and those the console or an index tool start. When the server stops
+(SIGTERM, Ctrl-C), the running job stops at its next batch and is queued again for the next start.
 
 Once everything is imported, the objects that exist are moved out of the garbage collector's
 generations (``gc.freeze``): they live as long as the process, and a full collection no longer
@@ -55,6 +56,7 @@ request_head.install()  # under daphne: 431 or 414 for a request head over its l
 
 embeddings.warm_up()
 worker.start()
+worker.stop_at_signals()  # under uvicorn, which ends by re-raising SIGTERM, where atexit never runs
 
 gc.collect()
 gc.freeze()
