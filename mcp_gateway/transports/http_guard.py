@@ -12,9 +12,11 @@ Header, MCP authorization "Token Usage", RFC 6750 §3):
 3. ``Authorization: Bearer`` is verified (:mod:`mcp_gateway.auth.bearer`); otherwise 401 with a
    ``WWW-Authenticate`` challenge naming the protected-resource metadata.
 4. A POST body is read under a size cap (413) and must be exactly one JSON-RPC message: a JSON
-   array (a batch, removed in 2025-06-18) gets 400, and so does a message whose ``id`` is neither
-   a string nor an integer (MCP "Messages": "Requests MUST include a string or integer ID"), with
-   JSON-RPC ``-32600`` Invalid Request, instead of being taken for a notification.
+   array (a batch, removed in 2025-06-18) gets 400, and so does JSON that is no JSON-RPC 2.0
+   message (:func:`_check_message`: not an object, no ``"jsonrpc": "2.0"``, no method and no
+   response, an ``id`` that is neither a string nor an integer — MCP "Messages": "Requests MUST
+   include a string or integer ID" — or ``params`` that is not an object), with JSON-RPC
+   ``-32600`` Invalid Request in plain words, instead of the SDK's validation dump.
 5. ``MCP-Protocol-Version``, when sent, must be a version the SDK serves (either era); otherwise
    400 with the JSON-RPC error ``-32022``, the request's id and every supported version ("MUST
    respond with 400 Bad Request"). On ``/mcp`` a request carrying the 2026-07-28 ``_meta``
@@ -46,7 +48,7 @@ from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
 from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
-from mcp_types import INVALID_REQUEST, UNSUPPORTED_PROTOCOL_VERSION, ErrorData, JSONRPCError
+from mcp_types import INVALID_PARAMS, INVALID_REQUEST, UNSUPPORTED_PROTOCOL_VERSION, ErrorData, JSONRPCError
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 from starlette.requests import Request
 from starlette.responses import Response
@@ -119,10 +121,10 @@ def _challenge(status: int, *, error: str | None, description: str, scope: str |
 
 def _jsonrpc_refusal(status: int, code: int, message: str, data=None, *, message_id: str | int | None = None) -> _Refused:
     """An HTTP ``status`` answer carrying a JSON-RPC error, for the request ``message_id`` when
-    known (a string or integer: :func:`_check_message_id` has run), else ``null``."""
+    known (a string or integer: :func:`_check_message` has checked it), else ``null``."""
     error = JSONRPCError(jsonrpc="2.0", id=message_id, error=ErrorData(code=code, message=message, data=data))
-    return _Refused(Response(error.model_dump_json(by_alias=True, exclude_none=True), status_code=status,
-                             media_type="application/json"))
+    payload = {"id": None, **error.model_dump(mode="json", by_alias=True, exclude_none=True)}  # JSON-RPC 2.0 §5: a null id stays
+    return _Refused(Response(json.dumps(payload), status_code=status, media_type="application/json"))
 
 
 def _principal(caller: Caller) -> AuthenticatedUser:
@@ -250,7 +252,7 @@ class HttpGuard:
             body = await self._read_body(scope, receive) if scope["method"] == "POST" else b""
             self._check_single_message(body)
             message = _message(body)
-            _check_message_id(message)
+            _check_message(body, message)
             if not (self.transport == "streamable_http" and _has_versioned_envelope(message)):
                 # an enveloped (2026-07-28) request on /mcp: the SDK answers it, listing that era's versions
                 self._check_protocol_version(scope, message)
@@ -337,11 +339,38 @@ class HttpGuard:
             raise _jsonrpc_refusal(400, INVALID_REQUEST, "Send one JSON-RPC message per request; batches are not supported.")
 
 
-def _check_message_id(message) -> None:
-    if isinstance(message, dict) and "id" in message:
+def _check_message(body: bytes, message) -> None:
+    """A POST body that is JSON but no JSON-RPC 2.0 message gets ``-32600`` Invalid Request in
+    plain words (JSON-RPC 2.0 §4, §5; MCP "Messages"), not the SDK's validation dump: a value
+    that is not an object, ``jsonrpc`` other than "2.0", neither a ``method`` (request or
+    notification) nor an ``id`` with a ``result`` or ``error`` (response), an ``id`` that is
+    neither a string nor an integer, ``params`` that is not an object. A ``tools/call`` whose
+    ``arguments`` is not an object gets ``-32602`` Invalid params. Not JSON at all is left to the
+    SDK (``-32700`` Parse error)."""
+    if message is None and body.strip() != b"null":
+        return
+    if not isinstance(message, dict):
+        raise _jsonrpc_refusal(400, INVALID_REQUEST, "A JSON-RPC message must be a JSON object.")
+    if "id" in message:
         ident = message["id"]
         if isinstance(ident, bool) or not isinstance(ident, (str, int)):
             raise _jsonrpc_refusal(400, INVALID_REQUEST, "The JSON-RPC id must be a string or an integer.")
+    ident = message.get("id")
+    if message.get("jsonrpc") != "2.0":
+        raise _jsonrpc_refusal(400, INVALID_REQUEST, 'A JSON-RPC message must have "jsonrpc": "2.0".', message_id=ident)
+    if "method" in message:
+        if not isinstance(message["method"], str) or not message["method"]:
+            raise _jsonrpc_refusal(400, INVALID_REQUEST, "The JSON-RPC method must be a non-empty string.", message_id=ident)
+        params = message.get("params")
+        if params is not None and not isinstance(params, dict):
+            raise _jsonrpc_refusal(400, INVALID_REQUEST, "The JSON-RPC params must be a JSON object.", message_id=ident)
+        if message["method"] == "tools/call" and isinstance(params, dict) and "arguments" in params \
+                and params["arguments"] is not None and not isinstance(params["arguments"], dict):
+            raise _jsonrpc_refusal(400, INVALID_PARAMS, "The tool's arguments must be a JSON object of argument names and values.",
+                                   message_id=ident)
+    elif "id" not in message or not ("result" in message or "error" in message):
+        raise _jsonrpc_refusal(400, INVALID_REQUEST, "A JSON-RPC message needs a method (a request or a notification), or an id "
+                                                     "with a result or an error (a response).", message_id=ident)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
