@@ -63,7 +63,28 @@ def _empty_parameters_are_omitted(request) -> None:
 TOKEN_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 
 
+def _one_client_authentication(request) -> None:
+    """``pre_token`` validator, RFC 6749 §2.3: "The client MUST NOT use more than one
+    authentication method in each request": HTTP Basic credentials and a ``client_secret`` in
+    the body together are ``invalid_request`` (a ``client_id`` beside Basic is no second method)."""
+    authorization = (request.headers or {}).get("Authorization") or ""
+    if authorization[:6].lower() == "basic " and request.client_secret is not None:
+        raise errors.InvalidRequestError(
+            description="Authenticate the client one way: HTTP Basic or client_secret in the body, not both.", request=request)
+
+
 class AuthorizationServer(Server):
+    def validate_token_request(self, request):
+        """Before oauthlib routes the request by its grant type (RFC 6749 §5.2, §3.2): a missing
+        ``grant_type`` is ``invalid_request`` "missing a required parameter" (oauthlib answered
+        ``unsupported_grant_type``), and a repeated one ``invalid_request`` (oauthlib checked
+        that only for the code grant)."""
+        super().validate_token_request(request)
+        if "grant_type" in (request.duplicate_params or ()):
+            raise errors.InvalidRequestError(description="Duplicate grant_type parameter.", request=request)
+        if not request.grant_type:
+            raise errors.InvalidRequestError(description="Missing grant_type parameter.", request=request)
+
     def __init__(self, request_validator, *args, **kwargs):
         super().__init__(request_validator, *args, **kwargs)
         self._grant_types = {k: v for k, v in self._grant_types.items() if k in TOKEN_GRANT_TYPES}
@@ -71,6 +92,6 @@ class AuthorizationServer(Server):
         # RFC 8707 §2 before the consent page, and at the token endpoint before anything is issued.
         self.auth_grant.custom_validators.pre_auth.extend([_only_code_response_type, require_s256, require_this_resource])
         for grant in (self.auth_grant, self.refresh_grant, self.credentials_grant):
-            grant.custom_validators.pre_token.extend([_refuse_duplicate_parameters, require_this_resource])
+            grant.custom_validators.pre_token.extend([_refuse_duplicate_parameters, _one_client_authentication, require_this_resource])
         # Before the code is looked up; code_verifier= is omitted before its form is checked.
         self.auth_grant.custom_validators.pre_token.extend([_empty_parameters_are_omitted, require_well_formed_verifier])

@@ -220,6 +220,37 @@ def test_duplicate_code_parameter_is_refused(client, code_exchange):
     assert _issued_access_tokens() == 0
 
 
+def test_a_repeated_or_missing_grant_type_is_invalid_request(client, code_exchange, public_client):
+    """RFC 6749 §3.2 (no parameter twice) and §5.2 (a missing required parameter is
+    invalid_request): oauthlib checked a repeated grant_type only for the code grant, and answered
+    a missing one unsupported_grant_type."""
+    first = _token(client, code_exchange).json()
+    refresh = [("grant_type", "refresh_token"), ("grant_type", "refresh_token"), ("refresh_token", first["refresh_token"]),
+               ("client_id", public_client["client_id"])]
+    repeated = client.post("/token/", urlencode(refresh), content_type="application/x-www-form-urlencoded")
+    _assert_error(repeated, 400, "invalid_request")
+    assert repeated.json()["error_description"] == "Duplicate grant_type parameter."
+    for body in ("", urlencode(refresh[2:])):
+        missing = client.post("/token/", body, content_type="application/x-www-form-urlencoded")
+        _assert_error(missing, 400, "invalid_request")
+        assert missing.json()["error_description"] == "Missing grant_type parameter."
+    assert _issued_access_tokens() == 1  # only the first exchange; the refresh token is still good
+    assert client.post("/token/", urlencode(refresh[1:]), content_type="application/x-www-form-urlencoded").status_code == 200
+
+
+def test_two_client_authentication_methods_in_one_request_are_invalid_request(client):
+    """RFC 6749 §2.3: "The client MUST NOT use more than one authentication method in each request"."""
+    from oauth_app.services import create_service_client
+
+    app, secret = create_service_client("ci-two", ["code:read"])
+    basic = "Basic " + base64.b64encode(f"{app.client_id}:{secret}".encode()).decode()
+    both = client.post("/token/", {"grant_type": "client_credentials", "client_secret": secret}, HTTP_AUTHORIZATION=basic)
+    _assert_error(both, 400, "invalid_request")
+    assert "one way" in both.json()["error_description"]
+    assert client.post("/token/", {"grant_type": "client_credentials", "client_id": app.client_id}, HTTP_AUTHORIZATION=basic).status_code == 200
+    assert client.post("/token/", {"grant_type": "client_credentials", "client_id": app.client_id, "client_secret": secret}).status_code == 200
+
+
 @pytest.mark.parametrize(
     ("body", "content_type"),
     [(b'{"grant_type": "authorization_code"}', "application/json"), (b"\xff\xfe\x00", "application/x-www-form-urlencoded"),
