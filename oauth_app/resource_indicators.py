@@ -104,12 +104,14 @@ def is_this_resource(uri: str | None) -> bool:
     return origin == f"{theirs.scheme}://{theirs.netloc}" and (theirs.path, theirs.query) == (ours.path, ours.query)
 
 
-def resource_for_host(host: str | None) -> str:
-    """The MCP resource as a client reaching this server through Host ``host`` names it: the
-    canonical MCP URL, or on a loopback server the same URL under the loopback name the client
-    used (RFC 9728 §3.3: a client compares the metadata's ``resource`` with its own URL)."""
+def resource_for_host(host: str | None, resource: str | None = None) -> str:
+    """``resource`` (the MCP endpoint unless given, e.g. :func:`api_resource`) as a client reaching
+    this server through Host ``host`` names it: the canonical URL, or on a loopback server the same
+    URL under the loopback name the client used (RFC 9728 §3.3: a client compares the metadata's
+    ``resource`` with its own URL)."""
+    resource = resource or mcp_resource()
     origin = loopback_alias(app_settings.ISSUER, host)
-    return canonical_resource(origin + urlsplit(mcp_resource()).path) if origin else mcp_resource()
+    return canonical_resource(origin + urlsplit(resource).path) if origin else resource
 
 
 def resource_named(values) -> str:

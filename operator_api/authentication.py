@@ -19,7 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser
-from oauth2_provider.contrib.rest_framework import OAuth2Authentication, TokenHasScope
+from django.conf import settings
+from oauth2_provider.contrib.rest_framework import TokenHasScope
+from oauth2_provider.contrib.rest_framework.authentication import OAuth2ProtectedResourceAuthentication
+
+from mcprag_site.hosts import loopback_alias
 
 from oauth_app.effective_scopes import is_staff, person_scopes, service_client_scopes
 from oauth_app.jwt_access_tokens import issued_amr
@@ -29,10 +33,17 @@ from oauth_app.tiers import SCOPE_CONSOLE_ADMIN
 __all__ = ["OperatorTokenAuthentication", "HasOperatorScope", "operator_scopes", "acting_operator", "ServiceOperator"]
 
 
-class OperatorTokenAuthentication(OAuth2Authentication):
-    """DOT's DRF authentication; ``WWW-Authenticate: Bearer realm="mcprag-api", error=…`` on 401."""
+class OperatorTokenAuthentication(OAuth2ProtectedResourceAuthentication):
+    """DOT's DRF authentication (its RFC 9728 variant); on 401 ``WWW-Authenticate: Bearer
+    realm="mcprag-api", error=…, resource_metadata="<base>/.well-known/oauth-protected-resource/api"``
+    (RFC 9728 §5.1; on a loopback server under the loopback name the client used)."""
 
     www_authenticate_realm = "mcprag-api"
+
+    def get_resource_metadata_url(self, request):
+        public = settings.MCPRAG_PUBLIC_URL
+        origin = loopback_alias(public, request.get_host()) or public
+        return f"{origin}/.well-known/oauth-protected-resource/api"
 
     def authenticate(self, request):
         result = super().authenticate(request)

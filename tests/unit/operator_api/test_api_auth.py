@@ -156,6 +156,19 @@ def test_the_mcp_resource_metadata_does_not_advertise_the_api_scope(client):
     assert "console:admin" not in scopes and "index:admin" in scopes
 
 
+def test_the_api_is_a_protected_resource_with_its_own_metadata(client, settings):
+    """RFC 9728 §3 (the document at the path-suffixed well-known URL) and §5.1 (a 401 names it)."""
+    response = client.get("/api/people/")
+    challenge = response["WWW-Authenticate"]
+    url = f"{settings.MCPRAG_PUBLIC_URL}/.well-known/oauth-protected-resource/api"
+    assert challenge.startswith('Bearer realm="mcprag-api"') and f'resource_metadata="{url}"' in challenge
+    document = client.get("/.well-known/oauth-protected-resource/api").json()
+    assert document["resource"] == f"{settings.MCPRAG_PUBLIC_URL}/api"
+    assert document["authorization_servers"] == [settings.MCPRAG_ISSUER] and document["scopes_supported"] == ["console:admin"]
+    assert client.get("/.well-known/oauth-protected-resource/mcp").json()["resource"] == f"{settings.MCPRAG_PUBLIC_URL}/mcp"
+    assert client.get("/.well-known/oauth-protected-resource/other").status_code == 404
+
+
 def test_an_audience_free_token_is_refused(client, service_token):
     from oauth2_provider.models import get_access_token_model
 
