@@ -30,6 +30,9 @@ def indexed_file(repository: Repository, path: str) -> SourceFile:
     if skipped is not None:
         label = SkipReason(skipped).label if skipped in SkipReason.values else skipped
         raise FileNotIndexed(f"{path[:200]!r} is not indexed: {label[0].lower()}{label[1:]}")
+    if path and SourceFile.objects.filter(repository=repository, path__startswith=path.rstrip("/") + "/").exists():
+        raise FileNotIndexed(f"{path[:200]!r} is a directory of repository {repository.name!r}, not a file: "
+                             "list it with list_files (path set to it)")
     raise FileNotIndexed(f"no indexed file {path[:200]!r} in repository {repository.name!r}")
 
 

@@ -103,6 +103,9 @@ def test_read_file_continues_a_line_longer_than_one_answer(repos, tmp_path, char
     ({"path": "billing/tax.py", "start_line": 0}, ["start_line must be a whole number of at least 1"]),
     ({"path": "billing/tax.py", "start_line": 2, "end_line": 1}, ["end_line must be a whole number of at least 2"]),
     ({"path": "billing/nope.py"}, ["no indexed file 'billing/nope.py'"]),
+    ({"path": "billing"}, ["'billing' is a directory of repository 'shop', not a file", "list_files"]),
+    ({"path": "billing/"}, ["'billing' is a directory"]),
+    ({"path": "bill"}, ["no indexed file 'bill'"]),
     ({"path": ""}, ["a file path is required"]),
 ])
 def test_read_file_refuses_bad_input_in_one_plain_line(repos, arguments, words):
