@@ -188,6 +188,7 @@ class _Reader:
         out: list[Definition] = []
         stack: list[tuple[Node, Definition]] = []
         fields: set[str] = set()
+        stubs: set[int] = set()
         for node, tag in items:
             # a field or constant holds no definition: ``int x, y;`` gives two of one declaration, side by side
             while stack and (stack[-1][0].end_byte <= node.start_byte or stack[-1][1].kind in ("field", "constant")):
@@ -211,10 +212,15 @@ class _Reader:
                 end_line=node.end_point.row + 1, line=tag.name_node.start_point.row + 1, column=self.column(tag.name_node), scope=scope,
             )
             out.append(definition)
+            if self.language == Language.PYTHON and _is_overload(node):
+                stubs.add(id(definition))
             stack.append((node, definition))
             self.def_names.add(tag.name_node.start_byte)
             if kind not in ("constant", "field"):  # "enclosing" names a function, class or other container
                 self.spans.append((node.start_byte, node.end_byte, definition.qualified_name))
+        if stubs:  # ``@overload`` signatures of a function the file also implements: the implementation is its definition
+            implemented = {d.qualified_name for d in out if id(d) not in stubs}
+            out = [d for d in out if not (id(d) in stubs and d.qualified_name in implemented)]
         return out
 
     def owner(self, node: Node) -> str:
@@ -370,6 +376,14 @@ def _object_owner(node: Node) -> str:
         holder = _dotted(target)
         return "" if holder in ("exports", "module.exports") else holder
     return ""
+
+
+def _is_overload(node: Node) -> bool:
+    """Whether a Python function is decorated ``@overload`` / ``@typing.overload`` (PEP 484)."""
+    parent = node.parent
+    if node.type != "function_definition" or parent is None or parent.type != "decorated_definition":
+        return False
+    return any(c.type == "decorator" and _text(c).lstrip("@").strip().rpartition(".")[2] == "overload" for c in parent.named_children)
 
 
 def _construct(node: Node) -> Node:

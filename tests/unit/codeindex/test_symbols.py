@@ -368,3 +368,17 @@ def test_a_parameter_or_local_at_the_usage_site_is_answered_as_one_not_matched_b
     assert services.find_definition("session", access=PUBLIC, repository="req").resolution == "name match"
     module_level = services.find_definition("sessions.Session", access=PUBLIC, repository="req", path="req/api.py", line=5)
     assert [d.qualified_name for d in module_level.definitions] == ["Session"]
+
+
+def test_overload_signatures_give_way_to_the_implementation(tmp_path):
+    root = write_tree(tmp_path / "cli", {
+        "cli/decorators.py": ("import typing\nfrom typing import overload\n\n\n@overload\ndef command(name: str) -> int: ...\n\n\n"
+                              "@typing.overload\ndef command(name: None = None) -> str: ...\n\n\ndef command(name=None):\n    return name\n\n\n"
+                              "@overload\ndef stub_only(x: int) -> int: ...\n"),
+        "cli/__init__.py": "from .decorators import command\n",
+        "cli/use.py": "from . import command\n\ncommand('x')\n",
+    })
+    services.index_repository(root, "cli")
+    found = services.find_definition("command", access=PUBLIC, repository="cli", path="cli/use.py", line=3)
+    assert [(d.path, d.line) for d in found.definitions] == [("cli/decorators.py", 13)] and found.total == 1
+    assert [d.line for d in services.find_definition("stub_only", access=PUBLIC).definitions] == [18]  # no implementation: the stub
