@@ -394,6 +394,10 @@ def find_references(symbol: str, *, access: RepositoryAccess, repository: str | 
                       [ReferenceFile(r, p, refs) for (r, p), refs in files.items()], "; ".join(notes))
 
 
+#: At most this many names (the definition's and the aliases its imports bind) are looked up per repository.
+MAX_ALIASES = 8
+
+
 def _references(targets: list[SymbolLocation], repo_ids: dict[str, int], include_definition: bool):
     out: list[tuple[str, str, Reference]] = []
     capped = False
@@ -403,7 +407,13 @@ def _references(targets: list[SymbolLocation], repo_ids: dict[str, int], include
     for repo_name, defs in by_repo.items():
         resolver = Resolver(repo_ids[repo_name])
         wanted = {(d.path, d.line, d.column) for d in defs}
-        for name in sorted({d.name for d in defs}):
+        # Names to look at: the definitions' own, then each alias an import of them binds
+        # (``from m import X as Y``, ``export {X as Y}``), whose uses name the alias.
+        own = {d.name for d in defs}
+        pending, examined = sorted(own), set()
+        while pending and len(examined) < MAX_ALIASES:
+            name = pending.pop(0)
+            examined.add(name)
             rows = list(Occurrence.objects.filter(repository_id=resolver.repository_id, name=name)
                         .order_by("file_id", "line", "column").values_list(*USE_FIELDS)[: MAX_CANDIDATES + 1])
             capped = capped or len(rows) > MAX_CANDIDATES
@@ -416,7 +426,11 @@ def _references(targets: list[SymbolLocation], repo_ids: dict[str, int], include
                     memo[key] = resolver.resolve(use)
                 hits, how = memo[key]
                 if any((resolver.path(h.file_id), h.line, h.column) in wanted for h in hits):
+                    how = how if name in own else f"{how}, as {name}"  # a use of the alias an import bound
                     out.append((repo_name, resolver.path(use.file_id), Reference(use.line, use.column, use.kind, use.enclosing, use.text, how)))
+                    alias = use.alias if use.kind == "import" else ""
+                    if alias and alias not in ("default", "*") and alias.isidentifier() and alias not in examined and alias not in pending:
+                        pending.append(alias)
         if include_definition:
             out.extend((repo_name, d.path, Reference(d.line, d.column, "definition", d.qualified_name.rpartition(".")[0], d.signature, "definition"))
                        for d in defs)

@@ -54,7 +54,8 @@ class ReferenceModel(BaseModel):
     kind: str = Field(description="call, reference, import, type, class, definition …")
     enclosing: str = Field(description="Qualified name of the function or class the reference is in; empty at top level.")
     text: str = Field(description="The line, stripped (at most 200 characters).")
-    resolution: str = Field(description="How this use was tied to the definition (scope, import, self, module, unique name …).")
+    resolution: str = Field(description="How this use was tied to the definition (scope, import, self, module, unique name …); "
+                                        "', as NAME' when the use names an alias an import bound (from m import X as NAME).")
 
 
 class ReferenceFileModel(BaseModel):

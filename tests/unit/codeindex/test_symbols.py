@@ -207,7 +207,8 @@ def test_references_count_only_resolved_uses(shop):
     b = services.find_references("pkg.b.foo", access=PUBLIC, include_definition=True)
     assert refs(b) == [("pkg/b.py", 1), ("pkg/user.py", 8)]
     helper = services.find_references("helper", access=PUBLIC, repository="shop", path="web/util.ts", line=1)
-    assert refs(helper) == [("web/main.ts", 1), ("web/main.ts", 6)]
+    assert refs(helper) == [("web/main.ts", 1), ("web/main.ts", 6), ("web/main.ts", 6)]  # h(1) through its alias, util.helper(2)
+    assert [r.resolution for f in helper.files for r in f.references] == ["import", "import, as h", "module"]
     add = services.find_references("Add", access=PUBLIC, repository="shop", path="srv/lib/a.go", line=3)
     assert refs(add) == [("srv/lib/b.go", 3), ("srv/main.go", 5)]
 
@@ -382,3 +383,19 @@ def test_overload_signatures_give_way_to_the_implementation(tmp_path):
     found = services.find_definition("command", access=PUBLIC, repository="cli", path="cli/use.py", line=3)
     assert [(d.path, d.line) for d in found.definitions] == [("cli/decorators.py", 13)] and found.total == 1
     assert [d.line for d in services.find_definition("stub_only", access=PUBLIC).definitions] == [18]  # no implementation: the stub
+
+
+def test_references_include_uses_through_an_import_alias(tmp_path):
+    root = write_tree(tmp_path / "alias", {
+        "pkg/__init__.py": "",
+        "pkg/models.py": "MAX_ITEMS = 10\n",
+        "pkg/use.py": "from pkg.models import MAX_ITEMS as LIMIT\n\n\ndef check(items):\n    return len(items) <= LIMIT\n",
+        "web/client.ts": "export class Client {\n  get(): void {}\n}\n",
+        "web/index.ts": "export { Client as HttpClient } from './client';\n",
+        "web/app.ts": "import { HttpClient } from './index';\n\nexport const c = new HttpClient();\n",
+    })
+    services.index_repository(root, "alias")
+    python = services.find_references("MAX_ITEMS", access=PUBLIC, repository="alias", path="pkg/models.py", line=1)
+    assert refs(python) == [("pkg/use.py", 1), ("pkg/use.py", 5)]
+    typescript = services.find_references("Client", access=PUBLIC, repository="alias", path="web/client.ts", line=1)
+    assert refs(typescript) == [("web/app.ts", 1), ("web/app.ts", 3), ("web/index.ts", 1)]
