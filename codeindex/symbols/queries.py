@@ -425,6 +425,8 @@ def _references(targets: list[SymbolLocation], repo_ids: dict[str, int], include
                 if key not in memo:
                     memo[key] = resolver.resolve(use)
                 hits, how = memo[key]
+                if (resolver.path(use.file_id), use.line, use.column) in wanted:
+                    continue  # the definition's own name (``export default class X``): never a use of itself
                 if any((resolver.path(h.file_id), h.line, h.column) in wanted for h in hits):
                     how = how if name in own else f"{how}, as {name}"  # a use of the alias an import bound
                     out.append((repo_name, resolver.path(use.file_id), Reference(use.line, use.column, use.kind, use.enclosing, use.text, how)))

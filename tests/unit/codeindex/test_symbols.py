@@ -399,3 +399,16 @@ def test_references_include_uses_through_an_import_alias(tmp_path):
     assert refs(python) == [("pkg/use.py", 1), ("pkg/use.py", 5)]
     typescript = services.find_references("Client", access=PUBLIC, repository="alias", path="web/client.ts", line=1)
     assert refs(typescript) == [("web/app.ts", 1), ("web/app.ts", 3), ("web/index.ts", 1)]
+
+
+def test_an_exported_default_class_is_not_a_reference_to_itself(tmp_path):
+    root = write_tree(tmp_path / "diffish", {
+        "src/base.js": "export default class Diff {\n  diff() {}\n}\n",
+        "src/line.js": "import Diff from './base';\n\nexport const lineDiff = new Diff();\n",
+    })
+    services.index_repository(root, "diffish")
+    found = services.find_references("Diff", access=PUBLIC, repository="diffish", path="src/base.js", line=1)
+    assert refs(found) == [("src/line.js", 3)]
+    with_definition = services.find_references("Diff", access=PUBLIC, repository="diffish", path="src/base.js", line=1,
+                                               include_definition=True)
+    assert refs(with_definition) == [("src/base.js", 1), ("src/line.js", 3)]
