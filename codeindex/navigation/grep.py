@@ -78,8 +78,9 @@ class GrepMatch:
 
 @dataclass(frozen=True)
 class GrepPage:
-    """One page of matches. ``complete`` is false when a bounded scan stopped early (``note`` says
-    why); ``strategy`` is ``trigram``, ``database scan`` (no ``pg_trgm``) or ``scan``;
+    """One page of matches. ``complete`` is false when the pages served cannot hold every match:
+    a bounded scan stopped early, or matches remain past the last page served (``note`` says
+    which); ``strategy`` is ``trigram``, ``database scan`` (no ``pg_trgm``) or ``scan``;
     ``files_searched`` counts files read."""
 
     pattern: str
@@ -139,7 +140,7 @@ def grep(pattern: str, *, access: RepositoryAccess = PUBLIC, regex: bool = False
         note = search.reason
     note = "; ".join(n for n in (note, last_note) if n)
     return GrepPage(pattern, found[start : start + max_results], page, following,
-                    search.strategy, search.files_searched, search.stopped_at is None, note)
+                    search.strategy, search.files_searched, search.stopped_at is None and not last_note, note)
 
 
 def iter_matches(pattern: str, *, access: RepositoryAccess = PUBLIC, regex: bool = False, case_sensitive: bool = True,

@@ -73,6 +73,7 @@ class GrepResults(BaseModel):
     next_page: int | None = Field(None, description="Pass as page for more matches; null on the last page.")
     strategy: str = Field(description="trigram (candidates from the index), database scan (no trigram index) or scan (files read in path order).")
     files_searched: int
-    complete: bool = Field(description="False when a bounded scan stopped early (see note).")
+    complete: bool = Field(description="False when the pages cannot hold every match: a bounded scan stopped early, or "
+                                        "matches remain past the last page served (see note).")
     note: str = ""
     matches: list[GrepMatchModel]

@@ -32,13 +32,13 @@ def test_grep_at_its_last_page_offers_no_next_page_and_says_why(many_lines):
     last = call(READER, "grep", {"pattern": "e", "max_results": 3, "page": services.MAX_GREP_PAGE})
     assert not last.is_error, text_of(last)
     data = last.structured_content
-    assert len(data["matches"]) == 3 and data.get("next_page") is None
+    assert len(data["matches"]) == 3 and data.get("next_page") is None and data["complete"] is False
     assert f"page {services.MAX_GREP_PAGE} is the last page served and more results remain" in data["note"]
     assert "raise max_results" in text_of(last) and "More: page=" not in text_of(last)
     refused = call(READER, "grep", {"pattern": "e", "max_results": 3, "page": services.MAX_GREP_PAGE + 1})
     assert_one_line_error(refused, f"from 1 to {services.MAX_GREP_PAGE}")
     before = call(READER, "grep", {"pattern": "e", "max_results": 3, "page": services.MAX_GREP_PAGE - 1}).structured_content
-    assert before["next_page"] == services.MAX_GREP_PAGE and "last page" not in before["note"]
+    assert before["next_page"] == services.MAX_GREP_PAGE and "last page" not in before["note"] and before["complete"] is True
 
 
 def test_search_code_at_its_last_page_says_more_hits_remain(many_lines):
