@@ -46,8 +46,9 @@ _CLASS_LIKE = frozenset({"class", "interface", "struct", "trait", "module", "typ
 # Name tokens the per-language walk considers.
 _NAME_TYPES = {
     Language.PYTHON: frozenset({"identifier"}),
-    Language.JAVASCRIPT: frozenset({"identifier", "property_identifier", "shorthand_property_identifier"}),
-    Language.TYPESCRIPT: frozenset({"identifier", "property_identifier", "shorthand_property_identifier", "type_identifier"}),
+    Language.JAVASCRIPT: frozenset({"identifier", "property_identifier", "shorthand_property_identifier", "private_property_identifier"}),
+    Language.TYPESCRIPT: frozenset({"identifier", "property_identifier", "shorthand_property_identifier", "private_property_identifier",
+                                    "type_identifier"}),
     Language.GO: frozenset({"identifier", "field_identifier", "type_identifier"}),
 }
 # (parent type, field of the name, field of the object) for ``object.name``.

@@ -43,7 +43,8 @@ MAX_DEFINITIONS = 20
 MAX_REFERENCES_PAGE = 200
 MAX_CANDIDATES = 20_000
 MAX_LINE = 10_000_000
-_SYMBOL = re.compile(r"[\w$]+(?:\.[\w$]+)*")
+_SYMBOL = re.compile(r"#?[\w$]+(?:\.#?[\w$]+)*")  # a part may be a JavaScript private name, #max
+_PRIVATE_NAME = re.compile(r"(?:^|(?<=\.))#(?=[\w$])")
 _KIND_ORDER = {"class": 0, "interface": 0, "struct": 0, "trait": 0, "type": 1, "function": 1, "method": 2, "module": 2}
 
 
@@ -139,11 +140,13 @@ def _clean_symbol(symbol) -> str:
     text = symbol.strip()
     if len(text) > MAX_SYMBOL_CHARS:
         raise InvalidArgument(f"symbol is {len(text)} characters long; names are at most {MAX_SYMBOL_CHARS}")
-    for sep in ("::", "#", "->", "\\"):
+    text = _PRIVATE_NAME.sub("\x00", text)  # #max, Cache.#max: JavaScript private names keep their #
+    for sep in ("::", "#", "->", "\\"):  # Class::method, Class#method (Ruby's notation), $obj->method, A\B
         text = text.replace(sep, ".")
-    text = text.strip(".")
+    text = text.replace("\x00", "#").strip(".")
     if not _SYMBOL.fullmatch(text):
-        raise InvalidArgument(f"symbol {symbol[:60]!r} is not a name: use letters, digits, _ and $, with . between parts")
+        raise InvalidArgument(f"symbol {symbol[:60]!r} is not a name: use letters, digits, _ and $ (a JavaScript private "
+                              "name starts with #), with . between parts")
     return text
 
 

@@ -412,3 +412,18 @@ def test_an_exported_default_class_is_not_a_reference_to_itself(tmp_path):
     with_definition = services.find_references("Diff", access=PUBLIC, repository="diffish", path="src/base.js", line=1,
                                                include_definition=True)
     assert refs(with_definition) == [("src/base.js", 1), ("src/line.js", 3)]
+
+
+def test_a_javascript_private_name_keeps_its_hash(tmp_path):
+    root = write_tree(tmp_path / "cache", {
+        "src/cache.js": "export class LRUCache {\n  #max = 1;\n  get max() {\n    return this.#max;\n  }\n  resize(v) {\n    this.#max = v;\n  }\n}\n",
+    })
+    services.index_repository(root, "cache")
+    for symbol in ("#max", "LRUCache.#max"):
+        found = services.find_definition(symbol, access=PUBLIC, repository="cache")
+        assert [(d.qualified_name, d.line) for d in found.definitions] == [("LRUCache.#max", 2)], symbol
+    getter = services.find_definition("max", access=PUBLIC, repository="cache")
+    assert [(d.qualified_name, d.line) for d in getter.definitions] == [("LRUCache.max", 3)]
+    uses = services.find_references("#max", access=PUBLIC, repository="cache", path="src/cache.js", line=4)
+    assert refs(uses) == [("src/cache.js", 4), ("src/cache.js", 7)]
+    assert services.find_definition("LRUCache#resize", access=PUBLIC, repository="cache").definitions[0].line == 6  # Ruby's notation
