@@ -5,7 +5,9 @@ Order (first failure answers; MCP 2025-11-25 "Transports" §Security Warning and
 Header, MCP authorization "Token Usage", RFC 6750 §3):
 
 1. ``Host`` and ``Origin`` (DNS-rebinding protection, the SDK's own check): a foreign ``Host``
-   gets 421, a foreign ``Origin`` 403 ("MUST respond with HTTP 403 Forbidden").
+   gets 421, a foreign ``Origin`` 403 ("MUST respond with HTTP 403 Forbidden"), each with a
+   JSON-RPC error body (the SDK answers a plain-text line); after authentication, a POST whose
+   ``Content-Type`` is not JSON gets 400 the same way.
 2. A token in the query string is refused with 400 ``invalid_request`` (MCP authorization: "MUST
    NOT"; RFC 6750 §3.1), and when it is a live token of this server it is revoked, since the URL
    is now in access logs (:func:`mcp_gateway.auth.bearer.arevoke_exposed_token`).
@@ -249,6 +251,8 @@ class HttpGuard:
             caller, wait = await self._authenticate(scope)
             bind(user_id=caller.user_id if caller.user_id is not None else "-", client_id=caller.client_id)
             self._check_rate(wait)
+            if scope["method"] == "POST":
+                await self._check_host_and_origin(scope, content_type=True)  # as the SDK would, in JSON
             body = await self._read_body(scope, receive) if scope["method"] == "POST" else b""
             self._check_single_message(body)
             message = _message(body)
@@ -266,10 +270,20 @@ class HttpGuard:
         return Admitted(scope=scope, receive=_replay(body, receive) if scope["method"] == "POST" else receive, send=send,
                         caller=caller, streams=scope["method"] != "POST" or _needs_stream(message))
 
-    async def _check_host_and_origin(self, scope: Scope) -> None:
-        rejection = await self._security.validate_request(Request(scope), is_post=False)
-        if rejection is not None:
-            raise _Refused(rejection)
+    async def _check_host_and_origin(self, scope: Scope, *, content_type: bool = False) -> None:
+        """The SDK's DNS-rebinding checks (and, with ``content_type``, its POST Content-Type check),
+        answered as JSON-RPC errors with the SDK's status: 421 for a foreign Host, 403 for a
+        foreign Origin (MCP "Transports": "MUST respond with HTTP 403 Forbidden"), 400 for a POST
+        body that is not declared JSON. The SDK's own answer is a plain-text line."""
+        rejection = await self._security.validate_request(Request(scope), is_post=content_type)
+        if rejection is None:
+            return
+        status = rejection.status_code
+        message = {
+            421: f"This server does not answer to the Host {(_header(scope, b'host') or '')[:200]!r}.",
+            403: f"Requests from the Origin {(_header(scope, b'origin') or '')[:200]!r} are refused (DNS-rebinding protection).",
+        }.get(status, "Send the JSON-RPC message with Content-Type: application/json.")
+        raise _jsonrpc_refusal(status, INVALID_REQUEST, message)
 
     async def _check_no_query_token(self, scope: Scope) -> None:
         exposed = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("access_token")

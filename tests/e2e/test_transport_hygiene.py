@@ -105,15 +105,25 @@ async def test_no_token_gets_401_with_the_resource_metadata_challenge(live_serve
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 async def test_foreign_origin_gets_403(live_server_e2e, token, endpoint):
     response = await _probe(live_server_e2e, token, endpoint, Origin="https://evil.example")
-    assert response.status_code == 403
-    assert "Origin" in response.text
+    assert response.status_code == 403 and response.headers["content-type"].startswith("application/json")
+    assert response.json()["error"]["code"] == -32600 and "'https://evil.example'" in response.json()["error"]["message"]
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 async def test_foreign_host_gets_421(live_server_e2e, token, endpoint):
     response = await _probe(live_server_e2e, token, endpoint, Host="evil.example")
-    assert response.status_code == 421
-    assert "Host" in response.text
+    assert response.status_code == 421 and response.headers["content-type"].startswith("application/json")
+    assert response.json()["error"]["code"] == -32600 and "'evil.example'" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", None])
+async def test_a_post_not_declared_json_gets_400_with_a_jsonrpc_error(live_server_e2e, token, content_type):
+    headers = {"Content-Type": content_type} if content_type else {}
+    async with httpx2.AsyncClient() as client:
+        response = await client.post(f"{live_server_e2e.base_url}/mcp", content=json.dumps(TOOLS_LIST).encode(), headers={
+            "Authorization": f"Bearer {token}", "Accept": "application/json, text/event-stream", **headers})
+    assert response.status_code == 400 and response.headers["content-type"].startswith("application/json")
+    assert response.json()["error"]["code"] == -32600 and "Content-Type: application/json" in response.json()["error"]["message"]
 
 
 TOOLS_LIST = {"jsonrpc": "2.0", "id": "list-7", "method": "tools/list", "params": {}}
