@@ -51,9 +51,9 @@ def test_sigterm_pauses_the_running_job_and_the_next_start_finishes_it(tmp_path,
     server = make_live_server(tmp_path)
     server.env.pop("REDIS_URL", None)  # the embedded default: the server's own worker thread runs jobs
     server.env["MCPRAG_EMBEDDINGS"] = "none"
-    job_id = int(_shell(server, QUEUE))  # queued only: the server's worker takes it when it starts
-    server.start(server=server_kind)
-    try:
+    try:  # server.stop() only at the end: it also drops the server's PostgreSQL database
+        job_id = int(_shell(server, QUEUE))  # queued only: the server's worker takes it when it starts
+        server.start(server=server_kind)
         deadline = time.monotonic() + 120
         state = _state(server, job_id)
         while not (state["status"] == "running" and state["files_done"] > 0) and time.monotonic() < deadline:
@@ -61,20 +61,18 @@ def test_sigterm_pauses_the_running_job_and_the_next_start_finishes_it(tmp_path,
             state = _state(server, job_id)
         assert state["status"] == "running", state
         server.process.send_signal(signal.SIGTERM)
-        server.process.wait(30)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"the server did not exit within 30 s of SIGTERM:\n{server.log()[-3000:]}")
-    finally:
-        server.stop()
-    paused = _state(server, job_id)
-    assert paused["status"] == "queued" and paused["message"].startswith("paused:"), paused
-    server.start(server=server_kind)
-    try:
+        try:
+            server.process.wait(30)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the server did not exit within 30 s of SIGTERM:\n{server.log()[-3000:]}")
+        paused = _state(server, job_id)
+        assert paused["status"] == "queued" and paused["message"].startswith("paused:"), paused
+        server.start(server=server_kind)
         deadline = time.monotonic() + 300
         state = _state(server, job_id)
         while state["status"] in ("queued", "running") and time.monotonic() < deadline:
             time.sleep(1)
             state = _state(server, job_id)
+        assert state["status"] == "complete" and not state["message"].startswith("paused"), state
     finally:
         server.stop()
-    assert state["status"] == "complete" and not state["message"].startswith("paused"), state
